@@ -1,0 +1,35 @@
+# OpenPractice: `make run` to try it, `make test` to test it.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: run test install migrate bench clean-data
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: $(STAMP)
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py createcachetable
+
+## run: install, migrate, load the demo practice once, start the app (:8000), sandbox (:8100) and worker
+run: migrate
+	$(PY) manage.py seed_demo --quiet-if-exists
+	$(PY) scripts/run.py
+
+## test: the whole suite (SQLite, or PostgreSQL when DATABASE_URL is set)
+test: $(STAMP)
+	$(PY) -m pytest
+
+## bench: speed and memory figures (prints a table, writes bench/results/*.json)
+bench: $(STAMP)
+	$(PY) -m bench
+
+clean-data:
+	rm -rf data

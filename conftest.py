@@ -1,0 +1,123 @@
+"""Fixtures shared by tests/ and e2e/: practices, people in every role, logged-in clients."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from openpractice.practices.roles import Role
+
+PASSWORD = "correct-horse-battery"
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Browser tests need Debian's Chromium. Skipped visibly where it is missing, except in CI."""
+    if shutil.which(CHROMIUM) or os.path.exists(CHROMIUM):
+        return
+    if os.environ.get("OPENPRACTICE_REQUIRE_BROWSER") == "1":
+        return  # let them run and fail: CI must never skip the browser
+    skip = pytest.mark.skip(reason=f"Chromium not installed at {CHROMIUM}: apt-get install chromium to run browser tests")
+    for item in items:
+        if "browser" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def make_practice(db):
+    from openpractice.practices.models import Practice
+
+    def make(name="Test Practice", **extra):
+        return Practice.objects.create(name=name, **extra)
+
+    return make
+
+
+@pytest.fixture
+def make_member(db):
+    from openpractice.accounts.models import User
+    from openpractice.practices.models import Membership
+
+    counter = {"n": 0}
+
+    def make(practice, role=Role.OWNER, email=None, full_name=None, **extra):
+        counter["n"] += 1
+        email = email or f"{role}{counter['n']}@example.test"
+        user = User.objects.filter(email=email).first() or User.objects.create_user(
+            email=email, password=PASSWORD, full_name=full_name or f"{role.title()} {counter['n']}"
+        )
+        Membership.objects.create(user=user, practice=practice, role=role, **extra)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def practice(make_practice):
+    return make_practice("Alpha Clinic", address_line1="1 Alpha Road", city="London", postcode="W1A 1AA")
+
+
+@pytest.fixture
+def other_practice(make_practice):
+    return make_practice("Beta Clinic")
+
+
+@pytest.fixture
+def owner(practice, make_member):
+    return make_member(practice, Role.OWNER, email="owner@alpha.test", full_name="Alice Owner")
+
+
+@pytest.fixture
+def receptionist(practice, make_member):
+    return make_member(practice, Role.RECEPTIONIST, email="reception@alpha.test", full_name="Rob Reception")
+
+
+@pytest.fixture
+def biller(practice, make_member):
+    return make_member(practice, Role.BILLING, email="billing@alpha.test", full_name="Bea Biller")
+
+
+@pytest.fixture
+def practitioner(practice, make_member):
+    return make_member(practice, Role.PRACTITIONER, email="dr@alpha.test", full_name="Dr Pat Practitioner")
+
+
+@pytest.fixture
+def other_owner(other_practice, make_member):
+    return make_member(other_practice, Role.OWNER, email="owner@beta.test", full_name="Bob Beta")
+
+
+def _client_for(user):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def client_for():
+    return _client_for
+
+
+@pytest.fixture
+def owner_client(owner):
+    return _client_for(owner)
+
+
+@pytest.fixture
+def receptionist_client(receptionist):
+    return _client_for(receptionist)
+
+
+@pytest.fixture
+def api_token_for(db):
+    from openpractice.accounts.services import create_api_token
+
+    def make(user, practice):
+        _, raw = create_api_token(user=user, practice=practice, name="test")
+        return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+
+    return make

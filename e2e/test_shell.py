@@ -1,0 +1,55 @@
+"""The demo owner logs in and visits every navigation entry: no server error, no console error."""
+
+import pytest
+from django.core.management import call_command
+
+from openpractice.practices.management.commands.seed_demo import DEMO_PASSWORD
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_demo_owner_visits_every_navigation_entry(page, live_server, login, screenshot, console_errors):
+    call_command("seed_demo")
+    login("owner@demo.openpractice.test", DEMO_PASSWORD)
+    assert page.get_by_role("heading", name="Harley Street Demo Clinic").is_visible()
+    screenshot(page, "dashboard")
+
+    nav_links = page.locator("aside nav a")
+    labels = nav_links.all_inner_texts()
+    assert "Dashboard" in labels and "Settings" in labels
+    for label in labels:
+        page.locator("aside nav").get_by_role("link", name=label, exact=True).click()
+        page.wait_for_load_state("networkidle")
+        assert page.locator("h1").first.is_visible(), label
+        assert "Server Error" not in page.content()
+        screenshot(page, f"nav-{label.lower().replace(' ', '-')}")
+
+    # Settings holds Practice, Locations, Users and Integrations.
+    page.goto(f"{live_server.url}/settings/practice/")
+    for tab in ["Practice", "Locations", "Users", "Integrations"]:
+        page.locator("nav.tabs").get_by_role("link", name=tab, exact=True).click()
+        page.wait_for_load_state("networkidle")
+        assert page.locator("nav.tabs a[aria-current=page]").inner_text() == tab
+        screenshot(page, f"settings-{tab.lower()}")
+    assert console_errors == []
+
+
+def test_receptionist_sees_no_settings(page, live_server, login, console_errors):
+    call_command("seed_demo")
+    login("reception@demo.openpractice.test", DEMO_PASSWORD)
+    assert "Settings" not in page.locator("aside nav").inner_text()
+    assert console_errors == []
+    response = page.goto(f"{live_server.url}/settings/users/")
+    assert response.status == 403
+    assert page.get_by_role("heading", name="You can't open this page").is_visible()
+
+
+def test_form_errors_show_at_the_field(page, live_server, login, screenshot):
+    call_command("seed_demo")
+    login("owner@demo.openpractice.test", DEMO_PASSWORD)
+    page.goto(f"{live_server.url}/settings/locations/new/")
+    page.get_by_label("Postcode").fill("NOPE")
+    page.get_by_role("button", name="Save location").click()
+    assert page.locator("#id_name_error").is_visible()
+    assert page.locator("#id_postcode_error").inner_text().startswith("Enter a UK postcode")
+    screenshot(page, "location-form-errors")

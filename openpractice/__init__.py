@@ -1,0 +1,1 @@
+"""OpenPractice: practice management for UK private practices, with Healthcode e-billing."""

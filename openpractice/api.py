@@ -1,0 +1,46 @@
+"""The JSON API at /api/v1/, assembled from each app's router. OpenAPI docs at /api/v1/docs."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from ninja import NinjaAPI
+
+from openpractice.api_auth import API_AUTH
+from openpractice.practices.api import router as practices_router
+from openpractice.practices.errors import PracticeError
+
+api = NinjaAPI(
+    title="OpenPractice API",
+    version="1",
+    description=(
+        "Practice-scoped JSON API. Authenticate with a per-user token "
+        "(`Authorization: Bearer op_…`, made under Your account > API tokens) or a browser session."
+    ),
+    auth=API_AUTH,
+    urls_namespace="api",
+)
+
+
+def domain_error_response(request, exc):
+    """Any app's domain error: 422 naming the field, like a pydantic validation error."""
+    loc = ["body", exc.field] if getattr(exc, "field", None) else ["body"]
+    return api.create_response(
+        request,
+        {"detail": [{"loc": loc, "msg": exc.message, "type": getattr(exc, "code", "invalid")}]},
+        status=422,
+    )
+
+
+@api.exception_handler(Http404)
+def not_found(request, exc):
+    return api.create_response(request, {"detail": "Not found."}, status=404)
+
+
+@api.exception_handler(PermissionDenied)
+def forbidden(request, exc):
+    return api.create_response(request, {"detail": str(exc) or "Forbidden."}, status=403)
+
+
+api.add_exception_handler(PracticeError, domain_error_response)
+api.add_router("/", practices_router)

@@ -1,0 +1,20 @@
+"""Error pages in the app's own layout (404, 403, 500)."""
+
+from django.shortcuts import render
+from django.template.loader import get_template
+
+
+def page_not_found(request, exception=None):
+    return render(request, "errors/404.html", status=404)
+
+
+def permission_denied(request, exception=None):
+    message = str(exception) if exception and str(exception) else ""
+    return render(request, "errors/403.html", {"message": message}, status=403)
+
+
+def server_error(request):
+    # No context processors: the request that failed may be what broke them.
+    from django.http import HttpResponseServerError
+
+    return HttpResponseServerError(get_template("errors/500.html").render({}))

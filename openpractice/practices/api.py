@@ -1,0 +1,267 @@
+"""/api/v1/ endpoints for the current practice, its locations, users and Healthcode settings."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+from ninja import Router, Schema, Status
+from pydantic import Field, field_validator
+
+from openpractice.api_auth import auth_for, require
+from openpractice.practices import selectors, services
+from openpractice.practices.models import HealthcodeEnvironment, HealthcodeIntegration, Location, Membership
+from openpractice.practices.roles import CAPABILITIES, Capability, Role
+from openpractice.practices.tenancy import get_for_practice_or_404
+from openpractice.practices.validators import SITE_ID, normalise_postcode, validate_uk_postcode
+
+router = Router(tags=["practice"])
+
+
+class MeOut(Schema):
+    email: str
+    full_name: str
+    practice_id: int
+    practice_name: str
+    role: str
+    capabilities: list[str]
+
+
+class PracticeOut(Schema):
+    id: int
+    name: str
+    address_line1: str
+    address_line2: str
+    city: str
+    postcode: str
+    phone: str
+    email: str
+    website: str
+
+
+def _postcode(value: str | None) -> str | None:
+    if value:
+        from django.core.exceptions import ValidationError
+
+        try:
+            validate_uk_postcode(value)
+        except ValidationError as exc:
+            raise ValueError(exc.messages[0]) from None
+        return normalise_postcode(value)
+    return value
+
+
+class PracticeIn(Schema):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    address_line1: str | None = Field(None, max_length=200)
+    address_line2: str | None = Field(None, max_length=200)
+    city: str | None = Field(None, max_length=100)
+    postcode: str | None = Field(None, max_length=10)
+    phone: str | None = Field(None, max_length=30)
+    email: str | None = None
+    website: str | None = Field(None, max_length=200)
+
+    _check_postcode = field_validator("postcode")(_postcode)
+    _check_email = field_validator("email")(lambda v: _email(v) if v else v)
+
+
+class LocationOut(Schema):
+    id: int
+    name: str
+    address_line1: str
+    address_line2: str
+    city: str
+    postcode: str
+    phone: str
+    is_active: bool
+
+
+class LocationIn(Schema):
+    name: str = Field(..., min_length=1, max_length=200)
+    address_line1: str = Field("", max_length=200)
+    address_line2: str = Field("", max_length=200)
+    city: str = Field("", max_length=100)
+    postcode: str = Field("", max_length=10)
+    phone: str = Field("", max_length=30)
+    is_active: bool = True
+
+    _check_postcode = field_validator("postcode")(_postcode)
+
+
+class LocationPatch(Schema):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    address_line1: str | None = Field(None, max_length=200)
+    address_line2: str | None = Field(None, max_length=200)
+    city: str | None = Field(None, max_length=100)
+    postcode: str | None = Field(None, max_length=10)
+    phone: str | None = Field(None, max_length=30)
+    is_active: bool | None = None
+
+    _check_postcode = field_validator("postcode")(_postcode)
+
+
+class MemberOut(Schema):
+    id: int
+    email: str
+    full_name: str
+    role: Role
+    is_active: bool
+
+
+def _email(value: str) -> str:
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_email
+
+    try:
+        validate_email(value)
+    except ValidationError:
+        raise ValueError("Enter a valid email address, such as name@practice.co.uk.") from None
+    return value.strip().lower()
+
+
+class MemberIn(Schema):
+    email: str
+    full_name: str = Field(..., min_length=1, max_length=150)
+    role: Role
+    password: str | None = Field(None, min_length=10, description="Omit to email an invitation instead.")
+
+    _check_email = field_validator("email")(_email)
+
+
+class MemberPatch(Schema):
+    role: Role | None = None
+    is_active: bool | None = None
+
+
+class HealthcodeOut(Schema):
+    environment: str
+    discovery_url: str
+    site_id: str
+    api_key_id: str
+    api_key_set: bool = Field(description="Whether a key is stored. The key itself is never returned.")
+    api_key_set_at: datetime | None
+    last_tested_at: datetime | None
+    last_test_ok: bool | None
+    last_test_message: str
+
+
+class HealthcodeIn(Schema):
+    environment: HealthcodeEnvironment
+    discovery_url: str = Field(..., pattern=r"^https?://", max_length=500)
+    site_id: str = Field(..., description="Such as HC16190")
+    api_key_id: str = Field(..., min_length=1, max_length=200)
+    api_key: str | None = Field(None, min_length=1, description="Omit to keep the key already stored.")
+
+    @field_validator("site_id")
+    @classmethod
+    def _site_id(cls, value: str) -> str:
+        value = value.strip().upper()
+        if not SITE_ID.match(value):
+            raise ValueError("Enter the Site ID Healthcode gave you: two letters then digits, such as HC16190.")
+        return value
+
+
+def _member_out(m: Membership) -> dict:
+    return {"id": m.id, "email": m.user.email, "full_name": m.user.full_name, "role": m.role, "is_active": m.is_active}
+
+
+def _healthcode_out(i: HealthcodeIntegration) -> dict:
+    return {
+        "environment": i.environment, "discovery_url": i.discovery_url, "site_id": i.site_id,
+        "api_key_id": i.api_key_id, "api_key_set": i.api_key_is_set, "api_key_set_at": i.api_key_set_at,
+        "last_tested_at": i.last_tested_at, "last_test_ok": i.last_test_ok, "last_test_message": i.last_test_message,
+    }
+
+
+@router.get("/me", response=MeOut, summary="Who am I, in which practice")
+def me(request):
+    membership = require(request)
+    return {
+        "email": request.user.email, "full_name": request.user.full_name,
+        "practice_id": membership.practice_id, "practice_name": membership.practice.name,
+        "role": membership.role, "capabilities": sorted(CAPABILITIES[membership.role]),
+    }
+
+
+@router.get("/practice", response=PracticeOut)
+def get_practice(request):
+    require(request)
+    return request.practice
+
+
+@router.patch("/practice", response=PracticeOut, auth=auth_for(Capability.MANAGE_SETTINGS))
+def patch_practice(request, payload: PracticeIn):
+    require(request, Capability.MANAGE_SETTINGS)
+    return services.update_practice(practice=request.practice, data=payload.dict(exclude_none=True))
+
+
+@router.get("/locations", response=list[LocationOut])
+def list_locations(request):
+    require(request)
+    return selectors.practice_locations(practice=request.practice)
+
+
+@router.get("/locations/{location_id}", response=LocationOut)
+def get_location(request, location_id: int):
+    require(request)
+    return get_for_practice_or_404(Location, request.practice, pk=location_id)
+
+
+@router.post("/locations", response={201: LocationOut}, auth=auth_for(Capability.MANAGE_SETTINGS))
+def create_location(request, payload: LocationIn):
+    require(request, Capability.MANAGE_SETTINGS)
+    return Status(201, services.create_location(practice=request.practice, data=payload.dict()))
+
+
+@router.patch("/locations/{location_id}", response=LocationOut, auth=auth_for(Capability.MANAGE_SETTINGS))
+def patch_location(request, location_id: int, payload: LocationPatch):
+    require(request, Capability.MANAGE_SETTINGS)
+    location = get_for_practice_or_404(Location, request.practice, pk=location_id)
+    return services.update_location(location=location, data=payload.dict(exclude_none=True))
+
+
+@router.get("/users", response=list[MemberOut], auth=auth_for(Capability.MANAGE_USERS))
+def list_users(request):
+    require(request, Capability.MANAGE_USERS)
+    return [_member_out(m) for m in selectors.practice_members(practice=request.practice)]
+
+
+@router.post("/users", response={201: MemberOut}, auth=auth_for(Capability.MANAGE_USERS))
+def add_user(request, payload: MemberIn):
+    require(request, Capability.MANAGE_USERS)
+    membership = services.add_member(
+        practice=request.practice, email=payload.email, full_name=payload.full_name,
+        role=payload.role, added_by=request.user, password=payload.password,
+        base_url=request.build_absolute_uri("/"),
+    )
+    return Status(201, _member_out(membership))
+
+
+@router.patch("/users/{membership_id}", response=MemberOut, auth=auth_for(Capability.MANAGE_USERS))
+def patch_user(request, membership_id: int, payload: MemberPatch):
+    require(request, Capability.MANAGE_USERS)
+    membership = get_for_practice_or_404(Membership.objects.select_related("user"), request.practice, pk=membership_id)
+    membership = services.change_member(
+        membership=membership,
+        role=payload.role if payload.role is not None else membership.role,
+        is_active=payload.is_active if payload.is_active is not None else membership.is_active,
+        changed_by=request.user,
+    )
+    return _member_out(membership)
+
+
+@router.get("/integrations/healthcode", response={200: HealthcodeOut, 404: dict}, auth=auth_for(Capability.MANAGE_INTEGRATIONS))
+def get_healthcode(request):
+    require(request, Capability.MANAGE_INTEGRATIONS)
+    integration = HealthcodeIntegration.objects.filter(practice=request.practice).first()
+    if integration is None:
+        return Status(404, {"detail": "Healthcode is not set up for this practice."})
+    return Status(200, _healthcode_out(integration))
+
+
+@router.put("/integrations/healthcode", response=HealthcodeOut, auth=auth_for(Capability.MANAGE_INTEGRATIONS))
+def put_healthcode(request, payload: HealthcodeIn):
+    require(request, Capability.MANAGE_INTEGRATIONS)
+    with transaction.atomic():
+        integration = services.save_healthcode_credentials(practice=request.practice, **payload.dict())
+    return _healthcode_out(integration)

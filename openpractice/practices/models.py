@@ -1,0 +1,120 @@
+"""The tenant (Practice), its places (Location), who works there (Membership), and its
+Healthcode credentials (HealthcodeIntegration)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+from openpractice.practices.roles import Role, role_can
+from openpractice.practices.tenancy import PracticeScopedQuerySet
+
+
+class Practice(models.Model):
+    name = models.CharField(max_length=200)
+    address_line1 = models.CharField("address line 1", max_length=200, blank=True)
+    address_line2 = models.CharField("address line 2", max_length=200, blank=True)
+    city = models.CharField("town or city", max_length=100, blank=True)
+    postcode = models.CharField(max_length=10, blank=True)
+    phone = models.CharField(max_length=30, blank=True)
+    email = models.EmailField(blank=True)
+    website = models.URLField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def address_lines(self) -> list[str]:
+        return [v for v in (self.address_line1, self.address_line2, self.city, self.postcode) if v]
+
+
+class Location(models.Model):
+    """A place the practice works from: consulting rooms, a hospital it bills as facility."""
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="locations")
+    name = models.CharField(max_length=200)
+    address_line1 = models.CharField("address line 1", max_length=200, blank=True)
+    address_line2 = models.CharField("address line 2", max_length=200, blank=True)
+    city = models.CharField("town or city", max_length=100, blank=True)
+    postcode = models.CharField(max_length=10, blank=True)
+    phone = models.CharField(max_length=30, blank=True)
+    is_active = models.BooleanField("active", default=True)
+
+    objects = PracticeScopedQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["practice", "name"], name="location_name_unique_in_practice")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def address_lines(self) -> list[str]:
+        return [v for v in (self.address_line1, self.address_line2, self.city, self.postcode) if v]
+
+
+class Membership(models.Model):
+    """A user's place in a practice: one role per practice; a user may belong to several."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices)
+    is_active = models.BooleanField("active", default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = PracticeScopedQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["user__full_name"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "practice"], name="membership_unique_user_practice")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.get_role_display()} at {self.practice}"
+
+    def can(self, capability: str) -> bool:
+        return self.is_active and role_can(self.role, capability)
+
+
+class HealthcodeEnvironment(models.TextChoices):
+    SANDBOX = "sandbox", "Sandbox (OpenPractice test clearing house)"
+    LIVE = "live", "Live (Healthcode)"
+
+
+class HealthcodeIntegration(models.Model):
+    """A practice's Healthcode credentials. The API key is stored encrypted, never in clear."""
+
+    practice = models.OneToOneField(Practice, on_delete=models.CASCADE, related_name="healthcode")
+    environment = models.CharField(max_length=10, choices=HealthcodeEnvironment.choices,
+                                   default=HealthcodeEnvironment.SANDBOX)
+    discovery_url = models.URLField("discovery document URL", max_length=500)
+    site_id = models.CharField("Site ID", max_length=20)
+    api_key_id = models.CharField("API key id", max_length=200)
+    api_key_encrypted = models.TextField(blank=True, editable=False)
+    api_key_set_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_tested_at = models.DateTimeField(null=True, blank=True)
+    last_test_ok = models.BooleanField(null=True)
+    last_test_message = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords(excluded_fields=["api_key_encrypted"])
+
+    def __str__(self) -> str:
+        return f"Healthcode {self.get_environment_display()} for {self.practice}"
+
+    @property
+    def api_key_is_set(self) -> bool:
+        return bool(self.api_key_encrypted)

@@ -1,0 +1,58 @@
+"""Reads for practices, locations and memberships. Always scoped to one practice."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from openpractice.accounts.models import User
+from openpractice.practices.models import Location, Membership, Practice
+
+
+def active_memberships(*, user) -> QuerySet[Membership]:
+    return (
+        Membership.objects.filter(user=user, is_active=True, user__is_active=True)
+        .select_related("practice")
+        .order_by("practice__name")
+    )
+
+
+def current_membership(*, user, practice_id) -> Membership | None:
+    """The membership for the practice chosen in this session, else the user's first one."""
+    memberships = active_memberships(user=user)
+    if practice_id is not None:
+        chosen = memberships.filter(practice_id=practice_id).first()
+        if chosen is not None:
+            return chosen
+    return memberships.first()
+
+
+def practice_members(*, practice: Practice, include_inactive: bool = True) -> QuerySet[Membership]:
+    qs = Membership.objects.for_practice(practice).select_related("user")
+    if not include_inactive:
+        qs = qs.filter(is_active=True, user__is_active=True)
+    return qs.order_by("-is_active", "user__full_name")
+
+
+def practice_locations(*, practice: Practice) -> QuerySet[Location]:
+    return Location.objects.for_practice(practice).order_by("-is_active", "name")
+
+
+_VERBS = {"+": "added", "~": "changed", "-": "removed"}
+
+
+def recent_changes(*, practice: Practice, limit: int = 10) -> list[dict]:
+    """Latest audit rows for the practice's own settings, newest first, in words."""
+    rows = []
+    for row in Practice.history.filter(id=practice.id).select_related("history_user")[:limit]:
+        rows.append((row, f"Practice details {_VERBS[row.history_type]}"))
+    for row in Location.history.filter(practice_id=practice.id).select_related("history_user")[:limit]:
+        rows.append((row, f"Location “{row.name}” {_VERBS[row.history_type]}"))
+    memberships = Membership.history.filter(practice_id=practice.id).select_related("history_user")[:limit]
+    emails = dict(User.objects.filter(pk__in={m.user_id for m in memberships}).values_list("pk", "email"))
+    for row in memberships:
+        rows.append((row, f"User {emails.get(row.user_id, '?')} {_VERBS[row.history_type]} ({row.get_role_display()})"))
+    rows.sort(key=lambda pair: pair[0].history_date, reverse=True)
+    return [
+        {"when": row.history_date, "who": row.history_user, "what": what, "reason": row.history_change_reason}
+        for row, what in rows[:limit]
+    ]

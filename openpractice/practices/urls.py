@@ -1,0 +1,20 @@
+from django.urls import path
+
+from openpractice.practices import views
+
+app_name = "practices"
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("practice/switch/", views.switch_practice, name="switch"),
+    path("settings/", views.settings_index, name="settings"),
+    path("settings/practice/", views.settings_practice, name="settings_practice"),
+    path("settings/locations/", views.location_list, name="location_list"),
+    path("settings/locations/new/", views.location_edit, name="location_add"),
+    path("settings/locations/<int:location_id>/", views.location_edit, name="location_edit"),
+    path("settings/users/", views.user_list, name="user_list"),
+    path("settings/users/new/", views.user_add, name="user_add"),
+    path("settings/users/<int:membership_id>/", views.user_edit, name="user_edit"),
+    path("settings/integrations/", views.integrations, name="integrations"),
+    path("settings/integrations/healthcode/", views.healthcode_settings, name="healthcode"),
+]

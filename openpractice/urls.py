@@ -1,0 +1,15 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from openpractice.api import api
+
+urlpatterns = [
+    path("accounts/", include("openpractice.accounts.urls")),
+    path("api/v1/", api.urls),
+    path("admin/", admin.site.urls),
+    path("", include("openpractice.practices.urls")),
+]
+
+handler404 = "openpractice.errors.page_not_found"
+handler403 = "openpractice.errors.permission_denied"
+handler500 = "openpractice.errors.server_error"
