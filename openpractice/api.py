@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from ninja import NinjaAPI
@@ -19,6 +20,7 @@ api = NinjaAPI(
     ),
     auth=API_AUTH,
     urls_namespace="api",
+    docs_decorator=login_required,
 )
 
 

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "simple_history",
     "django_tasks",
     "django_tasks_db",
+    "ninja",  # serves Swagger UI from its own static files, not a CDN
     "openpractice.accounts",
     "openpractice.practices",
 ]
