@@ -617,4 +617,6 @@ def create_app(data_dir: Path, *, admin_token: str | None = None, token_lifetime
                 faults.save(connection, fault_config)
     finally:
         connection.close()
+    import fhir.resources.R4B.claim  # noqa: F401  -- warm the slow import before the first request
+
     return SandboxApp(data_dir, admin_token=admin_token, token_lifetime_seconds=token_lifetime_seconds)

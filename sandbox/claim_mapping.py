@@ -30,6 +30,10 @@ SYSTEM_RELATED_CLAIM = "http://terminology.hl7.org/CodeSystem/ex-relatedclaimrel
 CURRENCY = "GBP"
 
 
+_CLAIM_STATUS = ("active", "cancelled", "draft", "entered-in-error")
+_CLAIM_USE = ("claim", "preauthorization", "predetermination")
+
+
 class ClaimNotAccepted(Exception):
     """The Claim cannot become a bill at all (answered 4xx, no bill is created)."""
 
@@ -84,14 +88,19 @@ def check_fhir_structure(claim: dict[str, Any]) -> None:
     from fhir.resources.R4B.claim import Claim  # imported lazily: it is slow to import
     from pydantic import ValidationError
 
+    problems = []
+    # fhir.resources types these as plain codes; the value sets are required bindings.
+    for element, allowed in (("status", _CLAIM_STATUS), ("use", _CLAIM_USE)):
+        if element in claim and claim[element] not in allowed:
+            problems.append((f"Claim.{element}", f"{element}: '{claim[element]}' is not one of {', '.join(allowed)}"))
     try:
         Claim.model_validate(claim)
     except ValidationError as exc:
-        problems = []
         for error in exc.errors()[:20]:
             location = ".".join(str(part) for part in error["loc"] if part != "__root__")
             problems.append((f"Claim.{location}" if location else "Claim", f"{location or 'Claim'}: {error['msg']}"))
-        raise ClaimNotAccepted(problems) from None
+    if problems:
+        raise ClaimNotAccepted(problems)
 
 
 def _identifier_value(identifiers: Any, system: str) -> str | None:

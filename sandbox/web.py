@@ -95,11 +95,12 @@ class Request:
 
     def form(self) -> dict[str, str]:
         """A search body: application/x-www-form-urlencoded (query string parameters also count)."""
-        if self.method == "POST" and self.media_type != "application/x-www-form-urlencoded":
+        has_body = self.method == "POST" and bool(self.body())
+        if has_body and self.media_type != "application/x-www-form-urlencoded":
             raise HttpError(415, "not-supported",
                             "Search requests must be POST with Content-Type application/x-www-form-urlencoded")
         try:
-            text = self.body().decode("utf-8") if self.method == "POST" else ""
+            text = self.body().decode("utf-8") if has_body else ""
         except UnicodeDecodeError:
             raise HttpError(400, "invalid", "Form body is not UTF-8") from None
         values = {key: items[-1] for key, items in parse_qs(self.environ.get("QUERY_STRING", "")).items()}

@@ -15,9 +15,9 @@ CLOCK_START = "2026-06-15T09:00:00Z"
 START_DAY = dt.date(2026, 6, 15)
 
 @pytest.fixture()
-def today() -> dt.date:
-    """The shared sandbox's date; tests that move its clock move it by minutes only."""
-    return START_DAY
+def today(api: SandboxApi) -> dt.date:
+    """The shared sandbox's current date (its clock is frozen and only moved by tests)."""
+    return api.today()
 
 
 @pytest.fixture(scope="session")
