@@ -16,7 +16,8 @@ from typing import Any, Callable, Iterable
 
 from sandbox import bills, clock, db, faults, remittances, resources, rules, seed
 from sandbox.claim_mapping import ClaimNotAccepted, check_fhir_structure
-from sandbox.fhir import operation_outcome, searchset
+from sandbox.validation import cover_active
+from sandbox.fhir import extension, operation_outcome, searchset
 from sandbox.web import (
     STATUS_TEXT, HttpError, Request, Response, Router, error_response, fhir_response, json_response, paging,
 )
@@ -299,15 +300,16 @@ class SandboxApp:
             issues.append(("dateOfBirth", "dateOfBirth does not match the member record"))
         if "".join(values["postCode"].split()).upper() != "".join(member["postcode"].split()).upper():
             issues.append(("postCode", "postCode does not match the member record"))
-        from sandbox.validation import cover_active
+        # Member details are only shown to a caller who already knows them all.
+        identity_matches = not issues
         active = cover_active(member, active_on)
         if not active:
             ended = member["cover_end"] or "its end date"
             issues.append(("policyActiveOn", f"Cover is not active on {active_on.isoformat()} (cover lapsed on {ended})"))
-        found = resources.coverage(None if issues else member, insurer_identifier=insurer_identifier,
+        found = resources.coverage(member if identity_matches else None, insurer_identifier=insurer_identifier,
                                    membership_number=number, active=active, checked_by="database")
         found["extension"].append(
-            {"url": f"{resources.NAMESPACE}/StructureDefinition/member-match", "valueCode": "mismatch" if issues else "match"}
+            extension("member-match", valueCode="match" if identity_matches else "mismatch")
         )
         outcome = None
         if issues:
