@@ -16,8 +16,8 @@ from typing import Any, Callable, Iterable
 
 from sandbox import bills, clock, db, faults, remittances, resources, rules, seed
 from sandbox.claim_mapping import ClaimNotAccepted, check_fhir_structure
-from sandbox.validation import cover_active
 from sandbox.fhir import extension, operation_outcome, searchset
+from sandbox.validation import cover_active
 from sandbox.web import (
     STATUS_TEXT, HttpError, Request, Response, Router, error_response, fhir_response, json_response, paging,
 )
