@@ -107,24 +107,33 @@ def start_sandbox(
     if unknown:
         raise TypeError(f"unknown fault option(s): {', '.join(sorted(unknown))}")
     data_dir = Path(tmp_dir) / "sandbox-data"
-    port = port or free_port()
-    admin_token = admin_token or secrets.token_urlsafe(16)
-    arguments = [
-        sys.executable, "-m", "sandbox", "--host", "127.0.0.1", "--port", str(port), "--data-dir", str(data_dir),
-        "--admin-token", admin_token, "--clock", clock_mode, "--token-lifetime", str(token_lifetime),
-        "--threads", "8",
-    ]
+    admin_token = admin_token or secrets.token_hex(16)
+    # "--option=value" so a value starting with "-" is not read as an option.
+    options = ["--data-dir", str(data_dir), f"--admin-token={admin_token}", "--clock", clock_mode,
+               "--token-lifetime", str(token_lifetime), "--threads", "8"]
     if clock_start:
-        arguments += ["--clock-start", clock_start]
+        options += ["--clock-start", clock_start]
     if duplicate_remittances:
-        arguments.append("--duplicate-remittances")
+        options.append("--duplicate-remittances")
     for name, value in faults.items():
-        arguments += [_FAULT_FLAGS[name], str(value)]
-    log_path = Path(tmp_dir) / f"sandbox-{port}.log"
-    process = _launch(arguments, log_path)
-    url = f"http://127.0.0.1:{port}"
-    _wait_until_ready(url, process, log_path, timeout)
-    return SandboxProcess(url, admin_token, data_dir, process, arguments, log_path)
+        options += [_FAULT_FLAGS[name], str(value)]
+    # A free port can be taken by another process before the sandbox binds it: try again
+    # on a new port (only when the caller did not ask for a particular one).
+    attempts = 1 if port else 3
+    for attempt in range(attempts):
+        chosen_port = port or free_port()
+        arguments = [sys.executable, "-m", "sandbox", "--host", "127.0.0.1", "--port", str(chosen_port), *options]
+        log_path = Path(tmp_dir) / f"sandbox-{chosen_port}.log"
+        process = _launch(arguments, log_path)
+        url = f"http://127.0.0.1:{chosen_port}"
+        try:
+            _wait_until_ready(url, process, log_path, timeout)
+        except RuntimeError:
+            if attempt + 1 == attempts or "address already in use" not in log_path.read_text(errors="replace").lower():
+                raise
+            continue
+        return SandboxProcess(url, admin_token, data_dir, process, arguments, log_path)
+    raise AssertionError("unreachable")
 
 
 def _launch(arguments: list[str], log_path: Path) -> subprocess.Popen:
