@@ -79,14 +79,15 @@ def submit(
         connection.execute(
             "INSERT INTO bills (bill_id, site_id, idempotency_key, invoice_number, insurer_identifier, "
             "provider_number, patient_name, membership_number, first_date_of_service, amount_invoiced, "
-            "status, passed_validation, errors_json, claim_json, replaces_bill_id, submitted_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "status, passed_validation, errors_json, claim_json, replaces_bill_id, submitted_at, next_step_due_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 bill_id, site_id, key, bill.invoice_number, bill.insurer_identifier,
                 bill.provider_number or "", bill.patient_name, bill.membership_number or "",
                 bill.first_date_of_service.isoformat() if bill.first_date_of_service else None,
                 str(bill.amount_invoiced), UNPROCESSED, 0 if errors else 1, json.dumps(errors),
                 json.dumps(claim, default=str), bill.replaces_bill_id, clock.format_instant(now),
+                clock.format_instant(now + VALIDATION_DELAY),
             ),
         )
         for line in bill.lines:
@@ -122,40 +123,46 @@ def _check_replaceable(connection: sqlite3.Connection, site_id: str, bill_id: st
 def progress(connection: sqlite3.Connection, now: dt.datetime) -> None:
     """Move every bill whose next step is due; call inside a write transaction."""
     due = connection.execute(
-        "SELECT * FROM bills WHERE status IN (?, ?, ?) ORDER BY bill_id",
-        (UNPROCESSED, VALIDATED, AWAITING_COLLECTION),
+        "SELECT * FROM bills WHERE next_step_due_at <= ? AND status IN (?, ?, ?) ORDER BY bill_id",
+        (clock.format_instant(now), UNPROCESSED, VALIDATED, AWAITING_COLLECTION),
     ).fetchall()
     for bill in due:
         status = bill["status"]
-        submitted = clock.parse_instant(bill["submitted_at"])
+        # Each step happens at the instant it fell due, however late the clock reaches it.
+        step_at = clock.parse_instant(bill["next_step_due_at"])
         changes: dict[str, Any] = {}
-        if status == UNPROCESSED and submitted + VALIDATION_DELAY <= now:
-            validated_at = submitted + VALIDATION_DELAY
-            changes["validated_at"] = clock.format_instant(validated_at)
+        if status == UNPROCESSED and step_at <= now:
+            changes["validated_at"] = clock.format_instant(step_at)
             status = VALIDATED if bill["passed_validation"] else FAILED
-        validated_at_text = changes.get("validated_at") or bill["validated_at"]
-        if status == VALIDATED and clock.parse_instant(validated_at_text) + QUEUE_DELAY <= now:
-            changes["awaiting_collection_at"] = clock.format_instant(
-                clock.parse_instant(validated_at_text) + QUEUE_DELAY
-            )
+            step_at = step_at + QUEUE_DELAY
+        if status == VALIDATED and step_at <= now:
+            changes["awaiting_collection_at"] = clock.format_instant(step_at)
             status = AWAITING_COLLECTION
-        awaiting_text = changes.get("awaiting_collection_at") or bill["awaiting_collection_at"]
-        if status == AWAITING_COLLECTION and clock.parse_instant(awaiting_text) + COLLECTION_DELAY <= now:
-            changes["collected_at"] = clock.format_instant(clock.parse_instant(awaiting_text) + COLLECTION_DELAY)
+            step_at = step_at + COLLECTION_DELAY
+        if status == AWAITING_COLLECTION and step_at <= now:
+            changes["collected_at"] = clock.format_instant(step_at)
             status = COLLECTED
-        if status != bill["status"]:
-            changes["status"] = status
-            assignments = ", ".join(f"{column} = ?" for column in changes)
-            connection.execute(
-                f"UPDATE bills SET {assignments} WHERE bill_id = ?", (*changes.values(), bill["bill_id"])
-            )
+            step_at = step_at + remittances.REMITTANCE_DELAY
+        changes["status"] = status
+        changes["next_step_due_at"] = None if status == FAILED else clock.format_instant(step_at)
+        assignments = ", ".join(f"{column} = ?" for column in changes)
+        connection.execute(f"UPDATE bills SET {assignments} WHERE bill_id = ?", (*changes.values(), bill["bill_id"]))
     remittances.create_due_batches(connection, now)
 
 
+def work_is_due(connection: sqlite3.Connection, now: dt.datetime) -> bool:
+    return connection.execute(
+        "SELECT 1 FROM bills WHERE next_step_due_at <= ? LIMIT 1", (clock.format_instant(now),)
+    ).fetchone() is not None
+
+
 def up_to_date(connection: sqlite3.Connection) -> dt.datetime:
-    with db.transaction(connection):
-        now = clock.now(connection)
-        progress(connection, now)
+    """Bring the lifecycle up to the clock; takes the write lock only when work is due."""
+    now = clock.now(connection)
+    if work_is_due(connection, now):
+        with db.transaction(connection):
+            now = clock.now(connection)
+            progress(connection, now)
     return now
 
 
@@ -194,7 +201,7 @@ def cancel(connection: sqlite3.Connection, site_id: str, bill_id: str) -> sqlite
             raise BillConflict(f"Bill {bill_id} was collected by the insurer at {bill['collected_at']}: too late to cancel")
         if bill["status"] != CANCELLED:
             connection.execute(
-                "UPDATE bills SET status = ?, cancelled_at = ? WHERE bill_id = ?",
+                "UPDATE bills SET status = ?, cancelled_at = ?, next_step_due_at = NULL WHERE bill_id = ?",
                 (CANCELLED, clock.format_instant(now), bill_id),
             )
         return get(connection, site_id, bill_id)

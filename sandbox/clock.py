@@ -30,7 +30,8 @@ def parse_instant(text: str) -> dt.datetime:
 
 
 def format_instant(instant: dt.datetime) -> str:
-    return instant.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+    """Whole seconds, always the same shape, so stored instants sort as text."""
+    return instant.astimezone(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def configure(connection: sqlite3.Connection, mode: str, start: dt.datetime | None) -> None:

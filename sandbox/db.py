@@ -110,9 +110,13 @@ CREATE TABLE IF NOT EXISTS bills (
     collected_at TEXT,
     cancelled_at TEXT,
     remittance_id TEXT,
+    -- When the bill's next lifecycle step is due (NULL when none is): lets a read find
+    -- the work that is due through an index instead of scanning every open bill.
+    next_step_due_at TEXT,
     UNIQUE (site_id, idempotency_key)
 );
 CREATE INDEX IF NOT EXISTS bills_by_invoice ON bills (site_id, insurer_identifier, invoice_number);
+CREATE INDEX IF NOT EXISTS bills_by_next_step ON bills (next_step_due_at);
 CREATE TABLE IF NOT EXISTS bill_lines (
     bill_id TEXT NOT NULL REFERENCES bills(bill_id),
     sequence INTEGER NOT NULL,

@@ -45,10 +45,11 @@ def adjudicate_line(connection: sqlite3.Connection, insurer: sqlite3.Row, line: 
 
 def create_due_batches(connection: sqlite3.Connection, now: dt.datetime) -> None:
     """Adjudicate collected bills that are due and group them into batches (in a transaction)."""
-    collected = connection.execute(
-        "SELECT * FROM bills WHERE status = 'Collected' AND remittance_id IS NULL ORDER BY bill_id"
+    due = connection.execute(
+        "SELECT * FROM bills WHERE next_step_due_at <= ? AND status = 'Collected' AND remittance_id IS NULL "
+        "ORDER BY bill_id",
+        (clock.format_instant(now),),
     ).fetchall()
-    due = [bill for bill in collected if clock.parse_instant(bill["collected_at"]) + REMITTANCE_DELAY <= now]
     if not due:
         return
     deliveries = 2 if faults.load(connection).duplicate_remittances else 1
@@ -72,7 +73,10 @@ def create_due_batches(connection: sqlite3.Connection, now: dt.datetime) -> None
                     "UPDATE bill_lines SET paid_amount = ?, adjudication_reason = ? WHERE bill_id = ? AND sequence = ?",
                     (str(paid), reason, bill["bill_id"], line["sequence"]),
                 )
-            connection.execute("UPDATE bills SET remittance_id = ? WHERE bill_id = ?", (remittance_id, bill["bill_id"]))
+            connection.execute(
+                "UPDATE bills SET remittance_id = ?, next_step_due_at = NULL WHERE bill_id = ?",
+                (remittance_id, bill["bill_id"]),
+            )
         connection.execute(
             "INSERT INTO remittances (remittance_id, site_id, insurer_identifier, created_at, payment_date, "
             "payment_reference, payment_amount, deliveries_remaining) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
