@@ -24,8 +24,9 @@ def _encode_default(value: Any) -> Any:
     raise TypeError(f"cannot encode {type(value).__name__}")
 
 
-def dumps(document: Any) -> bytes:
-    text = json.dumps(document, default=_encode_default, ensure_ascii=True, separators=(",", ":"))
+def dumps(document: Any, indent: int | None = None) -> bytes:
+    separators = (",", ": ") if indent else (",", ":")
+    text = json.dumps(document, default=_encode_default, ensure_ascii=True, separators=separators, indent=indent)
     return _DECIMAL_PLACEHOLDER.sub(r"\1", text).encode()
 
 
