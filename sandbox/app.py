@@ -300,6 +300,8 @@ class SandboxApp:
             issues.append(("dateOfBirth", "dateOfBirth does not match the member record"))
         if "".join(values["postCode"].split()).upper() != "".join(member["postcode"].split()).upper():
             issues.append(("postCode", "postCode does not match the member record"))
+        if values.get("sex") and values["sex"].strip().lower() != member["sex"]:
+            issues.append(("sex", "sex does not match the member record"))
         # Member details are only shown to a caller who already knows them all.
         identity_matches = not issues
         active = cover_active(member, active_on)

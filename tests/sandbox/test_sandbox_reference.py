@@ -86,7 +86,8 @@ def test_find_member_matches_a_database_member(api):
 
 
 @pytest.mark.parametrize("field, wrong", [("lastName", "Benet"), ("dateOfBirth", "1980-04-13"),
-                                          ("postCode", "SW1A 2AA"), ("firstName", "Olivia")])
+                                          ("postCode", "SW1A 2AA"), ("firstName", "Olivia"),
+                                          ("sex", "female")])
 def test_find_member_says_which_field_differs(api, field, wrong):
     bundle = api.search("find_member_endpoint", **{**BENNETT, field: wrong}).json()
     issues = _outcome(bundle)["issue"]
