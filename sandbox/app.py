@@ -46,6 +46,7 @@ class SandboxApp:
     # -- WSGI ------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         request = Request(environ)
+        started = time.monotonic()
         try:
             response = self.dispatch(request)
         except HttpError as error:
@@ -62,6 +63,7 @@ class SandboxApp:
                    ("Cache-Control", "no-store")]
         headers += list(response.headers.items())
         start_response(f"{response.status} {STATUS_TEXT.get(response.status, 'Status')}", headers)
+        log.info("%s %s %s %.0f ms", request.method, request.path, response.status, (time.monotonic() - started) * 1000)
         return [response.body]
 
     def dispatch(self, request: Request) -> Response:

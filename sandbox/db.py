@@ -191,6 +191,13 @@ def initialise(data_dir: Path) -> None:
                 "INSERT OR IGNORE INTO settings (key, value) VALUES ('schema_version', ?)",
                 (str(SCHEMA_VERSION),),
             )
+            stored = get_setting(connection, "schema_version")
+        if stored != str(SCHEMA_VERSION):
+            # No migrations yet: say so plainly rather than run on a schema we do not know.
+            raise RuntimeError(
+                f"{database_path(data_dir)} has sandbox schema {stored}, this code needs {SCHEMA_VERSION}: "
+                "move the data directory away to start afresh"
+            )
     finally:
         connection.close()
 
