@@ -249,7 +249,6 @@ def assert_operation_outcome(answer: httpx.Response, status: int, mentions: str)
     assert "Traceback" not in answer.text
 
 
-
 def example_claim(
     *,
     invoice_number: str = "INV1001",
