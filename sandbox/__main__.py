@@ -32,6 +32,8 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     faults_group.add_argument("--drop-rate", type=float, default=0.0)
     faults_group.add_argument("--expired-token-rate", type=float, default=0.0)
     faults_group.add_argument("--duplicate-remittances", action="store_true")
+    faults_group.add_argument("--after-processing-rate", type=float, default=0.5,
+                              help="share of injected errors/timeouts/drops that strike after the request was processed")
     faults_group.add_argument("--fault-seed", type=int, default=0)
     return parser.parse_args(argv)
 
@@ -45,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
             "timeout_rate": arguments.timeout_rate, "timeout_seconds": arguments.timeout_seconds,
             "drop_rate": arguments.drop_rate, "expired_token_rate": arguments.expired_token_rate,
             "duplicate_remittances": arguments.duplicate_remittances, "seed": arguments.fault_seed,
+            "after_processing_rate": arguments.after_processing_rate,
         })
         clock_start = clock.parse_instant(arguments.clock_start) if arguments.clock_start else None
     except ValueError as exc:

@@ -69,8 +69,12 @@ class SandboxApp:
     def dispatch(self, request: Request) -> Response:
         handler = self.router.resolve(request)
         is_api = request.path.startswith(API_PREFIX + "/")
-        if is_api or request.path == TOKEN_PATH:
-            self._inject_faults(request, is_api)
+        decision = self._fault_decision() if is_api or request.path == TOKEN_PATH else None
+        if decision is not None:
+            if decision.latency_ms:
+                time.sleep(decision.latency_ms / 1000)
+            if not decision.after_processing:
+                self._inject_fault(decision, is_api)
         if request.path.startswith(ADMIN_PREFIX + "/"):
             self._require_admin(request)
         connection = db.connect(self.data_dir)
@@ -78,20 +82,23 @@ class SandboxApp:
         try:
             if is_api:
                 self._authenticate(request)
-            return handler(request)
+            response = handler(request)
         finally:
             connection.close()
+        if decision is not None and decision.after_processing:
+            self._inject_fault(decision, is_api)
+        return response
 
     # -- cross-cutting ---------------------------------------------------------------
-    def _inject_faults(self, request: Request, is_api: bool) -> None:
+    def _fault_decision(self) -> faults.Decision:
         connection = db.connect(self.data_dir)
         try:
             config = faults.load(connection)
         finally:
             connection.close()
-        decision = self.fault_injector.decide(config)
-        if decision.latency_ms:
-            time.sleep(decision.latency_ms / 1000)
+        return self.fault_injector.decide(config)
+
+    def _inject_fault(self, decision: faults.Decision, is_api: bool) -> None:
         if decision.fault == "drop":
             raise DropConnection()
         if decision.fault == "timeout":

@@ -25,6 +25,10 @@ class FaultConfig:
     drop_rate: float = 0.0  # share of API calls whose connection is closed without a reply
     expired_token_rate: float = 0.0  # share of API calls answered 401 "token expired"
     duplicate_remittances: bool = False  # deliver every remittance batch twice
+    # Share of injected errors, timeouts and drops that strike after the request was
+    # processed (the bill exists, the client never hears so): what makes retries need
+    # idempotency.
+    after_processing_rate: float = 0.5
     seed: int = 0
 
     @classmethod
@@ -43,7 +47,7 @@ class FaultConfig:
             else:
                 parsed = float(value)  # type: ignore[arg-type]
             setattr(config, name, parsed)
-        for rate in ("error_rate", "timeout_rate", "drop_rate", "expired_token_rate"):
+        for rate in ("error_rate", "timeout_rate", "drop_rate", "expired_token_rate", "after_processing_rate"):
             if not 0.0 <= getattr(config, rate) <= 1.0:
                 raise ValueError(f"{rate} must be between 0 and 1")
         if config.latency_ms < 0 or config.latency_ms > 60_000 or not 0 <= config.timeout_seconds <= 120:
@@ -68,6 +72,7 @@ class Decision:
     latency_ms: int = 0
     fault: str | None = None  # "error" | "timeout" | "drop" | "expired_token"
     sleep_seconds: float = 0.0
+    after_processing: bool = False
 
 
 class FaultInjector:
@@ -86,6 +91,7 @@ class FaultInjector:
                 self._random = random.Random(config.seed)
                 self._seeded_with = fingerprint
             draw = self._random.random()
+            after_processing = self._random.random() < config.after_processing_rate
         threshold = 0.0
         for fault, rate in (
             ("drop", config.drop_rate),
@@ -95,5 +101,8 @@ class FaultInjector:
         ):
             threshold += rate
             if draw < threshold:
-                return Decision(config.latency_ms, fault, config.timeout_seconds if fault == "timeout" else 0.0)
+                return Decision(
+                    config.latency_ms, fault, config.timeout_seconds if fault == "timeout" else 0.0,
+                    after_processing=after_processing and fault != "expired_token",
+                )
         return Decision(config.latency_ms)

@@ -41,6 +41,7 @@ _FAULT_FLAGS = {
     "latency_ms": "--latency-ms", "error_rate": "--error-rate", "timeout_rate": "--timeout-rate",
     "timeout_seconds": "--timeout-seconds", "drop_rate": "--drop-rate",
     "expired_token_rate": "--expired-token-rate", "fault_seed": "--fault-seed",
+    "after_processing_rate": "--after-processing-rate",
 }
 
 

@@ -40,6 +40,30 @@ def test_error_rate_answers_503_with_an_operation_outcome(faulty):
     assert api.search("list_insurers_endpoint").status_code == 200
 
 
+def test_a_fault_after_processing_keeps_the_bill_and_a_retry_finds_it(faulty):
+    api, set_faults = faulty
+    claim = example_claim(invoice_number="AFTER1", invoice_version="after-v1", service_date=dt.date(2026, 6, 15))
+    set_faults(error_rate=1.0, after_processing_rate=1.0)
+    assert_operation_outcome(api.submit(claim), 503, "Injected")
+    set_faults(drop_rate=1.0, after_processing_rate=1.0)
+    with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
+        api.submit(claim)
+    set_faults()
+    retry = api.submit(claim)
+    assert retry.status_code == 200 and retry.headers["idempotent-replayed"] == "true"
+    assert api.search("claim_status_endpoint", invoiceNumber="AFTER1").json()["total"] == 1
+
+
+def test_a_fault_before_processing_leaves_nothing_behind(faulty):
+    api, set_faults = faulty
+    claim = example_claim(invoice_number="BEFORE1", service_date=dt.date(2026, 6, 15))
+    set_faults(error_rate=1.0, after_processing_rate=0.0)
+    assert_operation_outcome(api.submit(claim), 503, "Injected")
+    set_faults()
+    assert api.search("claim_status_endpoint", invoiceNumber="BEFORE1").json()["total"] == 0
+    assert api.submit(claim).status_code == 201
+
+
 def test_latency_is_added(faulty):
     api, set_faults = faulty
     set_faults(latency_ms=300)
