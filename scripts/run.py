@@ -16,6 +16,8 @@ PY = sys.executable
 HOST = os.environ.get("OPENPRACTICE_HOST", "127.0.0.1")
 PORT = os.environ.get("OPENPRACTICE_PORT", "8000")
 SANDBOX_PORT = os.environ.get("SANDBOX_PORT", "8100")
+# Lets a demo advance the sandbox's clock and inject faults (docs/sandbox.md); local only.
+SANDBOX_ADMIN_TOKEN = os.environ.get("SANDBOX_ADMIN_TOKEN", "sandbox-admin-demo")
 
 
 def main() -> int:
@@ -23,14 +25,15 @@ def main() -> int:
     processes: dict[str, subprocess.Popen] = {}
     if (ROOT / "sandbox" / "__main__.py").exists():
         processes["sandbox"] = subprocess.Popen(
-            [PY, "-m", "sandbox", "--host", "127.0.0.1", "--port", SANDBOX_PORT, "--data-dir", str(data_dir / "sandbox")],
+            [PY, "-m", "sandbox", "--host", "127.0.0.1", "--port", SANDBOX_PORT, "--data-dir", str(data_dir / "sandbox"),
+             "--admin-token", SANDBOX_ADMIN_TOKEN],
             cwd=ROOT,
         )
     processes["worker"] = subprocess.Popen([PY, "manage.py", "db_worker", "--queue-name", "*"], cwd=ROOT)
     processes["web"] = subprocess.Popen([PY, "manage.py", "serve", "--host", HOST, "--port", PORT], cwd=ROOT)
     print(f"\nOpenPractice: http://{HOST}:{PORT}  (demo logins in README.md)", flush=True)
     if "sandbox" in processes:
-        print(f"Sandbox clearing house: http://127.0.0.1:{SANDBOX_PORT}", flush=True)
+        print(f"Sandbox clearing house: http://127.0.0.1:{SANDBOX_PORT}  (admin token: {SANDBOX_ADMIN_TOKEN})", flush=True)
 
     def stop(*_):
         for proc in processes.values():
