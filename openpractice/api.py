@@ -8,6 +8,8 @@ from django.http import Http404
 from ninja import NinjaAPI
 
 from openpractice.api_auth import API_AUTH
+from openpractice.coding.api import router as coding_router
+from openpractice.coding.errors import CodingError
 from openpractice.practices.api import router as practices_router
 from openpractice.practices.errors import PracticeError
 
@@ -45,4 +47,6 @@ def forbidden(request, exc):
 
 
 api.add_exception_handler(PracticeError, domain_error_response)
+api.add_exception_handler(CodingError, domain_error_response)
 api.add_router("/", practices_router)
+api.add_router("/", coding_router)
