@@ -259,6 +259,35 @@ def get_healthcode(request):
     return Status(200, _healthcode_out(integration))
 
 
+class HealthcodeTestStep(Schema):
+    name: str
+    ok: bool
+    detail: str
+
+
+class HealthcodeTestOut(Schema):
+    ok: bool
+    message: str
+    steps: list[HealthcodeTestStep]
+
+
+@router.post("/integrations/healthcode/test", response={200: HealthcodeTestOut, 409: dict},
+             auth=auth_for(Capability.MANAGE_INTEGRATIONS), summary="Test the Healthcode connection")
+def test_healthcode(request):
+    """Fetch the discovery document and a token and make one site-scoped call; the outcome is
+    recorded on the integration (last_tested_at, last_test_ok, last_test_message)."""
+    from openpractice.healthcode import services as healthcode_services
+    from openpractice.healthcode.errors import HealthcodeSetupError
+
+    require(request, Capability.MANAGE_INTEGRATIONS)
+    try:
+        report = healthcode_services.test_connection(practice=request.practice)
+    except HealthcodeSetupError as exc:
+        return Status(409, {"detail": exc.message})
+    return Status(200, {"ok": report.ok, "message": report.message,
+                        "steps": [{"name": s.name, "ok": s.ok, "detail": s.detail} for s in report.steps]})
+
+
 @router.put("/integrations/healthcode", response=HealthcodeOut, auth=auth_for(Capability.MANAGE_INTEGRATIONS))
 def put_healthcode(request, payload: HealthcodeIn):
     require(request, Capability.MANAGE_INTEGRATIONS)

@@ -17,4 +17,5 @@ urlpatterns = [
     path("settings/users/<int:membership_id>/", views.user_edit, name="user_edit"),
     path("settings/integrations/", views.integrations, name="integrations"),
     path("settings/integrations/healthcode/", views.healthcode_settings, name="healthcode"),
+    path("settings/integrations/healthcode/test/", views.healthcode_test, name="healthcode_test"),
 ]

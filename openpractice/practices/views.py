@@ -188,6 +188,24 @@ def integrations(request):
     })
 
 
+@require_POST
+@require_capability(Capability.MANAGE_INTEGRATIONS)
+def healthcode_test(request):
+    from openpractice.healthcode import services as healthcode_services
+    from openpractice.healthcode.errors import HealthcodeSetupError
+
+    try:
+        report = healthcode_services.test_connection(practice=request.practice)
+    except HealthcodeSetupError as exc:
+        messages.error(request, exc.message)
+    else:
+        if report.ok:
+            messages.success(request, "Connection to Healthcode works. " + report.message)
+        else:
+            messages.error(request, "Connection to Healthcode failed. " + report.message)
+    return redirect("practices:integrations")
+
+
 @require_capability(Capability.MANAGE_INTEGRATIONS)
 def healthcode_settings(request):
     from django.conf import settings as django_settings
