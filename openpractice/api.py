@@ -6,6 +6,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from ninja import NinjaAPI
 
+from openpractice.accounts.api import router as accounts_router
+from openpractice.accounts.errors import AccountError
 from openpractice.api_auth import API_AUTH
 from openpractice.practices.api import router as practices_router
 from openpractice.practices.errors import PracticeError
@@ -43,4 +45,6 @@ def forbidden(request, exc):
 
 
 api.add_exception_handler(PracticeError, domain_error_response)
+api.add_exception_handler(AccountError, domain_error_response)
 api.add_router("/", practices_router)
+api.add_router("/", accounts_router)

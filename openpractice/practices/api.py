@@ -74,6 +74,9 @@ class LocationOut(Schema):
     postcode: str
     phone: str
     is_active: bool
+    healthcode_600_number: str = Field(description="600 followed by 6 digits, for a provider or payee location")
+    is_provider: bool
+    is_payee: bool
 
 
 class LocationIn(Schema):
@@ -84,6 +87,9 @@ class LocationIn(Schema):
     postcode: str = Field("", max_length=10)
     phone: str = Field("", max_length=30)
     is_active: bool = True
+    healthcode_600_number: str = Field("", max_length=12, description="600 followed by 6 digits, such as 600123456")
+    is_provider: bool = False
+    is_payee: bool = False
 
     _check_postcode = field_validator("postcode")(_postcode)
 
@@ -96,6 +102,9 @@ class LocationPatch(Schema):
     postcode: str | None = Field(None, max_length=10)
     phone: str | None = Field(None, max_length=30)
     is_active: bool | None = None
+    healthcode_600_number: str | None = Field(None, max_length=12)
+    is_provider: bool | None = None
+    is_payee: bool | None = None
 
     _check_postcode = field_validator("postcode")(_postcode)
 

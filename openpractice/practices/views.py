@@ -175,8 +175,11 @@ def user_edit(request, membership_id: int):
         else:
             messages.success(request, f"{membership.user} saved.")
             return redirect("practices:user_list")
-    return render(request, "practices/user_edit.html", {
+    from openpractice.accounts.views import practitioner_profile_context
+
+    return render(request, "accounts/user_edit.html", {
         "form": form, "membership": membership, "settings_tab": "users",
+        **practitioner_profile_context(membership),
     })
 
 
