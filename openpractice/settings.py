@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "openpractice.accounts",
     "openpractice.practices",
+    "openpractice.coding",
 ]
 
 MIDDLEWARE = [
