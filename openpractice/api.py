@@ -9,7 +9,13 @@ from ninja import NinjaAPI
 from openpractice.accounts.api import router as accounts_router
 from openpractice.accounts.errors import AccountError
 from openpractice.api_auth import API_AUTH
+from openpractice.contacts.api import router as contacts_router
+from openpractice.contacts.errors import ContactError
+from openpractice.patients.api import router as patients_router
+from openpractice.patients.errors import PatientError
 from openpractice.practices.api import router as practices_router
+from openpractice.products.api import router as products_router
+from openpractice.products.errors import ProductError
 from openpractice.practices.errors import PracticeError
 
 api = NinjaAPI(
@@ -48,3 +54,8 @@ api.add_exception_handler(PracticeError, domain_error_response)
 api.add_exception_handler(AccountError, domain_error_response)
 api.add_router("/", practices_router)
 api.add_router("/", accounts_router)
+for _error in (ContactError, ProductError, PatientError):
+    api.add_exception_handler(_error, domain_error_response)
+api.add_router("/", contacts_router)
+api.add_router("/", products_router)
+api.add_router("/", patients_router)

@@ -41,6 +41,9 @@ INSTALLED_APPS = [
     "openpractice.accounts",
     "openpractice.practices",
     "openpractice.coding",
+    "openpractice.contacts",
+    "openpractice.products",
+    "openpractice.patients",
 ]
 
 MIDDLEWARE = [

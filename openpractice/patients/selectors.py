@@ -165,3 +165,21 @@ def people_options(*, practice, query: str, limit: int = 10) -> list[tuple[str, 
     found += [(f"patient:{p.id}", f"{p.first_name} {p.last_name}", f"Patient · born {p.date_of_birth:%d/%m/%Y}")
               for p in patients]
     return found[: limit * 2]
+
+
+def resolve_person(*, practice, value):
+    """A type-ahead value ("contact:12", "patient:34") or a typed name matching exactly one, or None."""
+    from openpractice.contacts.models import Contact
+
+    text = (value or "").strip()
+    kind, _, pk = text.partition(":")
+    if kind in ("contact", "patient") and pk.isdigit():
+        model = Contact if kind == "contact" else Patient
+        return model.objects.for_practice(practice).filter(pk=int(pk)).first()
+    if not text:
+        return None
+    exact = [Contact.objects.for_practice(practice).filter(name__iexact=text, is_archived=False).first()]
+    exact = [c for c in exact if c]
+    if len(exact) == 1:
+        return exact[0]
+    return None
