@@ -9,6 +9,8 @@ from ninja import NinjaAPI
 from openpractice.accounts.api import router as accounts_router
 from openpractice.accounts.errors import AccountError
 from openpractice.api_auth import API_AUTH
+from openpractice.coding.api import router as coding_router
+from openpractice.coding.errors import CodingError
 from openpractice.contacts.api import router as contacts_router
 from openpractice.contacts.errors import ContactError
 from openpractice.patients.api import router as patients_router
@@ -51,11 +53,11 @@ def forbidden(request, exc):
 
 
 api.add_exception_handler(PracticeError, domain_error_response)
-api.add_exception_handler(AccountError, domain_error_response)
+for _error in (AccountError, CodingError, ContactError, ProductError, PatientError):
+    api.add_exception_handler(_error, domain_error_response)
 api.add_router("/", practices_router)
 api.add_router("/", accounts_router)
-for _error in (ContactError, ProductError, PatientError):
-    api.add_exception_handler(_error, domain_error_response)
+api.add_router("/", coding_router)
 api.add_router("/", contacts_router)
 api.add_router("/", products_router)
 api.add_router("/", patients_router)
