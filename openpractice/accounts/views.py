@@ -97,4 +97,4 @@ def practitioner_profile(request, membership_id: int):
         "form": MemberForm(initial={"role": membership.role, "is_active": membership.is_active}),
         "membership": membership, "settings_tab": "users",
         **practitioner_profile_context(membership, form),
-    }, status=422)
+    })
