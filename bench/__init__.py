@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-MODULES = ["bench.coding"]
+MODULES = ["bench.coding", "bench.patients"]
 REGISTRY: dict[str, Callable[[], list[dict]]] = {}
 
 

@@ -42,6 +42,9 @@ INSTALLED_APPS = [
     "openpractice.accounts",
     "openpractice.practices",
     "openpractice.coding",
+    "openpractice.contacts",
+    "openpractice.products",
+    "openpractice.patients",
 ]
 
 MIDDLEWARE = [

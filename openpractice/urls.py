@@ -8,6 +8,9 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
     path("", include("openpractice.coding.urls")),
+    path("", include("openpractice.contacts.urls")),
+    path("", include("openpractice.products.urls")),
+    path("", include("openpractice.patients.urls")),
     path("", include("openpractice.practices.urls")),
 ]
 
