@@ -25,7 +25,7 @@ run: migrate
 
 ## test: the whole suite (SQLite, or PostgreSQL when DATABASE_URL is set)
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --maxprocesses 4
 
 ## bench: speed and memory figures (prints a table, writes bench/results/*.json)
 bench: $(STAMP)
