@@ -34,3 +34,13 @@ def test_no_input_causes_a_server_error(case, client, auth_headers):
     if 400 <= response.status_code < 500 and response.status_code != 405:  # 405: a method the route lacks
         assert response["Content-Type"].startswith("application/json"), response.content[:200]
         assert response.json().get("detail"), response.content[:200]
+
+
+def test_nul_characters_are_refused_with_422(client, auth_headers):
+    response = client.post("/api/v1/locations", json.dumps({"name": "Rooms\x00"}),
+                           content_type="application/json", **auth_headers)
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "name"]
+    assert "NUL" in response.json()["detail"][0]["msg"]
+    response = client.get("/api/v1/insurers", {"q": "bu\x00pa"}, **auth_headers)
+    assert response.status_code == 422
