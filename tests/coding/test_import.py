@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from openpractice.coding import selectors
 from openpractice.coding.importing import CodeFileError
-from openpractice.coding.models import AcceptedCode, Code, CodeWord
+from openpractice.coding.models import AcceptedCode, Code
 
 from .conftest import csv_bytes
 
@@ -27,8 +27,7 @@ GOOD = ["CCSD Code,Narrative,Valid From,Valid To",
 def snapshot(practice):
     return (
         list(Code.objects.filter(practice=practice).order_by("code_key").values_list(
-            "code", "description", "active_from", "active_to")),
-        CodeWord.objects.count(),
+            "code", "description", "search_words", "active_from", "active_to", "updated_at")),
         list(AcceptedCode.objects.filter(practice=practice).order_by("code_key").values_list(
             "code", "max_fee", "active_from", "active_to")),
     )
