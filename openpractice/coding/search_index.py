@@ -66,21 +66,28 @@ def match_expression(vendor: str, terms: list[str]) -> str:
     return " AND ".join(f'"{t}"' if len(t) == 1 else f'"{t}"*' for t in terms)
 
 
-def words_condition(connection, terms: list[str], alias: str = "c") -> tuple[str, list]:
-    """SQL (and params) true for the codes (table alias `alias`) whose words have every term as a
-    word prefix (a one-character term as a whole word)."""
-    expression = match_expression(connection.vendor, terms)
-    if connection.vendor == "postgresql":
-        return f"{alias}.search_vector @@ %s::tsquery", [expression]
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT count(*) FROM (SELECT 1 FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s LIMIT %s)",
-                       [expression, SQLITE_DENSE_MATCHES])
-        (matches,) = cursor.fetchone()
-    if matches < SQLITE_DENSE_MATCHES:  # few matches: fetch them by id
-        return f"{alias}.id IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s)", [expression]
-    # many: check each code's words while walking in code order (same rule, spelled on the text)
-    checks = [f"instr(' ' || {alias}.search_words || ' ', %s) > 0" for _ in terms]
-    return " AND ".join(checks), [f" {t} " if len(t) == 1 else f" {t}" for t in terms]
+def words_branches(vendor: str, terms: list[str], alias: str = "c") -> tuple[tuple[str, list], list[tuple[str, list, str]]]:
+    """The ways to find the codes (table alias `alias`) whose words have every term as a word
+    prefix (a one-character term as a whole word).
+
+    Returns (common table expression and params, or ("", [])) and the branches: (condition, params,
+    limit guard). Each branch is a separate part of the search statement, so each gets its own
+    plan; a branch whose guard is false is skipped (`LIMIT CASE WHEN guard ...`: SQLite checks a
+    LIMIT of 0 before it starts the scan).
+    """
+    expression = match_expression(vendor, terms)
+    if vendor == "postgresql":
+        return ("", []), [(f"{alias}.search_vector @@ %s::tsquery", [expression], "")]
+    # SQLite: few matches: fetch them by id; many: walk the codes in code order checking each
+    # one's words (the same rule, on the text). A capped count of the matches, counted once, decides.
+    cte = (f"word_matches(n) AS MATERIALIZED (SELECT count(*) FROM (SELECT 1 FROM {FTS_TABLE} "
+           f"WHERE {FTS_TABLE} MATCH %s LIMIT {SQLITE_DENSE_MATCHES}))")
+    dense = f"(SELECT n FROM word_matches) >= {SQLITE_DENSE_MATCHES}"
+    checks = " AND ".join(f"instr(' ' || {alias}.search_words || ' ', %s) > 0" for _ in terms)
+    return (cte, [expression]), [
+        (f"{alias}.id IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s)", [expression], f"NOT {dense}"),
+        (checks, [f" {t} " if len(t) == 1 else f" {t}" for t in terms], dense),
+    ]
 
 
 # Schema (migrations) ------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from openpractice.coding.models import (
     Insurer,
 )
 from openpractice.coding.normalise import code_key, next_prefix, words
-from openpractice.coding.search_index import query_words, words_condition
+from openpractice.coding.search_index import query_words, words_branches
 
 MAX_RESULTS = 20
 
@@ -100,15 +100,16 @@ def search_sql(
     where_params = [system, practice_id, practice_id, system] + ([] if include_inactive else [day, day])
     parts, params = [], []
 
-    def group(kind, condition, condition_params, order):
+    def group(kind, condition, condition_params, order, guard=""):
+        rows = f"CASE WHEN {guard} THEN {2 * limit} ELSE 0 END" if guard else f"{2 * limit}"
         parts.append(
             f"SELECT * FROM (SELECT {_GROUPS[kind]} AS grp, {_COLUMNS} FROM {_TABLE} c "
-            f"WHERE {where} AND {condition} ORDER BY {order} LIMIT {2 * limit}) AS g{_GROUPS[kind]}"
+            f"WHERE {where} AND {condition} ORDER BY {order} LIMIT {rows}) AS g{len(parts)}"
         )
         params.extend(where_params + condition_params)
 
     key = code_key(query)
-    in_range = []
+    in_range, cte = [], ""
     if key and len(query.split()) == 1:
         group(MatchKind.EXACT, "c.code_key = %s", [key], "c.practice_id IS NULL")
         in_range = [key, next_prefix(key)]
@@ -118,10 +119,14 @@ def search_sql(
         # Codes in the exact/prefix range are already in those groups (all of them, or the groups
         # fill the limit on their own).
         exclude = " AND NOT (c.code_key >= %s AND c.code_key < %s)" if in_range else ""
-        condition, condition_params = words_condition(connection, terms)
-        group(MatchKind.WORDS, condition + exclude, condition_params + in_range, "c.code_key, c.practice_id IS NULL")
+        (cte, cte_params), branches = words_branches(connection.vendor, terms)
+        for condition, condition_params, guard in branches:
+            group(MatchKind.WORDS, condition + exclude, condition_params + in_range, "c.code_key, c.practice_id IS NULL",
+                  guard)
     if not parts:
         return None
+    if cte:
+        return f"WITH {cte} " + " UNION ALL ".join(parts), cte_params + params
     return " UNION ALL ".join(parts), params
 
 
