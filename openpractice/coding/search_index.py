@@ -143,8 +143,12 @@ def bulk_insert(table: str, columns: tuple[str, ...], rows: list[tuple], *, usin
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             with cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
+                if rows and isinstance(rows[0], str):  # lines already in COPY's text format (copy_line)
+                    for start in range(0, len(rows), 5000):
+                        copy.write("".join(rows[start:start + 5000]))
+                else:
+                    for row in rows:
+                        copy.write_row(row)
         else:
             # A larger page cache for this connection: a 100k-code import's indexes do not fit
             # SQLite's default 2 MB, and index pages would be re-read from disk.
@@ -186,6 +190,16 @@ def bulk_code_writes(*, using: str = "default"):
         if row:
             with connection.cursor() as cursor:
                 cursor.execute(row[0])
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def copy_text(value: str) -> str:
+    """A string in COPY's text format (backslash and control characters escaped)."""
+    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+        return value.translate(_COPY_ESCAPES)
+    return value
 
 
 def analyze_tables(*tables: str, using: str = "default") -> None:

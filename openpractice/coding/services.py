@@ -28,11 +28,12 @@ from openpractice.coding.models import (
     ImportStatus,
     Insurer,
 )
-from openpractice.coding.search_index import analyze_tables, bulk_code_writes, bulk_insert, search_text
+from openpractice.coding.search_index import analyze_tables, bulk_code_writes, bulk_insert, copy_text, search_text
 
 # Files up to this size are checked and applied while the page waits; larger ones in the background.
 SYNC_LIMIT_BYTES = 1024 * 1024
 BATCH = 5000
+NULL = "\\N"  # in COPY's text format
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,12 @@ def _insert_codes(*, practice, system: str, items: list[IncomingCode], source: s
         rows = [(practice.pk, system, i.code, i.key, i.description, search_text(i.description),
                  i.active_from and i.active_from.isoformat(), i.active_to and i.active_to.isoformat(),
                  source, "", now) for i in items]
+    elif connection.vendor == "postgresql":  # COPY text lines (psycopg's write_row costs ~9 µs a row)
+        # code and code_key are letters and digits, search_words letters, digits and spaces
+        tail = f"\t{copy_text(source)}\t\t{now.isoformat()}\n"
+        rows = [f"{practice.pk}\t{system}\t{i.code}\t{i.key}\t{copy_text(i.description)}\t{search_text(i.description)}"
+                f"\t{i.active_from.isoformat() if i.active_from else NULL}\t{i.active_to.isoformat() if i.active_to else NULL}"
+                f"{tail}" for i in items]
     else:
         rows = [(practice.pk, system, i.code, i.key, i.description, search_text(i.description),
                  i.active_from, i.active_to, source, "", now) for i in items]

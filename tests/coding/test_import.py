@@ -185,3 +185,10 @@ def test_import_round_trip_and_idempotent(practice, import_csv, rows):
     assert (again.added, again.changed, again.retired, again.unchanged) == (0, 0, 0, len(rows))
     stored = {c.code: (c.description, c.active_from) for c in Code.objects.filter(practice=practice)}
     assert stored == {code: (text, start) for code, (text, start, _) in rows.items()}
+
+
+def test_descriptions_are_stored_as_written(practice, import_csv):
+    """Backslashes and accents survive the bulk path (COPY's text format on PostgreSQL)."""
+    import_csv(practice, "code,description", r"W8500,Knee \N back\slash\t Ménière", "W8520,Plain")
+    assert Code.objects.get(practice=practice, code_key="W8500").description == r"Knee \N back\slash\t Ménière"
+    assert [m.code for m in selectors.search_codes(practice=practice, system="ccsd", query="meniere")] == ["W8500"]
