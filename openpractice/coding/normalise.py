@@ -6,7 +6,7 @@ import re
 import unicodedata
 
 _NOT_KEY = re.compile(r"[^0-9A-Z]")
-_WORD = re.compile(r"[0-9a-z]+")
+WORD = re.compile(r"[0-9a-z]+")
 
 
 def code_key(code: str) -> str:
@@ -28,7 +28,7 @@ def fold(text: str) -> str:
 def words(text: str) -> list[str]:
     """The distinct lower-case words of a description or query, in order of first appearance."""
     seen: dict[str, None] = {}
-    for word in _WORD.findall(fold(text).lower()):
+    for word in WORD.findall(fold(text).lower()):
         seen.setdefault(word, None)
     return list(seen)
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from openpractice.coding.normalise import code_key, words
+from openpractice.coding.normalise import code_key
+from openpractice.coding.search_index import search_text
 
 DATA = Path(__file__).resolve().parent / "data"
 INSURERS_CSV = DATA / "insurers.csv"
@@ -20,16 +21,17 @@ DATABASE_CHECK_FIELDS = ["firstName", "lastName", "dateOfBirth", "postCode", "me
 FORMAT_CHECK_FIELDS = ["membershipNumber"]
 
 
-def load_reference_data(*, code_model=None, word_model=None, insurer_model=None, using: str = "default") -> dict:
-    """Load whatever is missing. Models may be passed in (historical models in a migration)."""
+def load_reference_data(*, code_model=None, insurer_model=None, using: str = "default") -> dict:
+    """Load whatever is missing. Models may be passed in (historical models in a migration: before
+    migration 0004 codes have no `search_words`, which 0004 then fills in)."""
     if code_model is None:
-        from openpractice.coding.models import Code, CodeWord, Insurer
+        from openpractice.coding.models import Code, Insurer
 
-        code_model, word_model, insurer_model = Code, CodeWord, Insurer
+        code_model, insurer_model = Code, Insurer
     return {
         "insurers": load_insurers(insurer_model, using=using),
-        "icd10": load_icd10(code_model, word_model, using=using),
-        "samples": load_sample_ccsd(code_model, word_model, using=using),
+        "icd10": load_icd10(code_model, using=using),
+        "samples": load_sample_ccsd(code_model, using=using),
     }
 
 
@@ -62,36 +64,27 @@ def icd10_billable_codes() -> list[tuple[str, str]]:
     ]
 
 
-def _insert_global_codes(code_model, word_model, rows, *, system: str, source: str, using: str) -> int:
+def _insert_global_codes(code_model, rows, *, system: str, source: str, using: str) -> int:
     existing = set(
         code_model.objects.using(using).filter(practice__isnull=True, system=system).values_list("code_key", flat=True)
     )
+    has_words = any(f.name == "search_words" for f in code_model._meta.get_fields())
     new = [
         code_model(practice=None, system=system, code=code, code_key=code_key(code), description=description,
-                   source=source, note=note, active_to=active_to)
+                   source=source, note=note, active_to=active_to,
+                   **({"search_words": search_text(description)} if has_words else {}))
         for code, description, note, active_to in rows
         if code_key(code) not in existing
     ]
-    created = code_model.objects.using(using).bulk_create(new, batch_size=2000)
-    if not created:
-        return 0
-    if created[0].pk is None:  # a backend that does not return ids from bulk inserts
-        by_key = dict(code_model.objects.using(using).filter(practice__isnull=True, system=system)
-                      .values_list("code_key", "pk"))
-        for obj in created:
-            obj.pk = by_key[obj.code_key]
-    from openpractice.coding.search_index import index_words
-
-    index_words([(obj.pk, obj.description) for obj in created], word_table=word_model._meta.db_table, using=using)
-    return len(created)
+    return len(code_model.objects.using(using).bulk_create(new, batch_size=2000))
 
 
-def load_icd10(code_model, word_model, *, using: str = "default") -> int:
+def load_icd10(code_model, *, using: str = "default") -> int:
     rows = [(code, title, "", None) for code, title in icd10_billable_codes()]
-    return _insert_global_codes(code_model, word_model, rows, system="icd10", source="who", using=using)
+    return _insert_global_codes(code_model, rows, system="icd10", source="who", using=using)
 
 
-def load_sample_ccsd(code_model, word_model, *, using: str = "default") -> int:
+def load_sample_ccsd(code_model, *, using: str = "default") -> int:
     import datetime
 
     rows = []
@@ -102,4 +95,4 @@ def load_sample_ccsd(code_model, word_model, *, using: str = "default") -> int:
             # AC100 was withdrawn (Vitality, 2020): kept as a sample of a retired code.
             active_to = datetime.date(2020, 1, 1) if "withdrawn" in row["note"].lower() else None
             rows.append((row["code"], row["description"], row["note"][:200], active_to))
-    return _insert_global_codes(code_model, word_model, rows, system="ccsd", source="sample", using=using)
+    return _insert_global_codes(code_model, rows, system="ccsd", source="sample", using=using)

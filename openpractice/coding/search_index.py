@@ -1,59 +1,209 @@
-"""The words index behind description search (CodeWord rows), written with plain SQL because an
-import writes hundreds of thousands of them: executemany on SQLite, COPY on PostgreSQL."""
+"""The words index behind description search.
+
+Each code stores the searchable words of its description in `Code.search_words` (folded, lower
+case, stopwords dropped, space-separated: "multiple arthroscopic operations knee"). The database
+indexes that column with its own full-text machinery, created by migration 0004:
+
+- SQLite: an FTS5 table `coding_code_fts` (external content: coding_code, rowid = code id), kept in
+  step by triggers on coding_code; a query word is a prefix query ("arthro"*), a one-character word a
+  whole token ("2").
+- PostgreSQL: a generated column `search_vector` = `array_to_tsvector(string_to_array(search_words,
+  ' '))` (not in the Django model: Django never writes it) with a GIN index; the words are the
+  lexemes as they are (no parser, no stemming), queried with `'arthro':* & '2'`.
+
+Both match exactly what the Python side means by "every query word is a prefix of a description
+word (a one-character word is a whole word)". Compared with one row per (code, word) in a B-tree
+table this writes one value per code: a 100,000-code import wrote ~550,000 word rows through two
+indexes (and on PostgreSQL as many deferred foreign-key checks at commit).
+
+Caution (SQLite): a migration that rebuilds coding_code (Django remakes the table for most
+AlterField operations on SQLite) drops the triggers; call `install(schema_editor)` again at the end
+of such a migration (tests/coding/test_search.py checks the triggers are there).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from contextlib import contextmanager
 
 from django.db import connections
 
-from openpractice.coding.normalise import words
+from openpractice.coding.normalise import WORD, fold
 
 STOPWORDS = frozenset({"a", "an", "and", "as", "at", "by", "for", "from", "in", "of", "on", "or", "the", "to"})
 MAX_WORD = 40
+MAX_QUERY_WORDS = 8
+
+CODE_TABLE = "coding_code"
+FTS_TABLE = "coding_code_fts"
+PG_WORDS_VECTOR = "array_to_tsvector(string_to_array(search_words, ' '))"
+# SQLite: above this many full-text matches, walking the codes in code order and checking each
+# one's words (instr, ~0.5 µs a row) finds the first 20 sooner than fetching every match by id.
+SQLITE_DENSE_MATCHES = 1500
 
 
 def indexed_words(description: str) -> list[str]:
-    return [w[:MAX_WORD] for w in words(description) if w not in STOPWORDS]
+    """The distinct searchable words of a description, in order of first appearance."""
+    return list(dict.fromkeys(w[:MAX_WORD] for w in WORD.findall(fold(description).lower()) if w not in STOPWORDS))
 
+
+def search_text(description: str) -> str:
+    """What `Code.search_words` holds for a description: its indexed words, one space apart."""
+    return " ".join(dict.fromkeys(w[:MAX_WORD] for w in WORD.findall(fold(description).lower()) if w not in STOPWORDS))
+
+
+def query_words(query: str) -> list[str]:
+    """The words of a type-ahead query that narrow the search (stopwords dropped, at most 8)."""
+    return [w for w in indexed_words(query)][:MAX_QUERY_WORDS]
+
+
+def match_expression(vendor: str, terms: list[str]) -> str:
+    """The full-text query for "every term is a word prefix (a one-character term a whole word)".
+
+    Terms are [0-9a-z]+ (normalise.words), so they need no escaping beyond the quotes.
+    """
+    if vendor == "postgresql":
+        return " & ".join(f"'{t}'" if len(t) == 1 else f"'{t}':*" for t in terms)
+    return " AND ".join(f'"{t}"' if len(t) == 1 else f'"{t}"*' for t in terms)
+
+
+def words_branches(vendor: str, terms: list[str], alias: str = "c") -> tuple[tuple[str, list], list[tuple[str, list, str]]]:
+    """The ways to find the codes (table alias `alias`) whose words have every term as a word
+    prefix (a one-character term as a whole word).
+
+    Returns (common table expression and params, or ("", [])) and the branches: (condition, params,
+    limit guard). Each branch is a separate part of the search statement, so each gets its own
+    plan; a branch whose guard is false is skipped (`LIMIT CASE WHEN guard ...`: SQLite checks a
+    LIMIT of 0 before it starts the scan).
+    """
+    expression = match_expression(vendor, terms)
+    if vendor == "postgresql":
+        return ("", []), [(f"{alias}.search_vector @@ %s::tsquery", [expression], "")]
+    # SQLite: few matches: fetch them by id; many: walk the codes in code order checking each
+    # one's words (the same rule, on the text). A capped count of the matches, counted once, decides.
+    cte = (f"word_matches(n) AS MATERIALIZED (SELECT count(*) FROM (SELECT 1 FROM {FTS_TABLE} "
+           f"WHERE {FTS_TABLE} MATCH %s LIMIT {SQLITE_DENSE_MATCHES}))")
+    dense = f"(SELECT n FROM word_matches) >= {SQLITE_DENSE_MATCHES}"
+    checks = " AND ".join(f"instr(' ' || {alias}.search_words || ' ', %s) > 0" for _ in terms)
+    return (cte, [expression]), [
+        (f"{alias}.id IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s)", [expression], f"NOT {dense}"),
+        (checks, [f" {t} " if len(t) == 1 else f" {t}" for t in terms], dense),
+    ]
+
+
+# Schema (migrations) ------------------------------------------------------------------------------
+
+SQLITE_INSTALL = [
+    f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5("
+    f"search_words, content='{CODE_TABLE}', content_rowid='id', detail='none', prefix='2 3')",
+    f"""CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_insert AFTER INSERT ON {CODE_TABLE} BEGIN
+        INSERT INTO {FTS_TABLE}(rowid, search_words) VALUES (new.id, new.search_words);
+    END""",
+    f"""CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_delete AFTER DELETE ON {CODE_TABLE} BEGIN
+        INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, search_words) VALUES ('delete', old.id, old.search_words);
+    END""",
+    f"""CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_update AFTER UPDATE OF search_words ON {CODE_TABLE} BEGIN
+        INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, search_words) VALUES ('delete', old.id, old.search_words);
+        INSERT INTO {FTS_TABLE}(rowid, search_words) VALUES (new.id, new.search_words);
+    END""",
+    f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')",
+]
+SQLITE_UNINSTALL = [
+    f"DROP TRIGGER IF EXISTS {FTS_TABLE}_insert",
+    f"DROP TRIGGER IF EXISTS {FTS_TABLE}_delete",
+    f"DROP TRIGGER IF EXISTS {FTS_TABLE}_update",
+    f"DROP TABLE IF EXISTS {FTS_TABLE}",
+]
+PG_INSTALL = [
+    f"ALTER TABLE {CODE_TABLE} ADD COLUMN IF NOT EXISTS search_vector tsvector "
+    f"GENERATED ALWAYS AS ({PG_WORDS_VECTOR}) STORED",
+    f"CREATE INDEX IF NOT EXISTS coding_code_search_vector ON {CODE_TABLE} USING gin (search_vector)",
+]
+PG_UNINSTALL = ["DROP INDEX IF EXISTS coding_code_search_vector",
+                f"ALTER TABLE {CODE_TABLE} DROP COLUMN IF EXISTS search_vector"]
+
+
+def install(schema_editor) -> None:
+    """Create the full-text index of Code.search_words (idempotent; SQLite rebuilds its contents)."""
+    vendor = schema_editor.connection.vendor
+    for sql in PG_INSTALL if vendor == "postgresql" else SQLITE_INSTALL if vendor == "sqlite" else []:
+        schema_editor.execute(sql)
+
+
+def uninstall(schema_editor) -> None:
+    vendor = schema_editor.connection.vendor
+    for sql in PG_UNINSTALL if vendor == "postgresql" else SQLITE_UNINSTALL if vendor == "sqlite" else []:
+        schema_editor.execute(sql)
+
+
+# Bulk writes --------------------------------------------------------------------------------------
 
 def bulk_insert(table: str, columns: tuple[str, ...], rows: list[tuple], *, using: str = "default") -> None:
+    """Plain INSERTs: executemany on SQLite, COPY on PostgreSQL."""
     connection = connections[using]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             with cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
+                if rows and isinstance(rows[0], str):  # lines already in COPY's text format (copy_line)
+                    for start in range(0, len(rows), 5000):
+                        copy.write("".join(rows[start:start + 5000]))
+                else:
+                    for row in rows:
+                        copy.write_row(row)
         else:
-            # A larger page cache for this connection: the word indexes of a 100k-code import do
-            # not fit SQLite's default 2 MB, and index pages would be re-read from disk.
+            # A larger page cache for this connection: a 100k-code import's indexes do not fit
+            # SQLite's default 2 MB, and index pages would be re-read from disk.
             cursor.execute("PRAGMA cache_size = -131072")
             placeholders = ", ".join(["%s"] * len(columns))
             cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})", rows)
 
 
+@contextmanager
+def bulk_code_writes(*, using: str = "default"):
+    """Around a bulk INSERT of codes: on SQLite the per-row insert trigger is dropped (FTS5 flushes its
+    pending terms at every trigger statement, which made a 100k-code import 4x slower), and the new
+    codes are indexed in one statement afterwards. The trigger is recreated in the same transaction,
+    so readers never see it missing and a failed import rolls all of it back.
+
+    Yields a function to call after the inserts with the SQL condition (and params) picking the
+    inserted rows from coding_code.
+    """
+    connection = connections[using]
+    if connection.vendor != "sqlite":
+        yield lambda condition, params: None
+        return
+    if not connection.in_atomic_block:
+        raise RuntimeError("bulk_code_writes() needs a transaction")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = %s", [f"{FTS_TABLE}_insert"])
+        row = cursor.fetchone()
+        if row:
+            cursor.execute(f"DROP TRIGGER {FTS_TABLE}_insert")
+
+    def index_rows(condition: str, params: list) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(f"INSERT INTO {FTS_TABLE}(rowid, search_words) SELECT id, search_words FROM {CODE_TABLE} "
+                           f"WHERE {condition}", params)
+
+    try:
+        yield index_rows
+    finally:
+        if row:
+            with connection.cursor() as cursor:
+                cursor.execute(row[0])
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def copy_text(value: str) -> str:
+    """A string in COPY's text format (backslash and control characters escaped)."""
+    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+        return value.translate(_COPY_ESCAPES)
+    return value
+
+
 def analyze_tables(*tables: str, using: str = "default") -> None:
-    """Fresh planner statistics after a large import, so searches keep using the word index."""
+    """Fresh planner statistics after a large import."""
     with connections[using].cursor() as cursor:
         for table in tables:
             cursor.execute(f"ANALYZE {table}")
-
-
-def index_words(codes: Iterable[tuple[int, str]], *, word_table: str = "coding_codeword", using: str = "default") -> int:
-    """Add the words of each (code id, description)."""
-    rows = [(code_id, word) for code_id, description in codes for word in indexed_words(description)]
-    rows.sort(key=lambda row: row[1])  # in (word, code) index order: B-tree appends, not random writes
-    if not rows:
-        return 0
-    bulk_insert(word_table, ("code_id", "word"), rows, using=using)
-    return len(rows)
-
-
-def unindex_words(code_ids: list[int], *, word_table: str = "coding_codeword", using: str = "default") -> None:
-    connection = connections[using]
-    with connection.cursor() as cursor:
-        for start in range(0, len(code_ids), 900):  # SQLite's bound-parameter limit
-            chunk = code_ids[start:start + 900]
-            cursor.execute(
-                f"DELETE FROM {word_table} WHERE code_id IN ({', '.join(['%s'] * len(chunk))})", chunk
-            )

@@ -95,3 +95,19 @@ def test_search_follows_the_ordering_rule(practice, import_csv, rows, query):
     Code.objects.filter(practice=practice).delete()
     import_csv(practice, "code,description", *[f"{c},{d}" for c, d in rows.items()], system="isc")
     assert codes(search_codes(practice=practice, system="isc", query=query)) == reference_search(rows.items(), query)
+
+
+@pytest.mark.parametrize("query", ["knee", "arthro knee", "type 2 diabetes", "fracture femur", "e11", "of", "2"])
+def test_sqlite_plans_agree(practice, import_csv, monkeypatch, query):
+    """On SQLite a common word is searched by walking the codes (instr on search_words), a rarer one
+    through FTS5: both give the same answer."""
+    from openpractice.coding import search_index
+
+    import_csv(practice, "code,description", "W8500,Multiple arthroscopic operations on knee",
+               "W8520,Arthroscopy of knee joint", "Q1234,Type 2 knee thing")
+    results = {}
+    for threshold in (0, 10**9):  # 0: every word counts as common; 10**9: as rare
+        monkeypatch.setattr(search_index, "SQLITE_DENSE_MATCHES", threshold)
+        results[threshold] = [(m.code, m.match) for s in ("ccsd", "icd10")
+                              for m in search_codes(practice=practice, system=s, query=query)]
+    assert results[0] == results[10**9]

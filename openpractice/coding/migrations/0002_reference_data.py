@@ -8,7 +8,6 @@ def load(apps, schema_editor):
 
     load_reference_data(
         code_model=apps.get_model("coding", "Code"),
-        word_model=apps.get_model("coding", "CodeWord"),
         insurer_model=apps.get_model("coding", "Insurer"),
         using=schema_editor.connection.alias,
     )
