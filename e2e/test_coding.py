@@ -36,6 +36,8 @@ def test_keyboard_typeahead_first_result(page, live_server, owner_logged_in, scr
     box.focus()
     page.keyboard.type(query, delay=20)
     listbox = page.locator(f"#{box.get_attribute('aria-controls')}")
+    # Wait for the reply to the whole query, not one to a prefix typed on the way.
+    page.locator(f"#{box.get_attribute('aria-controls')}[data-answered-query='{query}']").wait_for(state="attached")
     listbox.get_by_role("option").first.wait_for(state="visible")
     assert box.get_attribute("aria-expanded") == "true"
     page.keyboard.press("ArrowDown")

@@ -27,7 +27,7 @@ def _choose(page, label: str, typed: str, option_text: str):
 def test_setup_guide_end_to_end(page, live_server, login, screenshot, console_errors, tmp_path,
                                 make_practice, make_member):
     from openpractice.coding.importing import CsvCodeSource
-    from openpractice.coding.models import Code, CodeWord, Insurer
+    from openpractice.coding.models import Code, Insurer
     from openpractice.coding.reference import load_insurers, load_sample_ccsd
     from openpractice.coding.services import import_code_set
     from openpractice.healthcode.client import clear_caches
@@ -37,7 +37,7 @@ def test_setup_guide_end_to_end(page, live_server, login, screenshot, console_er
     # The reference data the coding migration loads (a transactional test flushes it), and the
     # practice's own licensed ISC list (imported under Settings > Coding).
     load_insurers(Insurer)
-    load_sample_ccsd(Code, CodeWord)
+    load_sample_ccsd(Code)
     practice = make_practice("Marylebone Orthopaedics", address_line1="1 Wimpole Street", city="London", postcode="W1G 8AA")
     make_member(practice, Role.OWNER, email="manager@marylebone.test", full_name="Priya Manager")
     make_member(practice, Role.PRACTITIONER, email="mr.jones@marylebone.test", full_name="Mr Rhys Jones")

@@ -23,8 +23,12 @@
     return Array.from(p.list.querySelectorAll("[role=option]:not([aria-disabled=true])"));
   }
   function isOpen(p) { return p.input.getAttribute("aria-expanded") === "true"; }
+  function isStale(p) {
+    const answered = p.list.dataset.answeredQuery;
+    return answered !== undefined && answered !== p.input.value.trim();
+  }
   function open(p) {
-    if (!p.list.children.length) return;
+    if (!p.list.children.length || isStale(p)) return;
     p.list.hidden = false;
     p.input.setAttribute("aria-expanded", "true");
   }
@@ -68,7 +72,12 @@
     const input = document.querySelector('[aria-controls="' + list.id + '"]');
     if (!input) return;
     const p = partsOf(input);
+    // Remember which text these options answer; a reply for text the user has since changed is
+    // stale: keep it closed so Enter cannot choose from it while the newer request is on its way.
+    const answered = ((event.detail.requestConfig || {}).parameters || {}).q;
+    list.dataset.answeredQuery = answered === undefined ? "" : answered;
     Array.from(list.children).forEach((li, i) => { li.id = list.id + "-" + i; });
+    if (answered !== undefined && answered !== input.value.trim()) { close(p); return; }
     const count = choices(p).length;
     if (!list.children.length) { close(p); p.status.textContent = ""; return; }
     p.status.textContent = count ? count + (count === 1 ? " result" : " results") : "No match";
