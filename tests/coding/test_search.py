@@ -111,3 +111,18 @@ def test_sqlite_plans_agree(practice, import_csv, monkeypatch, query):
         results[threshold] = [(m.code, m.match) for s in ("ccsd", "icd10")
                               for m in search_codes(practice=practice, system=s, query=query)]
     assert results[0] == results[10**9]
+
+
+def test_full_text_index_is_installed_after_all_migrations(db):
+    """A later migration that rebuilds coding_code on SQLite would silently drop the triggers
+    that keep the full-text table in step; this catches it."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("SELECT name FROM sqlite_master WHERE type='trigger' AND tbl_name='coding_code'")
+            assert {row[0] for row in cursor.fetchall()} >= {
+                "coding_code_fts_insert", "coding_code_fts_delete", "coding_code_fts_update"}
+        else:
+            cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename='coding_code'")
+            assert "coding_code_search_vector" in {row[0] for row in cursor.fetchall()}
