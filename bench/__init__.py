@@ -29,3 +29,18 @@ def percentile(values: list[float], fraction: float) -> float:
         return 0.0
     index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
     return ordered[index]
+
+
+def replay_sql_ms(statements) -> float:
+    """Milliseconds to run the captured SQL statements of one request again, fetching every row:
+    the raw database time that the page and selector timings are compared with."""
+    import time
+
+    from django.db import connection
+
+    start = time.perf_counter()
+    with connection.cursor() as cursor:
+        for sql in statements:
+            cursor.execute(sql)
+            cursor.fetchall()
+    return (time.perf_counter() - start) * 1000
