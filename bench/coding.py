@@ -83,7 +83,7 @@ def coding_benchmarks() -> list[dict]:
         queries.append(" ".join(rng.sample(words, min(len(words), rng.randint(1, 3)))))
         queries.append(rng.choice(words)[:4])
 
-    user = User.objects.create_user(email="bench@example.test", password="bench-password-123", full_name="Bench")
+    user = User.objects.create_user(email="bench-coding@example.test", password="bench-password-123", full_name="Bench")
     Membership.objects.create(user=user, practice=practice, role="owner")
     client = Client()
     client.force_login(user)

@@ -144,7 +144,7 @@ def patient_search() -> list[dict]:
             cursor_value = page.next_cursor
         deep.append((query, cursor_value))
 
-    user = User.objects.create_user(email="bench@example.test", password="bench-password-123", full_name="Bench")
+    user = User.objects.create_user(email="bench-patients@example.test", password="bench-password-123", full_name="Bench")
     Membership.objects.create(user=user, practice=practice, role="receptionist")
     client = Client()
     client.force_login(user)
