@@ -121,3 +121,28 @@ def api_token_for(db):
         return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
 
     return make
+
+
+@pytest.fixture(scope="session")
+def healthcode_sandbox(tmp_path_factory):
+    """The sandbox clearing house (sandbox/), a real process on a free port, for the whole run."""
+    from sandbox.testing import start_sandbox
+
+    process = start_sandbox(tmp_path_factory.mktemp("healthcode-sandbox"))
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def sandbox_credentials(healthcode_sandbox):
+    """Form/API values for the sandbox's demo site (HC16190, openpractice-demo)."""
+    from openpractice.healthcode.client import clear_caches
+
+    clear_caches()
+    return {
+        "environment": "sandbox",
+        "discovery_url": f"{healthcode_sandbox.url}/.well-known/healthcode-discovery",
+        "site_id": healthcode_sandbox.site_id,
+        "api_key_id": healthcode_sandbox.client_id,
+        "api_key": healthcode_sandbox.client_secret,
+    }

@@ -7,8 +7,18 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from ninja import NinjaAPI
 
+from openpractice.accounts.api import router as accounts_router
+from openpractice.accounts.errors import AccountError
 from openpractice.api_auth import API_AUTH
+from openpractice.coding.api import router as coding_router
+from openpractice.coding.errors import CodingError
+from openpractice.contacts.api import router as contacts_router
+from openpractice.contacts.errors import ContactError
+from openpractice.patients.api import router as patients_router
+from openpractice.patients.errors import PatientError
 from openpractice.practices.api import router as practices_router
+from openpractice.products.api import router as products_router
+from openpractice.products.errors import ProductError
 from openpractice.practices.errors import PracticeError
 
 api = NinjaAPI(
@@ -45,4 +55,11 @@ def forbidden(request, exc):
 
 
 api.add_exception_handler(PracticeError, domain_error_response)
+for _error in (AccountError, CodingError, ContactError, ProductError, PatientError):
+    api.add_exception_handler(_error, domain_error_response)
 api.add_router("/", practices_router)
+api.add_router("/", accounts_router)
+api.add_router("/", coding_router)
+api.add_router("/", contacts_router)
+api.add_router("/", products_router)
+api.add_router("/", patients_router)

@@ -41,6 +41,10 @@ INSTALLED_APPS = [
     "ninja",  # serves Swagger UI from its own static files, not a CDN
     "openpractice.accounts",
     "openpractice.practices",
+    "openpractice.coding",
+    "openpractice.contacts",
+    "openpractice.products",
+    "openpractice.patients",
 ]
 
 MIDDLEWARE = [

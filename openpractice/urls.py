@@ -7,6 +7,10 @@ urlpatterns = [
     path("accounts/", include("openpractice.accounts.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
+    path("", include("openpractice.coding.urls")),
+    path("", include("openpractice.contacts.urls")),
+    path("", include("openpractice.products.urls")),
+    path("", include("openpractice.patients.urls")),
     path("", include("openpractice.practices.urls")),
 ]
 

@@ -1,6 +1,8 @@
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
+from openpractice.accounts.validators import normalise_digits, validate_gmc_number, validate_healthcode_identifier
+
 
 class EmailLoginForm(AuthenticationForm):
     username = forms.EmailField(label="Email address", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}))
@@ -18,3 +20,28 @@ class EmailLoginForm(AuthenticationForm):
 
 class ApiTokenForm(forms.Form):
     name = forms.CharField(max_length=100, label="Token name", help_text="What it is for, e.g. “Accounts export”.")
+
+
+class PractitionerProfileForm(forms.Form):
+    healthcode_identifier = forms.CharField(
+        label="Healthcode identifier", max_length=12, required=False,
+        help_text="Digits only: usually the GMC number with its leading zero (such as 0651978), or the number "
+                  "Healthcode issued.",
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
+    gmc_number = forms.CharField(label="GMC number", max_length=9, required=False,
+                                 help_text="7 digits.", widget=forms.TextInput(attrs={"inputmode": "numeric"}))
+    specialty = forms.CharField(label="Specialty", max_length=120, required=False,
+                                help_text="Such as Trauma and orthopaedic surgery.")
+    professional_title = forms.CharField(label="Professional title", max_length=120, required=False,
+                                         help_text="As it appears on bills, such as Consultant Orthopaedic Surgeon.")
+
+    def clean_healthcode_identifier(self):
+        value = normalise_digits(self.cleaned_data.get("healthcode_identifier"))
+        validate_healthcode_identifier(value)
+        return value
+
+    def clean_gmc_number(self):
+        value = normalise_digits(self.cleaned_data.get("gmc_number"))
+        validate_gmc_number(value)
+        return value

@@ -94,3 +94,40 @@ class ApiToken(models.Model):
     @staticmethod
     def generate_raw() -> str:
         return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+class PractitionerProfile(models.Model):
+    """What Healthcode needs about a practitioner in one practice.
+
+    Per membership (a practitioner in two practices may be mapped differently in each); the
+    Healthcode identifier is unique within the practice. Validation: accounts/validators.py.
+    """
+
+    membership = models.OneToOneField("practices.Membership", on_delete=models.CASCADE,
+                                      related_name="practitioner_profile")
+    practice = models.ForeignKey("practices.Practice", on_delete=models.CASCADE, related_name="+")
+    healthcode_identifier = models.CharField("Healthcode identifier", max_length=10, blank=True)
+    gmc_number = models.CharField("GMC number", max_length=7, blank=True)
+    specialty = models.CharField(max_length=120, blank=True)
+    professional_title = models.CharField(max_length=120, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["practice", "healthcode_identifier"],
+                condition=~models.Q(healthcode_identifier=""),
+                name="practitioner_identifier_unique_in_practice",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.membership.user} ({self.healthcode_identifier or 'no Healthcode identifier'})"
+
+    @property
+    def identifier_warning(self) -> str:
+        from openpractice.accounts.validators import healthcode_identifier_warning
+
+        return healthcode_identifier_warning(self.healthcode_identifier)

@@ -74,6 +74,9 @@ class LocationOut(Schema):
     postcode: str
     phone: str
     is_active: bool
+    healthcode_600_number: str = Field(description="600 followed by 6 digits, for a provider or payee location")
+    is_provider: bool
+    is_payee: bool
 
 
 class LocationIn(Schema):
@@ -84,6 +87,9 @@ class LocationIn(Schema):
     postcode: str = Field("", max_length=10)
     phone: str = Field("", max_length=30)
     is_active: bool = True
+    healthcode_600_number: str = Field("", max_length=12, description="600 followed by 6 digits, such as 600123456")
+    is_provider: bool = False
+    is_payee: bool = False
 
     _check_postcode = field_validator("postcode")(_postcode)
 
@@ -96,6 +102,9 @@ class LocationPatch(Schema):
     postcode: str | None = Field(None, max_length=10)
     phone: str | None = Field(None, max_length=30)
     is_active: bool | None = None
+    healthcode_600_number: str | None = Field(None, max_length=12)
+    is_provider: bool | None = None
+    is_payee: bool | None = None
 
     _check_postcode = field_validator("postcode")(_postcode)
 
@@ -257,6 +266,35 @@ def get_healthcode(request):
     if integration is None:
         return Status(404, {"detail": "Healthcode is not set up for this practice."})
     return Status(200, _healthcode_out(integration))
+
+
+class HealthcodeTestStep(Schema):
+    name: str
+    ok: bool
+    detail: str
+
+
+class HealthcodeTestOut(Schema):
+    ok: bool
+    message: str
+    steps: list[HealthcodeTestStep]
+
+
+@router.post("/integrations/healthcode/test", response={200: HealthcodeTestOut, 409: dict},
+             auth=auth_for(Capability.MANAGE_INTEGRATIONS), summary="Test the Healthcode connection")
+def test_healthcode(request):
+    """Fetch the discovery document and a token and make one site-scoped call; the outcome is
+    recorded on the integration (last_tested_at, last_test_ok, last_test_message)."""
+    from openpractice.healthcode import services as healthcode_services
+    from openpractice.healthcode.errors import HealthcodeSetupError
+
+    require(request, Capability.MANAGE_INTEGRATIONS)
+    try:
+        report = healthcode_services.test_connection(practice=request.practice)
+    except HealthcodeSetupError as exc:
+        return Status(409, {"detail": exc.message})
+    return Status(200, {"ok": report.ok, "message": report.message,
+                        "steps": [{"name": s.name, "ok": s.ok, "detail": s.detail} for s in report.steps]})
 
 
 @router.put("/integrations/healthcode", response=HealthcodeOut, auth=auth_for(Capability.MANAGE_INTEGRATIONS))

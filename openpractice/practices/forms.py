@@ -2,7 +2,13 @@ from django import forms
 
 from openpractice.practices.models import HealthcodeEnvironment, Location, Practice
 from openpractice.practices.roles import Role
-from openpractice.practices.validators import normalise_postcode, validate_site_id, validate_uk_postcode
+from openpractice.practices.validators import (
+    normalise_600,
+    normalise_postcode,
+    validate_600_number,
+    validate_site_id,
+    validate_uk_postcode,
+)
 
 
 class PostcodeMixin:
@@ -21,7 +27,26 @@ class PracticeForm(PostcodeMixin, forms.ModelForm):
 class LocationForm(PostcodeMixin, forms.ModelForm):
     class Meta:
         model = Location
-        fields = ["name", "address_line1", "address_line2", "city", "postcode", "phone", "is_active"]
+        fields = ["name", "address_line1", "address_line2", "city", "postcode", "phone",
+                  "healthcode_600_number", "is_provider", "is_payee", "is_active"]
+        help_texts = {
+            "healthcode_600_number": "For a location that bills as provider or payee: 600 followed by 6 digits, "
+                                     "such as 600123456.",
+        }
+        widgets = {"healthcode_600_number": forms.TextInput(attrs={"inputmode": "numeric"})}
+
+    def clean_healthcode_600_number(self):
+        value = normalise_600(self.cleaned_data.get("healthcode_600_number"))
+        validate_600_number(value)
+        return value
+
+    def clean(self):
+        data = super().clean()
+        if (data.get("is_provider") or data.get("is_payee")) and not data.get("healthcode_600_number") \
+                and "healthcode_600_number" not in self.errors:
+            self.add_error("healthcode_600_number", "A location that bills as provider or payee needs its Healthcode "
+                                                    "“600” number (600 followed by 6 digits).")
+        return data
 
 
 class AddMemberForm(forms.Form):

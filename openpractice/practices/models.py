@@ -46,6 +46,11 @@ class Location(models.Model):
     postcode = models.CharField(max_length=10, blank=True)
     phone = models.CharField(max_length=30, blank=True)
     is_active = models.BooleanField("active", default=True)
+    # Healthcode's number for a facility that bills as provider or payee: "600" then 6 digits
+    # (9 digits in all, such as 600123456); see practices/validators.py.
+    healthcode_600_number = models.CharField("Healthcode “600” number", max_length=9, blank=True)
+    is_provider = models.BooleanField("bills as provider", default=False)
+    is_payee = models.BooleanField("receives payment as payee", default=False)
 
     objects = PracticeScopedQuerySet.as_manager()
     history = HistoricalRecords()
@@ -53,7 +58,10 @@ class Location(models.Model):
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint(fields=["practice", "name"], name="location_name_unique_in_practice")
+            models.UniqueConstraint(fields=["practice", "name"], name="location_name_unique_in_practice"),
+            models.UniqueConstraint(fields=["practice", "healthcode_600_number"],
+                                    condition=~models.Q(healthcode_600_number=""),
+                                    name="location_600_unique_in_practice"),
         ]
 
     def __str__(self) -> str:

@@ -27,7 +27,7 @@ def current_membership(*, user, practice_id) -> Membership | None:
 
 
 def practice_members(*, practice: Practice, include_inactive: bool = True) -> QuerySet[Membership]:
-    qs = Membership.objects.for_practice(practice).select_related("user")
+    qs = Membership.objects.for_practice(practice).select_related("user", "practitioner_profile")
     if not include_inactive:
         qs = qs.filter(is_active=True, user__is_active=True)
     return qs.order_by("-is_active", "user__full_name")

@@ -23,7 +23,30 @@ from openpractice.practices.models import (
 from openpractice.practices.roles import Role
 
 PRACTICE_FIELDS = ("name", "address_line1", "address_line2", "city", "postcode", "phone", "email", "website")
-LOCATION_FIELDS = ("name", "address_line1", "address_line2", "city", "postcode", "phone", "is_active")
+LOCATION_FIELDS = ("name", "address_line1", "address_line2", "city", "postcode", "phone", "is_active",
+                   "healthcode_600_number", "is_provider", "is_payee")
+
+
+def _check_600(practice: Practice, location: Location) -> None:
+    """The 600 number's format, that provider/payee locations have one, and that it is unique."""
+    from django.core.exceptions import ValidationError
+
+    from openpractice.practices.validators import normalise_600, validate_600_number
+
+    location.healthcode_600_number = normalise_600(location.healthcode_600_number)
+    try:
+        validate_600_number(location.healthcode_600_number)
+    except ValidationError as exc:
+        raise PracticeError(exc.messages[0], field="healthcode_600_number") from None
+    if (location.is_provider or location.is_payee) and not location.healthcode_600_number:
+        raise PracticeError("A location that bills as provider or payee needs its Healthcode “600” number "
+                            "(600 followed by 6 digits).", field="healthcode_600_number", code="required")
+    if location.healthcode_600_number and (
+        Location.objects.for_practice(practice).filter(healthcode_600_number=location.healthcode_600_number)
+        .exclude(pk=location.pk).exists()
+    ):
+        raise PracticeError(f"Another location already has 600 number {location.healthcode_600_number}.",
+                            field="healthcode_600_number", code="duplicate")
 
 
 def _apply(instance, data: dict, allowed: tuple[str, ...]) -> list[str]:
@@ -58,6 +81,7 @@ def create_location(*, practice: Practice, data: dict) -> Location:
         raise PracticeError(f"A location called “{name}” already exists.", field="name", code="duplicate")
     location = Location(practice=practice)
     _apply(location, data, LOCATION_FIELDS)
+    _check_600(practice, location)
     location.save()
     return location
 
@@ -75,6 +99,7 @@ def update_location(*, location: Location, data: dict) -> Location:
     # Work on the stored row, not the caller's instance (a bound ModelForm has already changed it).
     location = Location.objects.select_for_update().get(pk=location.pk)
     if _apply(location, data, LOCATION_FIELDS):
+        _check_600(location.practice, location)
         location.save()
     return location
 

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from openpractice.accounts import views as account_views
 from openpractice.practices import views
 
 app_name = "practices"
@@ -15,6 +16,9 @@ urlpatterns = [
     path("settings/users/", views.user_list, name="user_list"),
     path("settings/users/new/", views.user_add, name="user_add"),
     path("settings/users/<int:membership_id>/", views.user_edit, name="user_edit"),
+    path("settings/users/<int:membership_id>/practitioner/", account_views.practitioner_profile,
+         name="practitioner_profile"),
     path("settings/integrations/", views.integrations, name="integrations"),
     path("settings/integrations/healthcode/", views.healthcode_settings, name="healthcode"),
+    path("settings/integrations/healthcode/test/", views.healthcode_test, name="healthcode_test"),
 ]

@@ -22,3 +22,20 @@ def validate_site_id(value: str) -> None:
             "Enter the Site ID Healthcode gave you: two letters then digits, such as HC16190.",
             code="site_id",
         )
+
+
+# Our choice of length: "600" then 6 digits (9 in all), as the sandbox's demo locations
+# (600123456) and the 600-numbers practices quote; anything else is refused where it enters.
+LOCATION_600 = re.compile(r"^600[0-9]{6}$")
+
+
+def normalise_600(value: str | None) -> str:
+    return re.sub(r"\s+", "", value or "")
+
+
+def validate_600_number(value: str) -> None:
+    if value and not LOCATION_600.match(normalise_600(value)):
+        raise ValidationError(
+            "Enter the Healthcode “600” number: 600 followed by 6 digits (9 digits in all), such as 600123456.",
+            code="healthcode_600_number",
+        )

@@ -175,8 +175,11 @@ def user_edit(request, membership_id: int):
         else:
             messages.success(request, f"{membership.user} saved.")
             return redirect("practices:user_list")
-    return render(request, "practices/user_edit.html", {
+    from openpractice.accounts.views import practitioner_profile_context
+
+    return render(request, "accounts/user_edit.html", {
         "form": form, "membership": membership, "settings_tab": "users",
+        **practitioner_profile_context(membership),
     })
 
 
@@ -186,6 +189,24 @@ def integrations(request):
     return render(request, "practices/integrations.html", {
         "integration": integration, "settings_tab": "integrations",
     })
+
+
+@require_POST
+@require_capability(Capability.MANAGE_INTEGRATIONS)
+def healthcode_test(request):
+    from openpractice.healthcode import services as healthcode_services
+    from openpractice.healthcode.errors import HealthcodeSetupError
+
+    try:
+        report = healthcode_services.test_connection(practice=request.practice)
+    except HealthcodeSetupError as exc:
+        messages.error(request, exc.message)
+    else:
+        if report.ok:
+            messages.success(request, "Connection to Healthcode works. " + report.message)
+        else:
+            messages.error(request, "Connection to Healthcode failed. " + report.message)
+    return redirect("practices:integrations")
 
 
 @require_capability(Capability.MANAGE_INTEGRATIONS)

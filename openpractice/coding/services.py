@@ -1,0 +1,289 @@
+"""Writes: imports of code sets and accepted-code lists, and the insurer directory.
+
+An import is checked first (parse every row, compare with what is stored: added, changed,
+retired), shown as a preview, then applied in one transaction: all of it or nothing. Small files
+are checked and applied within the request; larger ones by a background task (tasks.py) while the
+page shows progress.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from openpractice.coding import importing
+from openpractice.coding.errors import CodingError
+from openpractice.coding.importing import CodeSetSource, CsvCodeSource, ImportPlan, IncomingCode, Progress
+from openpractice.coding.models import (
+    IMPORTABLE_SYSTEMS,
+    AcceptedCode,
+    Code,
+    CodeImport,
+    CodeSource,
+    ImportKind,
+    ImportStatus,
+    Insurer,
+)
+from openpractice.coding.search_index import index_words, unindex_words
+
+# Files up to this size are checked and applied while the page waits; larger ones in the background.
+SYNC_LIMIT_BYTES = 1024 * 1024
+BATCH = 5000
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    added: int
+    changed: int
+    retired: int
+    unchanged: int
+    rows: int
+    seconds: float
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.seconds if self.seconds else float("inf")
+
+
+def retire_date(today: date | None = None) -> date:
+    """A code missing from a new full list is last active the day before the import."""
+    return (today or timezone.localdate()) - timedelta(days=1)
+
+
+def _check_target(*, kind: str, system: str, insurer) -> None:
+    if kind not in ImportKind.values:
+        raise CodingError(f"Unknown import kind “{kind}”; use codes or accepted.", field="kind")
+    if system not in IMPORTABLE_SYSTEMS:
+        raise CodingError("Only CCSD procedure codes and industry standard codes can be imported "
+                          "(ICD-10 comes from the WHO edition).", field="system")
+    if kind == ImportKind.ACCEPTED and insurer is None:
+        raise CodingError("Choose the insurer whose accepted codes this file lists.", field="insurer")
+
+
+def plan_import(*, practice, kind: str, system: str, insurer, incoming: list[IncomingCode], retire_missing: bool,
+                today: date | None = None) -> ImportPlan:
+    if kind == ImportKind.ACCEPTED:
+        return importing.plan_accepted_import(practice=practice, insurer=insurer, system=system, incoming=incoming,
+                                              retire_missing=retire_missing, retire_on=retire_date(today))
+    return importing.plan_code_import(practice=practice, system=system, incoming=incoming,
+                                      retire_missing=retire_missing, retire_on=retire_date(today))
+
+
+@transaction.atomic
+def import_code_set(*, practice, kind: str, system: str, source: CodeSetSource, insurer=None,
+                    retire_missing: bool = True, today: date | None = None,
+                    progress: Progress | None = None) -> ImportOutcome:
+    """Read `source`, and apply it in one transaction; raises CodeFileError (nothing changed) if
+    any row is bad. Importing the same source twice changes nothing the second time."""
+    _check_target(kind=kind, system=system, insurer=insurer)
+    started = time.perf_counter()
+    incoming = source.read(system=system, with_fee=kind == ImportKind.ACCEPTED, progress=progress)
+    plan = plan_import(practice=practice, kind=kind, system=system, insurer=insurer, incoming=incoming,
+                       retire_missing=retire_missing, today=today)
+    if kind == ImportKind.ACCEPTED:
+        _apply_accepted(practice=practice, insurer=insurer, system=system, plan=plan, source=source.source,
+                        retire_on=retire_date(today))
+    else:
+        _apply_codes(practice=practice, system=system, plan=plan, source=source.source, retire_on=retire_date(today))
+    return ImportOutcome(len(plan.added), len(plan.changed), len(plan.retired), plan.unchanged, len(incoming),
+                         time.perf_counter() - started)
+
+
+def _apply_codes(*, practice, system: str, plan: ImportPlan, source: str, retire_on: date) -> None:
+    new = [
+        Code(practice=practice, system=system, code=i.code, code_key=i.key, description=i.description,
+             active_from=i.active_from, active_to=i.active_to, source=source)
+        for i in plan.added
+    ]
+    for start in range(0, len(new), BATCH):
+        chunk = Code.objects.bulk_create(new[start:start + BATCH])
+        if chunk and chunk[0].pk is None:  # backend without RETURNING: look the ids up
+            ids = dict(Code.objects.filter(practice=practice, system=system,
+                                           code_key__in=[c.code_key for c in chunk]).values_list("code_key", "pk"))
+            for obj in chunk:
+                obj.pk = ids[obj.code_key]
+        index_words([(obj.pk, obj.description) for obj in chunk])
+    if plan.changed:
+        updated = [
+            Code(pk=pk, code=i.code, description=i.description, active_from=i.active_from, active_to=i.active_to,
+                 source=source, updated_at=timezone.now())
+            for pk, i, _ in plan.changed
+        ]
+        Code.objects.bulk_update(updated, ["code", "description", "active_from", "active_to", "source", "updated_at"],
+                                 batch_size=500)
+        reworded = [(pk, i.description) for pk, i, old in plan.changed if "description" in old]
+        unindex_words([pk for pk, _ in reworded])
+        index_words(reworded)
+    _retire(Code.objects.all(), [pk for pk, _, _ in plan.retired], retire_on)
+
+
+def _apply_accepted(*, practice, insurer, system: str, plan: ImportPlan, source: str, retire_on: date) -> None:
+    AcceptedCode.objects.bulk_create(
+        [AcceptedCode(practice=practice, insurer=insurer, system=system, code=i.code, code_key=i.key,
+                      description=i.description, max_fee=i.max_fee, active_from=i.active_from,
+                      active_to=i.active_to, source=source) for i in plan.added],
+        batch_size=BATCH,
+    )
+    if plan.changed:
+        AcceptedCode.objects.bulk_update(
+            [AcceptedCode(pk=pk, code=i.code, description=i.description, max_fee=i.max_fee,
+                          active_from=i.active_from, active_to=i.active_to, source=source, updated_at=timezone.now())
+             for pk, i, _ in plan.changed],
+            ["code", "description", "max_fee", "active_from", "active_to", "source", "updated_at"], batch_size=500,
+        )
+    _retire(AcceptedCode.objects.all(), [pk for pk, _, _ in plan.retired], retire_on)
+
+
+def _retire(queryset, ids: list[int], retire_on: date) -> None:
+    for start in range(0, len(ids), 900):
+        queryset.filter(pk__in=ids[start:start + 900]).update(active_to=retire_on, updated_at=timezone.now())
+
+
+# The page's import: upload, check (preview), apply -----------------------------------------------
+
+def start_import(*, practice, user, kind: str, system: str, insurer, filename: str, content: bytes,
+                 retire_missing: bool = True) -> CodeImport:
+    """Keep the uploaded file and check it: now if small, else in the background."""
+    _check_target(kind=kind, system=system, insurer=insurer)
+    if insurer is not None and insurer.practice_id not in (None, practice.pk):
+        raise CodingError("Choose an insurer from this practice's directory.", field="insurer")
+    code_import = CodeImport.objects.create(
+        practice=practice, kind=kind, system=system, insurer=insurer if kind == ImportKind.ACCEPTED else None,
+        filename=filename[:255], content=content, retire_missing=retire_missing, created_by=user,
+        rows_total=content.count(b"\n"),
+    )
+    if len(content) <= SYNC_LIMIT_BYTES:
+        check_import(import_id=code_import.pk)
+        code_import.refresh_from_db()
+    else:
+        from openpractice.coding.tasks import check_import_task
+
+        transaction.on_commit(lambda: check_import_task.enqueue(code_import.pk))
+    return code_import
+
+
+def _progress_writer(import_id: int) -> Progress:
+    def write(done: int, total: int) -> None:
+        CodeImport.objects.filter(pk=import_id).update(rows_done=done, rows_total=max(total, 1))
+    return write
+
+
+def check_import(*, import_id: int) -> None:
+    """Parse the file and compare it with what is stored; record the preview or the problems.
+    Writes nothing but the CodeImport row (progress updates are their own small writes)."""
+    code_import = CodeImport.objects.select_related("practice", "insurer").get(pk=import_id)
+    if code_import.status != ImportStatus.CHECKING:
+        return
+    source = CsvCodeSource(bytes(code_import.content))
+    try:
+        incoming = source.read(system=code_import.system, with_fee=code_import.kind == ImportKind.ACCEPTED,
+                               progress=_progress_writer(import_id))
+    except importing.CodeFileError as exc:
+        CodeImport.objects.filter(pk=import_id).update(
+            status=ImportStatus.INVALID, problems=[p.as_dict() for p in exc.problems], content=b"")
+        return
+    plan = plan_import(practice=code_import.practice, kind=code_import.kind, system=code_import.system,
+                       insurer=code_import.insurer, incoming=incoming, retire_missing=code_import.retire_missing)
+    CodeImport.objects.filter(pk=import_id).update(
+        status=ImportStatus.READY, rows_total=len(incoming), rows_done=len(incoming), added=len(plan.added),
+        changed=len(plan.changed), retired=len(plan.retired), unchanged=plan.unchanged, preview=plan.preview())
+
+
+def queue_import_apply(*, code_import: CodeImport, user) -> None:
+    """Apply a checked import: now if small, else in the background."""
+    updated = CodeImport.objects.filter(pk=code_import.pk, status=ImportStatus.READY).update(
+        status=ImportStatus.APPLYING)
+    if not updated:
+        raise CodingError("This import is not waiting to be applied (it was applied, discarded or has problems).",
+                          field=None, code="wrong_status")
+    size = CodeImport.objects.filter(pk=code_import.pk).values_list("rows_total", flat=True).first() or 0
+    if size <= 20000:
+        apply_import(import_id=code_import.pk)
+    else:
+        from openpractice.coding.tasks import apply_import_task
+
+        transaction.on_commit(lambda: apply_import_task.enqueue(code_import.pk))
+
+
+def apply_import(*, import_id: int) -> None:
+    code_import = CodeImport.objects.select_related("practice", "insurer").get(pk=import_id)
+    if code_import.status != ImportStatus.APPLYING:
+        return
+    try:
+        outcome = import_code_set(
+            practice=code_import.practice, kind=code_import.kind, system=code_import.system,
+            source=CsvCodeSource(bytes(code_import.content), source=code_import.source),
+            insurer=code_import.insurer, retire_missing=code_import.retire_missing,
+        )
+    except importing.CodeFileError as exc:  # the file was fine when checked; defensive
+        CodeImport.objects.filter(pk=import_id).update(
+            status=ImportStatus.FAILED, problems=[p.as_dict() for p in exc.problems])
+        return
+    except Exception as exc:
+        CodeImport.objects.filter(pk=import_id).update(
+            status=ImportStatus.FAILED, problems=[{"row": None, "column": "", "message": f"Import failed: {exc}"}])
+        raise
+    CodeImport.objects.filter(pk=import_id).update(
+        status=ImportStatus.APPLIED, applied_at=timezone.now(), content=b"", added=outcome.added,
+        changed=outcome.changed, retired=outcome.retired, unchanged=outcome.unchanged)
+
+
+@transaction.atomic
+def discard_import(*, code_import: CodeImport) -> None:
+    updated = CodeImport.objects.filter(
+        pk=code_import.pk, status__in=[ImportStatus.READY, ImportStatus.INVALID]
+    ).update(status=ImportStatus.DISCARDED, content=b"")
+    if not updated:
+        raise CodingError("Only an import that has not been applied can be discarded.", code="wrong_status")
+
+
+# The insurer directory ---------------------------------------------------------------------------
+
+INSURER_FIELDS = ("name", "healthcode_identifier", "member_check", "find_member_fields", "is_active")
+
+
+@transaction.atomic
+def save_insurer(*, practice, user, insurer: Insurer | None, data: dict) -> Insurer:
+    """Add an insurer to the practice's directory, or edit one.
+
+    Editing a published entry saves the practice's own version of it (the published one stays for
+    other practices), unless the user is a site administrator (superuser), who edits it for all.
+    """
+    values = {name: data[name] for name in INSURER_FIELDS if name in data}
+    values["healthcode_identifier"] = (values.get("healthcode_identifier") or "").strip().lower()
+    if insurer is not None and insurer.practice_id not in (None, practice.pk):
+        raise CodingError("No such insurer in this practice's directory.", code="not_found")
+    if insurer is not None and insurer.practice_id is None and not user.is_superuser:
+        target = Insurer(practice=practice, based_on=insurer, source=CodeSource.MANUAL, source_url=insurer.source_url)
+    elif insurer is None:
+        target = Insurer(practice=practice, source=CodeSource.MANUAL)
+    else:
+        target = Insurer.objects.select_for_update().get(pk=insurer.pk)
+    _check_insurer_clashes(practice=practice, target=target, values=values)
+    for name, value in values.items():
+        setattr(target, name, value)
+    target._change_reason = "Insurer directory edited"
+    target.save()
+    return target
+
+
+def _check_insurer_clashes(*, practice, target: Insurer, values: dict) -> None:
+    from openpractice.coding.selectors import insurers_for_practice
+
+    others = insurers_for_practice(practice=practice, include_inactive=True)
+    for pk in (target.pk, target.based_on_id):
+        if pk:
+            others = others.exclude(pk=pk)
+    if target.practice_id is None:  # a published entry: the whole directory
+        others = Insurer.objects.filter(practice__isnull=True).exclude(pk=target.pk)
+    if others.filter(name__iexact=values.get("name", "")).exists():
+        raise CodingError(f"An insurer called “{values['name']}” is already in the directory; use another name.",
+                          field="name", code="duplicate")
+    identifier = values.get("healthcode_identifier")
+    if identifier and others.filter(healthcode_identifier=identifier).exists():
+        raise CodingError(f"The Healthcode identifier “{identifier}” already belongs to another insurer.",
+                          field="healthcode_identifier", code="duplicate")

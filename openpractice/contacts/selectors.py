@@ -1,0 +1,34 @@
+"""Reads for contacts, always within one practice."""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+
+from openpractice.contacts.models import Contact, ContactType
+from openpractice.patients.keys import name_key, next_prefix
+
+
+def search_contacts(*, practice, query: str = "", contact_type: str = "", include_archived: bool = False) -> QuerySet[Contact]:
+    """Contacts whose name has a word starting with what was typed (or whose name key does),
+    or whose insurer identifier is it; by name."""
+    qs = Contact.objects.for_practice(practice).select_related("insurer")
+    if not include_archived:
+        qs = qs.filter(is_archived=False)
+    if contact_type:
+        qs = qs.filter(contact_type=contact_type)
+    text = (query or "").strip()
+    if text:
+        key = name_key(text)
+        condition = Q(name__icontains=text) | Q(insurer__healthcode_identifier=text.lower())
+        if key:
+            condition |= Q(name_key__gte=key, name_key__lt=next_prefix(key))
+        qs = qs.filter(condition)
+    return qs.order_by("name_key", "id")
+
+
+def insurer_contacts(*, practice) -> QuerySet[Contact]:
+    return search_contacts(practice=practice, contact_type=ContactType.INSURER).filter(insurer__isnull=False)
+
+
+def contact_usage(*, contact: Contact) -> dict:
+    return {"patients": contact.patient_relationships.values("patient_id").distinct().count()}

@@ -1,0 +1,262 @@
+"""A minimal Healthcode clearing-house client: discovery, OAuth2 client credentials, SU-SiteId.
+
+Shape (the submission issue builds claims, Find Member and remittances on top):
+- `HealthcodeClient(discovery_url=, site_id=, api_key_id=, api_key=)`; every endpoint comes from
+  the discovery document (`client.endpoint("find_member_endpoint")`), never from a literal.
+- The discovery document is cached per URL for `DISCOVERY_TTL` seconds; the access token is
+  cached per (token endpoint, key id, site) until shortly before it expires, and fetched again
+  once when a call answers 401.
+- `client.call(endpoint_key, data=..., json=...)` sends `Authorization: Bearer …` and
+  `SU-SiteId`; searches are form-encoded POSTs as Healthcode publishes.
+- Explicit timeouts on every request. Secrets never reach a log: the API key and access tokens
+  are replaced by `[redacted]` in every message this module logs or raises.
+- `test_connection()` runs discovery, token and one site-scoped call and says plainly what
+  worked and what failed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+logger = logging.getLogger("openpractice.healthcode")
+
+DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+DISCOVERY_TTL = 3600.0
+TOKEN_MARGIN = 30.0  # refresh this many seconds before the token expires
+
+# A cheap, read-only call that proves the site: the first key the discovery document has.
+SITE_PROBE_ENDPOINTS = ("list_insurers_endpoint", "list_pending_remittances_endpoint")
+
+
+class HealthcodeError(Exception):
+    """A call to the clearing house failed; `message` says what and what to do."""
+
+    def __init__(self, message: str, *, code: str = "error", status: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.status = status
+
+
+@dataclass
+class _Token:
+    value: str
+    expires_at: float
+
+
+_discovery_cache: dict[str, tuple[float, dict[str, str]]] = {}
+_token_cache: dict[tuple[str, str, str], _Token] = {}
+_cache_lock = threading.Lock()
+
+
+def clear_caches() -> None:
+    with _cache_lock:
+        _discovery_cache.clear()
+        _token_cache.clear()
+
+
+@dataclass
+class Step:
+    name: str
+    ok: bool
+    detail: str
+
+
+@dataclass
+class ConnectionReport:
+    steps: list[Step] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.steps) and all(step.ok for step in self.steps)
+
+    @property
+    def message(self) -> str:
+        return " ".join(f"{step.name}: {step.detail}" for step in self.steps)
+
+
+class HealthcodeClient:
+    def __init__(self, *, discovery_url: str, site_id: str, api_key_id: str, api_key: str,
+                 timeout: httpx.Timeout | float = DEFAULT_TIMEOUT, transport: httpx.BaseTransport | None = None):
+        self.discovery_url = discovery_url
+        self.site_id = site_id
+        self.api_key_id = api_key_id
+        self._api_key = api_key
+        self._http = httpx.Client(timeout=timeout, transport=transport, follow_redirects=False,
+                                  headers={"User-Agent": "OpenPractice"})
+
+    def __repr__(self) -> str:  # never the key
+        return f"<HealthcodeClient site={self.site_id} key_id={self.api_key_id} discovery={self.discovery_url}>"
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # -- redaction ---------------------------------------------------------------------------
+    def redact(self, text: str) -> str:
+        secrets = [self._api_key] + [t.value for t in _token_cache.values()]
+        for secret in secrets:
+            if secret:
+                text = text.replace(secret, "[redacted]")
+        return text
+
+    def _log(self, level: int, message: str, *args) -> None:
+        logger.log(level, self.redact(message % args if args else message))
+
+    # -- discovery ---------------------------------------------------------------------------
+    def discovery(self, *, refresh: bool = False) -> dict[str, str]:
+        now = time.monotonic()
+        with _cache_lock:
+            cached = _discovery_cache.get(self.discovery_url)
+        if cached and not refresh and cached[0] > now:
+            return cached[1]
+        answer = self._send("GET", self.discovery_url, what="the discovery document")
+        if answer.status_code != 200:
+            raise HealthcodeError(
+                f"{self.discovery_url} answered HTTP {answer.status_code}, not a discovery document. "
+                "Check the discovery document URL.", code="bad_url", status=answer.status_code)
+        try:
+            document = answer.json()
+        except ValueError:
+            document = None
+        if not isinstance(document, dict) or not isinstance(document.get("token_endpoint"), str):
+            raise HealthcodeError(
+                f"{self.discovery_url} is not a Healthcode discovery document (no token_endpoint). "
+                "Check the discovery document URL.", code="bad_url")
+        with _cache_lock:
+            _discovery_cache[self.discovery_url] = (now + DISCOVERY_TTL, document)
+        self._log(logging.INFO, "Healthcode discovery document fetched from %s (%d endpoints)",
+                  self.discovery_url, len(document))
+        return document
+
+    def endpoint(self, key: str) -> str:
+        url = self.discovery().get(key)
+        if not url:
+            raise HealthcodeError(f"The discovery document has no {key}.", code="no_endpoint")
+        return url
+
+    # -- token -------------------------------------------------------------------------------
+    def _token_key(self) -> tuple[str, str, str]:
+        return (self.discovery_url, self.api_key_id, self.site_id)
+
+    def access_token(self, *, refresh: bool = False) -> str:
+        key = self._token_key()
+        with _cache_lock:
+            token = _token_cache.get(key)
+        if token and not refresh and token.expires_at - TOKEN_MARGIN > time.monotonic():
+            return token.value
+        token_url = self.endpoint("token_endpoint")
+        answer = self._send("POST", token_url, what="the token endpoint", data={
+            "grant_type": "client_credentials", "client_id": self.api_key_id, "client_secret": self._api_key,
+        })
+        if answer.status_code in (400, 401, 403):
+            reason = _oauth_error(answer)
+            raise HealthcodeError(
+                f"Healthcode refused the API key id or API key ({reason}). Check both; credentials issued "
+                "for another system do not work.", code="bad_credentials", status=answer.status_code)
+        if answer.status_code != 200:
+            raise HealthcodeError(f"The token endpoint answered HTTP {answer.status_code}.",
+                                  code="token_error", status=answer.status_code)
+        try:
+            body = answer.json()
+            value = body["access_token"]
+            lifetime = float(body.get("expires_in", 300))
+        except (ValueError, KeyError, TypeError):
+            raise HealthcodeError("The token endpoint did not return an access token.", code="token_error") from None
+        with _cache_lock:
+            _token_cache[key] = _Token(value, time.monotonic() + lifetime)
+        self._log(logging.INFO, "Healthcode access token issued for site %s (expires in %ds)", self.site_id, lifetime)
+        return value
+
+    # -- calls -------------------------------------------------------------------------------
+    def call(self, endpoint_key: str, *, method: str = "POST", data: dict[str, Any] | None = None,
+             json: Any = None, content: bytes | None = None, headers: dict[str, str] | None = None) -> httpx.Response:
+        """An authenticated call to an endpoint named in the discovery document.
+
+        A 401 fetches a new token once and retries; 403 for the site is a HealthcodeError."""
+        url = self.endpoint(endpoint_key)
+        for attempt in (1, 2):
+            request_headers = {"Authorization": f"Bearer {self.access_token(refresh=attempt == 2)}",
+                               "SU-SiteId": self.site_id, **(headers or {})}
+            answer = self._send(method, url, what=endpoint_key, data=data, json=json, content=content,
+                                headers=request_headers)
+            if answer.status_code != 401:
+                break
+            self._log(logging.INFO, "Healthcode answered 401 on %s; fetching a new token", endpoint_key)
+        if answer.status_code == 401:
+            raise HealthcodeError("Healthcode did not accept the access token, even a new one.",
+                                  code="bad_credentials", status=401)
+        if answer.status_code == 403:
+            raise HealthcodeError(
+                f"Healthcode refused Site ID {self.site_id} for these credentials: check the Site ID "
+                "(it must be the site the API key was issued for).", code="site_mismatch", status=403)
+        return answer
+
+    def _send(self, method: str, url: str, *, what: str, **kwargs) -> httpx.Response:
+        started = time.monotonic()
+        try:
+            answer = self._http.request(method, url, **kwargs)
+        except httpx.TimeoutException:
+            raise HealthcodeError(
+                f"{what} did not answer within {self._http.timeout.read or 0:g} seconds (timeout) at {url}.",
+                code="timeout") from None
+        except httpx.InvalidURL:
+            raise HealthcodeError(f"{url} is not a usable URL. Check the discovery document URL.",
+                                  code="bad_url") from None
+        except httpx.TransportError as exc:
+            raise HealthcodeError(
+                f"Could not reach {url} ({type(exc).__name__}). Check the discovery document URL and "
+                "that the clearing house is up.", code="unreachable") from None
+        self._log(logging.DEBUG, "Healthcode %s %s -> %d in %.0f ms", method, url, answer.status_code,
+                  (time.monotonic() - started) * 1000)
+        return answer
+
+    # -- the connection test -----------------------------------------------------------------
+    def test_connection(self) -> ConnectionReport:
+        """Discovery, token, then one site-scoped call; each step says what worked or failed."""
+        report = ConnectionReport()
+        try:
+            document = self.discovery(refresh=True)
+        except HealthcodeError as exc:
+            report.steps.append(Step("Discovery document", False, exc.message))
+            return report
+        report.steps.append(Step("Discovery document", True, f"found at {self.discovery_url}."))
+        try:
+            self.access_token(refresh=True)
+        except HealthcodeError as exc:
+            report.steps.append(Step("API key", False, exc.message))
+            return report
+        report.steps.append(Step("API key", True, f"accepted for API key id {self.api_key_id}."))
+        probe = next((key for key in SITE_PROBE_ENDPOINTS if document.get(key)), None)
+        if probe is None:
+            report.steps.append(Step("Site ID", False, "the discovery document offers no endpoint to check the site with."))
+            return report
+        try:
+            answer = self.call(probe, data={"page": 1, "count": 1})
+        except HealthcodeError as exc:
+            report.steps.append(Step("Site ID", False, exc.message))
+            return report
+        if answer.status_code >= 400:
+            report.steps.append(Step("Site ID", False, f"the clearing house answered HTTP {answer.status_code}."))
+        else:
+            report.steps.append(Step("Site ID", True, f"{self.site_id} accepted."))
+        return report
+
+
+def _oauth_error(answer: httpx.Response) -> str:
+    try:
+        body = answer.json()
+        return str(body.get("error") or f"HTTP {answer.status_code}")
+    except ValueError:
+        return f"HTTP {answer.status_code}"

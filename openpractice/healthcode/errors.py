@@ -1,0 +1,8 @@
+class HealthcodeSetupError(Exception):
+    """Healthcode is not set up (or not usable) for this practice; the message says what to do."""
+
+    def __init__(self, message: str, *, field: str | None = None, code: str = "not_configured"):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.code = code

@@ -1,0 +1,67 @@
+"""Healthcode actions for a practice: the connection test, and the membership-check seam."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from openpractice.healthcode.client import ConnectionReport, HealthcodeClient
+from openpractice.healthcode.errors import HealthcodeSetupError
+from openpractice.practices.models import HealthcodeIntegration, Practice
+from openpractice.practices.services import healthcode_api_key
+
+NOT_SET_UP = "Available once Healthcode is set up: enter and test the credentials under Settings › Integrations."
+
+
+def integration_for(practice: Practice) -> HealthcodeIntegration | None:
+    return HealthcodeIntegration.objects.filter(practice=practice).first()
+
+
+def is_configured(*, practice: Practice) -> bool:
+    """Credentials saved, with a key, and the last connection test worked."""
+    integration = integration_for(practice)
+    return bool(integration and integration.api_key_is_set and integration.last_test_ok)
+
+
+def client_for(*, practice: Practice, **options) -> HealthcodeClient:
+    integration = integration_for(practice)
+    if integration is None or not integration.api_key_is_set:
+        raise HealthcodeSetupError("Healthcode is not set up for this practice: enter the credentials first.")
+    return HealthcodeClient(
+        discovery_url=integration.discovery_url, site_id=integration.site_id,
+        api_key_id=integration.api_key_id, api_key=healthcode_api_key(integration=integration), **options,
+    )
+
+
+def test_connection(*, practice: Practice, **client_options) -> ConnectionReport:
+    """Fetch the discovery document and a token, make one site-scoped call, record the outcome
+    on the integration (last_tested_at / last_test_ok / last_test_message). No transaction is
+    held while the clearing house is called."""
+    with client_for(practice=practice, **client_options) as client:
+        report = client.test_connection()
+    _record_test(practice=practice, ok=report.ok, message=report.message)
+    return report
+
+
+@transaction.atomic
+def _record_test(*, practice: Practice, ok: bool, message: str) -> None:
+    integration = HealthcodeIntegration.objects.select_for_update().get(practice=practice)
+    integration.last_tested_at = timezone.now()
+    integration.last_test_ok = ok
+    integration.last_test_message = message[:2000]
+    integration._change_reason = "Connection tested"
+    integration.save(update_fields=["last_tested_at", "last_test_ok", "last_test_message", "updated_at"])
+
+
+def check_membership(*, relationship) -> dict:
+    """Find Member at the clearing house for an insurance relationship.
+
+    The seam for the submission issue: it implements this with the discovery document's
+    `find_member_endpoint` (Coverage resources). Until then it says so plainly rather than
+    pretending to have checked anything."""
+    if not is_configured(practice=relationship.practice):
+        raise HealthcodeSetupError(NOT_SET_UP)
+    raise HealthcodeSetupError(
+        "Membership checks with Find Member arrive with Healthcode bill submission; nothing was checked.",
+        code="not_available",
+    )
