@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("openpractice.contacts.urls")),
     path("", include("openpractice.products.urls")),
     path("", include("openpractice.patients.urls")),
+    path("", include("openpractice.billing.urls")),
     path("", include("openpractice.practices.urls")),
 ]
 
