@@ -133,14 +133,14 @@ def _invoice_form(request, *, patient, invoice):
     bound = request.method == "POST"
     form = InvoiceForm(request.POST if bound else None, practice=practice, patient=patient,
                        initial=_invoice_initial(invoice, patient, request.user))
-    rows = int(request.POST.get("lines-TOTAL_FORM_COUNT", 0) or 0) if bound else 0
+    rows = int(request.POST.get("lines-TOTAL_FORMS", 0) or 0) if bound else 0
     lines = LineFormSet(request.POST if bound else None, prefix="lines", initial=None if bound else
                         _line_initial(invoice) + [{"quantity": 1}] * 2,
                         form_kwargs={"practice": practice})
     status = 200
     if bound and "add_line" in request.POST:
         data = request.POST.copy()
-        data["lines-TOTAL_FORM_COUNT"] = str(rows + 1)
+        data["lines-TOTAL_FORMS"] = str(rows + 1)
         form = InvoiceForm(data, practice=practice, patient=patient)
         lines = LineFormSet(data, prefix="lines", form_kwargs={"practice": practice})
         return render(request, "billing/form.html", {"form": form, "lines": lines, "patient": patient,
