@@ -89,12 +89,12 @@ def practitioner_profile(request, membership_id: int):
         except AccountError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:
-            messages.success(request, f"Practitioner details for {membership.user} saved.")
-            for warning in warnings:
-                messages.warning(request, warning)
+            # A warning (6 digits: a GMC number without its leading zero?) shows on the card itself.
+            messages.success(request, f"Practitioner details for {membership.user} saved."
+                             + (" Check the warning below." if warnings else ""))
             return redirect("practices:user_edit", membership.id)
     return render(request, "accounts/user_edit.html", {
         "form": MemberForm(initial={"role": membership.role, "is_active": membership.is_active}),
         "membership": membership, "settings_tab": "users",
         **practitioner_profile_context(membership, form),
-    }, status=422)
+    })

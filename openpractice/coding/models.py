@@ -99,7 +99,7 @@ class CodeWord(models.Model):
     table takes well under 1 ms, and works the same on SQLite and PostgreSQL.
     """
 
-    code = models.ForeignKey(Code, on_delete=models.CASCADE, related_name="+", db_index=False)
+    code = models.ForeignKey(Code, on_delete=models.CASCADE, related_name="words", db_index=False)
     word = models.CharField(max_length=40)
 
     class Meta:

@@ -114,10 +114,15 @@ def search_codes(
         # The longest word is usually the rarest: it drives the search, the others are checked
         # per candidate through the (code, word) index.
         query_words.sort(key=len, reverse=True)
-        driver, *others = query_words
-        matches = base.filter(pk__in=CodeWord.objects.filter(_word_match(driver)).values("code_id"))
+        driver_word, *others = query_words
+        driver = driver_word if len(driver_word) == 1 else (driver_word, next_prefix(driver_word))
+        # Joined from the word index (not `id IN (...)`), so the planner starts from the matching
+        # words instead of walking every code in code order.
+        matches = base.filter(words__word__gte=driver[0], words__word__lt=driver[1]) if isinstance(driver, tuple) \
+            else base.filter(words__word=driver)
         for word in others:
             matches = matches.filter(Exists(CodeWord.objects.filter(_word_match(word), code_id=OuterRef("pk"))))
+        matches = matches.distinct()
         if seen:
             matches = matches.exclude(code_key__in=seen)
         take(matches.order_by("code_key"), MatchKind.WORDS)

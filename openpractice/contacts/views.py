@@ -58,8 +58,7 @@ def contact_edit(request, contact_id: int | None = None):
             return redirect("contacts:detail", contact.id)
         except ContactError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-    return render(request, "contacts/form.html", {"form": form, "contact": contact},
-                  status=422 if form.is_bound and form.errors else 200)
+    return render(request, "contacts/form.html", {"form": form, "contact": contact})
 
 
 @require_POST

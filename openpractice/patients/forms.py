@@ -11,7 +11,7 @@ class PatientForm(forms.Form):
     first_name = forms.CharField(label="First name", max_length=100)
     last_name = forms.CharField(label="Last name", max_length=100)
     date_of_birth = forms.DateField(label="Date of birth", help_text="Such as 12/04/1980.",
-                                    widget=forms.DateInput(attrs={"type": "date"}))
+                                    widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     sex = forms.ChoiceField(label="Sex", choices=Sex.choices, initial=Sex.UNKNOWN)
     nhs_number = forms.CharField(label="NHS number", max_length=14, required=False,
                                  help_text="10 digits, such as 943 476 5919.",
@@ -49,7 +49,7 @@ class RelationshipForm(forms.Form):
                                          help_text="Optional: the pre-authorisation number the insurer gave.")
     authorised_sessions = forms.IntegerField(label="Authorised sessions", required=False, min_value=1, max_value=999)
     authorisation_expires = forms.DateField(label="Authorisation expires", required=False,
-                                            widget=forms.DateInput(attrs={"type": "date"}))
+                                            widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     notes = forms.CharField(label="Notes", max_length=200, required=False)
 
     INSURANCE_FIELDS = ("registration_number", "authorisation_code", "authorised_sessions", "authorisation_expires")

@@ -48,8 +48,7 @@ def patient_add(request):
         else:
             messages.success(request, f"{patient.full_name} added. Add their insurer under “Relationships and emergency contacts”.")
             return redirect("patients:edit", patient.id)
-    return render(request, "patients/form.html", {"form": form, "patient": None},
-                  status=422 if form.is_bound and form.errors else 200)
+    return render(request, "patients/form.html", {"form": form, "patient": None})
 
 
 @require_capability(Capability.VIEW_RECORDS)
@@ -83,8 +82,7 @@ def patient_edit(request, patient_id: int):
         else:
             messages.success(request, f"{patient.full_name} saved.")
             return redirect("patients:detail", patient.id)
-    return render(request, "patients/edit.html", _edit_context(request, patient, form),
-                  status=422 if form.is_bound and form.errors else 200)
+    return render(request, "patients/edit.html", _edit_context(request, patient, form))
 
 
 def _relationship_data(form) -> dict:
@@ -108,7 +106,7 @@ def relationship_add(request, patient_id: int):
         else:
             messages.success(request, f"{relationship.get_relationship_type_display()} {relationship.counterpart} added.")
             return redirect("patients:edit", patient.id)
-    return render(request, "patients/edit.html", _edit_context(request, patient, relationship_form=form), status=422)
+    return render(request, "patients/edit.html", _edit_context(request, patient, relationship_form=form))
 
 
 @require_POST

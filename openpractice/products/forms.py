@@ -62,9 +62,9 @@ class ContractPriceForm(forms.Form):
     insurer_contact = forms.ChoiceField(label="Insurer")
     price = forms.DecimalField(label="Contract price (£)", max_digits=10, decimal_places=2, min_value=Decimal("0"))
     valid_from = forms.DateField(label="Valid from", help_text="Such as 01/01/2026.",
-                                 widget=forms.DateInput(attrs={"type": "date"}))
+                                 widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     valid_to = forms.DateField(label="Valid to", required=False, help_text="Leave blank while the contract runs.",
-                               widget=forms.DateInput(attrs={"type": "date"}))
+                               widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
 
     def __init__(self, *args, insurers, **kwargs):
         super().__init__(*args, **kwargs)

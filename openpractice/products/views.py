@@ -79,8 +79,7 @@ def product_edit(request, product_id: int | None = None):
             return redirect("products:detail", product.id)
         except ProductError as exc:
             _form_error(form, exc)
-    return render(request, "products/form.html", {"form": form, "product": product},
-                  status=422 if form.is_bound and form.errors else 200)
+    return render(request, "products/form.html", {"form": form, "product": product})
 
 
 @require_POST
@@ -96,7 +95,7 @@ def contract_add(request, product_id: int):
         else:
             messages.success(request, f"Contract price with {form.cleaned_data['insurer_contact'].name} saved.")
             return redirect("products:detail", product.id)
-    return render(request, "products/detail.html", _detail_context(request, product, form), status=422)
+    return render(request, "products/detail.html", _detail_context(request, product, form))
 
 
 @require_POST

@@ -113,7 +113,13 @@ class Command(BaseCommand):
         from openpractice.contacts.services import create_contact
         from openpractice.patients import services as patients
         from openpractice.practices.models import Location, Membership
+        from openpractice.coding.models import Code, CodeWord, Insurer
+        from openpractice.coding.reference import load_insurers, load_sample_ccsd
         from openpractice.products import services as products
+
+        # Idempotent: the migration loads these, but a flushed test database may have lost them.
+        load_insurers(Insurer)
+        load_sample_ccsd(Code, CodeWord)
 
         for email, (identifier, gmc, specialty, title) in DEMO_PRACTITIONERS.items():
             membership = Membership.objects.get(practice=practice, user__email=email)

@@ -1,0 +1,31 @@
+"""Benchmarks: `python -m bench` (or `make bench`) runs every registered benchmark on SQLite and,
+when reachable, PostgreSQL, each in its own temporary database, prints a table and writes JSON to
+bench/results/.
+
+Add one: a module in bench/ listed in MODULES, with functions decorated `@benchmark("name")` that
+take no arguments (Django is set up, the temporary database migrated) and return a list of result
+rows: {"metric": ..., "value": float, "unit": ..., "target": "..."(optional), "ok": bool(optional)}.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+MODULES = ["bench.coding", "bench.patients"]
+REGISTRY: dict[str, Callable[[], list[dict]]] = {}
+
+
+def benchmark(name: str):
+    def register(function):
+        REGISTRY[name] = function
+        return function
+
+    return register
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
+    return ordered[index]
