@@ -324,21 +324,39 @@ def void_invoice(*, invoice: Invoice, reason: str) -> Invoice:
     return invoice
 
 
+# Other ledgers that settle invoices register a function here (the remittances app: its
+# Allocation rows). Each is called with the invoice and returns the Decimal amount it applied,
+# which counts in paid_total alongside this app's Payment rows.
+SETTLEMENT_SOURCES: list = []
+
+
+def payment_outcome_for(*, total: Decimal, paid_total: Decimal, credited_total: Decimal,
+                        written_off_total: Decimal) -> str:
+    """The payment outcome of an invoice from its totals (one rule for every caller)."""
+    settled = paid_total + credited_total + written_off_total
+    if written_off_total and settled >= total:
+        return PaymentOutcome.WRITTEN_OFF
+    if total > 0 and settled >= total:
+        return PaymentOutcome.PAID
+    if paid_total > 0:
+        return PaymentOutcome.PART_PAID
+    return PaymentOutcome.UNPAID
+
+
 def _refresh_outcome(invoice: Invoice) -> None:
     """Recompute paid/credited totals and the payment outcome from the rows (the rows are the truth)."""
-    invoice.paid_total = sum((p.amount for p in invoice.payments.all()), ZERO)
+    invoice.paid_total = (sum((p.amount for p in invoice.payments.all()), ZERO)
+                          + sum((source(invoice) for source in SETTLEMENT_SOURCES), ZERO))
     invoice.credited_total = sum((c.amount for c in invoice.credit_notes.all()), ZERO)
-    settled = invoice.paid_total + invoice.credited_total + invoice.written_off_total
-    if invoice.written_off_total and settled >= invoice.total:
-        outcome = PaymentOutcome.WRITTEN_OFF
-    elif invoice.total > 0 and settled >= invoice.total:
-        outcome = PaymentOutcome.PAID
-    elif invoice.paid_total > 0:
-        outcome = PaymentOutcome.PART_PAID
-    else:
-        outcome = PaymentOutcome.UNPAID
-    invoice.payment_outcome = outcome
+    invoice.payment_outcome = payment_outcome_for(
+        total=invoice.total, paid_total=invoice.paid_total, credited_total=invoice.credited_total,
+        written_off_total=invoice.written_off_total)
     invoice.save(update_fields=["paid_total", "credited_total", "payment_outcome", "updated_at"])
+
+
+def refresh_payment_outcome(*, invoice: Invoice) -> None:
+    """For other apps' services, inside their transaction with the invoice locked."""
+    _refresh_outcome(invoice)
 
 
 def _require_issued(invoice: Invoice, what: str) -> None:
