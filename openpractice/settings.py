@@ -47,6 +47,8 @@ INSTALLED_APPS = [
     "openpractice.patients",
     "openpractice.billing",
     "openpractice.healthcode",
+    "openpractice.remittances",
+    "openpractice.reports",
 ]
 
 MIDDLEWARE = [
