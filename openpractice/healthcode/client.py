@@ -303,6 +303,28 @@ class HealthcodeClient:
     def list_insurers(self, *, page: int = 1, count: int = 100) -> httpx.Response:
         return self.call_with_retries("list_insurers_endpoint", data={"page": page, "count": count})
 
+    # -- remittances (searches and reads: safe to retry) -------------------------------------
+    def list_pending_remittances(self, *, page: int = 1, count: int = 100) -> httpx.Response:
+        """Batches not yet acknowledged: a searchset Bundle of PaymentReconciliation."""
+        return self.call_with_retries("list_pending_remittances_endpoint", data={"page": page, "count": count})
+
+    def get_remittance_details(self, *, remittance_id: str) -> httpx.Response:
+        """One batch: a collection Bundle of its PaymentReconciliation (a detail per bill) and each
+        bill's ClaimResponse with the line adjudication."""
+        return self.call_with_retries("get_remittance_details_endpoint", data={"remittanceId": remittance_id})
+
+    def acknowledge_remittance(self, *, remittance_id: str) -> httpx.Response:
+        """Takes the batch off the pending list; acknowledging again is harmless, so retries are safe."""
+        return self.call_with_retries("acknowledge_remittance_endpoint", data={"remittanceId": remittance_id})
+
+    def search_remittance_summary(self, *, page: int = 1, count: int = 100, **filters: str) -> httpx.Response:
+        """One PaymentReconciliation per remitted bill; filters as Healthcode publishes them
+        (insurer, provider, invoiceNumber, patientName, membershipNumber, paymentReference,
+        hasShortFall, dateCreated, datePaid, paymentAmount, amountInvoiced; dates and amounts take
+        the FHIR prefixes eq/ge/le/gt/lt)."""
+        return self.call_with_retries("search_remittance_summary_endpoint",
+                                      data={"page": page, "count": count, **{k: v for k, v in filters.items() if v}})
+
     # -- the connection test -----------------------------------------------------------------
     def test_connection(self) -> ConnectionReport:
         """Discovery, token, then one site-scoped call; each step says what worked or failed."""

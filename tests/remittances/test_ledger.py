@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from conftest import bundle, receive
+from remit_helpers import bundle, receive
 
 from openpractice.billing.models import BillTo, Invoice, PaymentOutcome, RecordStatus
 from openpractice.remittances import selectors, services
@@ -192,7 +192,7 @@ def test_unreadable_remittance_is_kept_and_marked_failed(world):
     body = bundle([{"invoice": world.invoice()}])
     body["entry"][0]["resource"]["detail"][0]["amount"] = {"value": "lots"}
     batch, _ = services.store_batch(practice=world.practice, source="clearing_house", external_id=body["id"],
-                                    raw_payload=__import__("conftest").dumps(body))
+                                    raw_payload=__import__("remit_helpers").dumps(body))
     with pytest.raises(RemittanceError) as exc:
         services.post_batch(batch_id=batch.pk)
     assert "detail[1], amount" in exc.value.message and "120.00" in exc.value.message
@@ -207,7 +207,7 @@ def test_another_practices_invoice_is_never_matched(world, other_practice):
     invoice = world.invoice()
     body = bundle([{"invoice": invoice}])
     batch, _ = services.store_batch(practice=other_practice, source="clearing_house", external_id=body["id"],
-                                    raw_payload=__import__("conftest").dumps(body))
+                                    raw_payload=__import__("remit_helpers").dumps(body))
     services.post_batch(batch_id=batch.pk)
     line = RemittanceBatch.objects.get(pk=batch.pk).lines.get()
     assert line.status == LineStatus.REVIEW and line.invoice_id is None

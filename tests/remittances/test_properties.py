@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from conftest import bundle, receive
+from remit_helpers import bundle, receive
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
