@@ -134,6 +134,8 @@ def enqueue_delivery(submission_id: int, *, delay_seconds: float = 0) -> None:
 
     task = deliver_submission
     if delay_seconds:
+        if not task.get_backend().supports_defer:
+            return  # a backend that runs at once cannot wait: the sync command's recovery sends it later
         task = task.using(run_after=timezone.now() + dt.timedelta(seconds=delay_seconds))
     task.enqueue(submission_id)
 
