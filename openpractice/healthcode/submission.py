@@ -288,7 +288,7 @@ def refresh_invoice(*, invoice: Invoice, actor=None) -> Submission | None:
     return refresh_status(submission=submission, actor=actor)
 
 
-def sync_due(*, practice=None, stale_after_seconds: int = 120, limit: int = 1000) -> dict:
+def sync_due(*, practice=None, stale_after_seconds: int = 120, limit: int = 1000, refresh: bool = True) -> dict:
     """The schedule's work: follow every bill not yet settled, and recover submissions a crashed
     worker left behind (queued or sending, untouched for a while: sent again with the same key)."""
     counts = {"refreshed": 0, "failed": 0, "recovered": 0}
@@ -298,7 +298,7 @@ def sync_due(*, practice=None, stale_after_seconds: int = 120, limit: int = 1000
                                       updated_at__lt=timezone.now() - dt.timedelta(seconds=stale_after_seconds))
     if practice is not None:
         open_bills, stuck = open_bills.filter(practice=practice), stuck.filter(practice=practice)
-    for submission in open_bills.order_by("last_synced_at", "id")[:limit]:
+    for submission in (open_bills.order_by("last_synced_at", "id")[:limit] if refresh else []):
         try:
             refresh_status(submission=submission)
             counts["refreshed"] += 1
