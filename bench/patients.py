@@ -34,13 +34,15 @@ FIRST = ("Oliver Amelia Harry Isla Jack Ava Noah Mia Leo Grace George Sophia Fre
 
 
 def _nhs_number(rng: random.Random) -> str:
+    """A number the app accepts (the `nhs-number` package: check digit and issued ranges)."""
+    import nhs_number
+
     while True:
         digits = [rng.randint(0, 9) for _ in range(9)]
         check = 11 - sum(d * (10 - i) for i, d in enumerate(digits)) % 11
-        if check == 11:
-            check = 0
-        if check != 10:
-            return "".join(map(str, digits)) + str(check)
+        candidate = "".join(map(str, digits)) + str(0 if check == 11 else check)
+        if check != 10 and nhs_number.is_valid(candidate):
+            return candidate
 
 
 def _populate(practice, count: int, rng: random.Random, insurers) -> dict:

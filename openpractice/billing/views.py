@@ -244,6 +244,9 @@ def invoice_detail(request, invoice_id: int):
         "healthcode_ready": is_configured(practice=request.practice),
         "can_submit": bool(check and check.passed and invoice.healthcode_status in hc.RESUBMITTABLE),
         "can_cancel": bool(current and current.bill_id and current.healthcode_status in hc.CANCELLABLE),
+        "resubmittable": invoice.healthcode_status in hc.RESUBMITTABLE,
+        "registration_problem": bool(check and any(p.field == "RegistrationNo" and p.blocks for p in check.problems))
+        or bool(current and any(e.get("field") == "RegistrationNo" for e in current.errors or [])),
         "payment_form": PaymentForm(initial={"received_on": timezone.localdate(), "amount": invoice.balance}),
         "credit_form": CreditNoteForm(), "void_form": VoidForm(),
         "email_form": EmailForm(initial={"to": invoice.patient.email if invoice.bill_to == BillTo.PATIENT
@@ -271,6 +274,28 @@ def _action(request, invoice_id: int, do, success: str):
         messages.error(request, exc.message)
     else:
         messages.success(request, success.format(invoice=invoice, result=result))
+    return redirect("billing:detail", invoice_id)
+
+
+@require_POST
+@require_capability(Capability.BILLING)
+def fix_registration(request, invoice_id: int):
+    """Correct the patient's registration number from the invoice's check (the patient's record is
+    what changes: every invoice to this insurer uses it)."""
+    from openpractice.patients.errors import PatientError
+    from openpractice.patients.services import update_relationship
+
+    invoice = get_for_practice_or_404(Invoice, request.practice, pk=invoice_id)
+    if invoice.insurance_id is None:
+        messages.error(request, "This invoice is not to an insurer.")
+        return redirect("billing:detail", invoice_id)
+    try:
+        update_relationship(relationship=invoice.insurance,
+                            data={"registration_number": request.POST.get("registration_number", "")})
+    except PatientError as exc:
+        messages.error(request, f"Registration number not saved: {exc.message}")
+    else:
+        messages.success(request, "Registration number saved on the patient's insurance.")
     return redirect("billing:detail", invoice_id)
 
 

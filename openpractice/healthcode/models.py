@@ -132,6 +132,12 @@ class SubmissionEvent(models.Model):
     class Meta:
         ordering = ["at", "id"]
 
+    @property
+    def to_status_label(self) -> str:
+        from openpractice.billing.models import HealthcodeStatus
+
+        return HealthcodeStatus(self.to_status).label if self.to_status in HealthcodeStatus.values else self.to_status
+
 
 class ApiExchange(models.Model):
     practice = models.ForeignKey("practices.Practice", null=True, blank=True, on_delete=models.CASCADE,

@@ -14,6 +14,7 @@ No transaction is held while the clearing house is called.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 
@@ -87,12 +88,21 @@ def _check_or_refuse(invoice: Invoice) -> None:
             field=first.field, code="check_failed", problems=result.errors)
 
 
-@transaction.atomic
 def submit_invoice(*, invoice: Invoice, user=None, bulk: BulkSubmission | None = None,
                    enqueue: bool = True) -> Submission:
     """Queue one invoice for Healthcode. Issues a draft first. The bill goes out from the worker
     once this transaction commits."""
-    invoice, _ = _lock(invoice.pk)
+    submission = _queue(invoice_id=invoice.pk, user=user, bulk=bulk, checked=None)
+    if enqueue:
+        transaction.on_commit(lambda: enqueue_delivery(submission.pk))
+    return submission
+
+
+@transaction.atomic
+def _queue(*, invoice_id: int, user, bulk, checked) -> Submission:
+    """Under the invoice's lock: guard, issue a draft, check (unless `checked` passed already in a
+    bulk run), then one new Submission row for the next version and its Claim, frozen."""
+    invoice, _ = _lock(invoice_id)
     if invoice.bill_to != BillTo.INSURER:
         raise SubmissionError("Only an invoice to an insurer goes to Healthcode.", field="bill_to")
     if invoice.record_status == RecordStatus.VOID:
@@ -102,7 +112,8 @@ def submit_invoice(*, invoice: Invoice, user=None, bulk: BulkSubmission | None =
                               field="healthcode_status", code="already_submitted")
     if invoice.record_status == RecordStatus.DRAFT:
         invoice = billing.issue_invoice(invoice=invoice)
-    _check_or_refuse(invoice)
+    if checked is None:
+        _check_or_refuse(invoice)
     previous = current_submission(invoice)
     if previous is not None and previous.version >= invoice.version:
         # A claim is never edited after submission: the correction is a new version.
@@ -111,10 +122,12 @@ def submit_invoice(*, invoice: Invoice, user=None, bulk: BulkSubmission | None =
     replaces = previous if (previous is not None and previous.bill_id
                             and previous.healthcode_status == HealthcodeStatus.FAILED
                             and not Submission.objects.filter(replaces=previous).exists()) else None
-    full = invoices_for_check(Invoice.objects.filter(pk=invoice.pk)).get()
     key = claims.version_identifier(practice_id=invoice.practice_id, invoice_id=invoice.pk, version=invoice.version)
-    claim = claims.build_claim(facts_for_invoice(full), version_key=key,
-                               replaces_bill_id=replaces.bill_id if replaces else "")
+    if checked is not None:
+        facts = dataclasses.replace(checked, invoice_number=invoice.number)
+    else:
+        facts = facts_for_invoice(invoices_for_check(Invoice.objects.filter(pk=invoice.pk)).get())
+    claim = claims.build_claim(facts, version_key=key, replaces_bill_id=replaces.bill_id if replaces else "")
     claims.validate_structure(claim)
     submission = Submission.objects.create(
         practice_id=invoice.practice_id, invoice=invoice, version=invoice.version, idempotency_key=key,
@@ -124,8 +137,6 @@ def submit_invoice(*, invoice: Invoice, user=None, bulk: BulkSubmission | None =
            f"Version {invoice.version} queued for Healthcode" + (f", replacing bill {replaces.bill_id}" if replaces else ""),
            actor=user)
     billing.set_healthcode_status(invoice=invoice, status=HealthcodeStatus.QUEUED)
-    if enqueue:
-        transaction.on_commit(lambda: enqueue_delivery(submission.pk))
     return submission
 
 
@@ -134,6 +145,8 @@ def enqueue_delivery(submission_id: int, *, delay_seconds: float = 0) -> None:
 
     task = deliver_submission
     if delay_seconds:
+        if not task.get_backend().supports_defer:
+            return  # a backend that runs at once cannot wait: the sync command's recovery sends it later
         task = task.using(run_after=timezone.now() + dt.timedelta(seconds=delay_seconds))
     task.enqueue(submission_id)
 
@@ -275,7 +288,7 @@ def refresh_invoice(*, invoice: Invoice, actor=None) -> Submission | None:
     return refresh_status(submission=submission, actor=actor)
 
 
-def sync_due(*, practice=None, stale_after_seconds: int = 120, limit: int = 1000) -> dict:
+def sync_due(*, practice=None, stale_after_seconds: int = 120, limit: int = 1000, refresh: bool = True) -> dict:
     """The schedule's work: follow every bill not yet settled, and recover submissions a crashed
     worker left behind (queued or sending, untouched for a while: sent again with the same key)."""
     counts = {"refreshed": 0, "failed": 0, "recovered": 0}
@@ -285,7 +298,7 @@ def sync_due(*, practice=None, stale_after_seconds: int = 120, limit: int = 1000
                                       updated_at__lt=timezone.now() - dt.timedelta(seconds=stale_after_seconds))
     if practice is not None:
         open_bills, stuck = open_bills.filter(practice=practice), stuck.filter(practice=practice)
-    for submission in open_bills.order_by("last_synced_at", "id")[:limit]:
+    for submission in (open_bills.order_by("last_synced_at", "id")[:limit] if refresh else []):
         try:
             refresh_status(submission=submission)
             counts["refreshed"] += 1
@@ -330,19 +343,70 @@ def _safe_json(text: str) -> dict:
 
 
 # -- bulk -------------------------------------------------------------------------------------
-def submit_many(*, practice, invoice_ids: list[int], user=None) -> BulkSubmission:
-    """Queue every chosen invoice that passes the check; the others are listed with why."""
+def submit_many(*, practice, invoice_ids: list[int], user=None, chunk: int = 50) -> BulkSubmission:
+    """Queue every chosen invoice that passes the check; the others are listed with why. The check
+    runs in bulk (a few queries per 500 invoices); delivery is enqueued in chunks that the worker
+    sends concurrently (deliver_many)."""
+    from openpractice.healthcode.checking import DatabaseKnowledge, check_invoices
+
     bulk = BulkSubmission.objects.create(practice=practice, created_by=user, requested=len(invoice_ids))
-    skipped = []
-    for invoice in Invoice.objects.for_practice(practice).filter(pk__in=invoice_ids).order_by("pk"):
-        try:
-            submit_invoice(invoice=invoice, user=user, bulk=bulk)
-        except (SubmissionError, Exception) as exc:  # one bad invoice must not stop the batch
-            message = getattr(exc, "message", None) or str(exc)
-            skipped.append({"invoice_id": invoice.pk, "number": invoice.display_number, "why": message})
-    missing = set(invoice_ids) - set(Invoice.objects.for_practice(practice).filter(pk__in=invoice_ids)
-                                     .values_list("pk", flat=True))
-    skipped += [{"invoice_id": pk, "number": str(pk), "why": "No such invoice in this practice."} for pk in missing]
+    skipped, queued = [], []
+    knowledge = DatabaseKnowledge(practice)
+    wanted = sorted(set(invoice_ids))
+    found = set()
+    for start in range(0, len(wanted), 500):
+        batch = Invoice.objects.for_practice(practice).filter(pk__in=wanted[start:start + 500])
+        facts_by_id = {f.invoice_id: f for f in
+                       (facts_for_invoice(i) for i in invoices_for_check(batch))}
+        results = check_invoices(practice=practice, queryset=batch, knowledge=knowledge)
+        for invoice_id in sorted(facts_by_id):
+            found.add(invoice_id)
+            facts, result = facts_by_id[invoice_id], results[invoice_id]
+            number = facts.invoice_number or f"Draft {invoice_id}"
+            if not result.passed:
+                first = result.errors[0]
+                skipped.append({"invoice_id": invoice_id, "number": number,
+                                "why": f"{first.field}: {first.error}" + (
+                                    f" (and {len(result.errors) - 1} more)" if len(result.errors) > 1 else "")})
+                continue
+            try:
+                queued.append(_queue(invoice_id=invoice_id, user=user, bulk=bulk, checked=facts).pk)
+            except SubmissionError as exc:
+                skipped.append({"invoice_id": invoice_id, "number": number, "why": exc.message})
+    skipped += [{"invoice_id": pk, "number": str(pk), "why": "No such invoice in this practice."}
+                for pk in sorted(set(wanted) - found)]
     bulk.skipped = skipped
     bulk.save(update_fields=["skipped"])
+    for start in range(0, len(queued), chunk):
+        ids = queued[start:start + chunk]
+        transaction.on_commit(lambda ids=ids: enqueue_many(ids))
     return bulk
+
+
+def enqueue_many(submission_ids: list[int]) -> None:
+    from openpractice.healthcode.tasks import deliver_many
+
+    deliver_many.enqueue(submission_ids)
+
+
+def deliver_concurrently(submission_ids: list[int], *, threads: int | None = None) -> dict:
+    """Send a chunk of submissions with a few threads: each waits on the network most of the
+    time, so a worker process keeps several bills in flight. Each thread uses its own database
+    connection (closed when it finishes)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    def one(submission_id: int) -> str:
+        try:
+            return deliver(submission_id)
+        except Exception:  # one bill's trouble must not lose the others: recovery sends it again
+            logger.exception("Delivery of submission %s failed", submission_id)
+            return "error"
+        finally:
+            connection.close()
+
+    threads = threads or settings.HEALTHCODE_DELIVERY_THREADS
+    with ThreadPoolExecutor(max_workers=max(1, min(threads, len(submission_ids)))) as pool:
+        outcomes = list(pool.map(one, submission_ids))
+    return {state: outcomes.count(state) for state in set(outcomes)}

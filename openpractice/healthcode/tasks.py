@@ -13,6 +13,13 @@ def deliver_submission(submission_id: int) -> str:
 
 
 @task(queue_name="healthcode")
+def deliver_many(submission_ids: list[int]) -> dict:
+    from openpractice.healthcode.submission import deliver_concurrently
+
+    return deliver_concurrently(submission_ids)
+
+
+@task(queue_name="healthcode")
 def sync_statuses() -> dict:
     from openpractice.healthcode.submission import sync_due
 

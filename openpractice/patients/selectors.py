@@ -2,7 +2,7 @@
 
 Search takes one box and reads it by its shape:
 - a date (12/04/1980, 1980-04-12) -> date of birth;
-- an email address (has @) -> email, by prefix;
+- an email address (has @, or a dotted word such as "oliver.benn") -> email, by prefix;
 - a valid NHS number (10 digits) -> NHS number, or a registration number that equals it;
 - other digits (6 or more) -> phone number by prefix, or a registration number;
 - letters and digits mixed (AXA-AB123456) -> registration number, by prefix;
@@ -52,7 +52,7 @@ def _parse_date(text: str) -> date | None:
 def _registration_ids(practice, key: str, *, prefix: bool) -> QuerySet:
     rel = PatientRelationship.objects.filter(practice=practice)
     rel = rel.filter(_range("registration_key", key)) if prefix else rel.filter(registration_key=key)
-    return rel.values("patient_id")
+    return rel.values_list("patient_id", flat=True)
 
 
 def search_filter(practice, query: str) -> tuple[str, Q]:
@@ -63,17 +63,18 @@ def search_filter(practice, query: str) -> tuple[str, Q]:
     day = _parse_date(text)
     if day:
         return "date_of_birth", Q(date_of_birth=day)
-    if "@" in text:
+    if "@" in text or re.fullmatch(r"[^\s@,]+\.[^\s@,]*[a-z0-9][^\s@,]*", text, re.I) and "." in text[1:]:
+        # name@…, or a dotted word such as "oliver.benn" (names with a full stop have a space)
         return "email", _range("email_key", keys.email_key(text))
     compact = re.sub(r"[\s\-()+]", "", text)
     if compact.isdigit():
+        registered = list(_registration_ids(practice, compact, prefix=False)[:MAX_MATCHES])
         if len(compact) == 10 and nhs_number.is_valid(compact):
-            return "nhs_number", Q(nhs_number=compact) | Q(pk__in=_registration_ids(practice, compact, prefix=False))
-        phone = keys.phone_key(text)
-        return "phone_or_registration", _range("phone_key", phone) | Q(
-            pk__in=_registration_ids(practice, compact, prefix=False))
+            return "nhs_number", Q(nhs_number=compact) | Q(pk__in=registered)
+        return "phone_or_registration", _range("phone_key", keys.phone_key(text)) | Q(pk__in=registered)
     if re.search(r"\d", text):
-        return "registration_number", Q(pk__in=_registration_ids(practice, keys.registration_key(text), prefix=True))
+        ids = list(_registration_ids(practice, keys.registration_key(text), prefix=True)[:MAX_MATCHES])
+        return "registration_number", Q(pk__in=ids)
     if "," in text:
         last, _, first = text.partition(",")
     else:
@@ -117,12 +118,26 @@ LIST_COLUMNS = ("id", "title", "first_name", "last_name", "date_of_birth", "phon
                 "postcode", "is_archived", "last_name_key", "first_name_key")
 
 
+# Searches other than by name find at most this many patients (a phone prefix as short as "07"
+# would match everyone: the page asks for more digits).
+MAX_MATCHES = 500
+
+
 def search_patients(*, practice, query: str = "", after: str | None = None, before: str | None = None,
                     limit: int = PAGE_SIZE, include_archived: bool = False) -> SearchPage:
     mode, condition = search_filter(practice, query)
-    base = Patient.objects.for_practice(practice).filter(condition).only(*LIST_COLUMNS)
+    base = Patient.objects.for_practice(practice)
     if not include_archived:
         base = base.filter(is_archived=False)
+    if mode in ("all", "name"):
+        base = base.filter(condition)
+    else:
+        # Selective searches first collect the matching ids through their own index, unordered;
+        # ordering them by name here would tempt PostgreSQL to walk the name index and filter
+        # (fast when matches are many, a full scan when they are few).
+        ids = list(base.filter(condition).values_list("id", flat=True)[:MAX_MATCHES])
+        base = Patient.objects.filter(pk__in=ids)
+    base = base.only(*LIST_COLUMNS)
     limit = max(1, min(limit, 100))
     position = _decode(before) if before else _decode(after) if after else None
     if before and position:

@@ -28,6 +28,28 @@ def _form_error(form, exc: PracticeError) -> None:
     form.add_error(exc.field if exc.field in form.fields else None, exc.message)
 
 
+def _healthcode_setup_steps(practice) -> list[dict]:
+    """The rest of the Healthcode set-up guide (HEALTHCODE.md), in its order."""
+    from openpractice.accounts.models import PractitionerProfile
+    from openpractice.contacts.models import Contact
+    from openpractice.patients.models import PatientRelationship
+    from openpractice.products.models import ContractPrice
+
+    return [
+        {"label": "Give each practitioner their Healthcode identifier",
+         "done": PractitionerProfile.objects.filter(practice=practice).exclude(healthcode_identifier="").exists(),
+         "url": reverse("practices:user_list")},
+        {"label": "Add your insurers as contacts, with their Healthcode identifier (Insurance)",
+         "done": Contact.objects.filter(practice=practice, contact_type="insurer", insurer__isnull=False).exists(),
+         "url": reverse("contacts:list")},
+        {"label": "Add products with contract prices and codes",
+         "done": ContractPrice.objects.filter(practice=practice).exists(), "url": reverse("products:list")},
+        {"label": "Add patients with their insurer and registration number",
+         "done": PatientRelationship.objects.filter(practice=practice, relationship_type="insurance").exists(),
+         "url": reverse("patients:list")},
+    ]
+
+
 @require_capability(Capability.VIEW_RECORDS)
 def dashboard(request):
     practice = request.practice
@@ -49,10 +71,11 @@ def dashboard(request):
             "url": reverse("practices:user_list"),
         },
         {
-            "label": "Enter your Healthcode credentials",
-            "done": bool(integration and integration.api_key_is_set),
+            "label": "Enter your Healthcode credentials and test the connection",
+            "done": bool(integration and integration.api_key_is_set and integration.last_test_ok),
             "url": reverse("practices:integrations"),
         },
+        *_healthcode_setup_steps(practice),
     ]
     return render(request, "practices/dashboard.html", {
         "checklist": checklist,

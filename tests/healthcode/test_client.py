@@ -151,3 +151,14 @@ def test_api(client, owner, receptionist, practice, api_token_for, sandbox_crede
     got = client.get("/api/v1/integrations/healthcode", **api_token_for(owner, practice)).json()
     assert got["last_test_ok"] is True
     assert client.post("/api/v1/integrations/healthcode/test", **api_token_for(receptionist, practice)).status_code == 403
+
+
+def test_key_not_logged_through_the_page(owner_client, practice, sandbox_credentials, caplog):
+    caplog.set_level(logging.DEBUG)
+    owner_client.post("/settings/integrations/healthcode/", sandbox_credentials)
+    owner_client.post("/settings/integrations/healthcode/test/")
+    owner_client.post("/settings/integrations/healthcode/", {**sandbox_credentials, "api_key": "another-secret-1"})
+    owner_client.post("/settings/integrations/healthcode/test/")
+    text = caplog.text + " ".join(str(r.args) + str(r.msg) for r in caplog.records)
+    assert "sandbox-demo-key" not in text and "another-secret-1" not in text
+    assert "another-secret-1" not in HealthcodeIntegration.objects.get(practice=practice).api_key_encrypted

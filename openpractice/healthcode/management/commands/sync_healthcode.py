@@ -17,11 +17,13 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--stale-after", type=int, default=120,
                             help="Seconds a queued/sending submission may sit untouched before it is sent again.")
+        parser.add_argument("--recover-only", action="store_true",
+                            help="Only re-send stuck submissions; do not ask for statuses.")
         parser.add_argument("--loop", type=int, default=0, help="Repeat every N seconds (0: once).")
 
-    def handle(self, *args, stale_after, loop, **options):
+    def handle(self, *args, stale_after, loop, recover_only, **options):
         while True:
-            counts = sync_due(stale_after_seconds=stale_after)
+            counts = sync_due(stale_after_seconds=stale_after, refresh=not recover_only)
             self.stdout.write(f"refreshed {counts['refreshed']}, not refreshed {counts['failed']}, "
                               f"re-sent {counts['recovered']}")
             if not loop:
