@@ -21,6 +21,9 @@ from openpractice.patients.api import router as patients_router
 from openpractice.patients.errors import PatientError
 from openpractice.practices.api import router as practices_router
 from openpractice.products.api import router as products_router
+from openpractice.remittances.api import router as remittances_router
+from openpractice.remittances.errors import RemittanceError
+from openpractice.reports.api import router as reports_router
 from openpractice.products.errors import ProductError
 from openpractice.practices.errors import PracticeError
 
@@ -79,3 +82,6 @@ api.add_router("/", contacts_router)
 api.add_router("/", products_router)
 api.add_router("/", patients_router)
 api.add_router("/", billing_router)
+api.add_exception_handler(RemittanceError, domain_error_response)
+api.add_router("/", remittances_router)
+api.add_router("/", reports_router)

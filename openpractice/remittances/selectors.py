@@ -23,7 +23,8 @@ ZERO = Decimal("0.00")
 
 def allocated_total(invoice) -> Decimal:
     """Everything the ledger applied to an invoice (billing's SETTLEMENT_SOURCES hook)."""
-    return Allocation.objects.filter(invoice_id=invoice.pk).aggregate(s=Sum("amount"))["s"] or ZERO
+    total = Allocation.objects.filter(invoice_id=invoice.pk).aggregate(s=Sum("amount"))["s"]
+    return Decimal(str(total or 0)).quantize(Decimal("0.01"))
 
 
 def batches(*, practice) -> QuerySet[RemittanceBatch]:

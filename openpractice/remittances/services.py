@@ -173,7 +173,7 @@ def _load_owed(practice, invoice_ids: set[int]) -> dict[int, _Owed]:
         for row in (Allocation.objects.filter(invoice_id__in=chunk, invoice_line__isnull=False)
                     .values("invoice_id", "invoice_line_id").annotate(s=Sum("amount"))):
             entry = owed[row["invoice_id"]]
-            entry.line_owed[row["invoice_line_id"]] -= row["s"]
+            entry.line_owed[row["invoice_line_id"]] -= Decimal(str(row["s"]))
     return owed
 
 

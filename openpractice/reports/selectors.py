@@ -27,6 +27,12 @@ from openpractice.billing.models import BillTo, HealthcodeStatus, Invoice, Payme
 from openpractice.remittances.models import Allocation, AllocationKind
 
 ZERO = Decimal("0.00")
+PENNY = Decimal("0.01")
+
+
+def _pounds(value) -> Decimal:
+    """SQLite hands sums back as Decimal('430') or even floats' text: always two places."""
+    return Decimal(str(value if value is not None else 0)).quantize(PENNY)
 BUCKETS = ("0-30", "31-60", "61-90", "90+")
 MONEY = DecimalField(max_digits=14, decimal_places=2)
 # The balance as the partial index (reports/0001) spells it, so PostgreSQL can use the index.
@@ -88,7 +94,7 @@ def aged_debt(*, practice, by: str = "insurer", today: dt.date | None = None, li
     labels = _labels(by, [g[group] for g in grouped])
     rows = []
     for g in grouped:
-        buckets = [g[f"b{i}"] for i in range(4)]
+        buckets = [_pounds(g[f"b{i}"]) for i in range(4)]
         rows.append(DebtRow(key=g[group], label=labels.get(g[group], "(unknown)"), buckets=buckets,
                             total=sum(buckets, ZERO), invoices=g["n"]))
     rows.sort(key=lambda r: (-r.total, r.label))
@@ -117,11 +123,12 @@ def _labels(by: str, keys: list) -> dict:
 def bills_by_status(*, practice) -> list[dict]:
     counts = {row["healthcode_status"]: row for row in (
         Invoice.objects.filter(practice=practice, bill_to=BillTo.INSURER).exclude(record_status=RecordStatus.VOID)
-        .values("healthcode_status").annotate(n=Count("id"), total=Coalesce(Sum("total"), Value(ZERO)),
-                                               balance=Coalesce(Sum(BALANCE, output_field=MONEY), Value(ZERO)))
+        .values("healthcode_status").annotate(n=Count("id"), sum_total=Coalesce(Sum("total"), Value(ZERO)),
+                                               sum_balance=Coalesce(Sum(BALANCE, output_field=MONEY), Value(ZERO)))
         .order_by())}
     return [{"status": value, "label": label, "count": counts.get(value, {}).get("n", 0),
-             "total": counts.get(value, {}).get("total", ZERO), "balance": counts.get(value, {}).get("balance", ZERO)}
+             "total": _pounds(counts.get(value, {}).get("sum_total", ZERO)),
+             "balance": _pounds(counts.get(value, {}).get("sum_balance", ZERO))}
             for value, label in HealthcodeStatus.choices]
 
 
@@ -144,12 +151,12 @@ def payments_by_period(*, practice, period: str = "month", start: dt.date | None
     totals: dict[tuple, Decimal] = defaultdict(lambda: ZERO)
     for row in (ledger.annotate(period=trunc("posted_on")).values("period", "insurer_contact__name")
                 .annotate(s=Sum("amount")).order_by()):
-        totals[(_day(row["period"]), row["insurer_contact__name"] or "(no insurer)", "Remittance")] += row["s"]
+        totals[(_day(row["period"]), row["insurer_contact__name"] or "(no insurer)", "Remittance")] += _pounds(row["s"])
     for row in (manual.annotate(period=trunc("received_on"))
                 .values("period", "invoice__bill_to", "invoice__insurer_contact__name")
                 .annotate(s=Sum("amount")).order_by()):
         payer = row["invoice__insurer_contact__name"] if row["invoice__bill_to"] == BillTo.INSURER else "Patients"
-        totals[(_day(row["period"]), payer or "(no insurer)", "Recorded by hand")] += row["s"]
+        totals[(_day(row["period"]), payer or "(no insurer)", "Recorded by hand")] += _pounds(row["s"])
     return [{"period": p, "payer": payer, "source": source, "amount": amount}
             for (p, payer, source), amount in sorted(totals.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2]))]
 
