@@ -201,7 +201,18 @@ class Invoice(models.Model):
     @property
     def is_editable(self) -> bool:
         """Lines and Healthcode details can change until the bill is with the clearing house."""
-        return self.record_status != RecordStatus.VOID and self.healthcode_status not in LIVE_HEALTHCODE_STATUSES
+        return (self.record_status != RecordStatus.VOID and self.healthcode_status not in LIVE_HEALTHCODE_STATUSES
+                and not self.carries_shortfall)
+
+    @property
+    def carries_shortfall(self) -> bool:
+        """A patient invoice for an insurer's shortfall (remittances app): its amount is the
+        insurer's stated deduction, which the patient may never be charged more than."""
+        return self.pk is not None and self.lines.filter(price_source=SHORTFALL_PRICE_SOURCE).exists()
+
+
+# InvoiceLine.price_source of a line the remittances app writes for a shortfall.
+SHORTFALL_PRICE_SOURCE = "shortfall"
 
 
 class InvoiceLine(models.Model):

@@ -267,6 +267,9 @@ def update_invoice(*, invoice: Invoice, data: dict, lines: list[dict] | None = N
                            "Issue a credit note instead, or cancel the bill first.", code="locked")
     if invoice.paid_total or invoice.credited_total:
         raise BillingError("This invoice has payments or credit notes: it can no longer be changed.", code="locked")
+    if invoice.carries_shortfall:
+        raise BillingError("This invoice is an insurer's shortfall: its amount is the insurer's stated deduction and "
+                           "cannot be changed. Reverse the shortfall transfer or issue a credit note.", code="locked")
     merged = {f: getattr(invoice, f) for f in HEADER_FIELDS}
     merged.update(data)
     header = _clean_header(invoice.practice, merged)
