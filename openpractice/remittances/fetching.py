@@ -118,6 +118,8 @@ def _one(practice, client, remittance_id: str, report: FetchReport) -> None:
             report.posted += 1
         except RemittanceError as exc:
             report.failed.append(f"{remittance_id}: {exc.message}")
+        else:
+            _refresh_bill_statuses(practice, batch)
     # Only now, with the batch safely in the inbox, tell the clearing house we have it.
     try:
         answer = client.acknowledge_remittance(remittance_id=remittance_id)
@@ -129,6 +131,27 @@ def _one(practice, client, remittance_id: str, report: FetchReport) -> None:
         return
     services.mark_acknowledged(batch=batch)
     report.acknowledged += 1
+
+
+STATUS_REFRESH_LIMIT = 50  # the rest catch up through sync_healthcode
+
+
+def _refresh_bill_statuses(practice, batch) -> None:
+    """A remitted bill was collected: bring its Healthcode status up to date now (through the
+    healthcode app's own status sync) so the invoice says Collected next to Paid."""
+    from openpractice.billing.models import HealthcodeStatus
+    from openpractice.healthcode import submission as hc
+    from openpractice.healthcode.errors import SubmissionError
+    from openpractice.healthcode.models import Submission
+
+    stale = (Submission.objects.filter(practice=practice, invoice__remittance_lines__batch=batch)
+             .exclude(bill_id="").exclude(healthcode_status__in=[HealthcodeStatus.COLLECTED, HealthcodeStatus.CANCELLED])
+             .distinct()[:STATUS_REFRESH_LIMIT])
+    for submission in stale:
+        try:
+            hc.refresh_status(submission=submission)
+        except SubmissionError as exc:
+            logger.info("Status of bill %s not refreshed: %s", submission.bill_id, exc.message)
 
 
 def request_fetch(*, practice) -> None:

@@ -26,7 +26,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from openpractice.billing import services as billing
-from openpractice.billing.models import BillTo, Invoice, InvoiceLine, RecordStatus
+from openpractice.billing.models import SHORTFALL_PRICE_SOURCE, BillTo, Invoice, InvoiceLine, RecordStatus
 from openpractice.billing.money import ZERO, parse_money
 from openpractice.remittances import parsing
 from openpractice.remittances.errors import RemittanceError
@@ -469,7 +469,7 @@ def _shortfall_invoice(*, invoice: Invoice, line: RemittanceLine, amount: Decima
         InvoiceLine.objects.create(
             practice_id=invoice.practice_id, invoice=patient_invoice, sequence=sequence, product_id=original.product_id,
             description=f"Shortfall: {original.description}. {insurer}: {why}"[:200],
-            service_date=original.service_date, quantity=1, unit_price=short, price_source="shortfall",
+            service_date=original.service_date, quantity=1, unit_price=short, price_source=SHORTFALL_PRICE_SOURCE,
             vat_rate=Decimal("0"), net_amount=short, vat_amount=ZERO,
             industry_standard_code=original.industry_standard_code, procedure_code=original.procedure_code)
     patient_invoice.net_total = patient_invoice.total = amount

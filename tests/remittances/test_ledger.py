@@ -213,3 +213,17 @@ def test_another_practices_invoice_is_never_matched(world, other_practice):
     assert line.status == LineStatus.REVIEW and line.invoice_id is None
     with pytest.raises(RemittanceError, match="this practice"):
         services.match_by_hand(line=line, invoice=invoice)
+
+
+def test_a_shortfall_invoice_cannot_be_edited_to_charge_more(world):
+    from openpractice.billing import services as billing
+    from openpractice.billing.errors import BillingError
+
+    invoice = world.invoice("Scan")
+    batch = receive(world.practice, bundle([{"invoice": invoice, "paid": ["200.00"]}]))
+    patient_invoice = services.transfer_shortfall(line=batch.lines.get())
+    assert patient_invoice.carries_shortfall and not patient_invoice.is_editable
+    with pytest.raises(BillingError):
+        billing.update_invoice(invoice=patient_invoice, data={"notes": "x"})
+    patient_invoice.refresh_from_db()
+    assert patient_invoice.total == D("50.00")
