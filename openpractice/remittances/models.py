@@ -129,7 +129,8 @@ class RemittanceLine(models.Model):
                                    name="remittance_line_amounts_not_negative"),
         ]
         indexes = [models.Index(fields=["practice", "status"], name="remittance_line_status"),
-                   models.Index(fields=["practice", "invoice_number"], name="remittance_line_invoice_no")]
+                   models.Index(fields=["practice", "invoice_number"], name="remittance_line_invoice_no"),
+                   models.Index(fields=["practice", "bill_id"], name="remittance_line_bill")]
 
     @property
     def outcome(self) -> str:

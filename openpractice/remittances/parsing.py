@@ -76,6 +76,9 @@ class _Problems:
 def money(value, problems: _Problems, where: str, field: str) -> Decimal:
     """Decimal pounds with at most two places, not negative. Floats from JSON arrive as Decimal
     because the Bundle is read with parse_float=Decimal."""
+    if type(value) is Decimal and value.is_finite() and value >= 0 and value.as_tuple().exponent >= -2 \
+            and value < 100000000:  # the common case (JSON read with parse_float=Decimal): no string round trip
+        return value.quantize(PENNY)
     if isinstance(value, bool) or value is None or value == "":
         problems.add(where, field, "missing: give an amount in pounds, such as 120.00")
         return ZERO

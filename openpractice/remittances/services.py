@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 from collections import defaultdict
 from decimal import Decimal
 
@@ -115,9 +116,8 @@ def _post_batch(*, batch_id: int, user, csv_options) -> RemittanceBatch:
     batch.payment_date = parsed.payment_date or batch.payment_date
     batch.payment_amount = parsed.payment_amount
     batch.insurer_name = _insurer_name(batch.practice, batch.insurer_identifier)
-    lines = RemittanceLine.objects.bulk_create([
-        RemittanceLine(practice_id=batch.practice_id, batch=batch, **dataclasses.asdict(line))
-        for line in parsed.lines], batch_size=1000)
+    # Not yet saved: allocate_lines matches them first and writes each line once, with its outcome.
+    lines = [NewLine(line) for line in parsed.lines]
     allocate_lines(practice=batch.practice, batch=batch, lines=lines, user=user)
     batch.status = BatchStatus.POSTED
     batch.processed_at = timezone.now()
@@ -146,39 +146,64 @@ def settings_rule(practice) -> str:
 # -- matching ------------------------------------------------------------------------------------
 @dataclasses.dataclass
 class _Owed:
-    """An invoice as the ledger sees it while a batch is posted (updated in memory as lines land)."""
+    """An invoice as the ledger sees it while lines are posted (updated in memory as they land)."""
 
-    invoice: Invoice
-    lines: dict[int, InvoiceLine]  # by sequence
+    id: int
+    number: str
+    practice_id: int
+    insurer_contact_id: int | None
+    total: Decimal
+    paid_total: Decimal
+    credited_total: Decimal
+    written_off_total: Decimal
+    lines: dict[int, int]  # sequence -> invoice line id
     line_owed: dict[int, Decimal]  # invoice line id -> gross less allocated
 
     @property
     def balance(self) -> Decimal:
-        return self.invoice.balance
+        return self.total - self.paid_total - self.credited_total - self.written_off_total
 
 
 def _load_owed(practice, invoice_ids: set[int]) -> dict[int, _Owed]:
-    """Invoices locked for update, with their lines and what each line still owes."""
+    """Invoices locked for update, with their lines and what each line still owes. Plain values,
+    not model instances: a 100,000-line remittance loads 100,000 invoices."""
     owed: dict[int, _Owed] = {}
     ids = sorted(invoice_ids)
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start:start + CHUNK]
-        for invoice in (Invoice.objects.select_for_update().filter(practice=practice, pk__in=chunk)
-                        .select_related("insurer_contact__insurer").order_by("pk")):
-            owed[invoice.pk] = _Owed(invoice, {}, {})
-        for line in InvoiceLine.objects.filter(invoice_id__in=chunk).order_by("invoice_id", "sequence"):
-            entry = owed[line.invoice_id]
-            entry.lines[line.sequence] = line
-            entry.line_owed[line.pk] = line.net_amount + line.vat_amount
+        for row in (Invoice.objects.select_for_update().filter(practice=practice, pk__in=chunk).order_by("pk")
+                    .values_list("id", "number", "practice_id", "insurer_contact_id", "total", "paid_total",
+                                 "credited_total", "written_off_total")):
+            owed[row[0]] = _Owed(*row[:4], *(_pounds(v) for v in row[4:]), {}, {})
+        for line_id, invoice_id, sequence, net, vat in (
+                InvoiceLine.objects.filter(invoice_id__in=chunk).order_by("invoice_id", "sequence")
+                .values_list("id", "invoice_id", "sequence", "net_amount", "vat_amount")):
+            owed[invoice_id].lines[sequence] = line_id
+            owed[invoice_id].line_owed[line_id] = _pounds(net) + _pounds(vat)
         for row in (Allocation.objects.filter(invoice_id__in=chunk, invoice_line__isnull=False)
-                    .values("invoice_id", "invoice_line_id").annotate(s=Sum("amount"))):
-            entry = owed[row["invoice_id"]]
-            entry.line_owed[row["invoice_line_id"]] -= Decimal(str(row["s"]))
+                    .values("invoice_id", "invoice_line_id").annotate(s=Sum("amount")).order_by()):
+            owed[row["invoice_id"]].line_owed[row["invoice_line_id"]] -= _pounds(row["s"])
     return owed
 
 
+def _pounds(value) -> Decimal:
+    """SQLite can hand back Decimal('430') or a float's text: always two places."""
+    return Decimal(str(value if value is not None else 0)).quantize(Decimal("0.01"))
+
+
+class NewLine:
+    """A parsed line on its way into the ledger (written once, with its outcome)."""
+
+    def __init__(self, parsed: parsing.ParsedLine):
+        self.__dict__.update(vars(parsed))
+        self.pk = None
+        self.status, self.problem, self.invoice_id = LineStatus.NEW, "", None
+        self.match_method, self.matched_at, self.matched_by_id = "", None, None
+
+
 def match_lines(*, practice, batch: RemittanceBatch, lines: list[RemittanceLine]) -> dict[int, tuple[int | None, str, str]]:
-    """For each line: (invoice id or None, match method, problem). By invoice number first (an
+    """For each line (keyed by id(line): lines may not be saved yet): (invoice id or None, match
+    method, problem). By invoice number first (an
     issued insurer invoice of this practice, to the batch's insurer), then by registration number
     + patient + amount invoiced when exactly one owed invoice fits."""
     from openpractice.patients.keys import registration_key
@@ -205,7 +230,7 @@ def match_lines(*, practice, batch: RemittanceBatch, lines: list[RemittanceLine]
             problem = f"Invoice {row['number']} is to the patient, not an insurer"
         elif batch.insurer_identifier and insurer and insurer.lower() != batch.insurer_identifier.lower():
             problem = f"Invoice {row['number']} is to another insurer ({insurer})"
-        result[line.pk] = (None if problem else row["id"], MatchMethod.INVOICE_NUMBER, problem)
+        result[id(line)] = (None if problem else row["id"], MatchMethod.INVOICE_NUMBER, problem)
     keys = {registration_key(line.membership_number): line for line in waiting if line.membership_number}
     candidates: dict[str, list[dict]] = defaultdict(list)
     key_list = sorted(k for k in keys if k)
@@ -223,68 +248,145 @@ def match_lines(*, practice, batch: RemittanceBatch, lines: list[RemittanceLine]
                 and row["total"] - row["paid_total"] - row["credited_total"] - row["written_off_total"] > 0
                 and row["patient__last_name"].lower() in name]
         if len(fits) == 1:
-            result[line.pk] = (fits[0]["id"], MatchMethod.MEMBER, "")
+            result[id(line)] = (fits[0]["id"], MatchMethod.MEMBER, "")
         elif len(fits) > 1:
-            result[line.pk] = (None, "", f"{len(fits)} invoices fit the registration number, patient and amount: "
+            result[id(line)] = (None, "", f"{len(fits)} invoices fit the registration number, patient and amount: "
                                          "choose one")
         else:
-            result[line.pk] = (None, "", f"No invoice {line.invoice_number or '(no number)'} in this practice, and "
+            result[id(line)] = (None, "", f"No invoice {line.invoice_number or '(no number)'} in this practice, and "
                                          "none fits the registration number, patient and amount")
     return result
 
 
 # -- allocation (the ledger) ---------------------------------------------------------------------
-def allocate_lines(*, practice, batch: RemittanceBatch, lines: list[RemittanceLine], user=None,
+
+# -- allocation (the ledger) ---------------------------------------------------------------------
+_LINE_COLUMNS = ("sequence", "bill_id", "invoice_number", "membership_number", "patient_name", "amount_invoiced",
+                 "amount_paid", "shortfall", "shortfall_code", "shortfall_reason", "items", "status", "problem",
+                 "invoice_id", "match_method", "matched_at", "matched_by_id")
+_MONEY_COLUMNS = {"amount_invoiced", "amount_paid", "shortfall", "amount"}
+
+
+def allocate_lines(*, practice, batch: RemittanceBatch, lines: list, user=None,
                    forced: dict[int, int] | None = None) -> None:
-    """Match (unless `forced` says line id -> invoice id) and allocate in bulk: a handful of
-    queries per 500 lines, so a 100,000-line remittance posts in seconds. Must run inside the
-    caller's transaction."""
+    """Match (unless `forced` says id(line) -> invoice id) and allocate in bulk: a handful of
+    queries per 500 lines, so a 100,000-line remittance posts in seconds. New lines (NewLine, a
+    new batch) are inserted once with their outcome; a saved RemittanceLine (a match by hand) is
+    updated. Must run inside the caller's transaction."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("allocate_lines must run inside a transaction")
     now = timezone.now()
+    user_id = getattr(user, "pk", None)
     if forced is not None:
-        matches = {line_id: (invoice_id, MatchMethod.MANUAL, "") for line_id, invoice_id in forced.items()}
+        matches = {key: (invoice_id, MatchMethod.MANUAL, "") for key, invoice_id in forced.items()}
     else:
         matches = match_lines(practice=practice, batch=batch, lines=lines)
     owed = _load_owed(practice, {m[0] for m in matches.values() if m[0]})
     posted_bills = _already_posted_bills(practice, batch, lines)
-    rows: list[Allocation] = []
+    posted_on = batch.payment_date or timezone.localdate()
+    planned_rows: list[tuple[object, _Owed, dict]] = []  # (line, invoice, allocation values)
     touched: dict[int, _Owed] = {}
     for line in lines:
-        invoice_id, method, problem = matches[line.pk]
+        invoice_id, method, problem = matches[id(line)]
         entry = owed.get(invoice_id) if invoice_id else None
         if entry is None and not problem:
             problem = "No such invoice in this practice"
         if not problem and line.bill_id and line.bill_id in posted_bills:
             problem = f"Bill {line.bill_id} was already posted from another remittance"
-        planned: list[Allocation] = []
+        planned: list[dict] = []
         if not problem:
-            planned, problem = _plan(entry, line, batch, user)
+            planned, problem = _plan(entry, line)
         if problem:
-            line.status, line.problem = LineStatus.REVIEW, problem[:300]
-            line.invoice = None
+            line.status, line.problem, line.invoice_id = LineStatus.REVIEW, problem[:300], None
             continue
-        rows.extend(planned)
         for row in planned:
-            if row.invoice_line_id:
-                entry.line_owed[row.invoice_line_id] -= row.amount
-        entry.invoice.paid_total += sum((row.amount for row in planned), ZERO)
-        touched[entry.invoice.pk] = entry
-        line.status, line.problem, line.invoice_id = LineStatus.ALLOCATED, "", entry.invoice.pk
+            if row["invoice_line_id"]:
+                entry.line_owed[row["invoice_line_id"]] -= row["amount"]
+            entry.paid_total += row["amount"]
+            planned_rows.append((line, entry, row))
+        touched[entry.id] = entry
+        line.status, line.problem, line.invoice_id = LineStatus.ALLOCATED, "", entry.id
         line.match_method, line.matched_at = method, now
-        line.matched_by = user if method == MatchMethod.MANUAL else None
-    Allocation.objects.bulk_create(rows, batch_size=1000)
-    invoices = []
-    for entry in touched.values():
-        invoice = entry.invoice
-        invoice.payment_outcome = billing.payment_outcome_for(
-            total=invoice.total, paid_total=invoice.paid_total, credited_total=invoice.credited_total,
-            written_off_total=invoice.written_off_total)
-        invoice.updated_at = now
-        invoices.append(invoice)
-    Invoice.objects.bulk_update(invoices, ["paid_total", "payment_outcome", "updated_at"], batch_size=500)
-    RemittanceLine.objects.bulk_update(lines, ["status", "problem", "invoice", "match_method", "matched_at",
-                                               "matched_by"], batch_size=500)
+        line.matched_by_id = user_id if method == MatchMethod.MANUAL else None
+    _save_lines(batch, lines)
+    _insert_allocations([(line.pk, entry, row) for line, entry, row in planned_rows], posted_on, now, user_id)
+    _save_invoice_totals(list(touched.values()), now)
+
+
+def _adapt(connection, column: str, value):
+    if value is None:
+        return None
+    if column in _MONEY_COLUMNS:
+        return str(value)
+    if column == "items":
+        if connection.vendor == "postgresql":
+            from psycopg.types.json import Jsonb
+
+            return Jsonb(value)
+        return json.dumps(value)
+    return value
+
+
+def _save_lines(batch: RemittanceBatch, lines: list) -> None:
+    """New lines: one executemany INSERT (Django's bulk_create builds a model instance and prepares
+    every value through its field, which is most of the time at 100,000 lines), then their ids."""
+    from django.db import connection
+
+    new = [line for line in lines if line.pk is None]
+    for line in lines:
+        if line.pk is not None:
+            line.save(update_fields=["status", "problem", "invoice", "match_method", "matched_at", "matched_by"])
+    if not new:
+        return
+    stamp = connection.ops.adapt_datetimefield_value
+    table = connection.ops.quote_name(RemittanceLine._meta.db_table)
+    columns = ("practice_id", "batch_id", *_LINE_COLUMNS)
+    practice_id, batch_id = batch.practice_id, batch.pk
+    params = [(practice_id, batch_id, line.sequence, line.bill_id, line.invoice_number, line.membership_number,
+               line.patient_name, str(line.amount_invoiced), str(line.amount_paid), str(line.shortfall),
+               line.shortfall_code, line.shortfall_reason, _adapt(connection, "items", line.items), line.status,
+               line.problem, line.invoice_id, line.match_method, stamp(line.matched_at), line.matched_by_id)
+              for line in new]
+    with connection.cursor() as cursor:
+        cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})",
+                           params)
+    ids = dict(RemittanceLine.objects.filter(batch=batch).values_list("sequence", "id"))
+    for line in new:
+        line.pk = line.id = ids[line.sequence]
+
+
+def _insert_allocations(rows: list[tuple[int, _Owed, dict]], posted_on, now, user_id) -> None:
+    from django.db import connection
+
+    if not rows:
+        return
+    table = connection.ops.quote_name(Allocation._meta.db_table)
+    columns = ("practice_id", "invoice_id", "invoice_line_id", "remittance_line_id", "kind", "amount", "shortfall",
+               "reason", "insurer_contact_id", "posted_on", "created_at", "created_by_id")
+    day = connection.ops.adapt_datefield_value(posted_on)
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    params = [(entry.practice_id, entry.id, row["invoice_line_id"], line_id, AllocationKind.INSURER_PAYMENT,
+               str(row["amount"]), str(row["shortfall"]), row["reason"], entry.insurer_contact_id, day, stamp, user_id)
+              for line_id, entry, row in rows]
+    with connection.cursor() as cursor:
+        cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})",
+                           params)
+
+
+def _save_invoice_totals(invoices: list[_Owed], now) -> None:
+    """paid_total and payment_outcome of many invoices. One parameterised UPDATE per invoice sent
+    with executemany: Django's bulk_update builds a CASE over every id, which costs quadratic
+    time per batch on SQLite. Audit: the allocation rows are the record of each change."""
+    from django.db import connection
+
+    table = connection.ops.quote_name(Invoice._meta.db_table)
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    params = [(str(i.paid_total), billing.payment_outcome_for(
+        total=i.total, paid_total=i.paid_total, credited_total=i.credited_total,
+        written_off_total=i.written_off_total), stamp, i.id) for i in invoices]
+    with connection.cursor() as cursor:
+        cursor.executemany(f"UPDATE {table} SET paid_total = %s, payment_outcome = %s, updated_at = %s WHERE id = %s",
+                           params)
 
 
 def _already_posted_bills(practice, batch, lines) -> set[str]:
@@ -297,44 +399,33 @@ def _already_posted_bills(practice, batch, lines) -> set[str]:
     return found
 
 
-def _plan(entry: _Owed, line: RemittanceLine, batch: RemittanceBatch, user) -> tuple[list[Allocation], str]:
+def _plan(entry: _Owed, line) -> tuple[list[dict], str]:
     """The allocation rows for one remittance line, or why it cannot be allocated."""
-    invoice = entry.invoice
     if line.amount_paid > entry.balance:
-        return [], f"Pays £{line.amount_paid} but only £{entry.balance} is owed on invoice {invoice.number}"
-    common = {"practice_id": invoice.practice_id, "invoice_id": invoice.pk, "remittance_line": line,
-              "kind": AllocationKind.INSURER_PAYMENT, "insurer_contact_id": invoice.insurer_contact_id,
-              "posted_on": batch.payment_date or timezone.localdate(), "created_by": user}
+        return [], f"Pays £{line.amount_paid} but only £{entry.balance} is owed on invoice {entry.number}"
     rows = []
     if line.items:
         paid_by_items = ZERO
         for item in line.items:
-            invoice_line = entry.lines.get(item["sequence"])
-            if invoice_line is None:
-                return [], f"Invoice {invoice.number} has no line {item['sequence']}"
+            invoice_line_id = entry.lines.get(item["sequence"])
+            if invoice_line_id is None:
+                return [], f"Invoice {entry.number} has no line {item['sequence']}"
             paid, short = Decimal(item["paid"]), Decimal(item["shortfall"])
-            if paid > entry.line_owed[invoice_line.pk]:
-                return [], (f"Pays £{paid} on line {item['sequence']} of invoice {invoice.number}, which owes "
-                            f"£{entry.line_owed[invoice_line.pk]}")
+            if paid > entry.line_owed[invoice_line_id]:
+                return [], (f"Pays £{paid} on line {item['sequence']} of invoice {entry.number}, which owes "
+                            f"£{entry.line_owed[invoice_line_id]}")
             paid_by_items += paid
-            rows.append(Allocation(invoice_line_id=invoice_line.pk, amount=paid, shortfall=short,
-                                   reason=item.get("reason", "")[:300], **common))
+            rows.append({"invoice_line_id": invoice_line_id, "amount": paid, "shortfall": short,
+                         "reason": item.get("reason", "")[:300]})
         if paid_by_items != line.amount_paid:
             return [], f"The charge lines add up to £{paid_by_items}, not the £{line.amount_paid} paid"
         return rows, ""
     # No per-line detail (a CSV row): the invoice's only line, else the invoice as a whole.
-    invoice_line = next(iter(entry.lines.values())) if len(entry.lines) == 1 else None
-    if invoice_line is not None and line.amount_paid > entry.line_owed[invoice_line.pk]:
-        return [], f"Pays £{line.amount_paid} but line 1 of invoice {invoice.number} owes £{entry.line_owed[invoice_line.pk]}"
-    rows.append(Allocation(invoice_line_id=invoice_line.pk if invoice_line else None, amount=line.amount_paid,
-                           shortfall=line.shortfall, reason=line.shortfall_reason[:300], **common))
-    return rows, ""
-
-
-def _refresh(invoice_id: int, practice_id: int) -> Invoice:
-    invoice = billing.lock_invoice(invoice_id, practice_id)
-    billing.refresh_payment_outcome(invoice=invoice)
-    return invoice
+    invoice_line_id = next(iter(entry.lines.values())) if len(entry.lines) == 1 else None
+    if invoice_line_id is not None and line.amount_paid > entry.line_owed[invoice_line_id]:
+        return [], f"Pays £{line.amount_paid} but line 1 of invoice {entry.number} owes £{entry.line_owed[invoice_line_id]}"
+    return [{"invoice_line_id": invoice_line_id, "amount": line.amount_paid, "shortfall": line.shortfall,
+             "reason": line.shortfall_reason[:300]}], ""
 
 
 # -- the review queue ----------------------------------------------------------------------------
@@ -350,7 +441,7 @@ def match_by_hand(*, line: RemittanceLine, invoice: Invoice, user=None) -> Remit
         raise RemittanceError(f"Invoice {invoice.display_number} is {invoice.get_record_status_display().lower()}: "
                               "choose an issued invoice.", field="invoice")
     allocate_lines(practice=invoice.practice, batch=line.batch, lines=[line], user=user,
-                   forced={line.pk: invoice.pk})
+                   forced={id(line): invoice.pk})
     if line.status != LineStatus.ALLOCATED:
         raise RemittanceError(f"{line.problem}. Choose another invoice.", field="invoice", code="not_owed")
     return line
