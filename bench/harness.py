@@ -185,8 +185,11 @@ def _child(argv: list[str]) -> None:
         ids = list(Invoice.objects.for_practice(practice).filter(bill_to="insurer").values_list("pk", flat=True))
         started = time.perf_counter()
         bulk = submit_many(practice=practice, invoice_ids=ids)
+        import resource
+
         print(json.dumps({"bulk": bulk.pk, "queued": len(ids) - len(bulk.skipped), "skipped": bulk.skipped[:5],
-                          "seconds": round(time.perf_counter() - started, 2)}))
+                          "seconds": round(time.perf_counter() - started, 2),
+                          "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 
 
 def make_invoices(*, practice, count: int) -> list[int]:

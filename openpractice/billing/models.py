@@ -162,7 +162,8 @@ class Invoice(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["practice", "number"], condition=~Q(number=""),
                                     name="invoice_number_unique_in_practice"),
-            models.CheckConstraint(condition=Q(record_status="draft") | ~Q(number=""),
+            # Issued invoices have a number; a draft, or a draft voided before issue, has none.
+            models.CheckConstraint(condition=~Q(record_status="issued") | ~Q(number=""),
                                    name="invoice_issued_has_number"),
             models.CheckConstraint(condition=Q(bill_to="patient") | Q(insurer_contact__isnull=False),
                                    name="invoice_insurer_bill_names_insurer"),

@@ -43,47 +43,63 @@ def invoices_for_check(qs):
     ).prefetch_related(Prefetch("lines", queryset=InvoiceLine.objects.order_by("sequence")))
 
 
-def _profile_identifier(membership) -> str:
-    if membership is None:
-        return ""
-    try:
-        return membership.practitioner_profile.healthcode_identifier
-    except Exception:  # no profile yet: RelatedObjectDoesNotExist
-        return ""
+# One row per invoice with everything a bill says, read as plain values: building model objects
+# for eight related rows per invoice would cost more than checking the bill.
+_FACT_COLUMNS = (
+    "id", "number", "bill_to", "record_status", "service_setting", "admission_date", "primary_diagnosis",
+    "other_diagnoses", "authorisation_code", "provider_kind", "payee_kind", "invoice_date", "insurance_id",
+    "patient_id", "practitioner_id", "facility_id", "insurer_contact_id",
+    "insurer_contact__name", "insurer_contact__insurer__healthcode_identifier", "insurer_contact__insurer__name",
+    "insurance__registration_number", "patient__first_name", "patient__last_name", "patient__date_of_birth",
+    "patient__postcode", "patient__sex", "practitioner__practitioner_profile__healthcode_identifier",
+    "provider_location__healthcode_600_number", "payee_location__healthcode_600_number",
+    "facility__healthcode_600_number",
+)
+_LINE_COLUMNS = ("invoice_id", "sequence", "service_date", "quantity", "unit_price", "net_amount",
+                 "industry_standard_code", "procedure_code", "product_id")
+
+
+def facts_for_queryset(queryset) -> list[BillFacts]:
+    """BillFacts for every invoice of `queryset`, in two queries."""
+    rows = list(queryset.order_by("pk").values_list(*_FACT_COLUMNS))
+    lines: dict[int, list[LineFacts]] = defaultdict(list)
+    ids = [row[0] for row in rows]
+    for chunk in range(0, len(ids), 900):  # SQLite allows at most 999 parameters
+        for invoice_id, *values in (InvoiceLine.objects.filter(invoice_id__in=ids[chunk:chunk + 900])
+                                    .order_by("invoice_id", "sequence").values_list(*_LINE_COLUMNS)):
+            lines[invoice_id].append(LineFacts(*values))
+    return [_facts(dict(zip(_FACT_COLUMNS, row)), tuple(lines[row[0]])) for row in rows]
+
+
+def _facts(v: dict, lines: tuple) -> BillFacts:
+    from openpractice.billing.models import SETTING_CODES
+
+    provider_number = v["practitioner__practitioner_profile__healthcode_identifier"] or ""
+    provider_is_location = v["provider_kind"] == ProviderKind.LOCATION
+    if provider_is_location:
+        provider_number = v["provider_location__healthcode_600_number"] or ""
+    payee_is_location = v["payee_kind"] == ProviderKind.LOCATION
+    payee_number = (v["payee_location__healthcode_600_number"] or "") if payee_is_location else provider_number
+    return BillFacts(
+        invoice_id=v["id"], invoice_number=v["number"], is_insurer_bill=v["bill_to"] == BillTo.INSURER,
+        is_void=v["record_status"] == RecordStatus.VOID,
+        insurer_identifier=v["insurer_contact__insurer__healthcode_identifier"] or "",
+        insurer_name=v["insurer_contact__insurer__name"] or v["insurer_contact__name"] or "",
+        setting=SETTING_CODES.get(v["service_setting"], ""), admission_date=v["admission_date"],
+        membership_number=v["insurance__registration_number"] or "", auth_code=v["authorisation_code"],
+        patient_first_name=v["patient__first_name"], patient_last_name=v["patient__last_name"],
+        patient_date_of_birth=v["patient__date_of_birth"], patient_postcode=v["patient__postcode"] or "",
+        patient_sex=v["patient__sex"], provider_number=provider_number, provider_is_location=provider_is_location,
+        payee_number=payee_number, payee_is_location=payee_is_location,
+        facility_chosen=v["facility_id"] is not None, location_number=v["facility__healthcode_600_number"] or "",
+        diagnoses=tuple(c for c in [v["primary_diagnosis"], *(v["other_diagnoses"] or [])] if c),
+        lines=lines, relationship_id=v["insurance_id"], patient_id=v["patient_id"],
+        practitioner_id=v["practitioner_id"], invoice_date=v["invoice_date"],
+    )
 
 
 def facts_for_invoice(invoice: Invoice) -> BillFacts:
-    insurer = invoice.insurer_contact.insurer if invoice.insurer_contact_id and invoice.insurer_contact else None
-    provider_number = _profile_identifier(invoice.practitioner)
-    provider_is_location = invoice.provider_kind == ProviderKind.LOCATION
-    if provider_is_location and invoice.provider_location:
-        provider_number = invoice.provider_location.healthcode_600_number
-    payee_is_location = invoice.payee_kind == ProviderKind.LOCATION
-    payee_number = (invoice.payee_location.healthcode_600_number if payee_is_location and invoice.payee_location
-                    else "" if payee_is_location else provider_number)
-    patient = invoice.patient
-    return BillFacts(
-        invoice_id=invoice.pk, invoice_number=invoice.number,
-        is_insurer_bill=invoice.bill_to == BillTo.INSURER, is_void=invoice.record_status == RecordStatus.VOID,
-        insurer_identifier=(insurer.healthcode_identifier if insurer else ""),
-        insurer_name=(insurer.name if insurer else (invoice.insurer_contact.name if invoice.insurer_contact else "")),
-        setting=invoice.setting_code, admission_date=invoice.admission_date,
-        membership_number=invoice.insurance.registration_number if invoice.insurance else "",
-        auth_code=invoice.authorisation_code,
-        patient_first_name=patient.first_name, patient_last_name=patient.last_name,
-        patient_date_of_birth=patient.date_of_birth, patient_postcode=patient.postcode, patient_sex=patient.sex,
-        provider_number=provider_number, provider_is_location=provider_is_location,
-        payee_number=payee_number, payee_is_location=payee_is_location,
-        facility_chosen=invoice.facility_id is not None,
-        location_number=invoice.facility.healthcode_600_number if invoice.facility else "",
-        diagnoses=tuple(invoice.diagnoses),
-        lines=tuple(LineFacts(sequence=line.sequence, service_date=line.service_date, quantity=line.quantity,
-                              unit_price=line.unit_price, net_amount=line.net_amount,
-                              service_code=line.industry_standard_code, procedure_code=line.procedure_code,
-                              product_id=line.product_id) for line in invoice.lines.all()),
-        relationship_id=invoice.insurance_id, patient_id=invoice.patient_id, practitioner_id=invoice.practitioner_id,
-        invoice_date=invoice.invoice_date,
-    )
+    return facts_for_queryset(Invoice.objects.filter(pk=invoice.pk, practice_id=invoice.practice_id))[0]
 
 
 class DatabaseKnowledge(rules.Knowledge):
@@ -221,7 +237,6 @@ def check_facts(facts: BillFacts, knowledge: rules.Knowledge, today: dt.date | N
 
 
 def check_invoice(*, invoice: Invoice, knowledge: DatabaseKnowledge | None = None) -> CheckResult:
-    invoice = invoices_for_check(Invoice.objects.filter(pk=invoice.pk, practice_id=invoice.practice_id)).get()
     return check_facts(facts_for_invoice(invoice), knowledge or DatabaseKnowledge(invoice.practice))
 
 
@@ -229,7 +244,10 @@ def check_invoices(*, practice, queryset, knowledge: DatabaseKnowledge | None = 
                    today: dt.date | None = None) -> dict[int, CheckResult]:
     """Check many invoices with a handful of queries: facts in two, codes and answers in bulk."""
     knowledge = knowledge or DatabaseKnowledge(practice)
-    facts = [facts_for_invoice(i) for i in invoices_for_check(queryset.filter(practice=practice))]
+    return check_many(facts_for_queryset(queryset.filter(practice=practice)), knowledge, today)
+
+
+def check_many(facts: list[BillFacts], knowledge: DatabaseKnowledge, today: dt.date | None = None) -> dict[int, CheckResult]:
     for system, attr in (("isc", "service_code"), ("ccsd", "procedure_code")):
         knowledge.preload_codes(system, {getattr(line, attr) for f in facts for line in f.lines})
     knowledge.preload_members([f.relationship_id for f in facts])
