@@ -9,6 +9,7 @@ batch under the batch's row lock. No transaction is held while the clearing hous
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 
@@ -70,22 +71,20 @@ def pending_ids(client) -> list[str]:
 
 def fetch_remittances(*, practice, client=None) -> FetchReport:
     report = FetchReport()
-    own_client = client is None
     try:
-        client = client or _client(practice)
+        # The healthcode app hands out its per-thread client as a context manager (kept open).
+        context = contextlib.nullcontext(client) if client is not None else _client(practice)
     except HealthcodeSetupError as exc:
         report.failed.append(exc.message)
         return report
-    try:
-        ids = pending_ids(client)
-        report.pending = len(ids)
-        for remittance_id in ids:
-            _one(practice, client, remittance_id, report)
-    except HealthcodeError as exc:
-        report.failed.append(exc.message)
-    finally:
-        if own_client:
-            client.close()
+    with context as client:
+        try:
+            ids = pending_ids(client)
+            report.pending = len(ids)
+            for remittance_id in ids:
+                _one(practice, client, remittance_id, report)
+        except HealthcodeError as exc:
+            report.failed.append(exc.message)
     logger.info("Remittances for practice %s: %s", practice.pk, report.message)
     return report
 

@@ -36,8 +36,7 @@ def batch(*, practice, batch_id) -> RemittanceBatch:
 
 
 def lines_of(*, batch: RemittanceBatch) -> QuerySet[RemittanceLine]:
-    return (RemittanceLine.objects.for_practice(batch.practice_id and batch.practice)
-            .filter(batch=batch).select_related("invoice"))
+    return RemittanceLine.objects.filter(practice_id=batch.practice_id, batch=batch).select_related("invoice")
 
 
 def line(*, practice, line_id) -> RemittanceLine:

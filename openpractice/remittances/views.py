@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -62,7 +63,7 @@ def batch_detail(request, batch_id: int):
     form = BankAmountForm(request.POST or None, initial={"bank_amount": batch.bank_amount})
     if request.method == "POST":
         if not _can_bill(request):
-            return redirect("remittances:batch", batch_id=batch.pk)
+            raise PermissionDenied("Your role cannot post payments.")
         if form.is_valid():
             try:
                 services.record_bank_amount(batch=batch, amount=form.cleaned_data["bank_amount"])
@@ -126,7 +127,9 @@ def shortfalls(request):
     current = selectors.settings_for(practice=request.practice)
     form = ShortfallSettingsForm(request.POST or None, initial={"shortfall_rule": current.shortfall_rule,
                                                                "automatic_codes": current.automatic_codes})
-    if request.method == "POST" and _can_bill(request) and form.is_valid():
+    if request.method == "POST" and not _can_bill(request):
+        raise PermissionDenied("Your role cannot change the shortfall rule.")
+    if request.method == "POST" and form.is_valid():
         services.save_settings(practice=request.practice, **form.cleaned_data)
         messages.success(request, "Shortfall rule saved.")
         return redirect("remittances:shortfalls")

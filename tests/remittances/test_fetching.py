@@ -47,6 +47,13 @@ def test_fetch_posts_once_and_acknowledges(demo_remit, remit_sandbox):
     again = fetching.fetch_remittances(practice=demo_remit)
     assert again.posted == 0
     assert Allocation.objects.filter(invoice=invoice).count() == 1
+    # The remittance summary search finds the same payment by invoice number and by shortfall.
+    with fetching._client(demo_remit) as client:
+        found = client.search_remittance_summary(invoiceNumber=invoice.number).json()
+        none_short = client.search_remittance_summary(invoiceNumber=invoice.number, hasShortFall="true").json()
+    assert found["total"] == 1 and none_short["total"] == 0
+    (entry,) = found["entry"]
+    assert entry["resource"]["paymentIdentifier"]["value"] == batch.payment_reference
 
 
 def test_crash_before_acknowledge_loses_nothing_and_posts_nothing_twice(demo_remit, remit_sandbox,
