@@ -37,6 +37,7 @@ def _practice_on(sandbox):
     from openpractice.practices.models import Practice
     from openpractice.practices.services import save_healthcode_credentials
 
+    call_command("load_reference_codes")  # an earlier transactional test's flush removed ICD-10
     call_command("seed_demo")
     practice = Practice.objects.get(name=DEMO_PRACTICE)
     save_healthcode_credentials(practice=practice, environment="sandbox",

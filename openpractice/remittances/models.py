@@ -180,9 +180,10 @@ class Allocation(models.Model):
         ordering = ["created_at", "id"]
         constraints = [
             # Only a reversal is negative and only a reversal names a row; a row is reversed once
-            # (the one-to-one's unique index).
+            # (the one-to-one's unique index). Reversing a 0.00 row (a rejected line matched to the
+            # wrong invoice) gives a 0.00 reversal.
             models.CheckConstraint(
-                condition=(Q(kind="reversal") & Q(amount__lt=0) & Q(reverses__isnull=False))
+                condition=(Q(kind="reversal") & Q(amount__lte=0) & Q(reverses__isnull=False))
                 | (~Q(kind="reversal") & Q(amount__gte=0) & Q(reverses__isnull=True)),
                 name="allocation_sign_follows_kind"),
             models.CheckConstraint(condition=Q(shortfall__gte=0), name="allocation_shortfall_not_negative"),

@@ -227,3 +227,13 @@ def test_a_shortfall_invoice_cannot_be_edited_to_charge_more(world):
         billing.update_invoice(invoice=patient_invoice, data={"notes": "x"})
     patient_invoice.refresh_from_db()
     assert patient_invoice.total == D("50.00")
+
+
+def test_a_rejected_line_matched_to_the_wrong_invoice_can_be_undone(world):
+    """Found by the property test: reversing a 0.00 payment row gives a 0.00 reversal."""
+    invoice = world.invoice("Scan")
+    batch = receive(world.practice, bundle([{"invoice": invoice, "paid": ["0"], "reason": "Not covered"}]))
+    row = Allocation.objects.get(invoice=invoice)
+    assert row.amount == 0 and row.reason == "Not covered"
+    reversal = services.reverse_allocation(allocation=row, reason="Wrong invoice")
+    assert reversal.amount == 0 and batch.lines.get().status == LineStatus.REVIEW
