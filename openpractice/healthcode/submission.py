@@ -283,6 +283,7 @@ def apply_answer(*, submission_id: int, bill: answers.BillAnswer, message: str =
 # -- status -----------------------------------------------------------------------------------
 def refresh_status(*, submission: Submission, actor=None) -> Submission:
     """Ask the clearing house where one bill is (on demand, or from the schedule)."""
+    submission = Submission.objects.select_related("practice").get(pk=submission.pk)  # the row as it is now
     if not submission.bill_id:
         raise SubmissionError("This bill has not reached Healthcode yet: there is no status to ask for.",
                               code="not_sent")
