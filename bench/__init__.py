@@ -1,28 +1,37 @@
-"""Benchmarks: `python -m bench` (or `make bench`) runs every registered entry and prints a table.
+"""Benchmarks: `python -m bench` (or `make bench`) runs every registered benchmark on SQLite and,
+when reachable, PostgreSQL, each in its own temporary database, prints a table and writes JSON to
+bench/results/.
 
-An entry is a function returning a list of Result rows, registered with @register("name").
-Entries take `quick: bool` (small sizes for CI-time runs)."""
+Add one: a module in bench/ listed in MODULES, with functions decorated `@benchmark("name")` that
+take no arguments (Django is set up, the temporary database migrated) and return a list of result
+rows: {"metric": ..., "value": float, "unit": ..., "target": "..."(optional), "ok": bool(optional)}.
+"""
 
 from __future__ import annotations
 
-import dataclasses
+import os
 from collections.abc import Callable
 
-REGISTRY: dict[str, Callable[..., list["Result"]]] = {}
+MODULES = ["bench.coding", "bench.patients", "bench.healthcode"]
+REGISTRY: dict[str, Callable[[], list[dict]]] = {}
 
 
-@dataclasses.dataclass
-class Result:
-    name: str
-    value: float
-    unit: str
-    target: str = ""
-    ok: bool | None = None
-    detail: str = ""
-
-
-def register(name: str):
-    def wrap(function):
+def benchmark(name: str):
+    def register(function):
         REGISTRY[name] = function
         return function
-    return wrap
+
+    return register
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def quick() -> bool:
+    """`python -m bench --quick`: small sizes, for a CI-time run."""
+    return os.environ.get("BENCH_QUICK") == "1"

@@ -69,6 +69,9 @@ class Installation:
                                    "--site", self.sandbox.site_id, "--key-id", self.sandbox.client_id,
                                    "--key", self.sandbox.client_secret).strip().splitlines()[-1])
 
+    def run_child(self, *args: str) -> dict:
+        return json.loads(self.run("-m", "bench.harness", *args).strip().splitlines()[-1])
+
     def submit_all(self) -> dict:
         return json.loads(self.run("-m", "bench.harness", "submit").strip().splitlines()[-1])
 

@@ -185,3 +185,28 @@ def test_setup_guide_end_to_end(page, live_server, login, screenshot, console_er
         assert console_errors == []
     finally:
         sandbox.stop()
+
+
+def test_demo_practice_is_set_up(page, live_server, login, screenshot, console_errors):
+    """`seed_demo` leaves the demo practice fully set up, matching the sandbox's demo data."""
+    from django.core.management import call_command
+
+    from openpractice.practices.management.commands.seed_demo import DEMO_PASSWORD
+
+    call_command("seed_demo")
+    login("owner@demo.openpractice.test", DEMO_PASSWORD)
+    screenshot(page, "demo-01-dashboard")
+    page.goto(f"{live_server.url}/products/")
+    page.get_by_role("link", name="Epley manoeuvre").click()
+    expect(page.locator("main")).to_contain_text("Not accepted by Bupa")
+    screenshot(page, "demo-02-product-not-accepted")
+    page.goto(f"{live_server.url}/patients/?q=AX1234567B")
+    page.get_by_role("link", name=re.compile("TURNER")).click()
+    expect(page.locator("main")).to_contain_text("AXA Health")
+    expect(page.locator("main")).to_contain_text("AX1234567B")
+    screenshot(page, "demo-03-patient")
+    page.goto(f"{live_server.url}/settings/users/")
+    for identifier in ("0651978", "0712345", "0698765"):
+        expect(page.locator("main")).to_contain_text(identifier)
+    screenshot(page, "demo-04-users")
+    assert console_errors == []

@@ -32,6 +32,7 @@ def _demo_practice_on(sandbox):
     from openpractice.practices.models import Practice
     from openpractice.practices.services import save_healthcode_credentials
 
+    call_command("load_reference_codes")  # ICD-10 and the insurer directory, gone after an earlier test's flush
     call_command("seed_demo")
     practice = Practice.objects.get(name=DEMO_PRACTICE)
     save_healthcode_credentials(practice=practice, environment="sandbox",

@@ -118,11 +118,13 @@ class DatabaseKnowledge(rules.Knowledge):
         if identifier not in self._insurers:
             from openpractice.healthcode.models import InsurerRules
 
+            from openpractice.healthcode.reference import PUBLISHED_INSURER_RULES
+
             row = InsurerRules.objects.filter(healthcode_identifier=identifier).first()
             self._insurers[identifier] = InsurerFacts(
                 member_check=row.member_check, requires_diagnosis=row.requires_diagnosis,
                 requires_agreed_fees=row.requires_agreed_fees, time_limit_months=row.time_limit_months,
-            ) if row else InsurerFacts()
+            ) if row else PUBLISHED_INSURER_RULES.get(identifier, InsurerFacts())
         return self._insurers[identifier]
 
     def _insurer_row(self, identifier: str):

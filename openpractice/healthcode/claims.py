@@ -8,6 +8,7 @@ sent. Amounts are Decimal all the way to the JSON text (see `dumps`)."""
 from __future__ import annotations
 
 import json
+import uuid
 from decimal import Decimal
 
 from fhir.resources.R4B.claim import Claim
@@ -34,9 +35,11 @@ FHIR_SEX = {"female": "female", "male": "male", "other": "other", "unknown": "un
 
 
 def version_identifier(*, practice_id: int, invoice_id: int, version: int) -> str:
-    """The invoice-version identifier, also the Idempotency-Key: stable for one (invoice, version)
-    across every retry and restart, different for each correction."""
-    return f"op-{practice_id}-inv-{invoice_id}-v{version}"
+    """The invoice-version identifier, also the Idempotency-Key. Made once, stored with the
+    Submission and sent with every attempt, so it is stable across retries and restarts; the
+    random part keeps it unique at the clearing house even if database ids are ever reused (a
+    restored backup, a re-installed practice), which would otherwise replay someone else's bill."""
+    return f"op-{practice_id}-inv-{invoice_id}-v{version}-{uuid.uuid4().hex[:12]}"
 
 
 def _money(value: Decimal) -> dict:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ DEFAULT_RETRIES = 3  # further attempts after a network error or a 5xx answer
 DEFAULT_BACKOFF = 0.25  # seconds before the first retry; doubled each time, with jitter
 FHIR_JSON = "application/fhir+json"
 RETRYABLE_CODES = ("timeout", "unreachable")
+_TOKEN_IN_REPLY = re.compile(r'("(?:access_token|refresh_token|id_token)"\s*:\s*)"[^"]*"')
 
 
 class HealthcodeError(Exception):
@@ -248,7 +250,8 @@ class HealthcodeClient:
             body = "&".join(f"{k}={'[redacted]' if k == 'client_secret' else v}" for k, v in body.items())
         reply = ""
         if answer is not None:
-            reply = answer.text[:20000]
+            # The token reply carries a token not yet in the cache the redaction knows about.
+            reply = _TOKEN_IN_REPLY.sub(r'\1"[redacted]"', answer.text[:20000])
         try:
             self.recorder({
                 "endpoint": what[:60], "method": method, "url": url[:500], "request_headers": headers,

@@ -283,6 +283,7 @@ def apply_answer(*, submission_id: int, bill: answers.BillAnswer, message: str =
 # -- status -----------------------------------------------------------------------------------
 def refresh_status(*, submission: Submission, actor=None) -> Submission:
     """Ask the clearing house where one bill is (on demand, or from the schedule)."""
+    submission = Submission.objects.select_related("practice").get(pk=submission.pk)  # the row as it is now
     if not submission.bill_id:
         raise SubmissionError("This bill has not reached Healthcode yet: there is no status to ask for.",
                               code="not_sent")
@@ -428,6 +429,11 @@ def deliver_concurrently(submission_ids: list[int], *, threads: int | None = Non
             connection.close()
 
     threads = threads or settings.HEALTHCODE_DELIVERY_THREADS
+    if connection.vendor == "sqlite" and connection.is_in_memory_db():
+        threads = 1  # an in-memory database (tests) is one connection's: no second writer thread
+    if threads == 1:
+        outcomes = [deliver(submission_id) for submission_id in submission_ids]
+        return {state: outcomes.count(state) for state in set(outcomes)}
     with ThreadPoolExecutor(max_workers=max(1, min(threads, len(submission_ids)))) as pool:
         outcomes = list(pool.map(one, submission_ids))
     return {state: outcomes.count(state) for state in set(outcomes)}

@@ -24,6 +24,9 @@ class Command(BaseCommand):
     def handle(self, *args, stale_after, loop, recover_only, **options):
         while True:
             counts = sync_due(stale_after_seconds=stale_after, refresh=not recover_only)
+            if loop and not any(counts.values()):
+                time.sleep(loop)
+                continue
             self.stdout.write(f"refreshed {counts['refreshed']}, not refreshed {counts['failed']}, "
                               f"re-sent {counts['recovered']}")
             if not loop:
