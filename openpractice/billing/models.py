@@ -213,7 +213,7 @@ class Invoice(models.Model):
 
 
 # InvoiceLine.price_source of a line the remittances app writes for a shortfall.
-SHORTFALL_PRICE_SOURCE = "shortfall"
+SHORTFALL_PRICE_SOURCE = "deducted"  # fits price_source (8 characters)
 
 
 class InvoiceLine(models.Model):

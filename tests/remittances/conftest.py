@@ -44,26 +44,3 @@ def demo_remit(db, remit_sandbox):
                                 api_key=remit_sandbox.client_secret)
     HealthcodeIntegration.objects.filter(practice=practice).update(last_test_ok=True)
     return practice
-
-
-def collected_invoice(practice, last_name="Bennett", product="Initial consultation"):
-    """An insurer invoice for a demo patient, checked, submitted and delivered to the sandbox."""
-    from openpractice.billing import services
-    from openpractice.healthcode import submission as hc
-    from openpractice.healthcode.services import check_membership
-    from openpractice.patients.models import Patient
-    from openpractice.practices.models import Membership
-    from openpractice.products.models import Product
-
-    patient = Patient.objects.get(practice=practice, last_name=last_name)
-    insurance = next(r for r in patient.relationships.all() if r.relationship_type == "insurance")
-    membership = Membership.objects.get(practice=practice, user__email__startswith="dr.patel")
-    day = dt.date.today()
-    invoice = services.create_invoice(practice=practice, data={
-        "bill_to": "insurer", "patient": patient, "insurance": insurance, "practitioner": membership,
-        "invoice_date": day, "primary_diagnosis": "M17.1"},
-        lines=[{"product": Product.objects.get(practice=practice, name=product), "service_date": day, "quantity": 1}])
-    check_membership(relationship=insurance, active_on=day)
-    submission = hc.submit_invoice(invoice=invoice, enqueue=False)
-    assert hc.deliver(submission.pk) == "accepted", submission.last_error
-    return invoice

@@ -7,7 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from conftest import collected_invoice
+from remit_helpers import collected_invoice
 
 from openpractice.billing.models import PaymentOutcome
 from openpractice.healthcode.client import HealthcodeError
