@@ -9,9 +9,10 @@ rows: {"metric": ..., "value": float, "unit": ..., "target": "..."(optional), "o
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
-MODULES = ["bench.coding", "bench.patients"]
+MODULES = ["bench.coding", "bench.patients", "bench.healthcode", "bench.remittances"]
 REGISTRY: dict[str, Callable[[], list[dict]]] = {}
 
 
@@ -44,3 +45,8 @@ def replay_sql_ms(statements) -> float:
             cursor.execute(sql)
             cursor.fetchall()
     return (time.perf_counter() - start) * 1000
+
+
+def quick() -> bool:
+    """`python -m bench --quick`: small sizes, for a CI-time run."""
+    return os.environ.get("BENCH_QUICK") == "1"

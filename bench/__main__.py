@@ -1,4 +1,4 @@
-"""`python -m bench [name ...]`: every benchmark on SQLite and PostgreSQL (when reachable)."""
+"""`python -m bench [--quick] [name ...]`: every benchmark on SQLite and PostgreSQL (when reachable)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
-TIMEOUT_SECONDS = 900  # each backend's run is bounded
+TIMEOUT_SECONDS = int(os.environ.get("BENCH_TIMEOUT_SECONDS", "900"))  # each backend's run is bounded
 
 
 def postgres_reachable() -> bool:
@@ -25,6 +25,9 @@ def postgres_reachable() -> bool:
 
 
 def main(argv: list[str]) -> int:
+    if "--quick" in argv:  # small sizes for a CI-time run (read by bench.quick())
+        argv = [a for a in argv if a != "--quick"]
+        os.environ["BENCH_QUICK"] = "1"
     backends = ["sqlite"] + (["postgresql"] if postgres_reachable() else [])
     if "postgresql" not in backends:
         print("PostgreSQL not reachable (BENCH_POSTGRES_URL or 127.0.0.1:5432): SQLite only.", file=sys.stderr)

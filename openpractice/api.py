@@ -9,6 +9,9 @@ from ninja import NinjaAPI
 
 from openpractice.accounts.api import router as accounts_router
 from openpractice.accounts.errors import AccountError
+from openpractice.billing.api import router as billing_router
+from openpractice.billing.errors import BillingError
+from openpractice.healthcode.errors import HealthcodeSetupError, SubmissionError
 from openpractice.api_auth import API_AUTH
 from openpractice.coding.api import router as coding_router
 from openpractice.coding.errors import CodingError
@@ -18,6 +21,9 @@ from openpractice.patients.api import router as patients_router
 from openpractice.patients.errors import PatientError
 from openpractice.practices.api import router as practices_router
 from openpractice.products.api import router as products_router
+from openpractice.remittances.api import router as remittances_router
+from openpractice.remittances.errors import RemittanceError
+from openpractice.reports.api import router as reports_router
 from openpractice.products.errors import ProductError
 from openpractice.practices.errors import PracticeError
 
@@ -55,11 +61,27 @@ def forbidden(request, exc):
 
 
 api.add_exception_handler(PracticeError, domain_error_response)
-for _error in (AccountError, CodingError, ContactError, ProductError, PatientError):
+for _error in (AccountError, CodingError, ContactError, ProductError, PatientError, BillingError,
+               HealthcodeSetupError):
     api.add_exception_handler(_error, domain_error_response)
+
+
+@api.exception_handler(SubmissionError)
+def submission_refused(request, exc):
+    """Refused submissions list every problem of the pre-submission check, Field / Error / Suggestion."""
+    problems = [{"loc": ["body", p.field], "msg": f"{p.error}. {p.suggestion}", "type": p.rule}
+                for p in getattr(exc, "problems", [])]
+    return api.create_response(request, {"detail": problems or [
+        {"loc": ["body", exc.field] if exc.field else ["body"], "msg": exc.message, "type": exc.code}]}, status=422)
+
+
 api.add_router("/", practices_router)
 api.add_router("/", accounts_router)
 api.add_router("/", coding_router)
 api.add_router("/", contacts_router)
 api.add_router("/", products_router)
 api.add_router("/", patients_router)
+api.add_router("/", billing_router)
+api.add_exception_handler(RemittanceError, domain_error_response)
+api.add_router("/", remittances_router)
+api.add_router("/", reports_router)

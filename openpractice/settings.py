@@ -45,6 +45,10 @@ INSTALLED_APPS = [
     "openpractice.contacts",
     "openpractice.products",
     "openpractice.patients",
+    "openpractice.billing",
+    "openpractice.healthcode",
+    "openpractice.remittances",
+    "openpractice.reports",
 ]
 
 MIDDLEWARE = [
@@ -172,6 +176,14 @@ TASKS = {
 
 # Healthcode sandbox clearing house started by `make run` (see docs/sandbox.md).
 SANDBOX_URL = env_str("SANDBOX_URL", "http://127.0.0.1:8100")
+
+# Talking to the clearing house: seconds to wait for an answer, further attempts after a network
+# error or a 5xx, and the first backoff (doubled per attempt).
+HEALTHCODE_TIMEOUT_SECONDS = env_int("HEALTHCODE_TIMEOUT_SECONDS", 15, minimum=1)
+HEALTHCODE_RETRIES = env_int("HEALTHCODE_RETRIES", 3, minimum=0)
+HEALTHCODE_BACKOFF_SECONDS = env_int("HEALTHCODE_BACKOFF_MS", 250, minimum=0) / 1000
+# Bills one worker keeps in flight at once when sending a bulk submission.
+HEALTHCODE_DELIVERY_THREADS = env_int("HEALTHCODE_DELIVERY_THREADS", 8, minimum=1)
 
 LOGGING = {
     "version": 1,

@@ -11,6 +11,9 @@ urlpatterns = [
     path("", include("openpractice.contacts.urls")),
     path("", include("openpractice.products.urls")),
     path("", include("openpractice.patients.urls")),
+    path("", include("openpractice.billing.urls")),
+    path("", include("openpractice.remittances.urls")),
+    path("", include("openpractice.reports.urls")),
     path("", include("openpractice.practices.urls")),
 ]
 

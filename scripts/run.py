@@ -30,6 +30,8 @@ def main() -> int:
             cwd=ROOT,
         )
     processes["worker"] = subprocess.Popen([PY, "manage.py", "db_worker", "--queue-name", "*"], cwd=ROOT)
+    # The schedule: follow open bills at Healthcode and re-send what a crash left behind.
+    processes["healthcode-sync"] = subprocess.Popen([PY, "manage.py", "sync_healthcode", "--loop", "60"], cwd=ROOT)
     processes["web"] = subprocess.Popen([PY, "manage.py", "serve", "--host", HOST, "--port", PORT], cwd=ROOT)
     print(f"\nOpenPractice: http://{HOST}:{PORT}  (demo logins in README.md)", flush=True)
     if "sandbox" in processes:

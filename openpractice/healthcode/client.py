@@ -17,6 +17,8 @@ Shape (the submission issue builds claims, Find Member and remittances on top):
 from __future__ import annotations
 
 import logging
+import random
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -32,6 +34,11 @@ TOKEN_MARGIN = 30.0  # refresh this many seconds before the token expires
 
 # A cheap, read-only call that proves the site: the first key the discovery document has.
 SITE_PROBE_ENDPOINTS = ("list_insurers_endpoint", "list_pending_remittances_endpoint")
+DEFAULT_RETRIES = 3  # further attempts after a network error or a 5xx answer
+DEFAULT_BACKOFF = 0.25  # seconds before the first retry; doubled each time, with jitter
+FHIR_JSON = "application/fhir+json"
+RETRYABLE_CODES = ("timeout", "unreachable")
+_TOKEN_IN_REPLY = re.compile(r'("(?:access_token|refresh_token|id_token)"\s*:\s*)"[^"]*"')
 
 
 class HealthcodeError(Exception):
@@ -83,7 +90,12 @@ class ConnectionReport:
 
 class HealthcodeClient:
     def __init__(self, *, discovery_url: str, site_id: str, api_key_id: str, api_key: str,
-                 timeout: httpx.Timeout | float = DEFAULT_TIMEOUT, transport: httpx.BaseTransport | None = None):
+                 timeout: httpx.Timeout | float = DEFAULT_TIMEOUT, transport: httpx.BaseTransport | None = None,
+                 recorder=None, retries: int = DEFAULT_RETRIES, backoff: float = DEFAULT_BACKOFF):
+        # recorder(exchange: dict) is told of every request and reply, secrets already redacted.
+        self.recorder = recorder
+        self.retries = retries
+        self.backoff = backoff
         self.discovery_url = discovery_url
         self.site_id = site_id
         self.api_key_id = api_key_id
@@ -208,6 +220,7 @@ class HealthcodeClient:
         try:
             answer = self._http.request(method, url, **kwargs)
         except httpx.TimeoutException:
+            self._record(method, url, what, kwargs, None, started, "timeout")
             raise HealthcodeError(
                 f"{what} did not answer within {self._http.timeout.read or 0:g} seconds (timeout) at {url}.",
                 code="timeout") from None
@@ -215,12 +228,105 @@ class HealthcodeClient:
             raise HealthcodeError(f"{url} is not a usable URL. Check the discovery document URL.",
                                   code="bad_url") from None
         except httpx.TransportError as exc:
+            self._record(method, url, what, kwargs, None, started, type(exc).__name__)
             raise HealthcodeError(
                 f"Could not reach {url} ({type(exc).__name__}). Check the discovery document URL and "
                 "that the clearing house is up.", code="unreachable") from None
         self._log(logging.DEBUG, "Healthcode %s %s -> %d in %.0f ms", method, url, answer.status_code,
                   (time.monotonic() - started) * 1000)
+        self._record(method, url, what, kwargs, answer, started, "")
         return answer
+
+    # -- the support record ------------------------------------------------------------------
+    def _record(self, method, url, what, kwargs, answer, started, error) -> None:
+        if self.recorder is None:
+            return
+        headers = {k: ("Bearer [redacted]" if k.lower() == "authorization" else self.redact(str(v)))
+                   for k, v in (kwargs.get("headers") or {}).items()}
+        body = kwargs.get("content") or kwargs.get("data") or kwargs.get("json") or ""
+        if isinstance(body, bytes):
+            body = body.decode("utf-8", "replace")
+        elif isinstance(body, dict):
+            body = "&".join(f"{k}={'[redacted]' if k == 'client_secret' else v}" for k, v in body.items())
+        reply = ""
+        if answer is not None:
+            # The token reply carries a token not yet in the cache the redaction knows about.
+            reply = _TOKEN_IN_REPLY.sub(r'\1"[redacted]"', answer.text[:20000])
+        try:
+            self.recorder({
+                "endpoint": what[:60], "method": method, "url": url[:500], "request_headers": headers,
+                "request_body": self.redact(str(body))[:20000], "status_code": answer.status_code if answer is not None else None,
+                "response_body": self.redact(reply), "error": error[:300],
+                "duration_ms": int((time.monotonic() - started) * 1000),
+            })
+        except Exception:  # the support record must never break a submission
+            logger.exception("Could not record a Healthcode exchange")
+
+    # -- calls with retries ------------------------------------------------------------------
+    def call_with_retries(self, endpoint_key: str, **kwargs) -> httpx.Response:
+        """`call`, retried with exponential backoff on network errors and 5xx answers only: a 4xx
+        is the clearing house's considered answer and is returned at once. Only safe for calls
+        that are idempotent (searches, or a bill sent with its Idempotency-Key)."""
+        delay = self.backoff
+        for attempt in range(self.retries + 1):
+            try:
+                answer = self.call(endpoint_key, **kwargs)
+            except HealthcodeError as exc:
+                if not (exc.code in RETRYABLE_CODES or (exc.status or 0) >= 500) or attempt == self.retries:
+                    raise
+                self._log(logging.INFO, "Healthcode %s: %s; retrying in %.2fs", endpoint_key, exc.code, delay)
+            else:
+                if answer.status_code < 500 or attempt == self.retries:
+                    return answer
+                self._log(logging.INFO, "Healthcode %s answered %d; retrying in %.2fs", endpoint_key,
+                          answer.status_code, delay)
+            time.sleep(delay * (0.5 + random.random()))
+            delay *= 2
+        raise AssertionError("unreachable")
+
+    def submit_claim(self, claim_json: str, *, idempotency_key: str) -> httpx.Response:
+        return self.call_with_retries("submit_claim_endpoint", content=claim_json.encode("utf-8"),
+                                      headers={"Content-Type": FHIR_JSON, "Accept": FHIR_JSON,
+                                               "Idempotency-Key": idempotency_key})
+
+    def claim_status(self, *, bill_id: str = "", invoice_number: str = "", insurer: str = "") -> httpx.Response:
+        data = {"billId": bill_id} if bill_id else {"invoiceNumber": invoice_number, "insurerIdentifier": insurer}
+        return self.call_with_retries("claim_status_endpoint", data=data)
+
+    def cancel_claim(self, *, bill_id: str) -> httpx.Response:
+        return self.call_with_retries("cancel_claim_endpoint", data={"billId": bill_id})
+
+    def find_member(self, **fields: str) -> httpx.Response:
+        return self.call_with_retries("find_member_endpoint", data={k: v for k, v in fields.items() if v})
+
+    def search_code_set(self, *, code_set: str, page: int = 1, count: int = 100, **filters: str) -> httpx.Response:
+        return self.call_with_retries("search_code_set_endpoint",
+                                      data={"codeSet": code_set, "page": page, "count": count, **filters})
+
+    def list_insurers(self, *, page: int = 1, count: int = 100) -> httpx.Response:
+        return self.call_with_retries("list_insurers_endpoint", data={"page": page, "count": count})
+
+    # -- remittances (searches and reads: safe to retry) -------------------------------------
+    def list_pending_remittances(self, *, page: int = 1, count: int = 100) -> httpx.Response:
+        """Batches not yet acknowledged: a searchset Bundle of PaymentReconciliation."""
+        return self.call_with_retries("list_pending_remittances_endpoint", data={"page": page, "count": count})
+
+    def get_remittance_details(self, *, remittance_id: str) -> httpx.Response:
+        """One batch: a collection Bundle of its PaymentReconciliation (a detail per bill) and each
+        bill's ClaimResponse with the line adjudication."""
+        return self.call_with_retries("get_remittance_details_endpoint", data={"remittanceId": remittance_id})
+
+    def acknowledge_remittance(self, *, remittance_id: str) -> httpx.Response:
+        """Takes the batch off the pending list; acknowledging again is harmless, so retries are safe."""
+        return self.call_with_retries("acknowledge_remittance_endpoint", data={"remittanceId": remittance_id})
+
+    def search_remittance_summary(self, *, page: int = 1, count: int = 100, **filters: str) -> httpx.Response:
+        """One PaymentReconciliation per remitted bill; filters as Healthcode publishes them
+        (insurer, provider, invoiceNumber, patientName, membershipNumber, paymentReference,
+        hasShortFall, dateCreated, datePaid, paymentAmount, amountInvoiced; dates and amounts take
+        the FHIR prefixes eq/ge/le/gt/lt)."""
+        return self.call_with_retries("search_remittance_summary_endpoint",
+                                      data={"page": page, "count": count, **{k: v for k, v in filters.items() if v}})
 
     # -- the connection test -----------------------------------------------------------------
     def test_connection(self) -> ConnectionReport:

@@ -6,3 +6,14 @@ class HealthcodeSetupError(Exception):
         self.message = message
         self.field = field
         self.code = code
+
+
+class SubmissionError(Exception):
+    """A bill cannot be submitted, cancelled or refreshed now; the message says why and what to do."""
+
+    def __init__(self, message: str, *, field: str | None = None, code: str = "invalid", problems=None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.code = code
+        self.problems = problems or []

@@ -53,15 +53,40 @@ def _record_test(*, practice: Practice, ok: bool, message: str) -> None:
     integration.save(update_fields=["last_tested_at", "last_test_ok", "last_test_message", "updated_at"])
 
 
-def check_membership(*, relationship) -> dict:
-    """Find Member at the clearing house for an insurance relationship.
+def check_membership(*, relationship, active_on=None):
+    """Find Member at the clearing house for an insurance relationship; records and returns the
+    answer (healthcode.MembershipCheck): match, no match, lapsed, or which fields differ.
 
-    The seam for the submission issue: it implements this with the discovery document's
-    `find_member_endpoint` (Coverage resources). Until then it says so plainly rather than
-    pretending to have checked anything."""
+    `active_on` is the date the cover must be active on (the first date of service when the
+    invoice asks; today from the patient's page)."""
+    from openpractice.healthcode.membership import find_member
+
     if not is_configured(practice=relationship.practice):
         raise HealthcodeSetupError(NOT_SET_UP)
-    raise HealthcodeSetupError(
-        "Membership checks with Find Member arrive with Healthcode bill submission; nothing was checked.",
-        code="not_available",
-    )
+    return find_member(relationship=relationship, active_on=active_on or timezone.localdate())
+
+
+def sync_code_sets_from_clearing_house(*, practice) -> dict:
+    """Import the clearing house's ISC and CCSD code sets into the practice's codes (source
+    "clearing_house"), through the coding app's importer: all-or-nothing, idempotent."""
+    from openpractice.coding.models import CodeSource, ImportKind
+    from openpractice.coding.services import import_code_set
+    from openpractice.healthcode.code_sets import ClearingHouseCodeSource
+
+    if not is_configured(practice=practice):
+        raise HealthcodeSetupError(NOT_SET_UP)
+    outcomes = {}
+    for system in ("isc", "ccsd"):
+        source = ClearingHouseCodeSource(practice=practice)
+        outcome = import_code_set(practice=practice, kind=ImportKind.CODES, system=system, source=source,
+                                  retire_missing=False)
+        outcomes[system] = {"added": outcome.added, "changed": outcome.changed, "rows": outcome.rows}
+    sync_insurer_rules(practice=practice)
+    return outcomes
+
+
+def sync_insurer_rules(*, practice) -> int:
+    """Refresh InsurerRules from the clearing house's insurer directory."""
+    from openpractice.healthcode.code_sets import insurer_rules_from_directory
+
+    return insurer_rules_from_directory(practice=practice)

@@ -126,10 +126,18 @@ def check_membership(request, patient_id: int, relationship_id: int):
     patient = get_for_practice_or_404(Patient, request.practice, pk=patient_id)
     relationship = get_for_practice_or_404(PatientRelationship.objects.filter(patient=patient), request.practice,
                                            pk=relationship_id)
+    from openpractice.healthcode.errors import SubmissionError
+    from openpractice.healthcode.membership import describe
+
     try:
-        healthcode.check_membership(relationship=relationship)
+        check = healthcode.check_membership(relationship=relationship)
     except HealthcodeSetupError as exc:
         messages.info(request, exc.message)
+    except SubmissionError as exc:
+        messages.error(request, exc.message)
+    else:
+        say = messages.success if check.outcome == "match" else messages.warning
+        say(request, f"{relationship.related_contact.name}: {describe(check)}")
     return redirect("patients:detail", patient.id)
 
 

@@ -1,0 +1,51 @@
+"""Bulk: the biller ticks invoices in the list, submits them all, and reads the summary; the
+"Not ready to submit" tab says why the others were held back."""
+
+import datetime as dt
+
+import pytest
+
+from openpractice.practices.management.commands.seed_demo import DEMO_PASSWORD
+
+from e2e.test_invoice_to_collected import IMMEDIATE_TASKS, _demo_practice_on, sandbox  # noqa: F401
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_bulk_submit_with_progress_and_summary(page, live_server, login, screenshot, console_errors, sandbox,
+                                               settings):
+    from openpractice.billing import services
+    from openpractice.patients.models import Patient, PatientRelationship
+    from openpractice.practices.models import Membership
+    from openpractice.products.models import Product
+
+    settings.TASKS = IMMEDIATE_TASKS
+    practice = _demo_practice_on(sandbox)
+    PatientRelationship.objects.filter(practice=practice, registration_number="10000011").update(
+        registration_number="10000001", registration_key="10000001")
+    doctor = Membership.objects.get(practice=practice, user__email__startswith="dr.patel")
+    consultation = Product.objects.get(practice=practice, name="Initial consultation")
+    today = dt.date.today()
+    for n, last_name in enumerate(["Bennett", "Clarke", "Patel", "Robinson", "Turner"]):
+        patient = Patient.objects.get(practice=practice, last_name=last_name)
+        day = today + dt.timedelta(days=3) if last_name == "Turner" else today  # Turner's is dated ahead
+        services.create_invoice(practice=practice, data={
+            "bill_to": "insurer", "patient": patient, "insurance": patient.relationships.get(relationship_type="insurance"),
+            "practitioner": doctor, "invoice_date": today, "primary_diagnosis": "M17.1",
+            "service_setting": "outpatient"}, lines=[{"product": consultation, "service_date": day, "quantity": 1}])
+    login("billing@demo.openpractice.test", DEMO_PASSWORD)
+    page.goto(f"{live_server.url}/invoices/?view=not_ready")
+    assert "Turner" in page.locator("table.data").inner_text() and "FDOS" in page.locator("table.data").inner_text()
+    screenshot(page, "invoices-not-ready")
+
+    page.goto(f"{live_server.url}/invoices/")
+    page.get_by_label("Select all").check()
+    assert page.get_by_role("button", name="Submit 5 selected to Healthcode").is_visible()
+    screenshot(page, "invoices-selected")
+    page.get_by_role("button", name="Submit 5 selected to Healthcode").click()
+    page.wait_for_load_state("networkidle")
+    progress = page.locator("#bulk-progress")
+    assert "4 of 4 answered" in progress.inner_text() and page.locator("#bulk-accepted").inner_text() == "4"
+    assert "Not sent (1)" in page.content()
+    screenshot(page, "bulk-summary")
+    assert console_errors == []

@@ -1,0 +1,106 @@
+"""Must show: a biller raises an invoice for an insured patient, sees the pre-submission check fail
+on a wrong registration number, fixes it, submits to Healthcode, and watches the bill reach
+Collected while the sandbox clock is advanced. The sandbox is a real process started here."""
+
+import re
+
+import pytest
+from django.core.management import call_command
+
+from openpractice.practices.management.commands.seed_demo import DEMO_PASSWORD, DEMO_PRACTICE
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+IMMEDIATE_TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend",
+                               "QUEUES": ["default", "healthcode"]}}
+
+
+@pytest.fixture
+def sandbox(tmp_path):
+    from openpractice.healthcode.client import clear_caches
+    from sandbox.testing import start_sandbox
+
+    clear_caches()
+    process = start_sandbox(tmp_path / "sandbox")
+    yield process
+    process.stop()
+
+
+def _demo_practice_on(sandbox):
+    from openpractice.healthcode.services import test_connection
+    from openpractice.patients.models import PatientRelationship
+    from openpractice.practices.models import Practice
+    from openpractice.practices.services import save_healthcode_credentials
+
+    call_command("load_reference_codes")  # ICD-10 and the insurer directory, gone after an earlier test's flush
+    call_command("seed_demo")
+    practice = Practice.objects.get(name=DEMO_PRACTICE)
+    save_healthcode_credentials(practice=practice, environment="sandbox",
+                                discovery_url=f"{sandbox.url}/.well-known/healthcode-discovery",
+                                site_id=sandbox.site_id, api_key_id=sandbox.client_id, api_key=sandbox.client_secret)
+    assert test_connection(practice=practice).ok
+    # The registration number was typed wrong when the patient registered: one digit off.
+    PatientRelationship.objects.filter(practice=practice, registration_number="10000001").update(
+        registration_number="10000011", registration_key="10000011")
+    return practice
+
+
+def test_invoice_fails_check_is_fixed_submitted_and_collected(page, live_server, login, screenshot, console_errors,
+                                                               sandbox, settings):
+    from sandbox.testing import SandboxApi
+
+    settings.TASKS = IMMEDIATE_TASKS  # the worker's job runs as soon as the submission commits
+    _demo_practice_on(sandbox)
+    login("billing@demo.openpractice.test", DEMO_PASSWORD)
+
+    # The patient's Invoices tab -> New invoice
+    page.goto(f"{live_server.url}/patients/")
+    page.get_by_role("link", name=re.compile("Bennett", re.I)).first.click()
+    page.locator("nav.tabs").get_by_role("link", name="Invoices").click()
+    page.get_by_role("button", name="New invoice").click()
+    page.locator("#id_practitioner").select_option(label="Dr Asha Patel (0651978)")
+    page.locator("#id_service_setting").select_option(label="Outpatient")
+    page.get_by_label("Line 1 product").select_option(label="Initial consultation")
+    diagnosis = page.get_by_label("Primary diagnosis (ICD-10)")
+    diagnosis.fill("M17.1")
+    page.locator("[role=option]").first.wait_for()
+    page.locator("[role=option]").first.click()
+    screenshot(page, "invoice-01-new")
+    page.get_by_role("button", name="Save invoice").click()
+    page.wait_for_load_state("networkidle")
+
+    # The check asked the insurer (Find Member) and stops the bill: the number is not Bupa's member.
+    problems = page.locator("#check-problems")
+    assert "member-not-found" not in problems.inner_text()  # words, not rule ids
+    assert "RegistrationNo" in problems.inner_text() and "was not found" in problems.inner_text()
+    assert page.get_by_role("button", name="Submit to Healthcode").is_disabled()
+    screenshot(page, "invoice-02-check-fails")
+
+    page.get_by_label(re.compile("^Registration number")).fill("10000001")
+    page.get_by_role("button", name="Save registration number").click()
+    page.wait_for_load_state("networkidle")
+    assert "Passed" in page.locator("#check-result").inner_text()
+    submit = page.get_by_role("button", name="Submit to Healthcode")
+    assert submit.is_enabled()
+    screenshot(page, "invoice-03-check-passes")
+
+    submit.click()
+    page.wait_for_load_state("networkidle")
+    assert "Unprocessed" in page.locator("#hc-status").inner_text()
+    number = page.locator("h1").inner_text().split()[-1]
+    assert re.fullmatch(r"INV\d{6}", number)
+
+    api = SandboxApi(sandbox)
+    for seconds, expected in ((61, "Validated"), (61, "Awaiting collection"), (3601, "Collected")):
+        api.advance(seconds)
+        page.get_by_role("button", name="Refresh status").click()
+        page.wait_for_load_state("networkidle")
+        assert expected in page.locator("#hc-status").inner_text(), expected
+    history = page.locator("#submissions").inner_text()
+    assert "Accepted by Healthcode" in history and "Collected" in history
+    screenshot(page, "invoice-04-collected")
+
+    page.goto(f"{live_server.url}/invoices/?healthcode_status=collected")
+    assert number in page.locator("table.data").inner_text()
+    screenshot(page, "invoices-list-collected")
+    assert console_errors == []

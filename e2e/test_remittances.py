@@ -1,0 +1,156 @@
+"""Must show: bills collected at the sandbox are paid (Bupa), part-paid with a shortfall (Aviva pays
+to its maximum) and rejected (AXA, set to reject through the sandbox admin API); the remittances
+arrive when the biller fetches them; the invoices show paid, part-paid and rejected; the shortfall
+moves to the patient; the aged-debt report changes accordingly."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import httpx
+import pytest
+from django.core.management import call_command
+
+from openpractice.practices.management.commands.seed_demo import DEMO_PASSWORD, DEMO_PRACTICE
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+IMMEDIATE_TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend",
+                               "QUEUES": ["default", "healthcode"]}}
+ADJUDICATED = 130 + 3600 + 86400 + 5  # validated, collected, then a day to the remittance
+
+
+@pytest.fixture
+def sandbox(tmp_path):
+    from openpractice.healthcode.client import clear_caches
+    from sandbox.testing import start_sandbox
+
+    clear_caches()
+    process = start_sandbox(tmp_path / "sandbox")
+    yield process
+    process.stop()
+
+
+def _practice_on(sandbox):
+    from openpractice.healthcode.services import test_connection
+    from openpractice.practices.models import Practice
+    from openpractice.practices.services import save_healthcode_credentials
+
+    call_command("load_reference_codes")  # an earlier transactional test's flush removed ICD-10
+    call_command("seed_demo")
+    practice = Practice.objects.get(name=DEMO_PRACTICE)
+    save_healthcode_credentials(practice=practice, environment="sandbox",
+                                discovery_url=f"{sandbox.url}/.well-known/healthcode-discovery",
+                                site_id=sandbox.site_id, api_key_id=sandbox.client_id, api_key=sandbox.client_secret)
+    assert test_connection(practice=practice).ok
+    return practice
+
+
+def _submitted(practice, last_name: str, product: str):
+    """Raise, check and submit an insurer invoice (the invoice pages are e2e/test_invoice_to_collected.py's)."""
+    from openpractice.billing import services
+    from openpractice.healthcode import submission as hc
+    from openpractice.healthcode.services import check_membership
+    from openpractice.patients.models import Patient
+    from openpractice.practices.models import Membership
+    from openpractice.products.models import Product
+
+    patient = Patient.objects.get(practice=practice, last_name=last_name)
+    insurance = next(r for r in patient.relationships.all() if r.relationship_type == "insurance")
+    doctor = Membership.objects.get(practice=practice, user__email__startswith="dr.patel")
+    day = dt.date.today()
+    invoice = services.create_invoice(practice=practice, data={
+        "bill_to": "insurer", "patient": patient, "insurance": insurance, "practitioner": doctor,
+        "invoice_date": day, "primary_diagnosis": "M17.1"},
+        lines=[{"product": Product.objects.get(practice=practice, name=product), "service_date": day, "quantity": 1}])
+    check_membership(relationship=insurance, active_on=day)
+    submission = hc.submit_invoice(invoice=invoice, enqueue=False)
+    assert hc.deliver(submission.pk) == "accepted", submission.last_error
+    invoice.refresh_from_db()
+    return invoice
+
+
+def _money(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def test_remittance_arrives_outcomes_shortfall_moves_and_aged_debt_changes(
+        page, live_server, login, screenshot, console_errors, sandbox, settings):
+    settings.TASKS = IMMEDIATE_TASKS  # "Fetch now" runs as soon as the request commits
+    practice = _practice_on(sandbox)
+    admin = httpx.Client(base_url=sandbox.url, headers=sandbox.admin_headers, timeout=10)
+    assert admin.put("/_sandbox/insurers/bup/adjudication", json={"mode": "pay_in_full"}).status_code == 200
+    assert admin.put("/_sandbox/insurers/nuh/adjudication",
+                     json={"mode": "pay_to_maximum", "reason": "Above the Aviva benefit maximum for W8520"}).status_code == 200
+    assert admin.put("/_sandbox/insurers/ppp/adjudication",
+                     json={"mode": "reject", "reason": "Treatment not covered by the member's policy"}).status_code == 200
+
+    paid = _submitted(practice, "Bennett", "Initial consultation")  # Bupa 180.00
+    part = _submitted(practice, "Patel", "Knee arthroscopy")  # Aviva 1100.00, maximum 950.00
+    rejected = _submitted(practice, "Turner", "Initial consultation")  # AXA 190.00
+    login("billing@demo.openpractice.test", DEMO_PASSWORD)
+
+    # Before: the practice is owed everything it billed.
+    page.goto(f"{live_server.url}/reports/aged-debt/")
+    assert _money(page.locator("#aged-total").inner_text()) == "£1470.00"
+    screenshot(page, "remittances-1-aged-debt-before")
+
+    assert admin.post("/_sandbox/clock/advance", json={"seconds": ADJUDICATED}).status_code == 200
+
+    page.get_by_role("link", name="Remittances").first.click()
+    page.get_by_role("button", name="Fetch from Healthcode now").click()
+    page.wait_for_load_state("networkidle")
+    rows = page.locator("table.data tbody tr")
+    assert rows.count() == 3, page.content()
+    for reference in ("BACS-BUP-", "BACS-NUH-", "BACS-PPP-"):
+        assert page.get_by_role("link", name=re.compile(reference)).count() == 1
+    screenshot(page, "remittances-2-received")
+
+    # The Aviva remittance: part-paid, shortfall with the insurer's reason. Enter the bank amount.
+    page.get_by_role("link", name=re.compile("BACS-NUH-")).click()
+    line = page.locator("table.data tbody tr").first
+    assert "Part-paid" in line.inner_text() and "£150.00" in line.inner_text()
+    assert "Above the Aviva benefit maximum" in line.inner_text()
+    page.get_by_label("Amount on the bank statement (£)").fill("940.00")
+    page.get_by_role("button", name="Save bank amount").click()
+    assert page.locator("#bank-difference").inner_text() == "-£10.00"
+    screenshot(page, "remittances-3-aviva-part-paid")
+
+    # The invoices show paid, part-paid and rejected.
+    for invoice, words in ((paid, "Paid"), (part, "Part-paid"), (rejected, "Rejected")):
+        page.goto(f"{live_server.url}/invoices/{invoice.pk}/")
+        panel = page.locator("section", has=page.get_by_role("heading", name="Remittance"))
+        assert panel.locator(".badge").first.inner_text() == words, (invoice.number, panel.inner_text())
+        assert "Collected" in page.locator(".page-head").inner_text()  # a remitted bill was collected
+    screenshot(page, "remittances-4-invoice-rejected")
+    page.goto(f"{live_server.url}/invoices/{part.pk}/")
+    screenshot(page, "remittances-5-invoice-part-paid")
+
+    # After the remittances: Aviva's 150.00 shortfall and AXA's rejected 190.00 are still owed.
+    page.goto(f"{live_server.url}/reports/aged-debt/")
+    assert _money(page.locator("#aged-total").inner_text()) == "£340.00"
+
+    # The shortfall moves to the patient in one action.
+    page.goto(f"{live_server.url}/invoices/{part.pk}/")
+    page.get_by_role("button", name="Move £150.00 shortfall to the patient").click()
+    page.wait_for_load_state("networkidle")
+    assert "moved to the patient" in page.content()
+    page.get_by_role("link", name=re.compile(r"^invoice [A-Z]+\d+")).click()
+    assert "Above the Aviva benefit maximum for W8520" in page.content()
+    assert "£150.00" in page.content()
+    screenshot(page, "remittances-6-patient-shortfall-invoice")
+
+    page.goto(f"{live_server.url}/reports/aged-debt/")
+    assert _money(page.locator("#aged-total").inner_text()) == "£190.00"
+    table = page.locator("#aged-table").inner_text()
+    assert "AXA Health" in table and "Aviva" not in table
+    screenshot(page, "remittances-7-aged-debt-by-insurer-after")
+    page.get_by_role("link", name="By patient").click()
+    assert _money(page.locator("#aged-total").inner_text()) == "£150.00"
+    assert "Patel, Noah" in page.locator("#aged-table").inner_text()
+    screenshot(page, "remittances-8-aged-debt-by-patient")
+    page.goto(f"{live_server.url}/reports/payments/")
+    screenshot(page, "remittances-9-payments")
+    admin.close()
+    assert console_errors == []

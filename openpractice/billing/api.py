@@ -1,0 +1,318 @@
+"""/api/v1/invoices: invoices, the pre-submission check, submission to Healthcode and its status.
+The same services, rules and permissions as the pages (writes need the billing capability)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from ninja import Router, Schema
+from pydantic import Field
+
+from openpractice.api_auth import auth_for, require
+from openpractice.billing import selectors, services
+from openpractice.billing.errors import BillingError
+from openpractice.billing.models import (
+    BillTo,
+    HealthcodeStatus,
+    Invoice,
+    PaymentMethod,
+    PaymentOutcome,
+    ProviderKind,
+    RecordStatus,
+    ServiceSetting,
+)
+from openpractice.practices.roles import Capability
+from openpractice.practices.tenancy import get_for_practice_or_404
+
+router = Router(tags=["invoices"])
+
+
+class LineOut(Schema):
+    sequence: int
+    product_id: int
+    description: str
+    service_date: date
+    quantity: int
+    unit_price: Decimal
+    price_source: str = Field(description="contract (the insurer's price on the date of service) or list")
+    net_amount: Decimal
+    vat_amount: Decimal
+    industry_standard_code: str
+    procedure_code: str
+
+
+class InvoiceOut(Schema):
+    id: int
+    number: str
+    bill_to: BillTo
+    patient_id: int
+    insurance_id: int | None
+    insurer_contact_id: int | None
+    practitioner_id: int
+    location_id: int | None
+    invoice_date: date
+    due_date: date | None
+    record_status: RecordStatus
+    healthcode_status: HealthcodeStatus
+    payment_outcome: PaymentOutcome
+    version: int
+    service_setting: ServiceSetting
+    admission_date: date | None
+    discharge_date: date | None
+    primary_diagnosis: str
+    other_diagnoses: list[str]
+    authorisation_code: str
+    payee_kind: ProviderKind
+    payee_location_id: int | None
+    controlling_specialist_id: int | None
+    facility_id: int | None
+    net_total: Decimal
+    vat_total: Decimal
+    total: Decimal
+    paid_total: Decimal
+    credited_total: Decimal
+    balance: Decimal
+    lines: list[LineOut]
+
+    @staticmethod
+    def resolve_lines(obj):
+        return list(obj.lines.all())
+
+
+class LineIn(Schema):
+    product_id: int
+    service_date: date
+    quantity: int = Field(1, ge=1, le=999)
+
+
+class InvoiceIn(Schema):
+    bill_to: BillTo = BillTo.INSURER
+    patient_id: int
+    insurance_id: int | None = Field(None, description="The patient's insurance relationship (bill_to insurer)")
+    practitioner_id: int = Field(..., description="The treating practitioner's membership id")
+    location_id: int | None = None
+    invoice_date: date
+    due_date: date | None = None
+    service_setting: ServiceSetting = ServiceSetting.CONSULTING_ROOM
+    admission_date: date | None = None
+    discharge_date: date | None = None
+    primary_diagnosis: str = Field("", max_length=16, description="ICD-10, e.g. M17.1")
+    other_diagnoses: list[str] = Field(default_factory=list, max_length=10)
+    authorisation_code: str = Field("", max_length=30)
+    payee_kind: ProviderKind = ProviderKind.PRACTITIONER
+    payee_location_id: int | None = None
+    controlling_specialist_id: int | None = None
+    facility_id: int | None = None
+    notes: str = Field("", max_length=2000)
+    lines: list[LineIn] = Field(..., min_length=1, max_length=50)
+
+
+class ProblemOut(Schema):
+    rule: str
+    level: str
+    field: str
+    error: str
+    suggestion: str
+    line: int | None
+    severity: str
+
+
+class CheckOut(Schema):
+    invoice_id: int
+    passed: bool
+    problems: list[ProblemOut]
+
+
+class EventOut(Schema):
+    at: datetime
+    from_status: str
+    to_status: str
+    message: str
+
+
+class SubmissionOut(Schema):
+    id: int
+    version: int
+    state: str
+    bill_id: str
+    healthcode_status: str
+    status_words: str
+    replaces_bill_id: str | None = None
+    errors: list[dict]
+    attempts: int
+    events: list[EventOut]
+
+    @staticmethod
+    def resolve_replaces_bill_id(obj):
+        return obj.replaces.bill_id if obj.replaces_id else None
+
+    @staticmethod
+    def resolve_events(obj):
+        return list(obj.events.all())
+
+
+class HealthcodeOut(Schema):
+    invoice_id: int
+    healthcode_status: HealthcodeStatus
+    submissions: list[SubmissionOut]
+
+
+class PaymentIn(Schema):
+    amount: Decimal = Field(..., gt=0, max_digits=12, decimal_places=2)
+    received_on: date
+    method: PaymentMethod = PaymentMethod.BACS
+    reference: str = Field("", max_length=60)
+
+
+class BulkIn(Schema):
+    invoice_ids: list[int] = Field(..., min_length=1, max_length=2000)
+
+
+class BulkOut(Schema):
+    id: int
+    requested: int
+    skipped: list[dict]
+
+
+def _ref(model, practice, pk, field: str, what: str):
+    if pk is None:
+        return None
+    found = model.objects.filter(practice=practice, pk=pk).first()
+    if found is None:
+        raise BillingError(f"No {what} {pk} in this practice.", field=field)
+    return found
+
+
+def _data(practice, body: InvoiceIn) -> tuple[dict, list[dict]]:
+    from openpractice.patients.models import Patient, PatientRelationship
+    from openpractice.practices.models import Location, Membership
+    from openpractice.products.models import Product
+
+    data = {
+        "bill_to": body.bill_to, "patient": _ref(Patient, practice, body.patient_id, "patient_id", "patient"),
+        "insurance": _ref(PatientRelationship, practice, body.insurance_id, "insurance_id", "relationship"),
+        "practitioner": _ref(Membership, practice, body.practitioner_id, "practitioner_id", "member"),
+        "location": _ref(Location, practice, body.location_id, "location_id", "location"),
+        "invoice_date": body.invoice_date, "due_date": body.due_date, "notes": body.notes,
+        "service_setting": body.service_setting, "admission_date": body.admission_date,
+        "discharge_date": body.discharge_date, "primary_diagnosis": body.primary_diagnosis,
+        "other_diagnoses": body.other_diagnoses, "authorisation_code": body.authorisation_code,
+        "provider_kind": ProviderKind.PRACTITIONER, "provider_location": None, "payee_kind": body.payee_kind,
+        "payee_location": _ref(Location, practice, body.payee_location_id, "payee_location_id", "location"),
+        "controlling_specialist": _ref(Membership, practice, body.controlling_specialist_id,
+                                       "controlling_specialist_id", "member"),
+        "facility": _ref(Location, practice, body.facility_id, "facility_id", "location"),
+    }
+    lines = [{"product": _ref(Product, practice, line.product_id, f"lines[{n}].product_id", "product"),
+              "service_date": line.service_date, "quantity": line.quantity}
+             for n, line in enumerate(body.lines, start=1)]
+    return data, lines
+
+
+def _invoice(request, invoice_id: int) -> Invoice:
+    return selectors.invoice_with_rows(practice=request.practice, invoice_id=invoice_id)
+
+
+@router.get("/invoices", response=list[InvoiceOut])
+def list_invoices(request, healthcode_status: str = "", insurer_id: int | None = None,
+                  practitioner_id: int | None = None, age: str = "", limit: int = 100, offset: int = 0):
+    require(request, Capability.VIEW_RECORDS)
+    qs = selectors.search_invoices(practice=request.practice, healthcode_status=healthcode_status,
+                                   insurer_id=insurer_id, practitioner_id=practitioner_id, age=age)
+    limit = max(1, min(limit, 500))
+    return list(qs.prefetch_related("lines")[offset:offset + limit])
+
+
+@router.post("/invoices", response={201: InvoiceOut}, auth=auth_for(Capability.BILLING))
+def create_invoice(request, body: InvoiceIn):
+    data, lines = _data(request.practice, body)
+    invoice = services.create_invoice(practice=request.practice, data=data, lines=lines, created_by=request.user)
+    return 201, _invoice(request, invoice.pk)
+
+
+@router.get("/invoices/{invoice_id}", response=InvoiceOut)
+def get_invoice(request, invoice_id: int):
+    require(request, Capability.VIEW_RECORDS)
+    return _invoice(request, invoice_id)
+
+
+@router.put("/invoices/{invoice_id}", response=InvoiceOut, auth=auth_for(Capability.BILLING))
+def update_invoice(request, invoice_id: int, body: InvoiceIn):
+    invoice = _invoice(request, invoice_id)
+    data, lines = _data(request.practice, body)
+    if data["patient"].pk != invoice.patient_id:
+        raise BillingError("An invoice's patient cannot change: raise a new invoice.", field="patient_id")
+    services.update_invoice(invoice=invoice, data=data, lines=lines)
+    return _invoice(request, invoice_id)
+
+
+@router.post("/invoices/{invoice_id}/issue", response=InvoiceOut, auth=auth_for(Capability.BILLING))
+def issue_invoice(request, invoice_id: int):
+    services.issue_invoice(invoice=_invoice(request, invoice_id))
+    return _invoice(request, invoice_id)
+
+
+@router.post("/invoices/{invoice_id}/payments", response={201: InvoiceOut}, auth=auth_for(Capability.BILLING))
+def record_payment(request, invoice_id: int, body: PaymentIn):
+    services.record_payment(invoice=_invoice(request, invoice_id), amount=body.amount, received_on=body.received_on,
+                            method=body.method, reference=body.reference, recorded_by=request.user)
+    return 201, _invoice(request, invoice_id)
+
+
+@router.get("/invoices/{invoice_id}/check", response=CheckOut)
+def check_invoice(request, invoice_id: int):
+    """The pre-submission check: every problem Healthcode would report that can be known here."""
+    from openpractice.healthcode.checking import check_invoice as run_check
+
+    require(request, Capability.VIEW_RECORDS)
+    result = run_check(invoice=_invoice(request, invoice_id))
+    return {"invoice_id": invoice_id, "passed": result.passed, "problems": [p.as_dict() for p in result.problems]}
+
+
+def _healthcode(request, invoice_id: int) -> dict:
+    invoice = _invoice(request, invoice_id)
+    submissions = invoice.submissions.select_related("replaces").prefetch_related("events").order_by("-version")
+    return {"invoice_id": invoice.pk, "healthcode_status": invoice.healthcode_status, "submissions": list(submissions)}
+
+
+@router.get("/invoices/{invoice_id}/healthcode", response=HealthcodeOut)
+def healthcode_status(request, invoice_id: int):
+    require(request, Capability.VIEW_RECORDS)
+    return _healthcode(request, invoice_id)
+
+
+@router.post("/invoices/{invoice_id}/healthcode/submit", response={202: HealthcodeOut},
+             auth=auth_for(Capability.BILLING))
+def submit(request, invoice_id: int):
+    """Queue the invoice for Healthcode (a new version if an earlier one failed). 422 with the
+    check's problems if it would fail."""
+    from openpractice.healthcode.submission import submit_invoice
+
+    submit_invoice(invoice=_invoice(request, invoice_id), user=request.user)
+    return 202, _healthcode(request, invoice_id)
+
+
+@router.post("/invoices/{invoice_id}/healthcode/refresh", response=HealthcodeOut)
+def refresh(request, invoice_id: int):
+    from openpractice.healthcode.submission import refresh_invoice
+
+    require(request, Capability.VIEW_RECORDS)
+    refresh_invoice(invoice=_invoice(request, invoice_id), actor=request.user)
+    return _healthcode(request, invoice_id)
+
+
+@router.post("/invoices/{invoice_id}/healthcode/cancel", response=HealthcodeOut, auth=auth_for(Capability.BILLING))
+def cancel(request, invoice_id: int):
+    from openpractice.healthcode.submission import cancel_bill
+
+    cancel_bill(invoice=_invoice(request, invoice_id), actor=request.user)
+    return _healthcode(request, invoice_id)
+
+
+@router.post("/invoices/healthcode/bulk-submit", response={202: BulkOut}, auth=auth_for(Capability.BILLING))
+def bulk_submit(request, body: BulkIn):
+    from openpractice.healthcode.submission import submit_many
+
+    bulk = submit_many(practice=request.practice, invoice_ids=body.invoice_ids, user=request.user)
+    return 202, {"id": bulk.pk, "requested": bulk.requested, "skipped": bulk.skipped}

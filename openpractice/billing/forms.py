@@ -1,0 +1,127 @@
+"""Invoice forms: the header with its Healthcode configuration, the lines, payments, credit notes."""
+
+from __future__ import annotations
+
+from django import forms
+
+from openpractice.billing.models import BillTo, PaymentMethod, ProviderKind, ServiceSetting
+from openpractice.coding.forms import CodeField
+from openpractice.coding.models import CodeSystem
+from openpractice.practices.models import Location, Membership
+from openpractice.products.models import Product
+
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class MembershipChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, membership):
+        profile = getattr(membership, "practitioner_profile", None)
+        ident = getattr(profile, "healthcode_identifier", "") if profile else ""
+        return f"{membership.user.full_name}" + (f" ({ident})" if ident else "")
+
+
+class LocationChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, location):
+        return f"{location.name}" + (f" ({location.healthcode_600_number})" if location.healthcode_600_number else "")
+
+
+class InvoiceForm(forms.Form):
+    bill_to = forms.ChoiceField(label="Bill to", choices=BillTo.choices, widget=forms.RadioSelect,
+                                initial=BillTo.INSURER)
+    insurance = forms.ModelChoiceField(label="Insurance provider", required=False, queryset=None,
+                                       help_text="The patient's insurer and registration number, from the patient's record.")
+    practitioner = MembershipChoiceField(label="Practitioner", queryset=None,
+                                         help_text="The treating practitioner: the bill's provider (ProviderNo).")
+    location = LocationChoiceField(label="Location", queryset=None, required=False)
+    invoice_date = forms.DateField(label="Invoice date", widget=DATE)
+    due_date = forms.DateField(label="Due date", required=False, widget=DATE)
+    service_setting = forms.ChoiceField(label="Service setting", choices=ServiceSetting.choices,
+                                        help_text="Sent to Healthcode as O (consultation room, outpatient), "
+                                                  "I (inpatient) or D (daycase).")
+    admission_date = forms.DateField(label="Admission date", required=False, widget=DATE,
+                                     help_text="Inpatient and daycase only.")
+    discharge_date = forms.DateField(label="Discharge date", required=False, widget=DATE)
+    primary_diagnosis = CodeField(system=CodeSystem.ICD10, allow_inactive=True, required=False,
+                                  label="Primary diagnosis (ICD-10)")
+    other_diagnosis_1 = CodeField(system=CodeSystem.ICD10, allow_inactive=True, required=False,
+                                  label="Other diagnosis (ICD-10)")
+    other_diagnosis_2 = CodeField(system=CodeSystem.ICD10, allow_inactive=True, required=False,
+                                  label="Another diagnosis (ICD-10)")
+    authorisation_code = forms.CharField(label="Authorisation code", required=False, max_length=30,
+                                         help_text="The insurer's pre-authorisation number, if it gave one.")
+    payee_kind = forms.ChoiceField(label="Payee provider", choices=ProviderKind.choices,
+                                   help_text="Who is paid: the practitioner, or a location by its 600 number.")
+    payee_location = LocationChoiceField(label="Payee location", queryset=None, required=False)
+    controlling_specialist = MembershipChoiceField(label="Controlling specialist", queryset=None, required=False,
+                                                   help_text="The lead consultant, when not the treating practitioner.")
+    facility = LocationChoiceField(label="Facility (treating hospital)", queryset=None, required=False)
+    notes = forms.CharField(label="Notes", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, practice, patient, **kwargs):
+        super().__init__(*args, **kwargs)
+        from openpractice.patients.selectors import insurance_of
+
+        self.fields["insurance"].queryset = patient.relationships.filter(relationship_type="insurance") \
+            .select_related("related_contact")
+        self.fields["insurance"].label_from_instance = lambda r: f"{r.related_contact.name} — {r.registration_number}"
+        self.insurance_count = len(insurance_of(patient=patient))
+        members = Membership.objects.for_practice(practice).filter(is_active=True).select_related(
+            "user", "practitioner_profile").order_by("user__full_name")
+        self.fields["practitioner"].queryset = members
+        self.fields["controlling_specialist"].queryset = members
+        locations = Location.objects.for_practice(practice).filter(is_active=True)
+        for name in ("location", "payee_location", "facility"):
+            self.fields[name].queryset = locations
+        for name in ("primary_diagnosis", "other_diagnosis_1", "other_diagnosis_2"):
+            self.fields[name].set_practice(practice)
+
+    def header(self) -> dict:
+        data = dict(self.cleaned_data)
+        data["other_diagnoses"] = [d for d in (data.pop("other_diagnosis_1"), data.pop("other_diagnosis_2")) if d]
+        return data
+
+
+class LineForm(forms.Form):
+    product = forms.ModelChoiceField(label="Product", queryset=None, required=False)
+    service_date = forms.DateField(label="Date of service", required=False, widget=DATE)
+    quantity = forms.IntegerField(label="Quantity", min_value=1, max_value=999, required=False, initial=1)
+
+    def __init__(self, *args, practice, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["product"].queryset = Product.objects.for_practice(practice).filter(is_archived=False)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("product") and not data.get("service_date"):
+            self.add_error("service_date", "Enter the date of service for this line, such as 15/06/2026.")
+        return data
+
+
+class BaseLineFormSet(forms.BaseFormSet):
+    def lines(self) -> list[dict]:
+        return [{"product": f.cleaned_data["product"], "service_date": f.cleaned_data["service_date"],
+                 "quantity": f.cleaned_data.get("quantity") or 1}
+                for f in self.forms if f.cleaned_data.get("product")]
+
+
+LineFormSet = forms.formset_factory(LineForm, formset=BaseLineFormSet, extra=0, max_num=50, validate_max=True)
+
+
+class PaymentForm(forms.Form):
+    amount = forms.DecimalField(label="Amount (£)", max_digits=12, decimal_places=2, min_value=0.01)
+    received_on = forms.DateField(label="Date received", widget=DATE)
+    method = forms.ChoiceField(label="Paid by", choices=PaymentMethod.choices)
+    reference = forms.CharField(label="Reference", required=False, max_length=60)
+
+
+class CreditNoteForm(forms.Form):
+    amount = forms.DecimalField(label="Amount (£)", max_digits=12, decimal_places=2, min_value=0.01)
+    reason = forms.CharField(label="Reason", max_length=200)
+
+
+class VoidForm(forms.Form):
+    reason = forms.CharField(label="Why is it void?", max_length=200)
+
+
+class EmailForm(forms.Form):
+    to = forms.EmailField(label="Send to")

@@ -1,0 +1,69 @@
+"""Reads for invoices: the list with its filters, a patient's invoices, one invoice with its rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
+
+from openpractice.billing.models import BillTo, HealthcodeStatus, Invoice, InvoiceLine, RecordStatus
+
+# Age of an invoice since its date, for the list filter: label -> (min days, max days)
+AGE_BUCKETS = {
+    "0-30": (0, 30),
+    "31-60": (31, 60),
+    "61-90": (61, 90),
+    "90+": (91, None),
+}
+
+
+def invoices(*, practice) -> QuerySet[Invoice]:
+    return (Invoice.objects.for_practice(practice)
+            .select_related("patient", "insurer_contact__insurer", "practitioner__user", "insurance"))
+
+
+def search_invoices(*, practice, healthcode_status: str = "", insurer_id: int | None = None,
+                    practitioner_id: int | None = None, age: str = "", record_status: str = "",
+                    query: str = "", today: dt.date | None = None) -> QuerySet[Invoice]:
+    qs = invoices(practice=practice)
+    if healthcode_status in HealthcodeStatus.values:
+        qs = qs.filter(healthcode_status=healthcode_status)
+    if record_status in RecordStatus.values:
+        qs = qs.filter(record_status=record_status)
+    if insurer_id:
+        qs = qs.filter(insurer_contact_id=insurer_id)
+    if practitioner_id:
+        qs = qs.filter(practitioner_id=practitioner_id)
+    if age in AGE_BUCKETS:
+        today = today or timezone.localdate()
+        low, high = AGE_BUCKETS[age]
+        qs = qs.filter(invoice_date__lte=today - dt.timedelta(days=low))
+        if high is not None:
+            qs = qs.filter(invoice_date__gte=today - dt.timedelta(days=high))
+    text = (query or "").strip()
+    if text:
+        qs = qs.filter(number__istartswith=text) | qs.filter(patient__last_name__istartswith=text)
+    return qs.order_by("-invoice_date", "-id")
+
+
+def submittable_candidates(*, practice) -> QuerySet[Invoice]:
+    """Insurer invoices that could go to Healthcode now: not void, not sent (or failed)."""
+    return (invoices(practice=practice).filter(bill_to=BillTo.INSURER)
+            .exclude(record_status=RecordStatus.VOID)
+            .filter(healthcode_status__in=[HealthcodeStatus.NOT_SUBMITTED, HealthcodeStatus.FAILED]))
+
+
+def invoices_of_patient(*, patient) -> QuerySet[Invoice]:
+    return invoices(practice=patient.practice).filter(patient=patient).order_by("-invoice_date", "-id")
+
+
+def invoice_with_rows(*, practice, invoice_id) -> Invoice:
+    from openpractice.practices.tenancy import get_for_practice_or_404
+
+    qs = invoices(practice=practice).select_related(
+        "location", "provider_location", "payee_location", "facility", "controlling_specialist__user",
+        "practitioner__practitioner_profile", "insurer_contact", "practice",
+    ).prefetch_related(Prefetch("lines", queryset=InvoiceLine.objects.select_related("product")),
+                       "payments", "credit_notes")
+    return get_for_practice_or_404(qs, practice, pk=invoice_id)

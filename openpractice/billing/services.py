@@ -1,0 +1,464 @@
+"""Everything that writes invoices, payments and credit notes: keyword arguments, one
+transaction, a status guard before each transition, BillingError naming the field."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from openpractice.billing.errors import BillingError
+from openpractice.billing.models import (
+    BillTo,
+    CreditNote,
+    HealthcodeStatus,
+    Invoice,
+    InvoiceLine,
+    NumberSequence,
+    Payment,
+    PaymentMethod,
+    PaymentOutcome,
+    ProviderKind,
+    RecordStatus,
+    SequenceKind,
+    ServiceSetting,
+)
+from openpractice.billing.money import ZERO, parse_money, round_money
+
+MAX_NUMBER_LENGTH = 10  # AXA Health's limit, the strictest insurer rule Healthcode publishes
+DEFAULT_PREFIXES = {SequenceKind.INVOICE: "INV", SequenceKind.CREDIT_NOTE: "CN"}
+PREFIX = re.compile(r"^[A-Z]{1,4}$")
+MAX_LINES = 50
+MAX_QUANTITY = 999
+
+HEADER_FIELDS = ("bill_to", "patient", "insurance", "practitioner", "location", "invoice_date", "due_date", "notes",
+                 "service_setting", "admission_date", "discharge_date", "primary_diagnosis", "other_diagnoses",
+                 "authorisation_code", "provider_kind", "provider_location", "payee_kind", "payee_location",
+                 "controlling_specialist", "facility")
+
+
+# -- numbering -------------------------------------------------------------------------------
+def format_number(prefix: str, value: int) -> str:
+    """PREFIX + at least 6 digits, e.g. INV000042: no full stops, at most 10 characters."""
+    number = f"{prefix}{value:06d}"
+    if len(number) > MAX_NUMBER_LENGTH:
+        raise BillingError(f"The {prefix} number sequence is used up ({MAX_NUMBER_LENGTH} characters at most): "
+                           "choose a shorter prefix under Settings.", field="number", code="sequence_exhausted")
+    return number
+
+
+def take_number(*, practice, kind: str = SequenceKind.INVOICE) -> str:
+    """The next number of the practice's sequence. Must run inside the caller's transaction: the
+    sequence row stays locked until it commits, so concurrent issues queue here, and a rolled
+    back issue gives its number back rather than leaving a gap that looks like a lost invoice."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("take_number must run inside a transaction")
+    NumberSequence.objects.get_or_create(practice=practice, kind=kind,
+                                         defaults={"prefix": DEFAULT_PREFIXES[kind]})
+    sequence = NumberSequence.objects.select_for_update().get(practice=practice, kind=kind)
+    value = sequence.next_value
+    number = format_number(sequence.prefix, value)
+    sequence.next_value = value + 1
+    sequence.save(update_fields=["next_value"])
+    return number
+
+
+@transaction.atomic
+def set_number_prefix(*, practice, prefix: str, kind: str = SequenceKind.INVOICE) -> NumberSequence:
+    prefix = (prefix or "").strip().upper()
+    if not PREFIX.match(prefix):
+        raise BillingError("The number prefix is 1 to 4 capital letters, such as INV (no full stops or digits).",
+                           field="prefix")
+    sequence, _ = NumberSequence.objects.get_or_create(practice=practice, kind=kind, defaults={"prefix": prefix})
+    sequence = NumberSequence.objects.select_for_update().get(pk=sequence.pk)
+    format_number(prefix, sequence.next_value)  # still fits?
+    sequence.prefix = prefix
+    sequence.save(update_fields=["prefix"])
+    return sequence
+
+
+# -- prices ----------------------------------------------------------------------------------
+def resolve_price(*, product, insurer_contact, on_date: dt.date) -> tuple[Decimal, str]:
+    """The price for the payer: the insurer's contract price valid on the date of service, else
+    the list price. Returns (price, "contract" | "list")."""
+    if insurer_contact is not None:
+        from openpractice.products.selectors import contracts_of
+
+        contract = (contracts_of(product=product).filter(insurer_contact=insurer_contact, valid_from__lte=on_date)
+                    .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=on_date)).first())
+        if contract is not None:
+            return contract.price, "contract"
+    return product.list_price, "list"
+
+
+# -- cleaning --------------------------------------------------------------------------------
+def _same_practice(obj, practice, field: str, what: str):
+    if obj is not None and obj.practice_id != practice.pk:
+        raise BillingError(f"Choose {what} of this practice.", field=field)
+    return obj
+
+
+def _date(value, field: str, label: str, *, required: bool = False):
+    if value in (None, ""):
+        if required:
+            raise BillingError(f"Enter the {label}, such as {timezone.localdate():%d/%m/%Y}.", field=field,
+                               code="required")
+        return None
+    if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
+        raise BillingError(f"Enter the {label} as a date, such as {timezone.localdate():%d/%m/%Y}.", field=field)
+    return value
+
+
+def _clean_header(practice, data: dict) -> dict:
+    from openpractice.coding.models import CodeSystem
+    from openpractice.coding.selectors import get_code
+    from openpractice.patients.models import Patient, RelationshipType
+
+    out = {f: data.get(f) for f in HEADER_FIELDS}
+    if out["bill_to"] not in BillTo.values:
+        raise BillingError("Choose who the invoice is to: the patient or an insurer of the patient.", field="bill_to")
+    patient = out["patient"]
+    if not isinstance(patient, Patient):
+        raise BillingError("Choose the patient.", field="patient", code="required")
+    _same_practice(patient, practice, "patient", "a patient")
+    insurance = out["insurance"]
+    if out["bill_to"] == BillTo.INSURER:
+        if insurance is None:
+            raise BillingError("Choose which of the patient's insurers to bill (add one on the patient's page "
+                               "under Relationships).", field="insurance", code="required")
+        if (insurance.practice_id != practice.pk or insurance.patient_id != patient.pk
+                or insurance.relationship_type != RelationshipType.INSURANCE):
+            raise BillingError("Choose an insurance provider of this patient.", field="insurance")
+        out["insurer_contact"] = insurance.related_contact
+    else:
+        out["insurance"] = None
+        out["insurer_contact"] = None
+    practitioner = out["practitioner"]
+    if practitioner is None:
+        raise BillingError("Choose the practitioner who treated the patient.", field="practitioner", code="required")
+    _same_practice(practitioner, practice, "practitioner", "a practitioner")
+    for field, what in (("location", "a location"), ("provider_location", "a location"),
+                        ("payee_location", "a location"), ("facility", "a location"),
+                        ("controlling_specialist", "a practitioner")):
+        _same_practice(out[field], practice, field, what)
+    out["invoice_date"] = _date(out["invoice_date"], "invoice_date", "invoice date", required=True)
+    out["due_date"] = _date(out["due_date"], "due_date", "due date")
+    if out["due_date"] and out["due_date"] < out["invoice_date"]:
+        raise BillingError("The due date cannot be before the invoice date.", field="due_date")
+    out["notes"] = (out["notes"] or "").strip()[:2000]
+    out["service_setting"] = out["service_setting"] or ServiceSetting.CONSULTING_ROOM
+    if out["service_setting"] not in ServiceSetting.values:
+        raise BillingError("Choose the Service setting: Consultation room, Outpatient, Inpatient or Daycase.",
+                           field="service_setting")
+    out["admission_date"] = _date(out["admission_date"], "admission_date", "admission date")
+    out["discharge_date"] = _date(out["discharge_date"], "discharge_date", "discharge date")
+    if out["service_setting"] in (ServiceSetting.INPATIENT, ServiceSetting.DAYCASE):
+        if out["admission_date"] and out["discharge_date"] and out["discharge_date"] < out["admission_date"]:
+            raise BillingError("The discharge date cannot be before the admission date.", field="discharge_date")
+    else:  # only a stay has admission and discharge dates
+        out["admission_date"] = out["discharge_date"] = None
+    diagnoses = []
+    for field, value in [("primary_diagnosis", out["primary_diagnosis"])] + [
+            ("other_diagnoses", v) for v in (out["other_diagnoses"] or [])]:
+        value = (value or "").strip().upper()
+        if not value:
+            continue
+        code = get_code(practice=practice, system=CodeSystem.ICD10, code=value)
+        if code is None:
+            raise BillingError(f"“{value}” is not an ICD-10 code: type a code or words and choose from the list "
+                               "(such as M17.1).", field=field)
+        if code.code not in diagnoses:
+            diagnoses.append(code.code)
+    if not out["primary_diagnosis"] and diagnoses:
+        raise BillingError("Enter the primary diagnosis before the others.", field="primary_diagnosis")
+    out["primary_diagnosis"] = diagnoses[0] if diagnoses else ""
+    out["other_diagnoses"] = diagnoses[1:]
+    out["authorisation_code"] = re.sub(r"\s+", " ", (out["authorisation_code"] or "").strip()).upper()[:30]
+    for kind_field, location_field, label in (("provider_kind", "provider_location", "provider"),
+                                              ("payee_kind", "payee_location", "payee provider")):
+        out[kind_field] = out[kind_field] or ProviderKind.PRACTITIONER
+        if out[kind_field] not in ProviderKind.values:
+            raise BillingError(f"Choose the {label}: the practitioner or a location.", field=kind_field)
+        if out[kind_field] == ProviderKind.LOCATION:
+            if out[location_field] is None:
+                raise BillingError(f"Choose the location that is the {label}.", field=location_field,
+                                   code="required")
+        else:
+            out[location_field] = None
+    return out
+
+
+def _clean_lines(practice, header: dict, lines: list[dict]) -> list[dict]:
+    from openpractice.products.models import Product
+
+    if not lines:
+        raise BillingError("Add at least one line: choose a product and the date of service.", field="lines",
+                           code="required")
+    if len(lines) > MAX_LINES:
+        raise BillingError(f"An invoice can have at most {MAX_LINES} lines.", field="lines")
+    cleaned = []
+    for number, line in enumerate(lines, start=1):
+        field = f"lines[{number}]"
+        product = line.get("product")
+        if not isinstance(product, Product) or product.practice_id != practice.pk:
+            raise BillingError(f"Line {number}: choose a product of this practice.", field=f"{field}.product")
+        service_date = _date(line.get("service_date"), f"{field}.service_date", f"line {number} date of service",
+                             required=True)
+        quantity = line.get("quantity", 1)
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or not 1 <= quantity <= MAX_QUANTITY:
+            raise BillingError(f"Line {number}: the quantity is a whole number from 1 to {MAX_QUANTITY}.",
+                               field=f"{field}.quantity")
+        price, source = resolve_price(product=product, insurer_contact=header["insurer_contact"], on_date=service_date)
+        net = round_money(price * quantity)
+        vat_rate = product.vat_rate
+        cleaned.append({
+            "sequence": number, "product": product, "description": product.name[:200], "service_date": service_date,
+            "quantity": quantity, "unit_price": price, "price_source": source, "vat_rate": vat_rate,
+            "net_amount": net, "vat_amount": round_money(net * vat_rate),
+            "industry_standard_code": product.industry_standard_code, "procedure_code": product.procedure_code,
+        })
+    return cleaned
+
+
+def _write_lines(invoice: Invoice, lines: list[dict]) -> None:
+    invoice.lines.all().delete()
+    InvoiceLine.objects.bulk_create([InvoiceLine(practice_id=invoice.practice_id, invoice=invoice, **line)
+                                     for line in lines])
+    invoice.net_total = sum((line["net_amount"] for line in lines), ZERO)
+    invoice.vat_total = sum((line["vat_amount"] for line in lines), ZERO)
+    invoice.total = invoice.net_total + invoice.vat_total
+
+
+def _apply_header(invoice: Invoice, header: dict) -> None:
+    for field, value in header.items():
+        setattr(invoice, field, value)
+    if invoice.bill_to == BillTo.PATIENT:
+        invoice.healthcode_status = HealthcodeStatus.NOT_SUBMITTED
+
+
+@transaction.atomic
+def create_invoice(*, practice, data: dict, lines: list[dict], created_by=None) -> Invoice:
+    header = _clean_header(practice, data)
+    if header["bill_to"] == BillTo.INSURER and not header["authorisation_code"] and header["insurance"]:
+        header["authorisation_code"] = header["insurance"].authorisation_code  # from the patient's record
+    cleaned = _clean_lines(practice, header, lines)
+    invoice = Invoice(practice=practice, created_by=created_by)
+    _apply_header(invoice, header)
+    invoice.save()
+    _write_lines(invoice, cleaned)
+    invoice.save(update_fields=["net_total", "vat_total", "total"])
+    return invoice
+
+
+def _locked(invoice: Invoice) -> Invoice:
+    return Invoice.objects.select_for_update().get(pk=invoice.pk, practice_id=invoice.practice_id)
+
+
+@transaction.atomic
+def update_invoice(*, invoice: Invoice, data: dict, lines: list[dict] | None = None) -> Invoice:
+    invoice = _locked(invoice)
+    if not invoice.is_editable:
+        raise BillingError(f"This invoice cannot be changed: it is {invoice.get_record_status_display().lower()}"
+                           f"{' and ' + invoice.get_healthcode_status_display().lower() + ' at Healthcode' if invoice.healthcode_status != HealthcodeStatus.NOT_SUBMITTED else ''}. "
+                           "Issue a credit note instead, or cancel the bill first.", code="locked")
+    if invoice.paid_total or invoice.credited_total:
+        raise BillingError("This invoice has payments or credit notes: it can no longer be changed.", code="locked")
+    if invoice.carries_shortfall:
+        raise BillingError("This invoice is an insurer's shortfall: its amount is the insurer's stated deduction and "
+                           "cannot be changed. Reverse the shortfall transfer or issue a credit note.", code="locked")
+    merged = {f: getattr(invoice, f) for f in HEADER_FIELDS}
+    merged.update(data)
+    header = _clean_header(invoice.practice, merged)
+    if invoice.record_status == RecordStatus.ISSUED and header["bill_to"] != invoice.bill_to:
+        raise BillingError("An issued invoice cannot change who it is to: void it and raise a new one.",
+                           field="bill_to")
+    if lines is None:
+        lines = [{"product": line.product, "service_date": line.service_date, "quantity": line.quantity}
+                 for line in invoice.lines.select_related("product")]
+    cleaned = _clean_lines(invoice.practice, header, lines)
+    _apply_header(invoice, header)
+    _write_lines(invoice, cleaned)
+    invoice._change_reason = "Edited"
+    invoice.save()
+    _refresh_outcome(invoice)
+    return invoice
+
+
+@transaction.atomic
+def issue_invoice(*, invoice: Invoice) -> Invoice:
+    invoice = _locked(invoice)
+    if invoice.record_status != RecordStatus.DRAFT:
+        raise BillingError(f"Only a draft can be issued; this invoice is {invoice.get_record_status_display().lower()}.",
+                           field="record_status", code="wrong_status")
+    invoice.number = take_number(practice=invoice.practice)
+    invoice.record_status = RecordStatus.ISSUED
+    invoice.issued_at = timezone.now()
+    invoice._change_reason = f"Issued as {invoice.number}"
+    invoice.save(update_fields=["number", "record_status", "issued_at", "updated_at"])
+    return invoice
+
+
+@transaction.atomic
+def void_invoice(*, invoice: Invoice, reason: str) -> Invoice:
+    invoice = _locked(invoice)
+    reason = (reason or "").strip()
+    if not reason:
+        raise BillingError("Say why the invoice is void (the reason stays on the record).", field="reason",
+                           code="required")
+    if invoice.record_status == RecordStatus.VOID:
+        raise BillingError("This invoice is already void.", field="record_status", code="wrong_status")
+    if invoice.healthcode_status in (HealthcodeStatus.QUEUED, HealthcodeStatus.UNPROCESSED,
+                                     HealthcodeStatus.VALIDATED, HealthcodeStatus.AWAITING_COLLECTION,
+                                     HealthcodeStatus.COLLECTED):
+        raise BillingError("The bill is with Healthcode: cancel it there first (possible until the insurer "
+                           "collects it), or issue a credit note.", field="record_status", code="wrong_status")
+    if invoice.paid_total:
+        raise BillingError("This invoice has payments: issue a credit note instead of voiding it.",
+                           field="record_status", code="wrong_status")
+    invoice.record_status = RecordStatus.VOID
+    invoice.voided_at = timezone.now()
+    invoice.void_reason = reason[:200]
+    invoice._change_reason = f"Voided: {reason[:80]}"
+    invoice.save(update_fields=["record_status", "voided_at", "void_reason", "updated_at"])
+    return invoice
+
+
+# Other ledgers that settle invoices register a function here (the remittances app: its
+# Allocation rows). Each is called with the invoice and returns the Decimal amount it applied,
+# which counts in paid_total alongside this app's Payment rows.
+SETTLEMENT_SOURCES: list = []
+
+
+def payment_outcome_for(*, total: Decimal, paid_total: Decimal, credited_total: Decimal,
+                        written_off_total: Decimal) -> str:
+    """The payment outcome of an invoice from its totals (one rule for every caller)."""
+    settled = paid_total + credited_total + written_off_total
+    if written_off_total and settled >= total:
+        return PaymentOutcome.WRITTEN_OFF
+    if total > 0 and settled >= total:
+        return PaymentOutcome.PAID
+    if paid_total > 0:
+        return PaymentOutcome.PART_PAID
+    return PaymentOutcome.UNPAID
+
+
+def _refresh_outcome(invoice: Invoice) -> None:
+    """Recompute paid/credited totals and the payment outcome from the rows (the rows are the truth)."""
+    invoice.paid_total = (sum((p.amount for p in invoice.payments.all()), ZERO)
+                          + sum((source(invoice) for source in SETTLEMENT_SOURCES), ZERO))
+    invoice.credited_total = sum((c.amount for c in invoice.credit_notes.all()), ZERO)
+    invoice.payment_outcome = payment_outcome_for(
+        total=invoice.total, paid_total=invoice.paid_total, credited_total=invoice.credited_total,
+        written_off_total=invoice.written_off_total)
+    invoice.save(update_fields=["paid_total", "credited_total", "payment_outcome", "updated_at"])
+
+
+def refresh_payment_outcome(*, invoice: Invoice) -> None:
+    """For other apps' services, inside their transaction with the invoice locked."""
+    _refresh_outcome(invoice)
+
+
+def _require_issued(invoice: Invoice, what: str) -> None:
+    if invoice.record_status != RecordStatus.ISSUED:
+        raise BillingError(f"{what} needs an issued invoice; this one is {invoice.get_record_status_display().lower()}.",
+                           field="record_status", code="wrong_status")
+
+
+@transaction.atomic
+def record_payment(*, invoice: Invoice, amount, received_on, method: str = PaymentMethod.BACS, reference: str = "",
+                   recorded_by=None) -> Payment:
+    invoice = _locked(invoice)
+    _require_issued(invoice, "A payment")
+    value = parse_money(amount, field="amount", label="Amount")
+    if value <= 0:
+        raise BillingError("Amount: enter more than £0.00.", field="amount")
+    if value > invoice.balance:
+        raise BillingError(f"Amount: at most the balance of £{invoice.balance:.2f}.", field="amount")
+    received_on = _date(received_on, "received_on", "date received", required=True)
+    if received_on > timezone.localdate():
+        raise BillingError("The date received cannot be in the future.", field="received_on")
+    if method not in PaymentMethod.values:
+        raise BillingError(f"Choose how it was paid: {', '.join(PaymentMethod.labels)}.", field="method")
+    payment = Payment.objects.create(practice_id=invoice.practice_id, invoice=invoice, amount=value,
+                                     received_on=received_on, method=method, reference=(reference or "").strip()[:60],
+                                     recorded_by=recorded_by)
+    _refresh_outcome(invoice)
+    return payment
+
+
+@transaction.atomic
+def create_credit_note(*, invoice: Invoice, amount, reason: str, created_by=None) -> CreditNote:
+    invoice = _locked(invoice)
+    _require_issued(invoice, "A credit note")
+    value = parse_money(amount, field="amount", label="Amount")
+    if value <= 0 or value > invoice.balance:
+        raise BillingError(f"Amount: more than £0.00 and at most the balance of £{invoice.balance:.2f}.",
+                           field="amount")
+    reason = (reason or "").strip()
+    if not reason:
+        raise BillingError("Say what the credit note is for.", field="reason", code="required")
+    note = CreditNote.objects.create(practice_id=invoice.practice_id, invoice=invoice, amount=value,
+                                     reason=reason[:200], issued_on=timezone.localdate(), created_by=created_by,
+                                     number=take_number(practice=invoice.practice, kind=SequenceKind.CREDIT_NOTE))
+    _refresh_outcome(invoice)
+    return note
+
+
+@transaction.atomic
+def write_off(*, invoice: Invoice, reason: str) -> Invoice:
+    invoice = _locked(invoice)
+    _require_issued(invoice, "A write-off")
+    if invoice.balance <= 0:
+        raise BillingError("Nothing is owed on this invoice.", field="amount")
+    if not (reason or "").strip():
+        raise BillingError("Say why the balance is written off.", field="reason", code="required")
+    invoice.written_off_total += invoice.balance
+    invoice._change_reason = f"Written off: {reason.strip()[:80]}"
+    invoice.save(update_fields=["written_off_total", "updated_at"])
+    _refresh_outcome(invoice)
+    return invoice
+
+
+def email_invoice(*, invoice: Invoice, to: str, sent_by=None) -> None:
+    """Email the PDF (console backend unless SMTP is configured)."""
+    from django.core.mail import EmailMessage
+    from django.core.validators import validate_email
+    from django.core.exceptions import ValidationError
+
+    from openpractice.billing.pdf import invoice_pdf
+
+    to = (to or "").strip()
+    try:
+        validate_email(to)
+    except ValidationError:
+        raise BillingError("Enter the email address to send the invoice to, such as name@example.com.",
+                           field="to") from None
+    if invoice.record_status != RecordStatus.ISSUED:
+        raise BillingError("Issue the invoice before emailing it.", field="record_status", code="wrong_status")
+    practice = invoice.practice
+    message = EmailMessage(
+        subject=f"Invoice {invoice.number} from {practice.name}",
+        body=(f"Please find attached invoice {invoice.number} for £{invoice.total:.2f}.\n\n"
+              f"{practice.name}\n{', '.join(practice.address_lines)}"),
+        to=[to], reply_to=[practice.email] if practice.email else None)
+    message.attach(f"invoice-{invoice.number}.pdf", invoice_pdf(invoice=invoice), "application/pdf")
+    message.send()
+
+
+def set_healthcode_status(*, invoice: Invoice, status: str) -> None:
+    """Called by the healthcode services, inside their transaction with the invoice locked."""
+    if status not in HealthcodeStatus.values:
+        raise ValueError(status)
+    if invoice.healthcode_status != status:
+        invoice.healthcode_status = status
+        invoice._change_reason = f"Healthcode: {HealthcodeStatus(status).label}"
+        invoice.save(update_fields=["healthcode_status", "updated_at"])
+
+
+def lock_invoice(invoice_id: int, practice_id: int) -> Invoice:
+    return Invoice.objects.select_for_update().get(pk=invoice_id, practice_id=practice_id)
+

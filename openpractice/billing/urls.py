@@ -1,0 +1,27 @@
+from django.urls import path
+
+from openpractice.billing import views
+
+app_name = "billing"
+
+urlpatterns = [
+    path("invoices/", views.invoice_list, name="list"),
+    path("invoices/new/", views.invoice_new, name="add"),
+    path("invoices/bulk/", views.bulk_submit, name="bulk_submit"),
+    path("invoices/bulk/<int:bulk_id>/", views.bulk_detail, name="bulk"),
+    path("invoices/bulk/<int:bulk_id>/progress/", views.bulk_progress, name="bulk_progress"),
+    path("invoices/<int:invoice_id>/", views.invoice_detail, name="detail"),
+    path("invoices/<int:invoice_id>/edit/", views.invoice_edit, name="edit"),
+    path("invoices/<int:invoice_id>/pdf/", views.invoice_pdf, name="pdf"),
+    path("invoices/<int:invoice_id>/registration-number/", views.fix_registration, name="fix_registration"),
+    path("invoices/<int:invoice_id>/issue/", views.invoice_issue, name="issue"),
+    path("invoices/<int:invoice_id>/void/", views.invoice_void, name="void"),
+    path("invoices/<int:invoice_id>/payments/", views.invoice_payment, name="payment"),
+    path("invoices/<int:invoice_id>/credit-notes/", views.invoice_credit, name="credit"),
+    path("invoices/<int:invoice_id>/email/", views.invoice_email, name="email"),
+    path("invoices/<int:invoice_id>/submit/", views.invoice_submit, name="submit"),
+    path("invoices/<int:invoice_id>/refresh/", views.invoice_refresh, name="refresh"),
+    path("invoices/<int:invoice_id>/cancel/", views.invoice_cancel, name="cancel"),
+    path("invoices/<int:invoice_id>/status/", views.invoice_status_fragment, name="status"),
+    path("patients/<int:patient_id>/invoices/", views.patient_invoices, name="patient_invoices"),
+]

@@ -1,0 +1,91 @@
+"""The clearing house's reference data as sources: code sets (service-type = ISC, procedure-code =
+CCSD) for the coding importer, and the insurer directory for InsurerRules."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.utils import timezone
+
+from openpractice.coding.importing import CodeFileError, IncomingCode, Problem
+from openpractice.coding.models import CodeSource
+from openpractice.coding.normalise import code_key
+from openpractice.healthcode import answers
+from openpractice.healthcode.client import HealthcodeError
+
+CODE_SETS = {"isc": "service-type", "ccsd": "procedure-code"}
+PAGE = 100
+MAX_PAGES = 2000
+
+
+class ClearingHouseCodeSource:
+    """A coding.importing.CodeSetSource reading the clearing house's code-set search API."""
+
+    source = CodeSource.CLEARING_HOUSE
+
+    def __init__(self, *, practice):
+        self.practice = practice
+
+    def read(self, *, system: str, with_fee: bool, progress=None) -> list[IncomingCode]:
+        from openpractice.healthcode.submission import client_for_practice
+
+        if system not in CODE_SETS:
+            raise CodeFileError([Problem(None, "system", f"The clearing house has no code set for {system}.")])
+        found: list[IncomingCode] = []
+        with client_for_practice(self.practice) as client:
+            for page in range(1, MAX_PAGES + 1):
+                try:
+                    answer = client.search_code_set(code_set=CODE_SETS[system], page=page, count=PAGE)
+                except HealthcodeError as exc:
+                    raise CodeFileError([Problem(None, "clearing house", exc.message)]) from None
+                if answer.status_code != 200:
+                    raise CodeFileError([Problem(None, "clearing house", f"HTTP {answer.status_code}")])
+                body = answers.parse_json(answer.text)
+                entries = answers.bundle_resources(body, "Basic")
+                for entry in entries:
+                    found.append(_incoming(len(found) + 1, entry))
+                if len(entries) < PAGE or len(found) >= answers.paging_total(body):
+                    break
+        return found
+
+
+def _incoming(row: int, entry: dict) -> IncomingCode:
+    coding = ((entry.get("code") or {}).get("coding") or [{}])[0]
+    code = str(coding.get("code") or "")
+    period = next((e.get("valuePeriod") for e in entry.get("extension") or []
+                   if str(e.get("url", "")).endswith("/active-period")), None) or {}
+
+    def day(text):
+        try:
+            return dt.date.fromisoformat(text) if text else None
+        except ValueError:
+            return None
+
+    return IncomingCode(row=row, code=code, key=code_key(code), description=str(coding.get("display") or code)[:500],
+                        active_from=day(period.get("start")), active_to=day(period.get("end")))
+
+
+def insurer_rules_from_directory(*, practice) -> int:
+    from openpractice.healthcode.models import InsurerRules
+    from openpractice.healthcode.submission import client_for_practice
+
+    updated = 0
+    with client_for_practice(practice) as client:
+        answer = client.list_insurers(page=1, count=100)
+    if answer.status_code != 200:
+        return 0
+    for org in answers.bundle_resources(answers.parse_json(answer.text), "Organization"):
+        ident = next((i.get("value") for i in org.get("identifier") or []), None)
+        if not ident:
+            continue
+        ext = {str(e.get("url", "")).rsplit("/", 1)[-1]: next((v for k, v in e.items() if k.startswith("value")), None)
+               for e in org.get("extension") or []}
+        InsurerRules.objects.update_or_create(healthcode_identifier=ident, defaults={
+            "name": org.get("name") or ident, "member_check": ext.get("member-check") or "format",
+            "requires_diagnosis": bool(ext.get("requires-diagnosis")),
+            "requires_agreed_fees": bool(ext.get("requires-agreed-fees")),
+            "time_limit_months": ext.get("time-limit-months"),
+            "membership_formats": str(ext.get("membership-number-formats") or "")[:500],
+            "synced_at": timezone.now()})
+        updated += 1
+    return updated

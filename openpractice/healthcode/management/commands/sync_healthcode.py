@@ -1,0 +1,34 @@
+"""Follow every bill not yet settled and recover submissions a crashed worker left behind.
+
+Run it on a schedule (cron or a systemd timer, every few minutes), e.g.:
+    */5 * * * *  cd /srv/openpractice && .venv/bin/python manage.py sync_healthcode
+or with --loop SECONDS as a long-running process next to the worker."""
+
+import time
+
+from django.core.management.base import BaseCommand
+
+from openpractice.healthcode.submission import sync_due
+
+
+class Command(BaseCommand):
+    help = "Refresh the Healthcode status of open bills; re-send submissions stuck by a crash."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--stale-after", type=int, default=120,
+                            help="Seconds a queued/sending submission may sit untouched before it is sent again.")
+        parser.add_argument("--recover-only", action="store_true",
+                            help="Only re-send stuck submissions; do not ask for statuses.")
+        parser.add_argument("--loop", type=int, default=0, help="Repeat every N seconds (0: once).")
+
+    def handle(self, *args, stale_after, loop, recover_only, **options):
+        while True:
+            counts = sync_due(stale_after_seconds=stale_after, refresh=not recover_only)
+            if loop and not any(counts.values()):
+                time.sleep(loop)
+                continue
+            self.stdout.write(f"refreshed {counts['refreshed']}, not refreshed {counts['failed']}, "
+                              f"re-sent {counts['recovered']}")
+            if not loop:
+                return
+            time.sleep(loop)

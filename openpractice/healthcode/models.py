@@ -1,0 +1,175 @@
+"""What OpenPractice keeps about its conversation with the clearing house.
+
+- InsurerRules: what the clearing house says about each insurer (diagnosis required, agreed
+  fees, time limit), seeded from public facts and refreshed from the insurer directory API.
+- MembershipCheck: the last Find Member answer for a patient's insurance relationship.
+- Submission: one row per (invoice, version), the unit of idempotency. Its idempotency key is
+  sent with every attempt, so the clearing house makes at most one bill of it.
+- SubmissionEvent: every transition, with the clearing house's own words.
+- ApiExchange: every request and reply, secrets redacted, for support.
+- BulkSubmission: a batch a biller sent in one go, for the progress bar.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from openpractice.practices.tenancy import PracticeScopedQuerySet
+
+
+class InsurerRules(models.Model):
+    healthcode_identifier = models.CharField(max_length=10, unique=True)
+    name = models.CharField(max_length=120)
+    member_check = models.CharField(max_length=10, default="format")  # database | format
+    requires_diagnosis = models.BooleanField(default=False)
+    requires_agreed_fees = models.BooleanField(default=False)
+    time_limit_months = models.PositiveSmallIntegerField(null=True, blank=True)
+    membership_formats = models.CharField(max_length=500, blank=True)
+    synced_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["healthcode_identifier"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.healthcode_identifier})"
+
+
+class MembershipOutcome(models.TextChoices):
+    MATCH = "match", "Match"
+    MISMATCH = "mismatch", "Details differ"
+    LAPSED = "lapsed", "Cover lapsed"
+    NOT_FOUND = "not_found", "No match"
+    INVALID = "invalid", "Number not valid"
+
+
+class MembershipCheck(models.Model):
+    practice = models.ForeignKey("practices.Practice", on_delete=models.CASCADE, related_name="+")
+    relationship = models.ForeignKey("patients.PatientRelationship", on_delete=models.CASCADE,
+                                     related_name="membership_checks")
+    # What was asked (number, names, birth date, postcode, insurer, date): a changed patient
+    # record makes an old answer stale.
+    fingerprint = models.CharField(max_length=64)
+    checked_at = models.DateTimeField(auto_now_add=True)
+    active_on = models.DateField()
+    outcome = models.CharField(max_length=10, choices=MembershipOutcome.choices)
+    differing_fields = models.JSONField(default=list, blank=True)  # Find Member field names
+    message = models.TextField(blank=True)  # the clearing house's words
+    cover_start = models.DateField(null=True, blank=True)
+    cover_end = models.DateField(null=True, blank=True)
+    checked_by = models.CharField(max_length=10, blank=True)  # database | format
+
+    objects = PracticeScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-checked_at", "-id"]
+        indexes = [models.Index(fields=["relationship", "fingerprint"], name="membership_check_lookup")]
+
+
+class SubmissionState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    SENDING = "sending", "Sending"
+    ACCEPTED = "accepted", "Accepted by Healthcode"  # a bill exists at the clearing house
+    REJECTED = "rejected", "Refused by Healthcode"  # answered 4xx: no bill was made
+
+
+class Submission(models.Model):
+    practice = models.ForeignKey("practices.Practice", on_delete=models.CASCADE, related_name="+")
+    invoice = models.ForeignKey("billing.Invoice", on_delete=models.PROTECT, related_name="submissions")
+    version = models.PositiveIntegerField()
+    idempotency_key = models.CharField(max_length=80, unique=True)
+    state = models.CharField(max_length=10, choices=SubmissionState.choices, default=SubmissionState.QUEUED)
+    # The bill at the clearing house and its status there (billing.HealthcodeStatus values).
+    bill_id = models.CharField(max_length=20, blank=True)
+    healthcode_status = models.CharField(max_length=20, default="queued")
+    status_words = models.CharField(max_length=200, blank=True)  # e.g. "Awaiting collection"
+    replaces = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="replaced_by")
+    claim_json = models.TextField(blank=True)  # the Claim exactly as sent (a claim is never edited)
+    errors = models.JSONField(default=list, blank=True)  # [{field, error, suggestion, level, line, rule}]
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    collected_at = models.DateTimeField(null=True, blank=True)
+    bulk = models.ForeignKey("BulkSubmission", null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="submissions")
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+
+    objects = PracticeScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["invoice", "version"], name="submission_one_per_invoice_version"),
+            models.CheckConstraint(condition=~Q(state="accepted") | ~Q(bill_id=""), name="submission_accepted_has_bill"),
+        ]
+        indexes = [
+            models.Index(fields=["state", "updated_at"], name="submission_state"),
+            models.Index(fields=["practice", "healthcode_status"], name="submission_hc_status"),
+            models.Index(fields=["bulk", "state"], name="submission_bulk"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.invoice} v{self.version} ({self.state})"
+
+
+class SubmissionEvent(models.Model):
+    practice = models.ForeignKey("practices.Practice", on_delete=models.CASCADE, related_name="+")
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(auto_now_add=True)
+    from_status = models.CharField(max_length=20, blank=True)
+    to_status = models.CharField(max_length=20)
+    message = models.TextField(blank=True)  # the clearing house's words, or what went wrong
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+")
+
+    objects = PracticeScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    @property
+    def to_status_label(self) -> str:
+        from openpractice.billing.models import HealthcodeStatus
+
+        return HealthcodeStatus(self.to_status).label if self.to_status in HealthcodeStatus.values else self.to_status
+
+
+class ApiExchange(models.Model):
+    practice = models.ForeignKey("practices.Practice", null=True, blank=True, on_delete=models.CASCADE,
+                                 related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+    endpoint = models.CharField(max_length=60)
+    method = models.CharField(max_length=8)
+    url = models.CharField(max_length=500)
+    request_headers = models.JSONField(default=dict)
+    request_body = models.TextField(blank=True)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.TextField(blank=True)
+    error = models.CharField(max_length=300, blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    attempt = models.PositiveSmallIntegerField(default=1)
+
+    objects = PracticeScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["practice", "at"], name="exchange_practice_at")]
+
+
+class BulkSubmission(models.Model):
+    practice = models.ForeignKey("practices.Practice", on_delete=models.CASCADE, related_name="+")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    requested = models.PositiveIntegerField(default=0)
+    # Invoices not sent because the pre-submission check stopped them: [{invoice_id, number, why}]
+    skipped = models.JSONField(default=list, blank=True)
+
+    objects = PracticeScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]

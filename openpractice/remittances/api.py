@@ -1,0 +1,198 @@
+"""/api/v1/remittances and /api/v1/allocations: the same services, rules and permissions as the
+pages (reading needs view_records; fetching, importing, matching and allocating need billing)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import date, datetime
+from decimal import Decimal
+
+from ninja import Router, Schema
+from pydantic import Field
+
+from openpractice.api_auth import auth_for, require
+from openpractice.billing.models import Invoice
+from openpractice.practices.roles import Capability
+from openpractice.practices.tenancy import get_for_practice_or_404
+from openpractice.remittances import fetching, selectors, services
+from openpractice.remittances.errors import RemittanceError
+
+router = Router(tags=["remittances"])
+
+
+class LineOut(Schema):
+    id: int
+    sequence: int
+    bill_id: str
+    invoice_number: str
+    invoice_id: int | None
+    membership_number: str
+    patient_name: str
+    amount_invoiced: Decimal
+    amount_paid: Decimal
+    shortfall: Decimal
+    shortfall_code: str
+    shortfall_reason: str
+    status: str
+    outcome: str = Field(description="paid, part_paid or rejected")
+    problem: str
+    match_method: str
+
+
+class BatchOut(Schema):
+    id: int
+    source: str
+    external_id: str = Field(description="The clearing house's remittance id, or the file's id")
+    insurer_identifier: str
+    insurer_name: str
+    payment_reference: str
+    payment_date: date | None
+    payment_amount: Decimal
+    status: str
+    error: str
+    received_at: datetime
+    acknowledged_at: datetime | None
+    bank_amount: Decimal | None
+    bank_difference: Decimal | None
+
+
+class BatchDetailOut(BatchOut):
+    lines: list[LineOut]
+
+
+class AllocationOut(Schema):
+    id: int
+    invoice_id: int
+    invoice_line_id: int | None
+    remittance_line_id: int | None
+    kind: str
+    amount: Decimal
+    shortfall: Decimal
+    reason: str
+    reverses_id: int | None
+    patient_invoice_id: int | None
+    posted_on: date
+    created_at: datetime
+
+
+class MatchIn(Schema):
+    invoice_id: int
+
+
+class ReasonIn(Schema):
+    reason: str = Field(..., min_length=1, max_length=300)
+
+
+class BankAmountIn(Schema):
+    bank_amount: Decimal = Field(..., ge=0, max_digits=12, decimal_places=2,
+                                 description="The BACS credit on the bank statement, in pounds")
+
+
+class ImportIn(Schema):
+    kind: str = Field(..., pattern="^(fhir|csv)$", description="fhir (a Healthcode remittance Bundle) or csv")
+    content_base64: str = Field(..., description="The file, base64-encoded")
+    mapping: dict[str, str] = Field(default_factory=dict, description="CSV: our field -> the file's column header")
+    insurer_identifier: str = ""
+    payment_reference: str = ""
+    payment_date: date | None = None
+    preview: bool = Field(False, description="true: read and report only, post nothing")
+
+
+class PreviewOut(Schema):
+    external_id: str
+    payment_reference: str
+    payment_amount: Decimal
+    lines: int
+
+
+def _line(line) -> dict:
+    return {**{f: getattr(line, f) for f in LineOut.model_fields if f != "outcome"}, "outcome": line.outcome}
+
+
+def _batch(batch, with_lines=False) -> dict:
+    out = {f: getattr(batch, f) for f in BatchOut.model_fields}
+    if with_lines:
+        out["lines"] = [_line(line) for line in selectors.lines_of(batch=batch)]
+    return out
+
+
+@router.get("/remittances", response=list[BatchOut])
+def list_remittances(request, status: str = ""):
+    require(request, Capability.VIEW_RECORDS)
+    qs = selectors.batches(practice=request.practice)
+    if status:
+        qs = qs.filter(status=status)
+    return [_batch(b) for b in qs[:200]]
+
+
+@router.get("/remittances/review", response=list[LineOut])
+def review(request):
+    require(request, Capability.VIEW_RECORDS)
+    return [_line(line) for line in selectors.review_queue(practice=request.practice)[:500]]
+
+
+@router.get("/remittances/{int:batch_id}", response=BatchDetailOut)
+def get_remittance(request, batch_id: int):
+    require(request, Capability.VIEW_RECORDS)
+    return _batch(selectors.batch(practice=request.practice, batch_id=batch_id), with_lines=True)
+
+
+@router.post("/remittances/fetch", response={202: dict}, auth=auth_for(Capability.BILLING))
+def fetch(request):
+    fetching.request_fetch(practice=request.practice)
+    return 202, {"detail": "Fetching remittances from Healthcode."}
+
+
+@router.post("/remittances/import", response={200: PreviewOut, 201: BatchDetailOut}, auth=auth_for(Capability.BILLING))
+def import_remittance(request, payload: ImportIn):
+    try:
+        content = base64.b64decode(payload.content_base64, validate=True)
+    except (binascii.Error, ValueError):
+        raise RemittanceError("content_base64 is not base64: encode the file's bytes.", field="content_base64") from None
+    options = {"kind": payload.kind, "mapping": payload.mapping, "insurer_identifier": payload.insurer_identifier,
+               "payment_reference": payload.payment_reference, "payment_date": payload.payment_date}
+    if payload.preview:
+        parsed = services.preview_file(practice=request.practice, content=content, **options)
+        return 200, {"external_id": parsed.external_id, "payment_reference": parsed.payment_reference,
+                     "payment_amount": parsed.payment_amount, "lines": len(parsed.lines)}
+    batch = services.import_file(practice=request.practice, content=content, user=request.user, **options)
+    return 201, _batch(batch, with_lines=True)
+
+
+@router.put("/remittances/{int:batch_id}/bank-amount", response=BatchOut, auth=auth_for(Capability.BILLING))
+def bank_amount(request, batch_id: int, payload: BankAmountIn):
+    batch = selectors.batch(practice=request.practice, batch_id=batch_id)
+    return _batch(services.record_bank_amount(batch=batch, amount=str(payload.bank_amount)))
+
+
+@router.post("/remittance-lines/{line_id}/match", response=LineOut, auth=auth_for(Capability.BILLING))
+def match(request, line_id: int, payload: MatchIn):
+    line = selectors.line(practice=request.practice, line_id=line_id)
+    invoice = get_for_practice_or_404(Invoice, request.practice, pk=payload.invoice_id)
+    return _line(services.match_by_hand(line=line, invoice=invoice, user=request.user))
+
+
+@router.post("/remittance-lines/{line_id}/set-aside", response=LineOut, auth=auth_for(Capability.BILLING))
+def set_aside(request, line_id: int, payload: ReasonIn):
+    line = selectors.line(practice=request.practice, line_id=line_id)
+    return _line(services.set_aside(line=line, reason=payload.reason, user=request.user))
+
+
+@router.post("/remittance-lines/{line_id}/shortfall-transfer", response={201: dict}, auth=auth_for(Capability.BILLING))
+def transfer(request, line_id: int):
+    line = selectors.line(practice=request.practice, line_id=line_id)
+    invoice = services.transfer_shortfall(line=line, user=request.user)
+    return 201, {"patient_invoice_id": invoice.pk, "number": invoice.number, "total": invoice.total}
+
+
+@router.get("/allocations", response=list[AllocationOut])
+def list_allocations(request, invoice_id: int | None = None, remittance_id: int | None = None):
+    require(request, Capability.VIEW_RECORDS)
+    return list(selectors.allocations(practice=request.practice, invoice_id=invoice_id, batch_id=remittance_id)[:1000])
+
+
+@router.post("/allocations/{allocation_id}/reverse", response={201: AllocationOut}, auth=auth_for(Capability.BILLING))
+def reverse(request, allocation_id: int, payload: ReasonIn):
+    allocation = selectors.allocation(practice=request.practice, allocation_id=allocation_id)
+    return 201, services.reverse_allocation(allocation=allocation, reason=payload.reason, user=request.user)

@@ -1,0 +1,17 @@
+from django.apps import AppConfig
+
+
+class RemittancesConfig(AppConfig):
+    name = "openpractice.remittances"
+    label = "remittances"
+    verbose_name = "Remittances"
+    nav_entries = ((45, "Remittances", "remittances:list", "billing"),)
+
+    def ready(self):
+        # The ledger's allocations count towards billing's paid_total whenever billing refreshes
+        # an invoice (a manual payment, a credit note), so neither app's rows are forgotten.
+        from openpractice.billing import services as billing
+        from openpractice.remittances.selectors import allocated_total
+
+        if allocated_total not in billing.SETTLEMENT_SOURCES:
+            billing.SETTLEMENT_SOURCES.append(allocated_total)

@@ -1,0 +1,213 @@
+"""Remittances: what insurers say they paid, and the ledger of what was applied to each invoice.
+
+- RemittanceBatch is the inbox (one row per remittance received, from the clearing house or a
+  file): the raw payload is stored first and durably, then acknowledged, then processed; the
+  clearing house's batch id is unique per practice, so a batch delivered twice is stored once.
+- RemittanceLine: one bill in a batch (what was invoiced, paid, short and why), matched to an
+  invoice automatically or by hand from the review queue.
+- Allocation is the ledger. Every amount applied to an invoice is a row; a row is never edited:
+  a mistake is undone by a reversal row (negative, pointing at the row it reverses). An invoice's
+  balance is its total less its allocations (and billing's own payments and credit notes).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from openpractice.practices.tenancy import PracticeScopedQuerySet
+
+
+class BatchSource(models.TextChoices):
+    CLEARING_HOUSE = "clearing_house", "Healthcode"
+    FHIR_FILE = "fhir_file", "Remittance file (FHIR)"
+    CSV_FILE = "csv_file", "Remittance file (CSV)"
+
+
+class BatchStatus(models.TextChoices):
+    RECEIVED = "received", "Received"  # stored, not yet posted
+    POSTED = "posted", "Posted"  # lines matched and allocated (some may wait for review)
+    FAILED = "failed", "Could not be read"
+
+
+class RemittanceBatch(models.Model):
+    practice = models.ForeignKey("practices.Practice", on_delete=models.CASCADE, related_name="+")
+    source = models.CharField(max_length=16, choices=BatchSource.choices)
+    # The clearing house's remittance id (or the file's own id / a hash of the file's content).
+    external_id = models.CharField("remittance id", max_length=80)
+    insurer_identifier = models.CharField("Healthcode identifier (Insurance)", max_length=10, blank=True)
+    insurer_name = models.CharField(max_length=120, blank=True)
+    payment_reference = models.CharField("BACS reference", max_length=60, blank=True)
+    payment_date = models.DateField(null=True, blank=True)
+    payment_amount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
+    raw_payload = models.TextField()
+    status = models.CharField(max_length=10, choices=BatchStatus.choices, default=BatchStatus.RECEIVED)
+    error = models.TextField(blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    # BACS reconciliation: what the bank statement shows for this payment reference.
+    bank_amount = models.DecimalField("amount on the bank statement", max_digits=12, decimal_places=2, null=True,
+                                      blank=True)
+    bank_recorded_at = models.DateTimeField(null=True, blank=True)
+    received_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+
+    objects = PracticeScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["practice", "external_id"], name="remittance_batch_once_per_practice"),
+        ]
+        indexes = [models.Index(fields=["practice", "status"], name="remittance_batch_status"),
+                   models.Index(fields=["practice", "payment_reference"], name="remittance_batch_reference")]
+
+    def __str__(self) -> str:
+        return f"Remittance {self.payment_reference or self.external_id}"
+
+    @property
+    def bank_difference(self) -> Decimal | None:
+        """Bank amount less the remittance total: 0 when the BACS payment matches the advice."""
+        return None if self.bank_amount is None else self.bank_amount - self.payment_amount
+
+
+class LineStatus(models.TextChoices):
+    NEW = "new", "Not yet matched"
+    ALLOCATED = "allocated", "Allocated"
+    REVIEW = "review", "Waiting for review"
+    IGNORED = "ignored", "Set aside"
+
+
+class MatchMethod(models.TextChoices):
+    INVOICE_NUMBER = "invoice_number", "Invoice number"
+    MEMBER = "member", "Membership number, patient and amount"
+    MANUAL = "manual", "Matched by hand"
+
+
+class LineOutcome(models.TextChoices):
+    PAID = "paid", "Paid"
+    PART_PAID = "part_paid", "Part-paid"
+    REJECTED = "rejected", "Rejected"
+
+
+class RemittanceLine(models.Model):
+    practice = models.ForeignKey("practices.Practice", on_delete=models.CASCADE, related_name="+")
+    batch = models.ForeignKey(RemittanceBatch, on_delete=models.CASCADE, related_name="lines")
+    sequence = models.PositiveIntegerField()
+    bill_id = models.CharField(max_length=20, blank=True)
+    invoice_number = models.CharField(max_length=20, blank=True)
+    membership_number = models.CharField("Registration number", max_length=30, blank=True)
+    patient_name = models.CharField(max_length=120, blank=True)
+    amount_invoiced = models.DecimalField(max_digits=12, decimal_places=2)
+    amount_paid = models.DecimalField(max_digits=12, decimal_places=2)
+    shortfall = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
+    shortfall_code = models.CharField(max_length=40, blank=True)  # e.g. benefit-maximum, rejected
+    shortfall_reason = models.CharField(max_length=300, blank=True)  # the insurer's words
+    # Per charge line: [{"sequence": 1, "submitted": "180.00", "paid": "150.00", "shortfall": "30.00",
+    #                    "code": "benefit-maximum", "reason": "..."}] (amounts as strings: exact)
+    items = models.JSONField(default=list, blank=True)
+    status = models.CharField(max_length=10, choices=LineStatus.choices, default=LineStatus.NEW)
+    problem = models.CharField(max_length=300, blank=True)  # why it waits for review
+    invoice = models.ForeignKey("billing.Invoice", null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="remittance_lines")
+    match_method = models.CharField(max_length=16, choices=MatchMethod.choices, blank=True)
+    matched_at = models.DateTimeField(null=True, blank=True)
+    matched_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+
+    objects = PracticeScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["batch", "sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "sequence"], name="remittance_line_sequence_unique"),
+            models.CheckConstraint(condition=Q(amount_paid__gte=0) & Q(shortfall__gte=0),
+                                   name="remittance_line_amounts_not_negative"),
+        ]
+        indexes = [models.Index(fields=["practice", "status"], name="remittance_line_status"),
+                   models.Index(fields=["practice", "invoice_number"], name="remittance_line_invoice_no"),
+                   models.Index(fields=["practice", "bill_id"], name="remittance_line_bill")]
+
+    @property
+    def outcome(self) -> str:
+        if self.amount_paid <= 0:
+            return LineOutcome.REJECTED
+        return LineOutcome.PART_PAID if self.shortfall > 0 else LineOutcome.PAID
+
+    def get_outcome_display(self) -> str:
+        return LineOutcome(self.outcome).label
+
+
+class AllocationKind(models.TextChoices):
+    INSURER_PAYMENT = "insurer_payment", "Insurer payment"
+    SHORTFALL_TRANSFER = "shortfall_transfer", "Shortfall moved to the patient"
+    REVERSAL = "reversal", "Reversal"
+
+
+class Allocation(models.Model):
+    practice = models.ForeignKey("practices.Practice", on_delete=models.CASCADE, related_name="+")
+    invoice = models.ForeignKey("billing.Invoice", on_delete=models.PROTECT, related_name="allocations")
+    invoice_line = models.ForeignKey("billing.InvoiceLine", null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="allocations")
+    remittance_line = models.ForeignKey(RemittanceLine, null=True, blank=True, on_delete=models.PROTECT,
+                                        related_name="allocations")
+    kind = models.CharField(max_length=20, choices=AllocationKind.choices)
+    # Signed: a reversal is the negative of the row it reverses. Decimal pounds.
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    # The insurer's deduction on this line and why (insurer payments only; informational).
+    shortfall = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
+    reason = models.CharField(max_length=300, blank=True)
+    reverses = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="reversed_by")
+    # Shortfall transfers: the patient invoice that now carries the amount.
+    patient_invoice = models.ForeignKey("billing.Invoice", null=True, blank=True, on_delete=models.PROTECT,
+                                        related_name="shortfalls_received")
+    # Insurer reporting without a join through the invoice (payments by insurer, days to payment).
+    insurer_contact = models.ForeignKey("contacts.Contact", null=True, blank=True, on_delete=models.PROTECT,
+                                        related_name="+")
+    posted_on = models.DateField("date paid")
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+
+    objects = PracticeScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            # Only a reversal is negative and only a reversal names a row; a row is reversed once
+            # (the one-to-one's unique index). Reversing a 0.00 row (a rejected line matched to the
+            # wrong invoice) gives a 0.00 reversal.
+            models.CheckConstraint(
+                condition=(Q(kind="reversal") & Q(amount__lte=0) & Q(reverses__isnull=False))
+                | (~Q(kind="reversal") & Q(amount__gte=0) & Q(reverses__isnull=True)),
+                name="allocation_sign_follows_kind"),
+            models.CheckConstraint(condition=Q(shortfall__gte=0), name="allocation_shortfall_not_negative"),
+        ]
+        indexes = [
+            models.Index(fields=["practice", "invoice"], name="allocation_invoice"),
+            models.Index(fields=["practice", "kind", "posted_on"], name="allocation_kind_date"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} £{self.amount} on invoice {self.invoice_id}"
+
+
+class ShortfallRule(models.TextChoices):
+    BY_HAND = "by_hand", "A biller moves each shortfall to the patient"
+    AUTOMATIC = "automatic", "Move every shortfall to the patient as the remittance is posted"
+
+
+class RemittanceSettings(models.Model):
+    """The practice's rule for shortfalls."""
+
+    practice = models.OneToOneField("practices.Practice", on_delete=models.CASCADE, related_name="+")
+    shortfall_rule = models.CharField(max_length=10, choices=ShortfallRule.choices, default=ShortfallRule.BY_HAND)
+    # Only these reason codes move automatically (blank: every reason). E.g. "benefit-maximum".
+    automatic_codes = models.CharField(max_length=200, blank=True)
+
+    objects = PracticeScopedQuerySet.as_manager()

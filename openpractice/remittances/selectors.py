@@ -1,0 +1,135 @@
+"""Reads: the inbox, a batch with its lines, the review queue with suggestions, the ledger."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
+
+from openpractice.billing.models import BillTo, Invoice, RecordStatus
+from openpractice.practices.tenancy import get_for_practice_or_404
+from openpractice.remittances.models import (
+    Allocation,
+    AllocationKind,
+    LineStatus,
+    RemittanceBatch,
+    RemittanceLine,
+    RemittanceSettings,
+    ShortfallRule,
+)
+
+ZERO = Decimal("0.00")
+
+
+def allocated_total(invoice) -> Decimal:
+    """Everything the ledger applied to an invoice (billing's SETTLEMENT_SOURCES hook)."""
+    total = Allocation.objects.filter(invoice_id=invoice.pk).aggregate(s=Sum("amount"))["s"]
+    return Decimal(str(total or 0)).quantize(Decimal("0.01"))
+
+
+def batches(*, practice) -> QuerySet[RemittanceBatch]:
+    return RemittanceBatch.objects.for_practice(practice).defer("raw_payload")
+
+
+def batch(*, practice, batch_id) -> RemittanceBatch:
+    return get_for_practice_or_404(batches(practice=practice), practice, pk=batch_id)
+
+
+def lines_of(*, batch: RemittanceBatch) -> QuerySet[RemittanceLine]:
+    return RemittanceLine.objects.filter(practice_id=batch.practice_id, batch=batch).select_related("invoice")
+
+
+def line(*, practice, line_id) -> RemittanceLine:
+    qs = RemittanceLine.objects.for_practice(practice).select_related("batch", "invoice", "invoice__patient")
+    return get_for_practice_or_404(qs, practice, pk=line_id)
+
+
+def review_queue(*, practice) -> QuerySet[RemittanceLine]:
+    return (RemittanceLine.objects.for_practice(practice).filter(status=LineStatus.REVIEW)
+            .select_related("batch").order_by("batch__payment_date", "batch_id", "sequence"))
+
+
+def open_transfers(*, practice) -> QuerySet[RemittanceLine]:
+    """Allocated lines with a shortfall not yet moved to the patient."""
+    moved = Allocation.objects.filter(remittance_line=OuterRef("pk"), kind=AllocationKind.SHORTFALL_TRANSFER,
+                                      reversed_by__isnull=True)
+    return (RemittanceLine.objects.for_practice(practice)
+            .filter(status=LineStatus.ALLOCATED, shortfall__gt=0).filter(~Exists(moved))
+            .select_related("invoice", "invoice__patient", "batch"))
+
+
+def transfer_of(*, line: RemittanceLine) -> Allocation | None:
+    return (Allocation.objects.filter(remittance_line=line, kind=AllocationKind.SHORTFALL_TRANSFER,
+                                      reversed_by__isnull=True).select_related("patient_invoice").first())
+
+
+def allocations(*, practice, invoice_id: int | None = None, batch_id: int | None = None) -> QuerySet[Allocation]:
+    qs = (Allocation.objects.for_practice(practice)
+          .select_related("invoice", "invoice_line", "remittance_line__batch", "patient_invoice", "reverses"))
+    if invoice_id:
+        qs = qs.filter(invoice_id=invoice_id)
+    if batch_id:
+        qs = qs.filter(remittance_line__batch_id=batch_id)
+    return qs.order_by("created_at", "id")
+
+
+def allocation(*, practice, allocation_id) -> Allocation:
+    return get_for_practice_or_404(allocations(practice=practice), practice, pk=allocation_id)
+
+
+def remittance_for_invoice(*, practice, invoice) -> list[RemittanceLine]:
+    """The remittance lines posted to an invoice (newest first), for the invoice page's panel."""
+    return list(RemittanceLine.objects.for_practice(practice).filter(invoice=invoice)
+                .select_related("batch").order_by("-batch__payment_date", "-id"))
+
+
+def settings_for(*, practice) -> RemittanceSettings:
+    found = RemittanceSettings.objects.filter(practice=practice).first()
+    return found or RemittanceSettings(practice=practice, shortfall_rule=ShortfallRule.BY_HAND)
+
+
+def owed_invoices(*, practice) -> QuerySet[Invoice]:
+    return (Invoice.objects.for_practice(practice).filter(record_status=RecordStatus.ISSUED, bill_to=BillTo.INSURER)
+            .filter(total__gt=0))
+
+
+def suggestions(*, line: RemittanceLine, limit: int = 5) -> list[tuple[Invoice, int, list[str]]]:
+    """Invoices a biller might mean for an unmatched line, best first: (invoice, score, why)."""
+    from openpractice.patients.keys import registration_key
+
+    practice = line.practice
+    words = [w for w in line.patient_name.replace(",", " ").split() if len(w) > 1]
+    criteria = Q(total=line.amount_invoiced)
+    if line.invoice_number:
+        criteria |= Q(number__iexact=line.invoice_number) | Q(number__icontains=line.invoice_number[-4:])
+    key = registration_key(line.membership_number) if line.membership_number else ""
+    if key:
+        criteria |= Q(insurance__registration_key=key)
+    for word in words:
+        criteria |= Q(patient__last_name__iexact=word)
+    found = (owed_invoices(practice=practice).filter(criteria)
+             .select_related("patient", "insurance", "insurer_contact__insurer").order_by("-invoice_date")[:50])
+    scored = []
+    for invoice in found:
+        why, score = [], 0
+        if line.invoice_number and invoice.number.upper() == line.invoice_number.upper():
+            score += 50
+            why.append("same invoice number")
+        elif line.invoice_number and line.invoice_number[-4:] and line.invoice_number[-4:] in invoice.number:
+            score += 10
+            why.append("similar invoice number")
+        if key and invoice.insurance_id and invoice.insurance.registration_key == key:
+            score += 30
+            why.append("same registration number")
+        if invoice.total == line.amount_invoiced:
+            score += 20
+            why.append("same amount invoiced")
+        if any(w.lower() == invoice.patient.last_name.lower() for w in words):
+            score += 20
+            why.append("same surname")
+        if invoice.balance < line.amount_paid:
+            score -= 40
+            why.append(f"but only £{invoice.balance} is owed")
+        scored.append((invoice, score, why))
+    scored.sort(key=lambda t: (-t[1], -t[0].pk))
+    return scored[:limit]

@@ -1,0 +1,658 @@
+"""Everything that writes remittances and the allocation ledger.
+
+The flow: `store_batch` (the raw remittance, durably, once per remittance id) → `post_batch`
+(read it into lines, match each line to an invoice, allocate what was paid to the invoice's
+lines; lines that cannot be matched wait for review) → `match_by_hand` / `set_aside` from the
+review queue → `transfer_shortfall` (the insurer's deduction becomes the patient's invoice) →
+`reverse_allocation` (a new negative row, never an edit) → `record_bank_amount` (BACS check).
+
+Ledger rules, enforced here under the invoice's row lock:
+- an invoice's paid_total is billing's payments plus the sum of its allocations, and its
+  balance is total less paid, credited and written off;
+- an allocation never exceeds what is owed: on the invoice (its balance) and on the invoice
+  line (its gross amount less what was already allocated to it);
+- a row is reversed at most once (a unique one-to-one), and a reversal is the exact negative.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from collections import defaultdict
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from openpractice.billing import services as billing
+from openpractice.billing.models import SHORTFALL_PRICE_SOURCE, BillTo, Invoice, InvoiceLine, RecordStatus
+from openpractice.billing.money import ZERO, parse_money
+from openpractice.remittances import parsing
+from openpractice.remittances.errors import RemittanceError
+from openpractice.remittances.models import (
+    Allocation,
+    AllocationKind,
+    BatchSource,
+    BatchStatus,
+    LineStatus,
+    MatchMethod,
+    RemittanceBatch,
+    RemittanceLine,
+    RemittanceSettings,
+    ShortfallRule,
+)
+
+CHUNK = 500  # rows per IN (...) query: well inside SQLite's variable limit
+
+
+# -- the inbox ---------------------------------------------------------------------------------
+def store_batch(*, practice, source: str, external_id: str, raw_payload: str, user=None,
+                summary: parsing.ParsedBatch | None = None) -> tuple[RemittanceBatch, bool]:
+    """Keep a remittance exactly as received, once. Returns (batch, created). A remittance id
+    seen before (a second fetch, a duplicate delivery, the same file again) returns the stored
+    row and writes nothing."""
+    if source not in BatchSource.values:
+        raise ValueError(source)
+    external_id = (external_id or "").strip()[:80]
+    if not external_id:
+        raise RemittanceError("The remittance has no id.", field="external_id")
+    found = RemittanceBatch.objects.filter(practice=practice, external_id=external_id).first()
+    if found is not None:
+        return found, False
+    fields = {}
+    if summary is not None:
+        fields = {"insurer_identifier": summary.insurer_identifier, "payment_reference": summary.payment_reference,
+                  "payment_date": summary.payment_date, "payment_amount": summary.payment_amount}
+    try:
+        with transaction.atomic():
+            batch = RemittanceBatch.objects.create(practice=practice, source=source, external_id=external_id,
+                                                   raw_payload=raw_payload, received_by=user, **fields)
+    except IntegrityError:  # stored by a concurrent fetch a moment ago
+        return RemittanceBatch.objects.get(practice=practice, external_id=external_id), False
+    return batch, True
+
+
+@transaction.atomic
+def mark_acknowledged(*, batch: RemittanceBatch) -> None:
+    RemittanceBatch.objects.filter(pk=batch.pk, acknowledged_at__isnull=True).update(acknowledged_at=timezone.now())
+
+
+def _parse_stored(batch: RemittanceBatch, csv_options: dict | None) -> parsing.ParsedBatch:
+    if batch.source == BatchSource.CSV_FILE:
+        options = csv_options or {}
+        return parsing.parse_csv(batch.raw_payload.encode("utf-8"), mapping=options.get("mapping", {}),
+                                 insurer_identifier=batch.insurer_identifier,
+                                 payment_reference=batch.payment_reference, payment_date=batch.payment_date)
+    return parsing.parse_bundle(parsing.load_json(batch.raw_payload))
+
+
+def post_batch(*, batch_id: int, user=None, csv_options: dict | None = None) -> RemittanceBatch:
+    """Read a stored batch into lines, match and allocate. Runs once per batch whatever happens:
+    the batch row is locked and only a RECEIVED batch is posted. A batch that cannot be read is
+    marked FAILED with the problems; its raw payload stays for support."""
+    try:
+        return _post_batch(batch_id=batch_id, user=user, csv_options=csv_options)
+    except RemittanceError as exc:
+        with transaction.atomic():
+            batch = RemittanceBatch.objects.select_for_update().get(pk=batch_id)
+            if batch.status == BatchStatus.RECEIVED:
+                batch.status = BatchStatus.FAILED
+                batch.error = exc.message[:4000]
+                batch.processed_at = timezone.now()
+                batch.save(update_fields=["status", "error", "processed_at"])
+        raise
+
+
+@transaction.atomic
+def _post_batch(*, batch_id: int, user, csv_options) -> RemittanceBatch:
+    batch = RemittanceBatch.objects.select_for_update().select_related("practice").get(pk=batch_id)
+    if batch.status != BatchStatus.RECEIVED:
+        return batch  # posted already: nothing is posted twice
+    parsed = _parse_stored(batch, csv_options)
+    batch.insurer_identifier = parsed.insurer_identifier or batch.insurer_identifier
+    batch.payment_reference = parsed.payment_reference or batch.payment_reference
+    batch.payment_date = parsed.payment_date or batch.payment_date
+    batch.payment_amount = parsed.payment_amount
+    batch.insurer_name = _insurer_name(batch.practice, batch.insurer_identifier)
+    # Not yet saved: allocate_lines matches them first and writes each line once, with its outcome.
+    lines = [NewLine(line) for line in parsed.lines]
+    allocate_lines(practice=batch.practice, batch=batch, lines=lines, user=user)
+    batch.status = BatchStatus.POSTED
+    batch.processed_at = timezone.now()
+    batch.error = ""
+    batch.save(update_fields=["insurer_identifier", "insurer_name", "payment_reference", "payment_date",
+                              "payment_amount", "status", "processed_at", "error"])
+    if settings_rule(batch.practice) == ShortfallRule.AUTOMATIC:
+        apply_shortfall_rule(practice=batch.practice, batch=batch, user=user)
+    return batch
+
+
+def _insurer_name(practice, identifier: str) -> str:
+    if not identifier:
+        return ""
+    from openpractice.coding.selectors import find_insurer
+
+    insurer = find_insurer(practice=practice, healthcode_identifier=identifier)
+    return insurer.name if insurer else identifier
+
+
+def settings_rule(practice) -> str:
+    found = RemittanceSettings.objects.filter(practice=practice).values_list("shortfall_rule", flat=True).first()
+    return found or ShortfallRule.BY_HAND
+
+
+# -- matching ------------------------------------------------------------------------------------
+@dataclasses.dataclass
+class _Owed:
+    """An invoice as the ledger sees it while lines are posted (updated in memory as they land)."""
+
+    id: int
+    number: str
+    practice_id: int
+    insurer_contact_id: int | None
+    total: Decimal
+    paid_total: Decimal
+    credited_total: Decimal
+    written_off_total: Decimal
+    lines: dict[int, int]  # sequence -> invoice line id
+    line_owed: dict[int, Decimal]  # invoice line id -> gross less allocated
+
+    @property
+    def balance(self) -> Decimal:
+        return self.total - self.paid_total - self.credited_total - self.written_off_total
+
+
+def _load_owed(practice, invoice_ids: set[int]) -> dict[int, _Owed]:
+    """Invoices locked for update, with their lines and what each line still owes. Plain values,
+    not model instances: a 100,000-line remittance loads 100,000 invoices."""
+    owed: dict[int, _Owed] = {}
+    ids = sorted(invoice_ids)
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start:start + CHUNK]
+        for row in (Invoice.objects.select_for_update().filter(practice=practice, pk__in=chunk).order_by("pk")
+                    .values_list("id", "number", "practice_id", "insurer_contact_id", "total", "paid_total",
+                                 "credited_total", "written_off_total")):
+            owed[row[0]] = _Owed(*row[:4], *(_pounds(v) for v in row[4:]), {}, {})
+        for line_id, invoice_id, sequence, net, vat in (
+                InvoiceLine.objects.filter(invoice_id__in=chunk).order_by("invoice_id", "sequence")
+                .values_list("id", "invoice_id", "sequence", "net_amount", "vat_amount")):
+            owed[invoice_id].lines[sequence] = line_id
+            owed[invoice_id].line_owed[line_id] = _pounds(net) + _pounds(vat)
+        for row in (Allocation.objects.filter(invoice_id__in=chunk, invoice_line__isnull=False)
+                    .values("invoice_id", "invoice_line_id").annotate(s=Sum("amount")).order_by()):
+            owed[row["invoice_id"]].line_owed[row["invoice_line_id"]] -= _pounds(row["s"])
+    return owed
+
+
+def _pounds(value) -> Decimal:
+    """SQLite can hand back Decimal('430') or a float's text: always two places."""
+    return Decimal(str(value if value is not None else 0)).quantize(Decimal("0.01"))
+
+
+class NewLine:
+    """A parsed line on its way into the ledger (written once, with its outcome)."""
+
+    def __init__(self, parsed: parsing.ParsedLine):
+        self.__dict__.update(vars(parsed))
+        self.pk = None
+        self.status, self.problem, self.invoice_id = LineStatus.NEW, "", None
+        self.match_method, self.matched_at, self.matched_by_id = "", None, None
+
+
+def match_lines(*, practice, batch: RemittanceBatch, lines: list[RemittanceLine]) -> dict[int, tuple[int | None, str, str]]:
+    """For each line (keyed by id(line): lines may not be saved yet): (invoice id or None, match
+    method, problem). By invoice number first (an
+    issued insurer invoice of this practice, to the batch's insurer), then by registration number
+    + patient + amount invoiced when exactly one owed invoice fits."""
+    from openpractice.patients.keys import registration_key
+
+    result: dict[int, tuple[int | None, str, str]] = {}
+    numbers = sorted({line.invoice_number.upper() for line in lines if line.invoice_number})
+    by_number: dict[str, dict] = {}
+    for start in range(0, len(numbers), CHUNK):
+        for row in (Invoice.objects.filter(practice=practice, number__in=numbers[start:start + CHUNK])
+                    .values("id", "number", "bill_to", "record_status",
+                            "insurer_contact__insurer__healthcode_identifier")):
+            by_number[row["number"].upper()] = row
+    waiting = []
+    for line in lines:
+        row = by_number.get(line.invoice_number.upper()) if line.invoice_number else None
+        if row is None:
+            waiting.append(line)
+            continue
+        problem = ""
+        insurer = row["insurer_contact__insurer__healthcode_identifier"] or ""
+        if row["record_status"] != RecordStatus.ISSUED:
+            problem = f"Invoice {row['number']} is {row['record_status']}, not issued"
+        elif row["bill_to"] != BillTo.INSURER:
+            problem = f"Invoice {row['number']} is to the patient, not an insurer"
+        elif batch.insurer_identifier and insurer and insurer.lower() != batch.insurer_identifier.lower():
+            problem = f"Invoice {row['number']} is to another insurer ({insurer})"
+        result[id(line)] = (None if problem else row["id"], MatchMethod.INVOICE_NUMBER, problem)
+    keys = {registration_key(line.membership_number): line for line in waiting if line.membership_number}
+    candidates: dict[str, list[dict]] = defaultdict(list)
+    key_list = sorted(k for k in keys if k)
+    for start in range(0, len(key_list), CHUNK):
+        for row in (Invoice.objects.filter(practice=practice, record_status=RecordStatus.ISSUED,
+                                           bill_to=BillTo.INSURER, insurance__registration_key__in=key_list[start:start + CHUNK])
+                    .values("id", "number", "total", "paid_total", "credited_total", "written_off_total",
+                            "insurance__registration_key", "patient__last_name")):
+            candidates[row["insurance__registration_key"]].append(row)
+    for line in waiting:
+        key = registration_key(line.membership_number)
+        name = line.patient_name.lower()
+        fits = [row for row in candidates.get(key, []) if key
+                and row["total"] == line.amount_invoiced
+                and row["total"] - row["paid_total"] - row["credited_total"] - row["written_off_total"] > 0
+                and row["patient__last_name"].lower() in name]
+        if len(fits) == 1:
+            result[id(line)] = (fits[0]["id"], MatchMethod.MEMBER, "")
+        elif len(fits) > 1:
+            result[id(line)] = (None, "", f"{len(fits)} invoices fit the registration number, patient and amount: "
+                                         "choose one")
+        else:
+            result[id(line)] = (None, "", f"No invoice {line.invoice_number or '(no number)'} in this practice, and "
+                                         "none fits the registration number, patient and amount")
+    return result
+
+
+# -- allocation (the ledger) ---------------------------------------------------------------------
+
+# -- allocation (the ledger) ---------------------------------------------------------------------
+_LINE_COLUMNS = ("sequence", "bill_id", "invoice_number", "membership_number", "patient_name", "amount_invoiced",
+                 "amount_paid", "shortfall", "shortfall_code", "shortfall_reason", "items", "status", "problem",
+                 "invoice_id", "match_method", "matched_at", "matched_by_id")
+_MONEY_COLUMNS = {"amount_invoiced", "amount_paid", "shortfall", "amount"}
+
+
+def allocate_lines(*, practice, batch: RemittanceBatch, lines: list, user=None,
+                   forced: dict[int, int] | None = None) -> None:
+    """Match (unless `forced` says id(line) -> invoice id) and allocate in bulk: a handful of
+    queries per 500 lines, so a 100,000-line remittance posts in seconds. New lines (NewLine, a
+    new batch) are inserted once with their outcome; a saved RemittanceLine (a match by hand) is
+    updated. Must run inside the caller's transaction."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("allocate_lines must run inside a transaction")
+    now = timezone.now()
+    user_id = getattr(user, "pk", None)
+    if forced is not None:
+        matches = {key: (invoice_id, MatchMethod.MANUAL, "") for key, invoice_id in forced.items()}
+    else:
+        matches = match_lines(practice=practice, batch=batch, lines=lines)
+    owed = _load_owed(practice, {m[0] for m in matches.values() if m[0]})
+    posted_bills = _already_posted_bills(practice, batch, lines)
+    posted_on = batch.payment_date or timezone.localdate()
+    planned_rows: list[tuple[object, _Owed, dict]] = []  # (line, invoice, allocation values)
+    touched: dict[int, _Owed] = {}
+    for line in lines:
+        invoice_id, method, problem = matches[id(line)]
+        entry = owed.get(invoice_id) if invoice_id else None
+        if entry is None and not problem:
+            problem = "No such invoice in this practice"
+        if not problem and line.bill_id and line.bill_id in posted_bills:
+            problem = f"Bill {line.bill_id} was already posted from another remittance"
+        planned: list[dict] = []
+        if not problem:
+            planned, problem = _plan(entry, line)
+        if problem:
+            line.status, line.problem, line.invoice_id = LineStatus.REVIEW, problem[:300], None
+            continue
+        for row in planned:
+            if row["invoice_line_id"]:
+                entry.line_owed[row["invoice_line_id"]] -= row["amount"]
+            entry.paid_total += row["amount"]
+            planned_rows.append((line, entry, row))
+        touched[entry.id] = entry
+        line.status, line.problem, line.invoice_id = LineStatus.ALLOCATED, "", entry.id
+        line.match_method, line.matched_at = method, now
+        line.matched_by_id = user_id if method == MatchMethod.MANUAL else None
+    _save_lines(batch, lines)
+    _insert_allocations([(line.pk, entry, row) for line, entry, row in planned_rows], posted_on, now, user_id)
+    _save_invoice_totals(list(touched.values()), now)
+
+
+def _adapt(connection, column: str, value):
+    if value is None:
+        return None
+    if column in _MONEY_COLUMNS:
+        return str(value)
+    if column == "items":
+        if connection.vendor == "postgresql":
+            from psycopg.types.json import Jsonb
+
+            return Jsonb(value)
+        return json.dumps(value)
+    return value
+
+
+def _save_lines(batch: RemittanceBatch, lines: list) -> None:
+    """New lines: one executemany INSERT (Django's bulk_create builds a model instance and prepares
+    every value through its field, which is most of the time at 100,000 lines), then their ids."""
+    from django.db import connection
+
+    new = [line for line in lines if line.pk is None]
+    for line in lines:
+        if line.pk is not None:
+            line.save(update_fields=["status", "problem", "invoice", "match_method", "matched_at", "matched_by"])
+    if not new:
+        return
+    stamp = connection.ops.adapt_datetimefield_value
+    table = connection.ops.quote_name(RemittanceLine._meta.db_table)
+    columns = ("practice_id", "batch_id", *_LINE_COLUMNS)
+    practice_id, batch_id = batch.practice_id, batch.pk
+    params = [(practice_id, batch_id, line.sequence, line.bill_id, line.invoice_number, line.membership_number,
+               line.patient_name, str(line.amount_invoiced), str(line.amount_paid), str(line.shortfall),
+               line.shortfall_code, line.shortfall_reason, _adapt(connection, "items", line.items), line.status,
+               line.problem, line.invoice_id, line.match_method, stamp(line.matched_at), line.matched_by_id)
+              for line in new]
+    with connection.cursor() as cursor:
+        cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})",
+                           params)
+    ids = dict(RemittanceLine.objects.filter(batch=batch).values_list("sequence", "id"))
+    for line in new:
+        line.pk = line.id = ids[line.sequence]
+
+
+def _insert_allocations(rows: list[tuple[int, _Owed, dict]], posted_on, now, user_id) -> None:
+    from django.db import connection
+
+    if not rows:
+        return
+    table = connection.ops.quote_name(Allocation._meta.db_table)
+    columns = ("practice_id", "invoice_id", "invoice_line_id", "remittance_line_id", "kind", "amount", "shortfall",
+               "reason", "insurer_contact_id", "posted_on", "created_at", "created_by_id")
+    day = connection.ops.adapt_datefield_value(posted_on)
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    params = [(entry.practice_id, entry.id, row["invoice_line_id"], line_id, AllocationKind.INSURER_PAYMENT,
+               str(row["amount"]), str(row["shortfall"]), row["reason"], entry.insurer_contact_id, day, stamp, user_id)
+              for line_id, entry, row in rows]
+    with connection.cursor() as cursor:
+        cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})",
+                           params)
+
+
+def _save_invoice_totals(invoices: list[_Owed], now) -> None:
+    """paid_total and payment_outcome of many invoices. One parameterised UPDATE per invoice sent
+    with executemany: Django's bulk_update builds a CASE over every id, which costs quadratic
+    time per batch on SQLite. Audit: the allocation rows are the record of each change."""
+    from django.db import connection
+
+    table = connection.ops.quote_name(Invoice._meta.db_table)
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    params = [(str(i.paid_total), billing.payment_outcome_for(
+        total=i.total, paid_total=i.paid_total, credited_total=i.credited_total,
+        written_off_total=i.written_off_total), stamp, i.id) for i in invoices]
+    with connection.cursor() as cursor:
+        cursor.executemany(f"UPDATE {table} SET paid_total = %s, payment_outcome = %s, updated_at = %s WHERE id = %s",
+                           params)
+
+
+def _already_posted_bills(practice, batch, lines) -> set[str]:
+    bills = sorted({line.bill_id for line in lines if line.bill_id})
+    found: set[str] = set()
+    for start in range(0, len(bills), CHUNK):
+        found.update(RemittanceLine.objects.filter(practice=practice, bill_id__in=bills[start:start + CHUNK],
+                                                   status=LineStatus.ALLOCATED)
+                     .exclude(batch=batch).values_list("bill_id", flat=True))
+    return found
+
+
+def _plan(entry: _Owed, line) -> tuple[list[dict], str]:
+    """The allocation rows for one remittance line, or why it cannot be allocated."""
+    if line.amount_paid > entry.balance:
+        return [], f"Pays £{line.amount_paid} but only £{entry.balance} is owed on invoice {entry.number}"
+    rows = []
+    if line.items:
+        paid_by_items = ZERO
+        for item in line.items:
+            invoice_line_id = entry.lines.get(item["sequence"])
+            if invoice_line_id is None:
+                return [], f"Invoice {entry.number} has no line {item['sequence']}"
+            paid, short = Decimal(item["paid"]), Decimal(item["shortfall"])
+            if paid > entry.line_owed[invoice_line_id]:
+                return [], (f"Pays £{paid} on line {item['sequence']} of invoice {entry.number}, which owes "
+                            f"£{entry.line_owed[invoice_line_id]}")
+            paid_by_items += paid
+            rows.append({"invoice_line_id": invoice_line_id, "amount": paid, "shortfall": short,
+                         "reason": item.get("reason", "")[:300]})
+        if paid_by_items != line.amount_paid:
+            return [], f"The charge lines add up to £{paid_by_items}, not the £{line.amount_paid} paid"
+        return rows, ""
+    # No per-line detail (a CSV row): the invoice's only line, else the invoice as a whole.
+    invoice_line_id = next(iter(entry.lines.values())) if len(entry.lines) == 1 else None
+    if invoice_line_id is not None and line.amount_paid > entry.line_owed[invoice_line_id]:
+        return [], f"Pays £{line.amount_paid} but line 1 of invoice {entry.number} owes £{entry.line_owed[invoice_line_id]}"
+    return [{"invoice_line_id": invoice_line_id, "amount": line.amount_paid, "shortfall": line.shortfall,
+             "reason": line.shortfall_reason[:300]}], ""
+
+
+# -- the review queue ----------------------------------------------------------------------------
+@transaction.atomic
+def match_by_hand(*, line: RemittanceLine, invoice: Invoice, user=None) -> RemittanceLine:
+    line = RemittanceLine.objects.select_for_update().select_related("batch").get(pk=line.pk)
+    if invoice.practice_id != line.practice_id:
+        raise RemittanceError("Choose an invoice of this practice.", field="invoice")
+    if line.status not in (LineStatus.REVIEW, LineStatus.NEW, LineStatus.IGNORED):
+        raise RemittanceError(f"This line is {line.get_status_display().lower()} already.", field="status",
+                              code="wrong_status")
+    if invoice.record_status != RecordStatus.ISSUED:
+        raise RemittanceError(f"Invoice {invoice.display_number} is {invoice.get_record_status_display().lower()}: "
+                              "choose an issued invoice.", field="invoice")
+    allocate_lines(practice=invoice.practice, batch=line.batch, lines=[line], user=user,
+                   forced={id(line): invoice.pk})
+    if line.status != LineStatus.ALLOCATED:
+        raise RemittanceError(f"{line.problem}. Choose another invoice.", field="invoice", code="not_owed")
+    return line
+
+
+@transaction.atomic
+def set_aside(*, line: RemittanceLine, reason: str, user=None) -> RemittanceLine:
+    line = RemittanceLine.objects.select_for_update().get(pk=line.pk)
+    if line.status != LineStatus.REVIEW:
+        raise RemittanceError("Only a line waiting for review can be set aside.", field="status", code="wrong_status")
+    reason = (reason or "").strip()
+    if not reason:
+        raise RemittanceError("Say why this line is set aside (for example: paid to another practice).",
+                              field="reason", code="required")
+    line.status, line.problem, line.matched_by, line.matched_at = LineStatus.IGNORED, reason[:300], user, timezone.now()
+    line.save(update_fields=["status", "problem", "matched_by", "matched_at"])
+    return line
+
+
+# -- reversals -----------------------------------------------------------------------------------
+@transaction.atomic
+def reverse_allocation(*, allocation: Allocation, reason: str, user=None) -> Allocation:
+    """A new row, the exact negative of the one it undoes. Undoing a remittance line's payment
+    sends the line back to the review queue to be matched again; undoing a shortfall transfer
+    voids the patient's shortfall invoice (refused once the patient has paid towards it)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise RemittanceError("Say why the allocation is reversed.", field="reason", code="required")
+    invoice = billing.lock_invoice(allocation.invoice_id, allocation.practice_id)
+    allocation = Allocation.objects.select_for_update().get(pk=allocation.pk)
+    if allocation.kind == AllocationKind.REVERSAL:
+        raise RemittanceError("A reversal cannot itself be reversed: allocate again instead.", field="allocation")
+    if Allocation.objects.filter(reverses=allocation).exists():
+        raise RemittanceError("This allocation is reversed already.", field="allocation", code="wrong_status")
+    if allocation.kind == AllocationKind.INSURER_PAYMENT and allocation.remittance_line_id and \
+            Allocation.objects.filter(remittance_line_id=allocation.remittance_line_id,
+                                      kind=AllocationKind.SHORTFALL_TRANSFER, reversed_by__isnull=True).exists():
+        raise RemittanceError("The shortfall of this payment was moved to the patient: reverse that first.",
+                              field="allocation", code="wrong_status")
+    if allocation.kind == AllocationKind.SHORTFALL_TRANSFER and allocation.patient_invoice_id:
+        patient_invoice = billing.lock_invoice(allocation.patient_invoice_id, allocation.practice_id)
+        if patient_invoice.record_status != RecordStatus.VOID:
+            if patient_invoice.paid_total or patient_invoice.credited_total:
+                raise RemittanceError(f"The patient has paid towards invoice {patient_invoice.number}: refund or "
+                                      "credit it first.", field="allocation", code="wrong_status")
+            billing.void_invoice(invoice=patient_invoice, reason=f"Shortfall transfer reversed: {reason}"[:200])
+    reversal = Allocation.objects.create(
+        practice_id=allocation.practice_id, invoice_id=allocation.invoice_id,
+        invoice_line_id=allocation.invoice_line_id, remittance_line_id=allocation.remittance_line_id,
+        kind=AllocationKind.REVERSAL, amount=-allocation.amount, reason=reason[:300], reverses=allocation,
+        insurer_contact_id=allocation.insurer_contact_id, posted_on=timezone.localdate(), created_by=user)
+    if allocation.kind == AllocationKind.INSURER_PAYMENT and allocation.remittance_line_id:
+        still = (Allocation.objects.filter(remittance_line_id=allocation.remittance_line_id,
+                                           kind=AllocationKind.INSURER_PAYMENT, reversed_by__isnull=True)
+                 .exclude(pk=allocation.pk).exists())
+        if not still:
+            RemittanceLine.objects.filter(pk=allocation.remittance_line_id).update(
+                status=LineStatus.REVIEW, invoice=None, match_method="",
+                problem=f"Allocation reversed: {reason}"[:300])
+    billing.refresh_payment_outcome(invoice=invoice)
+    return reversal
+
+
+# -- shortfalls ----------------------------------------------------------------------------------
+@transaction.atomic
+def transfer_shortfall(*, line: RemittanceLine, user=None) -> Invoice:
+    """Move an insurer's stated deduction to the patient: a new issued patient invoice, one line
+    per short charge line naming the insurer's reason, and a transfer row that settles the
+    insurer invoice by the same amount. Never more than the deduction the insurer stated, nor
+    more than the insurer invoice still owes."""
+    line = RemittanceLine.objects.select_for_update().select_related("batch").get(pk=line.pk)
+    if line.status != LineStatus.ALLOCATED or line.invoice_id is None:
+        raise RemittanceError("Match this remittance line to its invoice first.", field="status", code="wrong_status")
+    if line.shortfall <= 0:
+        raise RemittanceError("This line has no shortfall to move to the patient.", field="shortfall")
+    if Allocation.objects.filter(remittance_line=line, kind=AllocationKind.SHORTFALL_TRANSFER,
+                                 reversed_by__isnull=True).exists():
+        raise RemittanceError("This shortfall was moved to the patient already.", field="status", code="wrong_status")
+    invoice = billing.lock_invoice(line.invoice_id, line.practice_id)
+    amount = min(line.shortfall, invoice.balance)
+    if amount <= 0:
+        raise RemittanceError(f"Nothing is owed on invoice {invoice.number} any more: there is no shortfall to move.",
+                              field="shortfall")
+    insurer = line.batch.insurer_name or (invoice.insurer_contact.name if invoice.insurer_contact_id else "the insurer")
+    reason = line.shortfall_reason or ("Rejected" if line.amount_paid == 0 else "Shortfall")
+    patient_invoice = _shortfall_invoice(invoice=invoice, line=line, amount=amount, insurer=insurer, user=user)
+    Allocation.objects.create(
+        practice_id=invoice.practice_id, invoice=invoice, remittance_line=line, kind=AllocationKind.SHORTFALL_TRANSFER,
+        amount=amount, shortfall=amount, reason=f"{insurer}: {reason}"[:300], patient_invoice=patient_invoice,
+        insurer_contact_id=invoice.insurer_contact_id, posted_on=timezone.localdate(), created_by=user)
+    billing.refresh_payment_outcome(invoice=invoice)
+    return patient_invoice
+
+
+def _shortfall_invoice(*, invoice: Invoice, line: RemittanceLine, amount: Decimal, insurer: str, user) -> Invoice:
+    """The patient's invoice for a shortfall. Written directly (billing prices lines from products,
+    and a shortfall's price is the insurer's deduction), then issued through billing."""
+    today = timezone.localdate()
+    patient_invoice = Invoice.objects.create(
+        practice_id=invoice.practice_id, bill_to=BillTo.PATIENT, patient_id=invoice.patient_id,
+        practitioner_id=invoice.practitioner_id, location_id=invoice.location_id, invoice_date=today,
+        due_date=today + dt.timedelta(days=30), created_by=user,
+        notes=f"Shortfall on invoice {invoice.number} from {insurer} (remittance {line.batch.payment_reference}).")
+    originals = {l.sequence: l for l in invoice.lines.all()}
+    charges, left = [], amount
+    for item in line.items or []:
+        short = min(Decimal(item["shortfall"]), left)
+        if short > 0 and item["sequence"] in originals:
+            charges.append((originals[item["sequence"]], short, item.get("reason") or line.shortfall_reason))
+            left -= short
+    if not charges or left > 0:
+        first = next(iter(originals.values()))
+        charges.append((first, left if charges else amount, line.shortfall_reason))
+    for sequence, (original, short, why) in enumerate(charges, start=1):
+        why = why or ("rejected" if line.amount_paid == 0 else "shortfall")
+        InvoiceLine.objects.create(
+            practice_id=invoice.practice_id, invoice=patient_invoice, sequence=sequence, product_id=original.product_id,
+            description=f"Shortfall: {original.description}. {insurer}: {why}"[:200],
+            service_date=original.service_date, quantity=1, unit_price=short, price_source=SHORTFALL_PRICE_SOURCE,
+            vat_rate=Decimal("0"), net_amount=short, vat_amount=ZERO,
+            industry_standard_code=original.industry_standard_code, procedure_code=original.procedure_code)
+    patient_invoice.net_total = patient_invoice.total = amount
+    patient_invoice.save(update_fields=["net_total", "total"])
+    return billing.issue_invoice(invoice=patient_invoice)
+
+
+def apply_shortfall_rule(*, practice, batch: RemittanceBatch, user=None) -> int:
+    """The practice rule: move every (or every listed reason's) shortfall of a posted batch."""
+    rule = RemittanceSettings.objects.filter(practice=practice).first()
+    codes = {c.strip() for c in (rule.automatic_codes if rule else "").split(",") if c.strip()}
+    moved = 0
+    for line in batch.lines.filter(status=LineStatus.ALLOCATED, shortfall__gt=0):
+        if codes and line.shortfall_code not in codes:
+            continue
+        try:
+            with transaction.atomic():
+                transfer_shortfall(line=line, user=user)
+            moved += 1
+        except RemittanceError:
+            continue  # left for a biller: it shows in the shortfalls list
+    return moved
+
+
+@transaction.atomic
+def save_settings(*, practice, shortfall_rule: str, automatic_codes: str = "") -> RemittanceSettings:
+    if shortfall_rule not in ShortfallRule.values:
+        raise RemittanceError("Choose how shortfalls move to patients: by hand or automatically.",
+                              field="shortfall_rule")
+    found, _ = RemittanceSettings.objects.update_or_create(
+        practice=practice, defaults={"shortfall_rule": shortfall_rule, "automatic_codes": automatic_codes.strip()[:200]})
+    return found
+
+
+# -- BACS ----------------------------------------------------------------------------------------
+@transaction.atomic
+def record_bank_amount(*, batch: RemittanceBatch, amount) -> RemittanceBatch:
+    batch = RemittanceBatch.objects.select_for_update().get(pk=batch.pk)
+    value = _money(amount, field="bank_amount", label="Amount on the bank statement")
+    batch.bank_amount = value
+    batch.bank_recorded_at = timezone.now()
+    batch.save(update_fields=["bank_amount", "bank_recorded_at"])
+    return batch
+
+
+def _money(value, *, field: str, label: str) -> Decimal:
+    from openpractice.billing.errors import BillingError
+
+    try:
+        amount = parse_money(value, field=field, label=label)
+    except BillingError as exc:
+        raise RemittanceError(exc.message, field=field) from None
+    if amount < 0:
+        raise RemittanceError(f"{label}: enter £0.00 or more.", field=field)
+    return amount
+
+
+# -- files -------------------------------------------------------------------------------------
+def preview_file(*, practice, content: bytes, kind: str, mapping: dict | None = None, insurer_identifier: str = "",
+                 payment_reference: str = "", payment_date: dt.date | None = None) -> parsing.ParsedBatch:
+    """Read a file without writing anything (the preview)."""
+    if not content:
+        raise RemittanceError("Choose a remittance file.", field="file", code="required")
+    if len(content) > 20 * 1024 * 1024:
+        raise RemittanceError("The file is over 20 MB: split it.", field="file")
+    if kind == "fhir":
+        parsed = parsing.parse_bundle(parsing.load_json(content))
+    elif kind == "csv":
+        if not payment_reference.strip():
+            raise RemittanceError("Enter the BACS reference of the payment, as on the remittance advice.",
+                                  field="payment_reference", code="required")
+        parsed = parsing.parse_csv(content, mapping=mapping or {}, insurer_identifier=insurer_identifier,
+                                   payment_reference=payment_reference.strip(), payment_date=payment_date)
+    else:
+        raise RemittanceError("Choose the file type: FHIR Bundle (JSON) or CSV.", field="kind")
+    if RemittanceBatch.objects.filter(practice=practice, external_id=parsed.external_id).exists():
+        raise RemittanceError(f"This remittance ({parsed.payment_reference or parsed.external_id}) was received "
+                              "already: nothing to import.", field="file", code="duplicate")
+    return parsed
+
+
+def import_file(*, practice, content: bytes, kind: str, mapping: dict | None = None, insurer_identifier: str = "",
+                payment_reference: str = "", payment_date: dt.date | None = None, user=None) -> RemittanceBatch:
+    """Preview again (the file may have changed), then store and post in one transaction: a bad
+    file posts nothing."""
+    parsed = preview_file(practice=practice, content=content, kind=kind, mapping=mapping,
+                          insurer_identifier=insurer_identifier, payment_reference=payment_reference,
+                          payment_date=payment_date)
+    source = BatchSource.FHIR_FILE if kind == "fhir" else BatchSource.CSV_FILE
+    with transaction.atomic():
+        batch, created = store_batch(practice=practice, source=source, external_id=parsed.external_id,
+                                     raw_payload=content.decode("utf-8-sig"), user=user, summary=parsed)
+        if not created:
+            raise RemittanceError("This remittance was received already.", field="file", code="duplicate")
+        return _post_batch(batch_id=batch.pk, user=user, csv_options={"mapping": mapping or {}})

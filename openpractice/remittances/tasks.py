@@ -1,0 +1,24 @@
+"""Background work on the Django Tasks API (django-tasks-db; worker: manage.py db_worker)."""
+
+from __future__ import annotations
+
+from django_tasks import task
+
+
+@task(queue_name="healthcode")
+def fetch_practice_remittances(practice_id: int) -> str:
+    from openpractice.practices.models import Practice
+    from openpractice.remittances.fetching import fetch_remittances
+
+    return fetch_remittances(practice=Practice.objects.get(pk=practice_id)).message
+
+
+@task(queue_name="healthcode")
+def fetch_all_remittances() -> int:
+    """The schedule's entry point: one task per practice whose Healthcode connection works."""
+    from openpractice.practices.models import HealthcodeIntegration
+
+    ids = list(HealthcodeIntegration.objects.filter(last_test_ok=True).values_list("practice_id", flat=True))
+    for practice_id in ids:
+        fetch_practice_remittances.enqueue(practice_id)
+    return len(ids)

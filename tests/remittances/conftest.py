@@ -1,0 +1,46 @@
+"""Fixtures: a small practice (`world`) and the demo practice against the sandbox (`demo_remit`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.core.management import call_command
+from remit_helpers import World
+
+
+@pytest.fixture
+def world(practice, make_member, insurer_contact):
+    return World(practice, make_member, insurer_contact)
+
+
+
+@pytest.fixture
+def remit_sandbox(tmp_path, request):
+    """A clearing house of this test's own: bills and idempotency keys of earlier tests (whose
+    databases were rolled back, so ids repeat) must not meet this test's. Parametrise with
+    `duplicate_remittances` through indirect=True."""
+    from openpractice.healthcode.client import clear_caches
+    from sandbox.testing import start_sandbox
+
+    process = start_sandbox(tmp_path / "sandbox", **getattr(request, "param", {}))
+    clear_caches()
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def demo_remit(db, remit_sandbox):
+    """The demo practice (seed_demo) with credentials for this test's sandbox."""
+    from openpractice.practices.management.commands.seed_demo import DEMO_PRACTICE
+    from openpractice.practices.models import HealthcodeIntegration, Practice
+    from openpractice.practices.services import save_healthcode_credentials
+
+    call_command("seed_demo", "--quiet-if-exists")
+    practice = Practice.objects.get(name=DEMO_PRACTICE)
+    save_healthcode_credentials(practice=practice, environment="sandbox",
+                                discovery_url=f"{remit_sandbox.url}/.well-known/healthcode-discovery",
+                                site_id=remit_sandbox.site_id, api_key_id=remit_sandbox.client_id,
+                                api_key=remit_sandbox.client_secret)
+    HealthcodeIntegration.objects.filter(practice=practice).update(last_test_ok=True)
+    return practice
