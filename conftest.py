@@ -146,3 +146,15 @@ def sandbox_credentials(healthcode_sandbox):
         "api_key_id": healthcode_sandbox.client_id,
         "api_key": healthcode_sandbox.client_secret,
     }
+
+
+@pytest.fixture(autouse=True)
+def _reference_codes_after_flush(request):
+    """Transactional tests (browser tests, worker tests) end by flushing every table, which takes
+    the reference data the coding migration loaded (ICD-10, published insurers, sample codes) with
+    it. Load whatever is missing before each such test, so test order never matters."""
+    if "transactional_db" in request.fixturenames or "live_server" in request.fixturenames:
+        request.getfixturevalue("transactional_db")
+        from openpractice.coding.reference import load_reference_data
+
+        load_reference_data()
