@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db import DataError
 from django.http import Http404
 from ninja import NinjaAPI
 
@@ -53,6 +54,20 @@ def domain_error_response(request, exc):
 @api.exception_handler(Http404)
 def not_found(request, exc):
     return api.create_response(request, {"detail": "Not found."}, status=404)
+
+
+@api.exception_handler(OverflowError)
+def number_out_of_range(request, exc):
+    # An id or count too large for the database's integers: the caller's mistake, not a server error.
+    return api.create_response(request, {"detail": [{
+        "loc": ["body"], "type": "out_of_range",
+        "msg": "A number is out of range: ids and counts must be whole numbers below 9223372036854775808.",
+    }]}, status=422)
+
+
+@api.exception_handler(DataError)
+def data_out_of_range(request, exc):
+    return number_out_of_range(request, exc)
 
 
 @api.exception_handler(PermissionDenied)

@@ -5,6 +5,11 @@ from django.template.loader import get_template
 
 
 def page_not_found(request, exception=None):
+    if request.path.startswith("/api/"):
+        # No route matched (e.g. a negative id where the path wants a number): answer like the API.
+        from django.http import JsonResponse
+
+        return JsonResponse({"detail": "Not found."}, status=404)
     return render(request, "errors/404.html", status=404)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from ninja import Router, Schema
+from ninja import Query, Router, Schema
 from pydantic import Field
 
 from openpractice.api_auth import auth_for, require
@@ -216,7 +216,8 @@ def _invoice(request, invoice_id: int) -> Invoice:
 
 @router.get("/invoices", response=list[InvoiceOut])
 def list_invoices(request, healthcode_status: str = "", insurer_id: int | None = None,
-                  practitioner_id: int | None = None, age: str = "", limit: int = 100, offset: int = 0):
+                  practitioner_id: int | None = None, age: str = "",
+                  limit: int = Query(100, ge=1, le=500), offset: int = Query(0, ge=0)):
     require(request, Capability.VIEW_RECORDS)
     qs = selectors.search_invoices(practice=request.practice, healthcode_status=healthcode_status,
                                    insurer_id=insurer_id, practitioner_id=practitioner_id, age=age)
