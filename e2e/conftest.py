@@ -6,12 +6,17 @@ import os
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls in the same test
 # (set-up of data) are still synchronous and safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+# Assertions after a click wait for the page to catch up; CI machines are loaded, so allow longer
+# than Playwright's 5 s default.
+expect.set_options(timeout=15_000)
 
 SCREENSHOTS = Path(os.environ.get("OPENPRACTICE_TEST_OUTPUT", "test-results")) / "screenshots"
 

@@ -2,6 +2,7 @@
 
 import pytest
 from django.core.management import call_command
+from playwright.sync_api import expect
 
 from openpractice.practices.roles import Role
 
@@ -78,7 +79,7 @@ def test_keyboard_escape_no_match_and_submit(page, live_server, owner_logged_in,
     assert page.locator("#id_procedure_code_listbox [aria-selected=true]").get_attribute("data-value") == "W8520"
     page.keyboard.press("Enter")
     page.keyboard.press("Enter")  # with the list closed, Enter submits the form
-    page.wait_for_load_state("networkidle")
+    expect(page.get_by_role("table", name="Chosen codes")).to_contain_text("W8520")
     assert page.get_by_role("table", name="Chosen codes").inner_text().count("W8520") == 1
     screenshot(page, "typeahead-chosen")
     assert console_errors == []
@@ -86,27 +87,25 @@ def test_keyboard_escape_no_match_and_submit(page, live_server, owner_logged_in,
 
 def test_settings_coding_pages_look_right(page, live_server, owner_logged_in, screenshot, console_errors):
     page.goto(f"{live_server.url}/settings/coding/")
-    assert page.locator("nav.tabs a[aria-current=page]").inner_text() == "Coding"
+    expect(page.locator("nav.tabs a[aria-current=page]")).to_have_text("Coding")
     screenshot(page, "coding-settings")
     page.goto(f"{live_server.url}/settings/coding/insurers/")
-    assert page.get_by_role("link", name="Bupa", exact=True).is_visible()
+    expect(page.get_by_role("link", name="Bupa", exact=True)).to_be_visible()
     screenshot(page, "coding-insurers")
     page.goto(f"{live_server.url}/settings/coding/imports/new/")
     page.get_by_label("CSV file").set_input_files(files=[{
         "name": "bad.csv", "mimeType": "text/csv",
         "buffer": b"code,description,valid from\nW8500,Knee,2020-01-01\nW8500,Knee again,31/02/2020\n"}])
     page.get_by_role("button", name="Check the file").click()
-    page.wait_for_load_state("networkidle")
-    assert page.get_by_text("nothing was changed").first.is_visible()
+    expect(page.get_by_text("nothing was changed").first).to_be_visible()
     screenshot(page, "coding-import-problems")
     page.goto(f"{live_server.url}/settings/coding/imports/new/")
     page.get_by_label("CSV file").set_input_files(files=[{
         "name": "good.csv", "mimeType": "text/csv",
         "buffer": b"CCSD code,Narrative\nW8500,Multiple arthroscopic operations on knee\nH2510,Rigid sigmoidoscopy\n"}])
     page.get_by_role("button", name="Check the file").click()
-    page.wait_for_load_state("networkidle")
+    expect(page.get_by_role("button", name="Apply these changes")).to_be_visible()
     screenshot(page, "coding-import-preview")
     page.get_by_role("button", name="Apply these changes").click()
-    page.wait_for_load_state("networkidle")
-    assert page.get_by_text("Applied").first.is_visible()
+    expect(page.get_by_text("Applied").first).to_be_visible()
     assert console_errors == []

@@ -1,7 +1,10 @@
 """The demo owner logs in and visits every navigation entry: no server error, no console error."""
 
+import re
+
 import pytest
 from django.core.management import call_command
+from playwright.sync_api import expect
 
 from openpractice.practices.management.commands.seed_demo import DEMO_PASSWORD
 
@@ -11,7 +14,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def test_demo_owner_visits_every_navigation_entry(page, live_server, login, screenshot, console_errors):
     call_command("seed_demo")
     login("owner@demo.openpractice.test", DEMO_PASSWORD)
-    assert page.get_by_role("heading", name="Harley Street Demo Clinic").is_visible()
+    expect(page.get_by_role("heading", name="Harley Street Demo Clinic")).to_be_visible()
     screenshot(page, "dashboard")
 
     nav_links = page.locator("aside nav a")
@@ -19,8 +22,9 @@ def test_demo_owner_visits_every_navigation_entry(page, live_server, login, scre
     assert "Dashboard" in labels and "Settings" in labels
     for label in labels:
         page.locator("aside nav").get_by_role("link", name=label, exact=True).click()
+        expect(page.locator("aside nav a[aria-current=page]")).to_have_text(label)
         page.wait_for_load_state("networkidle")
-        assert page.locator("h1").first.is_visible(), label
+        expect(page.locator("h1").first).to_be_visible()
         assert "Server Error" not in page.content()
         screenshot(page, f"nav-{label.lower().replace(' ', '-')}")
 
@@ -28,8 +32,8 @@ def test_demo_owner_visits_every_navigation_entry(page, live_server, login, scre
     page.goto(f"{live_server.url}/settings/practice/")
     for tab in ["Practice", "Locations", "Users", "Integrations"]:
         page.locator("nav.tabs").get_by_role("link", name=tab, exact=True).click()
+        expect(page.locator("nav.tabs a[aria-current=page]")).to_have_text(tab)
         page.wait_for_load_state("networkidle")
-        assert page.locator("nav.tabs a[aria-current=page]").inner_text() == tab
         screenshot(page, f"settings-{tab.lower()}")
     assert console_errors == []
 
@@ -41,7 +45,7 @@ def test_receptionist_sees_no_settings(page, live_server, login, console_errors)
     assert console_errors == []
     response = page.goto(f"{live_server.url}/settings/users/")
     assert response.status == 403
-    assert page.get_by_role("heading", name="You can't open this page").is_visible()
+    expect(page.get_by_role("heading", name="You can't open this page")).to_be_visible()
 
 
 def test_form_errors_show_at_the_field(page, live_server, login, screenshot):
@@ -50,6 +54,7 @@ def test_form_errors_show_at_the_field(page, live_server, login, screenshot):
     page.goto(f"{live_server.url}/settings/locations/new/")
     page.get_by_label("Postcode").fill("NOPE")
     page.get_by_role("button", name="Save location").click()
-    assert page.locator("#id_name_error").is_visible()
-    assert page.locator("#id_postcode_error").inner_text().startswith("Enter a UK postcode")
+    # Assertions that wait: the click only starts the form's round trip.
+    expect(page.locator("#id_name_error")).to_be_visible()
+    expect(page.locator("#id_postcode_error")).to_have_text(re.compile(r"^Enter a UK postcode"))
     screenshot(page, "location-form-errors")
