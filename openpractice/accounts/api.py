@@ -7,7 +7,7 @@ from pydantic import Field
 
 from openpractice.accounts import services
 from openpractice.accounts.models import PractitionerProfile
-from openpractice.api_auth import auth_for, require
+from openpractice.api_auth import auth_for
 from openpractice.practices.models import Membership
 from openpractice.practices.roles import Capability
 from openpractice.practices.tenancy import get_for_practice_or_404
@@ -45,14 +45,12 @@ def _out(membership: Membership, profile: PractitionerProfile | None, warnings: 
 
 @router.get("/users/{membership_id}/practitioner", response=PractitionerOut, auth=auth_for(Capability.VIEW_RECORDS))
 def get_practitioner(request, membership_id: int):
-    require(request)
     membership = get_for_practice_or_404(Membership.objects.select_related("user"), request.practice, pk=membership_id)
     return _out(membership, PractitionerProfile.objects.filter(membership=membership).first())
 
 
 @router.put("/users/{membership_id}/practitioner", response=PractitionerOut, auth=auth_for(Capability.MANAGE_USERS))
 def put_practitioner(request, membership_id: int, payload: PractitionerIn):
-    require(request, Capability.MANAGE_USERS)
     membership = get_for_practice_or_404(Membership.objects.select_related("user"), request.practice, pk=membership_id)
     profile, warnings = services.save_practitioner_profile(membership=membership, **payload.dict())
     return _out(membership, profile, warnings)
@@ -61,7 +59,6 @@ def put_practitioner(request, membership_id: int, payload: PractitionerIn):
 @router.get("/practitioners", response=list[PractitionerOut], auth=auth_for(Capability.VIEW_RECORDS))
 def list_practitioners(request):
     """Members with a Healthcode identifier in this practice."""
-    require(request)
     profiles = (PractitionerProfile.objects.filter(practice=request.practice).exclude(healthcode_identifier="")
                 .select_related("membership__user").order_by("membership__user__full_name"))
     return [_out(p.membership, p) for p in profiles]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from openpractice.api_auth import auth_for, require
+from openpractice.api_auth import auth_for
 from openpractice.contacts import selectors, services
 from openpractice.contacts.errors import ContactError
 from openpractice.contacts.models import Contact, ContactType
@@ -81,7 +81,6 @@ def _data(request, payload: ContactIn) -> dict:
 @router.get("/contacts", response=list[ContactOut], auth=auth_for(Capability.VIEW_RECORDS))
 def list_contacts(request, q: str = "", contact_type: str = "", include_archived: bool = False,
                   limit: int = 50, offset: int = 0):
-    require(request)
     qs = selectors.search_contacts(practice=request.practice, query=q[:100],
                                    contact_type=contact_type if contact_type in ContactType.values else "",
                                    include_archived=include_archived)
@@ -90,25 +89,21 @@ def list_contacts(request, q: str = "", contact_type: str = "", include_archived
 
 @router.get("/contacts/{contact_id}", response=ContactOut, auth=auth_for(Capability.VIEW_RECORDS))
 def get_contact(request, contact_id: int):
-    require(request)
     return _out(get_for_practice_or_404(Contact.objects.select_related("insurer"), request.practice, pk=contact_id))
 
 
 @router.post("/contacts", response={201: ContactOut}, auth=auth_for(Capability.EDIT_RECORDS))
 def create_contact(request, payload: ContactIn):
-    require(request, Capability.EDIT_RECORDS)
     return Status(201, _out(services.create_contact(practice=request.practice, data=_data(request, payload))))
 
 
 @router.put("/contacts/{contact_id}", response=ContactOut, auth=auth_for(Capability.EDIT_RECORDS))
 def update_contact(request, contact_id: int, payload: ContactIn):
-    require(request, Capability.EDIT_RECORDS)
     contact = get_for_practice_or_404(Contact, request.practice, pk=contact_id)
     return _out(services.update_contact(contact=contact, data=_data(request, payload)))
 
 
 @router.post("/contacts/{contact_id}/archive", response=ContactOut, auth=auth_for(Capability.EDIT_RECORDS))
 def archive_contact(request, contact_id: int, payload: ArchiveIn):
-    require(request, Capability.EDIT_RECORDS)
     contact = get_for_practice_or_404(Contact, request.practice, pk=contact_id)
     return _out(services.set_archived(contact=contact, archived=payload.archived))

@@ -7,7 +7,7 @@ from datetime import date
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from openpractice.api_auth import auth_for, require
+from openpractice.api_auth import auth_for
 from openpractice.contacts.models import Contact
 from openpractice.healthcode import services as healthcode
 from openpractice.healthcode.errors import HealthcodeSetupError
@@ -114,7 +114,6 @@ def _out(p: Patient, *, full: bool = True) -> dict:
 def search_patients(request, q: str = "", after: str | None = None, before: str | None = None, limit: int = 25,
                     include_archived: bool = False):
     """Search by name, date of birth, phone, email, NHS number or registration number; keyset paged."""
-    require(request)
     page = selectors.search_patients(practice=request.practice, query=q[:100], after=after, before=before,
                                      limit=limit, include_archived=include_archived)
     return {"results": [_out(p, full=False) for p in page.patients], "next_cursor": page.next_cursor,
@@ -123,33 +122,28 @@ def search_patients(request, q: str = "", after: str | None = None, before: str 
 
 @router.get("/patients/{patient_id}", response=PatientOut, auth=auth_for(Capability.VIEW_RECORDS))
 def get_patient(request, patient_id: int):
-    require(request)
     return _out(get_for_practice_or_404(Patient, request.practice, pk=patient_id))
 
 
 @router.post("/patients", response={201: PatientOut}, auth=auth_for(Capability.EDIT_RECORDS))
 def create_patient(request, payload: PatientIn):
-    require(request, Capability.EDIT_RECORDS)
     return Status(201, _out(services.create_patient(practice=request.practice, data=payload.dict())))
 
 
 @router.put("/patients/{patient_id}", response=PatientOut, auth=auth_for(Capability.EDIT_RECORDS))
 def update_patient(request, patient_id: int, payload: PatientIn):
-    require(request, Capability.EDIT_RECORDS)
     patient = get_for_practice_or_404(Patient, request.practice, pk=patient_id)
     return _out(services.update_patient(patient=patient, data=payload.dict()))
 
 
 @router.post("/patients/{patient_id}/archive", response=PatientOut, auth=auth_for(Capability.EDIT_RECORDS))
 def archive_patient(request, patient_id: int, payload: ArchiveIn):
-    require(request, Capability.EDIT_RECORDS)
     patient = get_for_practice_or_404(Patient, request.practice, pk=patient_id)
     return _out(services.set_archived(patient=patient, archived=payload.archived))
 
 
 @router.post("/patients/{patient_id}/relationships", response={201: RelationshipOut}, auth=auth_for(Capability.EDIT_RECORDS))
 def add_relationship(request, patient_id: int, payload: RelationshipIn):
-    require(request, Capability.EDIT_RECORDS)
     patient = get_for_practice_or_404(Patient, request.practice, pk=patient_id)
     data = payload.dict(exclude={"related_contact_id", "related_patient_id"})
     data["related_contact"] = data["related_patient"] = None
@@ -173,7 +167,6 @@ def add_relationship(request, patient_id: int, payload: RelationshipIn):
 @router.delete("/patients/{patient_id}/relationships/{relationship_id}", response={204: None},
                auth=auth_for(Capability.EDIT_RECORDS))
 def remove_relationship(request, patient_id: int, relationship_id: int):
-    require(request, Capability.EDIT_RECORDS)
     patient = get_for_practice_or_404(Patient, request.practice, pk=patient_id)
     services.remove_relationship(relationship=get_for_practice_or_404(
         PatientRelationship.objects.filter(patient=patient), request.practice, pk=relationship_id))
@@ -184,7 +177,6 @@ def remove_relationship(request, patient_id: int, relationship_id: int):
              auth=auth_for(Capability.VIEW_RECORDS))
 def check_membership(request, patient_id: int, relationship_id: int):
     """Find Member at the clearing house (arrives with bill submission; says so until then)."""
-    require(request)
     patient = get_for_practice_or_404(Patient, request.practice, pk=patient_id)
     relationship = get_for_practice_or_404(PatientRelationship.objects.filter(patient=patient), request.practice,
                                            pk=relationship_id)

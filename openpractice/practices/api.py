@@ -192,52 +192,44 @@ def me(request):
     }
 
 
-@router.get("/practice", response=PracticeOut)
+@router.get("/practice", response=PracticeOut, auth=auth_for(Capability.VIEW_RECORDS))
 def get_practice(request):
-    require(request)
     return request.practice
 
 
 @router.patch("/practice", response=PracticeOut, auth=auth_for(Capability.MANAGE_SETTINGS))
 def patch_practice(request, payload: PracticeIn):
-    require(request, Capability.MANAGE_SETTINGS)
     return services.update_practice(practice=request.practice, data=payload.dict(exclude_none=True))
 
 
-@router.get("/locations", response=list[LocationOut])
+@router.get("/locations", response=list[LocationOut], auth=auth_for(Capability.VIEW_RECORDS))
 def list_locations(request):
-    require(request)
     return selectors.practice_locations(practice=request.practice)
 
 
-@router.get("/locations/{location_id}", response=LocationOut)
+@router.get("/locations/{location_id}", response=LocationOut, auth=auth_for(Capability.VIEW_RECORDS))
 def get_location(request, location_id: int):
-    require(request)
     return get_for_practice_or_404(Location, request.practice, pk=location_id)
 
 
 @router.post("/locations", response={201: LocationOut}, auth=auth_for(Capability.MANAGE_SETTINGS))
 def create_location(request, payload: LocationIn):
-    require(request, Capability.MANAGE_SETTINGS)
     return Status(201, services.create_location(practice=request.practice, data=payload.dict()))
 
 
 @router.patch("/locations/{location_id}", response=LocationOut, auth=auth_for(Capability.MANAGE_SETTINGS))
 def patch_location(request, location_id: int, payload: LocationPatch):
-    require(request, Capability.MANAGE_SETTINGS)
     location = get_for_practice_or_404(Location, request.practice, pk=location_id)
     return services.update_location(location=location, data=payload.dict(exclude_none=True))
 
 
 @router.get("/users", response=list[MemberOut], auth=auth_for(Capability.MANAGE_USERS))
 def list_users(request):
-    require(request, Capability.MANAGE_USERS)
     return [_member_out(m) for m in selectors.practice_members(practice=request.practice)]
 
 
 @router.post("/users", response={201: MemberOut}, auth=auth_for(Capability.MANAGE_USERS))
 def add_user(request, payload: MemberIn):
-    require(request, Capability.MANAGE_USERS)
     membership = services.add_member(
         practice=request.practice, email=payload.email, full_name=payload.full_name,
         role=payload.role, added_by=request.user, password=payload.password,
@@ -248,7 +240,6 @@ def add_user(request, payload: MemberIn):
 
 @router.patch("/users/{membership_id}", response=MemberOut, auth=auth_for(Capability.MANAGE_USERS))
 def patch_user(request, membership_id: int, payload: MemberPatch):
-    require(request, Capability.MANAGE_USERS)
     membership = get_for_practice_or_404(Membership.objects.select_related("user"), request.practice, pk=membership_id)
     membership = services.change_member(
         membership=membership,
@@ -261,7 +252,6 @@ def patch_user(request, membership_id: int, payload: MemberPatch):
 
 @router.get("/integrations/healthcode", response={200: HealthcodeOut, 404: dict}, auth=auth_for(Capability.MANAGE_INTEGRATIONS))
 def get_healthcode(request):
-    require(request, Capability.MANAGE_INTEGRATIONS)
     integration = HealthcodeIntegration.objects.filter(practice=request.practice).first()
     if integration is None:
         return Status(404, {"detail": "Healthcode is not set up for this practice."})
@@ -288,7 +278,6 @@ def test_healthcode(request):
     from openpractice.healthcode import services as healthcode_services
     from openpractice.healthcode.errors import HealthcodeSetupError
 
-    require(request, Capability.MANAGE_INTEGRATIONS)
     try:
         report = healthcode_services.test_connection(practice=request.practice)
     except HealthcodeSetupError as exc:
@@ -299,7 +288,6 @@ def test_healthcode(request):
 
 @router.put("/integrations/healthcode", response=HealthcodeOut, auth=auth_for(Capability.MANAGE_INTEGRATIONS))
 def put_healthcode(request, payload: HealthcodeIn):
-    require(request, Capability.MANAGE_INTEGRATIONS)
     with transaction.atomic():
         integration = services.save_healthcode_credentials(practice=request.practice, **payload.dict())
     return _healthcode_out(integration)

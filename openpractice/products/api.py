@@ -8,7 +8,7 @@ from decimal import Decimal
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from openpractice.api_auth import auth_for, require
+from openpractice.api_auth import auth_for
 from openpractice.contacts.models import Contact
 from openpractice.practices.roles import Capability
 from openpractice.practices.tenancy import get_for_practice_or_404
@@ -84,7 +84,6 @@ def _out(p: Product, *, full: bool = True) -> dict:
 @router.get("/products", response=list[ProductOut], auth=auth_for(Capability.VIEW_RECORDS))
 def list_products(request, q: str = "", product_type: str = "", procedure_type: str = "",
                   insurer_contact_id: int | None = None, include_archived: bool = False, limit: int = 50, offset: int = 0):
-    require(request)
     qs = selectors.search_products(practice=request.practice, query=q[:100],
                                    product_type=product_type if product_type in ProductType.values else "",
                                    procedure_type=procedure_type, has_contract_with=insurer_contact_id,
@@ -94,33 +93,28 @@ def list_products(request, q: str = "", product_type: str = "", procedure_type: 
 
 @router.get("/products/{product_id}", response=ProductOut, auth=auth_for(Capability.VIEW_RECORDS))
 def get_product(request, product_id: int):
-    require(request)
     return _out(get_for_practice_or_404(Product, request.practice, pk=product_id))
 
 
 @router.post("/products", response={201: ProductOut}, auth=auth_for(Capability.EDIT_RECORDS))
 def create_product(request, payload: ProductIn):
-    require(request, Capability.EDIT_RECORDS)
     return Status(201, _out(services.create_product(practice=request.practice, data=payload.dict())))
 
 
 @router.put("/products/{product_id}", response=ProductOut, auth=auth_for(Capability.EDIT_RECORDS))
 def update_product(request, product_id: int, payload: ProductIn):
-    require(request, Capability.EDIT_RECORDS)
     product = get_for_practice_or_404(Product, request.practice, pk=product_id)
     return _out(services.update_product(product=product, data=payload.dict()))
 
 
 @router.post("/products/{product_id}/archive", response=ProductOut, auth=auth_for(Capability.EDIT_RECORDS))
 def archive_product(request, product_id: int, payload: ArchiveIn):
-    require(request, Capability.EDIT_RECORDS)
     product = get_for_practice_or_404(Product, request.practice, pk=product_id)
     return _out(services.set_archived(product=product, archived=payload.archived))
 
 
 @router.post("/products/{product_id}/contracts", response={201: ContractOut}, auth=auth_for(Capability.EDIT_RECORDS))
 def add_contract(request, product_id: int, payload: ContractIn):
-    require(request, Capability.EDIT_RECORDS)
     product = get_for_practice_or_404(Product, request.practice, pk=product_id)
     contact = Contact.objects.for_practice(request.practice).filter(pk=payload.insurer_contact_id).first()
     if contact is None:
@@ -132,7 +126,6 @@ def add_contract(request, product_id: int, payload: ContractIn):
 
 @router.delete("/products/{product_id}/contracts/{contract_id}", response={204: None}, auth=auth_for(Capability.EDIT_RECORDS))
 def remove_contract(request, product_id: int, contract_id: int):
-    require(request, Capability.EDIT_RECORDS)
     product = get_for_practice_or_404(Product, request.practice, pk=product_id)
     services.remove_contract_price(contract=get_for_practice_or_404(ContractPrice.objects.filter(product=product),
                                                                     request.practice, pk=contract_id))
