@@ -12,6 +12,7 @@ urlpatterns = [
     path("", include("openpractice.products.urls")),
     path("", include("openpractice.patients.urls")),
     path("", include("openpractice.billing.urls")),
+    path("", include("openpractice.healthcode.urls")),
     path("", include("openpractice.remittances.urls")),
     path("", include("openpractice.reports.urls")),
     path("", include("openpractice.practices.urls")),

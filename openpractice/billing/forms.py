@@ -125,3 +125,11 @@ class VoidForm(forms.Form):
 
 class EmailForm(forms.Form):
     to = forms.EmailField(label="Send to")
+
+
+class NumberingForm(forms.Form):
+    invoice_prefix = forms.CharField(
+        label="Invoice number prefix", max_length=4,
+        help_text="1 to 4 letters, e.g. INV. Numbers are the prefix and 6 digits: INV000042.")
+    credit_note_prefix = forms.CharField(
+        label="Credit note number prefix", max_length=4, help_text="1 to 4 letters, e.g. CN.")

@@ -67,3 +67,20 @@ def invoice_with_rows(*, practice, invoice_id) -> Invoice:
     ).prefetch_related(Prefetch("lines", queryset=InvoiceLine.objects.select_related("product")),
                        "payments", "credit_notes")
     return get_for_practice_or_404(qs, practice, pk=invoice_id)
+
+
+def number_sequences(*, practice) -> list[dict]:
+    """Each numbering kind with its prefix and the number the next issue will take (a preview;
+    take_number hands it out under a row lock)."""
+    from openpractice.billing.models import NumberSequence, SequenceKind
+    from openpractice.billing.services import DEFAULT_PREFIXES, format_number
+
+    found = {s.kind: s for s in NumberSequence.objects.for_practice(practice)}
+    rows = []
+    for kind in SequenceKind:
+        sequence = found.get(kind)
+        prefix = sequence.prefix if sequence else DEFAULT_PREFIXES[kind]
+        next_value = sequence.next_value if sequence else 1
+        rows.append({"kind": kind.value, "label": kind.label, "prefix": prefix, "issued": next_value - 1,
+                     "next_number": format_number(prefix, next_value)})
+    return rows

@@ -67,18 +67,40 @@ def take_number(*, practice, kind: str = SequenceKind.INVOICE) -> str:
     return number
 
 
-@transaction.atomic
-def set_number_prefix(*, practice, prefix: str, kind: str = SequenceKind.INVOICE) -> NumberSequence:
+def clean_prefix(prefix: str) -> str:
+    """A number prefix as stored: 1 to 4 letters A-Z, upper-cased."""
     prefix = (prefix or "").strip().upper()
     if not PREFIX.match(prefix):
         raise BillingError("The number prefix is 1 to 4 capital letters, such as INV (no full stops or digits).",
                            field="prefix")
+    return prefix
+
+
+@transaction.atomic
+def set_number_prefix(*, practice, prefix: str, kind: str = SequenceKind.INVOICE) -> NumberSequence:
+    prefix = clean_prefix(prefix)
     sequence, _ = NumberSequence.objects.get_or_create(practice=practice, kind=kind, defaults={"prefix": prefix})
     sequence = NumberSequence.objects.select_for_update().get(pk=sequence.pk)
     format_number(prefix, sequence.next_value)  # still fits?
     sequence.prefix = prefix
     sequence.save(update_fields=["prefix"])
     return sequence
+
+
+@transaction.atomic
+def set_number_prefixes(*, practice, invoice_prefix: str, credit_note_prefix: str) -> None:
+    """Both prefixes or neither. Changing a prefix never reuses a number: the sequence's counter
+    carries on, so INV000041 followed by a change to HS gives HS000042."""
+    prefixes = {SequenceKind.INVOICE: invoice_prefix, SequenceKind.CREDIT_NOTE: credit_note_prefix}
+    cleaned = {kind: (prefix or "").strip().upper() for kind, prefix in prefixes.items()}  # checked below
+    if cleaned[SequenceKind.INVOICE] == cleaned[SequenceKind.CREDIT_NOTE]:
+        raise BillingError("Invoices and credit notes need different prefixes, so their numbers never meet.",
+                           field="credit_note_prefix")
+    for kind, prefix in cleaned.items():
+        try:
+            set_number_prefix(practice=practice, prefix=prefix, kind=kind)
+        except BillingError as exc:
+            raise BillingError(exc.message, field=f"{kind}_prefix", code=exc.code) from exc
 
 
 # -- prices ----------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ app_name = "billing"
 
 urlpatterns = [
     path("invoices/", views.invoice_list, name="list"),
+    path("settings/billing/", views.numbering_settings, name="numbering"),
     path("invoices/new/", views.invoice_new, name="add"),
     path("invoices/bulk/", views.bulk_submit, name="bulk_submit"),
     path("invoices/bulk/<int:bulk_id>/", views.bulk_detail, name="bulk"),

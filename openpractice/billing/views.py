@@ -17,6 +17,7 @@ from openpractice.billing.forms import (
     EmailForm,
     InvoiceForm,
     LineFormSet,
+    NumberingForm,
     PaymentForm,
     VoidForm,
 )
@@ -416,3 +417,24 @@ def bulk_detail(request, bulk_id: int):
 def bulk_progress(request, bulk_id: int):
     bulk = get_for_practice_or_404(BulkSubmission, request.practice, pk=bulk_id)
     return render(request, "billing/_bulk_progress.html", _bulk_context(bulk))
+
+
+# -- settings ---------------------------------------------------------------------------------
+@require_capability(Capability.MANAGE_SETTINGS)
+def numbering_settings(request):
+    sequences = selectors.number_sequences(practice=request.practice)
+    current = {f"{row['kind']}_prefix": row["prefix"] for row in sequences}
+    form = NumberingForm(request.POST or None, initial=current)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.set_number_prefixes(practice=request.practice, **form.cleaned_data)
+        except BillingError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(request, "Numbering saved. The next invoice will be "
+                             f"{selectors.number_sequences(practice=request.practice)[0]['next_number']}.")
+            return redirect("billing:numbering")
+    return render(request, "billing/settings_numbering.html", {
+        "form": form, "sequences": sequences, "settings_tab": "billing",
+        "max_length": services.MAX_NUMBER_LENGTH,
+    })
