@@ -58,3 +58,23 @@ def test_form_errors_show_at_the_field(page, live_server, login, screenshot):
     expect(page.locator("#id_name_error")).to_be_visible()
     expect(page.locator("#id_postcode_error")).to_have_text(re.compile(r"^Enter a UK postcode"))
     screenshot(page, "location-form-errors")
+
+
+def test_numbering_and_exchange_log_settings(page, live_server, login, screenshot, console_errors):
+    call_command("seed_demo")
+    login("owner@demo.openpractice.test", DEMO_PASSWORD)
+    page.goto(f"{live_server.url}/settings/practice/")
+    page.locator("nav.tabs").get_by_role("link", name="Billing", exact=True).click()
+    page.get_by_label("Invoice number prefix").fill("H.S")
+    page.get_by_role("button", name="Save numbering").click()
+    expect(page.locator("#id_invoice_prefix_error")).to_contain_text("capital letters")
+    screenshot(page, "settings-billing-error")
+    page.get_by_label("Invoice number prefix").fill("hs")
+    page.get_by_role("button", name="Save numbering").click()
+    expect(page.locator(".flash-success")).to_contain_text("The next invoice will be HS")
+    screenshot(page, "settings-billing")
+    page.locator("nav.tabs").get_by_role("link", name="Integrations", exact=True).click()
+    page.get_by_role("link", name="Exchange log").click()
+    expect(page.get_by_role("heading", name="No calls to Healthcode yet")).to_be_visible()
+    screenshot(page, "settings-exchange-log-empty")
+    assert console_errors == []
