@@ -172,7 +172,7 @@ def test_setup_guide_end_to_end(page, live_server, login, screenshot, console_er
             expect(page.locator("main")).to_contain_text(value)
         page.goto(f"{base}/products/")
         page.get_by_role("link", name="Knee arthroscopy").click()
-        for value in ("Procedure", "Day case surgery", "45 minutes", "£1100.00", "Exempt", "SCON1", "W8520",
+        for value in ("Procedure", "Day case surgery", "45 minutes", "£1,100.00", "Exempt", "SCON1", "W8520",
                       "Arthroscopy of knee", "£950.00", "1 Jan 2026", "Open"):
             expect(page.locator("main")).to_contain_text(value)
         screenshot(page, "setup-11-product-summary")

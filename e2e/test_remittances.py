@@ -90,7 +90,7 @@ def test_remittance_arrives_outcomes_shortfall_moves_and_aged_debt_changes(
 
     # Before: the practice is owed everything it billed.
     page.goto(f"{live_server.url}/reports/aged-debt/")
-    expect(page.locator("#aged-total")).to_have_text("£1470.00")
+    expect(page.locator("#aged-total")).to_have_text("£1,470.00")
     screenshot(page, "remittances-1-aged-debt-before")
 
     assert admin.post("/_sandbox/clock/advance", json={"seconds": ADJUDICATED}).status_code == 200

@@ -75,6 +75,7 @@ TEMPLATES = [
         "DIRS": [BASE_DIR / "openpractice" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
+            "builtins": ["openpractice.billing.templatetags.money"],
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",

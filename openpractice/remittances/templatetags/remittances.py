@@ -19,10 +19,3 @@ def invoice_remittances(context, invoice):
     return {"rows": rows, "invoice": invoice, "can_bill": can_bill, "received": received, "request": request,
             "csrf_token": context.get("csrf_token")}
 
-
-@register.filter
-def gbp(value) -> str:
-    """£1,234.50 and −£10.00 (the sign before the pound sign)."""
-    from openpractice.billing.money import format_gbp
-
-    return format_gbp(value) if value is not None else ""
