@@ -8,6 +8,7 @@ from openpractice.healthcode import selectors
 from openpractice.healthcode.client import HealthcodeClient, clear_caches
 from openpractice.healthcode.models import ApiExchange
 from openpractice.healthcode.submission import recorder_for
+from tests.healthcode.test_submission_lifecycle import _discovery_and_token
 
 pytestmark = pytest.mark.django_db
 
@@ -20,12 +21,7 @@ def _record_real_exchanges(practice):
     replies = iter([httpx.Response(503, text="busy"), httpx.Response(201, json={"id": "BILL-77", "invoice": "INV000077"})])
 
     def handler(request):
-        if request.url.path.endswith("healthcode-discovery"):
-            return httpx.Response(200, json={"token_endpoint": "http://hc.test/token",
-                                             "submit_claim_endpoint": "http://hc.test/bills"})
-        if request.url.path == "/token":
-            return httpx.Response(200, json={"access_token": "tok-secret-99", "expires_in": 3600})
-        return next(replies)
+        return _discovery_and_token(request) or next(replies)
 
     with HealthcodeClient(discovery_url="http://hc.test/.well-known/healthcode-discovery", site_id="HC1",
                           api_key_id="id", api_key=SECRET, transport=httpx.MockTransport(handler),
@@ -51,12 +47,12 @@ def test_log_pages_show_the_exchange_and_never_a_secret(owner_client, practice):
     assert page.status_code == 200
     text = page.content.decode()
     assert "submit_claim_endpoint" in text and "No calls to Healthcode yet" not in text
-    assert SECRET not in text and "tok-secret-99" not in text
+    assert SECRET not in text and "tok-123" not in text
     failing = owner_client.get("/settings/integrations/healthcode/log/?failures=1").content.decode()
     assert "503" in failing and "the token endpoint" not in failing.split("<tbody>")[1]
     for exchange in ApiExchange.objects.for_practice(practice):
         detail = owner_client.get(f"/settings/integrations/healthcode/log/{exchange.pk}/").content.decode()
-        assert SECRET not in detail and "tok-secret-99" not in detail
+        assert SECRET not in detail and "tok-123" not in detail
     token = ApiExchange.objects.get(practice=practice, endpoint="the token endpoint")
     detail = owner_client.get(f"/settings/integrations/healthcode/log/{token.pk}/").content.decode()
     assert "[redacted]" in detail
