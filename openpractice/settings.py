@@ -119,6 +119,8 @@ if env_str("REDIS_URL"):
 
 # Sessions and cookies: secure by default behind HTTPS; plain HTTP on a developer's machine.
 HTTPS = env_bool("HTTPS", False)
+# Database sessions, read without the ORM (accounts/sessions.py).
+SESSION_ENGINE = "openpractice.accounts.sessions"
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
 SESSION_COOKIE_HTTPONLY = True

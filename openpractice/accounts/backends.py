@@ -18,3 +18,18 @@ class EmailBackend(ModelBackend):
         if user.check_password(password) and self.user_can_authenticate(user):
             return user
         return None
+
+    def get_user(self, user_id):
+        """The logged-in user of a request: one hand-written query (openpractice.rows), as it runs
+        on every request; the same rule as ModelBackend (inactive users are not returned)."""
+        from django.db import connection
+
+        from openpractice import rows
+
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {rows.columns(User, 'u')} FROM {User._meta.db_table} u WHERE u.id = %s",
+                           [user_id])
+            row = cursor.fetchone()
+        user = rows.instance(User, row) if row else None
+        return user if user is not None and self.user_can_authenticate(user) else None
+

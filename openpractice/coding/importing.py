@@ -171,8 +171,7 @@ class CsvCodeSource:
 
     def read(self, *, system: str, with_fee: bool, progress: Progress | None = None) -> list[IncomingCode]:
         text = self._text()
-        lines = text.splitlines()
-        total = max(len(lines) - 1, 0)
+        total = max(text.count("\n") + (not text.endswith("\n")) - 1, 0)
         reader = csv.reader(io.StringIO(text), strict=True)
         try:
             header = next(reader)
@@ -182,19 +181,32 @@ class CsvCodeSource:
             raise CodeFileError([Problem(1, "", f"the header row is not valid CSV ({exc})")]) from None
         columns = self._columns(header, with_fee=with_fee)
         pattern, format_hint = CODE_FORMATS[CodeSystem(system)]
+        match_code = pattern.match
         problems: list[Problem] = []
         incoming: list[IncomingCode] = []
+        append = incoming.append
         first_row: dict[str, int] = {}
         i_code = columns["code"]
         i_desc = columns.get("description")
         i_from, i_to, i_fee = columns.get("active_from"), columns.get("active_to"), columns.get("max_fee")
         width = len(header)
+        keep_case = system != CodeSystem.ICD10
+        need_description = i_desc is not None and not with_fee
 
         def problem(row, column, message):
             problems.append(Problem(row, COLUMN_LABELS.get(column, column), message))
             if len(problems) >= MAX_PROBLEMS:
                 raise CodeFileError(problems)
 
+        def read_date(row_number, column, raw):
+            try:
+                return parse_date(raw)
+            except ValueError:
+                problem(row_number, column, f"“{raw[:30]}” is not a date; use YYYY-MM-DD or DD/MM/YYYY")
+                return None
+
+        # The loop below runs once per row (100,000 for a full schedule): the common case (a valid
+        # row, ISO dates) takes the short paths; every rule and message is the same either way.
         row_number = 1
         while True:
             try:
@@ -207,50 +219,59 @@ class CsvCodeSource:
             row_number = reader.line_num
             if progress and row_number % 10000 == 0:
                 progress(row_number, total)
-            if not values or not "".join(values).strip():
-                continue  # blank line
-            if len(values) > width + 5:
-                problem(row_number, "", f"{len(values)} values but the header has {width} columns")
-                continue
-            values += [""] * (width - len(values))
+            count = len(values)
+            if count != width:
+                if not values or not "".join(values).strip():
+                    continue  # blank line
+                if count > width + 5:
+                    problem(row_number, "", f"{count} values but the header has {width} columns")
+                    continue
+                if count < width:
+                    values += [""] * (width - count)
             raw_code = values[i_code].strip()
-            key = code_key(raw_code)
             if not raw_code:
+                if not "".join(values).strip():
+                    continue  # blank line
                 problem(row_number, "code", "the code is empty")
                 continue
-            if not pattern.match(key) or len(raw_code) > 16:
+            key = raw_code.upper() if raw_code.isascii() and raw_code.isalnum() else code_key(raw_code)
+            if len(raw_code) > 16 or not match_code(key):
                 problem(row_number, "code", f"“{raw_code[:30]}” is not a valid code: {format_hint}")
                 continue
             if key in first_row:
                 problem(row_number, "code", f"{raw_code} appears again (first on row {first_row[key]}); each code once")
                 continue
             first_row[key] = row_number
-            description = " ".join(values[i_desc].split()) if i_desc is not None else ""
-            if i_desc is not None and not with_fee and not description:
-                problem(row_number, "description", f"the description of {raw_code} is empty")
-                continue
-            if len(description) > MAX_DESCRIPTION:
-                problem(row_number, "description", f"the description is {len(description)} characters; at most {MAX_DESCRIPTION}")
-                continue
-            dates = {}
-            for column, index in (("active_from", i_from), ("active_to", i_to)):
-                raw = values[index].strip() if index is not None else ""
-                dates[column] = None
+            if i_desc is not None:
+                description = " ".join(values[i_desc].split())
+                if not description and need_description:
+                    problem(row_number, "description", f"the description of {raw_code} is empty")
+                    continue
+                if len(description) > MAX_DESCRIPTION:
+                    problem(row_number, "description",
+                            f"the description is {len(description)} characters; at most {MAX_DESCRIPTION}")
+                    continue
+            else:
+                description = ""
+            active_from = active_to = None
+            if i_from is not None:
+                raw = values[i_from].strip()
                 if raw:
-                    try:
-                        dates[column] = parse_date(raw)
-                    except ValueError:
-                        problem(row_number, column, f"“{raw[:30]}” is not a date; use YYYY-MM-DD or DD/MM/YYYY")
-            if dates["active_from"] and dates["active_to"] and dates["active_to"] < dates["active_from"]:
-                problem(row_number, "active_to", f"{dates['active_to']:%d/%m/%Y} is before active from {dates['active_from']:%d/%m/%Y}")
+                    active_from = read_date(row_number, "active_from", raw)
+            if i_to is not None:
+                raw = values[i_to].strip()
+                if raw:
+                    active_to = read_date(row_number, "active_to", raw)
+            if active_from and active_to and active_to < active_from:
+                problem(row_number, "active_to", f"{active_to:%d/%m/%Y} is before active from {active_from:%d/%m/%Y}")
             fee = None
             if i_fee is not None and values[i_fee].strip():
                 try:
                     fee = parse_fee(values[i_fee])
                 except ValueError as exc:
                     problem(row_number, "max_fee", f"“{values[i_fee].strip()[:30]}” {exc}")
-            incoming.append(IncomingCode(row_number, key if system != CodeSystem.ICD10 else raw_code.upper(), key,
-                                         description, dates["active_from"], dates["active_to"], fee))
+            append(IncomingCode(row_number, key if keep_case else raw_code.upper(), key, description, active_from,
+                                active_to, fee))
         if problems:
             raise CodeFileError(problems)
         if not incoming:

@@ -17,13 +17,30 @@ def active_memberships(*, user) -> QuerySet[Membership]:
 
 
 def current_membership(*, user, practice_id) -> Membership | None:
-    """The membership for the practice chosen in this session, else the user's first one."""
-    memberships = active_memberships(user=user)
-    if practice_id is not None:
-        chosen = memberships.filter(practice_id=practice_id).first()
-        if chosen is not None:
-            return chosen
-    return memberships.first()
+    """The membership for the practice chosen in this session, else the user's first one
+    (active_memberships' order). With its practice; one hand-written query (openpractice.rows):
+    it runs on every request, and building it through the ORM took 30x longer than running it."""
+    from django.db import connection
+
+    from openpractice import rows
+
+    membership_fields = len(rows.fields(Membership))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {rows.columns(Membership, 'm')}, {rows.columns(Practice, 'p')} "
+            f"FROM {Membership._meta.db_table} m "
+            f"JOIN {Practice._meta.db_table} p ON p.id = m.practice_id "
+            f"JOIN {User._meta.db_table} u ON u.id = m.user_id "
+            "WHERE m.user_id = %s AND m.is_active AND u.is_active "
+            "ORDER BY CASE WHEN m.practice_id = %s THEN 0 ELSE 1 END, p.name, m.id LIMIT 1",
+            [user.pk, practice_id],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    membership = rows.instance(Membership, row)
+    membership.practice = rows.instance(Practice, row, membership_fields)
+    return membership
 
 
 def practice_members(*, practice: Practice, include_inactive: bool = True) -> QuerySet[Membership]:
