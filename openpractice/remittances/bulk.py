@@ -1,6 +1,6 @@
 """Set-based SQL for posting large remittances, on SQLite and PostgreSQL alike.
 
-- `field__anyof=[...]`: membership in a list sent as ONE parameter (PostgreSQL `= ANY(array)`,
+- `field__anyof=[...]`: membership in a list sent as ONE parameter (PostgreSQL `IN (unnest(array))`,
   SQLite `IN (SELECT value FROM json_each(json))`). Django's `__in` prepares every value through
   the field and binds one parameter each, which caps a query at a few hundred values on SQLite
   and was a tenth of the posting time at 100,000 lines.
@@ -36,16 +36,21 @@ class AnyOf(Lookup):
         if connection.vendor == "postgresql":
             if not values:
                 return "FALSE", []
-            # The element type follows the values (psycopg: int -> int8[], str -> text[]).
-            return f"{lhs} = ANY(%s)", [*lhs_params, values]
+            # A semi-join on unnest, not `= ANY(array)`: the planner sizes unnest by the array, so it
+            # reads the rows by key; with `= ANY` and fresh statistics it filtered every row of the
+            # practice against the array (16 s per 20,000 ids at 100,000 invoices).
+            kind = "bigint" if all(type(v) is int for v in values) else "text"
+            return f"{lhs} IN (SELECT unnest(%s::{kind}[]))", [*lhs_params, values if kind == "bigint" else
+                                                                  [str(v) for v in values]]
         return f"{lhs} IN (SELECT value FROM json_each(%s))", [*lhs_params, json.dumps(values)]
 
 
 ForeignObject.register_lookup(AnyOf)  # relations keep their own lookup table: `invoice_id__anyof` too
 
 
-def chunks(values, size: int = ANYOF_CHUNK):
+def chunks(values, size: int | None = None):
     values = list(values)
+    size = size or ANYOF_CHUNK  # read at call time: tests shrink it to cross chunk boundaries
     for start in range(0, len(values), size):
         yield values[start:start + size]
 
