@@ -76,9 +76,13 @@ class _Problems:
 def money(value, problems: _Problems, where: str, field: str) -> Decimal:
     """Decimal pounds with at most two places, not negative. Floats from JSON arrive as Decimal
     because the Bundle is read with parse_float=Decimal."""
-    if type(value) is Decimal and value.is_finite() and value >= 0 and value.as_tuple().exponent >= -2 \
-            and value < 100000000:  # the common case (JSON read with parse_float=Decimal): no string round trip
-        return value.quantize(PENNY)
+    if type(value) is Decimal and value.is_finite() and 0 <= value < 100000000:
+        # The common case (JSON read with parse_float=Decimal): no string round trip, and a
+        # quantize-and-compare instead of as_tuple() (a third of the parse time at 100,000 bills).
+        # A whole number of pennies passes (12.50, 12.500), a fraction of a penny does not.
+        pennies = value.quantize(PENNY)
+        if pennies == value:
+            return pennies
     if isinstance(value, bool) or value is None or value == "":
         problems.add(where, field, "missing: give an amount in pounds, such as 120.00")
         return ZERO
@@ -87,7 +91,7 @@ def money(value, problems: _Problems, where: str, field: str) -> Decimal:
     except InvalidOperation:
         problems.add(where, field, f"“{value}” is not an amount in pounds, such as 120.00")
         return ZERO
-    if not amount.is_finite() or amount < 0 or amount.as_tuple().exponent < -2 or amount >= Decimal("100000000"):
+    if not amount.is_finite() or amount < 0 or amount >= Decimal("100000000") or amount != amount.quantize(PENNY):
         problems.add(where, field, f"“{value}” is not an amount in pounds of at least 0.00 with at most two decimals")
         return ZERO
     return amount.quantize(PENNY)
@@ -108,11 +112,22 @@ def _date(value, problems: _Problems, where: str, field: str, *, required: bool 
     return None
 
 
+_EXT_LENGTH = len(EXT)
+
+
 def _extensions(resource: dict) -> dict:
     found = {}
-    for ext in resource.get("extension") or []:
-        if isinstance(ext, dict) and str(ext.get("url", "")).startswith(EXT):
-            found[ext["url"][len(EXT):]] = next((v for k, v in ext.items() if k.startswith("value")), None)
+    for ext in resource.get("extension") or ():
+        if not isinstance(ext, dict):
+            continue
+        url = ext.get("url")
+        if isinstance(url, str) and url.startswith(EXT):
+            value = None
+            for key, item in ext.items():  # a plain loop: a generator per extension cost more than the work
+                if key.startswith("value"):
+                    value = item
+                    break
+            found[url[_EXT_LENGTH:]] = value
     return found
 
 

@@ -1,0 +1,96 @@
+"""Set-based SQL for posting large remittances, on SQLite and PostgreSQL alike.
+
+- `field__anyof=[...]`: membership in a list sent as ONE parameter (PostgreSQL `IN (unnest(array))`,
+  SQLite `IN (SELECT value FROM json_each(json))`). Django's `__in` prepares every value through
+  the field and binds one parameter each, which caps a query at a few hundred values on SQLite
+  and was a tenth of the posting time at 100,000 lines.
+- `insert_rows`: many rows into one table: COPY on PostgreSQL, executemany on SQLite (its C loop
+  is the fastest way in). Values must already be database values (str for money, adapted dates).
+- `update_rows`: one UPDATE per many rows keyed by id: `UPDATE ... FROM unnest(arrays)` on
+  PostgreSQL, executemany on SQLite (Django's bulk_update builds a CASE over every id, which is
+  quadratic on SQLite).
+
+These write plain rows: no signals, no `save()`, no simple-history rows. Callers keep their own
+audit (the allocation ledger is the record of every amount posted).
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.db import connection
+from django.db.models import Field, ForeignObject, Lookup
+
+ANYOF_CHUNK = 20_000  # values per query: bounded so one statement stays a few hundred kB
+
+
+@Field.register_lookup
+class AnyOf(Lookup):
+    lookup_name = "anyof"
+    prepare_rhs = False
+    can_use_none_as_rhs = False
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        values = [v for v in self.rhs if v is not None]
+        if connection.vendor == "postgresql":
+            if not values:
+                return "FALSE", []
+            # A semi-join on unnest, not `= ANY(array)`: the planner sizes unnest by the array, so it
+            # reads the rows by key; with `= ANY` and fresh statistics it filtered every row of the
+            # practice against the array (16 s per 20,000 ids at 100,000 invoices).
+            kind = "bigint" if all(type(v) is int for v in values) else "text"
+            return f"{lhs} IN (SELECT unnest(%s::{kind}[]))", [*lhs_params, values if kind == "bigint" else
+                                                                  [str(v) for v in values]]
+        return f"{lhs} IN (SELECT value FROM json_each(%s))", [*lhs_params, json.dumps(values)]
+
+
+ForeignObject.register_lookup(AnyOf)  # relations keep their own lookup table: `invoice_id__anyof` too
+
+
+def chunks(values, size: int | None = None):
+    values = list(values)
+    size = size or ANYOF_CHUNK  # read at call time: tests shrink it to cross chunk boundaries
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+def insert_rows(table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    if not rows:
+        return
+    quoted = connection.ops.quote_name(table)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # COPY: the rows stream in one round trip; values are sent as text (money as str).
+            with cursor.cursor.copy(f"COPY {quoted} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            cursor.executemany(f"INSERT INTO {quoted} ({', '.join(columns)}) "
+                               f"VALUES ({', '.join(['%s'] * len(columns))})", rows)
+
+
+def update_rows(table: str, columns: tuple[tuple[str, str], ...], rows: list[tuple], *, constant: dict | None = None,
+                key: str = "id") -> None:
+    """rows: (value per column..., id). columns: (name, PostgreSQL type) pairs; constant: columns
+    set to one value on every row (e.g. updated_at)."""
+    if not rows:
+        return
+    constant = constant or {}
+    quoted = connection.ops.quote_name(table)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            names = [name for name, _ in columns]
+            sets = [f"{name} = v.{name}" for name in names] + [f"{name} = %s" for name in constant]
+            arrays = ", ".join(f"%s::{kind}[]" for _, kind in columns)
+            for part in chunks(rows):
+                # The SET placeholders (constants) come first in the statement, then one array
+                # per column, then the ids.
+                cursor.execute(
+                    f"UPDATE {quoted} AS t SET {', '.join(sets)} FROM unnest({arrays}, %s::bigint[]) "
+                    f"AS v({', '.join(names)}, {key}) WHERE t.{key} = v.{key}",
+                    [*constant.values(), *([row[i] for row in part] for i in range(len(columns) + 1))])
+        else:
+            sets = [f"{name} = %s" for name, _ in columns] + [f"{name} = %s" for name in constant]
+            cursor.executemany(f"UPDATE {quoted} SET {', '.join(sets)} WHERE {key} = %s",
+                               [(*row[:-1], *constant.values(), row[-1]) for row in rows])
