@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
-from openpractice.api_auth import auth_for, require
+from openpractice.api_auth import auth_for
 from openpractice.billing import selectors, services
 from openpractice.billing.errors import BillingError
 from openpractice.billing.models import (
@@ -214,11 +214,10 @@ def _invoice(request, invoice_id: int) -> Invoice:
     return selectors.invoice_with_rows(practice=request.practice, invoice_id=invoice_id)
 
 
-@router.get("/invoices", response=list[InvoiceOut])
+@router.get("/invoices", response=list[InvoiceOut], auth=auth_for(Capability.VIEW_RECORDS))
 def list_invoices(request, healthcode_status: str = "", insurer_id: int | None = None,
                   practitioner_id: int | None = None, age: str = "",
                   limit: int = Query(100, ge=1, le=500), offset: int = Query(0, ge=0)):
-    require(request, Capability.VIEW_RECORDS)
     qs = selectors.search_invoices(practice=request.practice, healthcode_status=healthcode_status,
                                    insurer_id=insurer_id, practitioner_id=practitioner_id, age=age)
     limit = max(1, min(limit, 500))
@@ -229,12 +228,11 @@ def list_invoices(request, healthcode_status: str = "", insurer_id: int | None =
 def create_invoice(request, body: InvoiceIn):
     data, lines = _data(request.practice, body)
     invoice = services.create_invoice(practice=request.practice, data=data, lines=lines, created_by=request.user)
-    return 201, _invoice(request, invoice.pk)
+    return Status(201, _invoice(request, invoice.pk))
 
 
-@router.get("/invoices/{invoice_id}", response=InvoiceOut)
+@router.get("/invoices/{invoice_id}", response=InvoiceOut, auth=auth_for(Capability.VIEW_RECORDS))
 def get_invoice(request, invoice_id: int):
-    require(request, Capability.VIEW_RECORDS)
     return _invoice(request, invoice_id)
 
 
@@ -258,15 +256,14 @@ def issue_invoice(request, invoice_id: int):
 def record_payment(request, invoice_id: int, body: PaymentIn):
     services.record_payment(invoice=_invoice(request, invoice_id), amount=body.amount, received_on=body.received_on,
                             method=body.method, reference=body.reference, recorded_by=request.user)
-    return 201, _invoice(request, invoice_id)
+    return Status(201, _invoice(request, invoice_id))
 
 
-@router.get("/invoices/{invoice_id}/check", response=CheckOut)
+@router.get("/invoices/{invoice_id}/check", response=CheckOut, auth=auth_for(Capability.VIEW_RECORDS))
 def check_invoice(request, invoice_id: int):
     """The pre-submission check: every problem Healthcode would report that can be known here."""
     from openpractice.healthcode.checking import check_invoice as run_check
 
-    require(request, Capability.VIEW_RECORDS)
     result = run_check(invoice=_invoice(request, invoice_id))
     return {"invoice_id": invoice_id, "passed": result.passed, "problems": [p.as_dict() for p in result.problems]}
 
@@ -277,9 +274,8 @@ def _healthcode(request, invoice_id: int) -> dict:
     return {"invoice_id": invoice.pk, "healthcode_status": invoice.healthcode_status, "submissions": list(submissions)}
 
 
-@router.get("/invoices/{invoice_id}/healthcode", response=HealthcodeOut)
+@router.get("/invoices/{invoice_id}/healthcode", response=HealthcodeOut, auth=auth_for(Capability.VIEW_RECORDS))
 def healthcode_status(request, invoice_id: int):
-    require(request, Capability.VIEW_RECORDS)
     return _healthcode(request, invoice_id)
 
 
@@ -291,14 +287,13 @@ def submit(request, invoice_id: int):
     from openpractice.healthcode.submission import submit_invoice
 
     submit_invoice(invoice=_invoice(request, invoice_id), user=request.user)
-    return 202, _healthcode(request, invoice_id)
+    return Status(202, _healthcode(request, invoice_id))
 
 
-@router.post("/invoices/{invoice_id}/healthcode/refresh", response=HealthcodeOut)
+@router.post("/invoices/{invoice_id}/healthcode/refresh", response=HealthcodeOut, auth=auth_for(Capability.VIEW_RECORDS))
 def refresh(request, invoice_id: int):
     from openpractice.healthcode.submission import refresh_invoice
 
-    require(request, Capability.VIEW_RECORDS)
     refresh_invoice(invoice=_invoice(request, invoice_id), actor=request.user)
     return _healthcode(request, invoice_id)
 
@@ -316,4 +311,4 @@ def bulk_submit(request, body: BulkIn):
     from openpractice.healthcode.submission import submit_many
 
     bulk = submit_many(practice=request.practice, invoice_ids=body.invoice_ids, user=request.user)
-    return 202, {"id": bulk.pk, "requested": bulk.requested, "skipped": bulk.skipped}
+    return Status(202, {"id": bulk.pk, "requested": bulk.requested, "skipped": bulk.skipped})

@@ -8,10 +8,10 @@ import binascii
 from datetime import date, datetime
 from decimal import Decimal
 
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from pydantic import Field
 
-from openpractice.api_auth import auth_for, require
+from openpractice.api_auth import auth_for
 from openpractice.billing.models import Invoice
 from openpractice.practices.roles import Capability
 from openpractice.practices.tenancy import get_for_practice_or_404
@@ -117,31 +117,28 @@ def _batch(batch, with_lines=False) -> dict:
     return out
 
 
-@router.get("/remittances", response=list[BatchOut])
+@router.get("/remittances", response=list[BatchOut], auth=auth_for(Capability.VIEW_RECORDS))
 def list_remittances(request, status: str = ""):
-    require(request, Capability.VIEW_RECORDS)
     qs = selectors.batches(practice=request.practice)
     if status:
         qs = qs.filter(status=status)
     return [_batch(b) for b in qs[:200]]
 
 
-@router.get("/remittances/review", response=list[LineOut])
+@router.get("/remittances/review", response=list[LineOut], auth=auth_for(Capability.VIEW_RECORDS))
 def review(request):
-    require(request, Capability.VIEW_RECORDS)
     return [_line(line) for line in selectors.review_queue(practice=request.practice)[:500]]
 
 
-@router.get("/remittances/{int:batch_id}", response=BatchDetailOut)
+@router.get("/remittances/{int:batch_id}", response=BatchDetailOut, auth=auth_for(Capability.VIEW_RECORDS))
 def get_remittance(request, batch_id: int):
-    require(request, Capability.VIEW_RECORDS)
     return _batch(selectors.batch(practice=request.practice, batch_id=batch_id), with_lines=True)
 
 
 @router.post("/remittances/fetch", response={202: dict}, auth=auth_for(Capability.BILLING))
 def fetch(request):
     fetching.request_fetch(practice=request.practice)
-    return 202, {"detail": "Fetching remittances from Healthcode."}
+    return Status(202, {"detail": "Fetching remittances from Healthcode."})
 
 
 @router.post("/remittances/import", response={200: PreviewOut, 201: BatchDetailOut}, auth=auth_for(Capability.BILLING))
@@ -154,10 +151,10 @@ def import_remittance(request, payload: ImportIn):
                "payment_reference": payload.payment_reference, "payment_date": payload.payment_date}
     if payload.preview:
         parsed = services.preview_file(practice=request.practice, content=content, **options)
-        return 200, {"external_id": parsed.external_id, "payment_reference": parsed.payment_reference,
-                     "payment_amount": parsed.payment_amount, "lines": len(parsed.lines)}
+        return Status(200, {"external_id": parsed.external_id, "payment_reference": parsed.payment_reference,
+                            "payment_amount": parsed.payment_amount, "lines": len(parsed.lines)})
     batch = services.import_file(practice=request.practice, content=content, user=request.user, **options)
-    return 201, _batch(batch, with_lines=True)
+    return Status(201, _batch(batch, with_lines=True))
 
 
 @router.put("/remittances/{int:batch_id}/bank-amount", response=BatchOut, auth=auth_for(Capability.BILLING))
@@ -183,16 +180,15 @@ def set_aside(request, line_id: int, payload: ReasonIn):
 def transfer(request, line_id: int):
     line = selectors.line(practice=request.practice, line_id=line_id)
     invoice = services.transfer_shortfall(line=line, user=request.user)
-    return 201, {"patient_invoice_id": invoice.pk, "number": invoice.number, "total": invoice.total}
+    return Status(201, {"patient_invoice_id": invoice.pk, "number": invoice.number, "total": invoice.total})
 
 
-@router.get("/allocations", response=list[AllocationOut])
+@router.get("/allocations", response=list[AllocationOut], auth=auth_for(Capability.VIEW_RECORDS))
 def list_allocations(request, invoice_id: int | None = None, remittance_id: int | None = None):
-    require(request, Capability.VIEW_RECORDS)
     return list(selectors.allocations(practice=request.practice, invoice_id=invoice_id, batch_id=remittance_id)[:1000])
 
 
 @router.post("/allocations/{allocation_id}/reverse", response={201: AllocationOut}, auth=auth_for(Capability.BILLING))
 def reverse(request, allocation_id: int, payload: ReasonIn):
     allocation = selectors.allocation(practice=request.practice, allocation_id=allocation_id)
-    return 201, services.reverse_allocation(allocation=allocation, reason=payload.reason, user=request.user)
+    return Status(201, services.reverse_allocation(allocation=allocation, reason=payload.reason, user=request.user))

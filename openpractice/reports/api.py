@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from ninja import Router, Schema
 
-from openpractice.api_auth import require
+from openpractice.api_auth import auth_for
 from openpractice.practices.roles import Capability
 from openpractice.reports import selectors
 
@@ -37,28 +37,24 @@ def _row(key, label, buckets, total, invoices) -> dict:
             "days_over_90": buckets[3], "total": total, "invoices": invoices}
 
 
-@router.get("/reports/aged-debt", response=AgedDebtOut)
+@router.get("/reports/aged-debt", response=AgedDebtOut, auth=auth_for(Capability.VIEW_RECORDS))
 def aged_debt(request, by: str = "insurer"):
-    require(request, Capability.VIEW_RECORDS)
     report = selectors.aged_debt(practice=request.practice, by=by)
     return {"by": report.by, "as_of": report.today,
             "rows": [_row(r.key, r.label, r.buckets, r.total, r.invoices) for r in report.rows],
             "totals": _row(None, "Total", report.totals, report.total, report.invoices)}
 
 
-@router.get("/reports/bills-by-status", response=list[dict])
+@router.get("/reports/bills-by-status", response=list[dict], auth=auth_for(Capability.VIEW_RECORDS))
 def bills_by_status(request):
-    require(request, Capability.VIEW_RECORDS)
     return selectors.bills_by_status(practice=request.practice)
 
 
-@router.get("/reports/payments", response=list[dict])
+@router.get("/reports/payments", response=list[dict], auth=auth_for(Capability.VIEW_RECORDS))
 def payments(request, period: str = "month", start: date | None = None, end: date | None = None):
-    require(request, Capability.VIEW_RECORDS)
     return selectors.payments_by_period(practice=request.practice, period=period, start=start, end=end)
 
 
-@router.get("/reports/days-to-payment", response=list[dict])
+@router.get("/reports/days-to-payment", response=list[dict], auth=auth_for(Capability.VIEW_RECORDS))
 def days_to_payment(request):
-    require(request, Capability.VIEW_RECORDS)
     return selectors.average_days_to_payment(practice=request.practice)
