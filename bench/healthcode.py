@@ -131,6 +131,7 @@ def submit_speed() -> list[dict]:
         {"metric": f"submitted end to end ({count:,}; queueing {queued['seconds']:.0f}s, {WORKERS} workers)",
          "value": rate, "unit": "bills/s", "target": ">= 100", "ok": rate >= 100},
         {"metric": "sandbox alone, 8 threads (the ceiling here)", "value": ceiling, "unit": "bills/s"},
+        {"metric": "end to end / sandbox alone", "value": rate / ceiling if ceiling else 0.0, "unit": "ratio"},
         {"metric": f"exactly one bill per invoice ({states.get('accepted', 0):,} accepted)", "value": float(exact),
          "unit": "yes=1", "ok": exact},
         {"metric": "peak RSS (worker / bulk submit)", "value": rss, "unit": "MB", "target": "< 400", "ok": rss < 400},
@@ -170,4 +171,10 @@ def reliability() -> list[dict]:
             sandbox.stop()
     ok = duplicated == 0 and lost == 0 and states.get("accepted") == count
     return [{"metric": f"faults + killed worker: {count:,} invoices, {duplicated} duplicated, {lost} lost",
-             "value": count / seconds, "unit": "bills/s", "target": "exactly one each", "ok": ok}]
+             "value": count / seconds, "unit": "bills/s", "target": "exactly one each", "ok": ok},
+            {"metric": "duplicated (more than one bill for an invoice)", "value": float(duplicated), "unit": "invoices",
+             "target": "= 0", "ok": duplicated == 0},
+            {"metric": "lost (no bill for an invoice)", "value": float(lost), "unit": "invoices", "target": "= 0",
+             "ok": lost == 0},
+            {"metric": "accepted and recorded", "value": float(states.get("accepted", 0)), "unit": "invoices",
+             "target": f"= {count}", "ok": states.get("accepted") == count}]
