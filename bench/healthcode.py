@@ -14,6 +14,12 @@
 The last two run whole installations (bench/harness.py: real worker processes, their own
 file-based SQLite on the SQLite pass, a fresh PostgreSQL database on the PostgreSQL pass). The full 10,000 needs more than the runner's default 15
 minutes: BENCH_TIMEOUT_SECONDS=3600 python -m bench healthcode-submit
+
+Last full run (2 cores shared with two other test suites, load average 3-8 during it):
+check 2,299/s SQLite, 5,425/s PostgreSQL; submit 10,000 end to end 87/s SQLite (the sandbox alone
+reached 97/s at that load: ratio 0.90), 108/s PostgreSQL, peak RSS 128 MB; reliability 1,000
+with faults and a killed worker: 0 duplicated, 0 lost on both. Before this branch: submit 15/s
+(1,000, sandbox alone 72/s), 25.5/s as last recorded.
 """
 
 from __future__ import annotations
