@@ -29,7 +29,9 @@ REPO = Path(__file__).resolve().parent.parent
 
 class Installation:
     def __init__(self, folder: Path, sandbox, *, timeout_seconds: float = 1.5, retries: int = 3,
-                 backoff_ms: int = 20, threads: int = 8):
+                 backoff_ms: int = 20, threads: int = 8, database_url: str = ""):
+        # database_url: a fresh, empty PostgreSQL database for this installation (else SQLite in the folder)
+        self.database_url = database_url
         self.folder = Path(folder)
         self.data = self.folder / "data"
         self.data.mkdir(parents=True, exist_ok=True)
@@ -44,6 +46,7 @@ class Installation:
             "HEALTHCODE_BACKOFF_MS": str(backoff_ms),
             "HEALTHCODE_DELIVERY_THREADS": str(threads),
             "LOG_LEVEL": "WARNING",
+            **({"DATABASE_URL": database_url} if database_url else {}),
         }
         self.workers: list[subprocess.Popen] = []
 
@@ -104,6 +107,11 @@ class Installation:
 
     # -- reading progress straight from the files ---------------------------------------------
     def _query(self, sql: str, database: Path | None = None) -> list[tuple]:
+        if database is None and self.database_url:
+            import psycopg
+
+            with psycopg.connect(self.database_url, autocommit=True) as pg:
+                return pg.execute(sql).fetchall()
         connection = sqlite3.connect(f"file:{database or self.database}?mode=ro", uri=True, timeout=30)
         try:
             return connection.execute(sql).fetchall()

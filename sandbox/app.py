@@ -9,6 +9,7 @@ import hmac
 import logging
 import secrets
 import socket
+import threading
 import time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -40,6 +41,7 @@ class SandboxApp:
         self.admin_token = admin_token
         self.token_lifetime_seconds = token_lifetime_seconds
         self.fault_injector = faults.FaultInjector()
+        self._local = threading.local()
         self.router = Router()
         self._add_routes()
 
@@ -77,26 +79,30 @@ class SandboxApp:
                 self._inject_fault(decision, is_api)
         if request.path.startswith(ADMIN_PREFIX + "/"):
             self._require_admin(request)
-        connection = db.connect(self.data_dir)
+        connection = self._connection()
         request.context["db"] = connection
         try:
             if is_api:
                 self._authenticate(request)
             response = handler(request)
         finally:
-            connection.close()
+            if connection.in_transaction:  # never hand the next request a half-done transaction
+                connection.rollback()
         if decision is not None and decision.after_processing:
             self._inject_fault(decision, is_api)
         return response
 
     # -- cross-cutting ---------------------------------------------------------------
+    def _connection(self):
+        # One connection per server thread, kept open: opening and closing one per request cost
+        # more than the bill itself (closing the last connection checkpoints and removes the WAL).
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self._local.connection = db.connect(self.data_dir)
+        return connection
+
     def _fault_decision(self) -> faults.Decision:
-        connection = db.connect(self.data_dir)
-        try:
-            config = faults.load(connection)
-        finally:
-            connection.close()
-        return self.fault_injector.decide(config)
+        return self.fault_injector.decide(faults.load(self._connection()))
 
     def _inject_fault(self, decision: faults.Decision, is_api: bool) -> None:
         if decision.fault == "drop":

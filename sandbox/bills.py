@@ -122,8 +122,11 @@ def _check_replaceable(connection: sqlite3.Connection, site_id: str, bill_id: st
 
 def progress(connection: sqlite3.Connection, now: dt.datetime) -> None:
     """Move every bill whose next step is due; call inside a write transaction."""
+    # INDEXED BY: without statistics SQLite walks the primary key for the ORDER BY, reading every
+    # bill on every submission (quadratic over a run); the due bills are few.
     due = connection.execute(
-        "SELECT * FROM bills WHERE next_step_due_at <= ? AND status IN (?, ?, ?) ORDER BY bill_id",
+        "SELECT * FROM bills INDEXED BY bills_by_next_step WHERE next_step_due_at <= ? AND status IN (?, ?, ?) "
+        "ORDER BY bill_id",
         (clock.format_instant(now), UNPROCESSED, VALIDATED, AWAITING_COLLECTION),
     ).fetchall()
     for bill in due:

@@ -46,7 +46,8 @@ def adjudicate_line(connection: sqlite3.Connection, insurer: sqlite3.Row, line: 
 def create_due_batches(connection: sqlite3.Connection, now: dt.datetime) -> None:
     """Adjudicate collected bills that are due and group them into batches (in a transaction)."""
     due = connection.execute(
-        "SELECT * FROM bills WHERE next_step_due_at <= ? AND status = 'Collected' AND remittance_id IS NULL "
+        "SELECT * FROM bills INDEXED BY bills_by_next_step "  # not a walk of every bill (see bills.progress)
+        "WHERE next_step_due_at <= ? AND status = 'Collected' AND remittance_id IS NULL "
         "ORDER BY bill_id",
         (clock.format_instant(now),),
     ).fetchall()

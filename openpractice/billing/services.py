@@ -57,14 +57,24 @@ def take_number(*, practice, kind: str = SequenceKind.INVOICE) -> str:
     back issue gives its number back rather than leaving a gap that looks like a lost invoice."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("take_number must run inside a transaction")
+    return take_numbers(practice=practice, kind=kind, count=1)[0]
+
+
+def take_numbers(*, practice, count: int, kind: str = SequenceKind.INVOICE) -> list[str]:
+    """`count` consecutive numbers in one lock and one write (a bulk submission issues many
+    drafts at once); same rules as take_number."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("take_number must run inside a transaction")
+    if count < 1:
+        return []
     NumberSequence.objects.get_or_create(practice=practice, kind=kind,
                                          defaults={"prefix": DEFAULT_PREFIXES[kind]})
     sequence = NumberSequence.objects.select_for_update().get(practice=practice, kind=kind)
-    value = sequence.next_value
-    number = format_number(sequence.prefix, value)
-    sequence.next_value = value + 1
+    first = sequence.next_value
+    numbers = [format_number(sequence.prefix, value) for value in range(first, first + count)]
+    sequence.next_value = first + count
     sequence.save(update_fields=["next_value"])
-    return number
+    return numbers
 
 
 def clean_prefix(prefix: str) -> str:

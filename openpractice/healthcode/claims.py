@@ -116,10 +116,11 @@ def build_claim(facts: BillFacts, *, version_key: str, replaces_bill_id: str = "
     return claim
 
 
-def validate_structure(claim: dict) -> None:
-    """Raise ValueError naming the element if fhir.resources (R4B) finds the Claim malformed."""
+def validate_structure(claim: dict, *, text: str | None = None) -> None:
+    """Raise ValueError naming the element if fhir.resources (R4B) finds the Claim malformed.
+    `text`: the claim's JSON when the caller has it already (the text that will be sent)."""
     try:
-        Claim.model_validate(json.loads(dumps(claim)))
+        Claim.model_validate(json.loads(text if text is not None else dumps(claim)))
     except Exception as exc:  # pydantic ValidationError: say which element
         raise ValueError(f"The Claim for this invoice is not valid FHIR: {str(exc).splitlines()[0:3]}") from None
 

@@ -57,7 +57,8 @@ def make_invoice(demo):
 def pytest_collection_modifyitems(config, items):
     """Tests that flush the database (transactional ones) go last: a flush takes the migrations'
     reference data (ICD-10, sample codes) away from every database test after it."""
-    flushing = [item for item in items if item.name.startswith("test_concurrent_issues_never_share_a_number")]
+    flushing = [item for item in items if item.name.startswith(("test_concurrent_issues_never_share_a_number",
+                                                                "test_concurrent_chunk_deliveries"))]
     for item in flushing:
         items.remove(item)
         items.append(item)
