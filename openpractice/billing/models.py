@@ -90,18 +90,21 @@ class NumberSequence(models.Model):
 
 
 class Invoice(models.Model):
-    practice = models.ForeignKey("practices.Practice", on_delete=models.CASCADE, related_name="+")
+    # Every remittance rewrites paid totals of thousands of invoices, and each rewrite touches every
+    # index: a foreign key keeps its own index only where a query reads by it (practice leads the
+    # composite indexes; locations, specialist, insurance and creator are only read from the invoice).
+    practice = models.ForeignKey("practices.Practice", on_delete=models.CASCADE, related_name="+", db_index=False)
     # Given when issued, from NumberSequence; blank while a draft.
     number = models.CharField("invoice number", max_length=10, blank=True)
     bill_to = models.CharField("bill to", max_length=8, choices=BillTo.choices, default=BillTo.INSURER)
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="invoices")
     insurance = models.ForeignKey("patients.PatientRelationship", verbose_name="insurance", null=True, blank=True,
-                                  on_delete=models.PROTECT, related_name="invoices")
+                                  on_delete=models.PROTECT, related_name="invoices", db_index=False)
     insurer_contact = models.ForeignKey("contacts.Contact", verbose_name="insurer", null=True, blank=True,
                                         on_delete=models.PROTECT, related_name="invoices")
     practitioner = models.ForeignKey("practices.Membership", on_delete=models.PROTECT, related_name="invoices")
     location = models.ForeignKey("practices.Location", null=True, blank=True, on_delete=models.PROTECT,
-                                 related_name="invoices")
+                                 related_name="invoices", db_index=False)
     invoice_date = models.DateField("invoice date")
     due_date = models.DateField("due date", null=True, blank=True)
     notes = models.TextField(blank=True)
@@ -124,15 +127,15 @@ class Invoice(models.Model):
     provider_kind = models.CharField("provider", max_length=12, choices=ProviderKind.choices,
                                      default=ProviderKind.PRACTITIONER)
     provider_location = models.ForeignKey("practices.Location", null=True, blank=True, on_delete=models.PROTECT,
-                                          related_name="+")
+                                          related_name="+", db_index=False)
     payee_kind = models.CharField("payee provider", max_length=12, choices=ProviderKind.choices,
                                   default=ProviderKind.PRACTITIONER)
     payee_location = models.ForeignKey("practices.Location", null=True, blank=True, on_delete=models.PROTECT,
-                                       related_name="+")
+                                       related_name="+", db_index=False)
     controlling_specialist = models.ForeignKey("practices.Membership", null=True, blank=True,
-                                               on_delete=models.PROTECT, related_name="+")
+                                               on_delete=models.PROTECT, related_name="+", db_index=False)
     facility = models.ForeignKey("practices.Location", verbose_name="facility (treating hospital)", null=True,
-                                 blank=True, on_delete=models.PROTECT, related_name="+")
+                                 blank=True, on_delete=models.PROTECT, related_name="+", db_index=False)
 
     net_total = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
     vat_total = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
@@ -145,7 +148,7 @@ class Invoice(models.Model):
     voided_at = models.DateTimeField(null=True, blank=True)
     void_reason = models.CharField(max_length=200, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+                                   related_name="+", db_index=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -157,7 +160,6 @@ class Invoice(models.Model):
         indexes = [
             models.Index(fields=["practice", "healthcode_status", "invoice_date"], name="invoice_hc_status"),
             models.Index(fields=["practice", "record_status", "invoice_date"], name="invoice_record_status"),
-            models.Index(fields=["practice", "patient"], name="invoice_patient"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["practice", "number"], condition=~Q(number=""),

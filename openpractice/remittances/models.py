@@ -95,8 +95,12 @@ class LineOutcome(models.TextChoices):
 
 
 class RemittanceLine(models.Model):
-    practice = models.ForeignKey("practices.Practice", on_delete=models.CASCADE, related_name="+")
-    batch = models.ForeignKey(RemittanceBatch, on_delete=models.CASCADE, related_name="lines")
+    # A remittance writes 100,000 lines at once: no index or constraint that only repeats another.
+    # practice is the batch's (the batch's key is checked; practice leads the composite indexes);
+    # batch leads the unique (batch, sequence).
+    practice = models.ForeignKey("practices.Practice", on_delete=models.CASCADE, related_name="+", db_index=False,
+                                 db_constraint=False)
+    batch = models.ForeignKey(RemittanceBatch, on_delete=models.CASCADE, related_name="lines", db_index=False)
     sequence = models.PositiveIntegerField()
     bill_id = models.CharField(max_length=20, blank=True)
     invoice_number = models.CharField(max_length=20, blank=True)
@@ -117,7 +121,7 @@ class RemittanceLine(models.Model):
     match_method = models.CharField(max_length=16, choices=MatchMethod.choices, blank=True)
     matched_at = models.DateTimeField(null=True, blank=True)
     matched_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+                                   related_name="+", db_index=False)
 
     objects = PracticeScopedQuerySet.as_manager()
 
@@ -149,10 +153,16 @@ class AllocationKind(models.TextChoices):
 
 
 class Allocation(models.Model):
-    practice = models.ForeignKey("practices.Practice", on_delete=models.CASCADE, related_name="+")
+    # As for lines: practice is the invoice's (the invoice's key is checked) and leads the
+    # composite index; rows are looked up by invoice, line and remittance line.
+    practice = models.ForeignKey("practices.Practice", on_delete=models.CASCADE, related_name="+", db_index=False,
+                                 db_constraint=False)
     invoice = models.ForeignKey("billing.Invoice", on_delete=models.PROTECT, related_name="allocations")
+    # Checked by the ledger, not per row by the database: the line is read from the invoice, locked
+    # in the same transaction, and an issued invoice's lines never change. The database's check
+    # share-locked every invoice line a remittance paid (a tenth of the posting time).
     invoice_line = models.ForeignKey("billing.InvoiceLine", null=True, blank=True, on_delete=models.PROTECT,
-                                     related_name="allocations")
+                                     related_name="allocations", db_constraint=False)
     remittance_line = models.ForeignKey(RemittanceLine, null=True, blank=True, on_delete=models.PROTECT,
                                         related_name="allocations")
     kind = models.CharField(max_length=20, choices=AllocationKind.choices)
@@ -167,12 +177,13 @@ class Allocation(models.Model):
     patient_invoice = models.ForeignKey("billing.Invoice", null=True, blank=True, on_delete=models.PROTECT,
                                         related_name="shortfalls_received")
     # Insurer reporting without a join through the invoice (payments by insurer, days to payment).
+    # A copy of the invoice's insurer, which the invoice's own key guards: no second check per row.
     insurer_contact = models.ForeignKey("contacts.Contact", null=True, blank=True, on_delete=models.PROTECT,
-                                        related_name="+")
+                                        related_name="+", db_constraint=False)
     posted_on = models.DateField("date paid")
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+                                   related_name="+", db_index=False)
 
     objects = PracticeScopedQuerySet.as_manager()
 
@@ -189,7 +200,6 @@ class Allocation(models.Model):
             models.CheckConstraint(condition=Q(shortfall__gte=0), name="allocation_shortfall_not_negative"),
         ]
         indexes = [
-            models.Index(fields=["practice", "invoice"], name="allocation_invoice"),
             models.Index(fields=["practice", "kind", "posted_on"], name="allocation_kind_date"),
         ]
 

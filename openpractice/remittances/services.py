@@ -186,30 +186,42 @@ def _load_owed(practice, invoice_ids: set[int]) -> dict[int, _Owed]:
     """Invoices locked for update, with their lines and what each line still owes. Plain values,
     not model instances: a 100,000-line remittance loads 100,000 invoices."""
     owed: dict[int, _Owed] = {}
+    pounds = _money_reader()
     # Chunks in ascending id order, each locked in id order: every poster takes invoice locks in
     # the same order, so two remittances touching the same invoices wait rather than deadlock.
     for chunk in bulk.chunks(sorted(invoice_ids)):
         for row in (Invoice.objects.select_for_update().filter(practice=practice, pk__anyof=chunk).order_by("pk")
                     .values_list("id", "number", "practice_id", "insurer_contact_id", "total", "paid_total",
                                  "credited_total", "written_off_total")):
-            owed[row[0]] = _Owed(*row[:4], *(_pounds(v) for v in row[4:]), {}, {})
+            owed[row[0]] = _Owed(*row[:4], pounds(row[4]), pounds(row[5]), pounds(row[6]), pounds(row[7]), {}, {})
         for line_id, invoice_id, sequence, net, vat in (
                 InvoiceLine.objects.filter(invoice_id__anyof=chunk)
                 .values_list("id", "invoice_id", "sequence", "net_amount", "vat_amount").order_by()):
             owed[invoice_id].lines[sequence] = line_id
-            owed[invoice_id].line_owed[line_id] = _pounds(net) + _pounds(vat)
+            owed[invoice_id].line_owed[line_id] = pounds(net) + pounds(vat)
         # What is already allocated to each charge line: one aggregate, balances kept in Python.
         for invoice_id, invoice_line_id, total in (
                 Allocation.objects.filter(invoice_id__anyof=chunk, invoice_line__isnull=False)
                 .values("invoice_id", "invoice_line_id").annotate(s=Sum("amount")).order_by()
                 .values_list("invoice_id", "invoice_line_id", "s")):
-            owed[invoice_id].line_owed[invoice_line_id] -= _pounds(total)
+            owed[invoice_id].line_owed[invoice_line_id] -= pounds(total)
     return owed
 
 
 def _pounds(value) -> Decimal:
     """SQLite can hand back Decimal('430') or a float's text: always two places."""
     return Decimal(str(value if value is not None else 0)).quantize(Decimal("0.01"))
+
+
+def _exact(value) -> Decimal:
+    """PostgreSQL's numeric(12, 2) arrives as a two-place Decimal already."""
+    return value if value is not None else ZERO
+
+
+def _money_reader():
+    from django.db import connection
+
+    return _exact if connection.vendor == "postgresql" else _pounds
 
 
 class NewLine:
