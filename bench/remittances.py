@@ -1,14 +1,15 @@
 """Remittances and reports at scale (registered as `remittances`: `python -m bench [--quick] remittances`).
 
-- reconcile: one remittance Bundle of 100,000 bills (the clearing house's shape: a
+- reconcile: a remittance Bundle of 100,000 bills (the clearing house's shape: a
   PaymentReconciliation detail per bill and a ClaimResponse per bill with its line adjudication)
   posted against 100,000 issued insurer invoices: read, matched by invoice number, allocated line
-  by line in the ledger, invoices' paid totals and outcomes updated. Target: at least 5,000
-  lines per second. One line in ten pays short; one in fifty is not ours (goes to review).
+  by line in the ledger, invoices' paid totals and outcomes updated, committed. Three such
+  remittances (each its own invoices); the median counts. Target: at least 5,000 lines per
+  second. One line in ten pays short; one in fifty is not ours (goes to review).
 - aged_debt: the aged-debt report (by insurer, and by patient) over 1,000,000 invoices on
   PostgreSQL, three in ten still owing. Target: under 1 second each.
 
---quick: 10,000 lines and 100,000 invoices. bench.run gives each backend its own temporary,
+--quick: one remittance of 10,000 lines, and 100,000 invoices. bench.run gives each backend its own temporary,
 migrated database (BENCH_TIMEOUT_SECONDS bounds each backend's run; the full run needs more than
 the default 900 s). BENCH_PROFILE=1 prints a cProfile of the posting to stderr.
 """
@@ -25,6 +26,7 @@ from bench import quick as quick_run
 
 LINES = 100_000
 QUICK_LINES = 10_000
+RUNS = 3  # remittances posted; the median counts
 INVOICES = 1_000_000
 QUICK_INVOICES = 100_000
 
@@ -61,38 +63,65 @@ def _practice(name: str):
 
 
 # -- remittance lines reconciled per second ---------------------------------------------------------
-def reconcile(backend: str, lines: int) -> list[dict]:
-    import datetime as dt
-    from decimal import Decimal
-
-    from django.db import transaction
-
-    from openpractice.billing.models import Invoice, InvoiceLine
-    from openpractice.remittances import services
+def reconcile(backend: str, lines: int, runs: int) -> list[dict]:
+    """`runs` remittances, each against its own `lines` fresh invoices; the median rate (a shared
+    machine's run-to-run spread is a quarter either way)."""
     from openpractice.remittances.models import Allocation, LineStatus, RemittanceLine
 
     practice, doctor, contacts, product, patients = _practice("Remittance bench")
     bupa = next(c for c in contacts if c.insurer.healthcode_identifier == "bup")
+    times, allocated, review, size = [], 0, 0, 0
+    for run in range(1, runs + 1):
+        batch, size = _remittance(run, lines, practice, bupa, doctor, product, patients)
+        _settle(backend)
+        times.append(_post(batch))
+        allocated = RemittanceLine.objects.filter(batch=batch, status=LineStatus.ALLOCATED).count()
+        review = RemittanceLine.objects.filter(batch=batch, status=LineStatus.REVIEW).count()
+        assert allocated + review == lines
+        assert Allocation.objects.filter(remittance_line__batch=batch).count() == allocated
+    median = sorted(times)[len(times) // 2]
+    rate = lines / median
+    each = ", ".join(f"{t:.1f}" for t in times)
+    return [{"name": f"{backend}: remittance lines reconciled ({lines:,} lines)", "value": rate,
+             "unit": f"lines/s (median of {runs})", "target": ">= 5000", "ok": rate >= 5000,
+             "detail": f"{median:.1f} s (runs: {each} s); each {allocated:,} allocated, {review:,} to review; "
+                       f"Bundle {size / 1e6:.0f} MB"}]
+
+
+def _remittance(run: int, lines: int, practice, bupa, doctor, product, patients):
+    """`lines` issued insurer invoices and one stored (not yet posted) remittance paying them."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from openpractice.billing.models import Invoice, InvoiceLine
+    from openpractice.remittances import services
+
     today = dt.date.today()
     price = Decimal("180.00")
     invoices = []
     for start in range(0, lines, 10_000):
         chunk = Invoice.objects.bulk_create([
-            Invoice(practice=practice, number=f"B{i:08d}", bill_to="insurer", patient=patients[i % len(patients)],
+            Invoice(practice=practice, number=f"B{run}{i:08d}", bill_to="insurer", patient=patients[i % len(patients)],
                     insurer_contact=bupa, practitioner=doctor, invoice_date=today, record_status="issued",
                     healthcode_status="collected", net_total=price, total=price)
             for i in range(start, min(lines, start + 10_000))], batch_size=2000)
         invoices.extend(chunk)
-    if invoices[0].pk is None:
-        invoices = list(Invoice.objects.filter(practice=practice).order_by("pk"))
+    if invoices[0].pk is None:  # SQLite before returning ids
+        invoices = list(Invoice.objects.filter(practice=practice, number__startswith=f"B{run}").order_by("pk"))
     InvoiceLine.objects.bulk_create([
         InvoiceLine(practice=practice, invoice=inv, sequence=1, product=product, description="Consultation",
                     service_date=today, quantity=1, unit_price=price, net_amount=price) for inv in invoices],
         batch_size=2000)
-    body = _bundle(invoices, today)
+    body = _bundle(invoices, today, run)
     raw = json.dumps(body)
     batch, _ = services.store_batch(practice=practice, source="clearing_house", external_id=body["id"],
                                     raw_payload=raw)
+    return batch, len(raw)
+
+
+def _post(batch) -> float:
+    from openpractice.remittances import services
+
     started = time.perf_counter()
     if os.environ.get("BENCH_PROFILE"):  # where the time goes, on stderr
         import cProfile
@@ -103,25 +132,32 @@ def reconcile(backend: str, lines: int) -> list[dict]:
         pstats.Stats(profile, stream=sys.stderr).sort_stats("cumulative").print_stats(30)
     else:
         services.post_batch(batch_id=batch.pk)
-    seconds = time.perf_counter() - started
-    allocated = RemittanceLine.objects.filter(batch=batch, status=LineStatus.ALLOCATED).count()
-    review = RemittanceLine.objects.filter(batch=batch, status=LineStatus.REVIEW).count()
-    assert allocated + review == lines and Allocation.objects.filter(practice=practice).count() == allocated
-    rate = lines / seconds
-    return [{"name": f"{backend}: remittance lines reconciled ({lines:,} lines)", "value": rate,
-             "unit": "lines/s", "target": ">= 5000", "ok": rate >= 5000,
-             "detail": f"{seconds:.1f} s; {allocated:,} allocated, {review:,} to review; Bundle {len(raw) / 1e6:.0f} MB"}]
+    return time.perf_counter() - started
 
 
-def _bundle(invoices, day) -> dict:
+def _settle(backend: str) -> None:
+    """The state a remittance meets in a practice: its invoices were issued days before, so they are
+    in the planner's statistics. Without this the posting would pay for the
+    setup's garbage and plan on no statistics."""
+    import gc
+
+    from django.db import connection
+
+    gc.collect()
+    if backend == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+
+
+def _bundle(invoices, day, run: int = 1) -> dict:
     ns = "https://openpractice.org/fhir/healthcode"
     ext = f"{ns}/StructureDefinition"
     details, responses, total = [], [], 0
     for i, invoice in enumerate(invoices):
-        number = invoice.number if i % 50 else f"NOTOURS{i}"  # one in fifty: someone else's bill
+        number = invoice.number if i % 50 else f"NOTOURS{run}{i}"  # one in fifty: someone else's bill
         paid = 150 if i % 10 == 0 else 180  # one in ten pays short
         total += paid
-        bill = f"HCB{i:08d}"
+        bill = f"HCB{run}{i:08d}"
         details.append({"extension": [{"url": f"{ext}/amount-invoiced", "valueMoney": {"value": 180.0}},
                                       {"url": f"{ext}/shortfall", "valueMoney": {"value": 180.0 - paid}},
                                       {"url": f"{ext}/patient-name", "valueString": "Pat Bench"},
@@ -135,11 +171,11 @@ def _bundle(invoices, day) -> dict:
                                  "reason": {"coding": [{"code": "benefit-maximum"}], "text": "Benefit maximum"}})
         responses.append({"resourceType": "ClaimResponse", "id": bill,
                           "item": [{"itemSequence": 1, "adjudication": adjudication}]})
-    reconciliation = {"resourceType": "PaymentReconciliation", "id": "RMTBENCH0001",
+    reconciliation = {"resourceType": "PaymentReconciliation", "id": f"RMTBENCH000{run}",
                       "paymentIssuer": {"identifier": {"value": "bup"}}, "paymentDate": day.isoformat(),
-                      "paymentAmount": {"value": float(total)}, "paymentIdentifier": {"value": "BACS-BUP-000001"},
+                      "paymentAmount": {"value": float(total)}, "paymentIdentifier": {"value": f"BACS-BUP-00000{run}"},
                       "detail": details}
-    return {"resourceType": "Bundle", "id": "RMTBENCH0001", "type": "collection",
+    return {"resourceType": "Bundle", "id": f"RMTBENCH000{run}", "type": "collection",
             "entry": [{"resource": r} for r in [reconciliation, *responses]]}
 
 
@@ -218,7 +254,7 @@ def remittances_entry() -> list[dict]:
     from django.db import connection
 
     backend = "postgresql" if connection.vendor == "postgresql" else "sqlite"
-    rows = reconcile(backend, QUICK_LINES if quick_run() else LINES)
+    rows = reconcile(backend, QUICK_LINES if quick_run() else LINES, 1 if quick_run() else RUNS)
     if backend == "postgresql":  # the target names PostgreSQL
         rows += aged_debt(backend, QUICK_INVOICES if quick_run() else INVOICES)
     for r in rows:  # the table has no room for the detail: stderr (bench.run passes it on) and the JSON keep it

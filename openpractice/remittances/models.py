@@ -95,12 +95,14 @@ class LineOutcome(models.TextChoices):
 
 
 class RemittanceLine(models.Model):
-    # A remittance writes 100,000 lines at once: no index or constraint that only repeats another.
-    # practice is the batch's (the batch's key is checked; practice leads the composite indexes);
-    # batch leads the unique (batch, sequence).
+    # A remittance writes 100,000 lines at once: no index or per-row check that only repeats another.
+    # Lines are written by posting alone, with the batch it holds locked, so neither the batch nor
+    # the practice (the batch's) is checked again per row; batch leads the unique (batch, sequence),
+    # practice the indexes below.
     practice = models.ForeignKey("practices.Practice", on_delete=models.CASCADE, related_name="+", db_index=False,
                                  db_constraint=False)
-    batch = models.ForeignKey(RemittanceBatch, on_delete=models.CASCADE, related_name="lines", db_index=False)
+    batch = models.ForeignKey(RemittanceBatch, on_delete=models.CASCADE, related_name="lines", db_index=False,
+                              db_constraint=False)
     sequence = models.PositiveIntegerField()
     bill_id = models.CharField(max_length=20, blank=True)
     invoice_number = models.CharField(max_length=20, blank=True)
@@ -132,8 +134,11 @@ class RemittanceLine(models.Model):
             models.CheckConstraint(condition=Q(amount_paid__gte=0) & Q(shortfall__gte=0),
                                    name="remittance_line_amounts_not_negative"),
         ]
-        indexes = [models.Index(fields=["practice", "status"], name="remittance_line_status"),
-                   models.Index(fields=["practice", "invoice_number"], name="remittance_line_invoice_no"),
+        # The two lists a biller works from are small parts of all lines: partial indexes, which
+        # an allocated line in full (most of them) never writes to.
+        indexes = [models.Index(fields=["practice"], condition=Q(status="review"), name="remittance_line_review"),
+                   models.Index(fields=["practice"], condition=Q(status="allocated", shortfall__gt=0),
+                                name="remittance_line_shortfall"),
                    models.Index(fields=["practice", "bill_id"], name="remittance_line_bill")]
 
     @property
@@ -175,7 +180,7 @@ class Allocation(models.Model):
                                     related_name="reversed_by")
     # Shortfall transfers: the patient invoice that now carries the amount.
     patient_invoice = models.ForeignKey("billing.Invoice", null=True, blank=True, on_delete=models.PROTECT,
-                                        related_name="shortfalls_received")
+                                        related_name="shortfalls_received", db_index=False)
     # Insurer reporting without a join through the invoice (payments by insurer, days to payment).
     # A copy of the invoice's insurer, which the invoice's own key guards: no second check per row.
     insurer_contact = models.ForeignKey("contacts.Contact", null=True, blank=True, on_delete=models.PROTECT,
@@ -201,6 +206,9 @@ class Allocation(models.Model):
         ]
         indexes = [
             models.Index(fields=["practice", "kind", "posted_on"], name="allocation_kind_date"),
+            # Only shortfall transfers name a patient invoice: the insurer payments skip this index.
+            models.Index(fields=["patient_invoice"], condition=Q(patient_invoice__isnull=False),
+                         name="allocation_patient_invoice"),
         ]
 
     def __str__(self) -> str:

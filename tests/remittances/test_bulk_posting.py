@@ -35,6 +35,27 @@ def test_anyof_lookup_matches_in_and_handles_empty_and_quotes(world):
         == {invoices[1].pk}
 
 
+TRICKY = ['say "hi"', "back\\slash", "a,b", "{braces}", "NULL", "tab\there", "  spaced ", "O'Brien", ""]
+
+
+def test_anyof_and_update_rows_keep_text_exactly(world):
+    """Text goes to PostgreSQL as one array literal: quotes, backslashes, commas, braces and the
+    word NULL must arrive as written (SQLite takes them as JSON)."""
+    from openpractice.patients.models import Patient
+
+    patients = [Patient.objects.create(practice=world.practice, first_name="T", last_name=f"x{i}",
+                                       date_of_birth=world.patient.date_of_birth) for i in range(len(TRICKY))]
+    bulk.update_rows(Patient._meta.db_table, (("last_name", "text"),),
+                     [(name, p.pk) for name, p in zip(TRICKY, patients)])
+    stored = dict(Patient.objects.filter(pk__anyof=bulk.Values(p.pk for p in patients))
+                  .values_list("pk", "last_name"))
+    assert [stored[p.pk] for p in patients] == TRICKY
+    for chunk in bulk.chunks(TRICKY, 4):
+        found = set(Patient.objects.filter(practice=world.practice, last_name__anyof=chunk)
+                    .values_list("last_name", flat=True))
+        assert found == set(chunk)
+
+
 def test_posting_across_chunks_allocates_every_line(world, small_chunks):
     invoices = [world.invoice() for _ in range(5)] + [world.invoice("Consultation", "Follow-up")]
     batch = receive(world.practice, bundle(
