@@ -137,8 +137,7 @@ def _post(batch) -> float:
 
 def _settle(backend: str) -> None:
     """The state a remittance meets in a practice: its invoices were issued days before, so they are
-    in the planner's statistics. Without this the posting would pay for the
-    setup's garbage and plan on no statistics."""
+    in the planner's statistics, and the setup's garbage is not the posting's to collect."""
     import gc
 
     from django.db import connection

@@ -17,6 +17,7 @@ audit (the allocation ledger is the record of every amount posted).
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 from django.db import connection
 from django.db.models import Field, ForeignObject, Lookup
@@ -43,10 +44,13 @@ class Values:
 def array_literal(values) -> str:
     """A PostgreSQL array literal, cast in the statement (`%s::bigint[]`): one string joined in C
     instead of psycopg adapting each item (a tenth of the posting time at 100,000 lines)."""
-    if all(type(v) is int for v in values):
+    if all(type(v) is int or type(v) is Decimal for v in values):  # numbers need no quotes
         return "{" + ",".join(map(str, values)) + "}"
-    return "{" + ",".join("NULL" if v is None else
-                          '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
+    quoted: dict = {}  # a column often repeats a few values (a status, an outcome)
+    for v in values:
+        if v not in quoted:
+            quoted[v] = "NULL" if v is None else '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return "{" + ",".join([quoted[v] for v in values]) + "}"
 
 
 @Field.register_lookup
@@ -101,21 +105,72 @@ def update_rows(table: str, columns: tuple[tuple[str, str], ...], rows: list[tup
     set to one value on every row (e.g. updated_at)."""
     if not rows:
         return
-    constant = constant or {}
-    quoted = connection.ops.quote_name(table)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            names = [name for name, _ in columns]
-            sets = [f"{name} = v.{name}" for name in names] + [f"{name} = %s" for name in constant]
-            arrays = ", ".join(f"%s::{kind}[]" for _, kind in columns)
-            for part in chunks(rows):
-                # The SET placeholders (constants) come first in the statement, then one array
-                # per column, then the ids.
-                cursor.execute(
-                    f"UPDATE {quoted} AS t SET {', '.join(sets)} FROM unnest({arrays}, %s::bigint[]) "
-                    f"AS v({', '.join(names)}, {key}) WHERE t.{key} = v.{key}",
-                    [*constant.values(), *(array_literal([row[i] for row in part]) for i in range(len(columns) + 1))])
+            for sql, params in update_statements(table, columns, rows, constant=constant, key=key):
+                cursor.execute(sql, params)
         else:
+            constant = constant or {}
             sets = [f"{name} = %s" for name, _ in columns] + [f"{name} = %s" for name in constant]
-            cursor.executemany(f"UPDATE {quoted} SET {', '.join(sets)} WHERE {key} = %s",
+            cursor.executemany(f"UPDATE {connection.ops.quote_name(table)} SET {', '.join(sets)} WHERE {key} = %s",
                                [(*row[:-1], *constant.values(), row[-1]) for row in rows])
+
+
+def update_statements(table: str, columns: tuple[tuple[str, str], ...], rows: list[tuple], *,
+                      constant: dict | None = None, key: str = "id") -> list[tuple[str, list]]:
+    """PostgreSQL: `UPDATE ... FROM unnest(arrays)`, one statement per chunk of rows."""
+    constant = constant or {}
+    names = [name for name, _ in columns]
+    sets = [f"{name} = v.{name}" for name in names] + [f"{name} = %s" for name in constant]
+    arrays = ", ".join(f"%s::{kind}[]" for _, kind in columns)
+    sql = (f"UPDATE {connection.ops.quote_name(table)} AS t SET {', '.join(sets)} FROM unnest({arrays}, "
+           f"%s::bigint[]) AS v({', '.join(names)}, {key}) WHERE t.{key} = v.{key}")
+    # The SET placeholders (constants) come first in the statement, then one array per column,
+    # then the ids.
+    return [(sql, [*constant.values(), *(array_literal([row[i] for row in part]) for i in range(len(columns) + 1))])
+            for part in chunks(rows)]
+
+
+def reserve_ids(model, count: int) -> list[int] | None:
+    """PostgreSQL: `count` ids from the table's identity sequence, so rows can be built with their
+    ids before they are written. None on SQLite (its rows are read back after the insert)."""
+    if connection.vendor != "postgresql" or not count:
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                       [model._meta.db_table, model._meta.pk.column, count])
+        return [row[0] for row in cursor.fetchall()]
+
+
+class Meanwhile:
+    """Statements run on this transaction's PostgreSQL connection from a helper thread while the
+    caller does pure-Python work (building the next rows), then `wait()`. The server works while
+    Python does: at 100,000 lines the invoice updates take seconds of server time. The caller
+    must not touch the database until `wait()` returns. SQLite (in process) runs them at once."""
+
+    def __init__(self, statements: list[tuple[str, list]]):
+        import threading
+
+        self.error: BaseException | None = None
+        self.thread = None
+        if connection.vendor != "postgresql":
+            raise ValueError("Meanwhile is for PostgreSQL")
+        connection.ensure_connection()
+        raw = connection.connection  # the same session, so the same transaction
+
+        def run():
+            try:
+                with raw.cursor() as cursor:
+                    for sql, params in statements:
+                        cursor.execute(sql, params)
+            except BaseException as exc:  # handed to the caller's thread by wait()
+                self.error = exc
+
+        self.thread = threading.Thread(target=run, name="bulk-meanwhile", daemon=True)
+        self.thread.start()
+
+    def wait(self) -> None:
+        self.thread.join()
+        if self.error is not None:
+            with connection.wrap_database_errors:  # psycopg's error as Django's, as any query raises
+                raise self.error

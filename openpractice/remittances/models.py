@@ -118,8 +118,10 @@ class RemittanceLine(models.Model):
     items = models.JSONField(default=list, blank=True)
     status = models.CharField(max_length=10, choices=LineStatus.choices, default=LineStatus.NEW)
     problem = models.CharField(max_length=300, blank=True)  # why it waits for review
+    # Which invoice the line was matched to; the money is in the allocations, whose invoice key the
+    # database checks. Set by posting and by a match by hand, each under the invoice's row lock.
     invoice = models.ForeignKey("billing.Invoice", null=True, blank=True, on_delete=models.PROTECT,
-                                related_name="remittance_lines")
+                                related_name="remittance_lines", db_constraint=False)
     match_method = models.CharField(max_length=16, choices=MatchMethod.choices, blank=True)
     matched_at = models.DateTimeField(null=True, blank=True)
     matched_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,

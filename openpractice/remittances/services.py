@@ -340,62 +340,90 @@ def allocate_lines(*, practice, batch: RemittanceBatch, lines: list, user=None,
         line.status, line.problem, line.invoice_id = LineStatus.ALLOCATED, "", entry.id
         line.match_method, line.matched_at = method, now
         line.matched_by_id = user_id if method == MatchMethod.MANUAL else None
-    _save_lines(batch, lines)
-    _insert_allocations([(line.pk, entry, row) for line, entry, row in planned_rows], posted_on, now, user_id)
-    _save_invoice_totals(list(touched.values()), now)
+    _write(batch, lines, planned_rows, list(touched.values()), posted_on, now, user_id)
 
 
-def _save_lines(batch: RemittanceBatch, lines: list) -> None:
-    """New lines: written in one go (COPY / executemany, not model instances: preparing every value
-    through its field was most of the time at 100,000 lines), then their ids in one query."""
+_ALLOCATION_COLUMNS = ("practice_id", "invoice_id", "invoice_line_id", "remittance_line_id", "kind", "amount",
+                       "shortfall", "reason", "insurer_contact_id", "posted_on", "created_at", "created_by_id")
+
+
+def _write(batch: RemittanceBatch, lines: list, planned_rows: list, invoices: list[_Owed], posted_on, now,
+           user_id) -> None:
+    """Lines, allocations and invoice totals, in bulk (COPY / executemany and one UPDATE per 20,000
+    invoices, not model instances: preparing every value through its field was most of the time at
+    100,000 lines). No signals, no history row per invoice: the allocation rows are the audit.
+
+    On PostgreSQL the new lines' ids are taken from their sequence first, so the invoice updates
+    (seconds of server time at 100,000 lines) run while Python builds the line and allocation
+    rows, which are then copied in."""
+    for line in lines:
+        if line.pk is not None:  # a match by hand: one saved line
+            line.save(update_fields=["status", "problem", "invoice", "match_method", "matched_at", "matched_by"])
+    new = [line for line in lines if line.pk is None]
+    table, columns, rows, constant = _invoice_totals(invoices, now)
+    ids = bulk.reserve_ids(RemittanceLine, len(new))
+    if ids is None:  # SQLite: lines first, their ids read back, then what refers to them
+        bulk.insert_rows(RemittanceLine._meta.db_table, ("practice_id", "batch_id", *_LINE_COLUMNS),
+                         _line_rows(batch, new, with_ids=False))
+        found = dict(RemittanceLine.objects.filter(batch=batch).values_list("sequence", "id").order_by())
+        for line in new:
+            line.pk = line.id = found[line.sequence]
+        bulk.insert_rows(Allocation._meta.db_table, _ALLOCATION_COLUMNS,
+                         _allocation_rows(planned_rows, posted_on, now, user_id))
+        bulk.update_rows(table, columns, rows, constant=constant)
+        return
+    for line, pk in zip(new, ids):
+        line.pk = line.id = pk
+    updating = bulk.Meanwhile(bulk.update_statements(table, columns, rows, constant=constant))
+    try:
+        line_rows = _line_rows(batch, new, with_ids=True)
+        allocation_rows = _allocation_rows(planned_rows, posted_on, now, user_id)
+    finally:
+        updating.wait()
+    bulk.insert_rows(RemittanceLine._meta.db_table, ("id", "practice_id", "batch_id", *_LINE_COLUMNS), line_rows)
+    bulk.insert_rows(Allocation._meta.db_table, _ALLOCATION_COLUMNS, allocation_rows)
+
+
+def _line_rows(batch: RemittanceBatch, new: list, *, with_ids: bool) -> list[tuple]:
     from django.db import connection
 
-    new = [line for line in lines if line.pk is None]
-    for line in lines:
-        if line.pk is not None:
-            line.save(update_fields=["status", "problem", "invoice", "match_method", "matched_at", "matched_by"])
-    if not new:
-        return
-    stamp = connection.ops.adapt_datetimefield_value
+    stamps: dict = {}  # one matched_at for a whole posting: adapt it once
+    adapt = connection.ops.adapt_datetimefield_value
     practice_id, batch_id = batch.practice_id, batch.pk
     dumps = json.dumps
-    bulk.insert_rows(RemittanceLine._meta.db_table, ("practice_id", "batch_id", *_LINE_COLUMNS), [
-        (practice_id, batch_id, line.sequence, line.bill_id, line.invoice_number, line.membership_number,
-         line.patient_name, str(line.amount_invoiced), str(line.amount_paid), str(line.shortfall),
-         line.shortfall_code, line.shortfall_reason, dumps(line.items), line.status,
-         line.problem, line.invoice_id, line.match_method, stamp(line.matched_at), line.matched_by_id)
-        for line in new])
-    ids = dict(RemittanceLine.objects.filter(batch=batch).values_list("sequence", "id").order_by())
+    rows = []
     for line in new:
-        line.pk = line.id = ids[line.sequence]
+        at = line.matched_at
+        if at not in stamps:
+            stamps[at] = adapt(at)
+        row = (practice_id, batch_id, line.sequence, line.bill_id, line.invoice_number, line.membership_number,
+               line.patient_name, str(line.amount_invoiced), str(line.amount_paid), str(line.shortfall),
+               line.shortfall_code, line.shortfall_reason, dumps(line.items), line.status,
+               line.problem, line.invoice_id, line.match_method, stamps[at], line.matched_by_id)
+        rows.append((line.pk, *row) if with_ids else row)
+    return rows
 
 
-def _insert_allocations(rows: list[tuple[int, _Owed, dict]], posted_on, now, user_id) -> None:
+def _allocation_rows(planned_rows: list, posted_on, now, user_id) -> list[tuple]:
     from django.db import connection
 
     day = connection.ops.adapt_datefield_value(posted_on)
     stamp = connection.ops.adapt_datetimefield_value(now)
     kind = str(AllocationKind.INSURER_PAYMENT)
-    bulk.insert_rows(
-        Allocation._meta.db_table,
-        ("practice_id", "invoice_id", "invoice_line_id", "remittance_line_id", "kind", "amount", "shortfall",
-         "reason", "insurer_contact_id", "posted_on", "created_at", "created_by_id"),
-        [(entry.practice_id, entry.id, row["invoice_line_id"], line_id, kind, str(row["amount"]),
-          str(row["shortfall"]), row["reason"], entry.insurer_contact_id, day, stamp, user_id)
-         for line_id, entry, row in rows])
+    return [(entry.practice_id, entry.id, row["invoice_line_id"], line.pk, kind, str(row["amount"]),
+             str(row["shortfall"]), row["reason"], entry.insurer_contact_id, day, stamp, user_id)
+            for line, entry, row in planned_rows]
 
 
-def _save_invoice_totals(invoices: list[_Owed], now) -> None:
-    """paid_total and payment_outcome of many invoices, in one statement per 20,000 on PostgreSQL.
-    Audit: the allocation rows are the record of each change (no history row per invoice)."""
+def _invoice_totals(invoices: list[_Owed], now) -> tuple:
+    """bulk.update_rows' arguments for the invoices' paid_total and payment_outcome (and updated_at)."""
     from django.db import connection
 
-    bulk.update_rows(
-        Invoice._meta.db_table, (("paid_total", "numeric"), ("payment_outcome", "text")),
-        [(str(i.paid_total), billing.payment_outcome_for(
-            total=i.total, paid_total=i.paid_total, credited_total=i.credited_total,
-            written_off_total=i.written_off_total), i.id) for i in sorted(invoices, key=lambda i: i.id)],
-        constant={"updated_at": connection.ops.adapt_datetimefield_value(now)})
+    return (Invoice._meta.db_table, (("paid_total", "numeric"), ("payment_outcome", "text")),
+            [(i.paid_total, billing.payment_outcome_for(
+                total=i.total, paid_total=i.paid_total, credited_total=i.credited_total,
+                written_off_total=i.written_off_total), i.id) for i in sorted(invoices, key=lambda i: i.id)],
+            {"updated_at": connection.ops.adapt_datetimefield_value(now)})
 
 
 def _already_posted_bills(practice, batch, lines) -> set[str]:

@@ -114,10 +114,14 @@ def test_a_failure_part_way_writes_nothing_and_the_batch_can_be_posted_again(wor
     batch, _ = services.store_batch(practice=world.practice, source="clearing_house", external_id=body["id"],
                                     raw_payload=dumps(body))
 
-    def broken(*args, **kwargs):  # after the lines and allocations were inserted
-        raise RuntimeError("database went away")
+    insert_rows = bulk.insert_rows
 
-    monkeypatch.setattr(services, "_save_invoice_totals", broken)
+    def broken(table, columns, rows):  # the lines are in and the invoices updated; then the allocations fail
+        if table == Allocation._meta.db_table:
+            raise RuntimeError("database went away")
+        insert_rows(table, columns, rows)
+
+    monkeypatch.setattr(bulk, "insert_rows", broken)
     with pytest.raises(RuntimeError):
         services.post_batch(batch_id=batch.pk)
     assert gc.isenabled()
@@ -132,3 +136,28 @@ def test_a_failure_part_way_writes_nothing_and_the_batch_can_be_posted_again(wor
     invoice.refresh_from_db()
     assert invoice.paid_total == D("180.00") and Allocation.objects.filter(invoice=invoice).count() == 1
     assert gc.isenabled()
+
+
+def test_a_failed_invoice_update_while_rows_are_built_writes_nothing(world, monkeypatch):
+    """PostgreSQL runs the invoice updates on a helper thread (bulk.Meanwhile): its failure still
+    fails the posting, as a database error, and rolls everything back."""
+    from django.db import DatabaseError
+
+    invoice = world.invoice()
+    body = bundle([{"invoice": invoice}])
+    batch, _ = services.store_batch(practice=world.practice, source="clearing_house", external_id=body["id"],
+                                    raw_payload=dumps(body))
+    def failing_update(*args, **kwargs):  # SQLite updates in line: fail it the same way
+        raise DatabaseError("no such table: no_such_table")
+
+    monkeypatch.setattr(bulk, "update_statements", lambda *a, **k: [("UPDATE no_such_table SET x = 1", [])])
+    monkeypatch.setattr(bulk, "update_rows", failing_update)
+    with pytest.raises(DatabaseError):
+        services.post_batch(batch_id=batch.pk)
+    assert RemittanceBatch.objects.get(pk=batch.pk).status == BatchStatus.RECEIVED
+    assert not RemittanceLine.objects.filter(batch=batch).exists()
+    assert not Allocation.objects.filter(invoice=invoice).exists()
+    monkeypatch.undo()
+    services.post_batch(batch_id=batch.pk)
+    invoice.refresh_from_db()
+    assert invoice.paid_total == D("180.00")
