@@ -146,15 +146,15 @@ class Meanwhile:
     """Statements run on this transaction's PostgreSQL connection from a helper thread while the
     caller does pure-Python work (building the next rows), then `wait()`. The server works while
     Python does: at 100,000 lines the invoice updates take seconds of server time. The caller
-    must not touch the database until `wait()` returns. SQLite (in process) runs them at once."""
+    must not touch the database until `wait()` returns. PostgreSQL only: SQLite runs in this
+    process, so callers write in line there (`update_rows`)."""
 
     def __init__(self, statements: list[tuple[str, list]]):
         import threading
 
-        self.error: BaseException | None = None
-        self.thread = None
         if connection.vendor != "postgresql":
             raise ValueError("Meanwhile is for PostgreSQL")
+        self.error: BaseException | None = None
         connection.ensure_connection()
         raw = connection.connection  # the same session, so the same transaction
 
