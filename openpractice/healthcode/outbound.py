@@ -66,10 +66,14 @@ def _split_entry(entry: str) -> Rule | None:
         parts = urlsplit(entry)
         return Rule(parts.hostname or "", parts.port, private_ok=True)
     domain = entry.startswith(".")
-    host, _, port = entry.rpartition(":") if entry.count(":") == 1 else (entry, "", "")
-    if not host:
+    if entry.startswith("["):  # [IPv6 address] or [IPv6 address]:port
+        host, _, rest = entry[1:].partition("]")
+        port = rest.lstrip(":")
+    elif entry.count(":") == 1:
+        host, _, port = entry.partition(":")
+    else:
         host, port = entry, ""
-    return Rule(host.strip("[]"), int(port) if port.isdigit() else None, domain=domain, private_ok=True)
+    return Rule(host, int(port) if port.isdigit() else None, domain=domain, private_ok=True)
 
 
 def rules() -> list[Rule]:
