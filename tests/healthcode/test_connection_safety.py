@@ -401,3 +401,18 @@ def test_the_exchange_log_keeps_the_connection_test(practice, sandbox_credential
     assert endpoints == ["the discovery document", "the token endpoint", "list_insurers_endpoint"]
     assert sandbox_credentials["api_key"] not in "".join(
         ApiExchange.objects.filter(practice=practice).values_list("request_body", flat=True))
+
+
+def test_the_status_schedule_skips_an_untested_practice_and_goes_on(demo, make_invoice, sandbox_credentials):
+    """Credentials changed after bills went out: the schedule records the refusal per bill, asks
+    nothing, and does not stop (another practice's bills would be next)."""
+    from openpractice.healthcode import submission as hc_submission
+
+    invoice = make_invoice()
+    submission = hc_submission.submit_invoice(invoice=invoice, enqueue=False)
+    assert hc_submission.deliver(submission.pk) == "accepted"
+    save_healthcode_credentials(practice=demo, **sandbox_credentials)  # saved again: untested
+    before = ApiExchange.objects.filter(practice=demo).count()
+    counts = hc_submission.sync_due(practice=demo)
+    assert counts["failed"] >= 1 and counts["refreshed"] == 0
+    assert ApiExchange.objects.filter(practice=demo).count() == before
