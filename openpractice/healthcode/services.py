@@ -17,6 +17,7 @@ def integration_for(practice: Practice) -> HealthcodeIntegration | None:
     return HealthcodeIntegration.objects.filter(practice=practice).first()
 
 
+NOT_SET_UP = "Available once Healthcode is set up: enter and test the credentials under Settings › Integrations."
 NOT_TESTED = ("Healthcode's credentials for this practice have not passed “Test connection” since they were "
               "last changed, so OpenPractice makes no other call to the clearing house: run Test connection "
               "under Settings › Integrations first.")
@@ -109,6 +110,8 @@ def check_membership(*, relationship, active_on=None):
     invoice asks; today from the patient's page)."""
     from openpractice.healthcode.membership import find_member
 
+    if integration_for(relationship.practice) is None:
+        raise HealthcodeSetupError(NOT_SET_UP)
     require_tested(practice=relationship.practice)
     return find_member(relationship=relationship, active_on=active_on or timezone.localdate())
 
