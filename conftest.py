@@ -30,6 +30,13 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True)
+def _clearing_house_hosts(settings):
+    """Tests start sandboxes on free ports of 127.0.0.1 (and some use httpx's mock transport for
+    hc.test): allowed here as an administrator would list them. Tests of the refusals set their own."""
+    settings.HEALTHCODE_ALLOWED_HOSTS = ["127.0.0.1", "hc.test"]
+
+
 @pytest.fixture
 def make_practice(db):
     from openpractice.practices.models import Practice

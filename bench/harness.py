@@ -41,6 +41,7 @@ class Installation:
             "DJANGO_SETTINGS_MODULE": "openpractice.settings",
             "OPENPRACTICE_DATA_DIR": str(self.data),
             "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+            "SANDBOX_URL": sandbox.url,  # the clearing-house client calls only configured addresses
             "HEALTHCODE_TIMEOUT_SECONDS": str(max(1, int(timeout_seconds))),
             "HEALTHCODE_RETRIES": str(retries),
             "HEALTHCODE_BACKOFF_MS": str(backoff_ms),
@@ -167,7 +168,8 @@ def _child(argv: list[str]) -> None:
     from django.core.management import call_command
 
     from openpractice.practices.management.commands.seed_demo import DEMO_PRACTICE
-    from openpractice.practices.models import HealthcodeIntegration, Practice
+    from openpractice.healthcode.services import test_connection
+    from openpractice.practices.models import Practice
 
     parser = argparse.ArgumentParser()
     parser.add_argument("command", choices=["prepare", "submit"])
@@ -184,7 +186,7 @@ def _child(argv: list[str]) -> None:
         practice = Practice.objects.get(name=DEMO_PRACTICE)
         save_healthcode_credentials(practice=practice, environment="sandbox", discovery_url=args.discovery,
                                     site_id=args.site, api_key_id=args.key_id, api_key=args.key)
-        HealthcodeIntegration.objects.filter(practice=practice).update(last_test_ok=True)
+        assert test_connection(practice=practice).ok  # calls need credentials that passed the test
         started = time.perf_counter()
         ids = make_invoices(practice=practice, count=args.count)
         print(json.dumps({"invoices": len(ids), "seconds": round(time.perf_counter() - started, 2)}))

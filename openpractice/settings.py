@@ -185,6 +185,16 @@ SANDBOX_URL = env_str("SANDBOX_URL", "http://127.0.0.1:8100")
 HEALTHCODE_TIMEOUT_SECONDS = env_int("HEALTHCODE_TIMEOUT_SECONDS", 15, minimum=1)
 HEALTHCODE_RETRIES = env_int("HEALTHCODE_RETRIES", 3, minimum=0)
 HEALTHCODE_BACKOFF_SECONDS = env_int("HEALTHCODE_BACKOFF_MS", 250, minimum=0) / 1000
+# The clearing house's addresses: Healthcode (https://*.healthcode.co.uk) and SANDBOX_URL are always
+# allowed; more hosts only from here ("host", "host:port" or ".domain", comma-separated). A host
+# listed here may resolve to a private address (an on-premises proxy); others may not.
+HEALTHCODE_ALLOWED_HOSTS = env_list("HEALTHCODE_ALLOWED_HOSTS", [])
+# Seconds for one whole request (connection to the reply's last byte), and the largest reply read.
+HEALTHCODE_DEADLINE_SECONDS = env_int("HEALTHCODE_DEADLINE_SECONDS", 60, minimum=1)
+HEALTHCODE_MAX_REPLY_BYTES = env_int("HEALTHCODE_MAX_REPLY_BYTES", 10_000_000, minimum=10_000)
+# After this many failures in a row a practice's clearing-house calls fail at once for the cool-off.
+HEALTHCODE_BREAKER_FAILURES = env_int("HEALTHCODE_BREAKER_FAILURES", 5, minimum=1)
+HEALTHCODE_BREAKER_COOLOFF_SECONDS = env_int("HEALTHCODE_BREAKER_COOLOFF_SECONDS", 60, minimum=1)
 # Bills one worker keeps in flight at once when sending a bulk submission.
 HEALTHCODE_DELIVERY_THREADS = env_int("HEALTHCODE_DELIVERY_THREADS", 8, minimum=1)
 

@@ -29,6 +29,9 @@ def main() -> int:
              "--admin-token", SANDBOX_ADMIN_TOKEN],
             cwd=ROOT,
         )
+        # The clearing house takes calls only from credentials that passed "Test connection": the
+        # demo practice's are tested once the sandbox is up (nothing happens once they have passed).
+        subprocess.run([PY, "manage.py", "seed_demo", "--test-connection"], cwd=ROOT)
     processes["worker"] = subprocess.Popen([PY, "manage.py", "db_worker", "--queue-name", "*"], cwd=ROOT)
     # The schedule: follow open bills at Healthcode and re-send what a crash left behind.
     processes["healthcode-sync"] = subprocess.Popen([PY, "manage.py", "sync_healthcode", "--loop", "60"], cwd=ROOT)

@@ -67,15 +67,14 @@ _clients = threading.local()
 
 def client_for_practice(practice):
     """The practice's client, kept per thread and reused (a new HTTP client costs ~50 ms of TLS
-    set-up and a new connection); a change of credentials makes a new one. Use as
-    `with client_for_practice(p) as client:` (the client stays open for the next call)."""
-    from openpractice.healthcode.services import client_for, integration_for
+    set-up and a new connection); a change of credentials makes a new one. Only credentials that
+    passed "Test connection" get one: otherwise HealthcodeSetupError (code "untested") says so and
+    nothing is sent. Use as `with client_for_practice(p) as client:` (the client stays open)."""
+    from openpractice.healthcode.services import client_for, client_options, fingerprint_of, require_tested
 
-    integration = integration_for(practice)
-    if integration is None:
-        raise HealthcodeSetupError("Healthcode is not set up for this practice: enter the credentials first.")
-    key = (practice.pk, integration.discovery_url, integration.site_id, integration.api_key_id,
-           integration.api_key_set_at, settings.HEALTHCODE_TIMEOUT_SECONDS, settings.HEALTHCODE_RETRIES)
+    integration = require_tested(practice=practice)
+    options = client_options()
+    key = (practice.pk, fingerprint_of(integration), tuple(sorted(options.items())))
     cache = getattr(_clients, "by_key", None)
     if cache is None:
         cache = _clients.by_key = {}
@@ -84,9 +83,7 @@ def client_for_practice(practice):
         for old in cache.values():
             old.close()
         cache.clear()
-        client = cache[key] = client_for(
-            practice=practice, recorder=recorder_for(practice.pk), timeout=settings.HEALTHCODE_TIMEOUT_SECONDS,
-            retries=settings.HEALTHCODE_RETRIES, backoff=settings.HEALTHCODE_BACKOFF_SECONDS)
+        client = cache[key] = client_for(practice=practice, recorder=recorder_for(practice.pk))
     return contextlib.nullcontext(client)
 
 

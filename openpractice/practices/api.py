@@ -156,10 +156,12 @@ class HealthcodeOut(Schema):
 
 class HealthcodeIn(Schema):
     environment: HealthcodeEnvironment
-    discovery_url: str = Field(..., pattern=r"^https?://", max_length=500)
+    discovery_url: str = Field("", max_length=500, description="Blank for the environment's documented "
+                               "address; otherwise on Healthcode's, the sandbox's or an allowed host")
     site_id: str = Field(..., description="Such as HC16190")
     api_key_id: str = Field(..., min_length=1, max_length=200)
-    api_key: str | None = Field(None, min_length=1, description="Omit to keep the key already stored.")
+    api_key: str | None = Field(None, min_length=1, description="Omit to keep the key already stored (not when "
+                                "the environment, discovery URL or API key id changes).")
 
     @field_validator("site_id")
     @classmethod

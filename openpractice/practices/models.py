@@ -116,9 +116,13 @@ class HealthcodeIntegration(models.Model):
     last_tested_at = models.DateTimeField(null=True, blank=True)
     last_test_ok = models.BooleanField(null=True)
     last_test_message = models.TextField(blank=True)
+    # The credentials fingerprint (healthcode.client.credentials_fingerprint: an HMAC, not the key)
+    # that last passed "Test connection". Other clearing-house calls need it to match the current
+    # credentials: changed credentials are untested credentials.
+    tested_fingerprint = models.CharField(max_length=64, blank=True, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
-    history = HistoricalRecords(excluded_fields=["api_key_encrypted"])
+    history = HistoricalRecords(excluded_fields=["api_key_encrypted", "tested_fingerprint"])
 
     def __str__(self) -> str:
         return f"Healthcode {self.get_environment_display()} for {self.practice}"

@@ -187,10 +187,29 @@ def save_healthcode_credentials(
     api_key_id: str,
     api_key: str | None,
 ) -> HealthcodeIntegration:
-    """Store the practice's Healthcode credentials; a blank api_key keeps the one already set."""
+    """Store the practice's Healthcode credentials. A blank discovery_url takes the environment's
+    documented address; the address must be one the clearing-house client may call. A blank
+    api_key keeps the one already set, unless the environment, discovery URL or API key id
+    changed: the stored key is only ever sent where, and with the key id, it was entered for."""
+    from openpractice.healthcode import outbound
+
+    discovery_url = (discovery_url or "").strip() or outbound.default_discovery_url(environment)
+    try:
+        outbound.rule_for_url(discovery_url)
+    except outbound.OutboundRefused as exc:
+        raise PracticeError(exc.message, field="discovery_url", code="host_not_allowed") from None
     integration = HealthcodeIntegration.objects.select_for_update().filter(practice=practice).first()
     if integration is None:
         integration = HealthcodeIntegration(practice=practice)
+    changed = [label for label, old, new in (
+        ("environment", integration.environment, environment),
+        ("discovery document URL", integration.discovery_url, discovery_url),
+        ("API key id", integration.api_key_id, api_key_id.strip()),
+    ) if integration.pk and old != new]
+    if not api_key and integration.api_key_encrypted and changed:
+        raise PracticeError(
+            f"Enter the API key again: the {' and '.join(changed)} changed, and the stored key is only sent to "
+            "the clearing house and key id it was entered for.", field="api_key", code="key_required")
     integration.environment = environment
     integration.discovery_url = discovery_url
     integration.site_id = site_id.strip().upper()
@@ -200,10 +219,11 @@ def save_healthcode_credentials(
         integration.api_key_set_at = timezone.now()
     elif not integration.api_key_encrypted:
         raise PracticeError("Enter the API key Healthcode issued for this system.", field="api_key")
-    # New credentials make the last connection test meaningless.
+    # New credentials make the last connection test meaningless: untested until tested again.
     integration.last_tested_at = None
     integration.last_test_ok = None
     integration.last_test_message = ""
+    integration.tested_fingerprint = ""
     integration.save()
     return integration
 

@@ -50,6 +50,12 @@ def _healthcode_setup_steps(practice) -> list[dict]:
     ]
 
 
+def _healthcode_tested(integration) -> bool:
+    from openpractice.healthcode.services import is_tested
+
+    return is_tested(integration)
+
+
 @require_capability(Capability.VIEW_RECORDS)
 def dashboard(request):
     practice = request.practice
@@ -72,7 +78,7 @@ def dashboard(request):
         },
         {
             "label": "Enter your Healthcode credentials and test the connection",
-            "done": bool(integration and integration.api_key_is_set and integration.last_test_ok),
+            "done": _healthcode_tested(integration),
             "url": reverse("practices:integrations"),
         },
         *_healthcode_setup_steps(practice),
@@ -208,9 +214,11 @@ def user_edit(request, membership_id: int):
 
 @require_capability(Capability.MANAGE_INTEGRATIONS)
 def integrations(request):
+    from openpractice.healthcode.services import is_tested
+
     integration = HealthcodeIntegration.objects.filter(practice=request.practice).first()
     return render(request, "practices/integrations.html", {
-        "integration": integration, "settings_tab": "integrations",
+        "integration": integration, "tested": is_tested(integration), "settings_tab": "integrations",
     })
 
 

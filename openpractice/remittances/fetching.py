@@ -70,8 +70,13 @@ def pending_ids(client) -> list[str]:
 
 
 def fetch_remittances(*, practice, client=None) -> FetchReport:
+    from openpractice.healthcode.services import require_tested
+
     report = FetchReport()
     try:
+        # Nothing is asked of the clearing house for credentials that have not passed the test,
+        # even with a client handed in.
+        require_tested(practice=practice)
         # The healthcode app hands out its per-thread client as a context manager (kept open).
         context = contextlib.nullcontext(client) if client is not None else _client(practice)
     except HealthcodeSetupError as exc:

@@ -16,13 +16,14 @@ from django.core.management import call_command
 @pytest.fixture
 def demo(db, sandbox_credentials):
     from openpractice.practices.management.commands.seed_demo import DEMO_PRACTICE
-    from openpractice.practices.models import HealthcodeIntegration, Practice
+    from openpractice.healthcode.services import test_connection
+    from openpractice.practices.models import Practice
     from openpractice.practices.services import save_healthcode_credentials
 
     call_command("seed_demo", "--quiet-if-exists")
     practice = Practice.objects.get(name=DEMO_PRACTICE)
     save_healthcode_credentials(practice=practice, **sandbox_credentials)
-    HealthcodeIntegration.objects.filter(practice=practice).update(last_test_ok=True)
+    assert test_connection(practice=practice).ok  # calls need credentials that passed the test
     # The sandbox lives for the whole run while each test's database starts afresh: a prefix of
     # its own keeps this test's invoice numbers from meeting an earlier test's bills there.
     from openpractice.billing.services import set_number_prefix

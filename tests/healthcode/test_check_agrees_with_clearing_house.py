@@ -93,7 +93,8 @@ def practice(db, own_sandbox):
     from openpractice.contacts.models import Contact
     from openpractice.healthcode.services import sync_code_sets_from_clearing_house
     from openpractice.practices.management.commands.seed_demo import DEMO_PRACTICE
-    from openpractice.practices.models import HealthcodeIntegration, Practice
+    from openpractice.healthcode.services import test_connection
+    from openpractice.practices.models import Practice
     from openpractice.practices.services import save_healthcode_credentials
     from openpractice.products import services as products
 
@@ -103,7 +104,7 @@ def practice(db, own_sandbox):
                                 discovery_url=f"{own_sandbox.url}/.well-known/healthcode-discovery",
                                 site_id=own_sandbox.site_id, api_key_id=own_sandbox.client_id,
                                 api_key=own_sandbox.client_secret)
-    HealthcodeIntegration.objects.filter(practice=practice).update(last_test_ok=True)
+    assert test_connection(practice=practice).ok  # calls need credentials that passed the test
     sync_code_sets_from_clearing_house(practice=practice)
     for identifier in ("bup", "ppp"):
         insurer = find_insurer(practice=practice, healthcode_identifier=identifier)

@@ -40,9 +40,9 @@ def test_key_encrypted_at_rest_and_never_echoed(owner_client, practice, client, 
 
 def test_blank_key_keeps_existing_one(owner_client, practice):
     owner_client.post("/settings/integrations/healthcode/", FORM)
-    owner_client.post("/settings/integrations/healthcode/", {**FORM, "api_key": "", "api_key_id": "key-id-2"})
+    owner_client.post("/settings/integrations/healthcode/", {**FORM, "api_key": "", "site_id": "HC16191"})
     integration = HealthcodeIntegration.objects.get(practice=practice)
-    assert integration.api_key_id == "key-id-2"
+    assert integration.site_id == "HC16191"
     assert healthcode_api_key(integration=integration) == SECRET
 
 

@@ -33,7 +33,8 @@ def remit_sandbox(tmp_path, request):
 def demo_remit(db, remit_sandbox):
     """The demo practice (seed_demo) with credentials for this test's sandbox."""
     from openpractice.practices.management.commands.seed_demo import DEMO_PRACTICE
-    from openpractice.practices.models import HealthcodeIntegration, Practice
+    from openpractice.healthcode.services import test_connection
+    from openpractice.practices.models import Practice
     from openpractice.practices.services import save_healthcode_credentials
 
     call_command("seed_demo", "--quiet-if-exists")
@@ -42,5 +43,5 @@ def demo_remit(db, remit_sandbox):
                                 discovery_url=f"{remit_sandbox.url}/.well-known/healthcode-discovery",
                                 site_id=remit_sandbox.site_id, api_key_id=remit_sandbox.client_id,
                                 api_key=remit_sandbox.client_secret)
-    HealthcodeIntegration.objects.filter(practice=practice).update(last_test_ok=True)
+    assert test_connection(practice=practice).ok  # calls need credentials that passed the test
     return practice

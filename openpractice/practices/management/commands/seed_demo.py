@@ -66,9 +66,34 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--quiet-if-exists", action="store_true", help="Say nothing when it is already there.")
+        parser.add_argument("--test-connection", action="store_true",
+                            help="Only run the demo practice's Healthcode connection test (waiting up to 20 s for "
+                                 "the sandbox to start), if its credentials have not passed it yet: the clearing "
+                                 "house takes no other call from untested credentials.")
+
+    def handle(self, *args, **options):
+        if options["test_connection"]:
+            return self._test_connection()
+        return self._seed(**options)
+
+    def _test_connection(self):
+        import time
+
+        from openpractice.healthcode import services as healthcode
+
+        practice = Practice.objects.filter(name=DEMO_PRACTICE).first()
+        if practice is None or healthcode.is_configured(practice=practice):
+            return
+        deadline = time.monotonic() + 20
+        while True:
+            report = healthcode.test_connection(practice=practice)
+            if report.ok or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        self.stdout.write(f"Demo practice's Healthcode connection test: {'worked' if report.ok else report.message}")
 
     @transaction.atomic
-    def handle(self, *args, **options):
+    def _seed(self, **options):
         if Practice.objects.filter(name=DEMO_PRACTICE).exists():
             if not options["quiet_if_exists"]:
                 self.stdout.write("The demo practice is already loaded.")
