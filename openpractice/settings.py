@@ -115,6 +115,7 @@ LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 900, mini
 # Two-factor sign-in (accounts/two_factor.py): the name authenticator apps show beside the code,
 # and how long the code step waits after a correct password before the sign-in starts again.
 OTP_TOTP_ISSUER = SITE_NAME
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # the admin never shows a TOTP key or QR code
 TWO_FACTOR_PENDING_SECONDS = env_int("TWO_FACTOR_PENDING_SECONDS", 300, minimum=30)
 
 # The Django admin is off unless asked for; when on, it signs in through the app's own throttled,

@@ -219,9 +219,6 @@ def regenerate_recovery_codes(*, user, code: str) -> list[str]:
 
 def turn_off_two_factor(*, user, code: str = "", password: str = "") -> None:
     """Remove the authenticator app and recovery codes, after a current code or the password."""
-    from django_otp.plugins.otp_static.models import StaticDevice
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
     if code.strip():
         verify_second_factor(user=user, code=code)
     elif password:
@@ -230,6 +227,15 @@ def turn_off_two_factor(*, user, code: str = "", password: str = "") -> None:
     else:
         raise AccountError("Enter a code from your authenticator app, or your password.", field="code",
                            code="required")
-    with transaction.atomic():
-        TOTPDevice.objects.filter(user=user).delete()
-        StaticDevice.objects.filter(user=user).delete()
+    reset_two_factor(user=user)
+
+
+@transaction.atomic
+def reset_two_factor(*, user) -> None:
+    """Remove the authenticator app and recovery codes without asking: for turn_off_two_factor
+    once it has checked, and the reset_two_factor command (lost phone and codes)."""
+    from django_otp.plugins.otp_static.models import StaticDevice
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    TOTPDevice.objects.filter(user=user).delete()
+    StaticDevice.objects.filter(user=user).delete()

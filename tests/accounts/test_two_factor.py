@@ -373,3 +373,31 @@ def test_other_practices_are_unaffected(client_for, other_owner, practice):
     practice.require_two_factor = True
     practice.save()
     assert client_for(other_owner).get("/").status_code == 200
+
+
+# --- Rules ------------------------------------------------------------------------------------
+
+from hypothesis import given, settings as hypothesis_settings, strategies as st  # noqa: E402
+
+
+@hypothesis_settings(max_examples=200, deadline=None)
+@given(code=st.text(alphabet="abcdefghijklmnopqrstuvwxyz234567", min_size=8, max_size=8),
+       upper=st.lists(st.booleans(), min_size=8, max_size=8),
+       gaps=st.lists(st.sampled_from(["", " ", "-", "  ", " - "]), min_size=9, max_size=9))
+def test_a_recovery_code_is_the_same_code_however_it_is_typed(code, upper, gaps):
+    typed = "".join(gap + (ch.upper() if up else ch) for gap, ch, up in zip(gaps, code, upper)) + gaps[-1]
+    assert services.recovery_fingerprint(typed) == services.recovery_fingerprint(f"{code[:4]}-{code[4:]}")
+    other = ("b" if code[0] == "a" else "a") + code[1:]
+    assert services.recovery_fingerprint(other) != services.recovery_fingerprint(code)
+
+
+def test_reset_command_turns_two_factor_off(owner, capsys):
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    turn_on(owner)
+    call_command("reset_two_factor", "OWNER@alpha.test")
+    assert selectors.two_factor_device(user=owner) is None and selectors.recovery_codes_left(user=owner) == 0
+    assert "is off for owner@alpha.test" in capsys.readouterr().out
+    with pytest.raises(CommandError):
+        call_command("reset_two_factor", "nobody@alpha.test")
