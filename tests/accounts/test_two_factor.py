@@ -10,6 +10,9 @@ from django.core.cache import cache
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from openpractice.accounts import selectors, services
 from openpractice.accounts.errors import AccountError
@@ -197,7 +200,7 @@ def test_a_wrong_code_is_named_and_does_not_sign_in(client, owner, practice, no_
     assert "Enter the code" in response.content.decode()
 
 
-def test_a_recovery_code_signs_in_once(client, owner, practice, client_for):
+def test_a_recovery_code_signs_in_once(client, owner, practice):
     _, codes = turn_on(owner)
     _password_step(client, owner)
     response = client.post("/accounts/login/code/", {"code": codes[3]}, follow=True)
@@ -376,8 +379,6 @@ def test_other_practices_are_unaffected(client_for, other_owner, practice):
 
 
 # --- Rules ------------------------------------------------------------------------------------
-
-from hypothesis import given, settings as hypothesis_settings, strategies as st  # noqa: E402
 
 
 @hypothesis_settings(max_examples=200, deadline=None)
