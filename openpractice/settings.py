@@ -39,6 +39,9 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "ninja",  # serves Swagger UI from its own static files, not a CDN
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "openpractice.accounts",
     "openpractice.practices",
     "openpractice.coding",
@@ -63,6 +66,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "openpractice.practices.middleware.CurrentPracticeMiddleware",
     "openpractice.practices.middleware.LoginRequiredMiddleware",
+    "openpractice.accounts.middleware.TwoFactorRequiredMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
 ]
 
@@ -107,6 +111,16 @@ LOGOUT_REDIRECT_URL = "accounts:login"
 # window, further attempts are refused until the window passes.
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 900, minimum=1)
+
+# Two-factor sign-in (accounts/two_factor.py): the name authenticator apps show beside the code,
+# and how long the code step waits after a correct password before the sign-in starts again.
+OTP_TOTP_ISSUER = SITE_NAME
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # the admin never shows a TOTP key or QR code
+TWO_FACTOR_PENDING_SECONDS = env_int("TWO_FACTOR_PENDING_SECONDS", 300, minimum=30)
+
+# The Django admin is off unless asked for; when on, it signs in through the app's own throttled,
+# two-factor sign-in (accounts/admin.py).
+ADMIN_ENABLED = env_bool("ADMIN_ENABLED", False)
 
 CACHES = {
     "default": {

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -6,7 +7,8 @@ from openpractice.api import api
 urlpatterns = [
     path("accounts/", include("openpractice.accounts.urls")),
     path("api/v1/", api.urls),
-    path("admin/", admin.site.urls),
+    # Off unless ADMIN_ENABLED; its login is the app's own sign-in (accounts/admin.py).
+    *([path("admin/", admin.site.urls)] if settings.ADMIN_ENABLED else []),
     path("", include("openpractice.coding.urls")),
     path("", include("openpractice.contacts.urls")),
     path("", include("openpractice.products.urls")),

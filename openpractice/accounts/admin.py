@@ -2,6 +2,11 @@ from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
 from openpractice.accounts.models import ApiToken, User
+from openpractice.accounts.views import admin_login
+
+# The admin (when ADMIN_ENABLED) has no login form of its own: /admin/login/ sends people to the
+# app's sign-in, which is throttled and asks for the second factor, then back to the admin.
+admin.site.login = admin_login
 
 
 @admin.register(User)

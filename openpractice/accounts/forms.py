@@ -45,3 +45,54 @@ class PractitionerProfileForm(forms.Form):
         value = normalise_digits(self.cleaned_data.get("gmc_number"))
         validate_gmc_number(value)
         return value
+
+
+def _code_widget(*, numeric: bool) -> forms.TextInput:
+    attrs = {"autocomplete": "one-time-code", "autocapitalize": "off", "spellcheck": "false", "autofocus": True}
+    if numeric:
+        attrs["inputmode"] = "numeric"
+    return forms.TextInput(attrs=attrs)
+
+
+class TwoFactorCodeForm(forms.Form):
+    """The code step of sign-in: the app's 6 digits or a recovery code."""
+
+    code = forms.CharField(
+        label="Code", max_length=32, widget=_code_widget(numeric=False),
+        help_text="The 6-digit code your authenticator app shows now, or one of your recovery codes.",
+        error_messages={"required": "Enter the code from your authenticator app, or a recovery code."},
+    )
+
+
+class TwoFactorSetupForm(forms.Form):
+    code = forms.CharField(
+        label="Code from the app", max_length=12, widget=_code_widget(numeric=True),
+        help_text="The 6 digits the app shows for OpenPractice, such as 123456.",
+        error_messages={"required": "Enter the 6-digit code the app shows, to prove it is set up."},
+    )
+
+
+class RecoveryCodesForm(forms.Form):
+    code = forms.CharField(
+        label="Current code", max_length=32, widget=forms.TextInput(attrs={"autocomplete": "one-time-code"}),
+        help_text="From your authenticator app (or an unused recovery code).",
+        error_messages={"required": "Enter a code from your authenticator app."},
+    )
+
+
+class TurnOffTwoFactorForm(forms.Form):
+    code = forms.CharField(
+        label="Code from your authenticator app or a recovery code", max_length=32, required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code"}),
+    )
+    password = forms.CharField(
+        label="Or your password", required=False, strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        help_text="Use this if you no longer have the app or any recovery codes.",
+    )
+
+    def clean(self):
+        data = super().clean()
+        if not (data.get("code") or "").strip() and not data.get("password"):
+            self.add_error("code", "Enter a code from your authenticator app, or your password below.")
+        return data

@@ -1,4 +1,7 @@
-"""Login throttling: count failures per email and per client address in the cache."""
+"""Login throttling: count failures per email and per client address in the cache.
+
+`scope` keeps separate counts for separate steps: "login" (the password) and "two-factor" (the
+code after it, and the code or password asked again on the two-factor pages)."""
 
 from __future__ import annotations
 
@@ -8,24 +11,24 @@ from django.conf import settings
 from django.core.cache import cache
 
 
-def _keys(email: str, client_ip: str) -> list[str]:
+def _keys(email: str, client_ip: str, scope: str = "login") -> list[str]:
     def digest(value: str) -> str:
         return hashlib.sha256(value.encode()).hexdigest()[:32]
 
-    return [f"login-fail:email:{digest(email.strip().lower())}", f"login-fail:ip:{digest(client_ip)}"]
+    return [f"{scope}-fail:email:{digest(email.strip().lower())}", f"{scope}-fail:ip:{digest(client_ip)}"]
 
 
-def is_locked_out(*, email: str, client_ip: str) -> bool:
+def is_locked_out(*, email: str, client_ip: str, scope: str = "login") -> bool:
     limit = settings.LOGIN_FAILURE_LIMIT
     # An address gets more room than one account: several people may share an office's address.
-    email_key, ip_key = _keys(email, client_ip)
+    email_key, ip_key = _keys(email, client_ip, scope)
     counts = cache.get_many([email_key, ip_key])
     return counts.get(email_key, 0) >= limit or counts.get(ip_key, 0) >= limit * 4
 
 
-def record_failure(*, email: str, client_ip: str) -> None:
+def record_failure(*, email: str, client_ip: str, scope: str = "login") -> None:
     window = settings.LOGIN_FAILURE_WINDOW_SECONDS
-    for key in _keys(email, client_ip):
+    for key in _keys(email, client_ip, scope):
         if cache.add(key, 1, timeout=window):
             continue
         try:
@@ -34,8 +37,8 @@ def record_failure(*, email: str, client_ip: str) -> None:
             cache.set(key, 1, timeout=window)
 
 
-def clear_failures(*, email: str) -> None:
-    cache.delete(_keys(email, "")[0])
+def clear_failures(*, email: str, scope: str = "login") -> None:
+    cache.delete(_keys(email, "", scope)[0])
 
 
 def client_ip(request) -> str:

@@ -10,6 +10,7 @@ public = login_not_required
 
 urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
+    path("login/code/", views.login_code, name="login_code"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password/", auth_views.PasswordChangeView.as_view(
         template_name="accounts/password_change.html",
@@ -28,6 +29,10 @@ urlpatterns = [
         success_url=reverse_lazy("accounts:password_reset_complete"))), name="password_reset_confirm"),
     path("password/reset/complete/", public(auth_views.PasswordResetCompleteView.as_view(
         template_name="accounts/password_reset_complete.html")), name="password_reset_complete"),
+    path("two-factor/", views.two_factor_status, name="two_factor"),
+    path("two-factor/set-up/", views.two_factor_setup, name="two_factor_setup"),
+    path("two-factor/recovery-codes/", views.two_factor_recovery_codes, name="two_factor_recovery_codes"),
+    path("two-factor/turn-off/", views.two_factor_turn_off, name="two_factor_turn_off"),
     path("api-tokens/", views.api_tokens, name="api_tokens"),
     path("api-tokens/<int:token_id>/revoke/", views.api_token_revoke, name="api_token_revoke"),
 ]

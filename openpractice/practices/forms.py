@@ -21,7 +21,8 @@ class PostcodeMixin:
 class PracticeForm(PostcodeMixin, forms.ModelForm):
     class Meta:
         model = Practice
-        fields = ["name", "address_line1", "address_line2", "city", "postcode", "phone", "email", "website"]
+        fields = ["name", "address_line1", "address_line2", "city", "postcode", "phone", "email", "website",
+                  "require_two_factor"]
 
 
 class LocationForm(PostcodeMixin, forms.ModelForm):

@@ -20,6 +20,10 @@ class Practice(models.Model):
     phone = models.CharField(max_length=30, blank=True)
     email = models.EmailField(blank=True)
     website = models.URLField(blank=True)
+    require_two_factor = models.BooleanField(
+        "require two-factor sign-in for everyone", default=False,
+        help_text="Everyone in the practice, you included, must set up an authenticator app before they can "
+                  "use OpenPractice. People without one are taken to set it up when they next open a page.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     history = HistoricalRecords()

@@ -22,7 +22,8 @@ from openpractice.practices.models import (
 )
 from openpractice.practices.roles import Role
 
-PRACTICE_FIELDS = ("name", "address_line1", "address_line2", "city", "postcode", "phone", "email", "website")
+PRACTICE_FIELDS = ("name", "address_line1", "address_line2", "city", "postcode", "phone", "email", "website",
+                   "require_two_factor")
 LOCATION_FIELDS = ("name", "address_line1", "address_line2", "city", "postcode", "phone", "is_active",
                    "healthcode_600_number", "is_provider", "is_payee")
 
