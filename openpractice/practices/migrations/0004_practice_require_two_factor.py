@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('practices', '0002_historicallocation_healthcode_600_number_and_more'),
+        ('practices', '0003_integration_tested_fingerprint'),
     ]
 
     operations = [
