@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 
-from django.http import HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
 
+from openpractice.csv_export import csv_response
 from openpractice.practices.permissions import require_capability
 from openpractice.practices.roles import Capability
 from openpractice.reports import selectors
@@ -17,14 +15,8 @@ REPORTS = [("aged_debt", "Aged debt"), ("bills", "Bills by Healthcode status"), 
            ("days", "Days to payment")]
 
 
-def _csv(name: str, header: list[str], rows) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{name}-{timezone.localdate():%Y-%m-%d}.csv"'
-    writer = csv.writer(response)
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow(["" if v is None else v for v in row])
-    return response
+# Every export goes through the one helper that keeps formulas out of spreadsheets.
+_csv = csv_response
 
 
 def _date(value: str | None):
