@@ -46,12 +46,18 @@ def aged_debt(request):
 
 
 def _chart(report) -> list[dict]:
-    """Server-rendered stacked bars: each row's buckets as widths relative to the largest row."""
+    """Server-rendered stacked bars: each row's buckets as widths relative to the largest row.
+    Drawn as SVG rectangles (x and width attributes), not inline styles, which the page's
+    Content-Security-Policy refuses; the colour class follows the bucket, not the position."""
     largest = report.largest or 1
     bars = []
     for row in report.rows[:15]:
-        parts = [{"bucket": name, "amount": amount, "width": float(amount / largest * 100)}
-                 for name, amount in zip(selectors.BUCKETS, row.buckets) if amount]
+        parts, x = [], 0.0
+        for index, (name, amount) in enumerate(zip(selectors.BUCKETS, row.buckets)):
+            if amount:
+                width = float(amount / largest * 100)
+                parts.append({"bucket": name, "amount": amount, "index": index, "x": x, "width": width})
+                x += width
         bars.append({"label": row.label, "total": row.total, "parts": parts})
     return bars
 
