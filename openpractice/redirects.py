@@ -13,14 +13,19 @@ from django.shortcuts import redirect, resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
 
 
-def safe_next_url(request: HttpRequest, default: str, *args, field: str = "next") -> str:
-    """The posted (or queried) `next` if it stays on this site, else `default` resolved like redirect()."""
+def safe_next(request: HttpRequest, field: str = "next") -> str:
+    """The posted (or queried) `next` if it stays on this site, else ""."""
     candidate = request.POST.get(field) or request.GET.get(field) or ""
     if candidate and url_has_allowed_host_and_scheme(
         candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return candidate
-    return resolve_url(default, *args)
+    return ""
+
+
+def safe_next_url(request: HttpRequest, default: str, *args, field: str = "next") -> str:
+    """The safe `next`, else `default` resolved like redirect() resolves it."""
+    return safe_next(request, field) or resolve_url(default, *args)
 
 
 def redirect_to_next(request: HttpRequest, default: str, *args, field: str = "next") -> HttpResponseRedirect:
