@@ -85,7 +85,7 @@ def test_human_size_names_the_limit():
     assert human_size(4096) == "4 KB" and human_size(10) == "10 bytes"
 
 
-def _raw(live_server, request: bytes, *, send_more: bool = False) -> tuple[bytes, float]:
+def _raw(live_server, request: bytes) -> tuple[bytes, float]:
     """One HTTP/1.1 exchange over a socket; the body announced is never (fully) sent."""
     host, port = urlsplit(live_server.url).hostname, urlsplit(live_server.url).port
     started = time.monotonic()
@@ -100,7 +100,7 @@ def _raw(live_server, request: bytes, *, send_more: bool = False) -> tuple[bytes
     return answer, time.monotonic() - started
 
 
-def test_a_real_http_upload_over_the_limit_is_refused_from_its_headers(live_server, settings):
+def test_a_real_http_upload_over_the_limit_is_refused_from_its_headers(live_server):
     """Content-Length says 2 GB and only 1 KB follows: were the server reading the body it would
     wait for the rest (and time out); the answer is an immediate 413."""
     head = (f"POST /remittances/import/ HTTP/1.1\r\nHost: {urlsplit(live_server.url).netloc}\r\n"

@@ -6,17 +6,13 @@ import datetime as dt
 
 from django.shortcuts import render
 
-from openpractice.csv_export import csv_response
+from openpractice.csv_export import csv_response  # every export: no formulas reach a spreadsheet
 from openpractice.practices.permissions import require_capability
 from openpractice.practices.roles import Capability
 from openpractice.reports import selectors
 
 REPORTS = [("aged_debt", "Aged debt"), ("bills", "Bills by Healthcode status"), ("payments", "Payments received"),
            ("days", "Days to payment")]
-
-
-# Every export goes through the one helper that keeps formulas out of spreadsheets.
-_csv = csv_response
 
 
 def _date(value: str | None):
@@ -36,7 +32,7 @@ def aged_debt(request):
     by = "patient" if request.GET.get("by") == "patient" else "insurer"
     report = selectors.aged_debt(practice=request.practice, by=by)
     if request.GET.get("format") == "csv":
-        return _csv(f"aged-debt-by-{by}", [by.title(), *selectors.BUCKETS, "Total", "Invoices"],
+        return csv_response(f"aged-debt-by-{by}", [by.title(), *selectors.BUCKETS, "Total", "Invoices"],
                     [[r.label, *r.buckets, r.total, r.invoices] for r in report.rows]
                     + [["Total", *report.totals, report.total, report.invoices]])
     bars = _chart(report)
@@ -66,7 +62,7 @@ def _chart(report) -> list[dict]:
 def bills(request):
     rows = selectors.bills_by_status(practice=request.practice)
     if request.GET.get("format") == "csv":
-        return _csv("bills-by-healthcode-status", ["Healthcode status", "Bills", "Total", "Balance"],
+        return csv_response("bills-by-healthcode-status", ["Healthcode status", "Bills", "Total", "Balance"],
                     [[r["label"], r["count"], r["total"], r["balance"]] for r in rows])
     return render(request, "reports/bills.html", {"rows": rows, "tab": "bills", "reports": REPORTS})
 
@@ -77,7 +73,7 @@ def payments(request):
     start, end = _date(request.GET.get("start")), _date(request.GET.get("end"))
     rows = selectors.payments_by_period(practice=request.practice, period=period, start=start, end=end)
     if request.GET.get("format") == "csv":
-        return _csv("payments", ["Period starting", "Payer", "Source", "Amount"],
+        return csv_response("payments", ["Period starting", "Payer", "Source", "Amount"],
                     [[r["period"], r["payer"], r["source"], r["amount"]] for r in rows])
     total = sum((r["amount"] for r in rows), selectors.ZERO)
     return render(request, "reports/payments.html", {"rows": rows, "period": period, "start": start, "end": end,
@@ -88,6 +84,6 @@ def payments(request):
 def days(request):
     rows = selectors.average_days_to_payment(practice=request.practice)
     if request.GET.get("format") == "csv":
-        return _csv("days-to-payment", ["Insurer", "Invoices paid", "Average days", "Fastest", "Slowest"],
+        return csv_response("days-to-payment", ["Insurer", "Invoices paid", "Average days", "Fastest", "Slowest"],
                     [[r["insurer"], r["invoices"], r["average_days"], r["fastest"], r["slowest"]] for r in rows])
     return render(request, "reports/days.html", {"rows": rows, "tab": "days", "reports": REPORTS})
