@@ -42,8 +42,9 @@ def test_an_on_site_next_is_followed(world, biller_client):
     answer = biller_client.post(f"/remittances/lines/{batch.lines.get().pk}/shortfall/",
                                 {"next": f"/remittances/{batch.pk}/"})
     assert answer["Location"] == f"/remittances/{batch.pk}/"
-    absolute = f"http://testserver/invoices/{part.pk}/"
-    line = receive(world.practice, bundle([{"invoice": world.invoice(), "number": "ZZZ"}])).lines.get()
+    invoice = world.invoice()
+    line = receive(world.practice, bundle([{"invoice": invoice, "number": "ZZZ"}])).lines.get()
+    absolute = f"http://testserver/invoices/{invoice.pk}/"  # this site's own host, absolute
     answer = biller_client.post(f"/remittances/lines/{line.pk}/match/",
-                                {"invoice_number": line.batch.lines.get().amount_paid and part.number, "next": absolute})
+                                {"invoice_number": invoice.number, "next": absolute})
     assert answer["Location"] == absolute
