@@ -47,6 +47,22 @@ def screenshot():
 
 
 @pytest.fixture
+def page(page):
+    """pytest-playwright's page, failing the test that uses it if the browser reports a
+    Content-Security-Policy violation (an inline script, style or handler, or a resource from
+    elsewhere): every page must work under the policy the app sends (settings.py)."""
+    violations: list[str] = []
+
+    def record(msg):
+        if "Content Security Policy" in msg.text or "Content-Security-Policy" in msg.text:
+            violations.append(f"{page.url}: {msg.text}")
+
+    page.on("console", record)
+    yield page
+    assert not violations, "Content-Security-Policy violations:\n" + "\n".join(violations)
+
+
+@pytest.fixture
 def console_errors(page):
     """Collects JavaScript console errors and page errors; tests assert it stays empty."""
     errors: list[str] = []

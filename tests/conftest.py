@@ -31,3 +31,21 @@ def insurer_contact(db):
 @pytest.fixture
 def named_insurer_contact(db):
     return _named_insurer_contact
+
+
+def pytest_terminal_summary(terminalreporter):
+    """`schemathesis: N cases, M server errors` for the API fuzz tests (tests/test_api_fuzz.py),
+    summed from each test's report so it also adds up across xdist workers."""
+    cases = errors = 0
+    seen = False
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            if getattr(report, "when", None) != "teardown":
+                continue
+            for name, value in getattr(report, "user_properties", []):
+                if name == "schemathesis":
+                    seen = True
+                    cases += value["cases"]
+                    errors += value["server_errors"]
+    if seen:
+        terminalreporter.write_line(f"schemathesis: {cases} cases, {errors} server errors")

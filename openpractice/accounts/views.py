@@ -27,6 +27,7 @@ from openpractice.accounts.models import ApiToken
 from openpractice.practices.permissions import require_capability
 from openpractice.practices.roles import Capability
 from openpractice.practices.tenancy import get_for_practice_or_404
+from openpractice.redirects import safe_next
 
 
 @method_decorator(login_not_required, name="dispatch")
@@ -58,6 +59,10 @@ class LoginView(auth_views.LoginView):
             two_factor.start_pending(self.request, user=user, next_url=self.get_redirect_url())
             return redirect("accounts:login_code")
         return super().form_valid(form)
+
+    def get_redirect_url(self):
+        # The site's one check of a `next` URL (openpractice/redirects.py), as on every other page.
+        return safe_next(self.request, self.redirect_field_name)
 
 
 TWO_FACTOR_SCOPE = "two-factor"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from ninja import Query, Router, Schema, Status
+from ninja import Router, Schema, Status
 from pydantic import Field
 
 from openpractice.api_auth import auth_for
@@ -22,6 +22,7 @@ from openpractice.billing.models import (
     RecordStatus,
     ServiceSetting,
 )
+from openpractice.pagination import limit_param, offset_param, page_of
 from openpractice.practices.roles import Capability
 from openpractice.practices.tenancy import get_for_practice_or_404
 
@@ -217,11 +218,10 @@ def _invoice(request, invoice_id: int) -> Invoice:
 @router.get("/invoices", response=list[InvoiceOut], auth=auth_for(Capability.VIEW_RECORDS))
 def list_invoices(request, healthcode_status: str = "", insurer_id: int | None = None,
                   practitioner_id: int | None = None, age: str = "",
-                  limit: int = Query(100, ge=1, le=500), offset: int = Query(0, ge=0)):
+                  limit: int = limit_param(100, 500), offset: int = offset_param()):
     qs = selectors.search_invoices(practice=request.practice, healthcode_status=healthcode_status,
                                    insurer_id=insurer_id, practitioner_id=practitioner_id, age=age)
-    limit = max(1, min(limit, 500))
-    return list(qs.prefetch_related("lines")[offset:offset + limit])
+    return list(page_of(qs.prefetch_related("lines"), limit=limit, offset=offset, maximum=500))
 
 
 @router.post("/invoices", response={201: InvoiceOut}, auth=auth_for(Capability.BILLING))

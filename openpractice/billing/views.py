@@ -317,6 +317,7 @@ def invoice_void(request, invoice_id: int):
 @require_POST
 @require_capability(Capability.BILLING)
 def invoice_payment(request, invoice_id: int):
+    get_for_practice_or_404(Invoice, request.practice, pk=invoice_id)  # another practice's: 404 first
     form = PaymentForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Payment not recorded: " + "; ".join(
@@ -331,6 +332,7 @@ def invoice_payment(request, invoice_id: int):
 @require_POST
 @require_capability(Capability.BILLING)
 def invoice_credit(request, invoice_id: int):
+    get_for_practice_or_404(Invoice, request.practice, pk=invoice_id)  # another practice's: 404 first
     form = CreditNoteForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Credit note not issued: enter the amount and the reason.")

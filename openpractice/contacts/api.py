@@ -9,6 +9,7 @@ from openpractice.api_auth import auth_for
 from openpractice.contacts import selectors, services
 from openpractice.contacts.errors import ContactError
 from openpractice.contacts.models import Contact, ContactType
+from openpractice.pagination import limit_param, offset_param, page_of
 from openpractice.practices.roles import Capability
 from openpractice.practices.tenancy import get_for_practice_or_404
 
@@ -80,11 +81,11 @@ def _data(request, payload: ContactIn) -> dict:
 
 @router.get("/contacts", response=list[ContactOut], auth=auth_for(Capability.VIEW_RECORDS))
 def list_contacts(request, q: str = "", contact_type: str = "", include_archived: bool = False,
-                  limit: int = 50, offset: int = 0):
+                  limit: int = limit_param(50, 200), offset: int = offset_param()):
     qs = selectors.search_contacts(practice=request.practice, query=q[:100],
                                    contact_type=contact_type if contact_type in ContactType.values else "",
                                    include_archived=include_archived)
-    return [_out(c) for c in qs[max(offset, 0): max(offset, 0) + max(1, min(limit, 200))]]
+    return [_out(c) for c in page_of(qs, limit=limit, offset=offset, maximum=200)]
 
 
 @router.get("/contacts/{contact_id}", response=ContactOut, auth=auth_for(Capability.VIEW_RECORDS))

@@ -21,6 +21,7 @@ from openpractice.practices.models import (
     Practice,
 )
 from openpractice.practices.roles import Role
+from openpractice.practices.validators import normalise_name
 
 PRACTICE_FIELDS = ("name", "address_line1", "address_line2", "city", "postcode", "phone", "email", "website",
                    "require_two_factor")
@@ -77,7 +78,8 @@ def update_practice(*, practice: Practice, data: dict) -> Practice:
 
 @transaction.atomic
 def create_location(*, practice: Practice, data: dict) -> Location:
-    name = data.get("name", "").strip()
+    name = _location_name(data.get("name", ""))
+    data = {**data, "name": name}
     if Location.objects.for_practice(practice).filter(name__iexact=name).exists():
         raise PracticeError(f"A location called “{name}” already exists.", field="name", code="duplicate")
     location = Location(practice=practice)
@@ -87,9 +89,18 @@ def create_location(*, practice: Practice, data: dict) -> Location:
     return location
 
 
+def _location_name(value: str) -> str:
+    name = normalise_name(value)
+    if not name:
+        raise PracticeError("Enter a name for the location, such as “Harley Street rooms”.", field="name",
+                            code="required")
+    return name
+
+
 @transaction.atomic
 def update_location(*, location: Location, data: dict) -> Location:
-    name = data.get("name", location.name).strip()
+    name = _location_name(data.get("name", location.name))
+    data = {**data, "name": name}
     if (
         Location.objects.for_practice(location.practice)
         .filter(name__iexact=name)

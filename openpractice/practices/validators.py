@@ -1,4 +1,5 @@
 import re
+import unicodedata
 
 from django.core.exceptions import ValidationError
 
@@ -9,6 +10,14 @@ SITE_ID = re.compile(r"^[A-Z]{2}[0-9]{3,8}$")
 def normalise_postcode(value: str) -> str:
     compact = re.sub(r"\s+", "", value or "").upper()
     return f"{compact[:-3]} {compact[-3:]}" if len(compact) > 3 else compact
+
+
+def normalise_name(value: str | None) -> str:
+    """A name as stored and compared: NFKC (a non-breaking space becomes a space, full-width
+    letters plain ones), every run of whitespace one space, none at either end. Without it
+    "Rooms\u00a0A" passed the duplicate check (made on the stripped name) and then hit the
+    database's unique constraint with the unstripped one: a 500 instead of a clear message."""
+    return " ".join(unicodedata.normalize("NFKC", value or "").split())
 
 
 def validate_uk_postcode(value: str) -> None:

@@ -10,6 +10,7 @@ from pydantic import Field
 
 from openpractice.api_auth import auth_for
 from openpractice.contacts.models import Contact
+from openpractice.pagination import limit_param, offset_param, page_of
 from openpractice.practices.roles import Capability
 from openpractice.practices.tenancy import get_for_practice_or_404
 from openpractice.products import selectors, services
@@ -83,12 +84,13 @@ def _out(p: Product, *, full: bool = True) -> dict:
 
 @router.get("/products", response=list[ProductOut], auth=auth_for(Capability.VIEW_RECORDS))
 def list_products(request, q: str = "", product_type: str = "", procedure_type: str = "",
-                  insurer_contact_id: int | None = None, include_archived: bool = False, limit: int = 50, offset: int = 0):
+                  insurer_contact_id: int | None = None, include_archived: bool = False,
+                  limit: int = limit_param(50, 200), offset: int = offset_param()):
     qs = selectors.search_products(practice=request.practice, query=q[:100],
                                    product_type=product_type if product_type in ProductType.values else "",
                                    procedure_type=procedure_type, has_contract_with=insurer_contact_id,
                                    include_archived=include_archived)
-    return [_out(p, full=False) for p in qs[max(offset, 0): max(offset, 0) + max(1, min(limit, 200))]]
+    return [_out(p, full=False) for p in page_of(qs, limit=limit, offset=offset, maximum=200)]
 
 
 @router.get("/products/{product_id}", response=ProductOut, auth=auth_for(Capability.VIEW_RECORDS))

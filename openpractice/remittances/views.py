@@ -16,6 +16,7 @@ from openpractice.billing.models import Invoice
 from openpractice.practices.permissions import require_capability
 from openpractice.practices.roles import Capability
 from openpractice.practices.tenancy import get_for_practice_or_404
+from openpractice.redirects import redirect_to_next
 from openpractice.remittances import fetching, selectors, services
 from openpractice.remittances.errors import RemittanceError
 from openpractice.remittances.forms import (
@@ -107,7 +108,7 @@ def match_line(request, line_id: int):
         messages.success(request, f"£{line.amount_paid} allocated to invoice {invoice.number}.")
     except RemittanceError as exc:
         messages.error(request, exc.message)
-    return redirect(request.POST.get("next") or "remittances:review")
+    return redirect_to_next(request, "remittances:review")
 
 
 @require_POST
@@ -148,7 +149,7 @@ def transfer(request, line_id: int):
         messages.success(request, f"£{patient_invoice.total} moved to the patient: invoice {patient_invoice.number}.")
     except RemittanceError as exc:
         messages.error(request, exc.message)
-    return redirect(request.POST.get("next") or "remittances:shortfalls")
+    return redirect_to_next(request, "remittances:shortfalls")
 
 
 @require_POST

@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 
-from django.http import HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
 
+from openpractice.csv_export import csv_response  # every export: no formulas reach a spreadsheet
 from openpractice.practices.permissions import require_capability
 from openpractice.practices.roles import Capability
 from openpractice.reports import selectors
 
 REPORTS = [("aged_debt", "Aged debt"), ("bills", "Bills by Healthcode status"), ("payments", "Payments received"),
            ("days", "Days to payment")]
-
-
-def _csv(name: str, header: list[str], rows) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{name}-{timezone.localdate():%Y-%m-%d}.csv"'
-    writer = csv.writer(response)
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow(["" if v is None else v for v in row])
-    return response
 
 
 def _date(value: str | None):
@@ -44,7 +32,7 @@ def aged_debt(request):
     by = "patient" if request.GET.get("by") == "patient" else "insurer"
     report = selectors.aged_debt(practice=request.practice, by=by)
     if request.GET.get("format") == "csv":
-        return _csv(f"aged-debt-by-{by}", [by.title(), *selectors.BUCKETS, "Total", "Invoices"],
+        return csv_response(f"aged-debt-by-{by}", [by.title(), *selectors.BUCKETS, "Total", "Invoices"],
                     [[r.label, *r.buckets, r.total, r.invoices] for r in report.rows]
                     + [["Total", *report.totals, report.total, report.invoices]])
     bars = _chart(report)
@@ -54,12 +42,18 @@ def aged_debt(request):
 
 
 def _chart(report) -> list[dict]:
-    """Server-rendered stacked bars: each row's buckets as widths relative to the largest row."""
+    """Server-rendered stacked bars: each row's buckets as widths relative to the largest row.
+    Drawn as SVG rectangles (x and width attributes), not inline styles, which the page's
+    Content-Security-Policy refuses; the colour class follows the bucket, not the position."""
     largest = report.largest or 1
     bars = []
     for row in report.rows[:15]:
-        parts = [{"bucket": name, "amount": amount, "width": float(amount / largest * 100)}
-                 for name, amount in zip(selectors.BUCKETS, row.buckets) if amount]
+        parts, x = [], 0.0
+        for index, (name, amount) in enumerate(zip(selectors.BUCKETS, row.buckets)):
+            if amount:
+                width = float(amount / largest * 100)
+                parts.append({"bucket": name, "amount": amount, "index": index, "x": x, "width": width})
+                x += width
         bars.append({"label": row.label, "total": row.total, "parts": parts})
     return bars
 
@@ -68,7 +62,7 @@ def _chart(report) -> list[dict]:
 def bills(request):
     rows = selectors.bills_by_status(practice=request.practice)
     if request.GET.get("format") == "csv":
-        return _csv("bills-by-healthcode-status", ["Healthcode status", "Bills", "Total", "Balance"],
+        return csv_response("bills-by-healthcode-status", ["Healthcode status", "Bills", "Total", "Balance"],
                     [[r["label"], r["count"], r["total"], r["balance"]] for r in rows])
     return render(request, "reports/bills.html", {"rows": rows, "tab": "bills", "reports": REPORTS})
 
@@ -79,7 +73,7 @@ def payments(request):
     start, end = _date(request.GET.get("start")), _date(request.GET.get("end"))
     rows = selectors.payments_by_period(practice=request.practice, period=period, start=start, end=end)
     if request.GET.get("format") == "csv":
-        return _csv("payments", ["Period starting", "Payer", "Source", "Amount"],
+        return csv_response("payments", ["Period starting", "Payer", "Source", "Amount"],
                     [[r["period"], r["payer"], r["source"], r["amount"]] for r in rows])
     total = sum((r["amount"] for r in rows), selectors.ZERO)
     return render(request, "reports/payments.html", {"rows": rows, "period": period, "start": start, "end": end,
@@ -90,6 +84,6 @@ def payments(request):
 def days(request):
     rows = selectors.average_days_to_payment(practice=request.practice)
     if request.GET.get("format") == "csv":
-        return _csv("days-to-payment", ["Insurer", "Invoices paid", "Average days", "Fastest", "Slowest"],
+        return csv_response("days-to-payment", ["Insurer", "Invoices paid", "Average days", "Fastest", "Slowest"],
                     [[r["insurer"], r["invoices"], r["average_days"], r["fastest"], r["slowest"]] for r in rows])
     return render(request, "reports/days.html", {"rows": rows, "tab": "days", "reports": REPORTS})

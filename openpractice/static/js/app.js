@@ -11,3 +11,13 @@ document.addEventListener("click", (event) => {
     navigator.clipboard.writeText(target.textContent.trim()).then(() => { el.textContent = "Copied"; }, () => {});
   }
 });
+// Relationship form: the insurance fields only for "Insurance provider" (all visible without JavaScript).
+function syncInsuranceOnly() {
+  const select = document.getElementById("id_relationship_type");
+  const box = document.querySelector("[data-insurance-only]");
+  if (select && box) box.hidden = select.value !== "" && select.value !== "insurance";
+}
+document.addEventListener("change", (event) => {
+  if (event.target.id === "id_relationship_type") syncInsuranceOnly();
+});
+document.addEventListener("DOMContentLoaded", syncInsuranceOnly);
