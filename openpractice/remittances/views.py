@@ -15,7 +15,6 @@ from openpractice.practices.roles import Capability
 from openpractice.practices.tenancy import get_for_practice_or_404
 from openpractice.remittances import fetching, selectors, services
 from openpractice.remittances.errors import RemittanceError
-from openpractice.remittances.models import PendingImport
 from openpractice.remittances.forms import (
     BankAmountForm,
     ImportForm,
@@ -24,6 +23,7 @@ from openpractice.remittances.forms import (
     SetAsideForm,
     ShortfallSettingsForm,
 )
+from openpractice.remittances.models import PendingImport
 
 def _can_bill(request) -> bool:
     return bool(request.membership and request.membership.can(Capability.BILLING))
