@@ -814,13 +814,19 @@ def import_file(*, practice, content: bytes, kind: str, mapping: dict | None = N
     if preview.nothing_new:
         raise RemittanceError(preview.message, field="file", code="duplicate")
     source = BatchSource.FHIR_FILE if kind == "fhir" else BatchSource.CSV_FILE
-    with transaction.atomic():
-        batch, created = store_batch(practice=practice, source=source, external_id=parsed.external_id,
-                                     raw_payload=text, user=user, summary=parsed)
-        if not created:
-            raise RemittanceError("This remittance was received already: nothing to import.", field="file",
-                                  code="duplicate")
-        return _post_batch(batch_id=batch.pk, user=user, csv_options={"mapping": mapping or {}})
+    try:
+        with transaction.atomic():
+            batch, created = store_batch(practice=practice, source=source, external_id=parsed.external_id,
+                                         raw_payload=text, user=user, summary=parsed)
+            if not created:
+                raise RemittanceError("This remittance was received already: nothing to import.", field="file",
+                                      code="duplicate")
+            return _post_batch(batch_id=batch.pk, user=user, csv_options={"mapping": mapping or {}})
+    except IntegrityError:
+        # A line key taken by a posting that committed a moment ago (lines no invoice lock
+        # serialised): nothing of this file was written; a second try sees that posting.
+        raise RemittanceError("Another remittance with some of these lines was posted at the same moment: import "
+                              "the file again to post what is new.", field="file", code="conflict") from None
 
 
 # -- pending imports: upload → preview → confirm ----------------------------------------------------

@@ -130,3 +130,10 @@ def test_a_utf16_fhir_file_imports(world):
     batch = services.import_file(practice=world.practice, content=json.dumps(body).encode("utf-16"), kind="fhir",
                                  user=world.user)
     assert batch.lines.get().status == "allocated"
+
+
+def test_a_deeply_nested_request_body_is_422(world, api_token_for, client_for):
+    headers = api_token_for(world.user, world.practice)
+    client = client_for(world.user)
+    answer = client.post("/api/v1/remittances/import", "[" * 100_000, content_type="application/json", **headers)
+    assert answer.status_code in (400, 422), answer.content[:200]
