@@ -11,7 +11,10 @@ Ledger rules, enforced here under the invoice's row lock:
   balance is total less paid, credited and written off;
 - an allocation never exceeds what is owed: on the invoice (its balance) and on the invoice
   line (its gross amount less what was already allocated to it);
-- a row is reversed at most once (a unique one-to-one), and a reversal is the exact negative.
+- a row is reversed at most once (a unique one-to-one), and a reversal is the exact negative;
+- a remittance line is received once, whatever its source or form: a line whose key (payer,
+  payment reference, bill, amount paid) another line holds is kept as "Already posted" and never
+  allocated (`already_received`, backed by the unique `remittance_line_once`).
 """
 
 from __future__ import annotations
