@@ -143,8 +143,15 @@ class CsvCodeSource:
     source: str = CodeSource.IMPORT
 
     def _text(self) -> str:
-        if b"\x00" in self.content[:65536]:
-            raise CodeFileError([Problem(None, "", "This is not a text file (it contains NUL bytes); export the codes as CSV.")])
+        # Anywhere in the file, not only its start: the csv module passes a NUL through, and
+        # PostgreSQL cannot store one in a description.
+        nul = self.content.find(b"\x00")
+        if nul >= 0:
+            if nul < 65536:
+                raise CodeFileError([Problem(None, "", "This is not a text file (it contains NUL bytes); export the codes as CSV.")])
+            line = self.content.count(b"\n", 0, nul) + 1
+            raise CodeFileError([Problem(line, "", "this line has a NUL character, which a CSV export never has; "
+                                                   "export the codes as CSV again")])
         try:
             return self.content.decode("utf-8-sig")
         except UnicodeDecodeError as exc:

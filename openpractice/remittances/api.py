@@ -99,11 +99,25 @@ class ImportIn(Schema):
     preview: bool = Field(False, description="true: read and report only, post nothing")
 
 
+class PostedLineOut(Schema):
+    sequence: int = Field(description="The line in this file")
+    invoice_number: str
+    amount_paid: Decimal
+    remittance: str = Field(description="The remittance id it was posted from")
+    remittance_id: int
+    payment_reference: str
+    line: int = Field(description="Its line in that remittance")
+
+
 class PreviewOut(Schema):
     external_id: str
     payment_reference: str
     payment_amount: Decimal
     lines: int
+    new_lines: int = Field(description="Lines that would post")
+    already_posted: list[PostedLineOut] = Field(description="Lines received before, which will not post again")
+    received_as: int | None = Field(None, description="The remittance this file repeats, if it was received before")
+    message: str = Field("", description="Why nothing would be posted, if so")
 
 
 def _line(line) -> dict:
@@ -150,9 +164,17 @@ def import_remittance(request, payload: ImportIn):
     options = {"kind": payload.kind, "mapping": payload.mapping, "insurer_identifier": payload.insurer_identifier,
                "payment_reference": payload.payment_reference, "payment_date": payload.payment_date}
     if payload.preview:
-        parsed = services.preview_file(practice=request.practice, content=content, **options)
-        return Status(200, {"external_id": parsed.external_id, "payment_reference": parsed.payment_reference,
-                            "payment_amount": parsed.payment_amount, "lines": len(parsed.lines)})
+        preview = services.preview_file(practice=request.practice, content=content, **options)
+        parsed = preview.parsed
+        return Status(200, {
+            "external_id": parsed.external_id, "payment_reference": parsed.payment_reference,
+            "payment_amount": parsed.payment_amount, "lines": len(parsed.lines), "new_lines": len(preview.new_lines),
+            "already_posted": [{"sequence": line.sequence, "invoice_number": line.invoice_number,
+                                "amount_paid": line.amount_paid, "remittance": before.remittance,
+                                "remittance_id": before.batch_id, "payment_reference": before.payment_reference,
+                                "line": before.sequence}
+                               for line in preview.already_posted for before in [preview.posted_from[line.sequence]]],
+            "received_as": preview.received_as.pk if preview.received_as else None, "message": preview.message})
     batch = services.import_file(practice=request.practice, content=content, user=request.user, **options)
     return Status(201, _batch(batch, with_lines=True))
 

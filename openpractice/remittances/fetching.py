@@ -133,7 +133,8 @@ def _one(practice, client, remittance_id: str, report: FetchReport) -> None:
     if answer.status_code >= 400:
         report.failed.append(f"{remittance_id}: acknowledgement answered HTTP {answer.status_code}")
         return
-    services.mark_acknowledged(batch=batch)
+    if batch.external_id == remittance_id:  # not a file that said the same remittance before it arrived
+        services.mark_acknowledged(batch=batch)
     report.acknowledged += 1
 
 

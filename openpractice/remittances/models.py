@@ -55,6 +55,10 @@ class RemittanceBatch(models.Model):
     bank_recorded_at = models.DateTimeField(null=True, blank=True)
     received_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                     related_name="+")
+    # What the remittance says (parsing.ParsedBatch.content_key: payer, reference, date, lines), so
+    # the same remittance as a file, a CSV or from the clearing house is one batch. Null until read
+    # (a batch that could not be read has none).
+    content_key = models.CharField(max_length=64, null=True, blank=True, editable=False)
 
     objects = PracticeScopedQuerySet.as_manager()
 
@@ -62,6 +66,7 @@ class RemittanceBatch(models.Model):
         ordering = ["-received_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["practice", "external_id"], name="remittance_batch_once_per_practice"),
+            models.UniqueConstraint(fields=["practice", "content_key"], name="remittance_batch_content_once"),
         ]
         indexes = [models.Index(fields=["practice", "status"], name="remittance_batch_status"),
                    models.Index(fields=["practice", "payment_reference"], name="remittance_batch_reference")]
@@ -80,6 +85,7 @@ class LineStatus(models.TextChoices):
     ALLOCATED = "allocated", "Allocated"
     REVIEW = "review", "Waiting for review"
     IGNORED = "ignored", "Set aside"
+    DUPLICATE = "duplicate", "Already posted"  # the same line came before, in this or another form: never allocated
 
 
 class MatchMethod(models.TextChoices):
@@ -126,6 +132,10 @@ class RemittanceLine(models.Model):
     matched_at = models.DateTimeField(null=True, blank=True)
     matched_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+", db_index=False)
+    # What the line says (parsing.line_keys: payer, payment reference, bill, amount paid, and which
+    # repeat of that within its remittance), hashed. Unique per practice, so a line is received
+    # once whatever form it came in; a repeat is kept as DUPLICATE with no key (NULLs are distinct).
+    line_key = models.CharField(max_length=40, null=True, blank=True, editable=False)
 
     objects = PracticeScopedQuerySet.as_manager()
 
@@ -133,6 +143,9 @@ class RemittanceLine(models.Model):
         ordering = ["batch", "sequence"]
         constraints = [
             models.UniqueConstraint(fields=["batch", "sequence"], name="remittance_line_sequence_unique"),
+            # The database's own guard of "never posted twice", behind the check posting makes under
+            # the invoice locks; also the index that check reads.
+            models.UniqueConstraint(fields=["practice", "line_key"], name="remittance_line_once"),
             models.CheckConstraint(condition=Q(amount_paid__gte=0) & Q(shortfall__gte=0),
                                    name="remittance_line_amounts_not_negative"),
         ]
@@ -231,3 +244,26 @@ class RemittanceSettings(models.Model):
     automatic_codes = models.CharField(max_length=200, blank=True)
 
     objects = PracticeScopedQuerySet.as_manager()
+
+
+class PendingImport(models.Model):
+    """A remittance file between its preview and its posting: kept here (not in the session, which
+    is no place for 20 MB), confirmed by its id by the user who uploaded it, deleted when posted
+    or once expired."""
+
+    LIFETIME_MINUTES = 60
+
+    practice = models.ForeignKey("practices.Practice", on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField("file name", max_length=200, blank=True)
+    kind = models.CharField(max_length=4)  # fhir or csv
+    # The CSV options as chosen on the form: mapping, insurer_identifier, payment_reference, payment_date (ISO).
+    options = models.JSONField(default=dict)
+    content = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    objects = PracticeScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]

@@ -8,6 +8,7 @@ is ever posted.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import dataclasses
 import datetime as dt
@@ -56,6 +57,18 @@ class ParsedBatch:
     def lines_total(self) -> Decimal:
         return sum((line.amount_paid for line in self.lines), ZERO)
 
+    def content_key(self) -> str:
+        """The remittance's fingerprint from what it says, whatever its format (FHIR Bundle or CSV),
+        encoding, byte-order mark or line endings: payer, payment reference, date, the total of its
+        lines, and each line's bill (invoice number, else bill id) and amount paid, in any order.
+        Amounts invoiced and shortfalls are left out: a CSV without those columns says the same
+        payment."""
+        lines = sorted([(bill_key(line), str(line.amount_paid)) for line in self.lines])  # order is not content
+        canonical = json.dumps(["v1", self.insurer_identifier.strip().lower(), reference_key(self.payment_reference),
+                                self.payment_date.isoformat() if self.payment_date else "", str(self.lines_total),
+                                lines], separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
 
 class _Problems:
     def __init__(self):
@@ -86,13 +99,17 @@ def money(value, problems: _Problems, where: str, field: str) -> Decimal:
     if isinstance(value, bool) or value is None or value == "":
         problems.add(where, field, "missing: give an amount in pounds, such as 120.00")
         return ZERO
+    if not isinstance(value, (str, int, Decimal)):
+        problems.add(where, field, f"{_kind(value)}, not an amount in pounds such as 120.00")
+        return ZERO
     try:
         amount = Decimal(str(value).strip().replace("£", "").replace(",", ""))
-    except InvalidOperation:
-        problems.add(where, field, f"“{value}” is not an amount in pounds, such as 120.00")
+    except (InvalidOperation, ValueError):
+        problems.add(where, field, f"“{_show(value)}” is not an amount in pounds, such as 120.00")
         return ZERO
     if not amount.is_finite() or amount < 0 or amount >= Decimal("100000000") or amount != amount.quantize(PENNY):
-        problems.add(where, field, f"“{value}” is not an amount in pounds of at least 0.00 with at most two decimals")
+        problems.add(where, field, f"“{_show(value)}” is not an amount in pounds of at least 0.00 with at most two "
+                                   "decimals")
         return ZERO
     return amount.quantize(PENNY)
 
@@ -102,22 +119,82 @@ def _date(value, problems: _Problems, where: str, field: str, *, required: bool 
         if required:
             problems.add(where, field, "missing: give the date as YYYY-MM-DD, such as 2026-06-15")
         return None
-    text = str(value).strip()
+    if not isinstance(value, str):
+        problems.add(where, field, f"{_kind(value)}, not a date: use YYYY-MM-DD, such as 2026-06-15")
+        return None
+    text = value.strip()
     for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
         try:
             return dt.datetime.strptime(text[:10], fmt).date()
         except ValueError:
             continue
-    problems.add(where, field, f"“{value}” is not a date: use YYYY-MM-DD or DD/MM/YYYY, such as 2026-06-15")
+    problems.add(where, field, f"“{_show(value)}” is not a date: use YYYY-MM-DD or DD/MM/YYYY, such as 2026-06-15")
     return None
+
+
+def _kind(value) -> str:
+    """What a JSON value is, in words (for a message about the wrong type)."""
+    if isinstance(value, bool):
+        return "true/false"
+    return {dict: "an object", list: "a list", str: "text"}.get(type(value), "a number")
+
+
+def _show(value) -> str:
+    """A bad value as a message shows it: scalars only (a nested structure is never printed), at
+    most 30 characters."""
+    if not isinstance(value, (str, int, Decimal)) or isinstance(value, bool):
+        return _kind(value)
+    text = str(value)
+    return text if len(text) <= 30 else text[:30] + "…"
+
+
+def _text(value, problems: _Problems, where: str, field: str) -> str:
+    """Text that a database can store: a string or a number; no NUL character, no lone surrogate
+    (JSON can spell both; PostgreSQL stores neither)."""
+    if value is None:
+        return ""
+    if type(value) is str:
+        if value.isascii():  # the common case: one C scan
+            if "\x00" not in value:
+                return value
+        elif "\x00" not in value:
+            try:
+                value.encode("utf-8")
+                return value
+            except UnicodeEncodeError:
+                problems.add(where, field, "contains a character that is not text (a lone surrogate): give plain "
+                                           "text")
+                return ""
+        problems.add(where, field, "contains a NUL character: give plain text")
+        return ""
+    if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+        return str(value)
+    problems.add(where, field, f"{_kind(value)}, not text")
+    return ""
+
+
+def _dict(value, problems: _Problems, where: str, field: str) -> dict:
+    if isinstance(value, dict):
+        return value
+    if value is not None:
+        problems.add(where, field, f"{_kind(value)}, not an object")
+    return {}
+
+
+def _list(value, problems: _Problems, where: str, field: str) -> list:
+    if isinstance(value, list):
+        return value
+    if value is not None:
+        problems.add(where, field, f"{_kind(value)}, not a list")
+    return []
 
 
 _EXT_LENGTH = len(EXT)
 
 
-def _extensions(resource: dict) -> dict:
+def _extensions(resource: dict, problems: _Problems, where: str) -> dict:
     found = {}
-    for ext in resource.get("extension") or ():
+    for ext in _list(resource.get("extension"), problems, where, "extension"):
         if not isinstance(ext, dict):
             continue
         url = ext.get("url")
@@ -135,65 +212,126 @@ def _money_value(value) -> object:
     return value.get("value") if isinstance(value, dict) else value
 
 
-def _identifier(value) -> str:
+def _identifier(value, problems: _Problems, where: str, field: str) -> str:
     if isinstance(value, list):
         value = value[0] if value else {}
     if isinstance(value, dict):
         value = value.get("identifier", value)
-        return str(value.get("value") or "") if isinstance(value, dict) else ""
+        return _text(value.get("value") or "", problems, where, f"{field}.value") if isinstance(value, dict) else ""
     return ""
 
 
+# -- text --------------------------------------------------------------------------------------
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
+         (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+def decode_text(content: bytes) -> str:
+    """A file's text whatever it was saved as: a byte-order mark says the encoding (UTF-8, UTF-16,
+    UTF-32); else UTF-8; else Windows-1252 (Excel's plain "CSV" on Windows, where £ is one byte).
+    The same remittance in any of these reads the same."""
+    for bom, encoding in _BOMS:
+        if content.startswith(bom):
+            try:
+                return content.decode(encoding)
+            except UnicodeDecodeError as exc:
+                raise _not_text(content, exc, encoding) from None
+    try:
+        return content.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return content.decode("cp1252")
+    except UnicodeDecodeError as exc:
+        raise _not_text(content, exc, "UTF-8 or Windows-1252") from None
+
+
+def _not_text(content: bytes, exc: UnicodeDecodeError, encoding: str) -> RemittanceError:
+    line = content[:exc.start].count(b"\n") + 1
+    return RemittanceError(f"The file is not text: byte 0x{content[exc.start]:02x} on line {line} cannot be read as "
+                           f"{encoding}. Save it as “CSV UTF-8” (or the remittance as JSON) and import it again.",
+                           field="file", problems=[{"row": f"line {line}", "field": "file",
+                                                    "problem": f"byte 0x{content[exc.start]:02x} is not {encoding}"}])
+
+
 # -- FHIR --------------------------------------------------------------------------------------
+def json_text(content: bytes) -> str:
+    """A JSON file's text: as `decode_text`, and JSON's own BOM-less UTF-16/32 (RFC 8259 detection)."""
+    encoding = json.detect_encoding(content[:4])
+    if encoding.startswith(("utf-16", "utf-32")) and not content.startswith(tuple(b for b, _ in _BOMS)):
+        try:
+            return content.decode(encoding)
+        except UnicodeDecodeError as exc:
+            raise _not_text(content, exc, encoding) from None
+    return decode_text(content)
+
+
 def load_json(text: str | bytes) -> dict:
+    """The Bundle as plain values, amounts as Decimal. Any encoding `decode_text` reads (and JSON's
+    own BOM-less UTF-16/32); nesting deeper than Python's recursion limit is refused, not a crash."""
+    if isinstance(text, (bytes, bytearray)):
+        text = json_text(bytes(text))
     try:
         body = json.loads(text, parse_float=Decimal)
-    except (ValueError, TypeError, UnicodeDecodeError) as exc:
+    except RecursionError:
+        raise RemittanceError("The remittance is nested too deeply to be a FHIR Bundle (lists or objects inside "
+                              "each other hundreds of times): expect a Bundle as the clearing house sends it.",
+                              field="file", problems=[{"row": "file", "field": "file",
+                                                       "problem": "nested too deeply"}]) from None
+    except (ValueError, TypeError) as exc:
         raise RemittanceError(f"The remittance is not JSON ({str(exc)[:80]}): expect a FHIR Bundle.",
-                              field="file") from None
+                              field="file", problems=[{"row": "file", "field": "file",
+                                                       "problem": f"not JSON: {str(exc)[:80]}"}]) from None
     if not isinstance(body, dict):
-        raise RemittanceError("The remittance is not a FHIR resource: expect a Bundle.", field="file")
+        raise RemittanceError(f"The remittance is {_kind(body)}, not a FHIR resource: expect a Bundle.", field="file")
     return body
 
 
 def parse_bundle(body: dict) -> ParsedBatch:
     """A remittance batch: a Bundle whose first PaymentReconciliation has one `detail` per bill,
-    followed by each bill's ClaimResponse with the per-line adjudication."""
+    followed by each bill's ClaimResponse with the per-line adjudication. Every element is checked
+    for its type: a wrong one is a problem named by where it is, never an exception."""
     if body.get("resourceType") != "Bundle":
-        raise RemittanceError(f"Expected a FHIR Bundle, got resourceType “{body.get('resourceType')}”.",
+        raise RemittanceError(f"Expected a FHIR Bundle, got resourceType “{_show(body.get('resourceType'))}”.",
                               field="resourceType")
     problems = _Problems()
-    resources = [entry.get("resource") for entry in body.get("entry") or [] if isinstance(entry, dict)]
+    resources = [entry.get("resource") for entry in _list(body.get("entry"), problems, "Bundle", "entry")
+                 if isinstance(entry, dict)]
     reconciliation = next((r for r in resources if isinstance(r, dict)
                            and r.get("resourceType") == "PaymentReconciliation"), None)
     if reconciliation is None:
         raise RemittanceError("The Bundle has no PaymentReconciliation: a remittance names its payment there.",
-                              field="entry")
-    responses = {str(r.get("id")): r for r in resources if isinstance(r, dict)
-                 and r.get("resourceType") == "ClaimResponse"}
+                              field="entry", problems=problems.items or [
+                                  {"row": "Bundle", "field": "entry", "problem": "no PaymentReconciliation"}])
+    responses = {}
+    for r in resources:
+        if isinstance(r, dict) and r.get("resourceType") == "ClaimResponse":
+            responses[_text(r.get("id"), problems, "ClaimResponse", "id")] = r
     where = "PaymentReconciliation"
-    external_id = str(reconciliation.get("id") or body.get("id") or "").strip()
+    external_id = (_text(reconciliation.get("id"), problems, where, "id")
+                   or _text(body.get("id"), problems, "Bundle", "id")).strip()
     if not external_id:
         problems.add(where, "id", "missing: the remittance id")
-    insurer = _identifier(reconciliation.get("paymentIssuer")) or str(_extensions(reconciliation).get("insurer") or "")
-    reference = _identifier(reconciliation.get("paymentIdentifier"))
+    ext = _extensions(reconciliation, problems, where)
+    insurer = (_identifier(reconciliation.get("paymentIssuer"), problems, where, "paymentIssuer")
+               or _text(ext.get("insurer"), problems, where, "insurer"))
+    reference = _identifier(reconciliation.get("paymentIdentifier"), problems, where, "paymentIdentifier")
     payment_date = _date(reconciliation.get("paymentDate"), problems, where, "paymentDate")
     payment_amount = money(_money_value(reconciliation.get("paymentAmount")), problems, where, "paymentAmount")
-    details = reconciliation.get("detail") or []
-    if not isinstance(details, list) or not details:
+    details = _list(reconciliation.get("detail"), problems, where, "detail")
+    if not details:
         problems.add(where, "detail", "no details: a remittance lists at least one bill")
-        details = []
     if len(details) > MAX_LINES:
         raise RemittanceError(f"A remittance can have at most {MAX_LINES:,} bills.", field="detail")
     lines = []
     for number, detail in enumerate(details, start=1):
         here = f"detail[{number}]"
         if not isinstance(detail, dict):
-            problems.add(here, "detail", "not an object")
+            problems.add(here, "detail", f"{_kind(detail)}, not an object")
             continue
-        ext = _extensions(detail)
-        bill_id = _identifier(detail.get("identifier"))
-        invoice_number = _identifier(detail.get("request"))
+        ext = _extensions(detail, problems, here)
+        bill_id = _identifier(detail.get("identifier"), problems, here, "identifier")
+        invoice_number = _identifier(detail.get("request"), problems, here, "request.identifier")
         if not invoice_number and not bill_id:
             problems.add(here, "request", "missing: the invoice number (request.identifier.value) or bill id")
         paid = money(_money_value(detail.get("amount")), problems, here, "amount")
@@ -202,17 +340,35 @@ def parse_bundle(body: dict) -> ParsedBatch:
                      if ext.get("shortfall") is not None else max(invoiced - paid, ZERO))
         if paid > invoiced:
             problems.add(here, "amount", f"pays £{paid} but only £{invoiced} was invoiced")
-        items, code, reasons = _items(responses.get(bill_id), problems, here)
+        response = responses.get(bill_id) if bill_id else None
+        items, code, reasons = _items(response, problems, here)
         if paid == 0 and shortfall > 0:
             code = "rejected"
         lines.append(ParsedLine(
             sequence=number, bill_id=bill_id[:20], invoice_number=invoice_number[:20], amount_invoiced=invoiced,
             amount_paid=paid, shortfall=shortfall, shortfall_code=code[:40], shortfall_reason="; ".join(reasons)[:300],
-            membership_number=str(ext.get("membership-number") or "")[:30],
-            patient_name=str(ext.get("patient-name") or "")[:120], items=items))
+            membership_number=_text(ext.get("membership-number"), problems, here, "membership-number")[:30],
+            patient_name=_text(ext.get("patient-name"), problems, here, "patient-name")[:120], items=items))
     problems.raise_if_any("The remittance cannot be read")
     return ParsedBatch(external_id=external_id[:80], insurer_identifier=insurer[:10], payment_reference=reference[:60],
                        payment_date=payment_date, payment_amount=payment_amount, lines=lines)
+
+
+def _code(value, problems: _Problems, where: str, field: str) -> str:
+    """The first coding's code of a CodeableConcept."""
+    if type(value) is dict:  # the common shape first: three per bill, 300,000 a large remittance
+        coding = value.get("coding")
+        if type(coding) is list and coding and type(coding[0]) is dict:
+            code = coding[0].get("code")
+            if type(code) is str and code.isascii() and "\x00" not in code:
+                return code
+    concept = _dict(value, problems, where, field)
+    coding = _list(concept.get("coding"), problems, where, f"{field}.coding")
+    first = coding[0] if coding else {}
+    return _text(first.get("code"), problems, where, f"{field}.coding.code") if isinstance(first, dict) else ""
+
+
+_CATEGORY_KEYS = {"submitted": "submitted", "benefit": "paid", "shortfall": "shortfall"}
 
 
 def _items(response: dict | None, problems: _Problems, where: str) -> tuple[list, str, list[str]]:
@@ -220,24 +376,30 @@ def _items(response: dict | None, problems: _Problems, where: str) -> tuple[list
     if not isinstance(response, dict):
         return [], "", []
     items, code, reasons = [], "", []
-    for index, item in enumerate(response.get("item") or [], start=1):
+    for index, item in enumerate(_list(response.get("item"), problems, f"{where} ClaimResponse", "item"), start=1):
         here = f"{where} ClaimResponse.item[{index}]"
-        sequence = item.get("itemSequence") if isinstance(item, dict) else None
-        if not isinstance(sequence, int) or isinstance(sequence, bool) or sequence < 1:
+        if not isinstance(item, dict):
+            problems.add(here, "item", f"{_kind(item)}, not an object")
+            continue
+        sequence = item.get("itemSequence")
+        if not isinstance(sequence, int) or isinstance(sequence, bool) or not 1 <= sequence <= 9999:
             problems.add(here, "itemSequence", "missing: the charge line's sequence, a whole number from 1")
             continue
         row = {"sequence": sequence, "submitted": "0.00", "paid": "0.00", "shortfall": "0.00", "code": "",
                "reason": ""}
-        for adjudication in item.get("adjudication") or []:
-            category = ((adjudication.get("category") or {}).get("coding") or [{}])[0].get("code")
-            key = {"submitted": "submitted", "benefit": "paid", "shortfall": "shortfall"}.get(category)
+        for adjudication in _list(item.get("adjudication"), problems, here, "adjudication"):
+            if not isinstance(adjudication, dict):
+                problems.add(here, "adjudication", f"{_kind(adjudication)}, not an object")
+                continue
+            category = _code(adjudication.get("category"), problems, here, "adjudication.category")
+            key = _CATEGORY_KEYS.get(category)
             if key is None:
                 continue
             row[key] = str(money(_money_value(adjudication.get("amount")), problems, here, f"adjudication.{category}"))
             if key == "shortfall":
-                reason = adjudication.get("reason") or {}
-                row["code"] = str(((reason.get("coding") or [{}])[0]).get("code") or "")[:40]
-                row["reason"] = str(reason.get("text") or "")[:200]
+                reason = _dict(adjudication.get("reason"), problems, here, "adjudication.reason")
+                row["code"] = _code(reason, problems, here, "adjudication.reason")[:40]
+                row["reason"] = _text(reason.get("text"), problems, here, "adjudication.reason.text")[:200]
                 code = code or row["code"]
                 if row["reason"] and row["reason"] not in reasons:
                     reasons.append(row["reason"])
@@ -263,33 +425,66 @@ DEFAULT_MAPPING = {"invoice_number": "Invoice", "amount_paid": "Paid", "amount_i
                    "patient_name": "Patient", "bill_id": "Bill"}
 
 
-def file_id(content: bytes) -> str:
-    """A file's own id: its content, so the same file imported twice is recognised."""
-    return "file-" + hashlib.sha256(content).hexdigest()[:32]
+def reference_key(reference: str) -> str:
+    """A payment reference as typed or as sent: spaces dropped, upper case."""
+    return "".join(reference.split()).upper()
+
+
+def bill_key(line: ParsedLine) -> str:
+    """Which bill a line is about, in every form of the remittance: the invoice number (a CSV may
+    have no bill ids), else the clearing house's bill id."""
+    number = line.invoice_number.strip().upper()
+    return number if number else "bill:" + line.bill_id.strip().upper()
+
+
+def csv_rows_error(exc: csv.Error) -> str:
+    text = str(exc)
+    if "field larger than field limit" in text:
+        return f"a value is longer than {csv.field_size_limit():,} characters: is this the remittance file?"
+    return f"not valid CSV ({text[:80]})"
 
 
 def parse_csv(content: bytes, *, mapping: dict[str, str], insurer_identifier: str, payment_reference: str,
               payment_date: dt.date | None) -> ParsedBatch:
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise RemittanceError("The file is not UTF-8 text: save it from the spreadsheet as CSV UTF-8.",
-                              field="file") from None
+    text = decode_text(content)
+    nul = text.find("\x00")
+    if nul >= 0:
+        row = text.count("\n", 0, nul) + 1
+        raise RemittanceError(f"The file has a NUL character on row {row}: it is not a CSV export. Save the "
+                              "spreadsheet as “CSV UTF-8” and import it again.", field="file",
+                              problems=[{"row": f"row {row}", "field": "file", "problem": "a NUL character"}])
     reader = csv.DictReader(io.StringIO(text))
-    headers = [h.strip() for h in reader.fieldnames or []]
+    try:
+        fieldnames = reader.fieldnames
+    except csv.Error as exc:
+        raise RemittanceError(f"The header row cannot be read: {csv_rows_error(exc)}.", field="file",
+                              problems=[{"row": "row 1", "field": "file", "problem": csv_rows_error(exc)}]) from None
+    headers = [h.strip() for h in fieldnames or []]
     reader.fieldnames = headers
-    mapping = {field: (column or "").strip() for field, column in mapping.items() if (column or "").strip()}
+    mapping = {field: (column or "").strip() for field, column in mapping.items()
+               if field in CSV_FIELDS and isinstance(column, str) and column.strip()}
     for field in CSV_REQUIRED:
         if field not in mapping:
             raise RemittanceError(f"Choose the column that holds the {CSV_FIELDS[field].lower()}.",
                                   field=f"column_{field}", code="required")
+    shown = ", ".join(_show(h) for h in headers[:20]) or "none"
     for field, column in mapping.items():
         if column not in headers:
-            raise RemittanceError(f"The file has no column “{column}” for {CSV_FIELDS[field].lower()}; its columns "
-                                  f"are: {', '.join(headers) or 'none'}.", field=f"column_{field}")
+            raise RemittanceError(f"The file has no column “{_show(column)}” for {CSV_FIELDS[field].lower()}; its "
+                                  f"columns are: {shown}.", field=f"column_{field}")
     problems = _Problems()
     lines = []
-    for number, row in enumerate(reader, start=2):  # row 1 is the header
+    rows = iter(reader)
+    number = 1  # row 1 is the header
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            break
+        except csv.Error as exc:  # a field over the csv module's limit, a stray quote
+            problems.add(f"row {number + 1}", "file", csv_rows_error(exc))
+            break
+        number += 1
         where = f"row {number}"
         if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
             continue
@@ -322,6 +517,27 @@ def parse_csv(content: bytes, *, mapping: dict[str, str], insurer_identifier: st
         problems.add("row 2", "file", "no rows: the file has a header but no payments")
     problems.raise_if_any("The file cannot be imported")
     total = sum((line.amount_paid for line in lines), ZERO)
-    return ParsedBatch(external_id=file_id(content), insurer_identifier=insurer_identifier[:10],
-                       payment_reference=payment_reference[:60], payment_date=payment_date, payment_amount=total,
-                       lines=lines)
+    parsed = ParsedBatch(external_id="", insurer_identifier=insurer_identifier[:10],
+                         payment_reference=payment_reference[:60], payment_date=payment_date, payment_amount=total,
+                         lines=lines)
+    # A file's id is what it says (not its bytes): the same rows with other line endings, encoding
+    # or a byte-order mark are the same remittance.
+    parsed.external_id = "file-" + parsed.content_key()[:32]
+    return parsed
+
+
+def line_keys(*, payer: str, reference: str, lines: list) -> list[str]:
+    """Each line's key (RemittanceLine.line_key): what it says — payer, payment reference, bill,
+    amount paid — and which repeat of that it is within its remittance (two equal lines in one
+    remittance are two payments; the same remittance again repeats both). Hashed to 40 characters.
+    Migration remittances/0003 keeps a frozen copy for lines received before keys existed."""
+    base = f"{payer.strip().lower()}|{reference_key(reference)}|"
+    seen: dict[str, int] = {}
+    keys = []
+    blake2b = hashlib.blake2b
+    for line in lines:  # 100,000 lines a remittance: concatenation and str(), not f-string formatting
+        said = base + bill_key(line) + "|" + str(line.amount_paid)
+        repeat = seen.get(said, 0) + 1
+        seen[said] = repeat
+        keys.append(blake2b((said + "|" + str(repeat)).encode(), digest_size=20).hexdigest())
+    return keys

@@ -11,7 +11,10 @@ Ledger rules, enforced here under the invoice's row lock:
   balance is total less paid, credited and written off;
 - an allocation never exceeds what is owed: on the invoice (its balance) and on the invoice
   line (its gross amount less what was already allocated to it);
-- a row is reversed at most once (a unique one-to-one), and a reversal is the exact negative.
+- a row is reversed at most once (a unique one-to-one), and a reversal is the exact negative;
+- a remittance line is received once, whatever its source or form: a line whose key (payer,
+  payment reference, bill, amount paid) another line holds is kept as "Already posted" and never
+  allocated (`already_received`, backed by the unique `remittance_line_once`).
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from openpractice.remittances.models import (
     BatchStatus,
     LineStatus,
     MatchMethod,
+    PendingImport,
     RemittanceBatch,
     RemittanceLine,
     RemittanceSettings,
@@ -59,20 +63,31 @@ def store_batch(*, practice, source: str, external_id: str, raw_payload: str, us
     external_id = (external_id or "").strip()[:80]
     if not external_id:
         raise RemittanceError("The remittance has no id.", field="external_id")
-    found = RemittanceBatch.objects.filter(practice=practice, external_id=external_id).first()
+    content_key = summary.content_key() if summary is not None else None
+    found = received_before(practice=practice, external_id=external_id, content_key=content_key)
     if found is not None:
         return found, False
     fields = {}
     if summary is not None:
         fields = {"insurer_identifier": summary.insurer_identifier, "payment_reference": summary.payment_reference,
-                  "payment_date": summary.payment_date, "payment_amount": summary.payment_amount}
+                  "payment_date": summary.payment_date, "payment_amount": summary.payment_amount,
+                  "content_key": content_key}
     try:
         with transaction.atomic():
             batch = RemittanceBatch.objects.create(practice=practice, source=source, external_id=external_id,
                                                    raw_payload=raw_payload, received_by=user, **fields)
-    except IntegrityError:  # stored by a concurrent fetch a moment ago
-        return RemittanceBatch.objects.get(practice=practice, external_id=external_id), False
+    except IntegrityError:  # stored by a concurrent fetch (or import) a moment ago
+        return received_before(practice=practice, external_id=external_id, content_key=content_key), False
     return batch, True
+
+
+def received_before(*, practice, external_id: str, content_key: str | None) -> RemittanceBatch | None:
+    """The batch already holding this remittance: by its id (the clearing house's, a FHIR file's
+    own, a CSV's content id) or by what it says (the same remittance in another form)."""
+    found = RemittanceBatch.objects.filter(practice=practice, external_id=external_id).first()
+    if found is None and content_key:
+        found = RemittanceBatch.objects.filter(practice=practice, content_key=content_key).first()
+    return found
 
 
 @transaction.atomic
@@ -118,15 +133,21 @@ def _post_batch(*, batch_id: int, user, csv_options) -> RemittanceBatch:
         batch.payment_date = parsed.payment_date or batch.payment_date
         batch.payment_amount = parsed.payment_amount
         batch.insurer_name = _insurer_name(batch.practice, batch.insurer_identifier)
+        if batch.content_key is None:  # stored without a summary (e.g. unread at fetch time)
+            key = parsed.content_key()
+            if not RemittanceBatch.objects.filter(practice=batch.practice, content_key=key).exists():
+                batch.content_key = key
         # Not yet saved: allocate_lines matches them first and writes each line once, with its outcome.
-        lines = [NewLine(line) for line in parsed.lines]
+        keys = parsing.line_keys(payer=batch.insurer_identifier, reference=batch.payment_reference,
+                                 lines=parsed.lines)
+        lines = [NewLine(line, key) for line, key in zip(parsed.lines, keys)]
         allocate_lines(practice=batch.practice, batch=batch, lines=lines, user=user)
         del parsed, lines
     batch.status = BatchStatus.POSTED
     batch.processed_at = timezone.now()
     batch.error = ""
     batch.save(update_fields=["insurer_identifier", "insurer_name", "payment_reference", "payment_date",
-                              "payment_amount", "status", "processed_at", "error"])
+                              "payment_amount", "status", "processed_at", "error", "content_key"])
     if settings_rule(batch.practice) == ShortfallRule.AUTOMATIC:
         apply_shortfall_rule(practice=batch.practice, batch=batch, user=user)
     return batch
@@ -227,9 +248,10 @@ def _money_reader():
 class NewLine:
     """A parsed line on its way into the ledger (written once, with its outcome)."""
 
-    def __init__(self, parsed: parsing.ParsedLine):
+    def __init__(self, parsed: parsing.ParsedLine, line_key: str | None = None):
         self.__dict__.update(vars(parsed))
         self.pk = None
+        self.line_key = line_key
         self.status, self.problem, self.invoice_id = LineStatus.NEW, "", None
         self.match_method, self.matched_at, self.matched_by_id = "", None, None
 
@@ -296,7 +318,7 @@ def match_lines(*, practice, batch: RemittanceBatch, lines: list[RemittanceLine]
 # -- allocation (the ledger) ---------------------------------------------------------------------
 _LINE_COLUMNS = ("sequence", "bill_id", "invoice_number", "membership_number", "patient_name", "amount_invoiced",
                  "amount_paid", "shortfall", "shortfall_code", "shortfall_reason", "items", "status", "problem",
-                 "invoice_id", "match_method", "matched_at", "matched_by_id")
+                 "invoice_id", "match_method", "matched_at", "matched_by_id", "line_key")
 
 
 def allocate_lines(*, practice, batch: RemittanceBatch, lines: list, user=None,
@@ -314,11 +336,19 @@ def allocate_lines(*, practice, batch: RemittanceBatch, lines: list, user=None,
     else:
         matches = match_lines(practice=practice, batch=batch, lines=lines)
     owed = _load_owed(practice, {m[0] for m in matches.values() if m[0]})
+    # Read under the invoices' locks: a concurrent posting of the same line to the same invoice has
+    # committed by now, and is seen (the unique key catches any other race).
+    received = already_received(practice=practice, lines=lines)
     posted_bills = _already_posted_bills(practice, batch, lines)
     posted_on = batch.payment_date or timezone.localdate()
     planned_rows: list[tuple[object, _Owed, dict]] = []  # (line, invoice, allocation values)
     touched: dict[int, _Owed] = {}
     for line in lines:
+        before = received.get(line.line_key) if line.line_key else None
+        if before is not None:
+            line.status, line.problem, line.invoice_id, line.line_key = (
+                LineStatus.DUPLICATE, before.problem()[:300], None, None)
+            continue
         invoice_id, method, problem = matches[id(line)]
         entry = owed.get(invoice_id) if invoice_id else None
         if entry is None and not problem:
@@ -358,7 +388,8 @@ def _write(batch: RemittanceBatch, lines: list, planned_rows: list, invoices: li
     rows, which are then copied in."""
     for line in lines:
         if line.pk is not None:  # a match by hand: one saved line
-            line.save(update_fields=["status", "problem", "invoice", "match_method", "matched_at", "matched_by"])
+            line.save(update_fields=["status", "problem", "invoice", "match_method", "matched_at", "matched_by",
+                                     "line_key"])
     new = [line for line in lines if line.pk is None]
     table, columns, rows, constant = _invoice_totals(invoices, now)
     ids = bulk.reserve_ids(RemittanceLine, len(new))
@@ -399,7 +430,7 @@ def _line_rows(batch: RemittanceBatch, new: list, *, with_ids: bool) -> list[tup
         row = (practice_id, batch_id, line.sequence, line.bill_id, line.invoice_number, line.membership_number,
                line.patient_name, str(line.amount_invoiced), str(line.amount_paid), str(line.shortfall),
                line.shortfall_code, line.shortfall_reason, dumps(line.items), line.status,
-               line.problem, line.invoice_id, line.match_method, stamps[at], line.matched_by_id)
+               line.problem, line.invoice_id, line.match_method, stamps[at], line.matched_by_id, line.line_key)
         rows.append((line.pk, *row) if with_ids else row)
     return rows
 
@@ -424,6 +455,39 @@ def _invoice_totals(invoices: list[_Owed], now) -> tuple:
                 total=i.total, paid_total=i.paid_total, credited_total=i.credited_total,
                 written_off_total=i.written_off_total), i.id) for i in sorted(invoices, key=lambda i: i.id)],
             {"updated_at": connection.ops.adapt_datetimefield_value(now)})
+
+
+@dataclasses.dataclass(frozen=True)
+class Received:
+    """A line already received that a new one repeats (the rule's answer, for posting and preview)."""
+
+    line_id: int
+    sequence: int
+    batch_id: int
+    remittance: str  # the batch's remittance id
+    payment_reference: str
+    status: str
+
+    def problem(self) -> str:
+        reference = f", BACS reference {self.payment_reference}" if self.payment_reference else ""
+        return f"Already posted from remittance {self.remittance}{reference}, line {self.sequence}"
+
+
+def already_received(*, practice, lines) -> dict[str, Received]:
+    """The one rule that no remittance line is posted twice, in its bulk form (posting a batch, a
+    match by hand and the import preview all ask it): line key -> the line that holds it, for the
+    lines (NewLine, RemittanceLine or ParsedLine with a `line_key`) whose key another line of the
+    practice holds. One query per 20,000 keys on the (practice, line_key) unique index."""
+    mine = {line.line_key: getattr(line, "pk", None) for line in lines if getattr(line, "line_key", None)}
+    found: dict[str, Received] = {}
+    for chunk in bulk.chunks(sorted(mine)):
+        for key, pk, sequence, batch_id, reference, external_id, status in (
+                RemittanceLine.objects.filter(practice=practice, line_key__anyof=chunk)
+                .values_list("line_key", "pk", "sequence", "batch_id", "batch__payment_reference",
+                             "batch__external_id", "status").order_by()):
+            if pk != mine[key]:  # a saved line (a match by hand) holds its own key
+                found[key] = Received(pk, sequence, batch_id, external_id, reference, status)
+    return found
 
 
 def _already_posted_bills(practice, batch, lines) -> set[str]:
@@ -471,6 +535,8 @@ def match_by_hand(*, line: RemittanceLine, invoice: Invoice, user=None) -> Remit
     line = RemittanceLine.objects.select_for_update().select_related("batch").get(pk=line.pk)
     if invoice.practice_id != line.practice_id:
         raise RemittanceError("Choose an invoice of this practice.", field="invoice")
+    if line.status == LineStatus.DUPLICATE:
+        raise RemittanceError(f"{line.problem}: it is not posted again.", field="status", code="duplicate")
     if line.status not in (LineStatus.REVIEW, LineStatus.NEW, LineStatus.IGNORED):
         raise RemittanceError(f"This line is {line.get_status_display().lower()} already.", field="status",
                               code="wrong_status")
@@ -656,40 +722,151 @@ def _money(value, *, field: str, label: str) -> Decimal:
 
 
 # -- files -------------------------------------------------------------------------------------
-def preview_file(*, practice, content: bytes, kind: str, mapping: dict | None = None, insurer_identifier: str = "",
-                 payment_reference: str = "", payment_date: dt.date | None = None) -> parsing.ParsedBatch:
-    """Read a file without writing anything (the preview)."""
+MAX_FILE_BYTES = 20 * 1024 * 1024
+
+
+@dataclasses.dataclass
+class Preview:
+    """What importing a file would do: its lines, which of them were received before (and from
+    which remittance), and whether the whole remittance was."""
+
+    parsed: parsing.ParsedBatch
+    posted_from: dict[int, Received]  # line sequence -> the line already received
+    received_as: RemittanceBatch | None = None  # the same remittance, received before in any form
+
+    @property
+    def already_posted(self) -> list[parsing.ParsedLine]:
+        return [line for line in self.parsed.lines if line.sequence in self.posted_from]
+
+    @property
+    def new_lines(self) -> list[parsing.ParsedLine]:
+        return [line for line in self.parsed.lines if line.sequence not in self.posted_from]
+
+    @property
+    def nothing_new(self) -> bool:
+        return self.received_as is not None or not self.new_lines
+
+    @property
+    def message(self) -> str:
+        if self.received_as is not None:
+            batch = self.received_as
+            return (f"This remittance was received already (remittance {batch.external_id}, BACS reference "
+                    f"{batch.payment_reference or '—'}): nothing to import.")
+        if not self.new_lines:
+            return "Every line of this file is already posted: nothing to import."
+        return ""
+
+
+def _read_file(*, practice, content: bytes, kind: str, mapping: dict | None, insurer_identifier: str,
+               payment_reference: str, payment_date: dt.date | None) -> tuple[parsing.ParsedBatch, str]:
+    """The file's remittance and its text as stored (any encoding read, kept as UTF-8 text)."""
     if not content:
         raise RemittanceError("Choose a remittance file.", field="file", code="required")
-    if len(content) > 20 * 1024 * 1024:
+    if len(content) > MAX_FILE_BYTES:
         raise RemittanceError("The file is over 20 MB: split it.", field="file")
     if kind == "fhir":
-        parsed = parsing.parse_bundle(parsing.load_json(content))
-    elif kind == "csv":
-        if not payment_reference.strip():
-            raise RemittanceError("Enter the BACS reference of the payment, as on the remittance advice.",
-                                  field="payment_reference", code="required")
-        parsed = parsing.parse_csv(content, mapping=mapping or {}, insurer_identifier=insurer_identifier,
-                                   payment_reference=payment_reference.strip(), payment_date=payment_date)
-    else:
+        text = parsing.json_text(content)
+        return parsing.parse_bundle(parsing.load_json(text)), text
+    if kind != "csv":
         raise RemittanceError("Choose the file type: FHIR Bundle (JSON) or CSV.", field="kind")
-    if RemittanceBatch.objects.filter(practice=practice, external_id=parsed.external_id).exists():
-        raise RemittanceError(f"This remittance ({parsed.payment_reference or parsed.external_id}) was received "
-                              "already: nothing to import.", field="file", code="duplicate")
-    return parsed
+    if not payment_reference.strip():
+        raise RemittanceError("Enter the BACS reference of the payment, as on the remittance advice.",
+                              field="payment_reference", code="required")
+    # The payer is part of what identifies each line: the directory's identifier, not what was typed.
+    from openpractice.coding.selectors import find_insurer
+
+    insurer = find_insurer(practice=practice, healthcode_identifier=insurer_identifier.strip()) \
+        if insurer_identifier.strip() else None
+    if insurer is None:
+        raise RemittanceError("Enter the Healthcode identifier (Insurance) of the insurer that paid, such as bup.",
+                              field="insurer_identifier", code="required" if not insurer_identifier.strip() else "invalid")
+    text = parsing.decode_text(content)
+    parsed = parsing.parse_csv(text.encode("utf-8"), mapping=mapping or {}, insurer_identifier=insurer.healthcode_identifier,
+                               payment_reference=payment_reference.strip(), payment_date=payment_date)
+    return parsed, text
+
+
+def preview_file(*, practice, content: bytes, kind: str, mapping: dict | None = None, insurer_identifier: str = "",
+                 payment_reference: str = "", payment_date: dt.date | None = None) -> Preview:
+    """Read a file without writing anything (the preview): its lines, and which were received before."""
+    parsed, _ = _read_file(practice=practice, content=content, kind=kind, mapping=mapping,
+                           insurer_identifier=insurer_identifier, payment_reference=payment_reference,
+                           payment_date=payment_date)
+    return _preview(practice, parsed)
+
+
+def _preview(practice, parsed: parsing.ParsedBatch) -> Preview:
+    keys = parsing.line_keys(payer=parsed.insurer_identifier, reference=parsed.payment_reference, lines=parsed.lines)
+    lines = [NewLine(line, key) for line, key in zip(parsed.lines, keys)]
+    received = already_received(practice=practice, lines=lines)
+    posted_from = {line.sequence: received[line.line_key] for line in lines if line.line_key in received}
+    return Preview(parsed=parsed, posted_from=posted_from,
+                   received_as=received_before(practice=practice, external_id=parsed.external_id,
+                                               content_key=parsed.content_key()))
 
 
 def import_file(*, practice, content: bytes, kind: str, mapping: dict | None = None, insurer_identifier: str = "",
                 payment_reference: str = "", payment_date: dt.date | None = None, user=None) -> RemittanceBatch:
-    """Preview again (the file may have changed), then store and post in one transaction: a bad
-    file posts nothing."""
-    parsed = preview_file(practice=practice, content=content, kind=kind, mapping=mapping,
-                          insurer_identifier=insurer_identifier, payment_reference=payment_reference,
-                          payment_date=payment_date)
+    """Preview again (the file may have changed, or its lines arrived meanwhile), then store and
+    post in one transaction: a bad file posts nothing; lines received before are kept as
+    "Already posted" and only the rest post; a remittance with nothing new is not stored at all."""
+    parsed, text = _read_file(practice=practice, content=content, kind=kind, mapping=mapping,
+                              insurer_identifier=insurer_identifier, payment_reference=payment_reference,
+                              payment_date=payment_date)
+    preview = _preview(practice, parsed)
+    if preview.nothing_new:
+        raise RemittanceError(preview.message, field="file", code="duplicate")
     source = BatchSource.FHIR_FILE if kind == "fhir" else BatchSource.CSV_FILE
-    with transaction.atomic():
-        batch, created = store_batch(practice=practice, source=source, external_id=parsed.external_id,
-                                     raw_payload=content.decode("utf-8-sig"), user=user, summary=parsed)
-        if not created:
-            raise RemittanceError("This remittance was received already.", field="file", code="duplicate")
-        return _post_batch(batch_id=batch.pk, user=user, csv_options={"mapping": mapping or {}})
+    try:
+        with transaction.atomic():
+            batch, created = store_batch(practice=practice, source=source, external_id=parsed.external_id,
+                                         raw_payload=text, user=user, summary=parsed)
+            if not created:
+                raise RemittanceError("This remittance was received already: nothing to import.", field="file",
+                                      code="duplicate")
+            return _post_batch(batch_id=batch.pk, user=user, csv_options={"mapping": mapping or {}})
+    except IntegrityError:
+        # A line key taken by a posting that committed a moment ago (lines no invoice lock
+        # serialised): nothing of this file was written; a second try sees that posting.
+        raise RemittanceError("Another remittance with some of these lines was posted at the same moment: import "
+                              "the file again to post what is new.", field="file", code="conflict") from None
+
+
+# -- pending imports: upload → preview → confirm ----------------------------------------------------
+def start_import(*, practice, user, name: str, content: bytes, kind: str, options: dict) -> tuple[PendingImport | None,
+                                                                                                  Preview]:
+    """Preview a file and keep it, until confirmed, in a PendingImport of this user. A file with
+    nothing new to post is not kept (None). Expired pending imports of every practice go here."""
+    preview = preview_file(practice=practice, content=content, kind=kind, **options)
+    now = timezone.now()
+    PendingImport.objects.filter(expires_at__lte=now).delete()
+    if preview.nothing_new:
+        return None, preview
+    stored = {**options, "payment_date": options["payment_date"].isoformat() if options.get("payment_date") else None}
+    pending = PendingImport.objects.create(
+        practice=practice, user=user, name=(name or "")[:200], kind=kind, options=stored, content=content,
+        expires_at=now + dt.timedelta(minutes=PendingImport.LIFETIME_MINUTES))
+    return pending, preview
+
+
+def confirm_import(*, pending: PendingImport, user) -> RemittanceBatch:
+    """Post a previewed file (the caller found `pending` for this practice and user). Deleted once
+    posted, expired, or refused: the user chooses the file again."""
+    if pending.expires_at <= timezone.now():
+        PendingImport.objects.filter(pk=pending.pk).delete()
+        raise RemittanceError("The preview has expired: choose the file again.", field="file", code="expired")
+    options = dict(pending.options)
+    if options.get("payment_date"):
+        options["payment_date"] = dt.date.fromisoformat(options["payment_date"])
+    try:
+        with transaction.atomic():
+            # Locked: a second click waits here, then finds the row gone.
+            if not PendingImport.objects.select_for_update().filter(pk=pending.pk).exists():
+                raise RemittanceError("This file was posted already.", field="file", code="duplicate")
+            batch = import_file(practice=pending.practice, content=bytes(pending.content), kind=pending.kind,
+                                user=user, **options)
+            PendingImport.objects.filter(pk=pending.pk).delete()
+    except RemittanceError:
+        PendingImport.objects.filter(pk=pending.pk).delete()
+        raise
+    return batch

@@ -4,11 +4,8 @@ or selector, render. Reading needs view_records; anything that posts or allocate
 
 from __future__ import annotations
 
-import base64
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -27,9 +24,7 @@ from openpractice.remittances.forms import (
     SetAsideForm,
     ShortfallSettingsForm,
 )
-
-IMPORT_SESSION_KEY = "remittance_import"
-
+from openpractice.remittances.models import PendingImport
 
 def _can_bill(request) -> bool:
     return bool(request.membership and request.membership.can(Capability.BILLING))
@@ -170,40 +165,33 @@ def reverse(request, allocation_id: int):
 def import_file(request):
     form = ImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        content = form.cleaned_data["file"].read()
-        options = {"kind": form.cleaned_data["kind"], "mapping": form.mapping(),
-                   "insurer_identifier": form.cleaned_data["insurer_identifier"].strip(),
+        upload = form.cleaned_data["file"]
+        options = {"mapping": form.mapping(), "insurer_identifier": form.cleaned_data["insurer_identifier"].strip(),
                    "payment_reference": form.cleaned_data["payment_reference"].strip(),
                    "payment_date": form.cleaned_data["payment_date"]}
         try:
-            parsed = services.preview_file(practice=request.practice, content=content, **options)
+            pending, preview = services.start_import(practice=request.practice, user=request.user, name=upload.name,
+                                                     content=upload.read(), kind=form.cleaned_data["kind"],
+                                                     options=options)
         except RemittanceError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
             return render(request, "remittances/import.html", {"form": form, "problems": exc.problems,
                                                                **_tabs("import", request.practice)}, status=200)
-        request.session[IMPORT_SESSION_KEY] = {
-            "content": base64.b64encode(content).decode(), **options,
-            "payment_date": options["payment_date"].isoformat() if options["payment_date"] else None}
-        return render(request, "remittances/preview.html", {"parsed": parsed, "name": form.cleaned_data["file"].name,
-                                                            **_tabs("import", request.practice)})
+        return render(request, "remittances/preview.html", {
+            "preview": preview, "parsed": preview.parsed, "pending": pending, "name": upload.name,
+            "rows": [(line, preview.posted_from.get(line.sequence)) for line in preview.parsed.lines[:500]],
+            **_tabs("import", request.practice)})
     return render(request, "remittances/import.html", {"form": form, **_tabs("import", request.practice)})
 
 
 @require_POST
 @require_capability(Capability.BILLING)
-def import_confirm(request):
-    import datetime as dt
-
-    pending = request.session.pop(IMPORT_SESSION_KEY, None)
-    if not pending:
-        messages.error(request, "Choose the file again: the preview has expired.")
-        return redirect("remittances:import")
-    content = base64.b64decode(pending.pop("content"))
-    if pending.get("payment_date"):
-        pending["payment_date"] = dt.date.fromisoformat(pending["payment_date"])
+def import_confirm(request, pending_id: int):
+    # Another user's (or practice's) pending file is a 404, like any object not theirs.
+    pending = get_for_practice_or_404(PendingImport.objects.filter(user=request.user), request.practice,
+                                      pk=pending_id)
     try:
-        with transaction.atomic():
-            batch = services.import_file(practice=request.practice, content=content, user=request.user, **pending)
+        batch = services.confirm_import(pending=pending, user=request.user)
     except RemittanceError as exc:
         messages.error(request, exc.message)
         return redirect("remittances:import")

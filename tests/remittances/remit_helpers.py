@@ -138,3 +138,28 @@ def collected_invoice(practice, last_name="Bennett", product="Initial consultati
     submission = hc.submit_invoice(invoice=invoice, enqueue=False)
     assert hc.deliver(submission.pk) == "accepted", submission.last_error
     return invoice
+
+
+MAPPING = {"invoice_number": "Invoice", "amount_paid": "Paid", "amount_invoiced": "Invoiced", "bill_id": "Bill"}
+
+
+def as_csv(body: dict, *, bill_ids=True, newline="\n", encoding="utf-8") -> bytes:
+    """The same remittance as an insurer's CSV export."""
+    reconciliation = body["entry"][0]["resource"]
+    ext = "https://openpractice.org/fhir/healthcode/StructureDefinition/amount-invoiced"
+    header = ["Invoice", "Paid", "Invoiced"] + (["Bill"] if bill_ids else [])
+    rows = [",".join(header)]
+    for detail in reconciliation["detail"]:
+        invoiced = next(e["valueMoney"]["value"] for e in detail["extension"] if e["url"] == ext)
+        row = [detail["request"]["identifier"]["value"], f"{Decimal(str(detail['amount']['value'])):.2f}",
+               f"{Decimal(str(invoiced)):.2f}"] + ([detail["identifier"]["value"]] if bill_ids else [])
+        rows.append(",".join(row))
+    return (newline.join(rows) + newline).encode(encoding)
+
+
+def csv_options(body: dict, *, bill_ids=True) -> dict:
+    reconciliation = body["entry"][0]["resource"]
+    mapping = MAPPING if bill_ids else {k: v for k, v in MAPPING.items() if k != "bill_id"}
+    return {"kind": "csv", "mapping": mapping, "insurer_identifier": "bup",
+            "payment_reference": reconciliation["paymentIdentifier"]["value"],
+            "payment_date": dt.date.fromisoformat(reconciliation["paymentDate"])}

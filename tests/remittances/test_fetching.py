@@ -7,7 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from remit_helpers import collected_invoice
+from remit_helpers import as_csv, collected_invoice, csv_options
 
 from openpractice.billing.models import PaymentOutcome
 from openpractice.healthcode.client import HealthcodeError
@@ -115,3 +115,48 @@ def test_duplicate_delivery_posts_nothing_twice(demo_remit, remit_sandbox):
     assert Allocation.objects.filter(invoice=invoice).count() == 1
     invoice.refresh_from_db()
     assert invoice.paid_total == invoice.total == Decimal(invoice.total)
+
+
+def test_the_same_remittance_fetched_and_as_csv_files_posts_once(demo_remit, remit_sandbox):
+    """The clearing house's remittance (fetched through its API) and the same payment as CSV files
+    (LF and CRLF, with and without bill ids), in either order: the bill is paid once."""
+    from openpractice.remittances.errors import RemittanceError
+    from openpractice.remittances.models import LineStatus
+
+    first = collected_invoice(demo_remit, last_name="Bennett")
+    _advance(remit_sandbox)
+    with fetching._client(demo_remit) as client:
+        (remittance_id,) = [i for i in fetching.pending_ids(client)]
+        body = client.get_remittance_details(remittance_id=remittance_id).json(parse_float=Decimal)
+    files = [(as_csv(body), True), (as_csv(body, newline="\r\n"), True), (as_csv(body, bill_ids=False), False),
+             (as_csv(body, bill_ids=False, newline="\r\n"), False)]
+    # A CSV first (as a biller might, before the fetch runs), then the fetch, then the other files.
+    batch = services.import_file(practice=demo_remit, content=files[0][0], **csv_options(body))
+    first.refresh_from_db()
+    assert first.paid_total == first.total and batch.lines.get().status == LineStatus.ALLOCATED
+    report = fetching.fetch_remittances(practice=demo_remit)
+    assert report.posted == 0 and report.acknowledged == 1, report.message
+    assert remittance_id not in _pending(demo_remit)
+    for content, bill_ids in files[1:]:
+        with pytest.raises(RemittanceError) as refused:
+            services.import_file(practice=demo_remit, content=content, **csv_options(body, bill_ids=bill_ids))
+        assert refused.value.code == "duplicate"
+    first.refresh_from_db()
+    assert first.paid_total == first.total and Allocation.objects.filter(invoice=first).count() == 1
+
+    # And the other order: fetched first, then every CSV form.
+    second = collected_invoice(demo_remit, last_name="Clarke")
+    _advance(remit_sandbox)
+    report = fetching.fetch_remittances(practice=demo_remit)
+    assert report.posted == 1, report.message
+    (fetched,) = _our_batches(demo_remit, second)
+    with fetching._client(demo_remit) as client:
+        body = client.get_remittance_details(remittance_id=fetched.external_id).json(parse_float=Decimal)
+    for content, bill_ids in [(as_csv(body), True), (as_csv(body, newline="\r\n"), True),
+                              (as_csv(body, bill_ids=False), False),
+                              (as_csv(body, bill_ids=False, newline="\r\n"), False)]:
+        with pytest.raises(RemittanceError) as refused:
+            services.import_file(practice=demo_remit, content=content, **csv_options(body, bill_ids=bill_ids))
+        assert refused.value.code == "duplicate"
+    second.refresh_from_db()
+    assert second.paid_total == second.total and Allocation.objects.filter(invoice=second).count() == 1

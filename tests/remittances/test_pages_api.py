@@ -11,7 +11,7 @@ import pytest
 from remit_helpers import bundle, dumps, receive
 
 from openpractice.practices.roles import Role
-from openpractice.remittances.models import Allocation, LineStatus, RemittanceBatch
+from openpractice.remittances.models import Allocation, LineStatus, PendingImport, RemittanceBatch
 
 
 @pytest.fixture
@@ -91,7 +91,7 @@ def test_fhir_file_import_with_preview_and_duplicate(world, biller_client):
     page = biller_client.post("/remittances/import/", {"kind": "fhir", "file": upload()}).content.decode()
     assert "Preview: remit.json" in page and invoice.number in page
     assert not RemittanceBatch.objects.exists()  # the preview posts nothing
-    answer = biller_client.post("/remittances/import/confirm/")
+    answer = biller_client.post(f"/remittances/import/{PendingImport.objects.get().pk}/confirm/")
     assert answer.status_code == 302
     invoice.refresh_from_db()
     assert invoice.balance == 0
@@ -112,7 +112,7 @@ def test_csv_import_names_bad_rows_and_posts_nothing(world, biller_client):
     assert not RemittanceBatch.objects.exists() and not Allocation.objects.exists()
     good = f"Invoice,Paid,Invoiced,Reason\n{a.number},180.00,180.00,\n{b.number},200.00,250.00,Excess\n".encode()
     biller_client.post("/remittances/import/", {**form, "file": SimpleUploadedFile("r.csv", good)})
-    biller_client.post("/remittances/import/confirm/")
+    biller_client.post(f"/remittances/import/{PendingImport.objects.get().pk}/confirm/")
     batch = RemittanceBatch.objects.get()
     assert batch.payment_amount == Decimal("380.00") and batch.source == "csv_file"
     b.refresh_from_db()

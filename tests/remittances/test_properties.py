@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from remit_helpers import bundle, receive
+from remit_helpers import as_csv, bundle, csv_options, dumps, receive
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -28,6 +28,10 @@ match = st.tuples(st.just("match"), st.integers(0, 30), st.integers(0, 7))
 pay = st.tuples(st.just("pay"), st.integers(0, 7), st.sampled_from([D("10.00"), D("55.55"), D("1000.00")]))
 credit = st.tuples(st.just("credit"), st.integers(0, 7), st.sampled_from([D("5.00"), D("99.99")]))
 operations = st.lists(st.one_of(remit, reverse, transfer, match, pay, credit), min_size=1, max_size=12)
+# Another form of a remittance received before: a CSV (LF or CRLF, with or without bill ids, with or
+# without the payment date, UTF-8 with a BOM or UTF-16) or the FHIR Bundle under another id.
+forms = st.lists(st.tuples(st.sampled_from(["csv", "fhir"]), st.sampled_from(["\n", "\r\n"]), st.booleans(),
+                           st.booleans(), st.sampled_from(["utf-8", "utf-8-sig", "utf-16"])), min_size=1, max_size=3)
 
 
 def _pick(items, index):
@@ -38,6 +42,7 @@ def _run(world, invoices, ops):
     from openpractice.billing import services as billing
     from openpractice.billing.errors import BillingError
 
+    received = []  # every remittance Bundle posted, to be sent again in another form
     for op in ops:
         kind = op[0]
         try:
@@ -46,8 +51,10 @@ def _run(world, invoices, ops):
                 invoice = invoices[index % len(invoices)]
                 lines = list(invoice.lines.all())
                 paid = [(line.net_amount * s).quantize(D("0.01")) for line, s in zip(lines, paid_shares)]
-                receive(world.practice, bundle([{"invoice": invoice, "paid": paid, "reason": "Benefit maximum",
-                                                 "number": "X" if wrong_number else invoice.number}]))
+                body = bundle([{"invoice": invoice, "paid": paid, "reason": "Benefit maximum",
+                                "number": "X" if wrong_number else invoice.number}])
+                receive(world.practice, body)
+                received.append(body)
             elif kind == "reverse":
                 rows = list(Allocation.objects.filter(practice=world.practice, reversed_by__isnull=True)
                             .exclude(kind=AllocationKind.REVERSAL).order_by("pk"))
@@ -70,6 +77,31 @@ def _run(world, invoices, ops):
                 billing.create_credit_note(invoice=invoices[op[1] % len(invoices)], amount=op[2], reason="Goodwill")
         except (RemittanceError, BillingError):
             pass  # a refused operation must leave everything as it was: checked below
+    return received
+
+
+def _again(world, body: dict, form: tuple) -> None:
+    """Import a remittance received before, in another form: refused as received already."""
+    import json
+
+    kind, newline, bill_ids, with_date, encoding = form
+    if kind == "fhir":
+        copy = json.loads(dumps(body))
+        copy["id"] = copy["entry"][0]["resource"]["id"] = body["id"] + "-AGAIN"
+        content, options = json.dumps(copy, indent=1).replace("\n", newline).encode(encoding), {"kind": "fhir"}
+    else:
+        content = as_csv(body, bill_ids=bill_ids, newline=newline, encoding=encoding)
+        options = {**csv_options(body, bill_ids=bill_ids), **({} if with_date else {"payment_date": None})}
+    try:
+        services.import_file(practice=world.practice, content=content, **options)
+    except RemittanceError as exc:
+        assert exc.code == "duplicate", exc.message
+    else:
+        raise AssertionError("a remittance received before was imported again")
+
+
+def _money_in(world) -> Decimal:
+    return sum((a.amount for a in Allocation.objects.filter(practice=world.practice)), D("0.00"))
 
 
 def world_today():
@@ -128,13 +160,20 @@ def _rows(invoice) -> Decimal:
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                   HealthCheck.too_slow])
-@given(ops=operations)
-def test_ledger_invariants_hold_for_any_sequence(world, ops):
+@given(ops=operations, again=forms)
+def test_ledger_invariants_hold_for_any_sequence(world, ops, again):
     from django.db import transaction
 
     # Each example in its own savepoint, rolled back, so examples do not see each other's rows.
     with transaction.atomic():
         invoices = [world.invoice(*PRODUCT_SETS[i % len(PRODUCT_SETS)]) for i in range(4)]
-        _run(world, invoices, ops)
+        received = _run(world, invoices, ops)
+        _check_invariants(world)
+        # Re-importing any of them in another form posts £0 more, whatever happened since.
+        before, lines = _money_in(world), RemittanceLine.objects.filter(practice=world.practice).count()
+        for index, body in enumerate(received):
+            _again(world, body, again[index % len(again)])
+        assert _money_in(world) == before
+        assert RemittanceLine.objects.filter(practice=world.practice).count() == lines
         _check_invariants(world)
         transaction.set_rollback(True)
