@@ -24,6 +24,16 @@ from openpractice.workers.runtime import Heartbeat, ResilientWorker, backoff_sec
 REPO = Path(__file__).resolve().parent.parent.parent
 
 
+@pytest.fixture(autouse=True)
+def _keep_the_test_transactions_connection(monkeypatch):
+    """In-process workers here run inside the test's transaction: the library's check for aged
+    connections would close it (autocommit differs), which the worker never meets in production.
+    The subprocess test below runs the real thing, closes and all."""
+    import django_tasks_db.management.commands.db_worker as db_worker
+
+    monkeypatch.setattr(db_worker, "close_old_connections", lambda: None)
+
+
 def _worker(**extra) -> ResilientWorker:
     options = {"queue_names": ["healthcode"], "interval": 0, "batch": True, "backend_name": "default",
                "startup_delay": False, "max_tasks": None, "worker_id": "test-worker", "excluded_queue_names": []}
@@ -96,6 +106,7 @@ def test_a_worker_carries_on_after_connection_errors(monkeypatch, caplog):
 
     monkeypatch.setattr(db_worker.DBTaskResult.objects, "ready", ready)
     monkeypatch.setattr("openpractice.workers.runtime.backoff_seconds", lambda n, cap: 0.01)
+    monkeypatch.setattr("openpractice.workers.runtime.close_connections", lambda: None)  # the test's transaction
     worker = _worker(max_reconnects=5)
     with caplog.at_level("WARNING", logger="openpractice.workers"):
         worker.run()
@@ -112,11 +123,14 @@ def test_a_task_that_failed_on_a_lost_connection_is_queued_again(monkeypatch):
     def lost(submission_id):
         raise OperationalError("terminating connection due to administrator command")
 
-    monkeypatch.setattr("openpractice.healthcode.submission.deliver", lost)
+    from openpractice.healthcode import submission
+
+    real = submission.deliver
+    monkeypatch.setattr(submission, "deliver", lost)
     _worker(max_tasks=1).run()
     row.refresh_from_db()
     assert row.status == TaskResultStatus.READY  # not failed for good: it runs again
-    monkeypatch.undo()
+    monkeypatch.setattr(submission, "deliver", real)
     _worker().run()
     row.refresh_from_db()
     assert row.status == TaskResultStatus.SUCCESSFUL
