@@ -171,7 +171,11 @@ def reliability() -> list[dict]:
 
 
 def _run(installation: Installation, fleet: Fleet, sandbox, proxy, count: int, port: int) -> dict:
+    import logging
+
     import httpx
+
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
     installation.prepare(count=count)
     token = installation.run("-m", "bench.reliability", "token").strip().splitlines()[-1]
@@ -206,7 +210,7 @@ def _run(installation: Installation, fleet: Fleet, sandbox, proxy, count: int, p
         fleet.tend()
 
     # The faults stop: the clearing house behaves, nothing more is killed or cut.
-    httpx.put(f"{sandbox.url}/_sandbox/faults", json={}, headers=sandbox.admin_headers(), timeout=10)
+    httpx.put(f"{sandbox.url}/_sandbox/faults", json={}, headers=sandbox.admin_headers, timeout=10)
     faults_ended = time.monotonic()
     fleet.tend()
     _wait_for_web(port, time.monotonic() + 60)
@@ -254,7 +258,7 @@ def _remittances(installation: Installation, sandbox) -> dict:
     import httpx
 
     httpx.post(f"{sandbox.url}/_sandbox/clock/advance", json={"seconds": 2 * 86400 + 7200},
-               headers=sandbox.admin_headers(), timeout=120)
+               headers=sandbox.admin_headers, timeout=120)
     try:
         return json.loads(installation.run("-m", "bench.reliability", "remit", timeout=900).strip().splitlines()[-1])
     except RuntimeError as exc:
