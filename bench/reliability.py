@@ -162,6 +162,7 @@ def reliability() -> list[dict]:
         fleet = Fleet(installation, web_port, folder)
         try:
             report = _run(installation, fleet, sandbox, proxy, count, web_port)
+            print(json.dumps(report, default=str, indent=1), file=sys.stderr)  # the details behind the table
         finally:
             fleet.stop()
             if proxy:
@@ -239,7 +240,8 @@ def _run(installation: Installation, fleet: Fleet, sandbox, proxy, count: int, p
         f"SELECT i.number FROM healthcode_bulksubmissionitem b JOIN billing_invoice i ON i.id = b.invoice_id "
         f"WHERE b.bulk_id = {int(bulk_id)}")]
     states = installation.states()
-    running_tasks = installation._query("SELECT COUNT(*) FROM django_tasks_db_dbtaskresult WHERE status = 'RUNNING'")
+    running_tasks = installation._query("SELECT COUNT(*) FROM django_tasks_database_dbtaskresult "
+                                        "WHERE status = 'RUNNING'")
     return {
         "submitted_ok": submitted_ok, "events": events, "kills": fleet.kills, "starts": fleet.starts,
         "progress": last, "sent_the_rest": sent_the_rest,
