@@ -294,6 +294,11 @@ def _rows(report: dict, count: int) -> list[dict]:
                                f"remitted once; {remit.get('batches')} batches stored)",
                      "value": float(remit.get("double_posted", 0)), "unit": "£", "target": "= 0",
                      "ok": float(remit.get("double_posted", 0)) == 0})
+        extra = int(remit.get("batches", 0)) - int(remit.get("remittances", 0))
+        rows.append({"metric": f"the same remittance stored again as a new batch ({remit.get('batches')} batches for "
+                               f"{remit.get('remittances')} remittances; {remit.get('lines_to_review')} lines sent to "
+                               "review as already paid)", "value": float(extra), "unit": "batches", "target": "= 0",
+                     "ok": extra == 0})
     return rows
 
 
@@ -326,7 +331,7 @@ def _import_every_form(practice) -> dict:
 
     from openpractice.remittances.errors import RemittanceError
     from openpractice.remittances.fetching import fetch_remittances
-    from openpractice.remittances.models import Allocation, RemittanceBatch
+    from openpractice.remittances.models import Allocation, LineStatus, RemittanceBatch, RemittanceLine
     from openpractice.remittances.services import import_file
 
     imports: dict[str, str] = {}
@@ -369,7 +374,10 @@ def _import_every_form(practice) -> dict:
     once = sum(owed_once.values(), Decimal("0"))
     return {"imports": imports, "remittance_total": str(total), "posted": str(posted), "paid_once": str(once),
             "double_posted": str(max(Decimal("0"), posted - once)),
-            "batches": RemittanceBatch.objects.filter(practice=practice).count()}
+            "batches": RemittanceBatch.objects.filter(practice=practice).count(),
+            "remittances": len({(b.payment_reference, b.insurer_identifier) for b in RemittanceBatch.objects.filter(
+                practice=practice)}),
+            "lines_to_review": RemittanceLine.objects.filter(practice=practice, status=LineStatus.REVIEW).count()}
 
 
 if __name__ == "__main__":
