@@ -20,7 +20,12 @@ PostgreSQL is absent, and then without the database cuts), all on 127.0.0.1:
 Prints lost bills (an invoice asked for with no bill), duplicated bills (more than one bill for an
 invoice at the clearing house), £ double-posted, stuck (submissions not answered, task rows left
 running, invoices never queued) and the time to recover. Bounded: every loop has a count and a
-deadline."""
+deadline.
+
+Last run (--quick, 100 invoices, PostgreSQL, 2 shared cores): web killed 2, workers killed 3,
+database cut 2; 0 lost, 0 duplicated, 0 stuck, recovered 2.1 s after the faults stopped; £0
+double-posted, but the remittance's CSV forms (LF and CRLF) were each stored as a new batch (2
+extra batches, their 100 lines sent to review as already paid): dedupe by content is not done yet."""
 
 from __future__ import annotations
 
@@ -355,8 +360,9 @@ def _import_every_form(practice) -> dict:
 
     attempt("FHIR file", first.raw_payload.encode(), "fhir")
     header = "Invoice,Paid,Invoiced,Shortfall,Reason,Membership,Patient,Bill"
-    rows = [f"{l.invoice_number},{l.amount_paid},{l.amount_invoiced},{l.shortfall},{l.shortfall_reason.replace(',', ' ')},"
-            f"{l.membership_number},{l.patient_name.replace(',', ' ')},{l.bill_id}" for l in lines]
+    rows = [f"{line.invoice_number},{line.amount_paid},{line.amount_invoiced},{line.shortfall},"
+            f"{line.shortfall_reason.replace(',', ' ')},{line.membership_number},{line.patient_name.replace(',', ' ')},"
+            f"{line.bill_id}" for line in lines]
     csv_options = {"mapping": {"invoice_number": "Invoice", "amount_paid": "Paid", "amount_invoiced": "Invoiced",
                                "shortfall": "Shortfall", "shortfall_reason": "Reason",
                                "membership_number": "Membership", "patient_name": "Patient", "bill_id": "Bill"},
