@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "openpractice.workers",
     "openpractice.accounts",
     "openpractice.practices",
     "openpractice.coding",
@@ -210,6 +211,12 @@ TASKS = {
         "QUEUES": ["default", "healthcode"],
     }
 }
+
+# Task workers (`manage.py run_worker`): a task row a worker claimed is taken up again when that
+# worker has not been seen for this long (it died or lost its machine); workers say they are alive
+# every TASK_LEASE_SECONDS / 4. Reconnection after a lost database waits at most this long.
+TASK_LEASE_SECONDS = env_int("TASK_LEASE_SECONDS", 120, minimum=2)
+WORKER_RECONNECT_MAX_SECONDS = env_int("WORKER_RECONNECT_MAX_SECONDS", 30, minimum=1)
 
 # Healthcode sandbox clearing house started by `make run` (see docs/sandbox.md).
 SANDBOX_URL = env_str("SANDBOX_URL", "http://127.0.0.1:8100")

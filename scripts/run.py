@@ -1,13 +1,18 @@
 #!/usr/bin/env python
-"""Start OpenPractice for a person to use: the web app, the sandbox clearing house and a task
-worker, in one terminal. Ctrl-C stops them all."""
+"""Start OpenPractice for a person to use: the web app, the sandbox clearing house, a task worker
+and the schedule, in one terminal. A process that exits unexpectedly is started again (waiting a
+little longer each time it keeps failing) and the console says so; Ctrl-C stops them all.
+
+In production use a process supervisor instead (docs/deployment.md)."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -18,51 +23,96 @@ PORT = os.environ.get("OPENPRACTICE_PORT", "8000")
 SANDBOX_PORT = os.environ.get("SANDBOX_PORT", "8100")
 # Lets a demo advance the sandbox's clock and inject faults (docs/sandbox.md); local only.
 SANDBOX_ADMIN_TOKEN = os.environ.get("SANDBOX_ADMIN_TOKEN", "sandbox-admin-demo")
+HEALTHY_AFTER_SECONDS = 60  # a child that ran this long before exiting starts again at once
+
+
+@dataclasses.dataclass
+class Child:
+    name: str
+    command: list[str]
+    process: subprocess.Popen | None = None
+    restarts: int = 0
+    failures_in_a_row: int = 0
+    started_at: float = 0.0
+    next_start: float = 0.0
+
+
+def supervise(children: list[Child], *, stop: threading.Event, poll: float = 0.5, backoff_base: float = 1.0,
+              backoff_cap: float = 30.0, out=sys.stderr, cwd: Path = ROOT) -> None:
+    """Keep every child running until `stop` is set: start the missing ones, and when one exits
+    say so and start it again after 1, 2, 4 ... s (capped; back to 1 s after a healthy run).
+    Returns with the children still running: `stop_all` ends them."""
+    while not stop.is_set():
+        now = time.monotonic()
+        for child in children:
+            if child.process is not None and child.process.poll() is not None:
+                code = child.process.returncode
+                child.process = None
+                if stop.is_set():
+                    break
+                ran = now - child.started_at
+                child.failures_in_a_row = 0 if ran >= HEALTHY_AFTER_SECONDS else child.failures_in_a_row + 1
+                delay = min(backoff_cap, backoff_base * 2 ** max(0, child.failures_in_a_row - 1))
+                child.next_start = now + delay
+                print(f"{child.name} exited with code {code} after {ran:.0f} s; restarting it in {delay:.0f} s "
+                      f"(restart {child.restarts + 1}).", file=out, flush=True)
+            if child.process is None and now >= child.next_start and not stop.is_set():
+                if child.started_at:
+                    child.restarts += 1
+                child.process = subprocess.Popen(child.command, cwd=cwd)
+                child.started_at = time.monotonic()
+        stop.wait(poll)
+
+
+def stop_all(children: list[Child], *, grace: float = 10.0) -> None:
+    for child in children:
+        if child.process is not None and child.process.poll() is None:
+            child.process.terminate()
+    deadline = time.monotonic() + grace
+    for child in children:
+        if child.process is None:
+            continue
+        try:
+            child.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.process.kill()
+            child.process.wait(5)
+
+
+def children() -> list[Child]:
+    data_dir = Path(os.environ.get("OPENPRACTICE_DATA_DIR", ROOT / "data"))
+    found = []
+    if (ROOT / "sandbox" / "__main__.py").exists():
+        found.append(Child("sandbox", [PY, "-m", "sandbox", "--host", "127.0.0.1", "--port", SANDBOX_PORT,
+                                       "--data-dir", str(data_dir / "sandbox"), "--admin-token", SANDBOX_ADMIN_TOKEN]))
+    found.append(Child("worker", [PY, "manage.py", "run_worker", "--queue-name", "*"]))
+    # The schedule: follow open bills at Healthcode and re-send what a crash left behind.
+    found.append(Child("healthcode-sync", [PY, "manage.py", "sync_healthcode", "--loop", "60"]))
+    found.append(Child("web", [PY, "manage.py", "serve", "--host", HOST, "--port", PORT]))
+    return found
 
 
 def main() -> int:
-    data_dir = Path(os.environ.get("OPENPRACTICE_DATA_DIR", ROOT / "data"))
-    processes: dict[str, subprocess.Popen] = {}
-    if (ROOT / "sandbox" / "__main__.py").exists():
-        processes["sandbox"] = subprocess.Popen(
-            [PY, "-m", "sandbox", "--host", "127.0.0.1", "--port", SANDBOX_PORT, "--data-dir", str(data_dir / "sandbox"),
-             "--admin-token", SANDBOX_ADMIN_TOKEN],
-            cwd=ROOT,
-        )
+    everything = children()
+    stop = threading.Event()
+    # Ctrl-C reaches the children too (same process group): stop first, so none is restarted.
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    if any(c.name == "sandbox" for c in everything):
         # The clearing house takes calls only from credentials that passed "Test connection": the
         # demo practice's are tested once the sandbox is up (nothing happens once they have passed).
-        subprocess.run([PY, "manage.py", "seed_demo", "--test-connection"], cwd=ROOT)
-    processes["worker"] = subprocess.Popen([PY, "manage.py", "db_worker", "--queue-name", "*"], cwd=ROOT)
-    # The schedule: follow open bills at Healthcode and re-send what a crash left behind.
-    processes["healthcode-sync"] = subprocess.Popen([PY, "manage.py", "sync_healthcode", "--loop", "60"], cwd=ROOT)
-    processes["web"] = subprocess.Popen([PY, "manage.py", "serve", "--host", HOST, "--port", PORT], cwd=ROOT)
+        threading.Thread(target=subprocess.run, args=([PY, "manage.py", "seed_demo", "--test-connection"],),
+                         kwargs={"cwd": ROOT}, daemon=True).start()
     print(f"\nOpenPractice: http://{HOST}:{PORT}  (demo logins in README.md)", flush=True)
-    if "sandbox" in processes:
-        print(f"Sandbox clearing house: http://127.0.0.1:{SANDBOX_PORT}  (admin token: {SANDBOX_ADMIN_TOKEN})", flush=True)
-
-    def stop(*_):
-        for proc in processes.values():
-            if proc.poll() is None:
-                proc.terminate()
-        deadline = time.monotonic() + 10
-        for proc in processes.values():
-            try:
-                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                proc.kill()
-
-    signal.signal(signal.SIGTERM, lambda *a: (stop(), sys.exit(0)))
+    if any(c.name == "sandbox" for c in everything):
+        print(f"Sandbox clearing house: http://127.0.0.1:{SANDBOX_PORT}  (admin token: {SANDBOX_ADMIN_TOKEN})",
+              flush=True)
     try:
-        while True:
-            for name, proc in processes.items():
-                if proc.poll() is not None:
-                    print(f"{name} stopped with exit code {proc.returncode}; stopping the rest.", file=sys.stderr)
-                    stop()
-                    return proc.returncode or 1
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        stop()
-        return 0
+        supervise(everything, stop=stop)
+    finally:
+        print("Stopping OpenPractice…", file=sys.stderr, flush=True)
+        stop_all(everything)
+    return 0
 
 
 if __name__ == "__main__":

@@ -167,12 +167,29 @@ class PaymentIn(Schema):
 
 
 class BulkIn(Schema):
-    invoice_ids: list[int] = Field(..., min_length=1, max_length=2000)
+    # A JSON body has no field-count limit; a run this big is queued by a worker, not the request.
+    invoice_ids: list[int] = Field(..., min_length=1, max_length=50000)
 
 
 class BulkOut(Schema):
     id: int
     requested: int
+    skipped: list[dict]
+
+
+class BulkProgressOut(Schema):
+    id: int
+    requested: int
+    to_send: int
+    done: int
+    accepted: int
+    rejected: int
+    in_flight: int
+    held: int
+    never_queued: int
+    queueing: bool
+    stopped: bool
+    finished: bool
     skipped: list[dict]
 
 
@@ -312,3 +329,28 @@ def bulk_submit(request, body: BulkIn):
 
     bulk = submit_many(practice=request.practice, invoice_ids=body.invoice_ids, user=request.user)
     return Status(202, {"id": bulk.pk, "requested": bulk.requested, "skipped": bulk.skipped})
+
+
+def _bulk_progress(request, bulk_id: int) -> dict:
+    from openpractice.healthcode.models import BulkSubmission
+    from openpractice.healthcode.selectors import bulk_progress
+
+    bulk = get_for_practice_or_404(BulkSubmission, request.practice, pk=bulk_id)
+    return {"id": bulk.pk, "skipped": bulk.skipped, **bulk_progress(bulk=bulk)}
+
+
+@router.get("/invoices/healthcode/bulk/{bulk_id}", response=BulkProgressOut, auth=auth_for(Capability.VIEW_RECORDS))
+def bulk_status(request, bulk_id: int):
+    """Where every invoice of a bulk run is: answered, in flight, held back, or never queued."""
+    return _bulk_progress(request, bulk_id)
+
+
+@router.post("/invoices/healthcode/bulk/{bulk_id}/send-rest", response={202: BulkProgressOut},
+             auth=auth_for(Capability.BILLING))
+def bulk_send_rest(request, bulk_id: int):
+    """Queue the invoices of the run never queued (a crash cut the run short). Idempotent."""
+    from openpractice.healthcode.models import BulkSubmission
+    from openpractice.healthcode.submission import send_rest
+
+    send_rest(bulk=get_for_practice_or_404(BulkSubmission, request.practice, pk=bulk_id), user=request.user)
+    return Status(202, _bulk_progress(request, bulk_id))

@@ -54,6 +54,15 @@ def submittable_candidates(*, practice) -> QuerySet[Invoice]:
             .filter(healthcode_status__in=[HealthcodeStatus.NOT_SUBMITTED, HealthcodeStatus.FAILED]))
 
 
+def submittable_matching(*, practice, **filters) -> QuerySet[Invoice]:
+    """The list's filter narrowed to invoices that could go to Healthcode now: what "Select all
+    matching this filter" submits (resolved on the server, in this practice)."""
+    return (search_invoices(practice=practice, **filters).filter(bill_to=BillTo.INSURER)
+            .exclude(record_status=RecordStatus.VOID)
+            .filter(healthcode_status__in=[HealthcodeStatus.NOT_SUBMITTED, HealthcodeStatus.FAILED])
+            .order_by("pk"))
+
+
 def invoices_of_patient(*, patient) -> QuerySet[Invoice]:
     return invoices(practice=patient.practice).filter(patient=patient).order_by("-invoice_date", "-id")
 

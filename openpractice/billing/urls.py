@@ -11,6 +11,7 @@ urlpatterns = [
     path("invoices/bulk/", views.bulk_submit, name="bulk_submit"),
     path("invoices/bulk/<int:bulk_id>/", views.bulk_detail, name="bulk"),
     path("invoices/bulk/<int:bulk_id>/progress/", views.bulk_progress, name="bulk_progress"),
+    path("invoices/bulk/<int:bulk_id>/send-rest/", views.bulk_send_rest, name="bulk_send_rest"),
     path("invoices/<int:invoice_id>/", views.invoice_detail, name="detail"),
     path("invoices/<int:invoice_id>/edit/", views.invoice_edit, name="edit"),
     path("invoices/<int:invoice_id>/pdf/", views.invoice_pdf, name="pdf"),

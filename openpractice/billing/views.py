@@ -45,13 +45,8 @@ def _can_bill(request) -> bool:
 def invoice_list(request):
     practice = request.practice
     view = request.GET.get("view", "")
-    filters = {
-        "healthcode_status": request.GET.get("healthcode_status", ""),
-        "insurer_id": _int(request.GET.get("insurer")),
-        "practitioner_id": _int(request.GET.get("practitioner")),
-        "age": request.GET.get("age", ""),
-        "query": request.GET.get("q", "")[:50],
-    }
+    filters = _filters_from(request.GET)
+    matching = 0
     if view == "not_ready":
         candidates = selectors.submittable_candidates(practice=practice)
         results = check_invoices(practice=practice, queryset=candidates)
@@ -61,12 +56,14 @@ def invoice_list(request):
         qs = selectors.search_invoices(practice=practice, **filters)
         page_rows = [(invoice, None) for invoice in qs[:PAGE_SIZE]]
         rows = page_rows
+        if _can_bill(request) and len(page_rows) >= PAGE_SIZE:
+            matching = selectors.submittable_matching(practice=practice, **filters).count()
     return render(request, "billing/list.html", {
         "rows": page_rows, "count": len(rows), "view": view, "filters": filters,
         "statuses": HealthcodeStatus.choices, "insurers": insurer_contacts(practice=practice),
         "practitioners": Membership.objects.for_practice(practice).filter(practitioner_profile__isnull=False)
         .select_related("user"),
-        "ages": list(selectors.AGE_BUCKETS), "can_bill": _can_bill(request),
+        "ages": list(selectors.AGE_BUCKETS), "can_bill": _can_bill(request), "matching": matching,
     })
 
 
@@ -382,43 +379,67 @@ def invoice_status_fragment(request, invoice_id: int):
 
 
 # -- bulk -------------------------------------------------------------------------------------
+def _filters_from(data) -> dict:
+    """The list's filters as the list reads them (GET), or as "Select all matching" posts them."""
+    return {
+        "healthcode_status": data.get("healthcode_status", ""),
+        "insurer_id": _int(data.get("insurer")),
+        "practitioner_id": _int(data.get("practitioner")),
+        "age": data.get("age", ""),
+        "query": data.get("q", "")[:50],
+    }
+
+
 @require_POST
 @require_capability(Capability.BILLING)
 def bulk_submit(request):
-    ids = [i for i in (_int(v) for v in request.POST.getlist("invoice")) if i][:2000]
-    if not ids:
-        messages.error(request, "Select the invoices to submit first (tick the boxes in the list).")
-        return redirect("billing:list")
+    """Ticked rows post their ids; "Select all N matching" posts the filter instead (never
+    thousands of ids, so no field-count limit), and the ids are resolved here, in this practice."""
+    if request.POST.get("scope") == "matching":
+        ids = list(selectors.submittable_matching(practice=request.practice, **_filters_from(request.POST))
+                   .values_list("pk", flat=True))
+        if not ids:
+            messages.error(request, "No invoice matching this filter can be submitted to Healthcode.")
+            return redirect("billing:list")
+    else:
+        ids = [i for i in (_int(v) for v in request.POST.getlist("invoice")) if i]
+        if not ids:
+            messages.error(request, "Select the invoices to submit first (tick the boxes in the list).")
+            return redirect("billing:list")
     bulk = hc.submit_many(practice=request.practice, invoice_ids=ids, user=request.user)
     return redirect("billing:bulk", bulk.pk)
 
 
-def _bulk_context(bulk: BulkSubmission) -> dict:
-    from django.db.models import Count
+@require_POST
+@require_capability(Capability.BILLING)
+def bulk_send_rest(request, bulk_id: int):
+    bulk = get_for_practice_or_404(BulkSubmission, request.practice, pk=bulk_id)
+    hc.send_rest(bulk=bulk, user=request.user)
+    messages.success(request, "The invoices not sent yet are being queued for Healthcode.")
+    return redirect("billing:bulk", bulk.pk)
 
-    subs = bulk.submissions.all()
-    by_state = dict(subs.values_list("state").annotate(n=Count("id")))
-    by_status = dict(subs.filter(state=SubmissionState.ACCEPTED).values_list("healthcode_status").annotate(n=Count("id")))
-    queued = sum(by_state.values())
-    done = by_state.get(SubmissionState.ACCEPTED, 0) + by_state.get(SubmissionState.REJECTED, 0)
-    return {"bulk": bulk, "queued": queued, "done": done, "accepted": by_state.get(SubmissionState.ACCEPTED, 0),
-            "rejected": by_state.get(SubmissionState.REJECTED, 0), "by_status": by_status,
-            "percent": int(100 * done / queued) if queued else 100, "finished": done >= queued,
-            "rejected_rows": subs.filter(state=SubmissionState.REJECTED).select_related("invoice")[:50],
+
+def _bulk_context(request, bulk: BulkSubmission) -> dict:
+    from openpractice.healthcode import selectors as hc_selectors
+
+    progress = hc_selectors.bulk_progress(bulk=bulk)
+    return {"bulk": bulk, **progress, "can_bill": _can_bill(request),
+            "never_rows": hc_selectors.never_queued_items(bulk=bulk) if progress["never_queued"] else [],
+            "rejected_rows": bulk.submissions.filter(state=SubmissionState.REJECTED).select_related("invoice")[:50],
             "status_labels": dict(HealthcodeStatus.choices)}
 
 
 @require_capability(Capability.VIEW_RECORDS)
 def bulk_detail(request, bulk_id: int):
     bulk = get_for_practice_or_404(BulkSubmission, request.practice, pk=bulk_id)
-    return render(request, "billing/bulk.html", _bulk_context(bulk))
+    return render(request, "billing/bulk.html", _bulk_context(request, bulk))
 
 
 @require_GET
 @require_capability(Capability.VIEW_RECORDS)
 def bulk_progress(request, bulk_id: int):
     bulk = get_for_practice_or_404(BulkSubmission, request.practice, pk=bulk_id)
-    return render(request, "billing/_bulk_progress.html", _bulk_context(bulk))
+    return render(request, "billing/_bulk_progress.html", _bulk_context(request, bulk))
 
 
 # -- settings ---------------------------------------------------------------------------------

@@ -166,10 +166,29 @@ class BulkSubmission(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     requested = models.PositiveIntegerField(default=0)
-    # Invoices not sent because the pre-submission check stopped them: [{invoice_id, number, why}]
+    # Invoices not sent because the check or a guard stopped them: [{invoice_id, number, why}]
+    # (rewritten from the items at the end of each queueing pass; ids of no invoice of the practice too)
     skipped = models.JSONField(default=list, blank=True)
+    # Set when a queueing pass went through every item; None while queueing, or if it was cut short.
+    queueing_finished_at = models.DateTimeField(null=True, blank=True)
+    # The last moment queueing made progress (a chunk committed): tells "still queueing" from "stopped".
+    queueing_seen_at = models.DateTimeField(null=True, blank=True)
 
     objects = PracticeScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
+
+
+class BulkSubmissionItem(models.Model):
+    """One invoice asked for in a bulk run, written with the run before anything is queued: after
+    any crash the run still knows every invoice it was asked for. Its state is derived from the
+    submission of this run for the invoice (queued, sending, answered) or, without one, `why` it
+    was held back, else "not queued yet"."""
+
+    bulk = models.ForeignKey(BulkSubmission, on_delete=models.CASCADE, related_name="items")
+    invoice = models.ForeignKey("billing.Invoice", on_delete=models.CASCADE, related_name="+")
+    why = models.CharField(max_length=500, blank=True)  # why it was not sent (check or guard), when it was not
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["bulk", "invoice"], name="bulk_item_one_per_invoice")]

@@ -37,3 +37,54 @@ def pretty(body: str) -> str:
         return json.dumps(json.loads(body), indent=2, ensure_ascii=False)
     except (TypeError, ValueError):
         return body
+
+
+# A bulk run whose queueing made no progress for this long, unfinished, was cut short (a crash).
+BULK_STALLED_AFTER_SECONDS = 60
+
+
+def bulk_progress(*, bulk, now=None) -> dict:
+    """Where every invoice of a bulk run is, derived from its items and the submissions of the run:
+    in flight (queued or sending), answered (accepted or refused), held back with why (check or
+    guard), or never queued (the queueing was cut short). `finished` only when nothing is in flight
+    or waiting to be queued, so a run stopped half-way never reads as done."""
+    import datetime as dt
+
+    from django.db.models import Count
+    from django.utils import timezone
+
+    from openpractice.healthcode.models import Submission, SubmissionState
+
+    now = now or timezone.now()
+    subs = Submission.objects.filter(bulk=bulk)
+    by_state = dict(subs.values_list("state").annotate(n=Count("id")).order_by())
+    sent_ids = subs.values("invoice_id")
+    items = bulk.items.count()
+    with_submission = bulk.items.filter(invoice_id__in=sent_ids).count()
+    held = bulk.items.exclude(invoice_id__in=sent_ids).exclude(why="").count()
+    never = items - with_submission - held
+    unknown = sum(1 for s in bulk.skipped if s.get("why") == "No such invoice in this practice.")
+    accepted, rejected = by_state.get(SubmissionState.ACCEPTED, 0), by_state.get(SubmissionState.REJECTED, 0)
+    in_flight = by_state.get(SubmissionState.QUEUED, 0) + by_state.get(SubmissionState.SENDING, 0)
+    seen = bulk.queueing_seen_at or bulk.created_at
+    queueing = bulk.queueing_finished_at is None and seen > now - dt.timedelta(seconds=BULK_STALLED_AFTER_SECONDS)
+    to_send = items - held  # never-queued invoices count: they are still to be sent
+    done = accepted + rejected
+    return {
+        "requested": bulk.requested, "to_send": to_send, "done": done, "accepted": accepted, "rejected": rejected,
+        "queued": by_state.get(SubmissionState.QUEUED, 0), "sending": by_state.get(SubmissionState.SENDING, 0),
+        "in_flight": in_flight, "held": held + unknown, "never_queued": never, "queueing": queueing,
+        "stopped": never > 0 and not queueing,
+        "finished": not queueing and never == 0 and in_flight == 0,
+        "percent": int(100 * done / to_send) if to_send else 100,
+        "by_status": dict(subs.filter(state=SubmissionState.ACCEPTED).values_list("healthcode_status")
+                          .annotate(n=Count("id")).order_by()),
+    }
+
+
+def never_queued_items(*, bulk, limit: int = 100):
+    """The run's invoices that have no submission of the run and no reason to be held back."""
+    from openpractice.healthcode.models import Submission
+
+    return (bulk.items.exclude(invoice_id__in=Submission.objects.filter(bulk=bulk).values("invoice_id"))
+            .filter(why="").select_related("invoice__patient").order_by("invoice_id")[:limit])

@@ -22,13 +22,21 @@ class Command(BaseCommand):
         parser.add_argument("--loop", type=int, default=0, help="Repeat every N seconds (0: once).")
 
     def handle(self, *args, stale_after, loop, recover_only, **options):
-        while True:
+        from openpractice.workers.runtime import keep_going, requeue_expired
+
+        def once() -> bool:
             counts = sync_due(stale_after_seconds=stale_after, refresh=not recover_only)
-            if loop and not any(counts.values()):
-                time.sleep(loop)
-                continue
-            self.stdout.write(f"refreshed {counts['refreshed']}, not refreshed {counts['failed']}, "
-                              f"re-sent {counts['recovered']}")
+            counts["tasks taken up"] = requeue_expired()  # of workers that died (the task lease)
+            if any(counts.values()) or not loop:
+                self.stdout.write(f"refreshed {counts['refreshed']}, not refreshed {counts['failed']}, "
+                                  f"re-sent {counts['recovered']}, tasks of dead workers queued again "
+                                  f"{counts['tasks taken up']}")
             if not loop:
-                return
+                return False
             time.sleep(loop)
+            return True
+
+        if loop:  # a long-running schedule waits through a lost database, as the workers do
+            keep_going(once, what="The Healthcode schedule")
+        else:
+            once()
