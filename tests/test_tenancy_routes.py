@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from django.test import Client
 from django.urls import URLResolver, get_resolver
+from django.utils import timezone
 from pydantic_core.core_schema import ErrorType
 
 from openpractice.api import api
@@ -72,6 +73,7 @@ def practice_a(practice, make_member, insurer_contact):
     from openpractice.practices.models import Membership
     from openpractice.practices.services import create_location
     from openpractice.products.models import ContractPrice
+    from openpractice.remittances.models import PendingImport
 
     world = World(practice, make_member, insurer_contact, last="Quuxley")
     world.patient.first_name = "Zebedee"
@@ -99,6 +101,8 @@ def practice_a(practice, make_member, insurer_contact):
                                             price=Decimal("99.00"), valid_from=dt.date(2025, 1, 1))
     bulk = BulkSubmission.objects.create(practice=practice, requested=1)
     Submission.objects.create(practice=practice, invoice=part, version=1, idempotency_key="zz-secret-1", bulk=bulk)
+    pending = PendingImport.objects.create(practice=practice, user=biller, name="Quuxley.csv", kind="csv",
+                                           content=b"Quuxley", expires_at=timezone.now() + dt.timedelta(hours=1))
     exchange = ApiExchange.objects.create(practice=practice, endpoint="claims", method="POST", url="http://127.0.0.1/",
                                           request_body="Quuxley", response_body="Aardvarkscan")
     ids = {
@@ -106,7 +110,7 @@ def practice_a(practice, make_member, insurer_contact):
         "product_id": product.pk, "contract_id": contract.pk, "invoice_id": part.pk, "location_id": location.pk,
         "membership_id": membership.pk, "token_id": token.pk, "insurer_id": insurer.pk, "import_id": code_import.pk,
         "batch_id": batch.pk, "line_id": line.pk, "allocation_id": line.allocations.first().pk, "bulk_id": bulk.pk,
-        "exchange_id": exchange.pk, "system": "ccsd", "code": code.code,
+        "exchange_id": exchange.pk, "pending_id": pending.pk, "system": "ccsd", "code": code.code,
     }
     return ids
 
