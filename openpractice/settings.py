@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "ninja",  # serves Swagger UI from its own static files, not a CDN
     "openpractice.accounts",
     "openpractice.practices",
+    "openpractice.audit",
     "openpractice.coding",
     "openpractice.contacts",
     "openpractice.products",
@@ -63,6 +64,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "openpractice.practices.middleware.CurrentPracticeMiddleware",
     "openpractice.practices.middleware.LoginRequiredMiddleware",
+    "openpractice.audit.middleware.ReadLogMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
 ]
 
