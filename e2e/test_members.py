@@ -17,7 +17,7 @@ def test_invite_accept_and_read_log(page, live_server, login, screenshot, consol
     call_command("seed_demo")
     login("owner@demo.openpractice.test", DEMO_PASSWORD)
     page.goto(f"{live_server.url}/settings/users/")
-    page.get_by_role("link", name="Invite user").click()
+    page.get_by_role("button", name="Invite user").click()
     page.get_by_label("Email address").fill("newcomer@example.test")
     page.get_by_label("Their name").fill("Nia Newcomer")
     page.get_by_label("Role").select_option("receptionist")
@@ -55,4 +55,5 @@ def test_invite_accept_and_read_log(page, live_server, login, screenshot, consol
     page.get_by_role("button", name="Filter").click()
     expect(page.get_by_role("heading", name="Nothing matches these filters")).to_be_visible()
     screenshot(page, "members-04-read-log")
-    assert console_errors == []
+    # The used link's page answers 410 Gone on purpose; the browser reports that status, nothing else.
+    assert [e for e in console_errors if "410 (Gone)" not in e] == []
