@@ -166,7 +166,8 @@ def test_new_account_password_rules_apply(invite):
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(local=st.from_regex(r"[a-z][a-z0-9]{0,7}(\.[a-z0-9]{1,5})?", fullmatch=True), shout=st.booleans(), pad=st.booleans())
+@given(local=st.from_regex(r"[a-z][a-z0-9]{0,7}(\.[a-z0-9]{1,5})?", fullmatch=True), shout=st.booleans(),
+       pad=st.booleans())
 def test_page_answer_is_the_same_whether_or_not_an_account_exists(owner_client, make_practice, make_member,
                                                                    local, shout, pad):
     """Whatever the spelling, the inviter sees the same redirect and the same words for an email
@@ -223,7 +224,8 @@ def test_revoke_confirms_naming_the_email_then_revokes(owner_client, invite):
     assert invitation.revoked_at is None  # the GET only asks
     response = owner_client.post(f"/settings/users/invitations/{invitation.pk}/revoke/", follow=True)
     assert "Invitation to revoke.me@example.test revoked" in response.content.decode()
-    assert "revoke.me@example.test" not in owner_client.get("/settings/users/").content.decode().split("Pending invitations")[1]
+    pending = owner_client.get("/settings/users/").content.decode().split("Pending invitations")[1]
+    assert "revoke.me@example.test" not in pending and "No invitations waiting" in pending
     gone = owner_client.get(path)
     assert gone.status_code == 410 and "withdrawn" in gone.content.decode()
 
@@ -312,7 +314,8 @@ def test_api_invite_answers_the_same_for_known_and_unknown_email(client, owner, 
         assert response.status_code == 202
         answers.append(response.json())
         assert set(response.json()) == {"detail", "email"}
-    assert answers[0]["detail"].replace(other_owner.email, "X") == answers[1]["detail"].replace("nobody@example.test", "X")
+    assert (answers[0]["detail"].replace(other_owner.email, "X")
+            == answers[1]["detail"].replace("nobody@example.test", "X"))
     assert not Membership.objects.filter(user=other_owner, practice=practice).exists()
 
 
