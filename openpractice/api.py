@@ -10,6 +10,8 @@ from ninja import NinjaAPI
 
 from openpractice.accounts.api import router as accounts_router
 from openpractice.accounts.errors import AccountError
+from openpractice.audit.api import router as audit_router
+from openpractice.audit.errors import AuditError
 from openpractice.billing.api import router as billing_router
 from openpractice.billing.errors import BillingError
 from openpractice.healthcode.errors import HealthcodeSetupError, SubmissionError
@@ -100,3 +102,5 @@ api.add_router("/", billing_router)
 api.add_exception_handler(RemittanceError, domain_error_response)
 api.add_router("/", remittances_router)
 api.add_router("/", reports_router)
+api.add_exception_handler(AuditError, domain_error_response)
+api.add_router("/", audit_router)

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "openpractice.workers",
     "openpractice.accounts",
     "openpractice.practices",
+    "openpractice.audit",
     "openpractice.coding",
     "openpractice.contacts",
     "openpractice.products",
@@ -71,6 +72,7 @@ MIDDLEWARE = [
     "openpractice.practices.middleware.CurrentPracticeMiddleware",
     "openpractice.practices.middleware.LoginRequiredMiddleware",
     "openpractice.accounts.middleware.TwoFactorRequiredMiddleware",
+    "openpractice.audit.middleware.ReadLogMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
 ]
 

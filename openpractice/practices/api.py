@@ -10,7 +10,14 @@ from pydantic import Field, field_validator
 
 from openpractice.api_auth import auth_for, require
 from openpractice.practices import selectors, services
-from openpractice.practices.models import HealthcodeEnvironment, HealthcodeIntegration, Location, Membership
+from openpractice.practices.models import (
+    HealthcodeEnvironment,
+    HealthcodeIntegration,
+    Invitation,
+    InvitationStatus,
+    Location,
+    Membership,
+)
 from openpractice.practices.roles import CAPABILITIES, Capability, Role
 from openpractice.practices.tenancy import get_for_practice_or_404
 from openpractice.practices.validators import SITE_ID, normalise_postcode, validate_uk_postcode
@@ -128,13 +135,26 @@ def _email(value: str) -> str:
     return value.strip().lower()
 
 
-class MemberIn(Schema):
+class InviteIn(Schema):
     email: str
-    full_name: str = Field(..., min_length=1, max_length=150)
+    full_name: str = Field("", max_length=150, description="Used to greet them in the email.")
     role: Role
-    password: str | None = Field(None, min_length=10, description="Omit to email an invitation instead.")
 
     _check_email = field_validator("email")(_email)
+
+
+class InvitationSentOut(Schema):
+    detail: str = Field(description="The same answer whether or not the email has an account anywhere.")
+    email: str
+
+
+class InvitationOut(Schema):
+    id: int
+    email: str
+    role: Role
+    status: InvitationStatus
+    sent_at: datetime
+    expires_at: datetime
 
 
 class MemberPatch(Schema):
@@ -230,14 +250,43 @@ def list_users(request):
     return [_member_out(m) for m in selectors.practice_members(practice=request.practice)]
 
 
-@router.post("/users", response={201: MemberOut}, auth=auth_for(Capability.MANAGE_USERS))
-def add_user(request, payload: MemberIn):
-    membership = services.add_member(
-        practice=request.practice, email=payload.email, full_name=payload.full_name,
-        role=payload.role, added_by=request.user, password=payload.password,
-        base_url=request.build_absolute_uri("/"),
+@router.post("/users", response={202: InvitationSentOut}, auth=auth_for(Capability.MANAGE_USERS),
+             summary="Invite a user by email")
+def add_user(request, payload: InviteIn):
+    """Emails an invitation; the person becomes a member when they accept it. The answer says
+    nothing about whether the email already has an account."""
+    invitation = services.invite_member(
+        practice=request.practice, email=payload.email, full_name=payload.full_name, role=payload.role,
+        invited_by=request.user, base_url=request.build_absolute_uri("/"),
     )
-    return Status(201, _member_out(membership))
+    return Status(202, {"detail": f"Invitation sent to {invitation.email}.", "email": invitation.email})
+
+
+def _invitation_out(i: Invitation) -> dict:
+    return {"id": i.id, "email": i.email, "role": i.role, "status": i.status, "sent_at": i.sent_at,
+            "expires_at": i.expires_at}
+
+
+@router.get("/invitations", response=list[InvitationOut], auth=auth_for(Capability.MANAGE_USERS),
+            summary="Invitations not yet accepted or revoked")
+def list_invitations(request):
+    return [_invitation_out(i) for i in selectors.open_invitations(practice=request.practice)]
+
+
+@router.post("/invitations/{invitation_id}/resend", response={202: InvitationSentOut},
+             auth=auth_for(Capability.MANAGE_USERS), summary="Send an invitation again with a new link")
+def resend_invitation(request, invitation_id: int):
+    invitation = get_for_practice_or_404(Invitation, request.practice, pk=invitation_id)
+    invitation = services.resend_invitation(invitation=invitation, sent_by=request.user,
+                                            base_url=request.build_absolute_uri("/"))
+    return Status(202, {"detail": f"Invitation sent again to {invitation.email}.", "email": invitation.email})
+
+
+@router.delete("/invitations/{invitation_id}", response=InvitationOut, auth=auth_for(Capability.MANAGE_USERS),
+               summary="Revoke an invitation")
+def revoke_invitation(request, invitation_id: int):
+    invitation = get_for_practice_or_404(Invitation, request.practice, pk=invitation_id)
+    return _invitation_out(services.revoke_invitation(invitation=invitation, revoked_by=request.user))
 
 
 @router.patch("/users/{membership_id}", response=MemberOut, auth=auth_for(Capability.MANAGE_USERS))

@@ -40,4 +40,5 @@ def practice(request):
         "can_manage_settings": bool(membership and membership.can(Capability.MANAGE_SETTINGS)),
         "can_manage_users": bool(membership and membership.can(Capability.MANAGE_USERS)),
         "can_manage_integrations": bool(membership and membership.can(Capability.MANAGE_INTEGRATIONS)),
+        "can_view_audit": bool(membership and membership.can(Capability.VIEW_AUDIT)),
     }

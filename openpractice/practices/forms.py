@@ -1,4 +1,5 @@
 from django import forms
+from django.contrib.auth.forms import SetPasswordForm
 
 from openpractice.practices.models import HealthcodeEnvironment, Location, Practice
 from openpractice.practices.roles import Role
@@ -50,37 +51,33 @@ class LocationForm(PostcodeMixin, forms.ModelForm):
         return data
 
 
-class AddMemberForm(forms.Form):
-    INVITE = "invite"
-    PASSWORD = "password"
-    full_name = forms.CharField(max_length=150, label="Full name")
-    email = forms.EmailField(label="Email address")
+class InviteMemberForm(forms.Form):
+    email = forms.EmailField(label="Email address",
+                             help_text="They get an email with a link; they join when they accept it.")
+    full_name = forms.CharField(max_length=150, label="Their name", required=False,
+                                help_text="Used to greet them in the email. Optional.")
     role = forms.ChoiceField(choices=Role.choices)
-    how = forms.ChoiceField(
-        label="How they get in",
-        choices=[(INVITE, "Email them an invitation to set a password"), (PASSWORD, "Set a password now")],
-        initial=INVITE,
-        widget=forms.RadioSelect,
-    )
-    password = forms.CharField(
-        label="Password", required=False, widget=forms.PasswordInput(render_value=False),
-        help_text="At least 10 characters; only if you set a password now.",
-    )
+
+
+class AcceptInvitationForm(SetPasswordForm):
+    """Set a password and accept: Django's set-password form (the password reset path's own, with
+    the same validators), plus the person's name."""
+
+    full_name = forms.CharField(max_length=150, label="Your full name")
+    field_order = ["full_name", "new_password1", "new_password2"]
+
+    def __init__(self, user, *args, **kwargs):
+        super().__init__(user, *args, **kwargs)
+        self.fields["full_name"].widget.attrs["autocomplete"] = "name"
+        self.fields["new_password1"].label = "Choose a password"
+        self.fields["new_password1"].help_text = "At least 10 characters; not a common password or all digits."
+        self.fields["new_password2"].label = "The same password again"
+        self.order_fields(self.field_order)
 
     def clean(self):
-        data = super().clean()
-        if data.get("how") == self.PASSWORD:
-            password = data.get("password") or ""
-            if not password:
-                self.add_error("password", "Enter a password, or choose to send an invitation.")
-            else:
-                from django.contrib.auth.password_validation import validate_password
-
-                try:
-                    validate_password(password)
-                except forms.ValidationError as exc:
-                    self.add_error("password", exc)
-        return data
+        # The similarity validator compares the password with the name typed here, not the placeholder's.
+        self.user.full_name = self.cleaned_data.get("full_name", "")
+        return super().clean()
 
 
 class MemberForm(forms.Form):

@@ -1,5 +1,5 @@
-"""The tenant (Practice), its places (Location), who works there (Membership), and its
-Healthcode credentials (HealthcodeIntegration)."""
+"""The tenant (Practice), its places (Location), who works there (Membership), who has been
+invited (Invitation), and its Healthcode credentials (HealthcodeIntegration)."""
 
 from __future__ import annotations
 
@@ -99,6 +99,71 @@ class Membership(models.Model):
 
     def can(self, capability: str) -> bool:
         return self.is_active and role_can(self.role, capability)
+
+
+class InvitationStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    EXPIRED = "expired", "Expired"
+    ACCEPTED = "accepted", "Accepted"
+    REVOKED = "revoked", "Revoked"
+
+
+class Invitation(models.Model):
+    """An invitation to join a practice by email. The person is not a member until they accept.
+
+    Only a SHA-256 hash of the token is stored: the link in the email is the one copy, and a
+    resend issues a new token. At most one open (neither accepted nor revoked) invitation per
+    email in a practice; inviting the same email again refreshes it.
+    """
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField("email address")
+    # What the inviter calls them: the email's greeting and the name offered when they set a password.
+    full_name = models.CharField(max_length=150, blank=True)
+    role = models.CharField(max_length=20, choices=Role.choices)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                    related_name="+")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+
+    objects = PracticeScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-sent_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["practice", "email"],
+                                    condition=models.Q(accepted_at__isnull=True, revoked_at__isnull=True),
+                                    name="invitation_one_open_per_email"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Invitation for {self.email} to {self.practice}"
+
+    def status_at(self, now) -> str:
+        if self.accepted_at:
+            return InvitationStatus.ACCEPTED
+        if self.revoked_at:
+            return InvitationStatus.REVOKED
+        if self.expires_at <= now:
+            return InvitationStatus.EXPIRED
+        return InvitationStatus.PENDING
+
+    @property
+    def status(self) -> str:
+        from django.utils import timezone
+
+        return self.status_at(timezone.now())
+
+    def get_status_display(self) -> str:
+        return InvitationStatus(self.status).label
 
 
 class HealthcodeEnvironment(models.TextChoices):

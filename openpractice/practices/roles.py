@@ -23,6 +23,7 @@ class Capability(models.TextChoices):
     MANAGE_SETTINGS = "manage_settings", "Change practice details and locations"
     MANAGE_USERS = "manage_users", "Invite users and set their roles"
     MANAGE_INTEGRATIONS = "manage_integrations", "Set up the Healthcode integration"
+    VIEW_AUDIT = "view_audit", "See who opened which records (the read log)"
 
 
 _ALL = set(Capability)

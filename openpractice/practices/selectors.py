@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from openpractice.accounts.models import User
-from openpractice.practices.models import Location, Membership, Practice
+from openpractice.accounts.models import User, hash_token
+from openpractice.practices.models import Invitation, Location, Membership, Practice
 
 
 def active_memberships(*, user) -> QuerySet[Membership]:
@@ -48,6 +48,26 @@ def practice_members(*, practice: Practice, include_inactive: bool = True) -> Qu
     if not include_inactive:
         qs = qs.filter(is_active=True, user__is_active=True)
     return qs.order_by("-is_active", "user__full_name")
+
+
+def open_invitations(*, practice: Practice) -> QuerySet[Invitation]:
+    """Invitations not yet accepted or revoked (expired ones too: they can be sent again)."""
+    return (
+        Invitation.objects.for_practice(practice)
+        .filter(accepted_at__isnull=True, revoked_at__isnull=True)
+        .select_related("invited_by")
+        .order_by("-sent_at", "-id")
+    )
+
+
+def invitation_for_token(*, token: str) -> Invitation | None:
+    """The invitation a link's token opens, found by the token's hash (the token is never stored)."""
+    return Invitation.objects.select_related("practice").filter(token_hash=hash_token(token or "")).first()
+
+
+def account_exists(*, email: str) -> bool:
+    """For the invitation link's page only, which the invited person alone can open."""
+    return User.objects.filter(email__iexact=email).exists()
 
 
 def practice_locations(*, practice: Practice) -> QuerySet[Location]:

@@ -1,21 +1,23 @@
-"""Everything that writes practices, locations, memberships and Healthcode credentials."""
+"""Everything that writes practices, locations, memberships, invitations and Healthcode credentials."""
 
 from __future__ import annotations
 
-from django.contrib.auth.tokens import default_token_generator
+import secrets
+from datetime import timedelta
+
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.encoding import force_bytes
-from django.utils.http import urlsafe_base64_encode
 
-from openpractice.accounts.models import User
+from openpractice.accounts.models import User, hash_token
 from openpractice.practices import crypto
 from openpractice.practices.errors import PracticeError
 from openpractice.practices.models import (
     HealthcodeIntegration,
+    Invitation,
+    InvitationStatus,
     Location,
     Membership,
     Practice,
@@ -122,47 +124,181 @@ def _active_owner_count(practice: Practice) -> int:
     ).count()
 
 
-def _send_invitation(*, user: User, practice: Practice, invited_by: User, base_url: str) -> None:
-    uid = urlsafe_base64_encode(force_bytes(user.pk))
-    token = default_token_generator.make_token(user)
-    link = base_url.rstrip("/") + reverse("accounts:password_reset_confirm", args=[uid, token])
-    body = render_to_string(
-        "accounts/email/invitation.txt",
-        {"user": user, "practice": practice, "invited_by": invited_by, "link": link},
-    )
-    send_mail(f"You have been invited to {practice.name} on OpenPractice", body, None, [user.email])
+INVITATION_VALID_FOR = timedelta(days=7)
+
+
+def _send_invitation(*, invitation: Invitation, token: str, base_url: str) -> None:
+    """The email with the invitation link. Worded for a person with or without an account
+    (looked up here, after the answer to the inviter is fixed, so the inviter learns nothing)."""
+    link = base_url.rstrip("/") + reverse("practices:invitation", args=[token])
+    body = render_to_string("accounts/email/invitation.txt", {
+        "invitation": invitation, "practice": invitation.practice, "invited_by": invitation.invited_by,
+        "link": link, "has_account": User.objects.filter(email__iexact=invitation.email).exists(),
+        "valid_until": invitation.expires_at,
+    })
+    send_mail(f"You have been invited to {invitation.practice.name} on OpenPractice", body, None,
+              [invitation.email])
+
+
+def _issue_token(invitation: Invitation, *, now) -> str:
+    """A fresh token for the invitation (only its hash is kept) and a fresh expiry."""
+    raw = secrets.token_urlsafe(32)
+    invitation.token_hash = hash_token(raw)
+    invitation.sent_at = now
+    invitation.expires_at = now + INVITATION_VALID_FOR
+    return raw
 
 
 @transaction.atomic
-def add_member(
+def invite_member(
     *,
     practice: Practice,
     email: str,
-    full_name: str,
     role: str,
-    added_by: User,
-    password: str | None = None,
+    invited_by: User,
+    full_name: str = "",
     base_url: str = "http://127.0.0.1:8000",
-) -> Membership:
-    """Invite a person (an email with a link to set a password) or create them with a password.
+) -> Invitation:
+    """Invite a person by email; they join when they accept the link.
 
-    An existing user (another practice's member) is added to this practice as they are.
+    The outcome is the same whether or not an account with this email exists anywhere: nothing
+    about accounts outside this practice is revealed, and nobody is added without saying yes.
+    Inviting an email that already has an open invitation refreshes it (new link, new expiry).
     """
     if role not in Role.values:
         raise PracticeError(f"Choose a role: {', '.join(Role.labels)}.", field="role")
     email = email.strip().lower()
-    user = User.objects.filter(email__iexact=email).first()
-    if user and Membership.objects.filter(user=user, practice=practice).exists():
+    if not email:
+        raise PracticeError("Enter their email address, such as name@practice.co.uk.", field="email",
+                            code="required")
+    # Members of this practice are already listed on its users page: saying so reveals nothing new.
+    if Membership.objects.filter(practice=practice, user__email__iexact=email).exists():
         raise PracticeError(f"{email} is already a member of this practice.", field="email", code="duplicate")
-    created = user is None
-    if created:
-        user = User.objects.create_user(email=email, password=password, full_name=full_name.strip())
-    membership = Membership.objects.create(user=user, practice=practice, role=role)
-    if created and not password:
-        transaction.on_commit(
-            lambda: _send_invitation(user=user, practice=practice, invited_by=added_by, base_url=base_url)
-        )
+    now = timezone.now()
+    invitation = (
+        Invitation.objects.select_for_update()
+        .filter(practice=practice, email=email, accepted_at__isnull=True, revoked_at__isnull=True)
+        .first()
+    ) or Invitation(practice=practice, email=email)
+    invitation.role = role
+    invitation.full_name = full_name.strip()
+    invitation.invited_by = invited_by
+    token = _issue_token(invitation, now=now)
+    try:
+        with transaction.atomic():
+            invitation.save()
+    except IntegrityError:
+        # Two people invited the same email at the same moment: the other one's invitation stands.
+        raise PracticeError(f"An invitation to {email} has just been sent.", field="email",
+                            code="duplicate") from None
+    transaction.on_commit(lambda: _send_invitation(invitation=invitation, token=token, base_url=base_url))
+    return invitation
+
+
+@transaction.atomic
+def resend_invitation(*, invitation: Invitation, sent_by: User,
+                      base_url: str = "http://127.0.0.1:8000") -> Invitation:
+    """Send an open invitation again with a new link (the old link stops working) and a new expiry."""
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if invitation.accepted_at or invitation.revoked_at:
+        raise PracticeError(f"The invitation to {invitation.email} was {invitation.get_status_display().lower()}: "
+                            "invite them again instead.", field="email", code=invitation.status)
+    token = _issue_token(invitation, now=timezone.now())
+    invitation.save(update_fields=["token_hash", "sent_at", "expires_at"])
+    transaction.on_commit(lambda: _send_invitation(invitation=invitation, token=token, base_url=base_url))
+    return invitation
+
+
+@transaction.atomic
+def revoke_invitation(*, invitation: Invitation, revoked_by: User) -> Invitation:
+    """Withdraw an invitation: its link stops working at once."""
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if invitation.accepted_at:
+        raise PracticeError(f"{invitation.email} has already accepted: deactivate them on their user page instead.",
+                            field="email", code="accepted")
+    if invitation.revoked_at is None:
+        invitation.revoked_at = timezone.now()
+        invitation.revoked_by = revoked_by
+        invitation.save(update_fields=["revoked_at", "revoked_by"])
+    return invitation
+
+
+INVITATION_REFUSALS = {
+    "unknown": "This invitation link is not recognised. Check that the whole link was copied, or ask the practice "
+               "to send the invitation again.",
+    InvitationStatus.EXPIRED: "This invitation has expired. Ask the practice to send it again.",
+    InvitationStatus.REVOKED: "This invitation was withdrawn by the practice.",
+    InvitationStatus.ACCEPTED: "This invitation has already been used. Sign in to reach the practice.",
+}
+
+
+def _open_invitation(token: str) -> Invitation:
+    """The invitation this token opens, locked; refused (with the reason) unless it is pending."""
+    invitation = (
+        Invitation.objects.select_for_update().select_related("practice")
+        .filter(token_hash=hash_token(token or "")).first()
+    )
+    if invitation is None:
+        raise PracticeError(INVITATION_REFUSALS["unknown"], code="unknown")
+    status = invitation.status
+    if status != InvitationStatus.PENDING:
+        raise PracticeError(INVITATION_REFUSALS[status], code=status)
+    return invitation
+
+
+def _join(invitation: Invitation, user: User) -> Membership:
+    membership = Membership.objects.filter(user=user, practice=invitation.practice).first()
+    if membership is None:
+        membership = Membership.objects.create(user=user, practice=invitation.practice, role=invitation.role)
+    invitation.accepted_at = timezone.now()
+    invitation.accepted_by = user
+    invitation.save(update_fields=["accepted_at", "accepted_by"])
     return membership
+
+
+@transaction.atomic
+def accept_invitation(*, token: str, user: User) -> Membership:
+    """A signed-in person accepts: they become a member with the invited role. Only the account
+    with the invited email may accept; the token works once."""
+    invitation = _open_invitation(token)
+    if user.email.lower() != invitation.email:
+        raise PracticeError(f"This invitation is for {invitation.email}, and you are signed in as {user.email}. "
+                            f"Sign out, then sign in as {invitation.email} to accept it.", code="wrong_account")
+    return _join(invitation, user)
+
+
+@transaction.atomic
+def accept_invitation_with_new_account(*, token: str, full_name: str, password: str) -> Membership:
+    """A person without an account accepts by choosing a password: their login is created and they
+    join with the invited role. The token works once."""
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError
+
+    invitation = _open_invitation(token)
+    full_name = full_name.strip()
+    if not full_name:
+        raise PracticeError("Enter your full name.", field="full_name", code="required")
+    if User.objects.filter(email__iexact=invitation.email).exists():
+        raise PracticeError(f"There is already a login for {invitation.email}: sign in to accept the invitation.",
+                            code="has_account")
+    user = User(email=invitation.email, full_name=full_name)
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise PracticeError(" ".join(exc.messages), field="new_password1", code="password") from None
+    user = User.objects.create_user(email=invitation.email, password=password, full_name=full_name)
+    return _join(invitation, user)
+
+
+@transaction.atomic
+def enrol_member(*, practice: Practice, user: User, role: str) -> Membership:
+    """Make an existing user a member at once. For trusted set-up code only (management commands,
+    demo data): people reached from a page or the API are invited and accept themselves."""
+    if role not in Role.values:
+        raise PracticeError(f"Choose a role: {', '.join(Role.labels)}.", field="role")
+    if Membership.objects.filter(user=user, practice=practice).exists():
+        raise PracticeError(f"{user.email} is already a member of this practice.", field="email", code="duplicate")
+    return Membership.objects.create(user=user, practice=practice, role=role)
 
 
 @transaction.atomic

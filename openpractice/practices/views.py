@@ -2,23 +2,35 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.decorators import login_not_required
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from openpractice.accounts.models import User
 from openpractice.practices import selectors, services
 from openpractice.practices.errors import PracticeError
 from openpractice.practices.forms import (
-    AddMemberForm,
+    AcceptInvitationForm,
     HealthcodeCredentialsForm,
+    InviteMemberForm,
     LocationForm,
     MemberForm,
     PracticeForm,
 )
 from openpractice.practices.middleware import SESSION_PRACTICE_KEY
-from openpractice.practices.models import HealthcodeIntegration, Location, Membership
+from openpractice.practices.models import (
+    HealthcodeIntegration,
+    Invitation,
+    InvitationStatus,
+    Location,
+    Membership,
+)
 from openpractice.practices.permissions import require_capability
 from openpractice.practices.roles import CAPABILITIES, Capability, Role
 from openpractice.practices.tenancy import get_for_practice_or_404
@@ -156,6 +168,7 @@ def location_edit(request, location_id: int | None = None):
 def user_list(request):
     return render(request, "practices/user_list.html", {
         "members": selectors.practice_members(practice=request.practice),
+        "invitations": selectors.open_invitations(practice=request.practice),
         "settings_tab": "users",
         "roles": [(Role(r).label, [Capability(c).label for c in sorted(caps)]) for r, caps in CAPABILITIES.items()],
     })
@@ -163,28 +176,97 @@ def user_list(request):
 
 @require_capability(Capability.MANAGE_USERS)
 def user_add(request):
-    form = AddMemberForm(request.POST or None)
+    form = InviteMemberForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            membership = services.add_member(
-                practice=request.practice,
-                email=data["email"],
-                full_name=data["full_name"],
-                role=data["role"],
-                added_by=request.user,
-                password=data["password"] if data["how"] == AddMemberForm.PASSWORD else None,
-                base_url=request.build_absolute_uri("/"),
+            invitation = services.invite_member(
+                practice=request.practice, email=data["email"], full_name=data["full_name"], role=data["role"],
+                invited_by=request.user, base_url=request.build_absolute_uri("/"),
             )
         except PracticeError as exc:
             _form_error(form, exc)
         else:
-            if data["how"] == AddMemberForm.INVITE and not membership.user.has_usable_password():
-                messages.success(request, f"Invitation sent to {membership.user.email}.")
-            else:
-                messages.success(request, f"{membership.user} added as {membership.get_role_display()}.")
+            # The same words whether or not the email has an account anywhere.
+            messages.success(request, f"Invitation sent to {invitation.email}.")
             return redirect("practices:user_list")
     return render(request, "practices/user_add.html", {"form": form, "settings_tab": "users"})
+
+
+@require_POST
+@require_capability(Capability.MANAGE_USERS)
+def invitation_resend(request, invitation_id: int):
+    invitation = get_for_practice_or_404(Invitation, request.practice, pk=invitation_id)
+    try:
+        services.resend_invitation(invitation=invitation, sent_by=request.user,
+                                   base_url=request.build_absolute_uri("/"))
+    except PracticeError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Invitation sent again to {invitation.email}. The earlier link no longer works.")
+    return redirect("practices:user_list")
+
+
+@require_capability(Capability.MANAGE_USERS)
+def invitation_revoke(request, invitation_id: int):
+    """A confirmation page naming the email; the POST withdraws the invitation."""
+    invitation = get_for_practice_or_404(Invitation, request.practice, pk=invitation_id)
+    if request.method == "POST":
+        try:
+            services.revoke_invitation(invitation=invitation, revoked_by=request.user)
+        except PracticeError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, f"Invitation to {invitation.email} revoked. Its link no longer works.")
+        return redirect("practices:user_list")
+    return render(request, "practices/invitation_revoke.html", {"invitation": invitation, "settings_tab": "users"})
+
+
+@login_not_required
+def invitation_accept(request, token: str):
+    """The link in the invitation email. Someone with an account accepts while signed in as the
+    invited email; someone new chooses a password here. Refused with the reason once the link is
+    expired, revoked or used."""
+    invitation = selectors.invitation_for_token(token=token)
+    if invitation is None or invitation.status != InvitationStatus.PENDING:
+        reason = "unknown" if invitation is None else invitation.status
+        return render(request, "practices/invitation_invalid.html",
+                      {"message": services.INVITATION_REFUSALS[reason]}, status=404 if invitation is None else 410)
+    context = {"invitation": invitation, "practice": invitation.practice}
+    if selectors.account_exists(email=invitation.email):
+        signed_in_as_invitee = (request.user.is_authenticated
+                                and request.user.email.lower() == invitation.email)
+        if request.method == "POST" and signed_in_as_invitee:
+            try:
+                membership = services.accept_invitation(token=token, user=request.user)
+            except PracticeError as exc:
+                messages.error(request, exc.message)
+                return redirect(request.path)
+            else:
+                request.session[SESSION_PRACTICE_KEY] = membership.practice_id
+                messages.success(request, f"You have joined {membership.practice.name} as "
+                                          f"{membership.get_role_display()}.")
+                return redirect("practices:dashboard")
+        login_url = f"{reverse('accounts:login')}?{urlencode({'next': request.get_full_path()})}"
+        return render(request, "practices/invitation_accept.html", {
+            **context, "signed_in_as_invitee": signed_in_as_invitee, "login_url": login_url,
+        })
+    form = AcceptInvitationForm(User(email=invitation.email, full_name=invitation.full_name),
+                                request.POST or None, initial={"full_name": invitation.full_name})
+    if request.method == "POST" and form.is_valid():
+        try:
+            membership = services.accept_invitation_with_new_account(
+                token=token, full_name=form.cleaned_data["full_name"],
+                password=form.cleaned_data["new_password1"])
+        except PracticeError as exc:
+            _form_error(form, exc)
+        else:
+            if request.user.is_authenticated:
+                logout(request)  # someone else was signed in on this browser: the new login is theirs
+            messages.success(request, f"Your password is set and you have joined {membership.practice.name}. "
+                                      f"Sign in with {invitation.email}.")
+            return redirect("accounts:login")
+    return render(request, "practices/invitation_accept.html", {**context, "form": form})
 
 
 @require_capability(Capability.MANAGE_USERS)

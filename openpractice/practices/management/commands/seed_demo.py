@@ -108,9 +108,8 @@ class Command(BaseCommand):
             address_line1="10 Harley Street", city="London", postcode="W1G 9PF",
             phone="020 7946 0000", email="hello@demo.openpractice.test",
         )
-        for email, name, role in DEMO_USERS[1:]:
-            services.add_member(practice=practice, email=email, full_name=name, role=role,
-                                added_by=users[Role.OWNER], password=DEMO_PASSWORD)
+        for email, _, role in DEMO_USERS[1:]:
+            services.enrol_member(practice=practice, user=User.objects.get(email=email), role=role)
         services.create_location(practice=practice, data={
             "name": "Harley Street consulting rooms", "address_line1": "10 Harley Street",
             "city": "London", "postcode": "W1G 9PF", "phone": "020 7946 0000", "is_active": True,
