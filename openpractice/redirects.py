@@ -13,14 +13,17 @@ from django.shortcuts import redirect, resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
 
 
+def stays_on_site(request: HttpRequest, url: str) -> bool:
+    """True for a URL on this site's own host (https only when the request came over https)."""
+    return bool(url) and url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+
+
 def safe_next(request: HttpRequest, field: str = "next") -> str:
     """The posted (or queried) `next` if it stays on this site, else ""."""
     candidate = request.POST.get(field) or request.GET.get(field) or ""
-    if candidate and url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return candidate
-    return ""
+    return candidate if stays_on_site(request, candidate) else ""
 
 
 def safe_next_url(request: HttpRequest, default: str, *args, field: str = "next") -> str:

@@ -29,7 +29,8 @@ sys.path.insert(0, str(Path(__file__).parent / "remittances"))
 from remit_helpers import World, bundle, receive  # noqa: E402
 
 # Routes that name no practice object: their arguments are signed tokens, not ids.
-NOT_PRACTICE_OBJECTS = {"accounts:password_reset_confirm"}
+# The invitation link is the invitee's own capability, like a password-reset link.
+NOT_PRACTICE_OBJECTS = {"accounts:password_reset_confirm", "practices:invitation"}
 # URL arguments that are not ids (a code system); a route with only these is a scoped list.
 NOT_IDS = {"system"}
 PYDANTIC_ERRORS = set(ErrorType.__args__)  # a 422 of these never reached the view
@@ -71,7 +72,7 @@ def practice_a(practice, make_member, insurer_contact):
     from openpractice.contacts.services import create_contact
     from openpractice.healthcode.models import ApiExchange, BulkSubmission, Submission
     from openpractice.practices.models import Membership
-    from openpractice.practices.services import create_location
+    from openpractice.practices.services import create_location, invite_member
     from openpractice.products.models import ContractPrice
     from openpractice.remittances.models import PendingImport
 
@@ -101,6 +102,8 @@ def practice_a(practice, make_member, insurer_contact):
                                             price=Decimal("99.00"), valid_from=dt.date(2025, 1, 1))
     bulk = BulkSubmission.objects.create(practice=practice, requested=1)
     Submission.objects.create(practice=practice, invoice=part, version=1, idempotency_key="zz-secret-1", bulk=bulk)
+    invitation = invite_member(practice=practice, email="zz-invitee@alpha.test", role=Role.BILLING,
+                               invited_by=biller, full_name="Zebedee Invitee")
     pending = PendingImport.objects.create(practice=practice, user=biller, name="Quuxley.csv", kind="csv",
                                            content=b"Quuxley", expires_at=timezone.now() + dt.timedelta(hours=1))
     exchange = ApiExchange.objects.create(practice=practice, endpoint="claims", method="POST", url="http://127.0.0.1/",
@@ -110,7 +113,8 @@ def practice_a(practice, make_member, insurer_contact):
         "product_id": product.pk, "contract_id": contract.pk, "invoice_id": part.pk, "location_id": location.pk,
         "membership_id": membership.pk, "token_id": token.pk, "insurer_id": insurer.pk, "import_id": code_import.pk,
         "batch_id": batch.pk, "line_id": line.pk, "allocation_id": line.allocations.first().pk, "bulk_id": bulk.pk,
-        "exchange_id": exchange.pk, "pending_id": pending.pk, "system": "ccsd", "code": code.code,
+        "exchange_id": exchange.pk, "pending_id": pending.pk,
+        "invitation_id": invitation.pk, "system": "ccsd", "code": code.code,
     }
     return ids
 

@@ -9,7 +9,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
 from django.utils.decorators import method_decorator
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -27,7 +26,7 @@ from openpractice.accounts.models import ApiToken
 from openpractice.practices.permissions import require_capability
 from openpractice.practices.roles import Capability
 from openpractice.practices.tenancy import get_for_practice_or_404
-from openpractice.redirects import safe_next
+from openpractice.redirects import safe_next, stays_on_site
 
 
 @method_decorator(login_not_required, name="dispatch")
@@ -70,10 +69,7 @@ THROTTLED_CODES = "Too many wrong codes. Wait 15 minutes, then try again."
 
 
 def _safe_next(request, url: str) -> str:
-    if url and url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()},
-                                               require_https=request.is_secure()):
-        return url
-    return resolve_url(settings.LOGIN_REDIRECT_URL)
+    return url if stays_on_site(request, url) else resolve_url(settings.LOGIN_REDIRECT_URL)
 
 
 def _guarded(request, form, *, email: str, call):
