@@ -46,6 +46,10 @@ class Installation:
             "HEALTHCODE_RETRIES": str(retries),
             "HEALTHCODE_BACKOFF_MS": str(backoff_ms),
             "HEALTHCODE_DELIVERY_THREADS": str(threads),
+            # The fault runs inject 30-40% failures on purpose: the per-practice circuit breaker
+            # opens often, and its production pause (60 s) would only make them wait. A short
+            # pause keeps the breaker in play without turning the runs into waiting.
+            "HEALTHCODE_BREAKER_COOLOFF_SECONDS": "2",
             "LOG_LEVEL": "WARNING",
             **({"DATABASE_URL": database_url} if database_url else {}),
         }
