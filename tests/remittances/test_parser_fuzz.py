@@ -14,12 +14,11 @@ from decimal import Decimal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bench.parsers import valid_bundle
 from openpractice.remittances import parsing
 from openpractice.remittances.errors import RemittanceError
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-NS = "https://openpractice.org/fhir/healthcode"
-EXT = f"{NS}/StructureDefinition/"
 
 # Any JSON value, amounts as Decimal (the Bundle is read with parse_float=Decimal), odd text included.
 texts = st.one_of(st.text(max_size=40), st.sampled_from(["", "\x00", "\ud800", "1e999999", "NaN", "-0", "£1,000.00",
@@ -30,29 +29,6 @@ scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**30, 10**30), text
 json_values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=4),
                                                             st.dictionaries(st.text(max_size=12), inner, max_size=4)),
                            max_leaves=12)
-
-
-def _bundle(bills: int) -> dict:
-    details, responses = [], []
-    for i in range(1, bills + 1):
-        details.append({
-            "extension": [{"url": f"{EXT}amount-invoiced", "valueMoney": {"value": Decimal("180.00")}},
-                          {"url": f"{EXT}shortfall", "valueMoney": {"value": Decimal("30.00")}},
-                          {"url": f"{EXT}patient-name", "valueString": "Oliver Bennett"},
-                          {"url": f"{EXT}membership-number", "valueString": "10000001"}],
-            "identifier": {"value": f"HCB{i:08d}"}, "request": {"identifier": {"value": f"INV{i:06d}"}},
-            "amount": {"value": Decimal("150.00")}})
-        responses.append({"resourceType": "ClaimResponse", "id": f"HCB{i:08d}", "item": [{"itemSequence": 1, "adjudication": [
-            {"category": {"coding": [{"code": "submitted"}]}, "amount": {"value": Decimal("180.00")}},
-            {"category": {"coding": [{"code": "benefit"}]}, "amount": {"value": Decimal("150.00")}},
-            {"category": {"coding": [{"code": "shortfall"}]}, "amount": {"value": Decimal("30.00")},
-             "reason": {"coding": [{"code": "benefit-maximum"}], "text": "Benefit maximum"}}]}]})
-    reconciliation = {"resourceType": "PaymentReconciliation", "id": "RMT00000001",
-                      "paymentIssuer": {"identifier": {"value": "bup"}}, "paymentDate": "2026-06-15",
-                      "paymentAmount": {"value": Decimal("150.00") * bills},
-                      "paymentIdentifier": {"value": "BACS-BUP-000001"}, "detail": details}
-    return {"resourceType": "Bundle", "id": "RMT00000001", "type": "collection",
-            "entry": [{"resource": r} for r in [reconciliation, *responses]]}
 
 
 def _places(value, path=()):
@@ -73,7 +49,7 @@ def _places(value, path=()):
 def near_valid_bundles(draw) -> dict:
     """A valid remittance Bundle with one to four elements replaced by any JSON value, removed,
     wrapped in a list, or turned into text."""
-    body = copy.deepcopy(_bundle(draw(st.integers(1, 3))))
+    body = copy.deepcopy(valid_bundle(draw(st.integers(1, 3))))
     for _ in range(draw(st.integers(1, 4))):
         places = _places(body)
         container, key = places[draw(st.integers(0, len(places) - 1))]
