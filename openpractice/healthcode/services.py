@@ -119,7 +119,7 @@ def check_membership(*, relationship, active_on=None):
 def sync_code_sets_from_clearing_house(*, practice) -> dict:
     """Import the clearing house's ISC and CCSD code sets into the practice's codes (source
     "clearing_house"), through the coding app's importer: all-or-nothing, idempotent."""
-    from openpractice.coding.models import CodeSource, ImportKind
+    from openpractice.coding.models import ImportKind
     from openpractice.coding.services import import_code_set
     from openpractice.healthcode.code_sets import ClearingHouseCodeSource
 

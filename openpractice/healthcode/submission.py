@@ -28,8 +28,8 @@ from django.utils import timezone
 from openpractice.billing import services as billing
 from openpractice.billing.models import BillTo, HealthcodeStatus, Invoice, RecordStatus
 from openpractice.healthcode import answers, claims
-from openpractice.healthcode.checking import check_invoice, facts_for_invoice, invoices_for_check
-from openpractice.healthcode.client import HealthcodeClient, HealthcodeError
+from openpractice.healthcode.checking import check_invoice, facts_for_invoice
+from openpractice.healthcode.client import HealthcodeError
 from openpractice.healthcode.errors import HealthcodeSetupError, SubmissionError
 from openpractice.healthcode.models import ApiExchange, BulkSubmission, Submission, SubmissionEvent, SubmissionState
 

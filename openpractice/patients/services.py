@@ -10,7 +10,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from openpractice.contacts.models import Contact, ContactType
+from openpractice.contacts.models import ContactType
 from openpractice.healthcode import formats
 from openpractice.patients import keys
 from openpractice.patients.errors import PatientError

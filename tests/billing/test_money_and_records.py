@@ -95,7 +95,6 @@ def test_contract_price_on_the_date_of_service_else_list_price(make_invoice, dem
 
 
 def test_vat_is_rounded_per_line_with_one_rule(make_invoice, demo):
-    from openpractice.products.models import Product
 
     from openpractice.products import services as products
 

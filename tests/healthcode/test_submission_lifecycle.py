@@ -11,7 +11,7 @@ from openpractice.billing.models import HealthcodeStatus
 from openpractice.healthcode import claims
 from openpractice.healthcode import submission as hc
 from openpractice.healthcode.checking import facts_for_invoice
-from openpractice.healthcode.client import HealthcodeClient, HealthcodeError
+from openpractice.healthcode.client import HealthcodeClient
 from openpractice.healthcode.errors import SubmissionError
 from openpractice.healthcode.models import ApiExchange, SubmissionState
 

@@ -8,7 +8,6 @@ import itertools
 import json
 from decimal import Decimal
 
-import pytest
 
 from openpractice.practices.roles import Role
 

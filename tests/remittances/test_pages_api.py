@@ -10,7 +10,6 @@ from decimal import Decimal
 import pytest
 from remit_helpers import bundle, dumps, receive
 
-from openpractice.practices.roles import Role
 from openpractice.remittances.models import Allocation, LineStatus, PendingImport, RemittanceBatch
 
 
