@@ -358,20 +358,27 @@ def save_healthcode_credentials(
         raise PracticeError(
             f"Enter the API key again: the {' and '.join(changed)} changed, and the stored key is only sent to "
             "the clearing house and key id it was entered for.", field="api_key", code="key_required")
+    stored_key = crypto.decrypt(integration.api_key_encrypted) if integration.api_key_encrypted else ""
+    before = (integration.environment, integration.discovery_url, integration.site_id, integration.api_key_id,
+              stored_key)
     integration.environment = environment
     integration.discovery_url = discovery_url
     integration.site_id = site_id.strip().upper()
     integration.api_key_id = api_key_id.strip()
-    if api_key:
+    if api_key and api_key != stored_key:
         integration.api_key_encrypted = crypto.encrypt(api_key)
         integration.api_key_set_at = timezone.now()
     elif not integration.api_key_encrypted:
         raise PracticeError("Enter the API key Healthcode issued for this system.", field="api_key")
-    # New credentials make the last connection test meaningless: untested until tested again.
-    integration.last_tested_at = None
-    integration.last_test_ok = None
-    integration.last_test_message = ""
-    integration.tested_fingerprint = ""
+    after = (integration.environment, integration.discovery_url, integration.site_id, integration.api_key_id,
+             api_key or stored_key)
+    if before != after:
+        # New credentials make the last connection test meaningless: untested until tested again.
+        # Saving the same ones (the page's Save pressed with nothing changed) keeps the test.
+        integration.last_tested_at = None
+        integration.last_test_ok = None
+        integration.last_test_message = ""
+        integration.tested_fingerprint = ""
     integration.save()
     return integration
 

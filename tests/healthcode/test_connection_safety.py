@@ -411,7 +411,7 @@ def test_the_status_schedule_skips_an_untested_practice_and_goes_on(demo, make_i
     invoice = make_invoice()
     submission = hc_submission.submit_invoice(invoice=invoice, enqueue=False)
     assert hc_submission.deliver(submission.pk) == "accepted"
-    save_healthcode_credentials(practice=demo, **sandbox_credentials)  # saved again: untested
+    save_healthcode_credentials(practice=demo, **{**sandbox_credentials, "api_key": "a-new-key"})  # changed: untested
     before = ApiExchange.objects.filter(practice=demo).count()
     counts = hc_submission.sync_due(practice=demo)
     assert counts["failed"] >= 1 and counts["refreshed"] == 0

@@ -60,3 +60,18 @@ def test_api_put_never_returns_key(client, owner, practice, api_token_for):
                           content_type="application/json", **api_token_for(owner, practice))
     assert response.status_code == 200
     assert SECRET not in response.content.decode()
+
+
+def test_saving_the_same_credentials_keeps_the_connection_test(owner_client, practice):
+    """Save pressed with nothing changed must not stop the practice's billing: the test that
+    passed still stands. Any change (here the Site ID) makes the credentials untested again."""
+    owner_client.post("/settings/integrations/healthcode/", FORM)
+    HealthcodeIntegration.objects.filter(practice=practice).update(last_test_ok=True, tested_fingerprint="passed")
+    owner_client.post("/settings/integrations/healthcode/", {**FORM, "api_key": ""})
+    owner_client.post("/settings/integrations/healthcode/", FORM)  # the same key typed again
+    integration = HealthcodeIntegration.objects.get(practice=practice)
+    assert (integration.last_test_ok, integration.tested_fingerprint) == (True, "passed")
+    owner_client.post("/settings/integrations/healthcode/", {**FORM, "site_id": "HC16191", "api_key": ""})
+    integration = HealthcodeIntegration.objects.get(practice=practice)
+    assert (integration.last_test_ok, integration.tested_fingerprint) == (None, "")
+    assert integration.site_id == "HC16191"
