@@ -72,16 +72,17 @@ def valid_bundle(bills: int) -> dict:
             "entry": [{"resource": r} for r in [reconciliation, *responses]]}
 
 
-def _places(value) -> list:
+def mutation_places(value) -> list:
+    """Every (container, key) in a JSON tree: where a mutation can land."""
     found = []
     if isinstance(value, dict):
         for key, item in value.items():
             found.append((value, key))
-            found.extend(_places(item))
+            found.extend(mutation_places(item))
     elif isinstance(value, list):
         for index, item in enumerate(value):
             found.append((value, index))
-            found.extend(_places(item))
+            found.extend(mutation_places(item))
     return found
 
 
@@ -99,7 +100,7 @@ def bundle_inputs(rng: random.Random):
             continue
         body = copy.deepcopy(base)
         for _ in range(rng.randint(1, 4)):
-            container, key = rng.choice(_places(body))
+            container, key = rng.choice(mutation_places(body))
             action = rng.random()
             if action < 0.6:
                 container[key] = _value(rng)

@@ -14,7 +14,7 @@ from decimal import Decimal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bench.parsers import valid_bundle
+from bench.parsers import mutation_places, valid_bundle
 from openpractice.remittances import parsing
 from openpractice.remittances.errors import RemittanceError
 
@@ -31,27 +31,13 @@ json_values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_
                            max_leaves=12)
 
 
-def _places(value, path=()):
-    """Every (container, key) in a JSON tree: where a mutation can land."""
-    found = []
-    if isinstance(value, dict):
-        for key, item in value.items():
-            found.append((value, key))
-            found.extend(_places(item))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            found.append((value, index))
-            found.extend(_places(item))
-    return found
-
-
 @st.composite
 def near_valid_bundles(draw) -> dict:
     """A valid remittance Bundle with one to four elements replaced by any JSON value, removed,
     wrapped in a list, or turned into text."""
     body = copy.deepcopy(valid_bundle(draw(st.integers(1, 3))))
     for _ in range(draw(st.integers(1, 4))):
-        places = _places(body)
+        places = mutation_places(body)
         container, key = places[draw(st.integers(0, len(places) - 1))]
         action = draw(st.sampled_from(["replace", "remove", "wrap", "text"]))
         if action == "replace":
