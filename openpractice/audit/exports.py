@@ -9,17 +9,10 @@ from django.utils import timezone
 
 from openpractice.audit import selectors
 from openpractice.audit.models import ReadEvent, ReadKind, ReadVia
+from openpractice.csv_export import neutralise
 
 HEADER = ["When", "User", "Email", "Kind", "Record type", "Record id", "Record", "Via", "Address opened"]
-# A cell starting with one of these is a formula to a spreadsheet (CSV injection).
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _CHUNK = 2000
-
-
-def safe_cell(value) -> str:
-    """The cell as text, with a leading quote if a spreadsheet would otherwise run it."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
 class _Echo:
@@ -50,4 +43,4 @@ def csv_lines(*, practice, queryset) -> Iterator[str]:
                 ReadKind(e.kind).label, e.object_type, e.object_id, names.get((e.object_type, e.object_id), ""),
                 ReadVia(e.via).label, e.label,
             ]
-            yield writer.writerow([safe_cell(v) for v in row])
+            yield writer.writerow([neutralise(v) for v in row])
