@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from openpractice.billing import services as billing
 from openpractice.billing.models import BillTo, HealthcodeStatus, Invoice, RecordStatus
+from openpractice.db import bulk
 from openpractice.healthcode import answers, claims
 from openpractice.healthcode.checking import check_invoice, facts_for_invoice
 from openpractice.healthcode.client import HealthcodeError
@@ -611,8 +612,8 @@ def _queue_chunk(*, practice, checked: list, user, bulk) -> list[dict]:
     SubmissionEvent.objects.bulk_create(events)
     queued_invoices = [invoice for invoice, _ in ready]
     Invoice.history.bulk_history_create(queued_invoices, update=True, default_user=user)
-    _write_fields(queued_invoices, ["number", "record_status", "issued_at", "version", "healthcode_status",
-                                    "updated_at"])
+    bulk.update_fields(queued_invoices, ["number", "record_status", "issued_at", "version", "healthcode_status",
+                                      "updated_at"])
     queued = [submission.pk for submission in submissions]
     transaction.on_commit(lambda: enqueue_many(queued))
     return skipped
@@ -740,27 +741,10 @@ def _accept_many(accepted: dict[int, _Outcome]) -> dict[int, str]:
     now = timezone.now()
     for submission in changed:
         submission.updated_at = now
-    _write_fields(changed, ["state", "bill_id", "healthcode_status", "status_words", "errors", "collected_at",
-                            "last_error", "last_synced_at", "updated_at"])
+    bulk.update_fields(changed, ["state", "bill_id", "healthcode_status", "status_words", "errors", "collected_at",
+                                "last_error", "last_synced_at", "updated_at"])
     SubmissionEvent.objects.bulk_create(events)
     if moved:
         Invoice.history.bulk_history_create(moved, update=True)
-        _write_fields(moved, ["healthcode_status", "updated_at"])
+        bulk.update_fields(moved, ["healthcode_status", "updated_at"])
     return states
-
-
-def _write_fields(objs: list, fields: list[str]) -> None:
-    """Save `fields` of each object: one UPDATE ... WHERE id = %s run with executemany. Django's
-    bulk_update builds a CASE per field and row, whose compilation cost more CPU than the bills
-    it records. Values go through each field's own database preparation (JSON, datetimes)."""
-    if not objs:
-        return
-    meta = type(objs[0])._meta
-    connection = transaction.get_connection()
-    quote = connection.ops.quote_name
-    columns = [meta.get_field(name) for name in fields]
-    sql = (f"UPDATE {quote(meta.db_table)} SET {', '.join(f'{quote(c.column)} = %s' for c in columns)} "
-           f"WHERE {quote(meta.pk.column)} = %s")
-    rows = [[c.get_db_prep_save(getattr(obj, c.attname), connection) for c in columns] + [obj.pk] for obj in objs]
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)

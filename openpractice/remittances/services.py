@@ -34,7 +34,8 @@ from django.utils import timezone
 from openpractice.billing import services as billing
 from openpractice.billing.models import SHORTFALL_PRICE_SOURCE, BillTo, Invoice, InvoiceLine, RecordStatus
 from openpractice.billing.money import ZERO, parse_money
-from openpractice.remittances import bulk, parsing
+from openpractice.db import bulk
+from openpractice.remittances import parsing
 from openpractice.remittances.errors import RemittanceError
 from openpractice.remittances.models import (
     Allocation,

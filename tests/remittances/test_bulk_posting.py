@@ -11,7 +11,8 @@ import pytest
 from remit_helpers import bundle, dumps, receive
 
 from openpractice.billing.models import Invoice, InvoiceLine, PaymentOutcome
-from openpractice.remittances import bulk, services
+from openpractice.db import bulk
+from openpractice.remittances import services
 from openpractice.remittances.models import Allocation, BatchStatus, LineStatus, RemittanceBatch, RemittanceLine
 from openpractice.reports import selectors as reports
 
