@@ -15,6 +15,8 @@ def main(backend: str, only: list[str]) -> int:
     workdir = tempfile.mkdtemp(prefix="openpractice-bench-")
     os.environ["OPENPRACTICE_DATA_DIR"] = workdir
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "openpractice.settings")
+    # the benchmarks drive pages with Django's test client, whose requests name the host "testserver"
+    os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
     db_name = None
     if backend == "postgresql":
         base = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
