@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test install migrate bench clean-data
+.PHONY: run test lint install migrate bench clean-data
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,13 @@ run: migrate
 ## test: the whole suite (SQLite, or PostgreSQL when DATABASE_URL is set)
 test: $(STAMP)
 	$(PY) -m pytest -n auto --maxprocesses 4
+
+## lint: ruff (lint and format), the import layers (import-linter) and mypy, as CI runs them
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 ## bench: speed and memory figures (prints a table, writes bench/results/*.json)
 bench: $(STAMP)
