@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from ninja import Router, Schema, Status
 from pydantic import Field, field_validator
 
@@ -45,8 +47,6 @@ class PracticeOut(Schema):
 
 def _postcode(value: str | None) -> str | None:
     if value:
-        from django.core.exceptions import ValidationError
-
         try:
             validate_uk_postcode(value)
         except ValidationError as exc:
@@ -122,9 +122,6 @@ class MemberOut(Schema):
 
 
 def _email(value: str) -> str:
-    from django.core.exceptions import ValidationError
-    from django.core.validators import validate_email
-
     try:
         validate_email(value)
     except ValidationError:

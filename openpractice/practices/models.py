@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from openpractice.practices.roles import Role, role_can
@@ -158,8 +159,6 @@ class Invitation(models.Model):
 
     @property
     def status(self) -> str:
-        from django.utils import timezone
-
         return self.status_at(timezone.now())
 
     def get_status_display(self) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
@@ -21,7 +23,7 @@ from openpractice.practices.models import (
     Practice,
 )
 from openpractice.practices.roles import Role
-from openpractice.practices.validators import normalise_name
+from openpractice.practices.validators import normalise_600, normalise_name, validate_600_number
 
 PRACTICE_FIELDS = ("name", "address_line1", "address_line2", "city", "postcode", "phone", "email", "website",
                    "require_two_factor")
@@ -31,10 +33,6 @@ LOCATION_FIELDS = ("name", "address_line1", "address_line2", "city", "postcode",
 
 def _check_600(practice: Practice, location: Location) -> None:
     """The 600 number's format, that provider/payee locations have one, and that it is unique."""
-    from django.core.exceptions import ValidationError
-
-    from openpractice.practices.validators import normalise_600, validate_600_number
-
     location.healthcode_600_number = normalise_600(location.healthcode_600_number)
     try:
         validate_600_number(location.healthcode_600_number)
@@ -269,9 +267,6 @@ def accept_invitation(*, token: str, user: User) -> Membership:
 def accept_invitation_with_new_account(*, token: str, full_name: str, password: str) -> Membership:
     """A person without an account accepts by choosing a password: their login is created and they
     join with the invited role. The token works once."""
-    from django.contrib.auth.password_validation import validate_password
-    from django.core.exceptions import ValidationError
-
     invitation = _open_invitation(token)
     full_name = full_name.strip()
     if not full_name:

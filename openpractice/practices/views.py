@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from openpractice.accounts.models import User
+from openpractice.accounts.views import practitioner_profile_context
 from openpractice.practices import selectors, services
 from openpractice.practices.errors import PracticeError
 from openpractice.practices.forms import (
@@ -220,8 +221,6 @@ def user_edit(request, membership_id: int):
         else:
             messages.success(request, f"{membership.user} saved.")
             return redirect("practices:user_list")
-    from openpractice.accounts.views import practitioner_profile_context
-
     return render(request, "accounts/user_edit.html", {
         "form": form, "membership": membership, "settings_tab": "users",
         **practitioner_profile_context(membership),
