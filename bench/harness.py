@@ -171,7 +171,7 @@ def _child(argv: list[str]) -> None:
     django.setup()
     from django.core.management import call_command
 
-    from openpractice.practices.management.commands.seed_demo import DEMO_PRACTICE
+    from openpractice.home.management.commands.seed_demo import DEMO_PRACTICE
     from openpractice.healthcode.services import test_connection
     from openpractice.practices.models import Practice
 
@@ -184,7 +184,7 @@ def _child(argv: list[str]) -> None:
     parser.add_argument("--key", default="")
     args = parser.parse_args(argv)
     if args.command == "prepare":
-        from openpractice.practices.services import save_healthcode_credentials
+        from openpractice.healthcode.credentials import save_healthcode_credentials
 
         call_command("seed_demo", "--quiet-if-exists")
         practice = Practice.objects.get(name=DEMO_PRACTICE)

@@ -86,7 +86,7 @@ def check_speed() -> list[dict]:
     from bench.harness import make_invoices
     from openpractice.billing.models import Invoice
     from openpractice.healthcode.checking import DatabaseKnowledge, check_invoices
-    from openpractice.practices.management.commands.seed_demo import DEMO_PRACTICE
+    from openpractice.home.management.commands.seed_demo import DEMO_PRACTICE
     from openpractice.practices.models import Practice
 
     count = 2000 if quick() else 10000

@@ -312,7 +312,7 @@ def _child(argv: list[str]) -> None:
     import django
 
     django.setup()
-    from openpractice.practices.management.commands.seed_demo import DEMO_PRACTICE
+    from openpractice.home.management.commands.seed_demo import DEMO_PRACTICE
     from openpractice.practices.models import Practice
 
     practice = Practice.objects.get(name=DEMO_PRACTICE)

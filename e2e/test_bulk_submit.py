@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 from playwright.sync_api import expect
 
-from openpractice.practices.management.commands.seed_demo import DEMO_PASSWORD
+from openpractice.home.management.commands.seed_demo import DEMO_PASSWORD
 
 from e2e.test_invoice_to_collected import IMMEDIATE_TASKS, _demo_practice_on, sandbox  # noqa: F401
 

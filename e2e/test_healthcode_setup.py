@@ -31,7 +31,7 @@ def test_setup_guide_end_to_end(page, live_server, login, screenshot, console_er
     from openpractice.coding.reference import load_insurers, load_sample_ccsd
     from openpractice.coding.services import import_code_set
     from openpractice.healthcode.client import clear_caches
-    from openpractice.practices.models import HealthcodeIntegration
+    from openpractice.healthcode.models import HealthcodeIntegration
     from sandbox.testing import start_sandbox
 
     # The reference data the coding migration loads (a transactional test flushes it), and the
@@ -191,7 +191,7 @@ def test_demo_practice_is_set_up(page, live_server, login, screenshot, console_e
     """`seed_demo` leaves the demo practice fully set up, matching the sandbox's demo data."""
     from django.core.management import call_command
 
-    from openpractice.practices.management.commands.seed_demo import DEMO_PASSWORD
+    from openpractice.home.management.commands.seed_demo import DEMO_PASSWORD
 
     call_command("seed_demo")
     login("owner@demo.openpractice.test", DEMO_PASSWORD)

@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 from playwright.sync_api import expect
 
-from openpractice.practices.management.commands.seed_demo import DEMO_PASSWORD, DEMO_PRACTICE
+from openpractice.home.management.commands.seed_demo import DEMO_PASSWORD, DEMO_PRACTICE
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -31,7 +31,7 @@ def _demo_practice_on(sandbox):
     from openpractice.healthcode.services import test_connection
     from openpractice.patients.models import PatientRelationship
     from openpractice.practices.models import Practice
-    from openpractice.practices.services import save_healthcode_credentials
+    from openpractice.healthcode.credentials import save_healthcode_credentials
 
     call_command("load_reference_codes")  # ICD-10 and the insurer directory, gone after an earlier test's flush
     call_command("seed_demo")

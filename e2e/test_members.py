@@ -8,7 +8,7 @@ from django.core import mail
 from django.core.management import call_command
 from playwright.sync_api import expect
 
-from openpractice.practices.management.commands.seed_demo import DEMO_PASSWORD
+from openpractice.home.management.commands.seed_demo import DEMO_PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

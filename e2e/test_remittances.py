@@ -13,7 +13,7 @@ import pytest
 from django.core.management import call_command
 from playwright.sync_api import expect
 
-from openpractice.practices.management.commands.seed_demo import DEMO_PASSWORD, DEMO_PRACTICE
+from openpractice.home.management.commands.seed_demo import DEMO_PASSWORD, DEMO_PRACTICE
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -36,7 +36,7 @@ def sandbox(tmp_path):
 def _practice_on(sandbox):
     from openpractice.healthcode.services import test_connection
     from openpractice.practices.models import Practice
-    from openpractice.practices.services import save_healthcode_credentials
+    from openpractice.healthcode.credentials import save_healthcode_credentials
 
     call_command("load_reference_codes")  # an earlier transactional test's flush removed ICD-10
     call_command("seed_demo")

@@ -15,6 +15,8 @@ from openpractice.audit.errors import AuditError
 from openpractice.billing.api import router as billing_router
 from openpractice.billing.errors import BillingError
 from openpractice.healthcode.errors import HealthcodeSetupError, SubmissionError
+from openpractice.healthcode.membership_api import router as healthcode_membership_router
+from openpractice.healthcode.settings_api import router as healthcode_settings_router
 from openpractice.api_auth import API_AUTH
 from openpractice.coding.api import router as coding_router
 from openpractice.coding.errors import CodingError
@@ -93,11 +95,13 @@ def submission_refused(request, exc):
 
 
 api.add_router("/", practices_router)
+api.add_router("/", healthcode_settings_router)
 api.add_router("/", accounts_router)
 api.add_router("/", coding_router)
 api.add_router("/", contacts_router)
 api.add_router("/", products_router)
 api.add_router("/", patients_router)
+api.add_router("/", healthcode_membership_router)
 api.add_router("/", billing_router)
 api.add_exception_handler(RemittanceError, domain_error_response)
 api.add_router("/", remittances_router)

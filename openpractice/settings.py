@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "openpractice.healthcode",
     "openpractice.remittances",
     "openpractice.reports",
+    "openpractice.home",  # the dashboard and demo data: reads every app above, imported by none
 ]
 
 MIDDLEWARE = [
@@ -110,7 +111,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "accounts:login"
-LOGIN_REDIRECT_URL = "practices:dashboard"
+LOGIN_REDIRECT_URL = "home:dashboard"
 LOGOUT_REDIRECT_URL = "accounts:login"
 
 # Login throttling: after this many failures for one email (or one client address) within the

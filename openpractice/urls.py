@@ -19,6 +19,7 @@ urlpatterns = [
     path("", include("openpractice.reports.urls")),
     path("", include("openpractice.audit.urls")),
     path("", include("openpractice.practices.urls")),
+    path("", include("openpractice.home.urls")),
 ]
 
 handler404 = "openpractice.errors.page_not_found"

@@ -1,5 +1,7 @@
 """What OpenPractice keeps about its conversation with the clearing house.
 
+- HealthcodeIntegration: a practice's credentials (the API key encrypted) and its last
+  connection test. Its tables keep the names they had when it lived in practices.
 - InsurerRules: what the clearing house says about each insurer (diagnosis required, agreed
   fees, time limit), seeded from public facts and refreshed from the insurer directory API.
 - MembershipCheck: the last Find Member answer for a patient's insurance relationship.
@@ -15,8 +17,49 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from simple_history.models import HistoricalRecords
 
 from openpractice.practices.tenancy import PracticeScopedQuerySet
+
+
+class HealthcodeEnvironment(models.TextChoices):
+    SANDBOX = "sandbox", "Sandbox (OpenPractice test clearing house)"
+    LIVE = "live", "Live (Healthcode)"
+
+
+class HealthcodeIntegration(models.Model):
+    """A practice's Healthcode credentials. The API key is stored encrypted, never in clear."""
+
+    practice = models.OneToOneField("practices.Practice", on_delete=models.CASCADE, related_name="healthcode")
+    environment = models.CharField(max_length=10, choices=HealthcodeEnvironment.choices,
+                                   default=HealthcodeEnvironment.SANDBOX)
+    discovery_url = models.URLField("discovery document URL", max_length=500)
+    site_id = models.CharField("Site ID", max_length=20)
+    api_key_id = models.CharField("API key id", max_length=200)
+    api_key_encrypted = models.TextField(blank=True, editable=False)
+    api_key_set_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_tested_at = models.DateTimeField(null=True, blank=True)
+    last_test_ok = models.BooleanField(null=True)
+    last_test_message = models.TextField(blank=True)
+    # The credentials fingerprint (healthcode.client.credentials_fingerprint: an HMAC, not the key)
+    # that last passed "Test connection". Other clearing-house calls need it to match the current
+    # credentials: changed credentials are untested credentials.
+    tested_fingerprint = models.CharField(max_length=64, blank=True, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    # Moved from practices without moving data: both tables keep their names.
+    history = HistoricalRecords(excluded_fields=["api_key_encrypted", "tested_fingerprint"],
+                                table_name="practices_historicalhealthcodeintegration")
+
+    class Meta:
+        db_table = "practices_healthcodeintegration"
+
+    def __str__(self) -> str:
+        return f"Healthcode {self.get_environment_display()} for {self.practice}"
+
+    @property
+    def api_key_is_set(self) -> bool:
+        return bool(self.api_key_encrypted)
 
 
 class InsurerRules(models.Model):

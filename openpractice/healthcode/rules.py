@@ -15,7 +15,7 @@ Rules the clearing house applies that cannot be known locally, and how we get cl
   warns but does not block;
 - whether Healthcode knows a practitioner or 600 number, and whether the insurer recognises the
   practitioner: locally only the formats (accounts/validators.py, practices/validators.py);
-- insurers whose membership format is not published: the general check in healthcode/formats.py.
+- insurers whose membership format is not published: the general check in coding/insurer_formats.py.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import hashlib
 import re
 from decimal import Decimal
 
-from openpractice.healthcode import formats
+from openpractice.coding import insurer_formats as formats
 
 BILL = "bill"
 LINE = "line"

@@ -8,9 +8,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from openpractice.healthcode.client import ConnectionReport, HealthcodeClient, credentials_fingerprint
+from openpractice.healthcode.credentials import healthcode_api_key
 from openpractice.healthcode.errors import HealthcodeSetupError
-from openpractice.practices.models import HealthcodeIntegration, Practice
-from openpractice.practices.services import healthcode_api_key
+from openpractice.healthcode.models import HealthcodeIntegration
+from openpractice.practices.models import Practice
 
 
 def integration_for(practice: Practice) -> HealthcodeIntegration | None:

@@ -9,8 +9,6 @@ from pydantic import Field
 
 from openpractice.api_auth import auth_for
 from openpractice.contacts.models import Contact
-from openpractice.healthcode import services as healthcode
-from openpractice.healthcode.errors import HealthcodeSetupError
 from openpractice.patients import selectors, services
 from openpractice.patients.errors import PatientError
 from openpractice.patients.models import Patient, PatientRelationship, RelationshipType, Sex
@@ -171,17 +169,3 @@ def remove_relationship(request, patient_id: int, relationship_id: int):
     services.remove_relationship(relationship=get_for_practice_or_404(
         PatientRelationship.objects.filter(patient=patient), request.practice, pk=relationship_id))
     return Status(204, None)
-
-
-@router.post("/patients/{patient_id}/relationships/{relationship_id}/check-membership", response={409: dict},
-             auth=auth_for(Capability.VIEW_RECORDS))
-def check_membership(request, patient_id: int, relationship_id: int):
-    """Find Member at the clearing house (arrives with bill submission; says so until then)."""
-    patient = get_for_practice_or_404(Patient, request.practice, pk=patient_id)
-    relationship = get_for_practice_or_404(PatientRelationship.objects.filter(patient=patient), request.practice,
-                                           pk=relationship_id)
-    try:
-        healthcode.check_membership(relationship=relationship)
-    except HealthcodeSetupError as exc:
-        return Status(409, {"detail": exc.message, "code": exc.code})
-    return Status(409, {"detail": "Not available.", "code": "not_available"})

@@ -10,8 +10,8 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from openpractice.coding import insurer_formats as formats
 from openpractice.contacts.models import ContactType
-from openpractice.healthcode import formats
 from openpractice.patients import keys
 from openpractice.patients.errors import PatientError
 from openpractice.patients.models import Patient, PatientRelationship, RelationshipType, Sex

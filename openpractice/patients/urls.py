@@ -14,6 +14,4 @@ urlpatterns = [
     path("patients/<int:patient_id>/relationships/", views.relationship_add, name="relationship_add"),
     path("patients/<int:patient_id>/relationships/<int:relationship_id>/remove/", views.relationship_remove,
          name="relationship_remove"),
-    path("patients/<int:patient_id>/relationships/<int:relationship_id>/check-membership/", views.check_membership,
-         name="check_membership"),
 ]

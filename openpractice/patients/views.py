@@ -7,8 +7,6 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from openpractice.contacts.models import Contact
-from openpractice.healthcode import services as healthcode
-from openpractice.healthcode.errors import HealthcodeSetupError
 from openpractice.patients import selectors, services
 from openpractice.patients.errors import PatientError
 from openpractice.patients.forms import PatientForm, RelationshipForm
@@ -56,7 +54,6 @@ def patient_detail(request, patient_id: int):
     patient = get_for_practice_or_404(Patient, request.practice, pk=patient_id)
     return render(request, "patients/detail.html", {
         "patient": patient, "relationships": selectors.relationships_of(patient=patient),
-        "healthcode_ready": healthcode.is_configured(practice=request.practice),
     })
 
 
@@ -66,7 +63,6 @@ def _edit_context(request, patient, form=None, relationship_form=None):
         "patient": patient, "form": form or PatientForm(initial=initial),
         "relationship_form": relationship_form or RelationshipForm(practice=request.practice),
         "relationships": selectors.relationships_of(patient=patient),
-        "healthcode_ready": healthcode.is_configured(practice=request.practice),
     }
 
 
@@ -118,27 +114,6 @@ def relationship_remove(request, patient_id: int, relationship_id: int):
     services.remove_relationship(relationship=relationship)
     messages.success(request, "Relationship removed.")
     return redirect("patients:edit", patient.id)
-
-
-@require_POST
-@require_capability(Capability.VIEW_RECORDS)
-def check_membership(request, patient_id: int, relationship_id: int):
-    patient = get_for_practice_or_404(Patient, request.practice, pk=patient_id)
-    relationship = get_for_practice_or_404(PatientRelationship.objects.filter(patient=patient), request.practice,
-                                           pk=relationship_id)
-    from openpractice.healthcode.errors import SubmissionError
-    from openpractice.healthcode.membership import describe
-
-    try:
-        check = healthcode.check_membership(relationship=relationship)
-    except HealthcodeSetupError as exc:
-        messages.info(request, exc.message)
-    except SubmissionError as exc:
-        messages.error(request, exc.message)
-    else:
-        say = messages.success if check.outcome == "match" else messages.warning
-        say(request, f"{relationship.related_contact.name}: {describe(check)}")
-    return redirect("patients:detail", patient.id)
 
 
 @require_POST

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from openpractice.practices.models import HealthcodeIntegration, Location, Membership, Practice
+from openpractice.practices.models import Location, Membership, Practice
 
 
 @admin.register(Practice)
@@ -20,10 +20,3 @@ class LocationAdmin(SimpleHistoryAdmin):
 class MembershipAdmin(SimpleHistoryAdmin):
     list_display = ["user", "practice", "role", "is_active"]
     list_filter = ["role", "practice"]
-
-
-@admin.register(HealthcodeIntegration)
-class HealthcodeIntegrationAdmin(SimpleHistoryAdmin):
-    list_display = ["practice", "environment", "site_id"]
-    # The encrypted key is not editable and not shown.
-    exclude = ["api_key_encrypted"]

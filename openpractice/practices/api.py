@@ -1,18 +1,17 @@
-"""/api/v1/ endpoints for the current practice, its locations, users and Healthcode settings."""
+"""/api/v1/ endpoints for the current practice, its locations and users."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from ninja import Router, Schema, Status
 from pydantic import Field, field_validator
 
 from openpractice.api_auth import auth_for, require
 from openpractice.practices import selectors, services
 from openpractice.practices.models import (
-    HealthcodeEnvironment,
-    HealthcodeIntegration,
     Invitation,
     InvitationStatus,
     Location,
@@ -20,7 +19,7 @@ from openpractice.practices.models import (
 )
 from openpractice.practices.roles import CAPABILITIES, Capability, Role
 from openpractice.practices.tenancy import get_for_practice_or_404
-from openpractice.practices.validators import SITE_ID, normalise_postcode, validate_uk_postcode
+from openpractice.practices.validators import normalise_postcode, validate_uk_postcode
 
 router = Router(tags=["practice"])
 
@@ -48,8 +47,6 @@ class PracticeOut(Schema):
 
 def _postcode(value: str | None) -> str | None:
     if value:
-        from django.core.exceptions import ValidationError
-
         try:
             validate_uk_postcode(value)
         except ValidationError as exc:
@@ -125,9 +122,6 @@ class MemberOut(Schema):
 
 
 def _email(value: str) -> str:
-    from django.core.exceptions import ValidationError
-    from django.core.validators import validate_email
-
     try:
         validate_email(value)
     except ValidationError:
@@ -162,46 +156,8 @@ class MemberPatch(Schema):
     is_active: bool | None = None
 
 
-class HealthcodeOut(Schema):
-    environment: str
-    discovery_url: str
-    site_id: str
-    api_key_id: str
-    api_key_set: bool = Field(description="Whether a key is stored. The key itself is never returned.")
-    api_key_set_at: datetime | None
-    last_tested_at: datetime | None
-    last_test_ok: bool | None
-    last_test_message: str
-
-
-class HealthcodeIn(Schema):
-    environment: HealthcodeEnvironment
-    discovery_url: str = Field("", max_length=500, description="Blank for the environment's documented "
-                               "address; otherwise on Healthcode's, the sandbox's or an allowed host")
-    site_id: str = Field(..., description="Such as HC16190")
-    api_key_id: str = Field(..., min_length=1, max_length=200)
-    api_key: str | None = Field(None, min_length=1, description="Omit to keep the key already stored (not when "
-                                "the environment, discovery URL or API key id changes).")
-
-    @field_validator("site_id")
-    @classmethod
-    def _site_id(cls, value: str) -> str:
-        value = value.strip().upper()
-        if not SITE_ID.match(value):
-            raise ValueError("Enter the Site ID Healthcode gave you: two letters then digits, such as HC16190.")
-        return value
-
-
 def _member_out(m: Membership) -> dict:
     return {"id": m.id, "email": m.user.email, "full_name": m.user.full_name, "role": m.role, "is_active": m.is_active}
-
-
-def _healthcode_out(i: HealthcodeIntegration) -> dict:
-    return {
-        "environment": i.environment, "discovery_url": i.discovery_url, "site_id": i.site_id,
-        "api_key_id": i.api_key_id, "api_key_set": i.api_key_is_set, "api_key_set_at": i.api_key_set_at,
-        "last_tested_at": i.last_tested_at, "last_test_ok": i.last_test_ok, "last_test_message": i.last_test_message,
-    }
 
 
 @router.get("/me", response=MeOut, summary="Who am I, in which practice")
@@ -299,46 +255,3 @@ def patch_user(request, membership_id: int, payload: MemberPatch):
         changed_by=request.user,
     )
     return _member_out(membership)
-
-
-@router.get("/integrations/healthcode", response={200: HealthcodeOut, 404: dict}, auth=auth_for(Capability.MANAGE_INTEGRATIONS))
-def get_healthcode(request):
-    integration = HealthcodeIntegration.objects.filter(practice=request.practice).first()
-    if integration is None:
-        return Status(404, {"detail": "Healthcode is not set up for this practice."})
-    return Status(200, _healthcode_out(integration))
-
-
-class HealthcodeTestStep(Schema):
-    name: str
-    ok: bool
-    detail: str
-
-
-class HealthcodeTestOut(Schema):
-    ok: bool
-    message: str
-    steps: list[HealthcodeTestStep]
-
-
-@router.post("/integrations/healthcode/test", response={200: HealthcodeTestOut, 409: dict},
-             auth=auth_for(Capability.MANAGE_INTEGRATIONS), summary="Test the Healthcode connection")
-def test_healthcode(request):
-    """Fetch the discovery document and a token and make one site-scoped call; the outcome is
-    recorded on the integration (last_tested_at, last_test_ok, last_test_message)."""
-    from openpractice.healthcode import services as healthcode_services
-    from openpractice.healthcode.errors import HealthcodeSetupError
-
-    try:
-        report = healthcode_services.test_connection(practice=request.practice)
-    except HealthcodeSetupError as exc:
-        return Status(409, {"detail": exc.message})
-    return Status(200, {"ok": report.ok, "message": report.message,
-                        "steps": [{"name": s.name, "ok": s.ok, "detail": s.detail} for s in report.steps]})
-
-
-@router.put("/integrations/healthcode", response=HealthcodeOut, auth=auth_for(Capability.MANAGE_INTEGRATIONS))
-def put_healthcode(request, payload: HealthcodeIn):
-    with transaction.atomic():
-        integration = services.save_healthcode_credentials(practice=request.practice, **payload.dict())
-    return _healthcode_out(integration)

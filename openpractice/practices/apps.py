@@ -8,6 +8,5 @@ class PracticesConfig(AppConfig):
 
     # (order, label, url name, capability): the shell's main navigation; see context_processors.
     nav_entries = (
-        (0, "Dashboard", "practices:dashboard", "view_records"),
         (90, "Settings", "practices:settings", "manage_settings"),
     )

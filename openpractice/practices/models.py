@@ -1,10 +1,11 @@
-"""The tenant (Practice), its places (Location), who works there (Membership), who has been
-invited (Invitation), and its Healthcode credentials (HealthcodeIntegration)."""
+"""The tenant (Practice), its places (Location), who works there (Membership) and who has been
+invited (Invitation). A practice's Healthcode credentials live in healthcode.models."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from openpractice.practices.roles import Role, role_can
@@ -158,44 +159,7 @@ class Invitation(models.Model):
 
     @property
     def status(self) -> str:
-        from django.utils import timezone
-
         return self.status_at(timezone.now())
 
     def get_status_display(self) -> str:
         return InvitationStatus(self.status).label
-
-
-class HealthcodeEnvironment(models.TextChoices):
-    SANDBOX = "sandbox", "Sandbox (OpenPractice test clearing house)"
-    LIVE = "live", "Live (Healthcode)"
-
-
-class HealthcodeIntegration(models.Model):
-    """A practice's Healthcode credentials. The API key is stored encrypted, never in clear."""
-
-    practice = models.OneToOneField(Practice, on_delete=models.CASCADE, related_name="healthcode")
-    environment = models.CharField(max_length=10, choices=HealthcodeEnvironment.choices,
-                                   default=HealthcodeEnvironment.SANDBOX)
-    discovery_url = models.URLField("discovery document URL", max_length=500)
-    site_id = models.CharField("Site ID", max_length=20)
-    api_key_id = models.CharField("API key id", max_length=200)
-    api_key_encrypted = models.TextField(blank=True, editable=False)
-    api_key_set_at = models.DateTimeField(null=True, blank=True, editable=False)
-    last_tested_at = models.DateTimeField(null=True, blank=True)
-    last_test_ok = models.BooleanField(null=True)
-    last_test_message = models.TextField(blank=True)
-    # The credentials fingerprint (healthcode.client.credentials_fingerprint: an HMAC, not the key)
-    # that last passed "Test connection". Other clearing-house calls need it to match the current
-    # credentials: changed credentials are untested credentials.
-    tested_fingerprint = models.CharField(max_length=64, blank=True, editable=False)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    history = HistoricalRecords(excluded_fields=["api_key_encrypted", "tested_fingerprint"])
-
-    def __str__(self) -> str:
-        return f"Healthcode {self.get_environment_display()} for {self.practice}"
-
-    @property
-    def api_key_is_set(self) -> bool:
-        return bool(self.api_key_encrypted)

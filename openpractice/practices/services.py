@@ -1,10 +1,12 @@
-"""Everything that writes practices, locations, memberships, invitations and Healthcode credentials."""
+"""Everything that writes practices, locations, memberships and invitations."""
 
 from __future__ import annotations
 
 import secrets
 from datetime import timedelta
 
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
@@ -12,10 +14,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from openpractice.accounts.models import User, hash_token
-from openpractice.practices import crypto
 from openpractice.practices.errors import PracticeError
 from openpractice.practices.models import (
-    HealthcodeIntegration,
     Invitation,
     InvitationStatus,
     Location,
@@ -23,7 +23,7 @@ from openpractice.practices.models import (
     Practice,
 )
 from openpractice.practices.roles import Role
-from openpractice.practices.validators import normalise_name
+from openpractice.practices.validators import normalise_600, normalise_name, validate_600_number
 
 PRACTICE_FIELDS = ("name", "address_line1", "address_line2", "city", "postcode", "phone", "email", "website",
                    "require_two_factor")
@@ -33,10 +33,6 @@ LOCATION_FIELDS = ("name", "address_line1", "address_line2", "city", "postcode",
 
 def _check_600(practice: Practice, location: Location) -> None:
     """The 600 number's format, that provider/payee locations have one, and that it is unique."""
-    from django.core.exceptions import ValidationError
-
-    from openpractice.practices.validators import normalise_600, validate_600_number
-
     location.healthcode_600_number = normalise_600(location.healthcode_600_number)
     try:
         validate_600_number(location.healthcode_600_number)
@@ -271,9 +267,6 @@ def accept_invitation(*, token: str, user: User) -> Membership:
 def accept_invitation_with_new_account(*, token: str, full_name: str, password: str) -> Membership:
     """A person without an account accepts by choosing a password: their login is created and they
     join with the invited role. The token works once."""
-    from django.contrib.auth.password_validation import validate_password
-    from django.core.exceptions import ValidationError
-
     invitation = _open_invitation(token)
     full_name = full_name.strip()
     if not full_name:
@@ -323,66 +316,3 @@ def change_member(*, membership: Membership, role: str, is_active: bool, changed
     membership._change_reason = f"Changed by {changed_by.email}"
     membership.save()
     return membership
-
-
-@transaction.atomic
-def save_healthcode_credentials(
-    *,
-    practice: Practice,
-    environment: str,
-    discovery_url: str,
-    site_id: str,
-    api_key_id: str,
-    api_key: str | None,
-) -> HealthcodeIntegration:
-    """Store the practice's Healthcode credentials. A blank discovery_url takes the environment's
-    documented address; the address must be one the clearing-house client may call. A blank
-    api_key keeps the one already set, unless the environment, discovery URL or API key id
-    changed: the stored key is only ever sent where, and with the key id, it was entered for."""
-    from openpractice.healthcode import outbound
-
-    discovery_url = (discovery_url or "").strip() or outbound.default_discovery_url(environment)
-    try:
-        outbound.rule_for_url(discovery_url)
-    except outbound.OutboundRefused as exc:
-        raise PracticeError(exc.message, field="discovery_url", code="host_not_allowed") from None
-    integration = HealthcodeIntegration.objects.select_for_update().filter(practice=practice).first()
-    if integration is None:
-        integration = HealthcodeIntegration(practice=practice)
-    changed = [label for label, old, new in (
-        ("environment", integration.environment, environment),
-        ("discovery document URL", integration.discovery_url, discovery_url),
-        ("API key id", integration.api_key_id, api_key_id.strip()),
-    ) if integration.pk and old != new]
-    if not api_key and integration.api_key_encrypted and changed:
-        raise PracticeError(
-            f"Enter the API key again: the {' and '.join(changed)} changed, and the stored key is only sent to "
-            "the clearing house and key id it was entered for.", field="api_key", code="key_required")
-    stored_key = crypto.decrypt(integration.api_key_encrypted) if integration.api_key_encrypted else ""
-    before = (integration.environment, integration.discovery_url, integration.site_id, integration.api_key_id,
-              stored_key)
-    integration.environment = environment
-    integration.discovery_url = discovery_url
-    integration.site_id = site_id.strip().upper()
-    integration.api_key_id = api_key_id.strip()
-    if api_key and api_key != stored_key:
-        integration.api_key_encrypted = crypto.encrypt(api_key)
-        integration.api_key_set_at = timezone.now()
-    elif not integration.api_key_encrypted:
-        raise PracticeError("Enter the API key Healthcode issued for this system.", field="api_key")
-    after = (integration.environment, integration.discovery_url, integration.site_id, integration.api_key_id,
-             api_key or stored_key)
-    if before != after:
-        # New credentials make the last connection test meaningless: untested until tested again.
-        # Saving the same ones (the page's Save pressed with nothing changed) keeps the test.
-        integration.last_tested_at = None
-        integration.last_test_ok = None
-        integration.last_test_message = ""
-        integration.tested_fingerprint = ""
-    integration.save()
-    return integration
-
-
-def healthcode_api_key(*, integration: HealthcodeIntegration) -> str:
-    """The decrypted key, for the Healthcode client only. Never render or log it."""
-    return crypto.decrypt(integration.api_key_encrypted)

@@ -6,7 +6,6 @@ from openpractice.practices import views
 app_name = "practices"
 
 urlpatterns = [
-    path("", views.dashboard, name="dashboard"),
     path("practice/switch/", views.switch_practice, name="switch"),
     path("settings/", views.settings_index, name="settings"),
     path("settings/practice/", views.settings_practice, name="settings_practice"),
@@ -23,7 +22,4 @@ urlpatterns = [
     path("settings/users/<int:membership_id>/", views.user_edit, name="user_edit"),
     path("settings/users/<int:membership_id>/practitioner/", account_views.practitioner_profile,
          name="practitioner_profile"),
-    path("settings/integrations/", views.integrations, name="integrations"),
-    path("settings/integrations/healthcode/", views.healthcode_settings, name="healthcode"),
-    path("settings/integrations/healthcode/test/", views.healthcode_test, name="healthcode_test"),
 ]

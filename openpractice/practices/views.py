@@ -1,4 +1,5 @@
-"""Dashboard and Settings pages: thin, they parse, call a service or selector, and render."""
+"""Settings pages, the practice switcher and the invitation link: thin, they parse, call a service
+or selector, and render."""
 
 from __future__ import annotations
 
@@ -7,17 +8,16 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_not_required
-from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from openpractice.accounts.models import User
+from openpractice.accounts.views import practitioner_profile_context
 from openpractice.practices import selectors, services
 from openpractice.practices.errors import PracticeError
 from openpractice.practices.forms import (
     AcceptInvitationForm,
-    HealthcodeCredentialsForm,
     InviteMemberForm,
     LocationForm,
     MemberForm,
@@ -25,7 +25,6 @@ from openpractice.practices.forms import (
 )
 from openpractice.practices.middleware import SESSION_PRACTICE_KEY
 from openpractice.practices.models import (
-    HealthcodeIntegration,
     Invitation,
     InvitationStatus,
     Location,
@@ -40,70 +39,6 @@ def _form_error(form, exc: PracticeError) -> None:
     form.add_error(exc.field if exc.field in form.fields else None, exc.message)
 
 
-def _healthcode_setup_steps(practice) -> list[dict]:
-    """The rest of the Healthcode set-up guide (HEALTHCODE.md), in its order."""
-    from openpractice.accounts.models import PractitionerProfile
-    from openpractice.contacts.models import Contact
-    from openpractice.patients.models import PatientRelationship
-    from openpractice.products.models import ContractPrice
-
-    return [
-        {"label": "Give each practitioner their Healthcode identifier",
-         "done": PractitionerProfile.objects.filter(practice=practice).exclude(healthcode_identifier="").exists(),
-         "url": reverse("practices:user_list")},
-        {"label": "Add your insurers as contacts, with their Healthcode identifier (Insurance)",
-         "done": Contact.objects.filter(practice=practice, contact_type="insurer", insurer__isnull=False).exists(),
-         "url": reverse("contacts:list")},
-        {"label": "Add products with contract prices and codes",
-         "done": ContractPrice.objects.filter(practice=practice).exists(), "url": reverse("products:list")},
-        {"label": "Add patients with their insurer and registration number",
-         "done": PatientRelationship.objects.filter(practice=practice, relationship_type="insurance").exists(),
-         "url": reverse("patients:list")},
-    ]
-
-
-def _healthcode_tested(integration) -> bool:
-    from openpractice.healthcode.services import is_tested
-
-    return is_tested(integration)
-
-
-@require_capability(Capability.VIEW_RECORDS)
-def dashboard(request):
-    practice = request.practice
-    integration = HealthcodeIntegration.objects.filter(practice=practice).first()
-    checklist = [
-        {
-            "label": "Add your practice's address and contact details",
-            "done": bool(practice.address_line1 and practice.postcode),
-            "url": reverse("practices:settings_practice"),
-        },
-        {
-            "label": "Add the locations you work from",
-            "done": practice.locations.exists(),
-            "url": reverse("practices:location_list"),
-        },
-        {
-            "label": "Invite your team",
-            "done": practice.memberships.count() > 1,
-            "url": reverse("practices:user_list"),
-        },
-        {
-            "label": "Enter your Healthcode credentials and test the connection",
-            "done": _healthcode_tested(integration),
-            "url": reverse("practices:integrations"),
-        },
-        *_healthcode_setup_steps(practice),
-    ]
-    return render(request, "practices/dashboard.html", {
-        "checklist": checklist,
-        "checklist_done": all(item["done"] for item in checklist),
-        "member_count": practice.memberships.filter(is_active=True).count(),
-        "location_count": practice.locations.filter(is_active=True).count(),
-        "integration": integration,
-    })
-
-
 @require_POST
 def switch_practice(request):
     practice_id = request.POST.get("practice_id", "")
@@ -113,7 +48,7 @@ def switch_practice(request):
     else:
         request.session[SESSION_PRACTICE_KEY] = membership.practice_id
         messages.success(request, f"Switched to {membership.practice.name}.")
-    return redirect("practices:dashboard")
+    return redirect("home:dashboard")
 
 
 @require_capability(Capability.MANAGE_SETTINGS)
@@ -246,7 +181,7 @@ def invitation_accept(request, token: str):
                 request.session[SESSION_PRACTICE_KEY] = membership.practice_id
                 messages.success(request, f"You have joined {membership.practice.name} as "
                                           f"{membership.get_role_display()}.")
-                return redirect("practices:dashboard")
+                return redirect("home:dashboard")
         login_url = f"{reverse('accounts:login')}?{urlencode({'next': request.get_full_path()})}"
         return render(request, "practices/invitation_accept.html", {
             **context, "signed_in_as_invitee": signed_in_as_invitee, "login_url": login_url,
@@ -286,69 +221,7 @@ def user_edit(request, membership_id: int):
         else:
             messages.success(request, f"{membership.user} saved.")
             return redirect("practices:user_list")
-    from openpractice.accounts.views import practitioner_profile_context
-
     return render(request, "accounts/user_edit.html", {
         "form": form, "membership": membership, "settings_tab": "users",
         **practitioner_profile_context(membership),
-    })
-
-
-@require_capability(Capability.MANAGE_INTEGRATIONS)
-def integrations(request):
-    from openpractice.healthcode.services import is_tested
-
-    integration = HealthcodeIntegration.objects.filter(practice=request.practice).first()
-    return render(request, "practices/integrations.html", {
-        "integration": integration, "tested": is_tested(integration), "settings_tab": "integrations",
-    })
-
-
-@require_POST
-@require_capability(Capability.MANAGE_INTEGRATIONS)
-def healthcode_test(request):
-    from openpractice.healthcode import services as healthcode_services
-    from openpractice.healthcode.errors import HealthcodeSetupError
-
-    try:
-        report = healthcode_services.test_connection(practice=request.practice)
-    except HealthcodeSetupError as exc:
-        messages.error(request, exc.message)
-    else:
-        if report.ok:
-            messages.success(request, "Connection to Healthcode works. " + report.message)
-        else:
-            messages.error(request, "Connection to Healthcode failed. " + report.message)
-    return redirect("practices:integrations")
-
-
-@require_capability(Capability.MANAGE_INTEGRATIONS)
-def healthcode_settings(request):
-    from django.conf import settings as django_settings
-
-    integration = HealthcodeIntegration.objects.filter(practice=request.practice).first()
-    initial = (
-        {
-            "environment": integration.environment,
-            "discovery_url": integration.discovery_url,
-            "site_id": integration.site_id,
-            "api_key_id": integration.api_key_id,
-        }
-        if integration
-        else {
-            "environment": "sandbox",
-            "discovery_url": django_settings.SANDBOX_URL.rstrip("/") + "/.well-known/healthcode-discovery",
-        }
-    )
-    form = HealthcodeCredentialsForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.save_healthcode_credentials(practice=request.practice, **form.cleaned_data)
-        except PracticeError as exc:
-            _form_error(form, exc)
-        else:
-            messages.success(request, "Healthcode credentials saved. The API key is stored encrypted.")
-            return HttpResponseRedirect(reverse("practices:integrations"))
-    return render(request, "practices/healthcode_form.html", {
-        "form": form, "integration": integration, "settings_tab": "integrations",
     })

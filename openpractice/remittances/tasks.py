@@ -16,7 +16,7 @@ def fetch_practice_remittances(practice_id: int) -> str:
 @task(queue_name="healthcode")
 def fetch_all_remittances() -> int:
     """The schedule's entry point: one task per practice whose Healthcode connection works."""
-    from openpractice.practices.models import HealthcodeIntegration
+    from openpractice.healthcode.models import HealthcodeIntegration
 
     ids = list(HealthcodeIntegration.objects.filter(last_test_ok=True).values_list("practice_id", flat=True))
     for practice_id in ids:

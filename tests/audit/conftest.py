@@ -11,7 +11,7 @@ from django.test import Client
 
 @pytest.fixture
 def clinic(db):
-    from openpractice.practices.management.commands.seed_demo import DEMO_PRACTICE
+    from openpractice.home.management.commands.seed_demo import DEMO_PRACTICE
     from openpractice.practices.models import Practice
 
     call_command("seed_demo", "--quiet-if-exists")

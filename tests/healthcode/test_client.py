@@ -7,9 +7,9 @@ import pytest
 
 from openpractice.healthcode import services as hc
 from openpractice.healthcode.client import HealthcodeClient, HealthcodeError, clear_caches
+from openpractice.healthcode.credentials import save_healthcode_credentials
 from openpractice.healthcode.errors import HealthcodeSetupError
-from openpractice.practices.models import HealthcodeIntegration
-from openpractice.practices.services import save_healthcode_credentials
+from openpractice.healthcode.models import HealthcodeIntegration
 from sandbox.testing import free_port, start_sandbox
 
 

@@ -18,12 +18,10 @@ from local_server import local_server, send
 from openpractice.healthcode import outbound
 from openpractice.healthcode import services as hc
 from openpractice.healthcode.client import HealthcodeClient, HealthcodeError
+from openpractice.healthcode.credentials import save_healthcode_credentials
 from openpractice.healthcode.errors import HealthcodeSetupError
-from openpractice.healthcode.models import ApiExchange
+from openpractice.healthcode.models import ApiExchange, HealthcodeIntegration
 from openpractice.practices import crypto
-from openpractice.practices.errors import PracticeError
-from openpractice.practices.models import HealthcodeIntegration
-from openpractice.practices.services import save_healthcode_credentials
 from sandbox.testing import free_port
 
 DISCOVERY = "/.well-known/healthcode-discovery"
@@ -120,7 +118,7 @@ def test_a_passed_test_covers_only_the_credentials_tested(practice, sandbox_cred
 ])
 def test_addresses_not_configured_are_refused(settings, practice, url):
     settings.HEALTHCODE_ALLOWED_HOSTS = []
-    with pytest.raises(PracticeError) as refused:
+    with pytest.raises(HealthcodeSetupError) as refused:
         save_healthcode_credentials(practice=practice, environment="sandbox", discovery_url=url, site_id="HC16190",
                                     api_key_id="id", api_key="key")
     assert refused.value.field == "discovery_url"
@@ -196,7 +194,7 @@ def test_changing_the_url_or_key_id_asks_for_the_key_again(practice, sandbox_cre
     save_healthcode_credentials(practice=practice, **sandbox_credentials)
     moved = f"http://127.0.0.1:{free_port()}{DISCOVERY}"
     for change in ({"discovery_url": moved}, {"api_key_id": "someone-else"}, {"environment": "live", "discovery_url": ""}):
-        with pytest.raises(PracticeError) as asked:
+        with pytest.raises(HealthcodeSetupError) as asked:
             save_healthcode_credentials(practice=practice, **{**sandbox_credentials, **change, "api_key": ""})
         assert asked.value.field == "api_key" and "Enter the API key again" in asked.value.message
     integration = HealthcodeIntegration.objects.get(practice=practice)

@@ -158,13 +158,6 @@ def test_wrong_registration_refused_in_page_and_nothing_lost(owner_client, pract
     assert "available once Healthcode is set up" in summary
 
 
-def test_check_membership_seam_never_fakes(owner_client, practice, insurer_contact):
-    patient = _patient(practice)
-    rel = _insure(patient, insurer_contact(practice, "bup"), "10000001")
-    html = owner_client.post(f"/patients/{patient.id}/relationships/{rel.id}/check-membership/", follow=True).content.decode()
-    assert "Available once Healthcode is set up" in html
-
-
 def test_people_options(owner_client, practice, insurer_contact):
     _patient(practice)
     insurer_contact(practice, "bup")

@@ -31,10 +31,10 @@ def remit_sandbox(tmp_path, request):
 @pytest.fixture
 def demo_remit(db, remit_sandbox):
     """The demo practice (seed_demo) with credentials for this test's sandbox."""
-    from openpractice.practices.management.commands.seed_demo import DEMO_PRACTICE
+    from openpractice.home.management.commands.seed_demo import DEMO_PRACTICE
     from openpractice.healthcode.services import test_connection
     from openpractice.practices.models import Practice
-    from openpractice.practices.services import save_healthcode_credentials
+    from openpractice.healthcode.credentials import save_healthcode_credentials
 
     call_command("seed_demo", "--quiet-if-exists")
     practice = Practice.objects.get(name=DEMO_PRACTICE)

@@ -11,8 +11,8 @@ from remit_helpers import collected_invoice
 from openpractice.billing.models import PaymentOutcome
 from openpractice.healthcode import services as hc
 from openpractice.healthcode.client import HealthcodeClient, HealthcodeError
-from openpractice.practices.models import HealthcodeIntegration
-from openpractice.practices.services import save_healthcode_credentials
+from openpractice.healthcode.credentials import save_healthcode_credentials
+from openpractice.healthcode.models import HealthcodeIntegration
 from openpractice.remittances import fetching
 from openpractice.remittances.models import RemittanceBatch
 from sandbox import seed

@@ -8,7 +8,8 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from openpractice.practices.models import HealthcodeIntegration, Practice
+from openpractice.healthcode.models import HealthcodeIntegration
+from openpractice.practices.models import Practice
 
 
 class Command(BaseCommand):

@@ -3,6 +3,7 @@ Healthcode set-up (practitioners' identifiers, insurer contacts, products with c
 codes, patients insured with the sandbox's demo members)."""
 
 import datetime as dt
+import time
 from decimal import Decimal
 
 from django.conf import settings
@@ -10,9 +11,20 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from openpractice.accounts.models import User
+from openpractice.accounts.services import save_practitioner_profile
+from openpractice.coding.importing import CsvCodeSource
+from openpractice.coding.models import Code, CodeSource, Insurer
+from openpractice.coding.reference import load_insurers, load_sample_ccsd
+from openpractice.coding.selectors import find_insurer
+from openpractice.coding.services import import_code_set
+from openpractice.contacts.services import create_contact
+from openpractice.healthcode import services as healthcode
+from openpractice.healthcode.credentials import save_healthcode_credentials
+from openpractice.patients import services as patients
 from openpractice.practices import services
-from openpractice.practices.models import Practice
+from openpractice.practices.models import Location, Membership, Practice
 from openpractice.practices.roles import Role
+from openpractice.products import services as products
 
 DEMO_PRACTICE = "Harley Street Demo Clinic"
 DEMO_PASSWORD = "demo-practice-2026"
@@ -77,10 +89,6 @@ class Command(BaseCommand):
         return self._seed(**options)
 
     def _test_connection(self):
-        import time
-
-        from openpractice.healthcode import services as healthcode
-
         practice = Practice.objects.filter(name=DEMO_PRACTICE).first()
         if practice is None or healthcode.is_configured(practice=practice):
             return
@@ -119,7 +127,7 @@ class Command(BaseCommand):
             "city": "London", "postcode": "SE1 2PR", "phone": "", "is_active": True,
         })
         self._healthcode_setup(practice, users[Role.OWNER])
-        services.save_healthcode_credentials(
+        save_healthcode_credentials(
             practice=practice, environment="sandbox",
             discovery_url=settings.SANDBOX_URL.rstrip("/") + "/.well-known/healthcode-discovery",
             site_id=SANDBOX_SITE_ID, api_key_id=SANDBOX_API_KEY_ID, api_key=SANDBOX_API_KEY,
@@ -129,18 +137,6 @@ class Command(BaseCommand):
             self.stdout.write(f"  {Role(role).label:<13} {email}  password: {DEMO_PASSWORD}")
 
     def _healthcode_setup(self, practice, owner):
-        from openpractice.accounts.services import save_practitioner_profile
-        from openpractice.coding.importing import CsvCodeSource
-        from openpractice.coding.models import CodeSource
-        from openpractice.coding.selectors import find_insurer
-        from openpractice.coding.services import import_code_set
-        from openpractice.contacts.services import create_contact
-        from openpractice.patients import services as patients
-        from openpractice.practices.models import Location, Membership
-        from openpractice.coding.models import Code, Insurer
-        from openpractice.coding.reference import load_insurers, load_sample_ccsd
-        from openpractice.products import services as products
-
         # Idempotent: the migration loads these, but a flushed test database may have lost them.
         load_insurers(Insurer)
         load_sample_ccsd(Code)

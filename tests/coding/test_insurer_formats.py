@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from openpractice.healthcode.formats import (
+from openpractice.coding.insurer_formats import (
     check_authorisation_code,
     check_registration_number,
     insurer_key,

@@ -2,8 +2,8 @@
 
 from django.db import connection
 
-from openpractice.practices.models import HealthcodeIntegration
-from openpractice.practices.services import healthcode_api_key
+from openpractice.healthcode.credentials import healthcode_api_key
+from openpractice.healthcode.models import HealthcodeIntegration
 
 SECRET = "sk-live-super-secret-0123456789"
 FORM = {

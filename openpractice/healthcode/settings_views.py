@@ -1,0 +1,71 @@
+"""Settings › Integrations: the Healthcode credentials and their connection test. Thin: they
+parse, call a service, and render."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from openpractice.healthcode import services
+from openpractice.healthcode.credentials import save_healthcode_credentials
+from openpractice.healthcode.errors import HealthcodeSetupError
+from openpractice.healthcode.forms import HealthcodeCredentialsForm
+from openpractice.practices.permissions import require_capability
+from openpractice.practices.roles import Capability
+
+
+@require_capability(Capability.MANAGE_INTEGRATIONS)
+def integrations(request):
+    integration = services.integration_for(request.practice)
+    return render(request, "healthcode/settings_integrations.html", {
+        "integration": integration, "tested": services.is_tested(integration), "settings_tab": "integrations",
+    })
+
+
+@require_POST
+@require_capability(Capability.MANAGE_INTEGRATIONS)
+def test_connection(request):
+    try:
+        report = services.test_connection(practice=request.practice)
+    except HealthcodeSetupError as exc:
+        messages.error(request, exc.message)
+    else:
+        if report.ok:
+            messages.success(request, "Connection to Healthcode works. " + report.message)
+        else:
+            messages.error(request, "Connection to Healthcode failed. " + report.message)
+    return redirect("healthcode:integrations")
+
+
+@require_capability(Capability.MANAGE_INTEGRATIONS)
+def credentials(request):
+    integration = services.integration_for(request.practice)
+    initial = (
+        {
+            "environment": integration.environment,
+            "discovery_url": integration.discovery_url,
+            "site_id": integration.site_id,
+            "api_key_id": integration.api_key_id,
+        }
+        if integration
+        else {
+            "environment": "sandbox",
+            "discovery_url": settings.SANDBOX_URL.rstrip("/") + "/.well-known/healthcode-discovery",
+        }
+    )
+    form = HealthcodeCredentialsForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            save_healthcode_credentials(practice=request.practice, **form.cleaned_data)
+        except HealthcodeSetupError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(request, "Healthcode credentials saved. The API key is stored encrypted.")
+            return HttpResponseRedirect(reverse("healthcode:integrations"))
+    return render(request, "healthcode/settings_credentials.html", {
+        "form": form, "integration": integration, "settings_tab": "integrations",
+    })
