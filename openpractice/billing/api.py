@@ -24,7 +24,10 @@ from openpractice.billing.models import (
     ServiceSetting,
 )
 from openpractice.pagination import limit_param, offset_param, page_of
+from openpractice.patients.models import Patient, PatientRelationship
+from openpractice.practices.models import Location, Membership
 from openpractice.practices.roles import Capability
+from openpractice.products.models import Product
 
 router = Router(tags=["invoices"])
 
@@ -126,10 +129,6 @@ def _ref(model, practice, pk, field: str, what: str):
 
 
 def _data(practice, body: InvoiceIn) -> tuple[dict, list[dict]]:
-    from openpractice.patients.models import Patient, PatientRelationship
-    from openpractice.practices.models import Location, Membership
-    from openpractice.products.models import Product
-
     data = {
         "bill_to": body.bill_to, "patient": _ref(Patient, practice, body.patient_id, "patient_id", "patient"),
         "insurance": _ref(PatientRelationship, practice, body.insurance_id, "insurance_id", "relationship"),

@@ -24,8 +24,12 @@ from openpractice.billing.forms import (
     optional_int,
 )
 from openpractice.billing.models import BillTo, HealthcodeStatus, Invoice
+from openpractice.billing.pdf import invoice_pdf as render_pdf
 from openpractice.contacts.selectors import insurer_contacts
+from openpractice.patients.errors import PatientError
 from openpractice.patients.models import Patient
+from openpractice.patients.selectors import search_patients
+from openpractice.patients.services import update_relationship
 from openpractice.practices.models import Membership
 from openpractice.practices.permissions import require_capability
 from openpractice.practices.roles import Capability
@@ -90,8 +94,6 @@ def _invoice_initial(invoice: Invoice | None, patient: Patient, user) -> dict:
 def invoice_new(request):
     patient_id = optional_int(request.GET.get("patient") or request.POST.get("patient"))
     if not patient_id:
-        from openpractice.patients.selectors import search_patients
-
         query = request.GET.get("q", "")[:100]
         page = search_patients(practice=request.practice, query=query) if query else None
         return render(request, "billing/choose_patient.html", {"query": query, "page": page})
@@ -172,8 +174,6 @@ def invoice_detail(request, invoice_id: int):
 @require_GET
 @require_capability(Capability.VIEW_RECORDS)
 def invoice_pdf(request, invoice_id: int):
-    from openpractice.billing.pdf import invoice_pdf as render_pdf
-
     invoice = selectors.invoice_with_rows(practice=request.practice, invoice_id=invoice_id)
     response = HttpResponse(render_pdf(invoice=invoice), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="invoice-{invoice.display_number}.pdf"'
@@ -197,9 +197,6 @@ def _action(request, invoice_id: int, do, success: str):
 def fix_registration(request, invoice_id: int):
     """Correct the patient's registration number from the invoice's check (the patient's record is
     what changes: every invoice to this insurer uses it)."""
-    from openpractice.patients.errors import PatientError
-    from openpractice.patients.services import update_relationship
-
     invoice = get_for_practice_or_404(Invoice, request.practice, pk=invoice_id)
     if invoice.insurance_id is None:
         messages.error(request, "This invoice is not to an insurer.")
