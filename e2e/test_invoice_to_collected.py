@@ -69,7 +69,9 @@ def test_invoice_fails_check_is_fixed_submitted_and_collected(page, live_server,
     screenshot(page, "invoice-01-new")
     page.get_by_role("button", name="Save invoice").click()
 
-    # The check asked the insurer (Find Member) and stops the bill: the number is not Bupa's member.
+    # The check wants the insurer's answer: asked (Find Member) with a button, never by opening the
+    # page, it stops the bill: the number is not Bupa's member.
+    page.get_by_role("button", name="Check membership with Bupa").click()
     problems = page.locator("#check-problems")
     expect(problems).to_contain_text("RegistrationNo")
     expect(problems).to_contain_text("was not found")

@@ -14,6 +14,7 @@ from openpractice.audit.api import router as audit_router
 from openpractice.audit.errors import AuditError
 from openpractice.billing.api import router as billing_router
 from openpractice.billing.errors import BillingError
+from openpractice.healthcode.api import router as healthcode_router
 from openpractice.healthcode.errors import HealthcodeSetupError, SubmissionError
 from openpractice.healthcode.membership_api import router as healthcode_membership_router
 from openpractice.healthcode.settings_api import router as healthcode_settings_router
@@ -103,6 +104,7 @@ api.add_router("/", products_router)
 api.add_router("/", patients_router)
 api.add_router("/", healthcode_membership_router)
 api.add_router("/", billing_router)
+api.add_router("/", healthcode_router)  # after billing's: its /invoices/… operations follow billing's in the docs
 api.add_exception_handler(RemittanceError, domain_error_response)
 api.add_router("/", remittances_router)
 api.add_router("/", reports_router)

@@ -1,9 +1,10 @@
-"""/api/v1/invoices: invoices, the pre-submission check, submission to Healthcode and its status.
-The same services, rules and permissions as the pages (writes need the billing capability)."""
+"""/api/v1/invoices: invoices and their payments. The same services, rules and permissions as the
+pages (writes need the billing capability). The check and submission to Healthcode, under the same
+paths, are the healthcode app's (healthcode/api.py)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 
 from ninja import Router, Schema, Status
@@ -23,8 +24,10 @@ from openpractice.billing.models import (
     ServiceSetting,
 )
 from openpractice.pagination import limit_param, offset_param, page_of
+from openpractice.patients.models import Patient, PatientRelationship
+from openpractice.practices.models import Location, Membership
 from openpractice.practices.roles import Capability
-from openpractice.practices.tenancy import get_for_practice_or_404
+from openpractice.products.models import Product
 
 router = Router(tags=["invoices"])
 
@@ -109,88 +112,11 @@ class InvoiceIn(Schema):
     lines: list[LineIn] = Field(..., min_length=1, max_length=50)
 
 
-class ProblemOut(Schema):
-    rule: str
-    level: str
-    field: str
-    error: str
-    suggestion: str
-    line: int | None
-    severity: str
-
-
-class CheckOut(Schema):
-    invoice_id: int
-    passed: bool
-    problems: list[ProblemOut]
-
-
-class EventOut(Schema):
-    at: datetime
-    from_status: str
-    to_status: str
-    message: str
-
-
-class SubmissionOut(Schema):
-    id: int
-    version: int
-    state: str
-    bill_id: str
-    healthcode_status: str
-    status_words: str
-    replaces_bill_id: str | None = None
-    errors: list[dict]
-    attempts: int
-    events: list[EventOut]
-
-    @staticmethod
-    def resolve_replaces_bill_id(obj):
-        return obj.replaces.bill_id if obj.replaces_id else None
-
-    @staticmethod
-    def resolve_events(obj):
-        return list(obj.events.all())
-
-
-class HealthcodeOut(Schema):
-    invoice_id: int
-    healthcode_status: HealthcodeStatus
-    submissions: list[SubmissionOut]
-
-
 class PaymentIn(Schema):
     amount: Decimal = Field(..., gt=0, max_digits=12, decimal_places=2)
     received_on: date
     method: PaymentMethod = PaymentMethod.BACS
     reference: str = Field("", max_length=60)
-
-
-class BulkIn(Schema):
-    # A JSON body has no field-count limit; a run this big is queued by a worker, not the request.
-    invoice_ids: list[int] = Field(..., min_length=1, max_length=50000)
-
-
-class BulkOut(Schema):
-    id: int
-    requested: int
-    skipped: list[dict]
-
-
-class BulkProgressOut(Schema):
-    id: int
-    requested: int
-    to_send: int
-    done: int
-    accepted: int
-    rejected: int
-    in_flight: int
-    held: int
-    never_queued: int
-    queueing: bool
-    stopped: bool
-    finished: bool
-    skipped: list[dict]
 
 
 def _ref(model, practice, pk, field: str, what: str):
@@ -203,10 +129,6 @@ def _ref(model, practice, pk, field: str, what: str):
 
 
 def _data(practice, body: InvoiceIn) -> tuple[dict, list[dict]]:
-    from openpractice.patients.models import Patient, PatientRelationship
-    from openpractice.practices.models import Location, Membership
-    from openpractice.products.models import Product
-
     data = {
         "bill_to": body.bill_to, "patient": _ref(Patient, practice, body.patient_id, "patient_id", "patient"),
         "insurance": _ref(PatientRelationship, practice, body.insurance_id, "insurance_id", "relationship"),
@@ -274,83 +196,3 @@ def record_payment(request, invoice_id: int, body: PaymentIn):
     services.record_payment(invoice=_invoice(request, invoice_id), amount=body.amount, received_on=body.received_on,
                             method=body.method, reference=body.reference, recorded_by=request.user)
     return Status(201, _invoice(request, invoice_id))
-
-
-@router.get("/invoices/{invoice_id}/check", response=CheckOut, auth=auth_for(Capability.VIEW_RECORDS))
-def check_invoice(request, invoice_id: int):
-    """The pre-submission check: every problem Healthcode would report that can be known here."""
-    from openpractice.healthcode.checking import check_invoice as run_check
-
-    result = run_check(invoice=_invoice(request, invoice_id))
-    return {"invoice_id": invoice_id, "passed": result.passed, "problems": [p.as_dict() for p in result.problems]}
-
-
-def _healthcode(request, invoice_id: int) -> dict:
-    invoice = _invoice(request, invoice_id)
-    submissions = invoice.submissions.select_related("replaces").prefetch_related("events").order_by("-version")
-    return {"invoice_id": invoice.pk, "healthcode_status": invoice.healthcode_status, "submissions": list(submissions)}
-
-
-@router.get("/invoices/{invoice_id}/healthcode", response=HealthcodeOut, auth=auth_for(Capability.VIEW_RECORDS))
-def healthcode_status(request, invoice_id: int):
-    return _healthcode(request, invoice_id)
-
-
-@router.post("/invoices/{invoice_id}/healthcode/submit", response={202: HealthcodeOut},
-             auth=auth_for(Capability.BILLING))
-def submit(request, invoice_id: int):
-    """Queue the invoice for Healthcode (a new version if an earlier one failed). 422 with the
-    check's problems if it would fail."""
-    from openpractice.healthcode.submission import submit_invoice
-
-    submit_invoice(invoice=_invoice(request, invoice_id), user=request.user)
-    return Status(202, _healthcode(request, invoice_id))
-
-
-@router.post("/invoices/{invoice_id}/healthcode/refresh", response=HealthcodeOut, auth=auth_for(Capability.VIEW_RECORDS))
-def refresh(request, invoice_id: int):
-    from openpractice.healthcode.submission import refresh_invoice
-
-    refresh_invoice(invoice=_invoice(request, invoice_id), actor=request.user)
-    return _healthcode(request, invoice_id)
-
-
-@router.post("/invoices/{invoice_id}/healthcode/cancel", response=HealthcodeOut, auth=auth_for(Capability.BILLING))
-def cancel(request, invoice_id: int):
-    from openpractice.healthcode.submission import cancel_bill
-
-    cancel_bill(invoice=_invoice(request, invoice_id), actor=request.user)
-    return _healthcode(request, invoice_id)
-
-
-@router.post("/invoices/healthcode/bulk-submit", response={202: BulkOut}, auth=auth_for(Capability.BILLING))
-def bulk_submit(request, body: BulkIn):
-    from openpractice.healthcode.submission import submit_many
-
-    bulk = submit_many(practice=request.practice, invoice_ids=body.invoice_ids, user=request.user)
-    return Status(202, {"id": bulk.pk, "requested": bulk.requested, "skipped": bulk.skipped})
-
-
-def _bulk_progress(request, bulk_id: int) -> dict:
-    from openpractice.healthcode.models import BulkSubmission
-    from openpractice.healthcode.selectors import bulk_progress
-
-    bulk = get_for_practice_or_404(BulkSubmission, request.practice, pk=bulk_id)
-    return {"id": bulk.pk, "skipped": bulk.skipped, **bulk_progress(bulk=bulk)}
-
-
-@router.get("/invoices/healthcode/bulk/{bulk_id}", response=BulkProgressOut, auth=auth_for(Capability.VIEW_RECORDS))
-def bulk_status(request, bulk_id: int):
-    """Where every invoice of a bulk run is: answered, in flight, held back, or never queued."""
-    return _bulk_progress(request, bulk_id)
-
-
-@router.post("/invoices/healthcode/bulk/{bulk_id}/send-rest", response={202: BulkProgressOut},
-             auth=auth_for(Capability.BILLING))
-def bulk_send_rest(request, bulk_id: int):
-    """Queue the invoices of the run never queued (a crash cut the run short). Idempotent."""
-    from openpractice.healthcode.models import BulkSubmission
-    from openpractice.healthcode.submission import send_rest
-
-    send_rest(bulk=get_for_practice_or_404(BulkSubmission, request.practice, pk=bulk_id), user=request.user)
-    return Status(202, _bulk_progress(request, bulk_id))

@@ -133,3 +133,23 @@ class NumberingForm(forms.Form):
         help_text="1 to 4 letters, e.g. INV. Numbers are the prefix and 6 digits: INV000042.")
     credit_note_prefix = forms.CharField(
         label="Credit note number prefix", max_length=4, help_text="1 to 4 letters, e.g. CN.")
+
+
+def optional_int(value) -> int | None:
+    """A whole number from a query string or form field, or None when blank or not a number."""
+    try:
+        return int(value) if value else None
+    except (TypeError, ValueError):
+        return None
+
+
+def invoice_filters(data) -> dict:
+    """The invoice list's filters as the list reads them (GET), or as "Select all matching" posts
+    them: the keyword arguments of selectors.search_invoices."""
+    return {
+        "healthcode_status": data.get("healthcode_status", ""),
+        "insurer_id": optional_int(data.get("insurer")),
+        "practitioner_id": optional_int(data.get("practitioner")),
+        "age": data.get("age", ""),
+        "query": data.get("q", "")[:50],
+    }

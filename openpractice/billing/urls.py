@@ -4,14 +4,12 @@ from openpractice.billing import views
 
 app_name = "billing"
 
+# Submitting to Healthcode, the status badge and bulk runs live under /invoices/ too, in the
+# healthcode app's URLs (healthcode/urls.py).
 urlpatterns = [
     path("invoices/", views.invoice_list, name="list"),
     path("settings/billing/", views.numbering_settings, name="numbering"),
     path("invoices/new/", views.invoice_new, name="add"),
-    path("invoices/bulk/", views.bulk_submit, name="bulk_submit"),
-    path("invoices/bulk/<int:bulk_id>/", views.bulk_detail, name="bulk"),
-    path("invoices/bulk/<int:bulk_id>/progress/", views.bulk_progress, name="bulk_progress"),
-    path("invoices/bulk/<int:bulk_id>/send-rest/", views.bulk_send_rest, name="bulk_send_rest"),
     path("invoices/<int:invoice_id>/", views.invoice_detail, name="detail"),
     path("invoices/<int:invoice_id>/edit/", views.invoice_edit, name="edit"),
     path("invoices/<int:invoice_id>/pdf/", views.invoice_pdf, name="pdf"),
@@ -21,9 +19,5 @@ urlpatterns = [
     path("invoices/<int:invoice_id>/payments/", views.invoice_payment, name="payment"),
     path("invoices/<int:invoice_id>/credit-notes/", views.invoice_credit, name="credit"),
     path("invoices/<int:invoice_id>/email/", views.invoice_email, name="email"),
-    path("invoices/<int:invoice_id>/submit/", views.invoice_submit, name="submit"),
-    path("invoices/<int:invoice_id>/refresh/", views.invoice_refresh, name="refresh"),
-    path("invoices/<int:invoice_id>/cancel/", views.invoice_cancel, name="cancel"),
-    path("invoices/<int:invoice_id>/status/", views.invoice_status_fragment, name="status"),
     path("patients/<int:patient_id>/invoices/", views.patient_invoices, name="patient_invoices"),
 ]

@@ -8,11 +8,16 @@ import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
 
-from django.db.models import Prefetch
+from django.db.models import F, Prefetch
 from django.utils import timezone
 
-from openpractice.billing.models import BillTo, Invoice, InvoiceLine, ProviderKind, RecordStatus
+from openpractice.billing.models import SETTING_CODES, BillTo, Invoice, InvoiceLine, ProviderKind, RecordStatus
+from openpractice.coding.models import AcceptedCode
+from openpractice.coding.normalise import code_key
+from openpractice.coding.selectors import insurers_for_practice, visible_codes
 from openpractice.healthcode import rules
+from openpractice.healthcode.models import InsurerRules, MembershipCheck
+from openpractice.healthcode.reference import PUBLISHED_INSURER_RULES
 from openpractice.healthcode.rules import BillFacts, InsurerFacts, LineFacts, MemberAnswer, Problem
 
 SYSTEMS = {"isc": "isc", "ccsd": "ccsd", "icd10": "icd10"}  # rule names -> coding.CodeSystem values
@@ -72,8 +77,6 @@ def facts_for_queryset(queryset) -> list[BillFacts]:
 
 
 def _facts(v: dict, lines: tuple) -> BillFacts:
-    from openpractice.billing.models import SETTING_CODES
-
     provider_number = v["practitioner__practitioner_profile__healthcode_identifier"] or ""
     provider_is_location = v["provider_kind"] == ProviderKind.LOCATION
     if provider_is_location:
@@ -116,10 +119,6 @@ class DatabaseKnowledge(rules.Knowledge):
     # insurers ---------------------------------------------------------------------------------
     def insurer(self, identifier: str) -> InsurerFacts:
         if identifier not in self._insurers:
-            from openpractice.healthcode.models import InsurerRules
-
-            from openpractice.healthcode.reference import PUBLISHED_INSURER_RULES
-
             row = InsurerRules.objects.filter(healthcode_identifier=identifier).first()
             self._insurers[identifier] = InsurerFacts(
                 member_check=row.member_check, requires_diagnosis=row.requires_diagnosis,
@@ -129,19 +128,12 @@ class DatabaseKnowledge(rules.Knowledge):
 
     def _insurer_row(self, identifier: str):
         if identifier not in self._insurer_rows:
-            from openpractice.coding.selectors import insurers_for_practice
-
             self._insurer_rows[identifier] = (insurers_for_practice(practice=self.practice, include_inactive=True)
                                               .filter(healthcode_identifier=identifier).first())
         return self._insurer_rows[identifier]
 
     # codes ------------------------------------------------------------------------------------
     def preload_codes(self, system: str, codes) -> None:
-        from django.db.models import F
-
-        from openpractice.coding.normalise import code_key
-        from openpractice.coding.selectors import visible_codes
-
         keys = {code_key(c) for c in codes if c} - {k for (s, k) in self._codes if s == system}
         if not keys:
             return
@@ -155,8 +147,6 @@ class DatabaseKnowledge(rules.Knowledge):
                 self._codes[(system, key)] = (active_from, active_to)
 
     def _code(self, system: str, code: str):
-        from openpractice.coding.normalise import code_key
-
         key = code_key(code)
         if (system, key) not in self._codes:
             self.preload_codes(system, [code])
@@ -174,8 +164,6 @@ class DatabaseKnowledge(rules.Knowledge):
 
     def _accepted_list(self, insurer: str, system: str):
         if (insurer, system) not in self._accepted:
-            from openpractice.coding.models import AcceptedCode
-
             row = self._insurer_row(insurer)
             entries: dict[str, list] | None = None
             if row is not None:
@@ -196,16 +184,12 @@ class DatabaseKnowledge(rules.Knowledge):
         return None
 
     def code_accepted(self, insurer: str, code: str, on: dt.date) -> bool:
-        from openpractice.coding.normalise import code_key
-
         entries = self._accepted_list(insurer, "ccsd")
         if not entries:  # no list imported: we only know a code is refused when a list leaves it out
             return True
         return self._active_entry(entries, code_key(code), on) is not None
 
     def maximum_fee(self, insurer: str, system: str, code: str, on: dt.date) -> Decimal | None:
-        from openpractice.coding.normalise import code_key
-
         found = self._active_entry(self._accepted_list(insurer, system), code_key(code), on)
         return found[0] if found else None
 
@@ -215,8 +199,6 @@ class DatabaseKnowledge(rules.Knowledge):
 
     # membership -------------------------------------------------------------------------------
     def preload_members(self, relationship_ids) -> None:
-        from openpractice.healthcode.models import MembershipCheck
-
         wanted = {r for r in relationship_ids if r and r not in self._members}
         if not wanted:
             return

@@ -1,12 +1,16 @@
-"""Reads for the Healthcode support pages."""
+"""Reads for Healthcode's pages: the exchange log, an invoice's submissions, bulk runs."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 
-from openpractice.healthcode.models import ApiExchange
+from openpractice.billing import selectors as billing_selectors
+from openpractice.healthcode.checking import CheckResult, check_invoices
+from openpractice.healthcode.models import ApiExchange, Submission, SubmissionState
 
 PAGE_SIZE = 50
 
@@ -39,6 +43,20 @@ def pretty(body: str) -> str:
         return body
 
 
+def submissions_of(*, practice, invoice) -> QuerySet[Submission]:
+    """An invoice's versions sent to Healthcode, newest first, each with its events."""
+    return (Submission.objects.for_practice(practice).filter(invoice=invoice).select_related("replaces")
+            .prefetch_related("events").order_by("-version"))
+
+
+def not_ready(*, practice, limit: int = 500) -> list[tuple]:
+    """(invoice, CheckResult) for the insurer invoices that could go to Healthcode now but fail the
+    pre-submission check: the list's "Not ready to submit" view (of the first `limit` candidates)."""
+    candidates = billing_selectors.submittable_candidates(practice=practice)
+    results: dict[int, CheckResult] = check_invoices(practice=practice, queryset=candidates)
+    return [(invoice, results[invoice.pk]) for invoice in candidates[:limit] if not results[invoice.pk].passed]
+
+
 # A bulk run whose queueing made no progress for this long, unfinished, was cut short (a crash).
 BULK_STALLED_AFTER_SECONDS = 60
 
@@ -48,13 +66,6 @@ def bulk_progress(*, bulk, now=None) -> dict:
     in flight (queued or sending), answered (accepted or refused), held back with why (check or
     guard), or never queued (the queueing was cut short). `finished` only when nothing is in flight
     or waiting to be queued, so a run stopped half-way never reads as done."""
-    import datetime as dt
-
-    from django.db.models import Count
-    from django.utils import timezone
-
-    from openpractice.healthcode.models import Submission, SubmissionState
-
     now = now or timezone.now()
     subs = Submission.objects.filter(bulk=bulk)
     by_state = dict(subs.values_list("state").annotate(n=Count("id")).order_by())
@@ -84,7 +95,5 @@ def bulk_progress(*, bulk, now=None) -> dict:
 
 def never_queued_items(*, bulk, limit: int = 100):
     """The run's invoices that have no submission of the run and no reason to be held back."""
-    from openpractice.healthcode.models import Submission
-
     return (bulk.items.exclude(invoice_id__in=Submission.objects.filter(bulk=bulk).values("invoice_id"))
             .filter(why="").select_related("invoice__patient").order_by("invoice_id")[:limit])

@@ -1,17 +1,151 @@
-"""Support pages: every request OpenPractice sent the clearing house and its reply, secrets
-already redacted when recorded (client.py). Owners and admins only, like the credentials."""
+"""Healthcode's pages: submit, refresh and cancel an invoice's bill, ask the insurer about the
+membership on the invoice, the status badge the invoice page polls, bulk runs and their
+progress, and the exchange log (every request OpenPractice sent the clearing house and its reply,
+secrets already redacted when recorded by client.py). Thin. The invoice pages themselves are
+billing's; they show Healthcode's parts through this app's template tags (templatetags/healthcode.py).
+No GET here calls the clearing house or writes."""
 
 from __future__ import annotations
 
-from django.shortcuts import render
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
 
-from openpractice.healthcode import selectors
-from openpractice.healthcode.models import ApiExchange
+from openpractice.billing import selectors as billing_selectors
+from openpractice.billing.errors import BillingError
+from openpractice.billing.forms import invoice_filters, optional_int
+from openpractice.billing.models import HealthcodeStatus, Invoice
+from openpractice.healthcode import selectors, services
+from openpractice.healthcode import submission as hc
+from openpractice.healthcode.errors import HealthcodeSetupError, SubmissionError
+from openpractice.healthcode.membership import describe
+from openpractice.healthcode.models import ApiExchange, BulkSubmission, MembershipOutcome, SubmissionState
 from openpractice.practices.permissions import require_capability
 from openpractice.practices.roles import Capability
 from openpractice.practices.tenancy import get_for_practice_or_404
 
 
+def _can_bill(request) -> bool:
+    return bool(request.membership and request.membership.can(Capability.BILLING))
+
+
+# -- one invoice --------------------------------------------------------------------------------
+def _action(request, invoice_id: int, do, success: str):
+    invoice = get_for_practice_or_404(Invoice, request.practice, pk=invoice_id)
+    try:
+        result = do(invoice)
+    except (BillingError, SubmissionError, HealthcodeSetupError) as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, success.format(invoice=invoice, result=result))
+    return redirect("billing:detail", invoice_id)
+
+
+@require_POST
+@require_capability(Capability.BILLING)
+def invoice_submit(request, invoice_id: int):
+    return _action(request, invoice_id, lambda i: hc.submit_invoice(invoice=i, user=request.user),
+                   "Submitted to Healthcode (version {result.version}): the status updates here as Healthcode "
+                   "answers.")
+
+
+@require_POST
+@require_capability(Capability.VIEW_RECORDS)
+def invoice_refresh(request, invoice_id: int):
+    return _action(request, invoice_id, lambda i: hc.refresh_invoice(invoice=i, actor=request.user),
+                   "Status refreshed from Healthcode.")
+
+
+@require_POST
+@require_capability(Capability.BILLING)
+def invoice_cancel(request, invoice_id: int):
+    return _action(request, invoice_id, lambda i: hc.cancel_bill(invoice=i, actor=request.user),
+                   "Bill cancelled at Healthcode.")
+
+
+@require_POST
+@require_capability(Capability.VIEW_RECORDS)
+def invoice_check_membership(request, invoice_id: int):
+    """Find Member for the invoice's insurance on its first date of service, when someone asks for
+    it (the invoice page's Healthcode panel offers it while the check lacks the insurer's answer):
+    opening the invoice never calls the clearing house. The answer is kept, so the check uses it."""
+    invoice = get_for_practice_or_404(Invoice, request.practice, pk=invoice_id)
+    if invoice.insurance_id is None:
+        messages.error(request, "This invoice is not to an insurer.")
+        return redirect("billing:detail", invoice_id)
+    relationship = invoice.insurance
+    try:
+        answer = services.check_membership(relationship=relationship,
+                                           active_on=invoice.first_date_of_service or timezone.localdate())
+    except (SubmissionError, HealthcodeSetupError) as exc:
+        messages.warning(request, f"Membership not checked: {exc.message}")
+    else:
+        say = messages.success if answer.outcome == MembershipOutcome.MATCH else messages.warning
+        say(request, f"{relationship.related_contact.name}: {describe(answer)}")
+    return redirect("billing:detail", invoice_id)
+
+
+@require_GET
+@require_capability(Capability.VIEW_RECORDS)
+def invoice_status(request, invoice_id: int):
+    """The Healthcode status badge, polled by htmx while a bill is on its way."""
+    invoice = get_for_practice_or_404(Invoice, request.practice, pk=invoice_id)
+    return render(request, "healthcode/_hc_status.html", {"invoice": invoice})
+
+
+# -- bulk -----------------------------------------------------------------------------------------
+@require_POST
+@require_capability(Capability.BILLING)
+def bulk_submit(request):
+    """Ticked rows post their ids; "Select all N matching" posts the filter instead (never
+    thousands of ids, so no field-count limit), and the ids are resolved here, in this practice."""
+    if request.POST.get("scope") == "matching":
+        ids = list(billing_selectors.submittable_matching(practice=request.practice, **invoice_filters(request.POST))
+                   .values_list("pk", flat=True))
+        if not ids:
+            messages.error(request, "No invoice matching this filter can be submitted to Healthcode.")
+            return redirect("billing:list")
+    else:
+        ids = [i for i in (optional_int(v) for v in request.POST.getlist("invoice")) if i]
+        if not ids:
+            messages.error(request, "Select the invoices to submit first (tick the boxes in the list).")
+            return redirect("billing:list")
+    bulk = hc.submit_many(practice=request.practice, invoice_ids=ids, user=request.user)
+    return redirect("healthcode:bulk", bulk.pk)
+
+
+@require_POST
+@require_capability(Capability.BILLING)
+def bulk_send_rest(request, bulk_id: int):
+    bulk = get_for_practice_or_404(BulkSubmission, request.practice, pk=bulk_id)
+    hc.send_rest(bulk=bulk, user=request.user)
+    messages.success(request, "The invoices not sent yet are being queued for Healthcode.")
+    return redirect("healthcode:bulk", bulk.pk)
+
+
+def _bulk_context(request, bulk: BulkSubmission) -> dict:
+    progress = selectors.bulk_progress(bulk=bulk)
+    return {"bulk": bulk, **progress, "can_bill": _can_bill(request),
+            "never_rows": selectors.never_queued_items(bulk=bulk) if progress["never_queued"] else [],
+            "rejected_rows": bulk.submissions.filter(state=SubmissionState.REJECTED).select_related("invoice")[:50],
+            "status_labels": dict(HealthcodeStatus.choices)}
+
+
+@require_capability(Capability.VIEW_RECORDS)
+def bulk_detail(request, bulk_id: int):
+    bulk = get_for_practice_or_404(BulkSubmission, request.practice, pk=bulk_id)
+    return render(request, "healthcode/bulk.html", _bulk_context(request, bulk))
+
+
+@require_GET
+@require_capability(Capability.VIEW_RECORDS)
+def bulk_progress(request, bulk_id: int):
+    bulk = get_for_practice_or_404(BulkSubmission, request.practice, pk=bulk_id)
+    return render(request, "healthcode/_bulk_progress.html", _bulk_context(request, bulk))
+
+
+# -- the exchange log (Settings › Integrations) ---------------------------------------------------
 @require_capability(Capability.MANAGE_INTEGRATIONS)
 def exchange_list(request):
     failures_only = request.GET.get("failures") == "1"

@@ -1,0 +1,124 @@
+"""Healthcode's parts of billing's invoice pages, rendered from this app's selectors so billing
+knows nothing of Healthcode (its templates `{% load healthcode %}` and place one tag per part,
+as the invoice page does with the remittances panel):
+
+- `{% invoice_healthcode_status invoice %}`: the status badge, polled while the bill is queued;
+- `{% invoice_healthcode invoice %}`: the invoice page's Healthcode panel (the pre-submission
+  check with fix links, submit / refresh / cancel, asking the insurer about the membership,
+  Healthcode's errors and the submissions);
+- `{% invoice_list_submit_all filters shown page_full %}` and `{% invoice_list_submit_selected %}`:
+  the invoice list's bulk submission;
+- `{% invoices_not_ready %}`: the list's "Not ready to submit" view.
+
+Everything here reads: opening a page never calls the clearing house or writes (the membership
+check is a button, views.invoice_check_membership)."""
+
+from __future__ import annotations
+
+from django import template
+from django.urls import reverse
+
+from openpractice.billing import selectors as billing_selectors
+from openpractice.billing.models import RecordStatus
+from openpractice.healthcode import selectors, services
+from openpractice.healthcode import submission as hc
+from openpractice.healthcode.checking import check_invoice
+from openpractice.practices.roles import Capability
+
+register = template.Library()
+
+# The "Not ready to submit" view shows this many of the invoices that fail the check.
+NOT_READY_SHOWN = 200
+
+FIX_LINKS = {
+    "invoice": lambda i: reverse("billing:edit", args=[i.pk]),
+    "patient": lambda i: reverse("patients:edit", args=[i.patient_id]) + "#relationships",
+    "practitioner": lambda i: reverse("practices:practitioner_profile", args=[i.practitioner_id]),
+    "product": lambda i: reverse("products:list"),
+    "location": lambda i: reverse("practices:location_list"),
+    "insurer": lambda i: reverse("billing:edit", args=[i.pk]) if not i.insurer_contact_id else reverse(
+        "contacts:edit", args=[i.insurer_contact_id]),
+    "coding": lambda i: reverse("coding:settings"),
+}
+FIX_LABELS = {"invoice": "Edit invoice", "patient": "Edit patient", "practitioner": "Edit practitioner",
+              "product": "Products", "location": "Locations", "insurer": "Edit insurer", "coding": "Code sets"}
+
+
+def problem_rows(invoice, problems) -> list[dict]:
+    """Each problem of the check with a link to the page that fixes it."""
+    rows = []
+    for p in problems:
+        link = FIX_LINKS.get(p.fix, FIX_LINKS["invoice"])(invoice)
+        if p.fix == "product" and p.line:
+            line = next((line for line in invoice.lines.all() if line.sequence == p.line), None)
+            if line is not None:
+                link = reverse("products:edit", args=[line.product_id])
+        rows.append({"problem": p, "link": link, "link_label": FIX_LABELS.get(p.fix, "Fix")})
+    return rows
+
+
+def _can_bill(request) -> bool:
+    return bool(request and request.membership and request.membership.can(Capability.BILLING))
+
+
+def _practice(context):
+    return getattr(context.get("request"), "practice", None)
+
+
+@register.inclusion_tag("healthcode/_hc_status.html")
+def invoice_healthcode_status(invoice):
+    return {"invoice": invoice}
+
+
+@register.inclusion_tag("healthcode/_invoice_panel.html", takes_context=True)
+def invoice_healthcode(context, invoice):
+    request = context.get("request")
+    practice = _practice(context)
+    if practice is None or not invoice.is_insurer_bill or invoice.record_status == RecordStatus.VOID:
+        return {"invoice": invoice}
+    check = check_invoice(invoice=invoice)
+    submissions = list(selectors.submissions_of(practice=practice, invoice=invoice))
+    current = submissions[0] if submissions else None
+    ready = services.is_configured(practice=practice)
+    resubmittable = invoice.healthcode_status in hc.RESUBMITTABLE
+    return {
+        "invoice": invoice, "check": check, "problem_rows": problem_rows(invoice, check.problems),
+        "submissions": submissions, "current": current, "can_bill": _can_bill(request),
+        "healthcode_ready": ready,
+        "can_submit": bool(check.passed and resubmittable),
+        "can_cancel": bool(current and current.bill_id and current.healthcode_status in hc.CANCELLABLE),
+        "resubmittable": resubmittable,
+        "registration_problem": any(p.field == "RegistrationNo" and p.blocks for p in check.problems)
+        or bool(current and any(e.get("field") == "RegistrationNo" for e in current.errors or [])),
+        # The insurer keeps a member database and has not answered for these details yet: offer to
+        # ask it (Find Member), where opening the page once asked by itself.
+        "ask_member": bool(ready and resubmittable and invoice.is_editable and invoice.insurance_id
+                           and any(p.rule == "member-not-checked" for p in check.problems)),
+        "request": request, "csrf_token": context.get("csrf_token"),
+    }
+
+
+@register.inclusion_tag("healthcode/_submit_all.html", takes_context=True)
+def invoice_list_submit_all(context, filters, shown, page_full):
+    """"Select all N matching this filter and submit": offered when the page shown is full (so more
+    invoices may match than are shown) and counted only then."""
+    request = context.get("request")
+    can_bill = _can_bill(request)
+    practice = _practice(context)
+    matching = (billing_selectors.submittable_matching(practice=practice, **filters).count()
+                if can_bill and page_full and practice is not None else 0)
+    return {"can_bill": can_bill, "matching": matching, "shown": shown, "filters": filters,
+            "csrf_token": context.get("csrf_token")}
+
+
+@register.inclusion_tag("healthcode/_submit_selected.html", takes_context=True)
+def invoice_list_submit_selected(context):
+    return {"can_bill": _can_bill(context.get("request"))}
+
+
+@register.inclusion_tag("healthcode/_not_ready.html", takes_context=True)
+def invoices_not_ready(context):
+    practice = _practice(context)
+    rows = selectors.not_ready(practice=practice) if practice is not None else []
+    return {"rows": rows[:NOT_READY_SHOWN], "count": len(rows), "can_bill": _can_bill(context.get("request")),
+            "csrf_token": context.get("csrf_token")}
