@@ -32,7 +32,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from openpractice.billing import services as billing
-from openpractice.billing.models import SHORTFALL_PRICE_SOURCE, BillTo, Invoice, InvoiceLine, RecordStatus
+from openpractice.billing.models import BillTo, Invoice, RecordStatus
 from openpractice.billing.money import ZERO, parse_money
 from openpractice.db import bulk
 from openpractice.remittances import parsing
@@ -198,10 +198,11 @@ class _Owed:
     written_off_total: Decimal
     lines: dict[int, int]  # sequence -> invoice line id
     line_owed: dict[int, Decimal]  # invoice line id -> gross less allocated
+    settled: Decimal = ZERO  # allocated by this posting: billing.apply_settlements adds it to paid_total
 
     @property
     def balance(self) -> Decimal:
-        return self.total - self.paid_total - self.credited_total - self.written_off_total
+        return self.total - self.paid_total - self.settled - self.credited_total - self.written_off_total
 
 
 def _load_owed(practice, invoice_ids: set[int]) -> dict[int, _Owed]:
@@ -209,16 +210,12 @@ def _load_owed(practice, invoice_ids: set[int]) -> dict[int, _Owed]:
     not model instances: a 100,000-line remittance loads 100,000 invoices."""
     owed: dict[int, _Owed] = {}
     pounds = _money_reader()
-    # Chunks in ascending id order, each locked in id order: every poster takes invoice locks in
-    # the same order, so two remittances touching the same invoices wait rather than deadlock.
-    for chunk in bulk.chunks(sorted(invoice_ids)):
-        for row in (Invoice.objects.select_for_update().filter(practice=practice, pk__anyof=chunk).order_by("pk")
-                    .values_list("id", "number", "practice_id", "insurer_contact_id", "total", "paid_total",
-                                 "credited_total", "written_off_total")):
+    # Billing locks them chunk by chunk, in its one lock order; each chunk's lines and allocations
+    # are read before the next chunk is locked.
+    for chunk, rows, lines in billing.lock_for_settlement(practice=practice, invoice_ids=invoice_ids):
+        for row in rows:
             owed[row[0]] = _Owed(*row[:4], pounds(row[4]), pounds(row[5]), pounds(row[6]), pounds(row[7]), {}, {})
-        for line_id, invoice_id, sequence, net, vat in (
-                InvoiceLine.objects.filter(invoice_id__anyof=chunk)
-                .values_list("id", "invoice_id", "sequence", "net_amount", "vat_amount").order_by()):
+        for line_id, invoice_id, sequence, net, vat in lines:
             owed[invoice_id].lines[sequence] = line_id
             owed[invoice_id].line_owed[line_id] = pounds(net) + pounds(vat)
         # What is already allocated to each charge line: one aggregate, balances kept in Python.
@@ -315,8 +312,6 @@ def match_lines(*, practice, batch: RemittanceBatch, lines: list[RemittanceLine]
 
 
 # -- allocation (the ledger) ---------------------------------------------------------------------
-
-# -- allocation (the ledger) ---------------------------------------------------------------------
 _LINE_COLUMNS = ("sequence", "bill_id", "invoice_number", "membership_number", "patient_name", "amount_invoiced",
                  "amount_paid", "shortfall", "shortfall_code", "shortfall_reason", "items", "status", "problem",
                  "invoice_id", "match_method", "matched_at", "matched_by_id", "line_key")
@@ -365,7 +360,7 @@ def allocate_lines(*, practice, batch: RemittanceBatch, lines: list, user=None,
         for row in planned:
             if row["invoice_line_id"]:
                 entry.line_owed[row["invoice_line_id"]] -= row["amount"]
-            entry.paid_total += row["amount"]
+            entry.settled += row["amount"]
             planned_rows.append((line, entry, row))
         touched[entry.id] = entry
         line.status, line.problem, line.invoice_id = LineStatus.ALLOCATED, "", entry.id
@@ -380,9 +375,10 @@ _ALLOCATION_COLUMNS = ("practice_id", "invoice_id", "invoice_line_id", "remittan
 
 def _write(batch: RemittanceBatch, lines: list, planned_rows: list, invoices: list[_Owed], posted_on, now,
            user_id) -> None:
-    """Lines, allocations and invoice totals, in bulk (COPY / executemany and one UPDATE per 20,000
-    invoices, not model instances: preparing every value through its field was most of the time at
-    100,000 lines). No signals, no history row per invoice: the allocation rows are the audit.
+    """Lines and allocations in bulk (COPY / executemany, not model instances: preparing every value
+    through its field was most of the time at 100,000 lines); the invoices' paid totals and
+    outcomes through billing.apply_settlements (one UPDATE per 20,000 invoices). No signals, no
+    history row per invoice: the allocation rows are the audit.
 
     On PostgreSQL the new lines' ids are taken from their sequence first, so the invoice updates
     (seconds of server time at 100,000 lines) run while Python builds the line and allocation
@@ -392,7 +388,6 @@ def _write(batch: RemittanceBatch, lines: list, planned_rows: list, invoices: li
             line.save(update_fields=["status", "problem", "invoice", "match_method", "matched_at", "matched_by",
                                      "line_key"])
     new = [line for line in lines if line.pk is None]
-    table, columns, rows, constant = _invoice_totals(invoices, now)
     ids = bulk.reserve_ids(RemittanceLine, len(new))
     if ids is None:  # SQLite: lines first, their ids read back, then what refers to them
         bulk.insert_rows(RemittanceLine._meta.db_table, ("practice_id", "batch_id", *_LINE_COLUMNS),
@@ -402,16 +397,17 @@ def _write(batch: RemittanceBatch, lines: list, planned_rows: list, invoices: li
             line.pk = line.id = found[line.sequence]
         bulk.insert_rows(Allocation._meta.db_table, _ALLOCATION_COLUMNS,
                          _allocation_rows(planned_rows, posted_on, now, user_id))
-        bulk.update_rows(table, columns, rows, constant=constant)
+        billing.apply_settlements(invoices=invoices, now=now)
         return
     for line, pk in zip(new, ids):
         line.pk = line.id = pk
-    updating = bulk.Meanwhile(bulk.update_statements(table, columns, rows, constant=constant))
+    updating = billing.apply_settlements(invoices=invoices, now=now, meanwhile=True)
     try:
         line_rows = _line_rows(batch, new, with_ids=True)
         allocation_rows = _allocation_rows(planned_rows, posted_on, now, user_id)
     finally:
-        updating.wait()
+        if updating is not None:
+            updating.wait()
     bulk.insert_rows(RemittanceLine._meta.db_table, ("id", "practice_id", "batch_id", *_LINE_COLUMNS), line_rows)
     bulk.insert_rows(Allocation._meta.db_table, _ALLOCATION_COLUMNS, allocation_rows)
 
@@ -445,17 +441,6 @@ def _allocation_rows(planned_rows: list, posted_on, now, user_id) -> list[tuple]
     return [(entry.practice_id, entry.id, row["invoice_line_id"], line.pk, kind, str(row["amount"]),
              str(row["shortfall"]), row["reason"], entry.insurer_contact_id, day, stamp, user_id)
             for line, entry, row in planned_rows]
-
-
-def _invoice_totals(invoices: list[_Owed], now) -> tuple:
-    """bulk.update_rows' arguments for the invoices' paid_total and payment_outcome (and updated_at)."""
-    from django.db import connection
-
-    return (Invoice._meta.db_table, (("paid_total", "numeric"), ("payment_outcome", "text")),
-            [(i.paid_total, billing.payment_outcome_for(
-                total=i.total, paid_total=i.paid_total, credited_total=i.credited_total,
-                written_off_total=i.written_off_total), i.id) for i in sorted(invoices, key=lambda i: i.id)],
-            {"updated_at": connection.ops.adapt_datetimefield_value(now)})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -631,45 +616,18 @@ def transfer_shortfall(*, line: RemittanceLine, user=None) -> Invoice:
                               field="shortfall")
     insurer = line.batch.insurer_name or (invoice.insurer_contact.name if invoice.insurer_contact_id else "the insurer")
     reason = line.shortfall_reason or ("Rejected" if line.amount_paid == 0 else "Shortfall")
-    patient_invoice = _shortfall_invoice(invoice=invoice, line=line, amount=amount, insurer=insurer, user=user)
+    patient_invoice = billing.create_shortfall_invoice(
+        invoice=invoice, amount=amount, insurer=insurer, source=f"remittance {line.batch.payment_reference}",
+        reason=line.shortfall_reason or ("rejected" if line.amount_paid == 0 else "shortfall"),
+        charges=[billing.ShortfallCharge(sequence=item["sequence"], amount=Decimal(item["shortfall"]),
+                                         reason=item.get("reason") or "") for item in line.items or []],
+        created_by=user)
     Allocation.objects.create(
         practice_id=invoice.practice_id, invoice=invoice, remittance_line=line, kind=AllocationKind.SHORTFALL_TRANSFER,
         amount=amount, shortfall=amount, reason=f"{insurer}: {reason}"[:300], patient_invoice=patient_invoice,
         insurer_contact_id=invoice.insurer_contact_id, posted_on=timezone.localdate(), created_by=user)
     billing.refresh_payment_outcome(invoice=invoice)
     return patient_invoice
-
-
-def _shortfall_invoice(*, invoice: Invoice, line: RemittanceLine, amount: Decimal, insurer: str, user) -> Invoice:
-    """The patient's invoice for a shortfall. Written directly (billing prices lines from products,
-    and a shortfall's price is the insurer's deduction), then issued through billing."""
-    today = timezone.localdate()
-    patient_invoice = Invoice.objects.create(
-        practice_id=invoice.practice_id, bill_to=BillTo.PATIENT, patient_id=invoice.patient_id,
-        practitioner_id=invoice.practitioner_id, location_id=invoice.location_id, invoice_date=today,
-        due_date=today + dt.timedelta(days=30), created_by=user,
-        notes=f"Shortfall on invoice {invoice.number} from {insurer} (remittance {line.batch.payment_reference}).")
-    originals = {l.sequence: l for l in invoice.lines.all()}
-    charges, left = [], amount
-    for item in line.items or []:
-        short = min(Decimal(item["shortfall"]), left)
-        if short > 0 and item["sequence"] in originals:
-            charges.append((originals[item["sequence"]], short, item.get("reason") or line.shortfall_reason))
-            left -= short
-    if not charges or left > 0:
-        first = next(iter(originals.values()))
-        charges.append((first, left if charges else amount, line.shortfall_reason))
-    for sequence, (original, short, why) in enumerate(charges, start=1):
-        why = why or ("rejected" if line.amount_paid == 0 else "shortfall")
-        InvoiceLine.objects.create(
-            practice_id=invoice.practice_id, invoice=patient_invoice, sequence=sequence, product_id=original.product_id,
-            description=f"Shortfall: {original.description}. {insurer}: {why}"[:200],
-            service_date=original.service_date, quantity=1, unit_price=short, price_source=SHORTFALL_PRICE_SOURCE,
-            vat_rate=Decimal("0"), net_amount=short, vat_amount=ZERO,
-            industry_standard_code=original.industry_standard_code, procedure_code=original.procedure_code)
-    patient_invoice.net_total = patient_invoice.total = amount
-    patient_invoice.save(update_fields=["net_total", "total"])
-    return billing.issue_invoice(invoice=patient_invoice)
 
 
 def apply_shortfall_rule(*, practice, batch: RemittanceBatch, user=None) -> int:
