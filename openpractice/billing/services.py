@@ -493,9 +493,11 @@ def create_shortfall_invoice(*, invoice: Invoice, amount: Decimal, insurer: str,
     invoice is written and before the caller writes its ledger row against it; the caller
     settles the insurer invoice in its ledger and then calls refresh_payment_outcome."""
     invoice = lock_invoice(invoice.pk, invoice.practice_id)
-    if invoice.record_status != RecordStatus.ISSUED or invoice.bill_to != BillTo.INSURER:
-        raise BillingError("A shortfall moves from an issued invoice to an insurer; this one is not.",
-                           field="invoice", code="wrong_status")
+    # Only a draft is refused: the remittances app matches lines to issued invoices, and what it
+    # allowed before billing wrote these invoices (a bill voided since) it still allows.
+    if invoice.record_status == RecordStatus.DRAFT:
+        raise BillingError("A shortfall moves from an issued invoice; this one is a draft.", field="invoice",
+                           code="wrong_status")
     if amount <= 0 or amount > invoice.balance:
         raise BillingError(f"Amount: more than £0.00 and at most the balance of £{invoice.balance:.2f}.",
                            field="amount")

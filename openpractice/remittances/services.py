@@ -27,16 +27,19 @@ import json
 from collections import defaultdict
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
 from openpractice.billing import services as billing
+from openpractice.billing.errors import BillingError
 from openpractice.billing.models import BillTo, Invoice, RecordStatus
 from openpractice.billing.money import ZERO, parse_money
+from openpractice.coding.selectors import find_insurer
 from openpractice.db import bulk
+from openpractice.patients.keys import registration_key
 from openpractice.remittances import parsing
-from openpractice.remittances.errors import RemittanceError
+from openpractice.remittances.errors import Code, RemittanceError
 from openpractice.remittances.models import (
     Allocation,
     AllocationKind,
@@ -172,8 +175,6 @@ def _gc_paused():
 def _insurer_name(practice, identifier: str) -> str:
     if not identifier:
         return ""
-    from openpractice.coding.selectors import find_insurer
-
     insurer = find_insurer(practice=practice, healthcode_identifier=identifier)
     return insurer.name if insurer else identifier
 
@@ -238,8 +239,6 @@ def _exact(value) -> Decimal:
 
 
 def _money_reader():
-    from django.db import connection
-
     return _exact if connection.vendor == "postgresql" else _pounds
 
 
@@ -259,8 +258,6 @@ def match_lines(*, practice, batch: RemittanceBatch, lines: list[RemittanceLine]
     method, problem). By invoice number first (an
     issued insurer invoice of this practice, to the batch's insurer), then by registration number
     + patient + amount invoiced when exactly one owed invoice fits."""
-    from openpractice.patients.keys import registration_key
-
     result: dict[int, tuple[int | None, str, str]] = {}
     numbers = sorted({line.invoice_number.upper() for line in lines if line.invoice_number})
     by_number: dict[str, dict] = {}
@@ -413,8 +410,6 @@ def _write(batch: RemittanceBatch, lines: list, planned_rows: list, invoices: li
 
 
 def _line_rows(batch: RemittanceBatch, new: list, *, with_ids: bool) -> list[tuple]:
-    from django.db import connection
-
     stamps: dict = {}  # one matched_at for a whole posting: adapt it once
     adapt = connection.ops.adapt_datetimefield_value
     practice_id, batch_id = batch.practice_id, batch.pk
@@ -433,8 +428,6 @@ def _line_rows(batch: RemittanceBatch, new: list, *, with_ids: bool) -> list[tup
 
 
 def _allocation_rows(planned_rows: list, posted_on, now, user_id) -> list[tuple]:
-    from django.db import connection
-
     day = connection.ops.adapt_datefield_value(posted_on)
     stamp = connection.ops.adapt_datetimefield_value(now)
     kind = str(AllocationKind.INSURER_PAYMENT)
@@ -522,17 +515,17 @@ def match_by_hand(*, line: RemittanceLine, invoice: Invoice, user=None) -> Remit
     if invoice.practice_id != line.practice_id:
         raise RemittanceError("Choose an invoice of this practice.", field="invoice")
     if line.status == LineStatus.DUPLICATE:
-        raise RemittanceError(f"{line.problem}: it is not posted again.", field="status", code="duplicate")
+        raise RemittanceError(f"{line.problem}: it is not posted again.", field="status", code=Code.DUPLICATE)
     if line.status not in (LineStatus.REVIEW, LineStatus.NEW, LineStatus.IGNORED):
         raise RemittanceError(f"This line is {line.get_status_display().lower()} already.", field="status",
-                              code="wrong_status")
+                              code=Code.WRONG_STATUS)
     if invoice.record_status != RecordStatus.ISSUED:
         raise RemittanceError(f"Invoice {invoice.display_number} is {invoice.get_record_status_display().lower()}: "
                               "choose an issued invoice.", field="invoice")
     allocate_lines(practice=invoice.practice, batch=line.batch, lines=[line], user=user,
                    forced={id(line): invoice.pk})
     if line.status != LineStatus.ALLOCATED:
-        raise RemittanceError(f"{line.problem}. Choose another invoice.", field="invoice", code="not_owed")
+        raise RemittanceError(f"{line.problem}. Choose another invoice.", field="invoice", code=Code.NOT_OWED)
     return line
 
 
@@ -540,11 +533,12 @@ def match_by_hand(*, line: RemittanceLine, invoice: Invoice, user=None) -> Remit
 def set_aside(*, line: RemittanceLine, reason: str, user=None) -> RemittanceLine:
     line = RemittanceLine.objects.select_for_update().get(pk=line.pk)
     if line.status != LineStatus.REVIEW:
-        raise RemittanceError("Only a line waiting for review can be set aside.", field="status", code="wrong_status")
+        raise RemittanceError("Only a line waiting for review can be set aside.", field="status",
+                              code=Code.WRONG_STATUS)
     reason = (reason or "").strip()
     if not reason:
         raise RemittanceError("Say why this line is set aside (for example: paid to another practice).",
-                              field="reason", code="required")
+                              field="reason", code=Code.REQUIRED)
     line.status, line.problem, line.matched_by, line.matched_at = LineStatus.IGNORED, reason[:300], user, timezone.now()
     line.save(update_fields=["status", "problem", "matched_by", "matched_at"])
     return line
@@ -558,24 +552,24 @@ def reverse_allocation(*, allocation: Allocation, reason: str, user=None) -> All
     voids the patient's shortfall invoice (refused once the patient has paid towards it)."""
     reason = (reason or "").strip()
     if not reason:
-        raise RemittanceError("Say why the allocation is reversed.", field="reason", code="required")
+        raise RemittanceError("Say why the allocation is reversed.", field="reason", code=Code.REQUIRED)
     invoice = billing.lock_invoice(allocation.invoice_id, allocation.practice_id)
     allocation = Allocation.objects.select_for_update().get(pk=allocation.pk)
     if allocation.kind == AllocationKind.REVERSAL:
         raise RemittanceError("A reversal cannot itself be reversed: allocate again instead.", field="allocation")
     if Allocation.objects.filter(reverses=allocation).exists():
-        raise RemittanceError("This allocation is reversed already.", field="allocation", code="wrong_status")
+        raise RemittanceError("This allocation is reversed already.", field="allocation", code=Code.WRONG_STATUS)
     if allocation.kind == AllocationKind.INSURER_PAYMENT and allocation.remittance_line_id and \
             Allocation.objects.filter(remittance_line_id=allocation.remittance_line_id,
                                       kind=AllocationKind.SHORTFALL_TRANSFER, reversed_by__isnull=True).exists():
         raise RemittanceError("The shortfall of this payment was moved to the patient: reverse that first.",
-                              field="allocation", code="wrong_status")
+                              field="allocation", code=Code.WRONG_STATUS)
     if allocation.kind == AllocationKind.SHORTFALL_TRANSFER and allocation.patient_invoice_id:
         patient_invoice = billing.lock_invoice(allocation.patient_invoice_id, allocation.practice_id)
         if patient_invoice.record_status != RecordStatus.VOID:
             if patient_invoice.paid_total or patient_invoice.credited_total:
                 raise RemittanceError(f"The patient has paid towards invoice {patient_invoice.number}: refund or "
-                                      "credit it first.", field="allocation", code="wrong_status")
+                                      "credit it first.", field="allocation", code=Code.WRONG_STATUS)
             billing.void_invoice(invoice=patient_invoice, reason=f"Shortfall transfer reversed: {reason}"[:200])
     reversal = Allocation.objects.create(
         practice_id=allocation.practice_id, invoice_id=allocation.invoice_id,
@@ -603,12 +597,14 @@ def transfer_shortfall(*, line: RemittanceLine, user=None) -> Invoice:
     more than the insurer invoice still owes."""
     line = RemittanceLine.objects.select_for_update().select_related("batch").get(pk=line.pk)
     if line.status != LineStatus.ALLOCATED or line.invoice_id is None:
-        raise RemittanceError("Match this remittance line to its invoice first.", field="status", code="wrong_status")
+        raise RemittanceError("Match this remittance line to its invoice first.", field="status",
+                              code=Code.WRONG_STATUS)
     if line.shortfall <= 0:
         raise RemittanceError("This line has no shortfall to move to the patient.", field="shortfall")
     if Allocation.objects.filter(remittance_line=line, kind=AllocationKind.SHORTFALL_TRANSFER,
                                  reversed_by__isnull=True).exists():
-        raise RemittanceError("This shortfall was moved to the patient already.", field="status", code="wrong_status")
+        raise RemittanceError("This shortfall was moved to the patient already.", field="status",
+                              code=Code.WRONG_STATUS)
     invoice = billing.lock_invoice(line.invoice_id, line.practice_id)
     amount = min(line.shortfall, invoice.balance)
     if amount <= 0:
@@ -669,8 +665,6 @@ def record_bank_amount(*, batch: RemittanceBatch, amount) -> RemittanceBatch:
 
 
 def _money(value, *, field: str, label: str) -> Decimal:
-    from openpractice.billing.errors import BillingError
-
     try:
         amount = parse_money(value, field=field, label=label)
     except BillingError as exc:
@@ -720,7 +714,7 @@ def _read_file(*, practice, content: bytes, kind: str, mapping: dict | None, ins
                payment_reference: str, payment_date: dt.date | None) -> tuple[parsing.ParsedBatch, str]:
     """The file's remittance and its text as stored (any encoding read, kept as UTF-8 text)."""
     if not content:
-        raise RemittanceError("Choose a remittance file.", field="file", code="required")
+        raise RemittanceError("Choose a remittance file.", field="file", code=Code.REQUIRED)
     if len(content) > MAX_FILE_BYTES:
         raise RemittanceError("The file is over 20 MB: split it.", field="file")
     if kind == "fhir":
@@ -730,15 +724,14 @@ def _read_file(*, practice, content: bytes, kind: str, mapping: dict | None, ins
         raise RemittanceError("Choose the file type: FHIR Bundle (JSON) or CSV.", field="kind")
     if not payment_reference.strip():
         raise RemittanceError("Enter the BACS reference of the payment, as on the remittance advice.",
-                              field="payment_reference", code="required")
+                              field="payment_reference", code=Code.REQUIRED)
     # The payer is part of what identifies each line: the directory's identifier, not what was typed.
-    from openpractice.coding.selectors import find_insurer
-
     insurer = find_insurer(practice=practice, healthcode_identifier=insurer_identifier.strip()) \
         if insurer_identifier.strip() else None
     if insurer is None:
         raise RemittanceError("Enter the Healthcode identifier (Insurance) of the insurer that paid, such as bup.",
-                              field="insurer_identifier", code="required" if not insurer_identifier.strip() else "invalid")
+                              field="insurer_identifier",
+                              code=Code.REQUIRED if not insurer_identifier.strip() else Code.INVALID)
     text = parsing.decode_text(content)
     parsed = parsing.parse_csv(text.encode("utf-8"), mapping=mapping or {}, insurer_identifier=insurer.healthcode_identifier,
                                payment_reference=payment_reference.strip(), payment_date=payment_date)
@@ -774,7 +767,7 @@ def import_file(*, practice, content: bytes, kind: str, mapping: dict | None = N
                               payment_date=payment_date)
     preview = _preview(practice, parsed)
     if preview.nothing_new:
-        raise RemittanceError(preview.message, field="file", code="duplicate")
+        raise RemittanceError(preview.message, field="file", code=Code.DUPLICATE)
     source = BatchSource.FHIR_FILE if kind == "fhir" else BatchSource.CSV_FILE
     try:
         with transaction.atomic():
@@ -782,13 +775,13 @@ def import_file(*, practice, content: bytes, kind: str, mapping: dict | None = N
                                          raw_payload=text, user=user, summary=parsed)
             if not created:
                 raise RemittanceError("This remittance was received already: nothing to import.", field="file",
-                                      code="duplicate")
+                                      code=Code.DUPLICATE)
             return _post_batch(batch_id=batch.pk, user=user, csv_options={"mapping": mapping or {}})
     except IntegrityError:
         # A line key taken by a posting that committed a moment ago (lines no invoice lock
         # serialised): nothing of this file was written; a second try sees that posting.
         raise RemittanceError("Another remittance with some of these lines was posted at the same moment: import "
-                              "the file again to post what is new.", field="file", code="conflict") from None
+                              "the file again to post what is new.", field="file", code=Code.CONFLICT) from None
 
 
 # -- pending imports: upload → preview → confirm ----------------------------------------------------
@@ -813,7 +806,7 @@ def confirm_import(*, pending: PendingImport, user) -> RemittanceBatch:
     posted, expired, or refused: the user chooses the file again."""
     if pending.expires_at <= timezone.now():
         PendingImport.objects.filter(pk=pending.pk).delete()
-        raise RemittanceError("The preview has expired: choose the file again.", field="file", code="expired")
+        raise RemittanceError("The preview has expired: choose the file again.", field="file", code=Code.EXPIRED)
     options = dict(pending.options)
     if options.get("payment_date"):
         options["payment_date"] = dt.date.fromisoformat(options["payment_date"])
@@ -821,7 +814,7 @@ def confirm_import(*, pending: PendingImport, user) -> RemittanceBatch:
         with transaction.atomic():
             # Locked: a second click waits here, then finds the row gone.
             if not PendingImport.objects.select_for_update().filter(pk=pending.pk).exists():
-                raise RemittanceError("This file was posted already.", field="file", code="duplicate")
+                raise RemittanceError("This file was posted already.", field="file", code=Code.DUPLICATE)
             batch = import_file(practice=pending.practice, content=bytes(pending.content), kind=pending.kind,
                                 user=user, **options)
             PendingImport.objects.filter(pk=pending.pk).delete()

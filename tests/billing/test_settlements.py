@@ -235,12 +235,9 @@ def test_a_shortfall_never_charges_a_line_more_than_its_deduction_nor_more_than_
         ("Shortfall: Consultation. Bupa: shortfall", D("15.00"))]
 
 
-@pytest.mark.parametrize("case", ["draft", "patient", "void", "zero", "over_balance"])
-def test_a_shortfall_invoice_needs_an_issued_insurer_invoice_that_owes_the_amount(setting, case):
-    invoice = {"draft": lambda: setting.invoice(issue=False),
-               "patient": lambda: setting.invoice(bill_to=BillTo.PATIENT),
-               "void": lambda: services.void_invoice(invoice=setting.invoice(), reason="raised in error")}.get(
-        case, setting.invoice)()
+@pytest.mark.parametrize("case", ["draft", "zero", "over_balance"])
+def test_a_shortfall_invoice_needs_an_issued_invoice_that_owes_the_amount(setting, case):
+    invoice = setting.invoice(issue=case != "draft")
     amount = {"zero": ZERO, "over_balance": D("180.01")}.get(case, D("10.00"))
     count = Invoice.objects.count()
     with pytest.raises(BillingError) as refused:
