@@ -9,29 +9,20 @@ from django.http import Http404
 from ninja import NinjaAPI
 
 from openpractice.accounts.api import router as accounts_router
-from openpractice.accounts.errors import AccountError
 from openpractice.audit.api import router as audit_router
-from openpractice.audit.errors import AuditError
 from openpractice.billing.api import router as billing_router
-from openpractice.billing.errors import BillingError
 from openpractice.healthcode.api import router as healthcode_router
-from openpractice.healthcode.errors import HealthcodeSetupError, SubmissionError
 from openpractice.healthcode.membership_api import router as healthcode_membership_router
 from openpractice.healthcode.settings_api import router as healthcode_settings_router
 from openpractice.api_auth import API_AUTH
+from openpractice.domain_errors import DomainError
 from openpractice.coding.api import router as coding_router
-from openpractice.coding.errors import CodingError
 from openpractice.contacts.api import router as contacts_router
-from openpractice.contacts.errors import ContactError
 from openpractice.patients.api import router as patients_router
-from openpractice.patients.errors import PatientError
 from openpractice.practices.api import router as practices_router
 from openpractice.products.api import router as products_router
 from openpractice.remittances.api import router as remittances_router
-from openpractice.remittances.errors import RemittanceError
 from openpractice.reports.api import router as reports_router
-from openpractice.products.errors import ProductError
-from openpractice.practices.errors import PracticeError
 
 api = NinjaAPI(
     title="OpenPractice API",
@@ -46,14 +37,11 @@ api = NinjaAPI(
 )
 
 
-def domain_error_response(request, exc):
-    """Any app's domain error: 422 naming the field, like a pydantic validation error."""
-    loc = ["body", exc.field] if getattr(exc, "field", None) else ["body"]
-    return api.create_response(
-        request,
-        {"detail": [{"loc": loc, "msg": exc.message, "type": getattr(exc, "code", "invalid")}]},
-        status=422,
-    )
+@api.exception_handler(DomainError)
+def domain_error_response(request, exc: DomainError):
+    """Every app's domain error (they share one base): 422 naming the field, like a pydantic
+    validation error; a refused submission lists each problem of its check (SubmissionError)."""
+    return api.create_response(request, {"detail": exc.api_detail()}, status=422)
 
 
 @api.exception_handler(Http404)
@@ -80,21 +68,6 @@ def forbidden(request, exc):
     return api.create_response(request, {"detail": str(exc) or "Forbidden."}, status=403)
 
 
-api.add_exception_handler(PracticeError, domain_error_response)
-for _error in (AccountError, CodingError, ContactError, ProductError, PatientError, BillingError,
-               HealthcodeSetupError):
-    api.add_exception_handler(_error, domain_error_response)
-
-
-@api.exception_handler(SubmissionError)
-def submission_refused(request, exc):
-    """Refused submissions list every problem of the pre-submission check, Field / Error / Suggestion."""
-    problems = [{"loc": ["body", p.field], "msg": f"{p.error}. {p.suggestion}", "type": p.rule}
-                for p in getattr(exc, "problems", [])]
-    return api.create_response(request, {"detail": problems or [
-        {"loc": ["body", exc.field] if exc.field else ["body"], "msg": exc.message, "type": exc.code}]}, status=422)
-
-
 api.add_router("/", practices_router)
 api.add_router("/", healthcode_settings_router)
 api.add_router("/", accounts_router)
@@ -105,8 +78,6 @@ api.add_router("/", patients_router)
 api.add_router("/", healthcode_membership_router)
 api.add_router("/", billing_router)
 api.add_router("/", healthcode_router)  # after billing's: its /invoices/… operations follow billing's in the docs
-api.add_exception_handler(RemittanceError, domain_error_response)
 api.add_router("/", remittances_router)
 api.add_router("/", reports_router)
-api.add_exception_handler(AuditError, domain_error_response)
 api.add_router("/", audit_router)

@@ -22,6 +22,6 @@ urlpatterns = [
     path("", include("openpractice.home.urls")),
 ]
 
-handler404 = "openpractice.errors.page_not_found"
-handler403 = "openpractice.errors.permission_denied"
-handler500 = "openpractice.errors.server_error"
+handler404 = "openpractice.error_pages.page_not_found"
+handler403 = "openpractice.error_pages.permission_denied"
+handler500 = "openpractice.error_pages.server_error"

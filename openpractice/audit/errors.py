@@ -1,8 +1,18 @@
-class AuditError(Exception):
+"""AuditError and the codes it carries (every code this app raises; the API's `type`)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from openpractice.domain_errors import DomainError
+
+
+class Code(StrEnum):
+    INVALID = "invalid"
+    REQUIRED = "required"
+
+
+class AuditError(DomainError):
     """A read-log filter was not valid; the message says which and what would be."""
 
-    def __init__(self, message: str, *, field: str | None = None, code: str = "invalid"):
-        super().__init__(message)
-        self.message = message
-        self.field = field
-        self.code = code
+    Code = Code

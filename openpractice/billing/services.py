@@ -3,16 +3,21 @@ transaction, a status guard before each transition, BillingError naming the fiel
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
+from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
+from operator import attrgetter
+from typing import NamedTuple, Protocol
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from openpractice.billing.errors import BillingError
 from openpractice.billing.models import (
+    SHORTFALL_PRICE_SOURCE,
     BillTo,
     CreditNote,
     HealthcodeStatus,
@@ -28,6 +33,7 @@ from openpractice.billing.models import (
     ServiceSetting,
 )
 from openpractice.billing.money import ZERO, parse_money, round_money
+from openpractice.db import bulk
 
 MAX_NUMBER_LENGTH = 10  # AXA Health's limit, the strictest insurer rule Healthcode publishes
 DEFAULT_PREFIXES = {SequenceKind.INVOICE: "INV", SequenceKind.CREDIT_NOTE: "CN"}
@@ -392,6 +398,134 @@ def _refresh_outcome(invoice: Invoice) -> None:
 def refresh_payment_outcome(*, invoice: Invoice) -> None:
     """For other apps' services, inside their transaction with the invoice locked."""
     _refresh_outcome(invoice)
+
+
+# -- settlements from other ledgers, in bulk --------------------------------------------------
+# The bulk form of _refresh_outcome, for a ledger that posts many invoices at once (a remittance
+# of 100,000 bills): the same paid-total and outcome rule, one set-based UPDATE instead of a
+# save() per invoice. The two are checked against each other (tests/billing/test_settlements.py).
+SETTLEMENT_COLUMNS = ("id", "number", "practice_id", "insurer_contact_id", "total", "paid_total", "credited_total",
+                      "written_off_total")
+
+
+class Settling(Protocol):
+    """An invoice as read under its lock (SETTLEMENT_COLUMNS), with what a ledger applies to it now."""
+
+    id: int
+    total: Decimal
+    paid_total: Decimal
+    credited_total: Decimal
+    written_off_total: Decimal
+    settled: Decimal  # applied by this posting, on top of paid_total
+
+
+class SettlementChunk(NamedTuple):
+    ids: bulk.Values  # for the caller's own `invoice_id__anyof` reads
+    invoices: list[tuple]  # SETTLEMENT_COLUMNS
+    lines: list[tuple]  # SETTLEMENT_LINE_COLUMNS, each invoice's charge lines
+
+
+SETTLEMENT_LINE_COLUMNS = ("id", "invoice_id", "sequence", "net_amount", "vat_amount")
+
+
+def lock_for_settlement(*, practice, invoice_ids) -> Iterator[SettlementChunk]:
+    """The invoices a ledger is about to settle, locked for update, with their charge lines:
+    chunk after chunk in ascending id order, each chunk locked in id order, so every poster takes
+    invoice locks in one order and two postings touching the same invoices wait rather than
+    deadlock. Plain values, not instances (a remittance settles 100,000 invoices). The caller
+    reads what it needs of each chunk (its own rows) before asking for the next."""
+    for chunk in bulk.chunks(sorted(invoice_ids)):
+        invoices = list(Invoice.objects.select_for_update().filter(practice=practice, pk__anyof=chunk)
+                        .order_by("pk").values_list(*SETTLEMENT_COLUMNS))
+        lines = list(InvoiceLine.objects.filter(invoice_id__anyof=chunk).order_by()
+                     .values_list(*SETTLEMENT_LINE_COLUMNS))
+        yield SettlementChunk(chunk, invoices, lines)
+
+
+def apply_settlements(*, invoices: Iterable[Settling], now: dt.datetime | None = None,
+                      meanwhile: bool = False) -> bulk.Meanwhile | None:
+    """Write what a ledger settled on many locked invoices (lock_for_settlement, in the caller's
+    transaction): paid_total becomes the locked paid_total plus `settled`, and the payment outcome
+    follows from the totals by payment_outcome_for, as refresh_payment_outcome would write them.
+    Plain UPDATEs keyed by id (openpractice.db.bulk): no save(), no signals, no history row per
+    invoice; the ledger's rows are the audit of every amount.
+
+    meanwhile=True on PostgreSQL: the UPDATEs run on a helper thread in the same session
+    (bulk.Meanwhile) while the caller builds its own rows in Python; it must call wait() on the
+    returned handle before its next query. Otherwise they run now and None is returned."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("apply_settlements must run inside the transaction that locked the invoices")
+    rows = [(paid := i.paid_total + i.settled,
+             payment_outcome_for(total=i.total, paid_total=paid, credited_total=i.credited_total,
+                                 written_off_total=i.written_off_total), i.id)
+            for i in sorted(invoices, key=attrgetter("id"))]
+    columns = (("paid_total", "numeric"), ("payment_outcome", "text"))
+    constant = {"updated_at": connection.ops.adapt_datetimefield_value(now or timezone.now())}
+    table = Invoice._meta.db_table
+    if meanwhile and connection.vendor == "postgresql":
+        return bulk.Meanwhile(bulk.update_statements(table, columns, rows, constant=constant))
+    bulk.update_rows(table, columns, rows, constant=constant)
+    return None
+
+
+# -- shortfall invoices ------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class ShortfallCharge:
+    """An insurer's stated deduction on one charge line (by sequence) of its invoice."""
+
+    sequence: int
+    amount: Decimal
+    reason: str = ""
+
+
+@transaction.atomic
+def create_shortfall_invoice(*, invoice: Invoice, amount: Decimal, insurer: str, reason: str, source: str,
+                             charges: Sequence[ShortfallCharge] = (), created_by=None) -> Invoice:
+    """The patient's issued invoice for what an insurer deducted from `invoice`: `amount` in all,
+    one line per short charge line ("Shortfall: <service>. <insurer>: <reason>"), each at most
+    the deduction stated on it (`charges`, in order, until `amount` is reached; what is left goes
+    on the first line), priced SHORTFALL_PRICE_SOURCE so it is never edited upwards. `reason` is
+    said where a charge gives none; `source` names where the deduction was stated (such as
+    "remittance BACS0001"). Written directly, not through create_invoice: products price lines,
+    and a shortfall's price is the insurer's deduction.
+
+    Lock order: the insurer invoice's row is locked here (lock_invoice) before the patient
+    invoice is written and before the caller writes its ledger row against it; the caller
+    settles the insurer invoice in its ledger and then calls refresh_payment_outcome."""
+    invoice = lock_invoice(invoice.pk, invoice.practice_id)
+    # Only a draft is refused: the remittances app matches lines to issued invoices, and what it
+    # allowed before billing wrote these invoices (a bill voided since) it still allows.
+    if invoice.record_status == RecordStatus.DRAFT:
+        raise BillingError("A shortfall moves from an issued invoice; this one is a draft.", field="invoice",
+                           code="wrong_status")
+    if amount <= 0 or amount > invoice.balance:
+        raise BillingError(f"Amount: more than £0.00 and at most the balance of £{invoice.balance:.2f}.",
+                           field="amount")
+    today = timezone.localdate()
+    patient_invoice = Invoice.objects.create(
+        practice_id=invoice.practice_id, bill_to=BillTo.PATIENT, patient_id=invoice.patient_id,
+        practitioner_id=invoice.practitioner_id, location_id=invoice.location_id, invoice_date=today,
+        due_date=today + dt.timedelta(days=30), created_by=created_by,
+        notes=f"Shortfall on invoice {invoice.number} from {insurer} ({source}).")
+    originals = {line.sequence: line for line in invoice.lines.all()}
+    lines, left = [], amount
+    for charge in charges:
+        short = min(charge.amount, left)
+        if short > 0 and charge.sequence in originals:
+            lines.append((originals[charge.sequence], short, charge.reason or reason))
+            left -= short
+    if not lines or left > 0:
+        lines.append((next(iter(originals.values())), left if lines else amount, reason))
+    for sequence, (original, short, why) in enumerate(lines, start=1):
+        InvoiceLine.objects.create(
+            practice_id=invoice.practice_id, invoice=patient_invoice, sequence=sequence, product_id=original.product_id,
+            description=f"Shortfall: {original.description}. {insurer}: {why}"[:200],
+            service_date=original.service_date, quantity=1, unit_price=short, price_source=SHORTFALL_PRICE_SOURCE,
+            vat_rate=Decimal("0"), net_amount=short, vat_amount=ZERO,
+            industry_standard_code=original.industry_standard_code, procedure_code=original.procedure_code)
+    patient_invoice.net_total = patient_invoice.total = amount
+    patient_invoice.save(update_fields=["net_total", "total"])
+    return issue_invoice(invoice=patient_invoice)
 
 
 def _require_issued(invoice: Invoice, what: str) -> None:

@@ -1,8 +1,19 @@
-class PatientError(Exception):
+"""PatientError and the codes it carries (every code this app raises; the API's `type`)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from openpractice.domain_errors import DomainError
+
+
+class Code(StrEnum):
+    DUPLICATE = "duplicate"
+    INVALID = "invalid"
+    REQUIRED = "required"
+
+
+class PatientError(DomainError):
     """A rule about patients or their relationships was broken; the message says which field."""
 
-    def __init__(self, message: str, *, field: str | None = None, code: str = "invalid"):
-        super().__init__(message)
-        self.message = message
-        self.field = field
-        self.code = code
+    Code = Code

@@ -1,8 +1,30 @@
-class PracticeError(Exception):
+"""PracticeError and the codes it carries (every code this app raises; the API's `type`)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from openpractice.domain_errors import DomainError
+
+
+class Code(StrEnum):
+    ACCEPTED = "accepted"  # also an invitation's status (InvitationStatus) when it is refused
+    DUPLICATE = "duplicate"
+    EXPIRED = "expired"  # an invitation's status
+    HAS_ACCOUNT = "has_account"
+    HOST_NOT_ALLOWED = "host_not_allowed"
+    INVALID = "invalid"
+    KEY_REQUIRED = "key_required"
+    LAST_OWNER = "last_owner"
+    PASSWORD = "password"
+    REQUIRED = "required"
+    REVOKED = "revoked"  # an invitation's status
+    SELF = "self"
+    UNKNOWN = "unknown"
+    WRONG_ACCOUNT = "wrong_account"
+
+
+class PracticeError(DomainError):
     """A rule about practices, locations or members was broken; the message says which."""
 
-    def __init__(self, message: str, *, field: str | None = None, code: str = "invalid"):
-        super().__init__(message)
-        self.message = message
-        self.field = field
-        self.code = code
+    Code = Code

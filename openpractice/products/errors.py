@@ -1,8 +1,20 @@
-class ProductError(Exception):
+"""ProductError and the codes it carries (every code this app raises; the API's `type`)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from openpractice.domain_errors import DomainError
+
+
+class Code(StrEnum):
+    DUPLICATE = "duplicate"
+    INVALID = "invalid"
+    OVERLAP = "overlap"
+    REQUIRED = "required"
+
+
+class ProductError(DomainError):
     """A rule about products or contract prices was broken; the message says which field."""
 
-    def __init__(self, message: str, *, field: str | None = None, code: str = "invalid"):
-        super().__init__(message)
-        self.message = message
-        self.field = field
-        self.code = code
+    Code = Code

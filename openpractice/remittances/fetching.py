@@ -13,8 +13,14 @@ import contextlib
 import dataclasses
 import logging
 
+from django.db import transaction
+
+from openpractice.billing.models import HealthcodeStatus
+from openpractice.healthcode import submission as hc
 from openpractice.healthcode.client import HealthcodeError
-from openpractice.healthcode.errors import HealthcodeSetupError
+from openpractice.healthcode.errors import HealthcodeSetupError, SubmissionError
+from openpractice.healthcode.models import Submission
+from openpractice.healthcode.services import require_tested
 from openpractice.remittances import parsing, services
 from openpractice.remittances.errors import RemittanceError
 from openpractice.remittances.models import BatchSource, BatchStatus, RemittanceBatch
@@ -41,9 +47,7 @@ class FetchReport:
 
 
 def _client(practice):
-    from openpractice.healthcode.submission import client_for_practice
-
-    return client_for_practice(practice)
+    return hc.client_for_practice(practice)
 
 
 def pending_ids(client) -> list[str]:
@@ -70,8 +74,6 @@ def pending_ids(client) -> list[str]:
 
 
 def fetch_remittances(*, practice, client=None) -> FetchReport:
-    from openpractice.healthcode.services import require_tested
-
     report = FetchReport()
     try:
         # Nothing is asked of the clearing house for credentials that have not passed the test,
@@ -144,11 +146,6 @@ STATUS_REFRESH_LIMIT = 50  # the rest catch up through sync_healthcode
 def _refresh_bill_statuses(practice, batch) -> None:
     """A remitted bill was collected: bring its Healthcode status up to date now (through the
     healthcode app's own status sync) so the invoice says Collected next to Paid."""
-    from openpractice.billing.models import HealthcodeStatus
-    from openpractice.healthcode import submission as hc
-    from openpractice.healthcode.errors import SubmissionError
-    from openpractice.healthcode.models import Submission
-
     stale = (Submission.objects.filter(practice=practice, invoice__remittance_lines__batch=batch)
              .exclude(bill_id="").exclude(healthcode_status__in=[HealthcodeStatus.COLLECTED, HealthcodeStatus.CANCELLED])
              .distinct()[:STATUS_REFRESH_LIMIT])
@@ -162,8 +159,7 @@ def _refresh_bill_statuses(practice, batch) -> None:
 def request_fetch(*, practice) -> None:
     """On demand (the Fetch now button, the API): queued for the worker once the request's
     transaction commits."""
-    from django.db import transaction
-
+    # Here, not at the top: the tasks module imports this one (its task runs fetch_remittances).
     from openpractice.remittances.tasks import fetch_practice_remittances
 
     transaction.on_commit(lambda: fetch_practice_remittances.enqueue(practice.pk))

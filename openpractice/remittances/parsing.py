@@ -17,7 +17,7 @@ import io
 import json
 from decimal import Decimal, InvalidOperation
 
-from openpractice.remittances.errors import RemittanceError
+from openpractice.remittances.errors import Code, RemittanceError
 
 NS = "https://openpractice.org/fhir/healthcode"
 EXT = f"{NS}/StructureDefinition/"
@@ -466,7 +466,7 @@ def parse_csv(content: bytes, *, mapping: dict[str, str], insurer_identifier: st
     for field in CSV_REQUIRED:
         if field not in mapping:
             raise RemittanceError(f"Choose the column that holds the {CSV_FIELDS[field].lower()}.",
-                                  field=f"column_{field}", code="required")
+                                  field=f"column_{field}", code=Code.REQUIRED)
     shown = ", ".join(_show(h) for h in headers[:20]) or "none"
     for field, column in mapping.items():
         if column not in headers:

@@ -27,16 +27,19 @@ import json
 from collections import defaultdict
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
 from openpractice.billing import services as billing
-from openpractice.billing.models import SHORTFALL_PRICE_SOURCE, BillTo, Invoice, InvoiceLine, RecordStatus
+from openpractice.billing.errors import BillingError
+from openpractice.billing.models import BillTo, Invoice, RecordStatus
 from openpractice.billing.money import ZERO, parse_money
+from openpractice.coding.selectors import find_insurer
 from openpractice.db import bulk
+from openpractice.patients.keys import registration_key
 from openpractice.remittances import parsing
-from openpractice.remittances.errors import RemittanceError
+from openpractice.remittances.errors import Code, RemittanceError
 from openpractice.remittances.models import (
     Allocation,
     AllocationKind,
@@ -172,8 +175,6 @@ def _gc_paused():
 def _insurer_name(practice, identifier: str) -> str:
     if not identifier:
         return ""
-    from openpractice.coding.selectors import find_insurer
-
     insurer = find_insurer(practice=practice, healthcode_identifier=identifier)
     return insurer.name if insurer else identifier
 
@@ -198,10 +199,11 @@ class _Owed:
     written_off_total: Decimal
     lines: dict[int, int]  # sequence -> invoice line id
     line_owed: dict[int, Decimal]  # invoice line id -> gross less allocated
+    settled: Decimal = ZERO  # allocated by this posting: billing.apply_settlements adds it to paid_total
 
     @property
     def balance(self) -> Decimal:
-        return self.total - self.paid_total - self.credited_total - self.written_off_total
+        return self.total - self.paid_total - self.settled - self.credited_total - self.written_off_total
 
 
 def _load_owed(practice, invoice_ids: set[int]) -> dict[int, _Owed]:
@@ -209,16 +211,12 @@ def _load_owed(practice, invoice_ids: set[int]) -> dict[int, _Owed]:
     not model instances: a 100,000-line remittance loads 100,000 invoices."""
     owed: dict[int, _Owed] = {}
     pounds = _money_reader()
-    # Chunks in ascending id order, each locked in id order: every poster takes invoice locks in
-    # the same order, so two remittances touching the same invoices wait rather than deadlock.
-    for chunk in bulk.chunks(sorted(invoice_ids)):
-        for row in (Invoice.objects.select_for_update().filter(practice=practice, pk__anyof=chunk).order_by("pk")
-                    .values_list("id", "number", "practice_id", "insurer_contact_id", "total", "paid_total",
-                                 "credited_total", "written_off_total")):
+    # Billing locks them chunk by chunk, in its one lock order; each chunk's lines and allocations
+    # are read before the next chunk is locked.
+    for chunk, rows, lines in billing.lock_for_settlement(practice=practice, invoice_ids=invoice_ids):
+        for row in rows:
             owed[row[0]] = _Owed(*row[:4], pounds(row[4]), pounds(row[5]), pounds(row[6]), pounds(row[7]), {}, {})
-        for line_id, invoice_id, sequence, net, vat in (
-                InvoiceLine.objects.filter(invoice_id__anyof=chunk)
-                .values_list("id", "invoice_id", "sequence", "net_amount", "vat_amount").order_by()):
+        for line_id, invoice_id, sequence, net, vat in lines:
             owed[invoice_id].lines[sequence] = line_id
             owed[invoice_id].line_owed[line_id] = pounds(net) + pounds(vat)
         # What is already allocated to each charge line: one aggregate, balances kept in Python.
@@ -241,8 +239,6 @@ def _exact(value) -> Decimal:
 
 
 def _money_reader():
-    from django.db import connection
-
     return _exact if connection.vendor == "postgresql" else _pounds
 
 
@@ -262,8 +258,6 @@ def match_lines(*, practice, batch: RemittanceBatch, lines: list[RemittanceLine]
     method, problem). By invoice number first (an
     issued insurer invoice of this practice, to the batch's insurer), then by registration number
     + patient + amount invoiced when exactly one owed invoice fits."""
-    from openpractice.patients.keys import registration_key
-
     result: dict[int, tuple[int | None, str, str]] = {}
     numbers = sorted({line.invoice_number.upper() for line in lines if line.invoice_number})
     by_number: dict[str, dict] = {}
@@ -315,8 +309,6 @@ def match_lines(*, practice, batch: RemittanceBatch, lines: list[RemittanceLine]
 
 
 # -- allocation (the ledger) ---------------------------------------------------------------------
-
-# -- allocation (the ledger) ---------------------------------------------------------------------
 _LINE_COLUMNS = ("sequence", "bill_id", "invoice_number", "membership_number", "patient_name", "amount_invoiced",
                  "amount_paid", "shortfall", "shortfall_code", "shortfall_reason", "items", "status", "problem",
                  "invoice_id", "match_method", "matched_at", "matched_by_id", "line_key")
@@ -365,7 +357,7 @@ def allocate_lines(*, practice, batch: RemittanceBatch, lines: list, user=None,
         for row in planned:
             if row["invoice_line_id"]:
                 entry.line_owed[row["invoice_line_id"]] -= row["amount"]
-            entry.paid_total += row["amount"]
+            entry.settled += row["amount"]
             planned_rows.append((line, entry, row))
         touched[entry.id] = entry
         line.status, line.problem, line.invoice_id = LineStatus.ALLOCATED, "", entry.id
@@ -380,9 +372,10 @@ _ALLOCATION_COLUMNS = ("practice_id", "invoice_id", "invoice_line_id", "remittan
 
 def _write(batch: RemittanceBatch, lines: list, planned_rows: list, invoices: list[_Owed], posted_on, now,
            user_id) -> None:
-    """Lines, allocations and invoice totals, in bulk (COPY / executemany and one UPDATE per 20,000
-    invoices, not model instances: preparing every value through its field was most of the time at
-    100,000 lines). No signals, no history row per invoice: the allocation rows are the audit.
+    """Lines and allocations in bulk (COPY / executemany, not model instances: preparing every value
+    through its field was most of the time at 100,000 lines); the invoices' paid totals and
+    outcomes through billing.apply_settlements (one UPDATE per 20,000 invoices). No signals, no
+    history row per invoice: the allocation rows are the audit.
 
     On PostgreSQL the new lines' ids are taken from their sequence first, so the invoice updates
     (seconds of server time at 100,000 lines) run while Python builds the line and allocation
@@ -392,7 +385,6 @@ def _write(batch: RemittanceBatch, lines: list, planned_rows: list, invoices: li
             line.save(update_fields=["status", "problem", "invoice", "match_method", "matched_at", "matched_by",
                                      "line_key"])
     new = [line for line in lines if line.pk is None]
-    table, columns, rows, constant = _invoice_totals(invoices, now)
     ids = bulk.reserve_ids(RemittanceLine, len(new))
     if ids is None:  # SQLite: lines first, their ids read back, then what refers to them
         bulk.insert_rows(RemittanceLine._meta.db_table, ("practice_id", "batch_id", *_LINE_COLUMNS),
@@ -402,23 +394,22 @@ def _write(batch: RemittanceBatch, lines: list, planned_rows: list, invoices: li
             line.pk = line.id = found[line.sequence]
         bulk.insert_rows(Allocation._meta.db_table, _ALLOCATION_COLUMNS,
                          _allocation_rows(planned_rows, posted_on, now, user_id))
-        bulk.update_rows(table, columns, rows, constant=constant)
+        billing.apply_settlements(invoices=invoices, now=now)
         return
     for line, pk in zip(new, ids):
         line.pk = line.id = pk
-    updating = bulk.Meanwhile(bulk.update_statements(table, columns, rows, constant=constant))
+    updating = billing.apply_settlements(invoices=invoices, now=now, meanwhile=True)
     try:
         line_rows = _line_rows(batch, new, with_ids=True)
         allocation_rows = _allocation_rows(planned_rows, posted_on, now, user_id)
     finally:
-        updating.wait()
+        if updating is not None:
+            updating.wait()
     bulk.insert_rows(RemittanceLine._meta.db_table, ("id", "practice_id", "batch_id", *_LINE_COLUMNS), line_rows)
     bulk.insert_rows(Allocation._meta.db_table, _ALLOCATION_COLUMNS, allocation_rows)
 
 
 def _line_rows(batch: RemittanceBatch, new: list, *, with_ids: bool) -> list[tuple]:
-    from django.db import connection
-
     stamps: dict = {}  # one matched_at for a whole posting: adapt it once
     adapt = connection.ops.adapt_datetimefield_value
     practice_id, batch_id = batch.practice_id, batch.pk
@@ -437,25 +428,12 @@ def _line_rows(batch: RemittanceBatch, new: list, *, with_ids: bool) -> list[tup
 
 
 def _allocation_rows(planned_rows: list, posted_on, now, user_id) -> list[tuple]:
-    from django.db import connection
-
     day = connection.ops.adapt_datefield_value(posted_on)
     stamp = connection.ops.adapt_datetimefield_value(now)
     kind = str(AllocationKind.INSURER_PAYMENT)
     return [(entry.practice_id, entry.id, row["invoice_line_id"], line.pk, kind, str(row["amount"]),
              str(row["shortfall"]), row["reason"], entry.insurer_contact_id, day, stamp, user_id)
             for line, entry, row in planned_rows]
-
-
-def _invoice_totals(invoices: list[_Owed], now) -> tuple:
-    """bulk.update_rows' arguments for the invoices' paid_total and payment_outcome (and updated_at)."""
-    from django.db import connection
-
-    return (Invoice._meta.db_table, (("paid_total", "numeric"), ("payment_outcome", "text")),
-            [(i.paid_total, billing.payment_outcome_for(
-                total=i.total, paid_total=i.paid_total, credited_total=i.credited_total,
-                written_off_total=i.written_off_total), i.id) for i in sorted(invoices, key=lambda i: i.id)],
-            {"updated_at": connection.ops.adapt_datetimefield_value(now)})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -537,17 +515,17 @@ def match_by_hand(*, line: RemittanceLine, invoice: Invoice, user=None) -> Remit
     if invoice.practice_id != line.practice_id:
         raise RemittanceError("Choose an invoice of this practice.", field="invoice")
     if line.status == LineStatus.DUPLICATE:
-        raise RemittanceError(f"{line.problem}: it is not posted again.", field="status", code="duplicate")
+        raise RemittanceError(f"{line.problem}: it is not posted again.", field="status", code=Code.DUPLICATE)
     if line.status not in (LineStatus.REVIEW, LineStatus.NEW, LineStatus.IGNORED):
         raise RemittanceError(f"This line is {line.get_status_display().lower()} already.", field="status",
-                              code="wrong_status")
+                              code=Code.WRONG_STATUS)
     if invoice.record_status != RecordStatus.ISSUED:
         raise RemittanceError(f"Invoice {invoice.display_number} is {invoice.get_record_status_display().lower()}: "
                               "choose an issued invoice.", field="invoice")
     allocate_lines(practice=invoice.practice, batch=line.batch, lines=[line], user=user,
                    forced={id(line): invoice.pk})
     if line.status != LineStatus.ALLOCATED:
-        raise RemittanceError(f"{line.problem}. Choose another invoice.", field="invoice", code="not_owed")
+        raise RemittanceError(f"{line.problem}. Choose another invoice.", field="invoice", code=Code.NOT_OWED)
     return line
 
 
@@ -555,11 +533,12 @@ def match_by_hand(*, line: RemittanceLine, invoice: Invoice, user=None) -> Remit
 def set_aside(*, line: RemittanceLine, reason: str, user=None) -> RemittanceLine:
     line = RemittanceLine.objects.select_for_update().get(pk=line.pk)
     if line.status != LineStatus.REVIEW:
-        raise RemittanceError("Only a line waiting for review can be set aside.", field="status", code="wrong_status")
+        raise RemittanceError("Only a line waiting for review can be set aside.", field="status",
+                              code=Code.WRONG_STATUS)
     reason = (reason or "").strip()
     if not reason:
         raise RemittanceError("Say why this line is set aside (for example: paid to another practice).",
-                              field="reason", code="required")
+                              field="reason", code=Code.REQUIRED)
     line.status, line.problem, line.matched_by, line.matched_at = LineStatus.IGNORED, reason[:300], user, timezone.now()
     line.save(update_fields=["status", "problem", "matched_by", "matched_at"])
     return line
@@ -573,24 +552,24 @@ def reverse_allocation(*, allocation: Allocation, reason: str, user=None) -> All
     voids the patient's shortfall invoice (refused once the patient has paid towards it)."""
     reason = (reason or "").strip()
     if not reason:
-        raise RemittanceError("Say why the allocation is reversed.", field="reason", code="required")
+        raise RemittanceError("Say why the allocation is reversed.", field="reason", code=Code.REQUIRED)
     invoice = billing.lock_invoice(allocation.invoice_id, allocation.practice_id)
     allocation = Allocation.objects.select_for_update().get(pk=allocation.pk)
     if allocation.kind == AllocationKind.REVERSAL:
         raise RemittanceError("A reversal cannot itself be reversed: allocate again instead.", field="allocation")
     if Allocation.objects.filter(reverses=allocation).exists():
-        raise RemittanceError("This allocation is reversed already.", field="allocation", code="wrong_status")
+        raise RemittanceError("This allocation is reversed already.", field="allocation", code=Code.WRONG_STATUS)
     if allocation.kind == AllocationKind.INSURER_PAYMENT and allocation.remittance_line_id and \
             Allocation.objects.filter(remittance_line_id=allocation.remittance_line_id,
                                       kind=AllocationKind.SHORTFALL_TRANSFER, reversed_by__isnull=True).exists():
         raise RemittanceError("The shortfall of this payment was moved to the patient: reverse that first.",
-                              field="allocation", code="wrong_status")
+                              field="allocation", code=Code.WRONG_STATUS)
     if allocation.kind == AllocationKind.SHORTFALL_TRANSFER and allocation.patient_invoice_id:
         patient_invoice = billing.lock_invoice(allocation.patient_invoice_id, allocation.practice_id)
         if patient_invoice.record_status != RecordStatus.VOID:
             if patient_invoice.paid_total or patient_invoice.credited_total:
                 raise RemittanceError(f"The patient has paid towards invoice {patient_invoice.number}: refund or "
-                                      "credit it first.", field="allocation", code="wrong_status")
+                                      "credit it first.", field="allocation", code=Code.WRONG_STATUS)
             billing.void_invoice(invoice=patient_invoice, reason=f"Shortfall transfer reversed: {reason}"[:200])
     reversal = Allocation.objects.create(
         practice_id=allocation.practice_id, invoice_id=allocation.invoice_id,
@@ -618,12 +597,14 @@ def transfer_shortfall(*, line: RemittanceLine, user=None) -> Invoice:
     more than the insurer invoice still owes."""
     line = RemittanceLine.objects.select_for_update().select_related("batch").get(pk=line.pk)
     if line.status != LineStatus.ALLOCATED or line.invoice_id is None:
-        raise RemittanceError("Match this remittance line to its invoice first.", field="status", code="wrong_status")
+        raise RemittanceError("Match this remittance line to its invoice first.", field="status",
+                              code=Code.WRONG_STATUS)
     if line.shortfall <= 0:
         raise RemittanceError("This line has no shortfall to move to the patient.", field="shortfall")
     if Allocation.objects.filter(remittance_line=line, kind=AllocationKind.SHORTFALL_TRANSFER,
                                  reversed_by__isnull=True).exists():
-        raise RemittanceError("This shortfall was moved to the patient already.", field="status", code="wrong_status")
+        raise RemittanceError("This shortfall was moved to the patient already.", field="status",
+                              code=Code.WRONG_STATUS)
     invoice = billing.lock_invoice(line.invoice_id, line.practice_id)
     amount = min(line.shortfall, invoice.balance)
     if amount <= 0:
@@ -631,45 +612,18 @@ def transfer_shortfall(*, line: RemittanceLine, user=None) -> Invoice:
                               field="shortfall")
     insurer = line.batch.insurer_name or (invoice.insurer_contact.name if invoice.insurer_contact_id else "the insurer")
     reason = line.shortfall_reason or ("Rejected" if line.amount_paid == 0 else "Shortfall")
-    patient_invoice = _shortfall_invoice(invoice=invoice, line=line, amount=amount, insurer=insurer, user=user)
+    patient_invoice = billing.create_shortfall_invoice(
+        invoice=invoice, amount=amount, insurer=insurer, source=f"remittance {line.batch.payment_reference}",
+        reason=line.shortfall_reason or ("rejected" if line.amount_paid == 0 else "shortfall"),
+        charges=[billing.ShortfallCharge(sequence=item["sequence"], amount=Decimal(item["shortfall"]),
+                                         reason=item.get("reason") or "") for item in line.items or []],
+        created_by=user)
     Allocation.objects.create(
         practice_id=invoice.practice_id, invoice=invoice, remittance_line=line, kind=AllocationKind.SHORTFALL_TRANSFER,
         amount=amount, shortfall=amount, reason=f"{insurer}: {reason}"[:300], patient_invoice=patient_invoice,
         insurer_contact_id=invoice.insurer_contact_id, posted_on=timezone.localdate(), created_by=user)
     billing.refresh_payment_outcome(invoice=invoice)
     return patient_invoice
-
-
-def _shortfall_invoice(*, invoice: Invoice, line: RemittanceLine, amount: Decimal, insurer: str, user) -> Invoice:
-    """The patient's invoice for a shortfall. Written directly (billing prices lines from products,
-    and a shortfall's price is the insurer's deduction), then issued through billing."""
-    today = timezone.localdate()
-    patient_invoice = Invoice.objects.create(
-        practice_id=invoice.practice_id, bill_to=BillTo.PATIENT, patient_id=invoice.patient_id,
-        practitioner_id=invoice.practitioner_id, location_id=invoice.location_id, invoice_date=today,
-        due_date=today + dt.timedelta(days=30), created_by=user,
-        notes=f"Shortfall on invoice {invoice.number} from {insurer} (remittance {line.batch.payment_reference}).")
-    originals = {l.sequence: l for l in invoice.lines.all()}
-    charges, left = [], amount
-    for item in line.items or []:
-        short = min(Decimal(item["shortfall"]), left)
-        if short > 0 and item["sequence"] in originals:
-            charges.append((originals[item["sequence"]], short, item.get("reason") or line.shortfall_reason))
-            left -= short
-    if not charges or left > 0:
-        first = next(iter(originals.values()))
-        charges.append((first, left if charges else amount, line.shortfall_reason))
-    for sequence, (original, short, why) in enumerate(charges, start=1):
-        why = why or ("rejected" if line.amount_paid == 0 else "shortfall")
-        InvoiceLine.objects.create(
-            practice_id=invoice.practice_id, invoice=patient_invoice, sequence=sequence, product_id=original.product_id,
-            description=f"Shortfall: {original.description}. {insurer}: {why}"[:200],
-            service_date=original.service_date, quantity=1, unit_price=short, price_source=SHORTFALL_PRICE_SOURCE,
-            vat_rate=Decimal("0"), net_amount=short, vat_amount=ZERO,
-            industry_standard_code=original.industry_standard_code, procedure_code=original.procedure_code)
-    patient_invoice.net_total = patient_invoice.total = amount
-    patient_invoice.save(update_fields=["net_total", "total"])
-    return billing.issue_invoice(invoice=patient_invoice)
 
 
 def apply_shortfall_rule(*, practice, batch: RemittanceBatch, user=None) -> int:
@@ -711,8 +665,6 @@ def record_bank_amount(*, batch: RemittanceBatch, amount) -> RemittanceBatch:
 
 
 def _money(value, *, field: str, label: str) -> Decimal:
-    from openpractice.billing.errors import BillingError
-
     try:
         amount = parse_money(value, field=field, label=label)
     except BillingError as exc:
@@ -762,7 +714,7 @@ def _read_file(*, practice, content: bytes, kind: str, mapping: dict | None, ins
                payment_reference: str, payment_date: dt.date | None) -> tuple[parsing.ParsedBatch, str]:
     """The file's remittance and its text as stored (any encoding read, kept as UTF-8 text)."""
     if not content:
-        raise RemittanceError("Choose a remittance file.", field="file", code="required")
+        raise RemittanceError("Choose a remittance file.", field="file", code=Code.REQUIRED)
     if len(content) > MAX_FILE_BYTES:
         raise RemittanceError("The file is over 20 MB: split it.", field="file")
     if kind == "fhir":
@@ -772,15 +724,14 @@ def _read_file(*, practice, content: bytes, kind: str, mapping: dict | None, ins
         raise RemittanceError("Choose the file type: FHIR Bundle (JSON) or CSV.", field="kind")
     if not payment_reference.strip():
         raise RemittanceError("Enter the BACS reference of the payment, as on the remittance advice.",
-                              field="payment_reference", code="required")
+                              field="payment_reference", code=Code.REQUIRED)
     # The payer is part of what identifies each line: the directory's identifier, not what was typed.
-    from openpractice.coding.selectors import find_insurer
-
     insurer = find_insurer(practice=practice, healthcode_identifier=insurer_identifier.strip()) \
         if insurer_identifier.strip() else None
     if insurer is None:
         raise RemittanceError("Enter the Healthcode identifier (Insurance) of the insurer that paid, such as bup.",
-                              field="insurer_identifier", code="required" if not insurer_identifier.strip() else "invalid")
+                              field="insurer_identifier",
+                              code=Code.REQUIRED if not insurer_identifier.strip() else Code.INVALID)
     text = parsing.decode_text(content)
     parsed = parsing.parse_csv(text.encode("utf-8"), mapping=mapping or {}, insurer_identifier=insurer.healthcode_identifier,
                                payment_reference=payment_reference.strip(), payment_date=payment_date)
@@ -816,7 +767,7 @@ def import_file(*, practice, content: bytes, kind: str, mapping: dict | None = N
                               payment_date=payment_date)
     preview = _preview(practice, parsed)
     if preview.nothing_new:
-        raise RemittanceError(preview.message, field="file", code="duplicate")
+        raise RemittanceError(preview.message, field="file", code=Code.DUPLICATE)
     source = BatchSource.FHIR_FILE if kind == "fhir" else BatchSource.CSV_FILE
     try:
         with transaction.atomic():
@@ -824,13 +775,13 @@ def import_file(*, practice, content: bytes, kind: str, mapping: dict | None = N
                                          raw_payload=text, user=user, summary=parsed)
             if not created:
                 raise RemittanceError("This remittance was received already: nothing to import.", field="file",
-                                      code="duplicate")
+                                      code=Code.DUPLICATE)
             return _post_batch(batch_id=batch.pk, user=user, csv_options={"mapping": mapping or {}})
     except IntegrityError:
         # A line key taken by a posting that committed a moment ago (lines no invoice lock
         # serialised): nothing of this file was written; a second try sees that posting.
         raise RemittanceError("Another remittance with some of these lines was posted at the same moment: import "
-                              "the file again to post what is new.", field="file", code="conflict") from None
+                              "the file again to post what is new.", field="file", code=Code.CONFLICT) from None
 
 
 # -- pending imports: upload → preview → confirm ----------------------------------------------------
@@ -855,7 +806,7 @@ def confirm_import(*, pending: PendingImport, user) -> RemittanceBatch:
     posted, expired, or refused: the user chooses the file again."""
     if pending.expires_at <= timezone.now():
         PendingImport.objects.filter(pk=pending.pk).delete()
-        raise RemittanceError("The preview has expired: choose the file again.", field="file", code="expired")
+        raise RemittanceError("The preview has expired: choose the file again.", field="file", code=Code.EXPIRED)
     options = dict(pending.options)
     if options.get("payment_date"):
         options["payment_date"] = dt.date.fromisoformat(options["payment_date"])
@@ -863,7 +814,7 @@ def confirm_import(*, pending: PendingImport, user) -> RemittanceBatch:
         with transaction.atomic():
             # Locked: a second click waits here, then finds the row gone.
             if not PendingImport.objects.select_for_update().filter(pk=pending.pk).exists():
-                raise RemittanceError("This file was posted already.", field="file", code="duplicate")
+                raise RemittanceError("This file was posted already.", field="file", code=Code.DUPLICATE)
             batch = import_file(practice=pending.practice, content=bytes(pending.content), kind=pending.kind,
                                 user=user, **options)
             PendingImport.objects.filter(pk=pending.pk).delete()

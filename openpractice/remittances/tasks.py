@@ -4,20 +4,19 @@ from __future__ import annotations
 
 from django_tasks import task
 
+from openpractice.healthcode.models import HealthcodeIntegration
+from openpractice.practices.models import Practice
+from openpractice.remittances.fetching import fetch_remittances
+
 
 @task(queue_name="healthcode")
 def fetch_practice_remittances(practice_id: int) -> str:
-    from openpractice.practices.models import Practice
-    from openpractice.remittances.fetching import fetch_remittances
-
     return fetch_remittances(practice=Practice.objects.get(pk=practice_id)).message
 
 
 @task(queue_name="healthcode")
 def fetch_all_remittances() -> int:
     """The schedule's entry point: one task per practice whose Healthcode connection works."""
-    from openpractice.healthcode.models import HealthcodeIntegration
-
     ids = list(HealthcodeIntegration.objects.filter(last_test_ok=True).values_list("practice_id", flat=True))
     for practice_id in ids:
         fetch_practice_remittances.enqueue(practice_id)

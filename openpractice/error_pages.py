@@ -1,5 +1,6 @@
-"""Error pages in the app's own layout (404, 403, 500)."""
+"""Error pages in the app's own layout (404, 403, 500): `handler404/403/500` in urls.py."""
 
+from django.http import HttpResponseServerError, JsonResponse
 from django.shortcuts import render
 from django.template.loader import get_template
 
@@ -7,8 +8,6 @@ from django.template.loader import get_template
 def page_not_found(request, exception=None):
     if request.path.startswith("/api/"):
         # No route matched (e.g. a negative id where the path wants a number): answer like the API.
-        from django.http import JsonResponse
-
         return JsonResponse({"detail": "Not found."}, status=404)
     return render(request, "errors/404.html", status=404)
 
@@ -20,6 +19,4 @@ def permission_denied(request, exception=None):
 
 def server_error(request):
     # No context processors: the request that failed may be what broke them.
-    from django.http import HttpResponseServerError
-
     return HttpResponseServerError(get_template("errors/500.html").render({}))
