@@ -23,6 +23,7 @@ class Code(StrEnum):
     HOST_NOT_ALLOWED = "host_not_allowed"  # client.HealthcodeError's, passed on when a call fails
     INCOMPLETE = "incomplete"
     INVALID = "invalid"
+    KEY_REQUIRED = "key_required"  # saving credentials: the API key must be typed again
     NO_ENDPOINT = "no_endpoint"  # client.HealthcodeError's, passed on when a call fails
     NOT_CONFIGURED = "not_configured"
     NOT_FOUND = "not_found"

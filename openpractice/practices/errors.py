@@ -12,9 +12,7 @@ class Code(StrEnum):
     DUPLICATE = "duplicate"
     EXPIRED = "expired"  # an invitation's status
     HAS_ACCOUNT = "has_account"
-    HOST_NOT_ALLOWED = "host_not_allowed"
     INVALID = "invalid"
-    KEY_REQUIRED = "key_required"
     LAST_OWNER = "last_owner"
     PASSWORD = "password"
     REQUIRED = "required"
