@@ -17,7 +17,8 @@ router = Router(tags=["patients"])
 
 
 @router.post("/patients/{patient_id}/relationships/{relationship_id}/check-membership", response={409: dict},
-             auth=auth_for(Capability.VIEW_RECORDS))
+             auth=auth_for(Capability.VIEW_RECORDS),
+             operation_id="openpractice_patients_api_check_membership")  # the id it had in patients' module
 def check_membership(request, patient_id: int, relationship_id: int):
     """Find Member at the clearing house (arrives with bill submission; says so until then)."""
     patient = get_for_practice_or_404(Patient, request.practice, pk=patient_id)

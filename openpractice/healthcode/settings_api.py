@@ -71,7 +71,9 @@ def _healthcode_out(i: HealthcodeIntegration) -> dict:
     }
 
 
-@router.get("/integrations/healthcode", response={200: HealthcodeOut, 404: dict}, auth=auth_for(Capability.MANAGE_INTEGRATIONS))
+# ninja names an operation after its module; these were practices', and clients may use the ids.
+@router.get("/integrations/healthcode", response={200: HealthcodeOut, 404: dict}, auth=auth_for(Capability.MANAGE_INTEGRATIONS),
+            operation_id="openpractice_practices_api_get_healthcode")
 def get_healthcode(request):
     integration = services.integration_for(request.practice)
     if integration is None:
@@ -80,7 +82,8 @@ def get_healthcode(request):
 
 
 @router.post("/integrations/healthcode/test", response={200: HealthcodeTestOut, 409: dict},
-             auth=auth_for(Capability.MANAGE_INTEGRATIONS), summary="Test the Healthcode connection")
+             auth=auth_for(Capability.MANAGE_INTEGRATIONS), summary="Test the Healthcode connection",
+             operation_id="openpractice_practices_api_test_healthcode")
 def test_healthcode(request):
     """Fetch the discovery document and a token and make one site-scoped call; the outcome is
     recorded on the integration (last_tested_at, last_test_ok, last_test_message)."""
@@ -92,7 +95,8 @@ def test_healthcode(request):
                         "steps": [{"name": s.name, "ok": s.ok, "detail": s.detail} for s in report.steps]})
 
 
-@router.put("/integrations/healthcode", response=HealthcodeOut, auth=auth_for(Capability.MANAGE_INTEGRATIONS))
+@router.put("/integrations/healthcode", response=HealthcodeOut, auth=auth_for(Capability.MANAGE_INTEGRATIONS),
+            operation_id="openpractice_practices_api_put_healthcode")
 def put_healthcode(request, payload: HealthcodeIn):
     with transaction.atomic():
         integration = save_healthcode_credentials(practice=request.practice, **payload.dict())
