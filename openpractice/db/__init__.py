@@ -6,7 +6,7 @@ the few places where SQLite and PostgreSQL need different statements.
   update_fields, reserve_ids, and what goes around a large import).
 - `rows`: single rows by hand for what every request runs (session, user, membership, read log).
 - `sql`: running an app's own hand-written statements; which database this is.
-- `connections`: closing broken connections, checking the database answers.
+- `reconnect`: closing broken connections, checking the database answers again.
 
 Apps keep their own queries and call these; nothing here knows a domain or imports an
 openpractice app (only Django, psycopg through Django, and the standard library).

@@ -33,7 +33,7 @@ from django_tasks_db.models import DBTaskResult
 from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.utils import is_locked_database_exception
 
-from openpractice.db.connections import close_connections, database_answers
+from openpractice.db.reconnect import close_connections, database_answers
 from openpractice.workers.models import WorkerHeartbeat
 
 logger = logging.getLogger("openpractice.workers")

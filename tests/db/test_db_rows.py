@@ -1,4 +1,4 @@
-"""openpractice.db.rows, .sql and .connections: hand-read rows are the instances the ORM would
+"""openpractice.db.rows, .sql and .reconnect: hand-read rows are the instances the ORM would
 build, and openpractice.db sits at the bottom (it imports no openpractice app)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 from django.contrib.sessions.models import Session
 
 from openpractice.accounts.sessions import SessionStore
-from openpractice.db import connections, rows, sql
+from openpractice.db import reconnect, rows, sql
 from openpractice.workers.models import WorkerHeartbeat
 
 pytestmark = pytest.mark.django_db
@@ -68,7 +68,7 @@ def test_sql_runs_statements_and_adapts_values():
 
 
 def test_the_database_answers():
-    assert connections.database_answers() is True
+    assert reconnect.database_answers() is True
 
 
 def test_db_imports_no_openpractice_app():
