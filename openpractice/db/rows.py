@@ -63,6 +63,8 @@ def first(sql: str, params, *models) -> tuple | None:
         row = cursor.fetchone()
     if row is None:
         return None
+    if len(models) == 1:  # the usual case, on every request: no offsets to count
+        return (instance(models[0], row),)
     found, start = [], 0
     for model in models:
         found.append(instance(model, row, start))
