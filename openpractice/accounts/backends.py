@@ -1,6 +1,7 @@
 from django.contrib.auth.backends import ModelBackend
 
 from openpractice.accounts.models import User
+from openpractice.db import rows
 
 
 class EmailBackend(ModelBackend):
@@ -20,16 +21,10 @@ class EmailBackend(ModelBackend):
         return None
 
     def get_user(self, user_id):
-        """The logged-in user of a request: one hand-written query (openpractice.rows), as it runs
-        on every request; the same rule as ModelBackend (inactive users are not returned)."""
-        from django.db import connection
-
-        from openpractice import rows
-
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT {rows.columns(User, 'u')} FROM {User._meta.db_table} u WHERE u.id = %s",
-                           [user_id])
-            row = cursor.fetchone()
-        user = rows.instance(User, row) if row else None
+        """The logged-in user of a request: one hand-written query (openpractice.db.rows), as it
+        runs on every request; the same rule as ModelBackend (inactive users are not returned)."""
+        found = rows.first(f"SELECT {rows.columns(User, 'u')} FROM {User._meta.db_table} u WHERE u.id = %s",
+                           [user_id], User)
+        user = found[0] if found else None
         return user if user is not None and self.user_can_authenticate(user) else None
 

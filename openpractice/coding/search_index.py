@@ -16,6 +16,9 @@ word (a one-character word is a whole word)". Compared with one row per (code, w
 table this writes one value per code: a 100,000-code import wrote ~550,000 word rows through two
 indexes (and on PostgreSQL as many deferred foreign-key checks at commit).
 
+The statements are this module's (they are what the index means); openpractice.db runs them
+(`db.sql.run_for_vendor` for the schema, `db.bulk` around a bulk insert of codes).
+
 Caution (SQLite): a migration that rebuilds coding_code (Django remakes the table for most
 AlterField operations on SQLite) drops the triggers; call `install(schema_editor)` again at the end
 of such a migration (tests/coding/test_search.py checks the triggers are there).
@@ -25,9 +28,8 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-from django.db import connections
-
 from openpractice.coding.normalise import WORD, fold
+from openpractice.db import bulk, sql
 
 STOPWORDS = frozenset({"a", "an", "and", "as", "at", "by", "for", "from", "in", "of", "on", "or", "the", "to"})
 MAX_WORD = 40
@@ -133,69 +135,24 @@ PG_UNINSTALL = ["DROP INDEX IF EXISTS coding_code_search_vector",
 
 def install(schema_editor) -> None:
     """Create the full-text index of Code.search_words (idempotent; SQLite rebuilds its contents)."""
-    vendor = schema_editor.connection.vendor
-    for sql in PG_INSTALL if vendor == "postgresql" else SQLITE_INSTALL if vendor == "sqlite" else []:
-        schema_editor.execute(sql)
+    sql.run_for_vendor(schema_editor, postgresql=PG_INSTALL, sqlite=SQLITE_INSTALL)
 
 
 def uninstall(schema_editor) -> None:
-    vendor = schema_editor.connection.vendor
-    for sql in PG_UNINSTALL if vendor == "postgresql" else SQLITE_UNINSTALL if vendor == "sqlite" else []:
-        schema_editor.execute(sql)
+    sql.run_for_vendor(schema_editor, postgresql=PG_UNINSTALL, sqlite=SQLITE_UNINSTALL)
 
 
-# Bulk writes --------------------------------------------------------------------------------------
+# Around a bulk insert of codes --------------------------------------------------------------------
 
-def bulk_insert(table: str, columns: tuple[str, ...], rows: list[tuple], *, using: str = "default") -> None:
-    """Plain INSERTs: executemany on SQLite, COPY on PostgreSQL."""
-    connection = connections[using]
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-        else:
-            # A larger page cache for this connection: a 100k-code import's indexes do not fit
-            # SQLite's default 2 MB, and index pages would be re-read from disk.
-            cursor.execute("PRAGMA cache_size = -131072")
-            placeholders = ", ".join(["%s"] * len(columns))
-            cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})", rows)
-
-
-def copy_lines(table: str, columns: tuple[str, ...], chunks, *, using: str = "default") -> None:
-    """PostgreSQL: COPY from chunks of lines already in COPY's text format (copy_text)."""
-    with connections[using].cursor() as cursor:
-        with cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-            for chunk in chunks:
-                copy.write(chunk)
+def bulk_gin_writes(*, enabled: bool = True):
+    """PostgreSQL: the words index's new entries are merged once at the end of the block
+    (db.bulk.gin_pending_list). That matters for searches too: until autovacuum runs, every search
+    of the table scans whatever the pending list holds (~1 ms after a 100k-code import)."""
+    return bulk.gin_pending_list(PG_INDEX, enabled=enabled)
 
 
 @contextmanager
-def bulk_gin_writes(*, enabled: bool = True, using: str = "default"):
-    """PostgreSQL, around a bulk insert of codes: new words go to the GIN index's pending list
-    (cheap appends) instead of being merged into it every 4 MB, then are merged once at the end.
-    Merging at the end matters for searches too: until autovacuum runs, every search of the
-    table scans whatever the pending list holds (~1 ms after a 100k-code import).
-    Only when this user owns the index (gin_clean_pending_list needs that); otherwise as usual."""
-    connection = connections[using]
-    if not enabled or connection.vendor != "postgresql":
-        yield
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT c.oid FROM pg_class c WHERE c.oid = to_regclass(%s) AND pg_has_role(c.relowner, 'USAGE')",
-                       [PG_INDEX])
-        row = cursor.fetchone()
-        if row:
-            cursor.execute("SET LOCAL gin_pending_list_limit = '1GB'")
-    yield
-    if row:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT gin_clean_pending_list(%s::oid)", [row[0]])
-            cursor.execute("SET LOCAL gin_pending_list_limit = DEFAULT")
-
-
-@contextmanager
-def bulk_code_writes(*, using: str = "default"):
+def bulk_code_writes():
     """Around a bulk INSERT of codes: on SQLite the per-row insert trigger is dropped (FTS5 flushes its
     pending terms at every trigger statement, which made a 100k-code import 4x slower), and the new
     codes are indexed in one statement afterwards. The trigger is recreated in the same transaction,
@@ -204,45 +161,13 @@ def bulk_code_writes(*, using: str = "default"):
     Yields a function to call after the inserts with the SQL condition (and params) picking the
     inserted rows from coding_code.
     """
-    connection = connections[using]
-    if connection.vendor != "sqlite":
+    if sql.vendor() != "sqlite":
         yield lambda condition, params: None
         return
-    if not connection.in_atomic_block:
-        raise RuntimeError("bulk_code_writes() needs a transaction")
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = %s", [f"{FTS_TABLE}_insert"])
-        row = cursor.fetchone()
-        if row:
-            cursor.execute(f"DROP TRIGGER {FTS_TABLE}_insert")
 
     def index_rows(condition: str, params: list) -> None:
-        with connection.cursor() as cursor:
-            cursor.execute(f"INSERT INTO {FTS_TABLE}(rowid, search_words) SELECT id, search_words FROM {CODE_TABLE} "
-                           f"WHERE {condition}", params)
+        sql.execute(f"INSERT INTO {FTS_TABLE}(rowid, search_words) SELECT id, search_words FROM {CODE_TABLE} "
+                    f"WHERE {condition}", params)
 
-    try:
+    with bulk.triggers_dropped(f"{FTS_TABLE}_insert"):
         yield index_rows
-    finally:
-        if row:
-            with connection.cursor() as cursor:
-                cursor.execute(row[0])
-
-
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-def copy_text(value: str) -> str:
-    """A string in COPY's text format (backslash and control characters escaped)."""
-    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
-        return value.translate(_COPY_ESCAPES)
-    return value
-
-
-def analyze_tables(*tables: str, columns: tuple[str, ...] = (), using: str = "default") -> None:
-    """Fresh planner statistics after a large import (PostgreSQL: only `columns`, when given)."""
-    connection = connections[using]
-    only = f" ({', '.join(columns)})" if columns and connection.vendor == "postgresql" else ""
-    with connection.cursor() as cursor:
-        for table in tables:
-            cursor.execute(f"ANALYZE {table}{only}")

@@ -6,8 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db import connections
-from django.db.models import Exists, F, Q, QuerySet
+from django.db.models import Count, Exists, F, Q, QuerySet
 from django.utils import timezone
 
 from openpractice.coding.models import (
@@ -20,6 +19,7 @@ from openpractice.coding.models import (
 )
 from openpractice.coding.normalise import code_key, next_prefix, words
 from openpractice.coding.search_index import query_words, words_branches
+from openpractice.db import sql
 
 MAX_RESULTS = 20
 
@@ -93,8 +93,7 @@ def search_sql(
 ) -> tuple[str, list] | None:
     """The one SQL statement (and params) search_codes runs, or None when the query cannot match."""
     limit = max(1, min(limit, MAX_RESULTS))
-    connection = connections[using]
-    day = connection.ops.adapt_datefield_value(on_date or today())
+    day = sql.date_value(on_date or today(), using=using)
     practice_id = practice.pk if practice is not None else None
     where = _VISIBLE + ("" if include_inactive else _ACTIVE)
     where_params = [system, practice_id, practice_id, system] + ([] if include_inactive else [day, day])
@@ -119,7 +118,7 @@ def search_sql(
         # Codes in the exact/prefix range are already in those groups (all of them, or the groups
         # fill the limit on their own).
         exclude = " AND NOT (c.code_key >= %s AND c.code_key < %s)" if in_range else ""
-        (cte, cte_params), branches = words_branches(connection.vendor, terms)
+        (cte, cte_params), branches = words_branches(sql.vendor(using), terms)
         for condition, condition_params, guard in branches:
             group(MatchKind.WORDS, condition + exclude, condition_params + in_range, "c.code_key, c.practice_id IS NULL",
                   guard)
@@ -147,9 +146,7 @@ def search_codes(
                            on_date=day, limit=limit)
     if statement is None:
         return []
-    with connections["default"].cursor() as cursor:
-        cursor.execute(*statement)
-        rows = cursor.fetchall()
+    rows = sql.fetch_all(*statement)
     rows.sort(key=lambda row: (row[0], row[1], row[2]))  # group, code order, own before global
     kinds = (MatchKind.EXACT, MatchKind.PREFIX, MatchKind.WORDS)
     found: list[CodeMatch] = []
@@ -280,8 +277,6 @@ def code_set_summary(*, practice) -> list[dict]:
 
 
 def accepted_list_summary(*, practice) -> list[dict]:
-    from django.db.models import Count
-
     return list(
         AcceptedCode.objects.filter(practice=practice)
         .values("insurer_id", "insurer__name", "system")

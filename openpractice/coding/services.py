@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from django.db import connections, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from openpractice.coding import importing
@@ -28,20 +28,14 @@ from openpractice.coding.models import (
     ImportStatus,
     Insurer,
 )
-from openpractice.coding.search_index import (
-    analyze_tables,
-    bulk_code_writes,
-    bulk_gin_writes,
-    bulk_insert,
-    copy_lines,
-    copy_text,
-    search_text,
-)
+from openpractice.coding.selectors import insurers_for_practice
+from openpractice.coding.search_index import bulk_code_writes, bulk_gin_writes, search_text
+from openpractice.db import bulk, sql
+from openpractice.db.bulk import COPY_NULL, copy_text
 
 # Files up to this size are checked and applied while the page waits; larger ones in the background.
 SYNC_LIMIT_BYTES = 1024 * 1024
 BATCH = 5000
-NULL = "\\N"  # in COPY's text format
 
 
 @dataclass(frozen=True)
@@ -124,17 +118,17 @@ def _insert_codes(*, practice, system: str, items: list[IncomingCode], source: s
     (search_index.py) follows the `search_words` column: SQLite's triggers, PostgreSQL's GIN."""
     if not items:
         return
-    connection = connections["default"]
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    now = sql.datetime_value(timezone.now())
     practice_id = practice.pk
     many = len(items) >= BULK_ROWS
-    if connection.vendor == "postgresql":
+    vendor = sql.vendor()
+    if vendor == "postgresql":
         with bulk_gin_writes(enabled=many):
-            copy_lines(Code._meta.db_table, CODE_COLUMNS, _copy_chunks(practice_id, system, items, source, now))
+            bulk.copy_lines(Code._meta.db_table, CODE_COLUMNS, _copy_chunks(practice_id, system, items, source, now))
         if many:
-            analyze_tables(Code._meta.db_table, columns=ANALYZE_COLUMNS)
+            bulk.analyze(Code._meta.db_table, columns=ANALYZE_COLUMNS)
         return
-    if connection.vendor == "sqlite":  # dates as SQLite stores them (the adapter costs ~2 µs a value)
+    if vendor == "sqlite":  # dates as SQLite stores them (the adapter costs ~2 µs a value)
         rows = [(practice_id, system, i.code, i.key, i.description, search_text(i.description),
                  i.active_from and i.active_from.isoformat(), i.active_to and i.active_to.isoformat(),
                  source, "", now) for i in items]
@@ -142,13 +136,14 @@ def _insert_codes(*, practice, system: str, items: list[IncomingCode], source: s
         rows = [(practice_id, system, i.code, i.key, i.description, search_text(i.description),
                  i.active_from, i.active_to, source, "", now) for i in items]
     with bulk_code_writes() as index_rows:
-        with connection.cursor() as cursor:  # the ids before: AUTOINCREMENT ids only grow
-            cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {Code._meta.db_table}")
-            (last_id,) = cursor.fetchone()
-        bulk_insert(Code._meta.db_table, CODE_COLUMNS, rows)
+        # the ids before: AUTOINCREMENT ids only grow
+        (last_id,) = sql.fetch_one(f"SELECT COALESCE(MAX(id), 0) FROM {Code._meta.db_table}")
+        # A 100k-code import's indexes do not fit SQLite's default page cache.
+        bulk.large_page_cache()
+        bulk.insert_rows(Code._meta.db_table, CODE_COLUMNS, rows)
         index_rows("id > %s AND practice_id = %s AND system = %s", [last_id, practice_id, system])
     if many:
-        analyze_tables(Code._meta.db_table)
+        bulk.analyze(Code._meta.db_table)
 
 
 CODE_COLUMNS = ("practice_id", "system", "code", "code_key", "description", "search_words", "active_from",
@@ -169,7 +164,8 @@ def _copy_chunks(practice_id, system: str, items: list[IncomingCode], source: st
     for start in range(0, len(items), COPY_CHUNK):
         yield "".join([
             f"{head}{i.code}\t{i.key}\t{copy_text(i.description)}\t{search_text(i.description)}"
-            f"\t{i.active_from.isoformat() if i.active_from else NULL}\t{i.active_to.isoformat() if i.active_to else NULL}"
+            f"\t{i.active_from.isoformat() if i.active_from else COPY_NULL}"
+            f"\t{i.active_to.isoformat() if i.active_to else COPY_NULL}"
             f"{tail}" for i in items[start:start + COPY_CHUNK]])
 
 
@@ -212,7 +208,7 @@ def start_import(*, practice, user, kind: str, system: str, insurer, filename: s
         check_import(import_id=code_import.pk)
         code_import.refresh_from_db()
     else:
-        from openpractice.coding.tasks import check_import_task
+        from openpractice.coding.tasks import check_import_task  # tasks imports this module
 
         transaction.on_commit(lambda: check_import_task.enqueue(code_import.pk))
     return code_import
@@ -256,7 +252,7 @@ def queue_import_apply(*, code_import: CodeImport, user) -> None:
     if size <= 20000:
         apply_import(import_id=code_import.pk)
     else:
-        from openpractice.coding.tasks import apply_import_task
+        from openpractice.coding.tasks import apply_import_task  # tasks imports this module
 
         transaction.on_commit(lambda: apply_import_task.enqueue(code_import.pk))
 
@@ -324,8 +320,6 @@ def save_insurer(*, practice, user, insurer: Insurer | None, data: dict) -> Insu
 
 
 def _check_insurer_clashes(*, practice, target: Insurer, values: dict) -> None:
-    from openpractice.coding.selectors import insurers_for_practice
-
     others = insurers_for_practice(practice=practice, include_inactive=True)
     for pk in (target.pk, target.based_on_id):
         if pk:

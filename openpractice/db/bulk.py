@@ -1,87 +1,38 @@
-"""Set-based SQL for posting large remittances, on SQLite and PostgreSQL alike.
+"""Bulk writes: many rows in few statements, on SQLite and PostgreSQL alike.
 
-- `field__anyof=[...]`: membership in a list sent as ONE parameter (PostgreSQL `IN (unnest(array))`,
-  SQLite `IN (SELECT value FROM json_each(json))`). Django's `__in` prepares every value through
-  the field and binds one parameter each, which caps a query at a few hundred values on SQLite
-  and was a tenth of the posting time at 100,000 lines.
 - `insert_rows`: many rows into one table: COPY on PostgreSQL, executemany on SQLite (its C loop
   is the fastest way in). Values must already be database values (str for money, adapted dates).
+  `copy_lines` is PostgreSQL's COPY of text a caller has already formatted (`copy_text`,
+  `COPY_NULL`), for imports where formatting a known row shape in f-strings beats COPY's own
+  per-value adaptation four times over.
 - `update_rows`: one UPDATE per many rows keyed by id: `UPDATE ... FROM unnest(arrays)` on
-  PostgreSQL, executemany on SQLite (Django's bulk_update builds a CASE over every id, which is
-  quadratic on SQLite).
+  PostgreSQL (`update_statements`, which `Meanwhile` can run on a helper thread), executemany on
+  SQLite (Django's bulk_update builds a CASE over every id, which is quadratic on SQLite).
+- `update_fields`: save some fields of many model instances (values prepared by their fields).
+- `reserve_ids`: ids from a PostgreSQL sequence before the rows are written.
+- Around a large insert: `large_page_cache` (SQLite), `gin_pending_list` (PostgreSQL GIN
+  indexes), `triggers_dropped` (SQLite), and `analyze` afterwards.
 
 These write plain rows: no signals, no `save()`, no simple-history rows. Callers keep their own
-audit (the allocation ledger is the record of every amount posted).
+audit (the remittance allocation ledger is the record of every amount posted).
+`chunks` (from `arrays`) is here too, so a caller chunks its values and writes through one module.
 """
 
 from __future__ import annotations
 
-import json
-from decimal import Decimal
+import threading
+from contextlib import contextmanager
 
 from django.db import connection
-from django.db.models import Field, ForeignObject, Lookup
 
-ANYOF_CHUNK = 20_000  # values per query: bounded so one statement stays a few hundred kB
+from openpractice.db.arrays import array_literal, chunks
 
+__all__ = [
+    "COPY_NULL", "Meanwhile", "analyze", "chunks", "copy_lines", "copy_text", "gin_pending_list", "insert_rows",
+    "large_page_cache", "reserve_ids", "triggers_dropped", "update_fields", "update_rows", "update_statements",
+]
 
-class Values:
-    """A chunk of values for `__anyof`. Not a list on purpose: Django walks every item of a list
-    or tuple looking for expressions before a lookup sees it (half a second per 100,000 values)."""
-
-    __slots__ = ("items",)
-
-    def __init__(self, items):
-        self.items = list(items)
-
-    def __iter__(self):
-        return iter(self.items)
-
-    def __len__(self):
-        return len(self.items)
-
-
-def array_literal(values) -> str:
-    """A PostgreSQL array literal, cast in the statement (`%s::bigint[]`): one string joined in C
-    instead of psycopg adapting each item (a tenth of the posting time at 100,000 lines)."""
-    if all(type(v) is int or type(v) is Decimal for v in values):  # numbers need no quotes
-        return "{" + ",".join(map(str, values)) + "}"
-    quoted: dict = {}  # a column often repeats a few values (a status, an outcome)
-    for v in values:
-        if v not in quoted:
-            quoted[v] = "NULL" if v is None else '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
-    return "{" + ",".join([quoted[v] for v in values]) + "}"
-
-
-@Field.register_lookup
-class AnyOf(Lookup):
-    lookup_name = "anyof"
-    prepare_rhs = False
-    can_use_none_as_rhs = False
-
-    def as_sql(self, compiler, connection):
-        lhs, lhs_params = self.process_lhs(compiler, connection)
-        values = [v for v in self.rhs if v is not None]
-        if connection.vendor == "postgresql":
-            if not values:
-                return "FALSE", []
-            # A semi-join on unnest, not `= ANY(array)`: the planner sizes unnest by the array, so it
-            # reads the rows by key; with `= ANY` and fresh statistics it filtered every row of the
-            # practice against the array (16 s per 20,000 ids at 100,000 invoices).
-            kind = "bigint" if all(type(v) is int for v in values) else "text"
-            return f"{lhs} IN (SELECT unnest(%s::{kind}[]))", [*lhs_params, array_literal(values)]
-        return f"{lhs} IN (SELECT value FROM json_each(%s))", [*lhs_params, json.dumps(values)]
-
-
-ForeignObject.register_lookup(AnyOf)  # relations keep their own lookup table: `invoice_id__anyof` too
-
-
-def chunks(values, size: int | None = None):
-    """Values (for `__anyof`) of at most `size` items each."""
-    values = list(values)
-    size = size or ANYOF_CHUNK  # read at call time: tests shrink it to cross chunk boundaries
-    for start in range(0, len(values), size):
-        yield Values(values[start:start + size])
+COPY_NULL = "\\N"  # NULL in COPY's text format
 
 
 def insert_rows(table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
@@ -97,6 +48,27 @@ def insert_rows(table: str, columns: tuple[str, ...], rows: list[tuple]) -> None
         else:
             cursor.executemany(f"INSERT INTO {quoted} ({', '.join(columns)}) "
                                f"VALUES ({', '.join(['%s'] * len(columns))})", rows)
+
+
+def copy_lines(table: str, columns: tuple[str, ...], chunks_of_text) -> None:
+    """PostgreSQL: COPY from chunks of lines already in COPY's text format (`copy_text`, `COPY_NULL`).
+    A generator of chunks lets the server store one chunk while Python formats the next."""
+    if connection.vendor != "postgresql":
+        raise ValueError("copy_lines is for PostgreSQL")
+    with connection.cursor() as cursor:
+        with cursor.cursor.copy(f"COPY {connection.ops.quote_name(table)} ({', '.join(columns)}) FROM STDIN") as copy:
+            for chunk in chunks_of_text:
+                copy.write(chunk)
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def copy_text(value: str) -> str:
+    """A string in COPY's text format (backslash and control characters escaped)."""
+    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+        return value.translate(_COPY_ESCAPES)
+    return value
 
 
 def update_rows(table: str, columns: tuple[tuple[str, str], ...], rows: list[tuple], *, constant: dict | None = None,
@@ -131,6 +103,22 @@ def update_statements(table: str, columns: tuple[tuple[str, str], ...], rows: li
             for part in chunks(rows)]
 
 
+def update_fields(objs: list, fields: list[str]) -> None:
+    """Save `fields` of each object: one UPDATE ... WHERE id = %s run with executemany. Django's
+    bulk_update builds a CASE per field and row, whose compilation cost more CPU than the bills
+    it records. Values go through each field's own database preparation (JSON, datetimes)."""
+    if not objs:
+        return
+    meta = type(objs[0])._meta
+    quote = connection.ops.quote_name
+    columns = [meta.get_field(name) for name in fields]
+    sql = (f"UPDATE {quote(meta.db_table)} SET {', '.join(f'{quote(c.column)} = %s' for c in columns)} "
+           f"WHERE {quote(meta.pk.column)} = %s")
+    rows = [[c.get_db_prep_save(getattr(obj, c.attname), connection) for c in columns] + [obj.pk] for obj in objs]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+
+
 def reserve_ids(model, count: int) -> list[int] | None:
     """PostgreSQL: `count` ids from the table's identity sequence, so rows can be built with their
     ids before they are written. None on SQLite (its rows are read back after the insert)."""
@@ -145,13 +133,11 @@ def reserve_ids(model, count: int) -> list[int] | None:
 class Meanwhile:
     """Statements run on this transaction's PostgreSQL connection from a helper thread while the
     caller does pure-Python work (building the next rows), then `wait()`. The server works while
-    Python does: at 100,000 lines the invoice updates take seconds of server time. The caller
-    must not touch the database until `wait()` returns. PostgreSQL only: SQLite runs in this
-    process, so callers write in line there (`update_rows`)."""
+    Python does: at 100,000 remittance lines the invoice updates take seconds of server time. The
+    caller must not touch the database until `wait()` returns. PostgreSQL only: SQLite runs in
+    this process, so callers write in line there (`update_rows`)."""
 
     def __init__(self, statements: list[tuple[str, list]]):
-        import threading
-
         if connection.vendor != "postgresql":
             raise ValueError("Meanwhile is for PostgreSQL")
         self.error: BaseException | None = None
@@ -176,17 +162,67 @@ class Meanwhile:
                 raise self.error
 
 
-def update_fields(objs: list, fields: list[str]) -> None:
-    """Save `fields` of each object: one UPDATE ... WHERE id = %s run with executemany. Django's
-    bulk_update builds a CASE per field and row, whose compilation cost more CPU than the bills
-    it records. Values go through each field's own database preparation (JSON, datetimes)."""
-    if not objs:
+# Around a large insert ---------------------------------------------------------------------------
+
+def large_page_cache() -> None:
+    """SQLite: a 128 MB page cache for this connection (from now on), for an insert whose indexes
+    do not fit SQLite's default 2 MB, so index pages are not re-read from disk. Nothing elsewhere."""
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA cache_size = -131072")
+
+
+@contextmanager
+def gin_pending_list(index: str, *, enabled: bool = True):
+    """PostgreSQL, around a bulk insert into a table with the GIN index `index`: new entries go to
+    the index's pending list (cheap appends) instead of being merged into it every 4 MB, then are
+    merged once at the end, and the limit is back to its default. Only when this user owns the
+    index (gin_clean_pending_list needs that); otherwise, and on SQLite, the block runs as usual."""
+    if not enabled or connection.vendor != "postgresql":
+        yield
         return
-    meta = type(objs[0])._meta
-    quote = connection.ops.quote_name
-    columns = [meta.get_field(name) for name in fields]
-    sql = (f"UPDATE {quote(meta.db_table)} SET {', '.join(f'{quote(c.column)} = %s' for c in columns)} "
-           f"WHERE {quote(meta.pk.column)} = %s")
-    rows = [[c.get_db_prep_save(getattr(obj, c.attname), connection) for c in columns] + [obj.pk] for obj in objs]
     with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+        cursor.execute("SELECT c.oid FROM pg_class c WHERE c.oid = to_regclass(%s) AND pg_has_role(c.relowner, 'USAGE')",
+                       [index])
+        row = cursor.fetchone()
+        if row:
+            cursor.execute("SET LOCAL gin_pending_list_limit = '1GB'")
+    yield
+    if row:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT gin_clean_pending_list(%s::oid)", [row[0]])
+            cursor.execute("SET LOCAL gin_pending_list_limit = DEFAULT")
+
+
+@contextmanager
+def triggers_dropped(*names: str):
+    """SQLite, inside a transaction: the named triggers that exist are dropped for the block and
+    recreated from their own SQL at its end. In the same transaction, so readers never see them
+    missing and a failure rolls all of it back. The caller does the triggers' work itself."""
+    if connection.vendor != "sqlite":
+        raise ValueError("triggers_dropped is for SQLite")
+    if not connection.in_atomic_block:
+        raise RuntimeError("triggers_dropped() needs a transaction")
+    with connection.cursor() as cursor:
+        dropped = []
+        for name in names:
+            cursor.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = %s", [name])
+            row = cursor.fetchone()
+            if row:
+                cursor.execute(f"DROP TRIGGER {connection.ops.quote_name(name)}")
+                dropped.append(row[0])
+    try:
+        yield
+    finally:
+        if dropped:
+            with connection.cursor() as cursor:
+                for sql in dropped:
+                    cursor.execute(sql)
+
+
+def analyze(*tables: str, columns: tuple[str, ...] = ()) -> None:
+    """Fresh planner statistics after a large import (PostgreSQL: only `columns`, when given)."""
+    only = f" ({', '.join(columns)})" if columns and connection.vendor == "postgresql" else ""
+    with connection.cursor() as cursor:
+        for table in tables:
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}{only}")

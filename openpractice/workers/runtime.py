@@ -26,12 +26,15 @@ import threading
 import time
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, connections
+from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.utils import is_locked_database_exception
+
+from openpractice.db.reconnect import close_connections, database_answers
+from openpractice.workers.models import WorkerHeartbeat
 
 logger = logging.getLogger("openpractice.workers")
 
@@ -50,34 +53,11 @@ def backoff_seconds(failures: int, *, cap: float, base: float = 0.5) -> float:
     return ceiling / 2 + random.random() * ceiling / 2  # noqa: S311 - spreading retries, not security
 
 
-def close_connections() -> None:
-    """Close this thread's connections, even broken ones (a failed close still forgets the socket)."""
-    for connection in connections.all(initialized_only=True):
-        try:
-            connection.close()
-        except Exception:  # the socket is gone; forget it so the next query opens a new one
-            connection.connection = None
-            connection.in_atomic_block = False
-            connection.needs_rollback = False
-
-
-def database_answers() -> bool:
-    try:
-        with connections["default"].cursor() as cursor:
-            cursor.execute("SELECT 1")
-        return True
-    except Exception:
-        close_connections()
-        return False
-
-
 # -- the lease ---------------------------------------------------------------------------------
 def requeue_expired(*, lease_seconds: int | None = None, now=None) -> int:
     """Put back to "ready" every task row "running" for longer than the lease whose worker has not
     been seen (no heartbeat) for the lease. Safe from many workers at once: each row is updated
     only while it is still the same claim (status and started_at unchanged)."""
-    from openpractice.workers.models import WorkerHeartbeat
-
     lease = lease_seconds if lease_seconds is not None else settings.TASK_LEASE_SECONDS
     now = now or timezone.now()
     cutoff = now - timezone.timedelta(seconds=lease)
@@ -110,8 +90,6 @@ class Heartbeat(threading.Thread):
         self.beats = 0
 
     def beat(self) -> None:
-        from openpractice.workers.models import WorkerHeartbeat
-
         now = timezone.now()
         WorkerHeartbeat.objects.update_or_create(worker_id=self.worker_id, defaults={
             "hostname": socket.gethostname()[:255], "pid": os.getpid(), "started_at": self.started_at, "seen_at": now})
@@ -133,8 +111,6 @@ class Heartbeat(threading.Thread):
         close_connections()
 
     def stop(self) -> None:
-        from openpractice.workers.models import WorkerHeartbeat
-
         self.stopping.set()
         self.join(timeout=10)
         try:

@@ -1,4 +1,4 @@
-"""Posting in bulk (services.allocate_lines through remittances.bulk): the same guarantees as one
+"""Posting in bulk (services.allocate_lines through openpractice.db.bulk): the same guarantees as one
 line at a time, across chunk boundaries, with lines for one invoice twice in a batch, and nothing
 written when posting fails part way."""
 
@@ -11,7 +11,7 @@ import pytest
 from remit_helpers import bundle, dumps, receive
 
 from openpractice.billing.models import Invoice, InvoiceLine, PaymentOutcome
-from openpractice.db import bulk
+from openpractice.db import arrays, bulk
 from openpractice.remittances import services
 from openpractice.remittances.models import Allocation, BatchStatus, LineStatus, RemittanceBatch, RemittanceLine
 from openpractice.reports import selectors as reports
@@ -22,7 +22,7 @@ D = Decimal
 @pytest.fixture
 def small_chunks(monkeypatch):
     """Two values per query: a handful of invoices crosses several chunk boundaries."""
-    monkeypatch.setattr(bulk, "ANYOF_CHUNK", 2)
+    monkeypatch.setattr(arrays, "ANYOF_CHUNK", 2)
 
 
 def test_anyof_lookup_matches_in_and_handles_empty_and_quotes(world):
@@ -48,7 +48,7 @@ def test_anyof_and_update_rows_keep_text_exactly(world):
                                        date_of_birth=world.patient.date_of_birth) for i in range(len(TRICKY))]
     bulk.update_rows(Patient._meta.db_table, (("last_name", "text"),),
                      [(name, p.pk) for name, p in zip(TRICKY, patients)])
-    stored = dict(Patient.objects.filter(pk__anyof=bulk.Values(p.pk for p in patients))
+    stored = dict(Patient.objects.filter(pk__anyof=arrays.Values(p.pk for p in patients))
                   .values_list("pk", "last_name"))
     assert [stored[p.pk] for p in patients] == TRICKY
     for chunk in bulk.chunks(TRICKY, 4):
