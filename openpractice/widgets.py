@@ -12,8 +12,8 @@ See docs/architecture.md, "Type-ahead widget".
 
 from __future__ import annotations
 
-import json
 import html
+import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 

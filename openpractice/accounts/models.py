@@ -10,6 +10,8 @@ from django.db import models
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from openpractice.accounts.validators import healthcode_identifier_warning
+
 
 class UserManager(BaseUserManager):
     use_in_migrations = True
@@ -128,6 +130,5 @@ class PractitionerProfile(models.Model):
 
     @property
     def identifier_warning(self) -> str:
-        from openpractice.accounts.validators import healthcode_identifier_warning
 
         return healthcode_identifier_warning(self.healthcode_identifier)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import hashlib
 import re
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from django.core.exceptions import ValidationError
-
+from openpractice.accounts import selectors
 from openpractice.accounts.errors import AccountError
 from openpractice.accounts.models import ApiToken, PractitionerProfile, hash_token
 from openpractice.accounts.validators import (
@@ -141,7 +141,6 @@ def start_two_factor(*, user):
     reloading the set-up page does not invalidate a key already scanned."""
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    from openpractice.accounts import selectors
 
     if selectors.two_factor_device(user=user) is not None:
         raise AccountError("Two-factor sign-in is already on for your account.", code="already_on")
@@ -186,7 +185,6 @@ def verify_second_factor(*, user, code: str):
     used up), or AccountError. Only for a user with two-factor on."""
     from django_otp.plugins.otp_static.models import StaticDevice
 
-    from openpractice.accounts import selectors
 
     token = normalise_code(code)
     if not token:
@@ -208,7 +206,6 @@ def verify_second_factor(*, user, code: str):
 
 def regenerate_recovery_codes(*, user, code: str) -> list[str]:
     """New recovery codes (the old ones stop working), after a current code."""
-    from openpractice.accounts import selectors
 
     if selectors.two_factor_device(user=user) is None:
         raise AccountError("Turn on two-factor sign-in first.", code="not_on")

@@ -15,6 +15,8 @@ from django.conf import settings
 from django.core import signing
 from django.utils.crypto import constant_time_compare, salted_hmac
 
+from openpractice.accounts.models import User
+
 PENDING_KEY = "two_factor_pending"
 _SALT = "openpractice.accounts.two-factor-pending"
 
@@ -36,7 +38,6 @@ def start_pending(request, *, user, next_url: str) -> None:
 
 def pending(request) -> Pending | None:
     """The user waiting for their code, or None (none, expired, tampered with, password changed)."""
-    from openpractice.accounts.models import User
 
     raw = request.session.get(PENDING_KEY)
     if not raw:

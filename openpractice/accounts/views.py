@@ -17,12 +17,15 @@ from openpractice.accounts.errors import AccountError
 from openpractice.accounts.forms import (
     ApiTokenForm,
     EmailLoginForm,
+    PractitionerProfileForm,
     RecoveryCodesForm,
     TurnOffTwoFactorForm,
     TwoFactorCodeForm,
     TwoFactorSetupForm,
 )
-from openpractice.accounts.models import ApiToken
+from openpractice.accounts.models import ApiToken, PractitionerProfile
+from openpractice.practices.forms import MemberForm
+from openpractice.practices.models import Membership
 from openpractice.practices.permissions import require_capability
 from openpractice.practices.roles import Capability
 from openpractice.practices.tenancy import get_for_practice_or_404
@@ -225,8 +228,6 @@ def api_token_revoke(request, token_id: int):
 
 def practitioner_profile_context(membership, form=None) -> dict:
     """The practitioner card on Settings > Users > a user's page."""
-    from openpractice.accounts.forms import PractitionerProfileForm
-    from openpractice.accounts.models import PractitionerProfile
 
     profile = PractitionerProfile.objects.filter(membership=membership).first()
     if form is None:
@@ -239,10 +240,6 @@ def practitioner_profile_context(membership, form=None) -> dict:
 @require_POST
 @require_capability(Capability.MANAGE_USERS)
 def practitioner_profile(request, membership_id: int):
-    from openpractice.accounts.errors import AccountError
-    from openpractice.accounts.forms import PractitionerProfileForm
-    from openpractice.practices.forms import MemberForm
-    from openpractice.practices.models import Membership
 
     membership = get_for_practice_or_404(Membership.objects.select_related("user"), request.practice, pk=membership_id)
     form = PractitionerProfileForm(request.POST)

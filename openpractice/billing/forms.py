@@ -7,6 +7,7 @@ from django import forms
 from openpractice.billing.models import BillTo, PaymentMethod, ProviderKind, ServiceSetting
 from openpractice.coding.forms import CodeField
 from openpractice.coding.models import CodeSystem
+from openpractice.patients.selectors import insurance_of
 from openpractice.practices.models import Location, Membership
 from openpractice.products.models import Product
 
@@ -59,7 +60,6 @@ class InvoiceForm(forms.Form):
 
     def __init__(self, *args, practice, patient, **kwargs):
         super().__init__(*args, **kwargs)
-        from openpractice.patients.selectors import insurance_of
 
         self.fields["insurance"].queryset = patient.relationships.filter(relationship_type="insurance") \
             .select_related("related_contact")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from openpractice.billing.errors import BillingError
+
 PENNY = Decimal("0.01")
 ZERO = Decimal("0.00")
 
@@ -17,7 +19,6 @@ def round_money(value) -> Decimal:
 
 def parse_money(text, *, field: str, label: str):
     """A user's amount as Decimal pounds, or raise BillingError naming the field."""
-    from openpractice.billing.errors import BillingError
 
     raw = str(text if text is not None else "").strip().replace("£", "").replace(",", "")
     try:

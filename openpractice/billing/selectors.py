@@ -7,7 +7,17 @@ import datetime as dt
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
-from openpractice.billing.models import BillTo, HealthcodeStatus, Invoice, InvoiceLine, RecordStatus
+from openpractice.billing.models import (
+    BillTo,
+    HealthcodeStatus,
+    Invoice,
+    InvoiceLine,
+    NumberSequence,
+    RecordStatus,
+    SequenceKind,
+)
+from openpractice.billing.services import DEFAULT_PREFIXES, format_number
+from openpractice.practices.tenancy import get_for_practice_or_404
 
 # Age of an invoice since its date, for the list filter: label -> (min days, max days)
 AGE_BUCKETS = {
@@ -68,7 +78,6 @@ def invoices_of_patient(*, patient) -> QuerySet[Invoice]:
 
 
 def invoice_with_rows(*, practice, invoice_id) -> Invoice:
-    from openpractice.practices.tenancy import get_for_practice_or_404
 
     qs = invoices(practice=practice).select_related(
         "location", "provider_location", "payee_location", "facility", "controlling_specialist__user",
@@ -81,8 +90,6 @@ def invoice_with_rows(*, practice, invoice_id) -> Invoice:
 def number_sequences(*, practice) -> list[dict]:
     """Each numbering kind with its prefix and the number the next issue will take (a preview;
     take_number hands it out under a row lock)."""
-    from openpractice.billing.models import NumberSequence, SequenceKind
-    from openpractice.billing.services import DEFAULT_PREFIXES, format_number
 
     found = {s.kind: s for s in NumberSequence.objects.for_practice(practice)}
     rows = []

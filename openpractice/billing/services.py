@@ -591,9 +591,9 @@ def write_off(*, invoice: Invoice, reason: str) -> Invoice:
 
 def email_invoice(*, invoice: Invoice, to: str, sent_by=None) -> None:
     """Email the PDF (console backend unless SMTP is configured)."""
+    from django.core.exceptions import ValidationError
     from django.core.mail import EmailMessage
     from django.core.validators import validate_email
-    from django.core.exceptions import ValidationError
 
     from openpractice.billing.pdf import invoice_pdf
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from openpractice.coding.models import Code, Insurer
 from openpractice.coding.normalise import code_key
 from openpractice.coding.search_index import search_text
 
@@ -25,7 +26,6 @@ def load_reference_data(*, code_model=None, insurer_model=None, using: str = "de
     """Load whatever is missing. Models may be passed in (historical models in a migration: before
     migration 0004 codes have no `search_words`, which 0004 then fills in)."""
     if code_model is None:
-        from openpractice.coding.models import Code, Insurer
 
         code_model, insurer_model = Code, Insurer
     return {

@@ -28,8 +28,8 @@ from openpractice.coding.models import (
     ImportStatus,
     Insurer,
 )
-from openpractice.coding.selectors import insurers_for_practice
 from openpractice.coding.search_index import bulk_code_writes, bulk_gin_writes, search_text
+from openpractice.coding.selectors import insurers_for_practice
 from openpractice.db import bulk, sql
 from openpractice.db.bulk import COPY_NULL, copy_text
 

@@ -6,6 +6,7 @@ from ninja import Router, Schema, Status
 from pydantic import Field
 
 from openpractice.api_auth import auth_for
+from openpractice.coding.selectors import find_insurer, get_insurer
 from openpractice.contacts import selectors, services
 from openpractice.contacts.errors import ContactError
 from openpractice.contacts.models import Contact, ContactType
@@ -62,7 +63,6 @@ def _out(c: Contact) -> dict:
 
 
 def _data(request, payload: ContactIn) -> dict:
-    from openpractice.coding.selectors import find_insurer, get_insurer
 
     data = payload.dict(exclude={"insurer_id", "healthcode_identifier"})
     insurer = None

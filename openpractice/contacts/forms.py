@@ -1,6 +1,7 @@
 from django import forms
 from django.urls import reverse_lazy
 
+from openpractice.coding.selectors import get_insurer, search_insurers
 from openpractice.contacts.models import ContactType
 from openpractice.widgets import TypeaheadWidget
 
@@ -32,7 +33,6 @@ class ContactForm(forms.Form):
         return str(insurer) if insurer else value
 
     def _insurer(self, value):
-        from openpractice.coding.selectors import get_insurer, search_insurers
 
         if not value:
             return None

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 
+from openpractice.coding.selectors import get_insurer
 from openpractice.contacts.errors import ContactError
 from openpractice.contacts.models import Contact, ContactType
 from openpractice.patients.keys import name_key
@@ -15,7 +16,6 @@ FIELDS = ("contact_type", "name", "insurer", "email", "phone", "address_line1", 
 
 
 def _clean(practice, data: dict, instance: Contact | None = None) -> dict:
-    from openpractice.coding.selectors import get_insurer
 
     out = {f: data[f] if f in data else (getattr(instance, f) if instance else None) for f in FIELDS}
     for field in FIELDS:

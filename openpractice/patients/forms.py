@@ -2,6 +2,7 @@ from django import forms
 from django.urls import reverse_lazy
 
 from openpractice.patients.models import RelationshipType, Sex
+from openpractice.patients.selectors import resolve_person
 from openpractice.patients.validators import normalise_nhs_number, validate_nhs_number
 from openpractice.widgets import TypeaheadWidget
 
@@ -32,8 +33,6 @@ class PatientForm(forms.Form):
 
 def _person_label(practice):
     def label(value: str) -> str:
-        from openpractice.patients.selectors import resolve_person
-
         person = resolve_person(practice=practice, value=value)
         return str(person) if person else value
     return label
@@ -68,7 +67,6 @@ class RelationshipForm(forms.Form):
         return [self[name] for name in self.INSURANCE_FIELDS]
 
     def clean_related(self):
-        from openpractice.patients.selectors import resolve_person
 
         value = self.cleaned_data.get("related")
         person = resolve_person(practice=self.practice, value=value)

@@ -21,6 +21,8 @@ from datetime import date, datetime
 import nhs_number
 from django.db.models import Q, QuerySet
 
+from openpractice.contacts.models import Contact
+from openpractice.contacts.selectors import search_contacts
 from openpractice.patients import keys
 from openpractice.patients.models import Patient, PatientRelationship
 
@@ -167,7 +169,6 @@ def insurance_of(*, patient: Patient) -> list[PatientRelationship]:
 def people_options(*, practice, query: str, limit: int = 10) -> list[tuple[str, str, str]]:
     """For the "Patient or contact name" type-ahead: (value, name, what) for contacts and patients
     whose name starts with what was typed. Values are "contact:<id>" or "patient:<id>"."""
-    from openpractice.contacts.selectors import search_contacts
 
     text = (query or "").strip()
     if not text:
@@ -184,7 +185,6 @@ def people_options(*, practice, query: str, limit: int = 10) -> list[tuple[str, 
 
 def resolve_person(*, practice, value):
     """A type-ahead value ("contact:12", "patient:34") or a typed name matching exactly one, or None."""
-    from openpractice.contacts.models import Contact
 
     text = (value or "").strip()
     kind, _, pk = text.partition(":")

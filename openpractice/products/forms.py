@@ -4,12 +4,12 @@ from django import forms
 from django.urls import reverse_lazy
 
 from openpractice.coding.models import CodeSystem
+from openpractice.coding.selectors import get_code
 from openpractice.products.models import PROCEDURE_TYPES, ProductType, VatTreatment
 from openpractice.widgets import TypeaheadWidget
 
 
 def _code_widget(practice, system):
-    from openpractice.coding.selectors import get_code
 
     def label(value):
         code = get_code(practice=practice, system=system, code=value)

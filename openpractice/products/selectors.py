@@ -9,6 +9,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from openpractice.coding.models import CodeSystem
+from openpractice.coding.selectors import get_code, is_code_accepted
 from openpractice.contacts.selectors import insurer_contacts
 from openpractice.patients.keys import name_key, next_prefix
 from openpractice.products.models import ContractPrice, Product
@@ -66,7 +67,6 @@ class CodeWarning:
 def code_warnings(*, product: Product, on_date: date | None = None) -> list[CodeWarning]:
     """For every insurer contact of the practice (with a directory entry) whose accepted-codes
     list leaves out this product's Procedure code or Industry standard code."""
-    from openpractice.coding.selectors import is_code_accepted
 
     day = on_date or timezone.localdate()
     warnings = []
@@ -80,7 +80,6 @@ def code_warnings(*, product: Product, on_date: date | None = None) -> list[Code
 
 
 def code_description(*, practice, system: str, code: str) -> str:
-    from openpractice.coding.selectors import get_code
 
     found = get_code(practice=practice, system=system, code=code) if code else None
     return found.description if found else ""

@@ -9,6 +9,7 @@ from decimal import Decimal, InvalidOperation
 from django.db import IntegrityError, transaction
 
 from openpractice.coding.models import CodeSystem
+from openpractice.coding.selectors import get_code
 from openpractice.contacts.models import Contact, ContactType
 from openpractice.patients.keys import name_key
 from openpractice.products.errors import ProductError
@@ -33,7 +34,6 @@ def money(value, *, field: str, label: str) -> Decimal:
 
 
 def _code(practice, value: str, system: str, field: str, label: str) -> str:
-    from openpractice.coding.selectors import get_code
 
     value = (value or "").strip()
     if not value:

@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
 
 from openpractice.billing.models import BillTo, Invoice, RecordStatus
+from openpractice.patients.keys import registration_key
 from openpractice.practices.tenancy import get_for_practice_or_404
 from openpractice.remittances.models import (
     Allocation,
@@ -95,7 +96,6 @@ def owed_invoices(*, practice) -> QuerySet[Invoice]:
 
 def suggestions(*, line: RemittanceLine, limit: int = 5) -> list[tuple[Invoice, int, list[str]]]:
     """Invoices a biller might mean for an unmatched line, best first: (invoice, score, why)."""
-    from openpractice.patients.keys import registration_key
 
     practice = line.practice
     words = [w for w in line.patient_name.replace(",", " ").split() if len(w) > 1]

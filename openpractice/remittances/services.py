@@ -55,7 +55,6 @@ from openpractice.remittances.models import (
 )
 
 
-
 # -- the inbox ---------------------------------------------------------------------------------
 def store_batch(*, practice, source: str, external_id: str, raw_payload: str, user=None,
                 summary: parsing.ParsedBatch | None = None) -> tuple[RemittanceBatch, bool]:

@@ -26,6 +26,7 @@ from openpractice.remittances.forms import (
 )
 from openpractice.remittances.models import PendingImport
 
+
 def _can_bill(request) -> bool:
     return bool(request.membership and request.membership.can(Capability.BILLING))
 

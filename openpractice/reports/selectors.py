@@ -24,6 +24,8 @@ from django.db.models.functions import Coalesce, TruncMonth, TruncWeek
 from django.utils import timezone
 
 from openpractice.billing.models import BillTo, HealthcodeStatus, Invoice, Payment, RecordStatus
+from openpractice.contacts.models import Contact
+from openpractice.patients.models import Patient
 from openpractice.remittances.models import Allocation, AllocationKind
 
 ZERO = Decimal("0.00")
@@ -107,7 +109,6 @@ def aged_debt(*, practice, by: str = "insurer", today: dt.date | None = None, li
 def _labels(by: str, keys: list) -> dict:
     keys = [k for k in keys if k is not None]
     if by == "patient":
-        from openpractice.patients.models import Patient
 
         labels = {}
         for start in range(0, len(keys), 500):
@@ -115,7 +116,6 @@ def _labels(by: str, keys: list) -> dict:
                     "pk", "first_name", "last_name"):
                 labels[pk] = f"{last}, {first}"
         return labels
-    from openpractice.contacts.models import Contact
 
     return dict(Contact.objects.filter(pk__in=keys).values_list("pk", "name"))
 

@@ -28,9 +28,9 @@ import time
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
+from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
-from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.utils import is_locked_database_exception
 
 from openpractice.db.reconnect import close_connections, database_answers

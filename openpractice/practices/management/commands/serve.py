@@ -2,6 +2,8 @@
 
 from django.core.management.base import BaseCommand
 
+from openpractice.wsgi import application
+
 
 class Command(BaseCommand):
     help = "Serve OpenPractice on HOST:PORT with waitress."
@@ -15,7 +17,6 @@ class Command(BaseCommand):
         from django.conf import settings
         from waitress import serve
 
-        from openpractice.wsgi import application
 
         self.stdout.write(f"Serving OpenPractice on http://{host}:{port}")
         # waitress buffers a body (chunked ones too) before the app sees it: cap that buffer at the

@@ -10,6 +10,8 @@ from django.core.management.base import BaseCommand
 
 from openpractice.healthcode.models import HealthcodeIntegration
 from openpractice.practices.models import Practice
+from openpractice.remittances.fetching import fetch_remittances
+from openpractice.remittances.tasks import fetch_all_remittances
 
 
 class Command(BaseCommand):
@@ -20,8 +22,6 @@ class Command(BaseCommand):
         parser.add_argument("--loop", type=int, default=0, help="Repeat every N seconds (0: once).")
 
     def handle(self, *args, now, loop, **options):
-        from openpractice.remittances.fetching import fetch_remittances
-        from openpractice.remittances.tasks import fetch_all_remittances
 
         while True:
             if now:
