@@ -8,7 +8,9 @@ import pytest
 from django.db import connection
 
 from openpractice.billing.models import HealthcodeStatus, Invoice
+from openpractice.healthcode import connection as connection_module
 from openpractice.healthcode import submission as hc
+from openpractice.healthcode.submission import delivery
 from openpractice.healthcode.models import ApiExchange, Submission, SubmissionEvent, SubmissionState
 
 
@@ -117,9 +119,9 @@ def test_a_chunk_with_refusals_and_network_trouble(demo, make_invoice, monkeypat
                                 api_key_id="id", api_key="very-secret-key", transport=httpx.MockTransport(handler),
                                 recorder=recorder, retries=1, backoff=0)
 
-    monkeypatch.setattr("openpractice.healthcode.services.client_for", mock_client)
-    monkeypatch.setattr(hc, "_clients", __import__("threading").local())
-    monkeypatch.setattr(hc, "enqueue_delivery", lambda *a, **k: None)
+    monkeypatch.setattr(connection_module, "client_for", mock_client)
+    monkeypatch.setattr(connection_module, "_clients", __import__("threading").local())
+    monkeypatch.setattr(delivery, "enqueue_delivery", lambda *a, **k: None)
     outcome = hc.deliver_concurrently(ids, threads=3)
     states = dict(Submission.objects.filter(pk__in=ids).values_list("pk", "state"))
     assert outcome == {"rejected": 1, "queued": 1, "accepted": 1}
