@@ -3,6 +3,8 @@ threads, recorded in bulk, with the same guarantees as one bill at a time: one b
 version however often a chunk is sent, an event per state change, every exchange recorded with
 secrets redacted, and the invoice's history."""
 
+import logging
+
 import httpx
 import pytest
 from django.db import connection
@@ -71,6 +73,21 @@ def test_a_chunk_is_queued_and_delivered_with_every_record(demo, make_invoice, h
     events = SubmissionEvent.objects.count()
     assert hc.deliver_concurrently(ids, threads=4) == {"accepted": 6}
     assert SubmissionEvent.objects.count() == events and exchanges.count() == 6
+
+
+def test_a_chunk_is_queued_in_one_transaction_not_one_invoice_at_a_time(demo, make_invoice, caplog):
+    """The chunk path itself works: nothing falls back to queueing one invoice at a time (which
+    would pass every other test here, only slower), and the invoices' fields are billing's."""
+    invoices = [make_invoice() for _ in range(4)]
+    with caplog.at_level(logging.WARNING, logger="openpractice.healthcode"):
+        bulk, ids = _queue(demo, invoices)
+    assert "fell back" not in caplog.text
+    assert len(ids) == 4 and bulk.skipped == []
+    rows = list(Invoice.objects.filter(pk__in=[i.pk for i in invoices]).order_by("pk"))
+    numbers = [int(row.number[-6:]) for row in rows]
+    assert numbers == list(range(numbers[0], numbers[0] + 4))  # one take of numbers, in id order
+    assert {(row.record_status, row.healthcode_status, row.version) for row in rows} == {
+        ("issued", HealthcodeStatus.QUEUED, 1)}
 
 
 def test_a_chunk_resent_after_a_crash_gets_the_same_bills(demo, make_invoice, healthcode_sandbox):
