@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from operator import attrgetter
 from typing import NamedTuple, Protocol
@@ -33,7 +33,7 @@ from openpractice.billing.models import (
     ServiceSetting,
 )
 from openpractice.billing.money import ZERO, parse_money, round_money
-from openpractice.db import bulk
+from openpractice.db import arrays, bulk
 
 MAX_NUMBER_LENGTH = 10  # AXA Health's limit, the strictest insurer rule Healthcode publishes
 DEFAULT_PREFIXES = {SequenceKind.INVOICE: "INV", SequenceKind.CREDIT_NOTE: "CN"}
@@ -293,7 +293,35 @@ def create_invoice(*, practice, data: dict, lines: list[dict], created_by=None) 
 
 
 def _locked(invoice: Invoice) -> Invoice:
-    return Invoice.objects.select_for_update().get(pk=invoice.pk, practice_id=invoice.practice_id)
+    return lock_invoice(invoice.pk, invoice.practice_id)
+
+
+# -- the lock order ---------------------------------------------------------------------------
+# One order for every transaction that holds several invoices: `select_for_update` in ascending
+# id order, in one query, so two transactions wanting overlapping invoices queue behind each other
+# instead of deadlocking. Rows of other apps that hang off an invoice are locked AFTER it, never
+# before: healthcode locks the invoice (here) and then its Submission rows, one bill or a chunk
+# alike; remittances lock the invoices in this order, chunk after chunk, before their ledger rows.
+# The ids travel as one array parameter (`__anyof`), however many: a remittance locks 20,000 a query.
+def _for_update(practice_id: int | None, invoice_ids: Iterable[int]):
+    ids = arrays.Values(sorted(set(invoice_ids)))
+    rows = Invoice.objects.select_for_update().filter(pk__anyof=ids).order_by("pk")
+    return rows if practice_id is None else rows.filter(practice_id=practice_id)
+
+
+def lock_invoices(*, practice_id: int | None, invoice_ids: Iterable[int]) -> dict[int, Invoice]:
+    """The invoices of these ids, locked in the one order, by id. `practice_id` None only for ids
+    read from the caller's own rows (a delivery chunk's submissions may span practices)."""
+    return {invoice.pk: invoice for invoice in _for_update(practice_id, invoice_ids)}
+
+
+def lock_invoice_ids(*, practice_id: int | None, invoice_ids: Iterable[int]) -> list[int]:
+    """`lock_invoices` without reading the rows, for a caller that only needs them held."""
+    return list(_for_update(practice_id, invoice_ids).values_list("pk", flat=True))
+
+
+def lock_invoice(invoice_id: int, practice_id: int | None) -> Invoice:
+    return _for_update(practice_id, [invoice_id]).get()
 
 
 @transaction.atomic
@@ -326,18 +354,60 @@ def update_invoice(*, invoice: Invoice, data: dict, lines: list[dict] | None = N
     return invoice
 
 
+# -- issuing: one invoice, or many at once (one guard, one way of setting the fields) ---------
+ISSUED_FIELDS = ["number", "record_status", "issued_at", "updated_at"]
+
+
+def _require_draft(invoice: Invoice, *, named: bool = False) -> None:
+    if invoice.record_status != RecordStatus.DRAFT:
+        which = f"Invoice {invoice.number or f'#{invoice.pk}'}: only" if named else "Only"
+        raise BillingError(f"{which} a draft can be issued; this invoice is {invoice.get_record_status_display().lower()}.",
+                           field="record_status", code="wrong_status")
+
+
+def _mark_issued(invoice: Invoice, number: str, now: dt.datetime) -> None:
+    invoice.number = number
+    invoice.record_status = RecordStatus.ISSUED
+    invoice.issued_at = now
+    invoice.updated_at = now
+    invoice._change_reason = f"Issued as {number}"
+
+
 @transaction.atomic
 def issue_invoice(*, invoice: Invoice) -> Invoice:
     invoice = _locked(invoice)
-    if invoice.record_status != RecordStatus.DRAFT:
-        raise BillingError(f"Only a draft can be issued; this invoice is {invoice.get_record_status_display().lower()}.",
-                           field="record_status", code="wrong_status")
-    invoice.number = take_number(practice=invoice.practice)
-    invoice.record_status = RecordStatus.ISSUED
-    invoice.issued_at = timezone.now()
-    invoice._change_reason = f"Issued as {invoice.number}"
-    invoice.save(update_fields=["number", "record_status", "issued_at", "updated_at"])
+    _require_draft(invoice)
+    _mark_issued(invoice, take_number(practice=invoice.practice), timezone.now())
+    invoice.save(update_fields=ISSUED_FIELDS)
     return invoice
+
+
+def _require_callers_transaction(what: str) -> None:
+    """The bulk forms write invoices the caller locked: they run in the transaction holding the locks."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError(f"{what} must run inside the transaction that locked the invoices (lock_invoices)")
+
+
+def issue_invoices(*, practice, invoices: Iterable[Invoice], user=None) -> list[Invoice]:
+    """`issue_invoice` for many drafts of the practice at once (healthcode's bulk queueing): the
+    invoices must be locked by `lock_invoices` in the caller's transaction. All or nothing: an
+    invoice that is not a draft refuses the lot, naming it. Numbered in ascending id order from one
+    `take_numbers`, one history row each ("Issued as ..."), one UPDATE for all. The objects given
+    are updated in place and returned, in id order."""
+    _require_callers_transaction("issue_invoices")
+    invoices = sorted(invoices, key=lambda invoice: invoice.pk)
+    for invoice in invoices:
+        if invoice.practice_id != practice.pk:
+            raise BillingError(f"Invoice #{invoice.pk} is not an invoice of this practice.", field="invoices")
+        _require_draft(invoice, named=True)
+    if not invoices:
+        return []
+    now = timezone.now()
+    for invoice, number in zip(invoices, take_numbers(practice=practice, count=len(invoices))):
+        _mark_issued(invoice, number, now)
+    Invoice.history.bulk_history_create(invoices, update=True, default_user=user)
+    bulk.update_fields(invoices, ISSUED_FIELDS)
+    return invoices
 
 
 @transaction.atomic
@@ -435,8 +505,7 @@ def lock_for_settlement(*, practice, invoice_ids) -> Iterator[SettlementChunk]:
     deadlock. Plain values, not instances (a remittance settles 100,000 invoices). The caller
     reads what it needs of each chunk (its own rows) before asking for the next."""
     for chunk in bulk.chunks(sorted(invoice_ids)):
-        invoices = list(Invoice.objects.select_for_update().filter(practice=practice, pk__anyof=chunk)
-                        .order_by("pk").values_list(*SETTLEMENT_COLUMNS))
+        invoices = list(_for_update(practice.pk, chunk).values_list(*SETTLEMENT_COLUMNS))
         lines = list(InvoiceLine.objects.filter(invoice_id__anyof=chunk).order_by()
                      .values_list(*SETTLEMENT_LINE_COLUMNS))
         yield SettlementChunk(chunk, invoices, lines)
@@ -615,16 +684,51 @@ def email_invoice(*, invoice: Invoice, to: str, sent_by=None) -> None:
     message.send()
 
 
-def set_healthcode_status(*, invoice: Invoice, status: str) -> None:
-    """Called by the healthcode services, inside their transaction with the invoice locked."""
+# -- the clearing house's status: one invoice, or many at once ---------------------------------
+CLEARING_HOUSE_FIELDS = ["healthcode_status", "version", "updated_at"]
+
+
+def _mark_clearing_house_status(invoice: Invoice, status: str, version: int | None, now: dt.datetime) -> bool:
+    """Set the status (and the claim version, when given) in memory; whether anything changed."""
     if status not in HealthcodeStatus.values:
         raise ValueError(status)
-    if invoice.healthcode_status != status:
-        invoice.healthcode_status = status
-        invoice._change_reason = f"Healthcode: {HealthcodeStatus(status).label}"
-        invoice.save(update_fields=["healthcode_status", "updated_at"])
+    if invoice.healthcode_status == status and version in (None, invoice.version):
+        return False
+    invoice.healthcode_status = status
+    if version is not None:
+        invoice.version = version
+    invoice.updated_at = now
+    invoice._change_reason = f"Healthcode: {HealthcodeStatus(status).label}"
+    return True
 
 
-def lock_invoice(invoice_id: int, practice_id: int) -> Invoice:
-    return Invoice.objects.select_for_update().get(pk=invoice_id, practice_id=practice_id)
+def set_clearing_house_status(*, invoice: Invoice, status: str, version: int | None = None) -> None:
+    """Called by the healthcode services, inside their transaction with the invoice locked
+    (`lock_invoice`). `version`: the claim version the bill goes out as (a correction after a
+    failed bill is a new version), written with the status."""
+    if _mark_clearing_house_status(invoice, status, version, timezone.now()):
+        invoice.save(update_fields=CLEARING_HOUSE_FIELDS)
+
+
+set_healthcode_status = set_clearing_house_status  # the name it had before the bulk form
+
+
+def set_clearing_house_statuses(*, changes: Iterable[tuple[Invoice, str]], versions: Mapping[int, int] | None = None,
+                                user=None) -> list[Invoice]:
+    """`set_clearing_house_status` for many invoices at once: `changes` are (invoice, status)
+    pairs, the invoices locked by `lock_invoices` in the caller's transaction; `versions` maps an
+    invoice id to its claim version. Only invoices that change are written: one history row each
+    and one UPDATE for all. Returns those invoices."""
+    _require_callers_transaction("set_clearing_house_statuses")
+    versions = versions or {}
+    now = timezone.now()
+    moved: dict[int, Invoice] = {}
+    for invoice, status in changes:
+        if _mark_clearing_house_status(invoice, status, versions.get(invoice.pk), now):
+            moved[invoice.pk] = invoice
+    changed = list(moved.values())
+    if changed:
+        Invoice.history.bulk_history_create(changed, update=True, default_user=user)
+        bulk.update_fields(changed, CLEARING_HOUSE_FIELDS)
+    return changed
 

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from django.conf import settings
 
 from openpractice.healthcode import outbound
 
@@ -101,8 +102,6 @@ def credentials_fingerprint(*, discovery_url: str, site_id: str, api_key_id: str
     """An HMAC-SHA256 (keyed by the app's SECRET_KEY) of everything that makes a session: two sets of
     credentials that differ in anything, the key included, never share a cache entry. The key is
     not recoverable from it."""
-    from django.conf import settings
-
     secret = hashlib.sha256(b"openpractice.healthcode.credentials:" + settings.SECRET_KEY.encode()).digest()
     material = "\x1f".join((discovery_url.strip(), site_id.strip().upper(), api_key_id.strip(), api_key))
     return hmac.new(secret, material.encode("utf-8"), hashlib.sha256).hexdigest()

@@ -12,6 +12,8 @@ from openpractice.coding.models import CodeSource
 from openpractice.coding.normalise import code_key
 from openpractice.healthcode import answers
 from openpractice.healthcode.client import HealthcodeError
+from openpractice.healthcode.connection import client_for_practice
+from openpractice.healthcode.models import InsurerRules
 
 CODE_SETS = {"isc": "service-type", "ccsd": "procedure-code"}
 PAGE = 100
@@ -27,8 +29,6 @@ class ClearingHouseCodeSource:
         self.practice = practice
 
     def read(self, *, system: str, with_fee: bool, progress=None) -> list[IncomingCode]:
-        from openpractice.healthcode.submission import client_for_practice
-
         if system not in CODE_SETS:
             raise CodeFileError([Problem(None, "system", f"The clearing house has no code set for {system}.")])
         found: list[IncomingCode] = []
@@ -66,9 +66,6 @@ def _incoming(row: int, entry: dict) -> IncomingCode:
 
 
 def insurer_rules_from_directory(*, practice) -> int:
-    from openpractice.healthcode.models import InsurerRules
-    from openpractice.healthcode.submission import client_for_practice
-
     updated = 0
     with client_for_practice(practice) as client:
         answer = client.list_insurers(page=1, count=100)

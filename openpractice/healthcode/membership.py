@@ -9,6 +9,7 @@ from django.db import transaction
 
 from openpractice.healthcode import answers
 from openpractice.healthcode.client import HealthcodeError
+from openpractice.healthcode.connection import client_for_practice
 from openpractice.healthcode.errors import SubmissionError
 from openpractice.healthcode.models import MembershipCheck, MembershipOutcome
 from openpractice.healthcode.rules import membership_fingerprint
@@ -28,8 +29,6 @@ def fingerprint_for(relationship, active_on: dt.date) -> str:
 
 
 def find_member(*, relationship, active_on: dt.date) -> MembershipCheck:
-    from openpractice.healthcode.submission import client_for_practice
-
     patient = relationship.patient
     insurer = relationship.related_contact.insurer if relationship.related_contact else None
     if insurer is None or not insurer.healthcode_identifier:

@@ -3,12 +3,16 @@ threads, recorded in bulk, with the same guarantees as one bill at a time: one b
 version however often a chunk is sent, an event per state change, every exchange recorded with
 secrets redacted, and the invoice's history."""
 
+import logging
+
 import httpx
 import pytest
 from django.db import connection
 
 from openpractice.billing.models import HealthcodeStatus, Invoice
+from openpractice.healthcode import connection as connection_module
 from openpractice.healthcode import submission as hc
+from openpractice.healthcode.submission import delivery
 from openpractice.healthcode.models import ApiExchange, Submission, SubmissionEvent, SubmissionState
 
 
@@ -71,6 +75,21 @@ def test_a_chunk_is_queued_and_delivered_with_every_record(demo, make_invoice, h
     assert SubmissionEvent.objects.count() == events and exchanges.count() == 6
 
 
+def test_a_chunk_is_queued_in_one_transaction_not_one_invoice_at_a_time(demo, make_invoice, caplog):
+    """The chunk path itself works: nothing falls back to queueing one invoice at a time (which
+    would pass every other test here, only slower), and the invoices' fields are billing's."""
+    invoices = [make_invoice() for _ in range(4)]
+    with caplog.at_level(logging.WARNING, logger="openpractice.healthcode"):
+        bulk, ids = _queue(demo, invoices)
+    assert "fell back" not in caplog.text
+    assert len(ids) == 4 and bulk.skipped == []
+    rows = list(Invoice.objects.filter(pk__in=[i.pk for i in invoices]).order_by("pk"))
+    numbers = [int(row.number[-6:]) for row in rows]
+    assert numbers == list(range(numbers[0], numbers[0] + 4))  # one take of numbers, in id order
+    assert {(row.record_status, row.healthcode_status, row.version) for row in rows} == {
+        ("issued", HealthcodeStatus.QUEUED, 1)}
+
+
 def test_a_chunk_resent_after_a_crash_gets_the_same_bills(demo, make_invoice, healthcode_sandbox):
     """A worker killed after sending, before recording: the rows are still `sending`; recovery
     sends them again with the same keys and the clearing house replays the same bills."""
@@ -117,9 +136,9 @@ def test_a_chunk_with_refusals_and_network_trouble(demo, make_invoice, monkeypat
                                 api_key_id="id", api_key="very-secret-key", transport=httpx.MockTransport(handler),
                                 recorder=recorder, retries=1, backoff=0)
 
-    monkeypatch.setattr("openpractice.healthcode.services.client_for", mock_client)
-    monkeypatch.setattr(hc, "_clients", __import__("threading").local())
-    monkeypatch.setattr(hc, "enqueue_delivery", lambda *a, **k: None)
+    monkeypatch.setattr(connection_module, "client_for", mock_client)
+    monkeypatch.setattr(connection_module, "_clients", __import__("threading").local())
+    monkeypatch.setattr(delivery, "enqueue_delivery", lambda *a, **k: None)
     outcome = hc.deliver_concurrently(ids, threads=3)
     states = dict(Submission.objects.filter(pk__in=ids).values_list("pk", "state"))
     assert outcome == {"rejected": 1, "queued": 1, "accepted": 1}

@@ -11,6 +11,7 @@ from django.test import Client
 from django.utils import timezone
 
 from openpractice.healthcode import submission as hc
+from openpractice.healthcode.submission import bulk as bulk_run
 from openpractice.healthcode.models import BulkSubmission, Submission
 from openpractice.healthcode.selectors import bulk_progress
 
@@ -24,7 +25,7 @@ def _client(email="billing@demo.openpractice.test"):
 
 
 def _crash_after_first_chunk(monkeypatch):
-    real = hc._queue_chunk_or_one_by_one
+    real = bulk_run._queue_chunk_or_one_by_one
     calls = {"n": 0}
 
     def queue_then_die(**kwargs):
@@ -33,7 +34,7 @@ def _crash_after_first_chunk(monkeypatch):
             raise RuntimeError("the web process died here")
         return real(**kwargs)
 
-    monkeypatch.setattr(hc, "_queue_chunk_or_one_by_one", queue_then_die)
+    monkeypatch.setattr(bulk_run, "_queue_chunk_or_one_by_one", queue_then_die)
 
 
 def _interrupted_run(demo, make_invoice, monkeypatch):

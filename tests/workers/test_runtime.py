@@ -123,7 +123,7 @@ def test_a_task_that_failed_on_a_lost_connection_is_queued_again(monkeypatch):
     def lost(submission_id):
         raise OperationalError("terminating connection due to administrator command")
 
-    from openpractice.healthcode import submission
+    from openpractice.healthcode.submission import delivery as submission  # where the task finds `deliver`
 
     real = submission.deliver
     monkeypatch.setattr(submission, "deliver", lost)
