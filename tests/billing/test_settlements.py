@@ -115,10 +115,10 @@ def test_apply_settlements_with_nothing_writes_nothing(setting):
 
 
 def test_lock_for_settlement_locks_in_ascending_id_chunks_with_the_lines(setting, monkeypatch):
-    from openpractice.db import bulk
+    from openpractice.db import arrays
 
     invoices = [setting.invoice("Consultation", "Scan") for _ in range(5)]
-    monkeypatch.setattr(bulk, "ANYOF_CHUNK", 2)
+    monkeypatch.setattr(arrays, "ANYOF_CHUNK", 2)
     chunks = list(services.lock_for_settlement(practice=setting.practice,
                                                invoice_ids={i.pk for i in reversed(invoices)}))
     ids = [[row[0] for row in chunk.invoices] for chunk in chunks]
