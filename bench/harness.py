@@ -171,8 +171,8 @@ def _child(argv: list[str]) -> None:
     django.setup()
     from django.core.management import call_command
 
-    from openpractice.home.management.commands.seed_demo import DEMO_PRACTICE
     from openpractice.healthcode.services import test_connection
+    from openpractice.home.management.commands.seed_demo import DEMO_PRACTICE
     from openpractice.practices.models import Practice
 
     parser = argparse.ArgumentParser()

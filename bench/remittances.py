@@ -240,9 +240,9 @@ def aged_debt(backend: str, count: int) -> list[dict]:
 
 
 def _plan_query(practice):
-    from openpractice.reports.selectors import BillTo, outstanding_invoices
-
     from django.db.models import Count
+
+    from openpractice.reports.selectors import BillTo, outstanding_invoices
 
     return (outstanding_invoices(practice=practice).filter(bill_to=BillTo.INSURER).values("insurer_contact_id")
             .annotate(n=Count("id")).order_by().query)

@@ -16,8 +16,7 @@ def test_credentials_untested_then_tested_then_changed(page, live_server, login,
                                                        tmp_path, make_practice, make_member):
     from openpractice.healthcode import services as hc
     from openpractice.healthcode.client import clear_caches
-    from openpractice.healthcode.models import ApiExchange
-    from openpractice.healthcode.models import HealthcodeIntegration
+    from openpractice.healthcode.models import ApiExchange, HealthcodeIntegration
     from sandbox.testing import free_port, start_sandbox
 
     practice = make_practice("Harley Street Knees")

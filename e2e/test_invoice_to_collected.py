@@ -28,10 +28,10 @@ def sandbox(tmp_path):
 
 
 def _demo_practice_on(sandbox):
+    from openpractice.healthcode.credentials import save_healthcode_credentials
     from openpractice.healthcode.services import test_connection
     from openpractice.patients.models import PatientRelationship
     from openpractice.practices.models import Practice
-    from openpractice.healthcode.credentials import save_healthcode_credentials
 
     call_command("load_reference_codes")  # ICD-10 and the insurer directory, gone after an earlier test's flush
     call_command("seed_demo")

@@ -34,9 +34,9 @@ def sandbox(tmp_path):
 
 
 def _practice_on(sandbox):
+    from openpractice.healthcode.credentials import save_healthcode_credentials
     from openpractice.healthcode.services import test_connection
     from openpractice.practices.models import Practice
-    from openpractice.healthcode.credentials import save_healthcode_credentials
 
     call_command("load_reference_codes")  # an earlier transactional test's flush removed ICD-10
     call_command("seed_demo")

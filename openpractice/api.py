@@ -9,7 +9,6 @@ from django.http import Http404
 from ninja import NinjaAPI
 
 from openpractice.accounts.api import router as accounts_router
-from openpractice.api_auth import API_AUTH
 from openpractice.audit.api import router as audit_router
 from openpractice.billing.api import router as billing_router
 from openpractice.coding.api import router as coding_router
@@ -20,6 +19,7 @@ from openpractice.healthcode.membership_api import router as healthcode_membersh
 from openpractice.healthcode.settings_api import router as healthcode_settings_router
 from openpractice.patients.api import router as patients_router
 from openpractice.practices.api import router as practices_router
+from openpractice.practices.api_auth import API_AUTH
 from openpractice.products.api import router as products_router
 from openpractice.remittances.api import router as remittances_router
 from openpractice.reports.api import router as reports_router

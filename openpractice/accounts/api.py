@@ -7,7 +7,7 @@ from pydantic import Field
 
 from openpractice.accounts import services
 from openpractice.accounts.models import PractitionerProfile
-from openpractice.api_auth import auth_for
+from openpractice.practices.api_auth import auth_for
 from openpractice.practices.models import Membership
 from openpractice.practices.roles import Capability
 from openpractice.practices.tenancy import get_for_practice_or_404

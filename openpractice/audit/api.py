@@ -7,10 +7,10 @@ import datetime as dt
 from ninja import Query, Router, Schema
 from pydantic import Field
 
-from openpractice.api_auth import auth_for
 from openpractice.audit import selectors
 from openpractice.audit.models import ReadKind, ReadVia
 from openpractice.audit.selectors import ReadFilters
+from openpractice.practices.api_auth import auth_for
 from openpractice.practices.roles import Capability
 
 router = Router(tags=["audit"])

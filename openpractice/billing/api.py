@@ -10,7 +10,6 @@ from decimal import Decimal
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from openpractice.api_auth import auth_for
 from openpractice.billing import selectors, services
 from openpractice.billing.errors import BillingError
 from openpractice.billing.models import (
@@ -25,6 +24,7 @@ from openpractice.billing.models import (
 )
 from openpractice.pagination import limit_param, offset_param, page_of
 from openpractice.patients.models import Patient, PatientRelationship
+from openpractice.practices.api_auth import auth_for
 from openpractice.practices.models import Location, Membership
 from openpractice.practices.roles import Capability
 from openpractice.products.models import Product

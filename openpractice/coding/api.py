@@ -9,9 +9,9 @@ from django.http import Http404
 from ninja import Query, Router, Schema
 from pydantic import Field
 
-from openpractice.api_auth import auth_for
 from openpractice.coding import selectors
 from openpractice.coding.models import CodeSystem
+from openpractice.practices.api_auth import auth_for
 from openpractice.practices.roles import Capability
 
 router = Router(tags=["coding"])

@@ -5,12 +5,12 @@ from __future__ import annotations
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from openpractice.api_auth import auth_for
 from openpractice.coding.selectors import find_insurer, get_insurer
 from openpractice.contacts import selectors, services
 from openpractice.contacts.errors import ContactError
 from openpractice.contacts.models import Contact, ContactType
 from openpractice.pagination import limit_param, offset_param, page_of
+from openpractice.practices.api_auth import auth_for
 from openpractice.practices.roles import Capability
 from openpractice.practices.tenancy import get_for_practice_or_404
 

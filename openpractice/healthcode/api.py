@@ -10,13 +10,13 @@ from datetime import datetime
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from openpractice.api_auth import auth_for
 from openpractice.billing import selectors as billing_selectors
 from openpractice.billing.models import HealthcodeStatus, Invoice
 from openpractice.healthcode import selectors
 from openpractice.healthcode import submission as hc
 from openpractice.healthcode.checking import check_invoice as run_check
 from openpractice.healthcode.models import BulkSubmission
+from openpractice.practices.api_auth import auth_for
 from openpractice.practices.roles import Capability
 from openpractice.practices.tenancy import get_for_practice_or_404
 

@@ -22,8 +22,8 @@ import threading
 from django.conf import settings
 
 from openpractice.healthcode.client import HealthcodeClient, credentials_fingerprint
-from openpractice.healthcode.errors import HealthcodeSetupError
 from openpractice.healthcode.credentials import healthcode_api_key
+from openpractice.healthcode.errors import HealthcodeSetupError
 from openpractice.healthcode.models import ApiExchange, HealthcodeIntegration
 from openpractice.practices.models import Practice
 

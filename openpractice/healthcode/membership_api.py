@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from ninja import Router, Status
 
-from openpractice.api_auth import auth_for
 from openpractice.healthcode import services
 from openpractice.healthcode.errors import HealthcodeSetupError
 from openpractice.patients.models import Patient, PatientRelationship
+from openpractice.practices.api_auth import auth_for
 from openpractice.practices.roles import Capability
 from openpractice.practices.tenancy import get_for_practice_or_404
 

@@ -9,11 +9,11 @@ from django.db import transaction
 from ninja import Router, Schema, Status
 from pydantic import Field, field_validator
 
-from openpractice.api_auth import auth_for
 from openpractice.healthcode import services
 from openpractice.healthcode.credentials import save_healthcode_credentials
 from openpractice.healthcode.errors import HealthcodeSetupError
 from openpractice.healthcode.models import HealthcodeEnvironment, HealthcodeIntegration
+from openpractice.practices.api_auth import auth_for
 from openpractice.practices.roles import Capability
 from openpractice.practices.validators import SITE_ID
 

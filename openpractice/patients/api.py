@@ -7,11 +7,11 @@ from datetime import date
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from openpractice.api_auth import auth_for
 from openpractice.contacts.models import Contact
 from openpractice.patients import selectors, services
 from openpractice.patients.errors import PatientError
 from openpractice.patients.models import Patient, PatientRelationship, RelationshipType, Sex
+from openpractice.practices.api_auth import auth_for
 from openpractice.practices.roles import Capability
 from openpractice.practices.tenancy import get_for_practice_or_404
 

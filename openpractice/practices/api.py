@@ -9,8 +9,8 @@ from django.core.validators import validate_email
 from ninja import Router, Schema, Status
 from pydantic import Field, field_validator
 
-from openpractice.api_auth import auth_for, require
 from openpractice.practices import selectors, services
+from openpractice.practices.api_auth import auth_for, require
 from openpractice.practices.models import (
     Invitation,
     InvitationStatus,

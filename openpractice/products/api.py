@@ -8,9 +8,9 @@ from decimal import Decimal
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from openpractice.api_auth import auth_for
 from openpractice.contacts.models import Contact
 from openpractice.pagination import limit_param, offset_param, page_of
+from openpractice.practices.api_auth import auth_for
 from openpractice.practices.roles import Capability
 from openpractice.practices.tenancy import get_for_practice_or_404
 from openpractice.products import selectors, services

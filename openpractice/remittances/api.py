@@ -11,8 +11,8 @@ from decimal import Decimal
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from openpractice.api_auth import auth_for
 from openpractice.billing.models import Invoice
+from openpractice.practices.api_auth import auth_for
 from openpractice.practices.roles import Capability
 from openpractice.practices.tenancy import get_for_practice_or_404
 from openpractice.remittances import fetching, selectors, services

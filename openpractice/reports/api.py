@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from ninja import Router, Schema
 
-from openpractice.api_auth import auth_for
+from openpractice.practices.api_auth import auth_for
 from openpractice.practices.roles import Capability
 from openpractice.reports import selectors
 

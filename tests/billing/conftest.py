@@ -15,10 +15,10 @@ from django.core.management import call_command
 
 @pytest.fixture
 def demo(db, sandbox_credentials):
-    from openpractice.home.management.commands.seed_demo import DEMO_PRACTICE
-    from openpractice.healthcode.services import test_connection
-    from openpractice.practices.models import Practice
     from openpractice.healthcode.credentials import save_healthcode_credentials
+    from openpractice.healthcode.services import test_connection
+    from openpractice.home.management.commands.seed_demo import DEMO_PRACTICE
+    from openpractice.practices.models import Practice
 
     call_command("seed_demo", "--quiet-if-exists")
     practice = Practice.objects.get(name=DEMO_PRACTICE)

@@ -27,8 +27,8 @@ def _post(client, url, body, headers):
 
 
 def test_create_check_submit_and_status(demo, client, api_token_for):
-    from openpractice.healthcode.submission import deliver
     from openpractice.healthcode.models import Submission
+    from openpractice.healthcode.submission import deliver
 
     headers = api_token_for(User.objects.get(email="billing@demo.openpractice.test"), demo)
     created = _post(client, "/api/v1/invoices", _body(demo), headers)

@@ -15,8 +15,6 @@ from openpractice.coding.search_index import MAX_WORD, STOPWORDS, search_text
 from openpractice.coding.selectors import search_codes
 from openpractice.practices.selectors import active_memberships, current_membership
 
-from .conftest import csv_bytes
-
 pytestmark = pytest.mark.django_db
 
 

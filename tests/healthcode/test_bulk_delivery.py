@@ -12,8 +12,8 @@ from django.db import connection
 from openpractice.billing.models import HealthcodeStatus, Invoice
 from openpractice.healthcode import connection as connection_module
 from openpractice.healthcode import submission as hc
-from openpractice.healthcode.submission import delivery
 from openpractice.healthcode.models import ApiExchange, Submission, SubmissionEvent, SubmissionState
+from openpractice.healthcode.submission import delivery
 
 
 def _bills_at_clearing_house(sandbox, submission_ids):

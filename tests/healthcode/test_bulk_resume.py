@@ -11,9 +11,9 @@ from django.test import Client
 from django.utils import timezone
 
 from openpractice.healthcode import submission as hc
-from openpractice.healthcode.submission import bulk as bulk_run
 from openpractice.healthcode.models import BulkSubmission, Submission
 from openpractice.healthcode.selectors import bulk_progress
+from openpractice.healthcode.submission import bulk as bulk_run
 
 
 def _client(email="billing@demo.openpractice.test"):

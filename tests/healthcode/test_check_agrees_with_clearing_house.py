@@ -91,11 +91,10 @@ def practice(db, own_sandbox):
     from openpractice.coding.selectors import find_insurer
     from openpractice.coding.services import import_code_set
     from openpractice.contacts.models import Contact
-    from openpractice.healthcode.services import sync_code_sets_from_clearing_house
-    from openpractice.home.management.commands.seed_demo import DEMO_PRACTICE
-    from openpractice.healthcode.services import test_connection
-    from openpractice.practices.models import Practice
     from openpractice.healthcode.credentials import save_healthcode_credentials
+    from openpractice.healthcode.services import sync_code_sets_from_clearing_house, test_connection
+    from openpractice.home.management.commands.seed_demo import DEMO_PRACTICE
+    from openpractice.practices.models import Practice
     from openpractice.products import services as products
 
     call_command("seed_demo", "--quiet-if-exists")

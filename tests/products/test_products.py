@@ -74,8 +74,8 @@ def test_database_refuses_overlap_on_postgresql(practice, insurer_contact):
 
     if connection.vendor != "postgresql":
         pytest.skip("the exclusion constraint is PostgreSQL's; SQLite relies on the service")
-    from openpractice.coding.reference import load_insurers
     from openpractice.coding.models import Insurer
+    from openpractice.coding.reference import load_insurers
 
     load_insurers(Insurer)
     product = _product(practice)

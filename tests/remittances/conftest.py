@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import pytest
 from django.core.management import call_command
 from remit_helpers import World
@@ -31,10 +30,10 @@ def remit_sandbox(tmp_path, request):
 @pytest.fixture
 def demo_remit(db, remit_sandbox):
     """The demo practice (seed_demo) with credentials for this test's sandbox."""
-    from openpractice.home.management.commands.seed_demo import DEMO_PRACTICE
-    from openpractice.healthcode.services import test_connection
-    from openpractice.practices.models import Practice
     from openpractice.healthcode.credentials import save_healthcode_credentials
+    from openpractice.healthcode.services import test_connection
+    from openpractice.home.management.commands.seed_demo import DEMO_PRACTICE
+    from openpractice.practices.models import Practice
 
     call_command("seed_demo", "--quiet-if-exists")
     practice = Practice.objects.get(name=DEMO_PRACTICE)

@@ -8,7 +8,6 @@ import itertools
 import json
 from decimal import Decimal
 
-
 from openpractice.practices.roles import Role
 
 NS = "https://openpractice.org/fhir/healthcode"

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from remit_helpers import as_csv, bundle, csv_options, dumps, receive
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from remit_helpers import as_csv, bundle, csv_options, dumps, receive
 
 from openpractice.billing.models import CreditNote, Invoice, Payment, RecordStatus
 from openpractice.remittances import services
