@@ -11,6 +11,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent / "openpractice"
 
 
+def _comment_above(lines: list[str], index: int) -> bool:
+    """A comment on the line above, or above the group of imports this one belongs to."""
+    index -= 1
+    while index >= 0 and lines[index].strip().startswith(("from ", "import ")):
+        index -= 1
+    return index >= 0 and lines[index].strip().startswith("#")
+
+
 def _function_imports(path: Path):
     source = path.read_text()
     lines = source.splitlines()
@@ -28,8 +36,7 @@ def _function_imports(path: Path):
             if not any(name == "openpractice" or name.startswith("openpractice.") for name in names):
                 continue
             here = lines[node.lineno - 1]
-            above = lines[node.lineno - 2] if node.lineno > 1 else ""
-            if "#" in here or above.strip().startswith("#"):
+            if "#" in here or _comment_above(lines, node.lineno - 1):
                 continue
             yield f"{path.relative_to(ROOT.parent)}:{node.lineno}: {here.strip()}"
 

@@ -33,7 +33,12 @@ from openpractice.billing.models import (
     ServiceSetting,
 )
 from openpractice.billing.money import ZERO, parse_money, round_money
+from openpractice.coding.models import CodeSystem
+from openpractice.coding.selectors import get_code
 from openpractice.db import arrays, bulk
+from openpractice.patients.models import Patient, RelationshipType
+from openpractice.products.models import Product
+from openpractice.products.selectors import contracts_of
 
 MAX_NUMBER_LENGTH = 10  # AXA Health's limit, the strictest insurer rule Healthcode publishes
 DEFAULT_PREFIXES = {SequenceKind.INVOICE: "INV", SequenceKind.CREDIT_NOTE: "CN"}
@@ -124,7 +129,6 @@ def resolve_price(*, product, insurer_contact, on_date: dt.date) -> tuple[Decima
     """The price for the payer: the insurer's contract price valid on the date of service, else
     the list price. Returns (price, "contract" | "list")."""
     if insurer_contact is not None:
-        from openpractice.products.selectors import contracts_of
 
         contract = (contracts_of(product=product).filter(insurer_contact=insurer_contact, valid_from__lte=on_date)
                     .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=on_date)).first())
@@ -152,9 +156,6 @@ def _date(value, field: str, label: str, *, required: bool = False):
 
 
 def _clean_header(practice, data: dict) -> dict:
-    from openpractice.coding.models import CodeSystem
-    from openpractice.coding.selectors import get_code
-    from openpractice.patients.models import Patient, RelationshipType
 
     out = {f: data.get(f) for f in HEADER_FIELDS}
     if out["bill_to"] not in BillTo.values:
@@ -231,7 +232,6 @@ def _clean_header(practice, data: dict) -> dict:
 
 
 def _clean_lines(practice, header: dict, lines: list[dict]) -> list[dict]:
-    from openpractice.products.models import Product
 
     if not lines:
         raise BillingError("Add at least one line: choose a product and the date of service.", field="lines",
@@ -664,7 +664,7 @@ def email_invoice(*, invoice: Invoice, to: str, sent_by=None) -> None:
     from django.core.mail import EmailMessage
     from django.core.validators import validate_email
 
-    from openpractice.billing.pdf import invoice_pdf
+    from openpractice.billing.pdf import invoice_pdf  # WeasyPrint is heavy: loaded when an email is sent
 
     to = (to or "").strip()
     try:

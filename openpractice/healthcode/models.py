@@ -19,6 +19,7 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
+from openpractice.billing.models import HealthcodeStatus
 from openpractice.practices.tenancy import PracticeScopedQuerySet
 
 
@@ -177,7 +178,6 @@ class SubmissionEvent(models.Model):
 
     @property
     def to_status_label(self) -> str:
-        from openpractice.billing.models import HealthcodeStatus
 
         return HealthcodeStatus(self.to_status).label if self.to_status in HealthcodeStatus.values else self.to_status
 

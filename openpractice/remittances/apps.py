@@ -10,6 +10,7 @@ class RemittancesConfig(AppConfig):
     def ready(self):
         # The ledger's allocations count towards billing's paid_total whenever billing refreshes
         # an invoice (a manual payment, a credit note), so neither app's rows are forgotten.
+        # Models must be loaded before these modules are: hence here, in ready().
         from openpractice.billing import services as billing
         from openpractice.remittances.selectors import allocated_total
 

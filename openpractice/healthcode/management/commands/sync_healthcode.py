@@ -9,6 +9,7 @@ import time
 from django.core.management.base import BaseCommand
 
 from openpractice.healthcode.submission import sync_due
+from openpractice.workers.runtime import keep_going, requeue_expired
 
 
 class Command(BaseCommand):
@@ -22,7 +23,6 @@ class Command(BaseCommand):
         parser.add_argument("--loop", type=int, default=0, help="Repeat every N seconds (0: once).")
 
     def handle(self, *args, stale_after, loop, recover_only, **options):
-        from openpractice.workers.runtime import keep_going, requeue_expired
 
         def once() -> bool:
             counts = sync_due(stale_after_seconds=stale_after, refresh=not recover_only)
