@@ -24,7 +24,9 @@ def pytest_collection_modifyitems(config, items):
         return
     if os.environ.get("OPENPRACTICE_REQUIRE_BROWSER") == "1":
         return  # let them run and fail: CI must never skip the browser
-    skip = pytest.mark.skip(reason=f"Chromium not installed at {CHROMIUM}: apt-get install chromium to run browser tests")
+    skip = pytest.mark.skip(
+        reason=f"Chromium not installed at {CHROMIUM}: apt-get install chromium to run browser tests"
+    )
     for item in items:
         if "browser" in item.keywords:
             item.add_marker(skip)

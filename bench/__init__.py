@@ -12,7 +12,14 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-MODULES = ["bench.coding", "bench.patients", "bench.healthcode", "bench.remittances", "bench.parsers", "bench.reliability"]
+MODULES = [
+    "bench.coding",
+    "bench.patients",
+    "bench.healthcode",
+    "bench.remittances",
+    "bench.parsers",
+    "bench.reliability",
+]
 REGISTRY: dict[str, Callable[[], list[dict]]] = {}
 
 

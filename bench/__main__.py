@@ -34,8 +34,13 @@ def main(argv: list[str]) -> int:
     rows, failed = [], False
     for backend in backends:
         try:
-            done = subprocess.run([sys.executable, "-m", "bench.run", backend, *argv], capture_output=True, text=True,
-                                  timeout=TIMEOUT_SECONDS, cwd=Path(__file__).resolve().parent.parent)
+            done = subprocess.run(
+                [sys.executable, "-m", "bench.run", backend, *argv],
+                capture_output=True,
+                text=True,
+                timeout=TIMEOUT_SECONDS,
+                cwd=Path(__file__).resolve().parent.parent,
+            )
         except subprocess.TimeoutExpired:
             print(f"{backend}: timed out after {TIMEOUT_SECONDS} s", file=sys.stderr)
             failed = True
@@ -55,9 +60,18 @@ def main(argv: list[str]) -> int:
 
 def print_table(rows: list[dict]) -> None:
     headers = ["benchmark", "backend", "metric", "value", "unit", "target", "ok"]
-    table = [[str(r.get("benchmark", "")), r.get("backend", ""), r.get("metric", ""),
-              f"{r['value']:,.2f}" if isinstance(r.get("value"), float) else str(r.get("value", "")),
-              r.get("unit", ""), r.get("target", ""), {True: "yes", False: "NO"}.get(r.get("ok"), "")] for r in rows]
+    table = [
+        [
+            str(r.get("benchmark", "")),
+            r.get("backend", ""),
+            r.get("metric", ""),
+            f"{r['value']:,.2f}" if isinstance(r.get("value"), float) else str(r.get("value", "")),
+            r.get("unit", ""),
+            r.get("target", ""),
+            {True: "yes", False: "NO"}.get(r.get("ok"), ""),
+        ]
+        for r in rows
+    ]
     widths = [max(len(h), *(len(row[i]) for row in table)) if table else len(h) for i, h in enumerate(headers)]
     print("  ".join(h.ljust(w) for h, w in zip(headers, widths)))
     print("  ".join("-" * w for w in widths))

@@ -14,13 +14,44 @@ ROUNDS = 3  # each query is timed this many times
 
 
 def _vocabulary(rng: random.Random) -> list[str]:
-    real = ("knee hip shoulder elbow wrist ankle spine lumbar cervical arthroscopy arthroscopic excision repair "
-            "replacement total partial revision biopsy endoscopy colonoscopy cataract lens laser injection "
-            "joint ligament tendon cartilage menisectomy fusion decompression graft skin lesion benign "
-            "malignant lymph node thyroid breast hernia inguinal femoral umbilical varicose vein artery "
-            "cardiac catheter echo scan ultrasound magnetic resonance imaging consultation follow up").split()
-    syllables = ["ab", "ac", "an", "ar", "bo", "ce", "di", "ec", "fi", "go", "he", "io", "lo", "ma", "ne", "os",
-                 "pa", "re", "si", "to", "ul", "ve", "xy", "zo", "tom", "ect", "plas", "scop", "gram"]
+    real = (
+        "knee hip shoulder elbow wrist ankle spine lumbar cervical arthroscopy arthroscopic excision repair "
+        "replacement total partial revision biopsy endoscopy colonoscopy cataract lens laser injection "
+        "joint ligament tendon cartilage menisectomy fusion decompression graft skin lesion benign "
+        "malignant lymph node thyroid breast hernia inguinal femoral umbilical varicose vein artery "
+        "cardiac catheter echo scan ultrasound magnetic resonance imaging consultation follow up"
+    ).split()
+    syllables = [
+        "ab",
+        "ac",
+        "an",
+        "ar",
+        "bo",
+        "ce",
+        "di",
+        "ec",
+        "fi",
+        "go",
+        "he",
+        "io",
+        "lo",
+        "ma",
+        "ne",
+        "os",
+        "pa",
+        "re",
+        "si",
+        "to",
+        "ul",
+        "ve",
+        "xy",
+        "zo",
+        "tom",
+        "ect",
+        "plas",
+        "scop",
+        "gram",
+    ]
     made = {"".join(rng.choice(syllables) for _ in range(rng.randint(2, 4))) for _ in range(6000)}
     return real + sorted(made)
 
@@ -70,15 +101,31 @@ def coding_benchmarks() -> list[dict]:
     again = time.perf_counter() - again
     assert second.added == second.changed == second.retired == 0
     results = [
-        {"metric": "import 100,000-row CSV", "value": ROWS / seconds, "unit": "rows/s", "target": ">= 20000",
-         "ok": ROWS / seconds >= 20000},
+        {
+            "metric": "import 100,000-row CSV",
+            "value": ROWS / seconds,
+            "unit": "rows/s",
+            "target": ">= 20000",
+            "ok": ROWS / seconds >= 20000,
+        },
         {"metric": "re-import same file (no changes)", "value": ROWS / again, "unit": "rows/s"},
     ]
 
     # A typing-like mix: codes, prefixes, one and several words (common and rare), no match.
     rng = random.Random(11)
-    queries = ["W8500", "W85", "knee arthroscopy", "type 2 diabetes", "zzqx", "A", "K1", "hip", "arthro",
-               "total knee replacement", "lens"]
+    queries = [
+        "W8500",
+        "W85",
+        "knee arthroscopy",
+        "type 2 diabetes",
+        "zzqx",
+        "A",
+        "K1",
+        "hip",
+        "arthro",
+        "total knee replacement",
+        "lens",
+    ]
     queries += rng.sample(keys, 40) + [k[:3] for k in rng.sample(keys, 30)] + [k[:2] for k in rng.sample(keys, 10)]
     for text in rng.sample(descriptions, 60):
         words = text.split()
@@ -105,18 +152,28 @@ def coding_benchmarks() -> list[dict]:
             selector_ms.append((time.perf_counter() - t) * 1000)
             raw_ms.append(replay_sql_ms(statements))
 
-    p95_view, p95_sel, p95_raw = percentile(view_ms, .95), percentile(selector_ms, .95), percentile(raw_ms, .95)
+    p95_view, p95_sel, p95_raw = percentile(view_ms, 0.95), percentile(selector_ms, 0.95), percentile(raw_ms, 0.95)
     results += [
-        {"metric": "type-ahead view p50 (HTTP, auth, render)", "value": percentile(view_ms, .5), "unit": "ms"},
-        {"metric": "type-ahead view p95 (HTTP, auth, render)", "value": p95_view, "unit": "ms", "target": "< 15",
-         "ok": p95_view < 15},
-        {"metric": "search_codes() p50", "value": percentile(selector_ms, .5), "unit": "ms"},
+        {"metric": "type-ahead view p50 (HTTP, auth, render)", "value": percentile(view_ms, 0.5), "unit": "ms"},
+        {
+            "metric": "type-ahead view p95 (HTTP, auth, render)",
+            "value": p95_view,
+            "unit": "ms",
+            "target": "< 15",
+            "ok": p95_view < 15,
+        },
+        {"metric": "search_codes() p50", "value": percentile(selector_ms, 0.5), "unit": "ms"},
         {"metric": "search_codes() p95", "value": p95_sel, "unit": "ms", "target": "< 15", "ok": p95_sel < 15},
-        {"metric": "raw SQL of the same queries p50", "value": percentile(raw_ms, .5), "unit": "ms"},
+        {"metric": "raw SQL of the same queries p50", "value": percentile(raw_ms, 0.5), "unit": "ms"},
         {"metric": "raw SQL of the same queries p95", "value": p95_raw, "unit": "ms"},
         {"metric": "search_codes() p95 / raw SQL p95", "value": p95_sel / p95_raw if p95_raw else 0.0, "unit": "x"},
-        {"metric": "type-ahead view p95 / raw SQL p95", "value": p95_view / p95_raw if p95_raw else 0.0, "unit": "x",
-         "target": "<= 3", "ok": p95_view <= 3 * p95_raw},
+        {
+            "metric": "type-ahead view p95 / raw SQL p95",
+            "value": p95_view / p95_raw if p95_raw else 0.0,
+            "unit": "x",
+            "target": "<= 3",
+            "ok": p95_view <= 3 * p95_raw,
+        },
         {"metric": "queries timed", "value": float(len(queries) * ROUNDS), "unit": "requests"},
         {"metric": "load average (1 min) at start", "value": load_before, "unit": f"on {os.cpu_count()} cores"},
         {"metric": "load average (1 min) at end", "value": os.getloadavg()[0], "unit": f"on {os.cpu_count()} cores"},

@@ -28,8 +28,17 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 class Installation:
-    def __init__(self, folder: Path, sandbox, *, timeout_seconds: float = 1.5, retries: int = 3,
-                 backoff_ms: int = 20, threads: int = 8, database_url: str = ""):
+    def __init__(
+        self,
+        folder: Path,
+        sandbox,
+        *,
+        timeout_seconds: float = 1.5,
+        retries: int = 3,
+        backoff_ms: int = 20,
+        threads: int = 8,
+        database_url: str = "",
+    ):
         # database_url: a fresh, empty PostgreSQL database for this installation (else SQLite in the folder)
         self.database_url = database_url
         self.folder = Path(folder)
@@ -61,8 +70,9 @@ class Installation:
 
     # -- children -----------------------------------------------------------------------------
     def run(self, *args: str, timeout: float = 900) -> str:
-        done = subprocess.run([sys.executable, *args], cwd=REPO, env=self.env, capture_output=True, text=True,
-                              timeout=timeout)
+        done = subprocess.run(
+            [sys.executable, *args], cwd=REPO, env=self.env, capture_output=True, text=True, timeout=timeout
+        )
         if done.returncode != 0:
             raise RuntimeError(f"{' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-5000:]}")
         return done.stdout
@@ -72,10 +82,25 @@ class Installation:
 
     def prepare(self, *, count: int) -> dict:
         self.manage("migrate", "--noinput", timeout=600)
-        return json.loads(self.run("-m", "bench.harness", "prepare", "--count", str(count),
-                                   "--discovery", f"{self.sandbox.url}/.well-known/healthcode-discovery",
-                                   "--site", self.sandbox.site_id, "--key-id", self.sandbox.client_id,
-                                   "--key", self.sandbox.client_secret).strip().splitlines()[-1])
+        return json.loads(
+            self.run(
+                "-m",
+                "bench.harness",
+                "prepare",
+                "--count",
+                str(count),
+                "--discovery",
+                f"{self.sandbox.url}/.well-known/healthcode-discovery",
+                "--site",
+                self.sandbox.site_id,
+                "--key-id",
+                self.sandbox.client_id,
+                "--key",
+                self.sandbox.client_secret,
+            )
+            .strip()
+            .splitlines()[-1]
+        )
 
     def run_child(self, *args: str) -> dict:
         return json.loads(self.run("-m", "bench.harness", *args).strip().splitlines()[-1])
@@ -86,9 +111,24 @@ class Installation:
     def start_worker(self, log_name: str = "worker") -> subprocess.Popen:
         log = open(self.folder / f"{log_name}-{len(self.workers)}.log", "ab")
         worker = subprocess.Popen(
-            [sys.executable, "manage.py", "db_worker", "--queue-name", "healthcode", "--interval", "0.05",
-             "--no-startup-delay", "--worker-id", f"{log_name}-{len(self.workers)}"],
-            cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                sys.executable,
+                "manage.py",
+                "db_worker",
+                "--queue-name",
+                "healthcode",
+                "--interval",
+                "0.05",
+                "--no-startup-delay",
+                "--worker-id",
+                f"{log_name}-{len(self.workers)}",
+            ],
+            cwd=REPO,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         self.workers.append(worker)
         return worker
 
@@ -126,8 +166,9 @@ class Installation:
     def states(self) -> dict[str, int]:
         return dict(self._query("SELECT state, COUNT(*) FROM healthcode_submission GROUP BY state"))
 
-    def wait_until_settled(self, *, expected: int, timeout: float, recover_every: float = 8.0,
-                           on_progress=None) -> dict[str, int]:
+    def wait_until_settled(
+        self, *, expected: int, timeout: float, recover_every: float = 8.0, on_progress=None
+    ) -> dict[str, int]:
         """Until every submission is accepted or refused; meanwhile run the schedule's recovery
         now and then (re-sends what a crash or exhausted retries left queued/sending)."""
         deadline = time.monotonic() + timeout
@@ -146,9 +187,12 @@ class Installation:
 
     def our_bills(self) -> dict[str, str]:
         """invoice number -> the bill id OpenPractice recorded."""
-        return dict(self._query(
-            "SELECT i.number, s.bill_id FROM healthcode_submission s JOIN billing_invoice i ON i.id = s.invoice_id "
-            "WHERE s.state = 'accepted'"))
+        return dict(
+            self._query(
+                "SELECT i.number, s.bill_id FROM healthcode_submission s JOIN billing_invoice i ON i.id = s.invoice_id "
+                "WHERE s.state = 'accepted'"
+            )
+        )
 
     def invoice_numbers(self) -> list[str]:
         return [row[0] for row in self._query("SELECT number FROM billing_invoice WHERE bill_to = 'insurer'")]
@@ -156,8 +200,9 @@ class Installation:
     def bills_per_invoice(self) -> dict[str, list[str]]:
         """From the clearing house's own database: invoice number -> every bill made for it."""
         found: dict[str, list[str]] = {}
-        for number, bill_id in self._query("SELECT invoice_number, bill_id FROM bills",
-                                           database=Path(self.sandbox.data_dir) / "sandbox.sqlite3"):
+        for number, bill_id in self._query(
+            "SELECT invoice_number, bill_id FROM bills", database=Path(self.sandbox.data_dir) / "sandbox.sqlite3"
+        ):
             found.setdefault(number, []).append(bill_id)
         return found
 
@@ -188,8 +233,14 @@ def _child(argv: list[str]) -> None:
 
         call_command("seed_demo", "--quiet-if-exists")
         practice = Practice.objects.get(name=DEMO_PRACTICE)
-        save_healthcode_credentials(practice=practice, environment="sandbox", discovery_url=args.discovery,
-                                    site_id=args.site, api_key_id=args.key_id, api_key=args.key)
+        save_healthcode_credentials(
+            practice=practice,
+            environment="sandbox",
+            discovery_url=args.discovery,
+            site_id=args.site,
+            api_key_id=args.key_id,
+            api_key=args.key,
+        )
         assert test_connection(practice=practice).ok  # calls need credentials that passed the test
         started = time.perf_counter()
         ids = make_invoices(practice=practice, count=args.count)
@@ -204,9 +255,17 @@ def _child(argv: list[str]) -> None:
         bulk = submit_many(practice=practice, invoice_ids=ids)
         import resource
 
-        print(json.dumps({"bulk": bulk.pk, "queued": len(ids) - len(bulk.skipped), "skipped": bulk.skipped[:5],
-                          "seconds": round(time.perf_counter() - started, 2),
-                          "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+        print(
+            json.dumps(
+                {
+                    "bulk": bulk.pk,
+                    "queued": len(ids) - len(bulk.skipped),
+                    "skipped": bulk.skipped[:5],
+                    "seconds": round(time.perf_counter() - started, 2),
+                    "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                }
+            )
+        )
 
 
 def make_invoices(*, practice, count: int) -> list[int]:
@@ -232,10 +291,19 @@ def make_invoices(*, practice, count: int) -> list[int]:
         with transaction.atomic():
             for n in range(start, min(count, start + 500)):
                 patient, insurance = patients[n % len(patients)]
-                invoice = services.create_invoice(practice=practice, data={
-                    "bill_to": "insurer", "patient": patient, "insurance": insurance, "practitioner": doctor,
-                    "invoice_date": today, "primary_diagnosis": "M17.1", "service_setting": "outpatient"},
-                    lines=[{"product": product, "service_date": today - dt.timedelta(days=n % 20), "quantity": 1}])
+                invoice = services.create_invoice(
+                    practice=practice,
+                    data={
+                        "bill_to": "insurer",
+                        "patient": patient,
+                        "insurance": insurance,
+                        "practitioner": doctor,
+                        "invoice_date": today,
+                        "primary_diagnosis": "M17.1",
+                        "service_setting": "outpatient",
+                    },
+                    lines=[{"product": product, "service_date": today - dt.timedelta(days=n % 20), "quantity": 1}],
+                )
                 ids.append(invoice.pk)
     return ids
 

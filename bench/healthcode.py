@@ -98,14 +98,22 @@ def check_speed() -> list[dict]:
     knowledge = DatabaseKnowledge(practice)
     passed = 0
     for start in range(0, len(ids), 1000):  # in pages, as the "not ready" list and bulk submit read them
-        results = check_invoices(practice=practice, knowledge=knowledge,
-                                 queryset=Invoice.objects.filter(pk__in=ids[start:start + 1000]))
+        results = check_invoices(
+            practice=practice, knowledge=knowledge, queryset=Invoice.objects.filter(pk__in=ids[start : start + 1000])
+        )
         passed += sum(r.passed for r in results.values())
     rate = len(ids) / (time.perf_counter() - started)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return [{"metric": f"bills checked ({len(ids):,}, {passed:,} pass)", "value": rate, "unit": "bills/s",
-             "target": ">= 2000", "ok": rate >= 2000},
-            {"metric": "peak RSS while checking", "value": rss, "unit": "MB", "target": "< 400", "ok": rss < 400}]
+    return [
+        {
+            "metric": f"bills checked ({len(ids):,}, {passed:,} pass)",
+            "value": rate,
+            "unit": "bills/s",
+            "target": ">= 2000",
+            "ok": rate >= 2000,
+        },
+        {"metric": "peak RSS while checking", "value": rss, "unit": "MB", "target": "< 400", "ok": rss < 400},
+    ]
 
 
 def sandbox_ceiling(sandbox, *, count: int, threads: int = 8) -> float:
@@ -119,8 +127,9 @@ def sandbox_ceiling(sandbox, *, count: int, threads: int = 8) -> float:
     def one(n: int) -> int:
         if not hasattr(local, "api"):
             local.api = SandboxApi(sandbox)
-        return local.api.submit(example_claim(invoice_number=f"CEIL{n}", invoice_version=f"ceil-{n}",
-                                              service_date=today)).status_code
+        return local.api.submit(
+            example_claim(invoice_number=f"CEIL{n}", invoice_version=f"ceil-{n}", service_date=today)
+        ).status_code
 
     one(-1)
     started = time.perf_counter()
@@ -156,12 +165,21 @@ def submit_speed() -> list[dict]:
     rate = count / seconds
     rss = max(worker_rss, queued.get("rss_mb", 0))
     return [
-        {"metric": f"submitted end to end ({count:,}; queueing {queued['seconds']:.0f}s, {WORKERS} workers)",
-         "value": rate, "unit": "bills/s", "target": ">= 100", "ok": rate >= 100},
+        {
+            "metric": f"submitted end to end ({count:,}; queueing {queued['seconds']:.0f}s, {WORKERS} workers)",
+            "value": rate,
+            "unit": "bills/s",
+            "target": ">= 100",
+            "ok": rate >= 100,
+        },
         {"metric": "sandbox alone, 8 threads (the ceiling here)", "value": ceiling, "unit": "bills/s"},
         {"metric": "end to end / sandbox alone", "value": rate / ceiling if ceiling else 0.0, "unit": "ratio"},
-        {"metric": f"exactly one bill per invoice ({states.get('accepted', 0):,} accepted)", "value": float(exact),
-         "unit": "yes=1", "ok": exact},
+        {
+            "metric": f"exactly one bill per invoice ({states.get('accepted', 0):,} accepted)",
+            "value": float(exact),
+            "unit": "yes=1",
+            "ok": exact,
+        },
         {"metric": "peak RSS (worker / bulk submit)", "value": rss, "unit": "MB", "target": "< 400", "ok": rss < 400},
         {"metric": "prepare (invoices created)", "value": prepared["seconds"], "unit": "s"},
     ]
@@ -172,8 +190,14 @@ def reliability() -> list[dict]:
     from sandbox.testing import start_sandbox
 
     count = 200 if quick() else 1000
-    faults = {"error_rate": 0.3, "timeout_rate": 0.05, "timeout_seconds": 3, "drop_rate": 0.05,
-              "after_processing_rate": 0.5, "fault_seed": 11}
+    faults = {
+        "error_rate": 0.3,
+        "timeout_rate": 0.05,
+        "timeout_seconds": 3,
+        "drop_rate": 0.05,
+        "after_processing_rate": 0.5,
+        "fault_seed": 11,
+    }
     with tempfile.TemporaryDirectory(prefix="op-bench-reliability-") as folder, installation_database() as url:
         sandbox = start_sandbox(Path(folder) / "sandbox", **faults)
         installation = Installation(Path(folder) / "op", sandbox, timeout_seconds=1, database_url=url)
@@ -196,11 +220,33 @@ def reliability() -> list[dict]:
             installation.stop_workers()
             sandbox.stop()
     ok = duplicated == 0 and lost == 0 and states.get("accepted") == count
-    return [{"metric": f"faults + killed worker: {count:,} invoices, {duplicated} duplicated, {lost} lost",
-             "value": count / seconds, "unit": "bills/s", "target": "exactly one each", "ok": ok},
-            {"metric": "duplicated (more than one bill for an invoice)", "value": float(duplicated), "unit": "invoices",
-             "target": "= 0", "ok": duplicated == 0},
-            {"metric": "lost (no bill for an invoice)", "value": float(lost), "unit": "invoices", "target": "= 0",
-             "ok": lost == 0},
-            {"metric": "accepted and recorded", "value": float(states.get("accepted", 0)), "unit": "invoices",
-             "target": f"= {count}", "ok": states.get("accepted") == count}]
+    return [
+        {
+            "metric": f"faults + killed worker: {count:,} invoices, {duplicated} duplicated, {lost} lost",
+            "value": count / seconds,
+            "unit": "bills/s",
+            "target": "exactly one each",
+            "ok": ok,
+        },
+        {
+            "metric": "duplicated (more than one bill for an invoice)",
+            "value": float(duplicated),
+            "unit": "invoices",
+            "target": "= 0",
+            "ok": duplicated == 0,
+        },
+        {
+            "metric": "lost (no bill for an invoice)",
+            "value": float(lost),
+            "unit": "invoices",
+            "target": "= 0",
+            "ok": lost == 0,
+        },
+        {
+            "metric": "accepted and recorded",
+            "value": float(states.get("accepted", 0)),
+            "unit": "invoices",
+            "target": f"= {count}",
+            "ok": states.get("accepted") == count,
+        },
+    ]

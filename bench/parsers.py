@@ -33,10 +33,39 @@ QUICK_INPUTS = 2_000
 SEED = 20261203
 NS = "https://openpractice.org/fhir/healthcode/StructureDefinition/"
 
-ODD_TEXT = ["", "\x00", "\ud800", "1e999999", "NaN", "-0", "£1,000.00", "2026-02-30", "x" * 300, '"', "a\nb",
-            "\ufeff", "W8500", "E11.9", "12.345", "-1", "31/12/2026"]
-ODD_SCALARS = [None, True, False, 0, -1, 10**40, Decimal("1E+999999"), Decimal("1E-999999"), Decimal("NaN"),
-               Decimal("12.345"), Decimal("-5.00"), *ODD_TEXT]
+ODD_TEXT = [
+    "",
+    "\x00",
+    "\ud800",
+    "1e999999",
+    "NaN",
+    "-0",
+    "£1,000.00",
+    "2026-02-30",
+    "x" * 300,
+    '"',
+    "a\nb",
+    "\ufeff",
+    "W8500",
+    "E11.9",
+    "12.345",
+    "-1",
+    "31/12/2026",
+]
+ODD_SCALARS = [
+    None,
+    True,
+    False,
+    0,
+    -1,
+    10**40,
+    Decimal("1E+999999"),
+    Decimal("1E-999999"),
+    Decimal("NaN"),
+    Decimal("12.345"),
+    Decimal("-5.00"),
+    *ODD_TEXT,
+]
 
 
 def _value(rng: random.Random, depth: int = 0):
@@ -45,31 +74,64 @@ def _value(rng: random.Random, depth: int = 0):
         return rng.choice(ODD_SCALARS)
     if roll < 0.8:
         return [_value(rng, depth + 1) for _ in range(rng.randint(0, 3))]
-    return {rng.choice(["value", "url", "code", "coding", "identifier", "x"]): _value(rng, depth + 1)
-            for _ in range(rng.randint(0, 3))}
+    return {
+        rng.choice(["value", "url", "code", "coding", "identifier", "x"]): _value(rng, depth + 1)
+        for _ in range(rng.randint(0, 3))
+    }
 
 
 def valid_bundle(bills: int) -> dict:
     """A remittance Bundle that parses: what the mutations start from (here and in the tests' fuzzers)."""
     details, responses = [], []
     for i in range(1, bills + 1):
-        details.append({
-            "extension": [{"url": f"{NS}amount-invoiced", "valueMoney": {"value": Decimal("180.00")}},
-                          {"url": f"{NS}shortfall", "valueMoney": {"value": Decimal("30.00")}},
-                          {"url": f"{NS}patient-name", "valueString": "Oliver Bennett"},
-                          {"url": f"{NS}membership-number", "valueString": "10000001"}],
-            "identifier": {"value": f"HCB{i:08d}"}, "request": {"identifier": {"value": f"INV{i:06d}"}},
-            "amount": {"value": Decimal("150.00")}})
-        responses.append({"resourceType": "ClaimResponse", "id": f"HCB{i:08d}", "item": [{"itemSequence": 1, "adjudication": [
-            {"category": {"coding": [{"code": "submitted"}]}, "amount": {"value": Decimal("180.00")}},
-            {"category": {"coding": [{"code": "benefit"}]}, "amount": {"value": Decimal("150.00")}},
-            {"category": {"coding": [{"code": "shortfall"}]}, "amount": {"value": Decimal("30.00")},
-             "reason": {"coding": [{"code": "benefit-maximum"}], "text": "Benefit maximum"}}]}]})
-    reconciliation = {"resourceType": "PaymentReconciliation", "id": "RMT1", "paymentIssuer": {"identifier": {"value": "bup"}},
-                      "paymentDate": "2026-06-15", "paymentAmount": {"value": Decimal("150.00") * bills},
-                      "paymentIdentifier": {"value": "BACS-BUP-1"}, "detail": details}
-    return {"resourceType": "Bundle", "id": "RMT1", "type": "collection",
-            "entry": [{"resource": r} for r in [reconciliation, *responses]]}
+        details.append(
+            {
+                "extension": [
+                    {"url": f"{NS}amount-invoiced", "valueMoney": {"value": Decimal("180.00")}},
+                    {"url": f"{NS}shortfall", "valueMoney": {"value": Decimal("30.00")}},
+                    {"url": f"{NS}patient-name", "valueString": "Oliver Bennett"},
+                    {"url": f"{NS}membership-number", "valueString": "10000001"},
+                ],
+                "identifier": {"value": f"HCB{i:08d}"},
+                "request": {"identifier": {"value": f"INV{i:06d}"}},
+                "amount": {"value": Decimal("150.00")},
+            }
+        )
+        responses.append(
+            {
+                "resourceType": "ClaimResponse",
+                "id": f"HCB{i:08d}",
+                "item": [
+                    {
+                        "itemSequence": 1,
+                        "adjudication": [
+                            {"category": {"coding": [{"code": "submitted"}]}, "amount": {"value": Decimal("180.00")}},
+                            {"category": {"coding": [{"code": "benefit"}]}, "amount": {"value": Decimal("150.00")}},
+                            {
+                                "category": {"coding": [{"code": "shortfall"}]},
+                                "amount": {"value": Decimal("30.00")},
+                                "reason": {"coding": [{"code": "benefit-maximum"}], "text": "Benefit maximum"},
+                            },
+                        ],
+                    }
+                ],
+            }
+        )
+    reconciliation = {
+        "resourceType": "PaymentReconciliation",
+        "id": "RMT1",
+        "paymentIssuer": {"identifier": {"value": "bup"}},
+        "paymentDate": "2026-06-15",
+        "paymentAmount": {"value": Decimal("150.00") * bills},
+        "paymentIdentifier": {"value": "BACS-BUP-1"},
+        "detail": details,
+    }
+    return {
+        "resourceType": "Bundle",
+        "id": "RMT1",
+        "type": "collection",
+        "entry": [{"resource": r} for r in [reconciliation, *responses]],
+    }
 
 
 def mutation_places(value) -> list:
@@ -123,8 +185,29 @@ def bundle_inputs(rng: random.Random):
         yield text.encode(rng.choice(["utf-8", "utf-8-sig", "utf-16"]))
 
 
-ODD_FIELDS = ["", '"', '""', "a\nb", "a\r\nb", "\x00", ",", "£12.50", "12.345", "-1", "1e9", "NaN", "1,000.00",
-              "INV000001", "180.00", "150.00", "30.00", "x" * 131_073, "\ufeff", "\u2028", "2026-13-01"]
+ODD_FIELDS = [
+    "",
+    '"',
+    '""',
+    "a\nb",
+    "a\r\nb",
+    "\x00",
+    ",",
+    "£12.50",
+    "12.345",
+    "-1",
+    "1e9",
+    "NaN",
+    "1,000.00",
+    "INV000001",
+    "180.00",
+    "150.00",
+    "30.00",
+    "x" * 131_073,
+    "\ufeff",
+    "\u2028",
+    "2026-13-01",
+]
 
 
 def _csv_text(rng: random.Random, header: list[str], fields: list[str]) -> bytes:
@@ -132,9 +215,14 @@ def _csv_text(rng: random.Random, header: list[str], fields: list[str]) -> bytes
     writer = csv.writer(out, lineterminator=rng.choice(["\n", "\r\n", "\r"]))
     writer.writerow(header)
     for _ in range(rng.randint(0, 6)):
-        writer.writerow([rng.choice(fields) if rng.random() < 0.7 else "".join(rng.choice("ab9.,£\" \n")
-                                                                                for _ in range(rng.randint(0, 12)))
-                         for _ in range(rng.randint(0, len(header) + 2))])
+        writer.writerow(
+            [
+                rng.choice(fields)
+                if rng.random() < 0.7
+                else "".join(rng.choice('ab9.,£" \n') for _ in range(rng.randint(0, 12)))
+                for _ in range(rng.randint(0, len(header) + 2))
+            ]
+        )
     text = out.getvalue()
     if rng.random() < 0.2:
         text = text.replace('"', rng.choice(["", '"""', "'"]))
@@ -182,11 +270,23 @@ def _run(name: str, inputs, parse, expected: type[Exception], count: int) -> lis
                 shown += 1
                 print(f"  {name}: unhandled on {repr(item)[:200]}\n{traceback.format_exc()}", file=sys.stderr)
     seconds = time.perf_counter() - started
-    return [{"metric": f"{name}: inputs tried", "value": float(count), "unit": "inputs", "target": ">= 10000",
-             "ok": count >= 10_000 or quick_run()},
-            {"metric": f"{name}: unhandled exceptions", "value": float(unhandled), "unit": "inputs", "target": "0",
-             "ok": unhandled == 0},
-            {"metric": f"{name}: speed (generating and parsing)", "value": count / seconds, "unit": "inputs/s"}]
+    return [
+        {
+            "metric": f"{name}: inputs tried",
+            "value": float(count),
+            "unit": "inputs",
+            "target": ">= 10000",
+            "ok": count >= 10_000 or quick_run(),
+        },
+        {
+            "metric": f"{name}: unhandled exceptions",
+            "value": float(unhandled),
+            "unit": "inputs",
+            "target": "0",
+            "ok": unhandled == 0,
+        },
+        {"metric": f"{name}: speed (generating and parsing)", "value": count / seconds, "unit": "inputs/s"},
+    ]
 
 
 @benchmark("parsers")
@@ -208,8 +308,9 @@ def parsers_entry() -> list[dict]:
 
     def remittance_csv(item):
         content, mapping = item
-        parsing.parse_csv(content, mapping=mapping, insurer_identifier="bup", payment_reference="BACS-1",
-                          payment_date=None).content_key()
+        parsing.parse_csv(
+            content, mapping=mapping, insurer_identifier="bup", payment_reference="BACS-1", payment_date=None
+        ).content_key()
 
     def code_csv(item):
         content, system, with_fee = item
@@ -217,7 +318,8 @@ def parsers_entry() -> list[dict]:
 
     rows = []
     rows += _run("remittance Bundle", bundle_inputs(random.Random(SEED)), bundle, RemittanceError, count)
-    rows += _run("remittance CSV", remittance_csv_inputs(random.Random(SEED + 1)), remittance_csv, RemittanceError,
-                 count)
+    rows += _run(
+        "remittance CSV", remittance_csv_inputs(random.Random(SEED + 1)), remittance_csv, RemittanceError, count
+    )
     rows += _run("code-set CSV", code_csv_inputs(random.Random(SEED + 2)), code_csv, CodingError, count)
     return rows

@@ -19,18 +19,22 @@ OTHER_PRACTICE = 20_000
 BATCH = 5_000
 ROUNDS = 3
 
-SURNAMES = ("Smith Jones Taylor Brown Williams Wilson Johnson Davies Patel Robinson Wright Thompson Evans Walker "
-            "White Roberts Green Hall Thomas Clarke Jackson Wood Harris Edwards Turner Martin Cooper Hill Ward "
-            "Hughes Moore Clark King Harrison Lewis Baker Lee Allen Morris Khan Scott Watson Davis Parker James "
-            "Bennett Young Phillips Richardson Mitchell Bailey Carter Cook Singh Shaw Bell Collins Morgan Kelly "
-            "Begum Miller Cox Marshall Simpson Anderson Ellis Adams Wilkinson Ali Foster Chapman Russell Mason "
-            "Webb Rogers Gray Hunt Palmer Holmes Campbell Mills Graham Owen Lloyd Knight Barnes Murray Stevens "
-            "Butler Dixon Pearson Harvey Griffiths Fletcher Howard Ahmed Hussain Fox Gibson Rose Lawrence Reid "
-            "OBrien Okafor Nowak Kowalski Murphy MacDonald Whitfield Ashworth Featherstone Pemberton").split()
-FIRST = ("Oliver Amelia Harry Isla Jack Ava Noah Mia Leo Grace George Sophia Freddie Emily Arthur Lily Charlie "
-         "Ella Thomas Evie Oscar Poppy James Freya William Florence Henry Ivy Alfie Willow Archie Rosie Joshua "
-         "Sophie Jacob Daisy Muhammad Aisha Mohammed Priya Aarav Zara Ethan Chloe Samuel Ruby Daniel Alice "
-         "Joseph Matilda Max Harper Lucas Elsie Edward Isabella Theo Jessica Finley Erin").split()
+SURNAMES = (
+    "Smith Jones Taylor Brown Williams Wilson Johnson Davies Patel Robinson Wright Thompson Evans Walker "
+    "White Roberts Green Hall Thomas Clarke Jackson Wood Harris Edwards Turner Martin Cooper Hill Ward "
+    "Hughes Moore Clark King Harrison Lewis Baker Lee Allen Morris Khan Scott Watson Davis Parker James "
+    "Bennett Young Phillips Richardson Mitchell Bailey Carter Cook Singh Shaw Bell Collins Morgan Kelly "
+    "Begum Miller Cox Marshall Simpson Anderson Ellis Adams Wilkinson Ali Foster Chapman Russell Mason "
+    "Webb Rogers Gray Hunt Palmer Holmes Campbell Mills Graham Owen Lloyd Knight Barnes Murray Stevens "
+    "Butler Dixon Pearson Harvey Griffiths Fletcher Howard Ahmed Hussain Fox Gibson Rose Lawrence Reid "
+    "OBrien Okafor Nowak Kowalski Murphy MacDonald Whitfield Ashworth Featherstone Pemberton"
+).split()
+FIRST = (
+    "Oliver Amelia Harry Isla Jack Ava Noah Mia Leo Grace George Sophia Freddie Emily Arthur Lily Charlie "
+    "Ella Thomas Evie Oscar Poppy James Freya William Florence Henry Ivy Alfie Willow Archie Rosie Joshua "
+    "Sophie Jacob Daisy Muhammad Aisha Mohammed Priya Aarav Zara Ethan Chloe Samuel Ruby Daniel Alice "
+    "Joseph Matilda Max Harper Lucas Elsie Edward Isabella Theo Jessica Finley Erin"
+).split()
 
 
 def _nhs_number(rng: random.Random) -> str:
@@ -67,21 +71,43 @@ def _populate(practice, count: int, rng: random.Random, insurers) -> dict:
                 while nhs in nhs_seen:
                     nhs = _nhs_number(rng)
                 nhs_seen.add(nhs)
-            patients.append(Patient(
-                practice=practice, first_name=first, last_name=last, date_of_birth=born, phone=phone, email=email,
-                nhs_number=nhs, postcode="W1G 9PF", last_name_key=keys.name_key(last),
-                first_name_key=keys.name_key(first), phone_key=keys.phone_key(phone), email_key=email))
+            patients.append(
+                Patient(
+                    practice=practice,
+                    first_name=first,
+                    last_name=last,
+                    date_of_birth=born,
+                    phone=phone,
+                    email=email,
+                    nhs_number=nhs,
+                    postcode="W1G 9PF",
+                    last_name_key=keys.name_key(last),
+                    first_name_key=keys.name_key(first),
+                    phone_key=keys.phone_key(phone),
+                    email_key=email,
+                )
+            )
         Patient.objects.bulk_create(patients, batch_size=1000)
         saved = list(Patient.objects.filter(practice=practice).order_by("-id")[: len(patients)])
         relationships = []
         for p in saved:
             if rng.random() < 0.5:
                 contact, style = rng.choice(insurers)
-                number = str(rng.randint(10_000_000, 99_999_999)) if style == "digits" else \
-                    f"AX{rng.randint(1_000_000, 9_999_999)}{rng.choice('ABCDEFGH')}"
-                relationships.append(PatientRelationship(
-                    practice=practice, patient=p, relationship_type="insurance", related_contact=contact,
-                    registration_number=number, registration_key=keys.registration_key(number)))
+                number = (
+                    str(rng.randint(10_000_000, 99_999_999))
+                    if style == "digits"
+                    else f"AX{rng.randint(1_000_000, 9_999_999)}{rng.choice('ABCDEFGH')}"
+                )
+                relationships.append(
+                    PatientRelationship(
+                        practice=practice,
+                        patient=p,
+                        relationship_type="insurance",
+                        related_contact=contact,
+                        registration_number=number,
+                        registration_key=keys.registration_key(number),
+                    )
+                )
                 if rng.random() < 0.01:
                     samples["registration"].append(number)
             if rng.random() < 0.002:
@@ -102,10 +128,20 @@ def _insurers(practice):
 
     bupa = Insurer.objects.create(name="Bench Bupa", healthcode_identifier="bup", practice=practice)
     axa = Insurer.objects.create(name="Bench AXA Health", healthcode_identifier="ppp", practice=practice)
-    return [(Contact.objects.create(practice=practice, contact_type="insurer", name="Bupa", name_key="bupa",
-                                    insurer=bupa), "digits"),
-            (Contact.objects.create(practice=practice, contact_type="insurer", name="AXA Health", name_key="axahealth",
-                                    insurer=axa), "axa")]
+    return [
+        (
+            Contact.objects.create(
+                practice=practice, contact_type="insurer", name="Bupa", name_key="bupa", insurer=bupa
+            ),
+            "digits",
+        ),
+        (
+            Contact.objects.create(
+                practice=practice, contact_type="insurer", name="AXA Health", name_key="axahealth", insurer=axa
+            ),
+            "axa",
+        ),
+    ]
 
 
 @benchmark("patients")
@@ -128,12 +164,26 @@ def patient_search() -> list[dict]:
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
 
-    queries = ["", "s", "sm", "smi", "smith", "ba", "bennett", "whitf", "feath", "zzz", "oliver smith",
-               "smith, ol", "patel", "o'brien"]
+    queries = [
+        "",
+        "s",
+        "sm",
+        "smi",
+        "smith",
+        "ba",
+        "bennett",
+        "whitf",
+        "feath",
+        "zzz",
+        "oliver smith",
+        "smith, ol",
+        "patel",
+        "o'brien",
+    ]
     queries += rng.sample(samples["dob"], 25) + rng.sample(samples["phone"], 25) + rng.sample(samples["email"], 20)
     queries += rng.sample(samples["nhs"], 20) + rng.sample(samples["registration"], 25)
-    queries += [f"{f} {l}" for f, l in rng.sample(samples["name"], 15)]
-    queries += [l[: rng.randint(2, 5)] for _, l in rng.sample(samples["name"], 25)]
+    queries += [f"{first} {last}" for first, last in rng.sample(samples["name"], 15)]
+    queries += [last[: rng.randint(2, 5)] for _, last in rng.sample(samples["name"], 25)]
 
     # Deep pages: cursors 20 "Next" clicks into the list and into a common surname.
     deep = []
@@ -144,7 +194,9 @@ def patient_search() -> list[dict]:
             cursor_value = page.next_cursor
         deep.append((query, cursor_value))
 
-    user = User.objects.create_user(email="bench-patients@example.test", password="bench-password-123", full_name="Bench")
+    user = User.objects.create_user(
+        email="bench-patients@example.test", password="bench-password-123", full_name="Bench"
+    )
     Membership.objects.create(user=user, practice=practice, role="receptionist")
     client = Client()
     client.force_login(user)
@@ -166,15 +218,24 @@ def patient_search() -> list[dict]:
             selector_ms.append((time.perf_counter() - t) * 1000)
             raw_ms.append(replay_sql_ms(statements))
 
-    p95_view, p95_sel, p95_raw = percentile(view_ms, .95), percentile(selector_ms, .95), percentile(raw_ms, .95)
+    p95_view, p95_sel, p95_raw = percentile(view_ms, 0.95), percentile(selector_ms, 0.95), percentile(raw_ms, 0.95)
     return [
-        {"metric": f"load {PATIENTS + OTHER_PRACTICE:,} patients (+ insurance rows)", "value": load_seconds, "unit": "s"},
-        {"metric": "patient search page p50 (HTTP, auth, render)", "value": percentile(view_ms, .5), "unit": "ms"},
-        {"metric": "patient search page p95 (HTTP, auth, render)", "value": p95_view, "unit": "ms", "target": "< 50",
-         "ok": p95_view < 50},
-        {"metric": "search_patients() p50", "value": percentile(selector_ms, .5), "unit": "ms"},
+        {
+            "metric": f"load {PATIENTS + OTHER_PRACTICE:,} patients (+ insurance rows)",
+            "value": load_seconds,
+            "unit": "s",
+        },
+        {"metric": "patient search page p50 (HTTP, auth, render)", "value": percentile(view_ms, 0.5), "unit": "ms"},
+        {
+            "metric": "patient search page p95 (HTTP, auth, render)",
+            "value": p95_view,
+            "unit": "ms",
+            "target": "< 50",
+            "ok": p95_view < 50,
+        },
+        {"metric": "search_patients() p50", "value": percentile(selector_ms, 0.5), "unit": "ms"},
         {"metric": "search_patients() p95", "value": p95_sel, "unit": "ms", "target": "< 50", "ok": p95_sel < 50},
-        {"metric": "raw SQL of the same queries p50", "value": percentile(raw_ms, .5), "unit": "ms"},
+        {"metric": "raw SQL of the same queries p50", "value": percentile(raw_ms, 0.5), "unit": "ms"},
         {"metric": "raw SQL of the same queries p95", "value": p95_raw, "unit": "ms"},
         {"metric": "searches timed", "value": float(len(cases) * ROUNDS), "unit": "requests"},
     ]

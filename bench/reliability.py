@@ -44,8 +44,14 @@ from bench import benchmark, quick
 from bench.harness import REPO, Installation
 
 WORKERS = 2
-FAULTS = {"error_rate": 0.2, "timeout_rate": 0.03, "timeout_seconds": 2, "drop_rate": 0.03,
-          "after_processing_rate": 0.5, "fault_seed": 23}
+FAULTS = {
+    "error_rate": 0.2,
+    "timeout_rate": 0.03,
+    "timeout_seconds": 2,
+    "drop_rate": 0.03,
+    "after_processing_rate": 0.5,
+    "fault_seed": 23,
+}
 LEASE_SECONDS = 10
 
 
@@ -58,14 +64,27 @@ class Fleet:
 
     def __init__(self, installation: Installation, port: int, folder: Path):
         self.installation, self.port, self.folder = installation, port, folder
-        self.env = {**installation.env, "TASK_LEASE_SECONDS": str(LEASE_SECONDS), "WORKER_RECONNECT_MAX_SECONDS": "3",
-                    "LOG_LEVEL": "WARNING"}
-        self.commands = {"web": ["manage.py", "serve", "--host", "127.0.0.1", "--port", str(port), "--threads", "8"],
-                         "schedule": ["manage.py", "sync_healthcode", "--recover-only", "--stale-after", "20",
-                                      "--loop", "5"]}
+        self.env = {
+            **installation.env,
+            "TASK_LEASE_SECONDS": str(LEASE_SECONDS),
+            "WORKER_RECONNECT_MAX_SECONDS": "3",
+            "LOG_LEVEL": "WARNING",
+        }
+        self.commands = {
+            "web": ["manage.py", "serve", "--host", "127.0.0.1", "--port", str(port), "--threads", "8"],
+            "schedule": ["manage.py", "sync_healthcode", "--recover-only", "--stale-after", "20", "--loop", "5"],
+        }
         for n in range(WORKERS):
-            self.commands[f"worker{n}"] = ["manage.py", "run_worker", "--queue-name", "healthcode", "--interval",
-                                           "0.1", "--no-startup-delay", "--no-reload"]
+            self.commands[f"worker{n}"] = [
+                "manage.py",
+                "run_worker",
+                "--queue-name",
+                "healthcode",
+                "--interval",
+                "0.1",
+                "--no-startup-delay",
+                "--no-reload",
+            ]
         self.processes: dict[str, subprocess.Popen] = {}
         self.starts = {name: 0 for name in self.commands}
         self.kills = {name: 0 for name in self.commands}
@@ -76,8 +95,14 @@ class Fleet:
         if name.startswith("worker"):
             command += ["--worker-id", f"{name}-{self.starts[name]}"]
         log = open(self.folder / f"{name}.log", "ab")
-        self.processes[name] = subprocess.Popen([sys.executable, *command], cwd=REPO, env=self.env, stdout=log,
-                                                stderr=subprocess.STDOUT, start_new_session=True)
+        self.processes[name] = subprocess.Popen(
+            [sys.executable, *command],
+            cwd=REPO,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     def tend(self) -> None:
         for name in self.commands:
@@ -147,8 +172,9 @@ def reliability() -> list[dict]:
     from sandbox.testing import free_port, start_sandbox
 
     if connection.vendor == "sqlite" and postgres_reachable():
-        return [{"metric": "runs on the PostgreSQL pass (SQLite only when PostgreSQL is absent)", "value": 0.0,
-                 "unit": ""}]
+        return [
+            {"metric": "runs on the PostgreSQL pass (SQLite only when PostgreSQL is absent)", "value": 0.0, "unit": ""}
+        ]
     count = _count()
     random.seed(7)
     report: dict = {}
@@ -160,8 +186,9 @@ def reliability() -> list[dict]:
             host_port = direct_url.split("@")[-1].split("/")[0]
             host, _, port = host_port.partition(":")
             proxy = CuttableProxy(host or "127.0.0.1", int(port or 5432)).__enter__()
-        installation = Installation(folder / "op", sandbox, timeout_seconds=2,
-                                    database_url=proxy.url_for(direct_url) if proxy else "")
+        installation = Installation(
+            folder / "op", sandbox, timeout_seconds=2, database_url=proxy.url_for(direct_url) if proxy else ""
+        )
         installation.database_url = direct_url  # the bench reads past the proxy; the installation goes through it
         web_port = free_port()
         fleet = Fleet(installation, web_port, folder)
@@ -185,7 +212,9 @@ def _run(installation: Installation, fleet: Fleet, sandbox, proxy, count: int, p
 
     installation.prepare(count=count)
     token = installation.run("-m", "bench.reliability", "token").strip().splitlines()[-1]
-    ids = [row[0] for row in installation._query("SELECT id FROM billing_invoice WHERE bill_to = 'insurer' ORDER BY id")]
+    ids = [
+        row[0] for row in installation._query("SELECT id FROM billing_invoice WHERE bill_to = 'insurer' ORDER BY id")
+    ]
     fleet.tend()
     if not _wait_for_web(port, time.monotonic() + 60):
         raise RuntimeError("the web server did not start: " + (fleet.folder / "web.log").read_text()[-2000:])
@@ -241,21 +270,33 @@ def _run(installation: Installation, fleet: Fleet, sandbox, proxy, count: int, p
 
     remittance = _remittances(installation, sandbox) if recovered_at else {"error": "not recovered: no remittance"}
     bills = installation.bills_per_invoice()
-    numbers = [row[0] for row in installation._query(
-        f"SELECT i.number FROM healthcode_bulksubmissionitem b JOIN billing_invoice i ON i.id = b.invoice_id "
-        f"WHERE b.bulk_id = {int(bulk_id)}")]
+    numbers = [
+        row[0]
+        for row in installation._query(
+            f"SELECT i.number FROM healthcode_bulksubmissionitem b JOIN billing_invoice i ON i.id = b.invoice_id "
+            f"WHERE b.bulk_id = {int(bulk_id)}"
+        )
+    ]
     states = installation.states()
-    running_tasks = installation._query("SELECT COUNT(*) FROM django_tasks_database_dbtaskresult "
-                                        "WHERE status = 'RUNNING'")
+    running_tasks = installation._query(
+        "SELECT COUNT(*) FROM django_tasks_database_dbtaskresult WHERE status = 'RUNNING'"
+    )
     return {
-        "submitted_ok": submitted_ok, "events": events, "kills": fleet.kills, "starts": fleet.starts,
-        "progress": last, "sent_the_rest": sent_the_rest,
+        "submitted_ok": submitted_ok,
+        "events": events,
+        "kills": fleet.kills,
+        "starts": fleet.starts,
+        "progress": last,
+        "sent_the_rest": sent_the_rest,
         "recover_seconds": (recovered_at - faults_ended) if recovered_at else None,
         "lost": sum(1 for n in numbers if n not in bills) + (count - len(numbers)),
         "duplicated": sum(1 for n in numbers if len(bills.get(n, [])) > 1),
-        "stuck": states.get("queued", 0) + states.get("sending", 0) + running_tasks[0][0]
+        "stuck": states.get("queued", 0)
+        + states.get("sending", 0)
+        + running_tasks[0][0]
         + int(last.get("never_queued", count)),
-        "states": states, "remittance": remittance,
+        "states": states,
+        "remittance": remittance,
     }
 
 
@@ -264,8 +305,12 @@ def _remittances(installation: Installation, sandbox) -> dict:
     import the same remittance in every form twice, in a child process of the installation."""
     import httpx
 
-    httpx.post(f"{sandbox.url}/_sandbox/clock/advance", json={"seconds": 2 * 86400 + 7200},
-               headers=sandbox.admin_headers, timeout=120)
+    httpx.post(
+        f"{sandbox.url}/_sandbox/clock/advance",
+        json={"seconds": 2 * 86400 + 7200},
+        headers=sandbox.admin_headers,
+        timeout=120,
+    )
     try:
         return json.loads(installation.run("-m", "bench.reliability", "remit", timeout=900).strip().splitlines()[-1])
     except RuntimeError as exc:
@@ -277,33 +322,69 @@ def _rows(report: dict, count: int) -> list[dict]:
     recover = report.get("recover_seconds")
     events = report.get("events", {})
     rows = [
-        {"metric": f"faults: {count:,} invoices; web killed {events.get('web killed', 0)}, workers killed "
-                   f"{events.get('worker killed', 0)}, database cut {events.get('database cut', 0)}; "
-                   f"bulk request answered: {report.get('submitted_ok')}; Send the rest: {report.get('sent_the_rest')}",
-         "value": float(count), "unit": "invoices"},
-        {"metric": "lost (asked for, no bill at the clearing house)", "value": float(report.get("lost", count)),
-         "unit": "invoices", "target": "= 0", "ok": report.get("lost") == 0},
-        {"metric": "duplicated (more than one bill for an invoice)", "value": float(report.get("duplicated", 0)),
-         "unit": "invoices", "target": "= 0", "ok": report.get("duplicated") == 0},
-        {"metric": "stuck (not answered, tasks left running, never queued)", "value": float(report.get("stuck", count)),
-         "unit": "items", "target": "= 0", "ok": report.get("stuck") == 0},
-        {"metric": "time to recover after the faults stopped", "value": float(recover if recover is not None else -1),
-         "unit": "s", "target": "answered", "ok": recover is not None},
+        {
+            "metric": f"faults: {count:,} invoices; web killed {events.get('web killed', 0)}, workers killed "
+            f"{events.get('worker killed', 0)}, database cut {events.get('database cut', 0)}; "
+            f"bulk request answered: {report.get('submitted_ok')}; Send the rest: {report.get('sent_the_rest')}",
+            "value": float(count),
+            "unit": "invoices",
+        },
+        {
+            "metric": "lost (asked for, no bill at the clearing house)",
+            "value": float(report.get("lost", count)),
+            "unit": "invoices",
+            "target": "= 0",
+            "ok": report.get("lost") == 0,
+        },
+        {
+            "metric": "duplicated (more than one bill for an invoice)",
+            "value": float(report.get("duplicated", 0)),
+            "unit": "invoices",
+            "target": "= 0",
+            "ok": report.get("duplicated") == 0,
+        },
+        {
+            "metric": "stuck (not answered, tasks left running, never queued)",
+            "value": float(report.get("stuck", count)),
+            "unit": "items",
+            "target": "= 0",
+            "ok": report.get("stuck") == 0,
+        },
+        {
+            "metric": "time to recover after the faults stopped",
+            "value": float(recover if recover is not None else -1),
+            "unit": "s",
+            "target": "answered",
+            "ok": recover is not None,
+        },
     ]
     if "error" in remit:
         rows.append({"metric": f"remittance imports: {remit['error'][:300]}", "value": -1.0, "unit": "", "ok": False})
     else:
         for form, outcome in remit.get("imports", {}).items():
             rows.append({"metric": f"remittance as {form}, imported twice: {outcome}", "value": 0.0, "unit": ""})
-        rows.append({"metric": f"£ double-posted (posted £{remit.get('posted')} for £{remit.get('paid_once')} "
-                               f"remitted once; {remit.get('batches')} batches stored)",
-                     "value": float(remit.get("double_posted", 0)), "unit": "£", "target": "= 0",
-                     "ok": float(remit.get("double_posted", 0)) == 0})
+        rows.append(
+            {
+                "metric": f"£ double-posted (posted £{remit.get('posted')} for £{remit.get('paid_once')} "
+                f"remitted once; {remit.get('batches')} batches stored)",
+                "value": float(remit.get("double_posted", 0)),
+                "unit": "£",
+                "target": "= 0",
+                "ok": float(remit.get("double_posted", 0)) == 0,
+            }
+        )
         extra = int(remit.get("batches", 0)) - int(remit.get("remittances", 0))
-        rows.append({"metric": f"the same remittance stored again as a new batch ({remit.get('batches')} batches for "
-                               f"{remit.get('remittances')} remittances; {remit.get('lines_to_review')} lines sent to "
-                               "review as already paid)", "value": float(extra), "unit": "batches", "target": "= 0",
-                     "ok": extra == 0})
+        rows.append(
+            {
+                "metric": f"the same remittance stored again as a new batch ({remit.get('batches')} batches for "
+                f"{remit.get('remittances')} remittances; {remit.get('lines_to_review')} lines sent to "
+                "review as already paid)",
+                "value": float(extra),
+                "unit": "batches",
+                "target": "= 0",
+                "ok": extra == 0,
+            }
+        )
     return rows
 
 
@@ -320,8 +401,9 @@ def _child(argv: list[str]) -> None:
         from openpractice.accounts.models import User
         from openpractice.accounts.services import create_api_token
 
-        _, raw = create_api_token(user=User.objects.get(email="billing@demo.openpractice.test"), practice=practice,
-                                  name="fault suite")
+        _, raw = create_api_token(
+            user=User.objects.get(email="billing@demo.openpractice.test"), practice=practice, name="fault suite"
+        )
         print(raw)
     elif argv[0] == "remit":
         print(json.dumps(_import_every_form(practice)))
@@ -360,30 +442,50 @@ def _import_every_form(practice) -> dict:
 
     attempt("FHIR file", first.raw_payload.encode(), "fhir")
     header = "Invoice,Paid,Invoiced,Shortfall,Reason,Membership,Patient,Bill"
-    rows = [f"{line.invoice_number},{line.amount_paid},{line.amount_invoiced},{line.shortfall},"
-            f"{line.shortfall_reason.replace(',', ' ')},{line.membership_number},{line.patient_name.replace(',', ' ')},"
-            f"{line.bill_id}" for line in lines]
-    csv_options = {"mapping": {"invoice_number": "Invoice", "amount_paid": "Paid", "amount_invoiced": "Invoiced",
-                               "shortfall": "Shortfall", "shortfall_reason": "Reason",
-                               "membership_number": "Membership", "patient_name": "Patient", "bill_id": "Bill"},
-                   "insurer_identifier": first.insurer_identifier, "payment_reference": first.payment_reference,
-                   "payment_date": first.payment_date}
+    rows = [
+        f"{line.invoice_number},{line.amount_paid},{line.amount_invoiced},{line.shortfall},"
+        f"{line.shortfall_reason.replace(',', ' ')},{line.membership_number},{line.patient_name.replace(',', ' ')},"
+        f"{line.bill_id}"
+        for line in lines
+    ]
+    csv_options = {
+        "mapping": {
+            "invoice_number": "Invoice",
+            "amount_paid": "Paid",
+            "amount_invoiced": "Invoiced",
+            "shortfall": "Shortfall",
+            "shortfall_reason": "Reason",
+            "membership_number": "Membership",
+            "patient_name": "Patient",
+            "bill_id": "Bill",
+        },
+        "insurer_identifier": first.insurer_identifier,
+        "payment_reference": first.payment_reference,
+        "payment_date": first.payment_date,
+    }
     attempt("CSV (LF)", ("\n".join([header, *rows]) + "\n").encode(), "csv", **csv_options)
     attempt("CSV (CRLF)", ("\r\n".join([header, *rows]) + "\r\n").encode(), "csv", **csv_options)
-    posted = Allocation.objects.filter(practice=practice, remittance_line__isnull=False).aggregate(
-        s=Sum("amount"))["s"] or Decimal("0")
+    posted = Allocation.objects.filter(practice=practice, remittance_line__isnull=False).aggregate(s=Sum("amount"))[
+        "s"
+    ] or Decimal("0")
     # What the insurers paid, once: every remitted bill counted once, whatever forms it came in.
     owed_once = {}
     for batch in RemittanceBatch.objects.filter(practice=practice):
         for line in batch.lines.all():
             owed_once.setdefault(line.bill_id or line.invoice_number, line.amount_paid)
     once = sum(owed_once.values(), Decimal("0"))
-    return {"imports": imports, "remittance_total": str(total), "posted": str(posted), "paid_once": str(once),
-            "double_posted": str(max(Decimal("0"), posted - once)),
-            "batches": RemittanceBatch.objects.filter(practice=practice).count(),
-            "remittances": len({(b.payment_reference, b.insurer_identifier) for b in RemittanceBatch.objects.filter(
-                practice=practice)}),
-            "lines_to_review": RemittanceLine.objects.filter(practice=practice, status=LineStatus.REVIEW).count()}
+    return {
+        "imports": imports,
+        "remittance_total": str(total),
+        "posted": str(posted),
+        "paid_once": str(once),
+        "double_posted": str(max(Decimal("0"), posted - once)),
+        "batches": RemittanceBatch.objects.filter(practice=practice).count(),
+        "remittances": len(
+            {(b.payment_reference, b.insurer_identifier) for b in RemittanceBatch.objects.filter(practice=practice)}
+        ),
+        "lines_to_review": RemittanceLine.objects.filter(practice=practice, status=LineStatus.REVIEW).count(),
+    }
 
 
 if __name__ == "__main__":

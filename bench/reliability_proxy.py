@@ -72,7 +72,7 @@ class CuttableProxy:
         while not self.closed.is_set():
             try:
                 client, _ = self.listener.accept()
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 continue
             except OSError:
                 return

@@ -12,8 +12,15 @@ from openpractice.home.management.commands.seed_demo import DEMO_PASSWORD
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_bulk_submit_with_progress_and_summary(page, live_server, login, screenshot, console_errors, sandbox,
-                                               settings):
+def test_bulk_submit_with_progress_and_summary(
+    page,
+    live_server,
+    login,
+    screenshot,
+    console_errors,
+    sandbox,  # noqa: F811 (the fixture)
+    settings,
+):
     from openpractice.billing import services
     from openpractice.patients.models import Patient, PatientRelationship
     from openpractice.practices.models import Membership
@@ -22,17 +29,27 @@ def test_bulk_submit_with_progress_and_summary(page, live_server, login, screens
     settings.TASKS = IMMEDIATE_TASKS
     practice = _demo_practice_on(sandbox)
     PatientRelationship.objects.filter(practice=practice, registration_number="10000011").update(
-        registration_number="10000001", registration_key="10000001")
+        registration_number="10000001", registration_key="10000001"
+    )
     doctor = Membership.objects.get(practice=practice, user__email__startswith="dr.patel")
     consultation = Product.objects.get(practice=practice, name="Initial consultation")
     today = dt.date.today()
-    for n, last_name in enumerate(["Bennett", "Clarke", "Patel", "Robinson", "Turner"]):
+    for last_name in ["Bennett", "Clarke", "Patel", "Robinson", "Turner"]:
         patient = Patient.objects.get(practice=practice, last_name=last_name)
         day = today + dt.timedelta(days=3) if last_name == "Turner" else today  # Turner's is dated ahead
-        services.create_invoice(practice=practice, data={
-            "bill_to": "insurer", "patient": patient, "insurance": patient.relationships.get(relationship_type="insurance"),
-            "practitioner": doctor, "invoice_date": today, "primary_diagnosis": "M17.1",
-            "service_setting": "outpatient"}, lines=[{"product": consultation, "service_date": day, "quantity": 1}])
+        services.create_invoice(
+            practice=practice,
+            data={
+                "bill_to": "insurer",
+                "patient": patient,
+                "insurance": patient.relationships.get(relationship_type="insurance"),
+                "practitioner": doctor,
+                "invoice_date": today,
+                "primary_diagnosis": "M17.1",
+                "service_setting": "outpatient",
+            },
+            lines=[{"product": consultation, "service_date": day, "quantity": 1}],
+        )
     login("billing@demo.openpractice.test", DEMO_PASSWORD)
     page.goto(f"{live_server.url}/invoices/?view=not_ready")
     expect(page.locator("table.data")).to_contain_text("Turner")

@@ -24,14 +24,18 @@ def owner_logged_in(login):
     return user
 
 
-@pytest.mark.parametrize("label, query, expected", [
-    ("Procedure code", "W8500", "W8500"),
-    ("Procedure code", "W85", "W8500"),
-    ("Procedure code", "knee arthroscopy", "W8520"),
-    ("Diagnosis (ICD-10)", "type 2 diabetes", "E11"),
-])
-def test_keyboard_typeahead_first_result(page, live_server, owner_logged_in, screenshot, console_errors,
-                                         label, query, expected):
+@pytest.mark.parametrize(
+    "label, query, expected",
+    [
+        ("Procedure code", "W8500", "W8500"),
+        ("Procedure code", "W85", "W8500"),
+        ("Procedure code", "knee arthroscopy", "W8520"),
+        ("Diagnosis (ICD-10)", "type 2 diabetes", "E11"),
+    ],
+)
+def test_keyboard_typeahead_first_result(
+    page, live_server, owner_logged_in, screenshot, console_errors, label, query, expected
+):
     page.goto(f"{live_server.url}/settings/coding/find/")
     box = page.get_by_role("combobox", name=label)
     box.focus()
@@ -93,16 +97,28 @@ def test_settings_coding_pages_look_right(page, live_server, owner_logged_in, sc
     expect(page.get_by_role("link", name="Bupa", exact=True)).to_be_visible()
     screenshot(page, "coding-insurers")
     page.goto(f"{live_server.url}/settings/coding/imports/new/")
-    page.get_by_label("CSV file").set_input_files(files=[{
-        "name": "bad.csv", "mimeType": "text/csv",
-        "buffer": b"code,description,valid from\nW8500,Knee,2020-01-01\nW8500,Knee again,31/02/2020\n"}])
+    page.get_by_label("CSV file").set_input_files(
+        files=[
+            {
+                "name": "bad.csv",
+                "mimeType": "text/csv",
+                "buffer": b"code,description,valid from\nW8500,Knee,2020-01-01\nW8500,Knee again,31/02/2020\n",
+            }
+        ]
+    )
     page.get_by_role("button", name="Check the file").click()
     expect(page.get_by_text("nothing was changed").first).to_be_visible()
     screenshot(page, "coding-import-problems")
     page.goto(f"{live_server.url}/settings/coding/imports/new/")
-    page.get_by_label("CSV file").set_input_files(files=[{
-        "name": "good.csv", "mimeType": "text/csv",
-        "buffer": b"CCSD code,Narrative\nW8500,Multiple arthroscopic operations on knee\nH2510,Rigid sigmoidoscopy\n"}])
+    page.get_by_label("CSV file").set_input_files(
+        files=[
+            {
+                "name": "good.csv",
+                "mimeType": "text/csv",
+                "buffer": b"CCSD code,Narrative\nW8500,Multiple arthroscopic operations on knee\nH2510,Rigid sigmoidoscopy\n",
+            }
+        ]
+    )
     page.get_by_role("button", name="Check the file").click()
     expect(page.get_by_role("button", name="Apply these changes")).to_be_visible()
     screenshot(page, "coding-import-preview")

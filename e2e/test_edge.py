@@ -18,8 +18,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def test_pages_work_under_the_policy_and_load_nothing_from_elsewhere(page, live_server, login, console_errors):
     own = urlsplit(live_server.url).netloc
     elsewhere: list[str] = []
-    page.on("request", lambda r: elsewhere.append(r.url)
-            if r.url.startswith("http") and urlsplit(r.url).netloc != own else None)
+    page.on(
+        "request",
+        lambda r: elsewhere.append(r.url) if r.url.startswith("http") and urlsplit(r.url).netloc != own else None,
+    )
     call_command("seed_demo")
     login("owner@demo.openpractice.test", DEMO_PASSWORD)
 
@@ -41,7 +43,9 @@ def test_pages_work_under_the_policy_and_load_nothing_from_elsewhere(page, live_
     select, box = page.locator("#id_relationship_type"), page.locator("[data-insurance-only]")
     select.select_option("insurance")
     expect(box).to_be_visible()
-    other = [v for v in select.locator("option").evaluate_all("os => os.map(o => o.value)") if v not in ("", "insurance")]
+    other = [
+        v for v in select.locator("option").evaluate_all("os => os.map(o => o.value)") if v not in ("", "insurance")
+    ]
     select.select_option(other[0])
     expect(box).to_be_hidden()  # app.js, not an inline script, hides the insurance fields
     assert elsewhere == []

@@ -12,8 +12,9 @@ PASSWORD = "correct-horse-battery"  # conftest.PASSWORD (the root conftest)
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_credentials_untested_then_tested_then_changed(page, live_server, login, screenshot, console_errors,
-                                                       tmp_path, make_practice, make_member):
+def test_credentials_untested_then_tested_then_changed(
+    page, live_server, login, screenshot, console_errors, tmp_path, make_practice, make_member
+):
     from openpractice.healthcode import services as hc
     from openpractice.healthcode.client import clear_caches
     from openpractice.healthcode.models import ApiExchange, HealthcodeIntegration
@@ -52,7 +53,8 @@ def test_credentials_untested_then_tested_then_changed(page, live_server, login,
         page.get_by_role("button", name="Save credentials").click()
         key_field = page.get_by_label("API key", exact=True)
         expect(page.locator("#id_api_key_error")).to_contain_text(
-            "Enter the API key again: the discovery document URL changed")
+            "Enter the API key again: the discovery document URL changed"
+        )
         expect(page.get_by_label("Discovery document URL")).to_have_value(moved)
         screenshot(page, "safety-02-key-asked-for")
 
@@ -61,7 +63,8 @@ def test_credentials_untested_then_tested_then_changed(page, live_server, login,
         key_field.fill("sandbox-demo-key")
         page.get_by_role("button", name="Save credentials").click()
         expect(page.locator("#id_discovery_url_error")).to_contain_text(
-            "is not a clearing-house address OpenPractice may call")
+            "is not a clearing-house address OpenPractice may call"
+        )
         screenshot(page, "safety-03-address-refused")
         integration = HealthcodeIntegration.objects.get(practice=practice)
         assert integration.discovery_url == discovery and hc.is_configured(practice=practice)

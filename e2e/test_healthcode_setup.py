@@ -9,8 +9,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-PASSWORD = "correct-horse-battery"  # conftest.PASSWORD (the root conftest)
 from openpractice.practices.roles import Role
+
+PASSWORD = "correct-horse-battery"  # conftest.PASSWORD (the root conftest)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -24,8 +25,9 @@ def _choose(page, label: str, typed: str, option_text: str):
     option.click()
 
 
-def test_setup_guide_end_to_end(page, live_server, login, screenshot, console_errors, tmp_path,
-                                make_practice, make_member):
+def test_setup_guide_end_to_end(
+    page, live_server, login, screenshot, console_errors, tmp_path, make_practice, make_member
+):
     from openpractice.coding.importing import CsvCodeSource
     from openpractice.coding.models import Code, Insurer
     from openpractice.coding.reference import load_insurers, load_sample_ccsd
@@ -38,11 +40,17 @@ def test_setup_guide_end_to_end(page, live_server, login, screenshot, console_er
     # practice's own licensed ISC list (imported under Settings > Coding).
     load_insurers(Insurer)
     load_sample_ccsd(Code)
-    practice = make_practice("Marylebone Orthopaedics", address_line1="1 Wimpole Street", city="London", postcode="W1G 8AA")
+    practice = make_practice(
+        "Marylebone Orthopaedics", address_line1="1 Wimpole Street", city="London", postcode="W1G 8AA"
+    )
     make_member(practice, Role.OWNER, email="manager@marylebone.test", full_name="Priya Manager")
     make_member(practice, Role.PRACTITIONER, email="mr.jones@marylebone.test", full_name="Mr Rhys Jones")
-    import_code_set(practice=practice, kind="codes", system="isc",
-                    source=CsvCodeSource(b"code,description\nSCON1,Initial outpatient consultation\n"))
+    import_code_set(
+        practice=practice,
+        kind="codes",
+        system="isc",
+        source=CsvCodeSource(b"code,description\nSCON1,Initial outpatient consultation\n"),
+    )
     clear_caches()
     sandbox = start_sandbox(tmp_path)
     base = live_server.url
@@ -151,8 +159,20 @@ def test_setup_guide_end_to_end(page, live_server, login, screenshot, console_er
         # Every value again, on the summary pages.
         page.get_by_role("link", name="Back to summary").click()
         summary = page.locator("main")
-        for value in ("Mr Oliver Bennett", "12/04/1980", "943 476 5919", "07700 900101", "SW1A 1AA", "Bupa", "bup",
-                      "10000001", "B123456", "6 sessions authorised", "31 Dec 2026", "Check membership"):
+        for value in (
+            "Mr Oliver Bennett",
+            "12/04/1980",
+            "943 476 5919",
+            "07700 900101",
+            "SW1A 1AA",
+            "Bupa",
+            "bup",
+            "10000001",
+            "B123456",
+            "6 sessions authorised",
+            "31 Dec 2026",
+            "Check membership",
+        ):
             expect(summary).to_contain_text(value)
         screenshot(page, "setup-09-patient-summary")
 
@@ -172,8 +192,19 @@ def test_setup_guide_end_to_end(page, live_server, login, screenshot, console_er
             expect(page.locator("main")).to_contain_text(value)
         page.goto(f"{base}/products/")
         page.get_by_role("link", name="Knee arthroscopy").click()
-        for value in ("Procedure", "Day case surgery", "45 minutes", "£1,100.00", "Exempt", "SCON1", "W8520",
-                      "Arthroscopy of knee", "£950.00", "1 Jan 2026", "Open"):
+        for value in (
+            "Procedure",
+            "Day case surgery",
+            "45 minutes",
+            "£1,100.00",
+            "Exempt",
+            "SCON1",
+            "W8520",
+            "Arthroscopy of knee",
+            "£950.00",
+            "1 Jan 2026",
+            "Open",
+        ):
             expect(page.locator("main")).to_contain_text(value)
         screenshot(page, "setup-11-product-summary")
         page.goto(f"{base}/patients/?q=10000001")

@@ -12,8 +12,9 @@ from openpractice.home.management.commands.seed_demo import DEMO_PASSWORD, DEMO_
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-IMMEDIATE_TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend",
-                               "QUEUES": ["default", "healthcode"]}}
+IMMEDIATE_TASKS = {
+    "default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend", "QUEUES": ["default", "healthcode"]}
+}
 
 
 @pytest.fixture
@@ -36,18 +37,25 @@ def _demo_practice_on(sandbox):
     call_command("load_reference_codes")  # ICD-10 and the insurer directory, gone after an earlier test's flush
     call_command("seed_demo")
     practice = Practice.objects.get(name=DEMO_PRACTICE)
-    save_healthcode_credentials(practice=practice, environment="sandbox",
-                                discovery_url=f"{sandbox.url}/.well-known/healthcode-discovery",
-                                site_id=sandbox.site_id, api_key_id=sandbox.client_id, api_key=sandbox.client_secret)
+    save_healthcode_credentials(
+        practice=practice,
+        environment="sandbox",
+        discovery_url=f"{sandbox.url}/.well-known/healthcode-discovery",
+        site_id=sandbox.site_id,
+        api_key_id=sandbox.client_id,
+        api_key=sandbox.client_secret,
+    )
     assert test_connection(practice=practice).ok
     # The registration number was typed wrong when the patient registered: one digit off.
     PatientRelationship.objects.filter(practice=practice, registration_number="10000001").update(
-        registration_number="10000011", registration_key="10000011")
+        registration_number="10000011", registration_key="10000011"
+    )
     return practice
 
 
-def test_invoice_fails_check_is_fixed_submitted_and_collected(page, live_server, login, screenshot, console_errors,
-                                                               sandbox, settings):
+def test_invoice_fails_check_is_fixed_submitted_and_collected(
+    page, live_server, login, screenshot, console_errors, sandbox, settings
+):
     from sandbox.testing import SandboxApi
 
     settings.TASKS = IMMEDIATE_TASKS  # the worker's job runs as soon as the submission commits

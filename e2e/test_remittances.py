@@ -17,8 +17,9 @@ from openpractice.home.management.commands.seed_demo import DEMO_PASSWORD, DEMO_
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-IMMEDIATE_TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend",
-                               "QUEUES": ["default", "healthcode"]}}
+IMMEDIATE_TASKS = {
+    "default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend", "QUEUES": ["default", "healthcode"]}
+}
 ADJUDICATED = 130 + 3600 + 86400 + 5  # validated, collected, then a day to the remittance
 
 
@@ -41,9 +42,14 @@ def _practice_on(sandbox):
     call_command("load_reference_codes")  # an earlier transactional test's flush removed ICD-10
     call_command("seed_demo")
     practice = Practice.objects.get(name=DEMO_PRACTICE)
-    save_healthcode_credentials(practice=practice, environment="sandbox",
-                                discovery_url=f"{sandbox.url}/.well-known/healthcode-discovery",
-                                site_id=sandbox.site_id, api_key_id=sandbox.client_id, api_key=sandbox.client_secret)
+    save_healthcode_credentials(
+        practice=practice,
+        environment="sandbox",
+        discovery_url=f"{sandbox.url}/.well-known/healthcode-discovery",
+        site_id=sandbox.site_id,
+        api_key_id=sandbox.client_id,
+        api_key=sandbox.client_secret,
+    )
     assert test_connection(practice=practice).ok
     return practice
 
@@ -61,10 +67,18 @@ def _submitted(practice, last_name: str, product: str):
     insurance = next(r for r in patient.relationships.all() if r.relationship_type == "insurance")
     doctor = Membership.objects.get(practice=practice, user__email__startswith="dr.patel")
     day = dt.date.today()
-    invoice = services.create_invoice(practice=practice, data={
-        "bill_to": "insurer", "patient": patient, "insurance": insurance, "practitioner": doctor,
-        "invoice_date": day, "primary_diagnosis": "M17.1"},
-        lines=[{"product": Product.objects.get(practice=practice, name=product), "service_date": day, "quantity": 1}])
+    invoice = services.create_invoice(
+        practice=practice,
+        data={
+            "bill_to": "insurer",
+            "patient": patient,
+            "insurance": insurance,
+            "practitioner": doctor,
+            "invoice_date": day,
+            "primary_diagnosis": "M17.1",
+        },
+        lines=[{"product": Product.objects.get(practice=practice, name=product), "service_date": day, "quantity": 1}],
+    )
     check_membership(relationship=insurance, active_on=day)
     submission = hc.submit_invoice(invoice=invoice, enqueue=False)
     assert hc.deliver(submission.pk) == "accepted", submission.last_error
@@ -73,15 +87,26 @@ def _submitted(practice, last_name: str, product: str):
 
 
 def test_remittance_arrives_outcomes_shortfall_moves_and_aged_debt_changes(
-        page, live_server, login, screenshot, console_errors, sandbox, settings):
+    page, live_server, login, screenshot, console_errors, sandbox, settings
+):
     settings.TASKS = IMMEDIATE_TASKS  # "Fetch now" runs as soon as the request commits
     practice = _practice_on(sandbox)
     admin = httpx.Client(base_url=sandbox.url, headers=sandbox.admin_headers, timeout=10)
     assert admin.put("/_sandbox/insurers/bup/adjudication", json={"mode": "pay_in_full"}).status_code == 200
-    assert admin.put("/_sandbox/insurers/nuh/adjudication",
-                     json={"mode": "pay_to_maximum", "reason": "Above the Aviva benefit maximum for W8520"}).status_code == 200
-    assert admin.put("/_sandbox/insurers/ppp/adjudication",
-                     json={"mode": "reject", "reason": "Treatment not covered by the member's policy"}).status_code == 200
+    assert (
+        admin.put(
+            "/_sandbox/insurers/nuh/adjudication",
+            json={"mode": "pay_to_maximum", "reason": "Above the Aviva benefit maximum for W8520"},
+        ).status_code
+        == 200
+    )
+    assert (
+        admin.put(
+            "/_sandbox/insurers/ppp/adjudication",
+            json={"mode": "reject", "reason": "Treatment not covered by the member's policy"},
+        ).status_code
+        == 200
+    )
 
     paid = _submitted(practice, "Bennett", "Initial consultation")  # Bupa 180.00
     part = _submitted(practice, "Patel", "Knee arthroscopy")  # Aviva 1100.00, maximum 950.00

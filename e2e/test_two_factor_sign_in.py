@@ -29,8 +29,9 @@ def log_out(page):
     expect(page.get_by_role("heading", name="Log in")).to_be_visible()
 
 
-def test_turn_on_then_sign_in_with_a_code_and_with_a_recovery_code(page, live_server, login, screenshot,
-                                                                   console_errors, owner, practice):
+def test_turn_on_then_sign_in_with_a_code_and_with_a_recovery_code(
+    page, live_server, login, screenshot, console_errors, owner, practice
+):
     login(owner.email, PASSWORD)
     page.locator("aside").get_by_role("link", name="Two-factor sign-in").click()
     expect(page.get_by_role("heading", name="Two-factor sign-in is off")).to_be_visible()
@@ -84,8 +85,9 @@ def test_turn_on_then_sign_in_with_a_code_and_with_a_recovery_code(page, live_se
     assert console_errors == []
 
 
-def test_a_practice_that_requires_two_factor(page, live_server, login, screenshot, console_errors, owner,
-                                             practice, make_member):
+def test_a_practice_that_requires_two_factor(
+    page, live_server, login, screenshot, console_errors, owner, practice, make_member
+):
     member = make_member(practice, Role.RECEPTIONIST, email="reception@alpha.test", full_name="Rob Reception")
     login(owner.email, PASSWORD)
     page.goto(f"{live_server.url}/settings/practice/")

@@ -52,10 +52,19 @@ def not_found(request, exc):
 @api.exception_handler(OverflowError)
 def number_out_of_range(request, exc):
     # An id or count too large for the database's integers: the caller's mistake, not a server error.
-    return api.create_response(request, {"detail": [{
-        "loc": ["body"], "type": "out_of_range",
-        "msg": "A number is out of range: ids and counts must be whole numbers below 9223372036854775808.",
-    }]}, status=422)
+    return api.create_response(
+        request,
+        {
+            "detail": [
+                {
+                    "loc": ["body"],
+                    "type": "out_of_range",
+                    "msg": "A number is out of range: ids and counts must be whole numbers below 9223372036854775808.",
+                }
+            ]
+        },
+        status=422,
+    )
 
 
 @api.exception_handler(DataError)

@@ -42,15 +42,16 @@ class DomainError(Exception):
         if isinstance(code, cls.Code):
             return code
         if not isinstance(code, str):
-            raise TypeError(f"{cls.__name__} code must be a {cls.Code.__qualname__} member or its string, "
-                            f"not {type(code).__name__}")
+            raise TypeError(
+                f"{cls.__name__} code must be a {cls.Code.__qualname__} member or its string, not {type(code).__name__}"
+            )
         try:
             return cls.Code(code)
         except ValueError:
-            raise ValueError(f"{code!r} is not a {cls.__name__} code: add it to {cls.Code.__module__}."
-                             f"{cls.Code.__qualname__}") from None
+            raise ValueError(
+                f"{code!r} is not a {cls.__name__} code: add it to {cls.Code.__module__}.{cls.Code.__qualname__}"
+            ) from None
 
     def api_detail(self) -> list[dict]:
         """The API's 422 body `detail`, like a pydantic validation error."""
-        return [{"loc": ["body", self.field] if self.field else ["body"], "msg": self.message,
-                 "type": self.code.value}]
+        return [{"loc": ["body", self.field] if self.field else ["body"], "msg": self.message, "type": self.code.value}]

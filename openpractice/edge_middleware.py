@@ -30,8 +30,10 @@ def limit_for(path: str) -> int:
 
 
 def _too_large(request, limit: int, *, status: int = 413, reason: str = "") -> HttpResponse:
-    message = reason or (f"The request is larger than this page accepts: at most {human_size(limit)}. "
-                         f"Send a smaller file, or split it into several.")
+    message = reason or (
+        f"The request is larger than this page accepts: at most {human_size(limit)}. "
+        f"Send a smaller file, or split it into several."
+    )
     if request.path_info.startswith("/api/"):
         return JsonResponse({"detail": [{"loc": ["body"], "msg": message, "type": "too_large"}]}, status=status)
     html = get_template("errors/413.html").render({"message": message, "limit": human_size(limit)})
@@ -55,9 +57,15 @@ class RequestSizeLimitMiddleware:
         raw_length = request.META.get("CONTENT_LENGTH") or ""
         if not raw_length.strip():
             if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
-                return _too_large(request, limit, status=411, reason=(
-                    f"Send the request with a Content-Length header (at most {human_size(limit)}); "
-                    "a body of unknown length is not accepted."))
+                return _too_large(
+                    request,
+                    limit,
+                    status=411,
+                    reason=(
+                        f"Send the request with a Content-Length header (at most {human_size(limit)}); "
+                        "a body of unknown length is not accepted."
+                    ),
+                )
             return self.get_response(request)
         try:
             length = int(raw_length)
@@ -65,8 +73,11 @@ class RequestSizeLimitMiddleware:
             return _too_large(request, limit, status=400, reason="The Content-Length header is not a number.")
         if length > limit:
             return _too_large(request, limit)
-        if (length > settings.DATA_UPLOAD_MAX_MEMORY_SIZE and limit > settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-                and not request.content_type.startswith("multipart/")):
+        if (
+            length > settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+            and limit > settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+            and not request.content_type.startswith("multipart/")
+        ):
             request._body = request.read()  # bounded: length <= limit, checked above
         return self.get_response(request)
 

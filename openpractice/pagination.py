@@ -27,4 +27,4 @@ def page_of(queryset, *, limit: int, offset: int, maximum: int):
     """Rows `offset` to `offset + limit` of `queryset`, both numbers clamped to what is valid."""
     offset = min(max(offset, 0), MAX_OFFSET)
     limit = min(max(limit, 1), maximum)
-    return queryset[offset:offset + limit]
+    return queryset[offset : offset + limit]

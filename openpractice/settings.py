@@ -97,9 +97,7 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {
-    "default": database_config(env_str("DATABASE_URL"), sqlite_path=DATA_DIR / "openpractice.sqlite3")
-}
+DATABASES = {"default": database_config(env_str("DATABASE_URL"), sqlite_path=DATA_DIR / "openpractice.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -155,10 +153,13 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 # Only the app's own scripts and styles (htmx is vendored; no inline script, style or handler).
-CONTENT_SECURITY_POLICY = env_str("CONTENT_SECURITY_POLICY", (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
-    "connect-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'"
-))
+CONTENT_SECURITY_POLICY = env_str(
+    "CONTENT_SECURITY_POLICY",
+    (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+        "connect-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'"
+    ),
+)
 # A path prefix -> the policy for it instead; empty: every page has the one above.
 CONTENT_SECURITY_POLICY_OVERRIDES: dict[str, str] = {}
 PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"

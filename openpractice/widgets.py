@@ -134,8 +134,11 @@ def render_typeahead_options(options: Iterable[TypeaheadOption], *, query: str) 
     html = []
     for option in options:
         inactive = " is-inactive" if option.inactive else ""
-        badge = (f' <span class="badge{" warn" if option.inactive else ""}">{escape(option.badge)}</span>'
-                 if option.badge else "")
+        badge = (
+            f' <span class="badge{" warn" if option.inactive else ""}">{escape(option.badge)}</span>'
+            if option.badge
+            else ""
+        )
         html.append(
             f'<li role="option" aria-selected="false" class="typeahead-option{inactive}" '
             f'data-value="{escape(option.value)}" data-label="{escape(option.label)}">'
@@ -144,8 +147,10 @@ def render_typeahead_options(options: Iterable[TypeaheadOption], *, query: str) 
         )
     query = query.strip()
     if not html and query:
-        html.append('<li role="option" aria-disabled="true" aria-selected="false" class="typeahead-empty" '
-                    f'data-no-match>No match for “{escape(query)}”</li>')
+        html.append(
+            '<li role="option" aria-disabled="true" aria-selected="false" class="typeahead-empty" '
+            f"data-no-match>No match for “{escape(query)}”</li>"
+        )
     return "".join(html)
 
 

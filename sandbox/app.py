@@ -11,16 +11,25 @@ import secrets
 import socket
 import threading
 import time
+from collections.abc import Callable, Iterable
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from sandbox import bills, clock, db, faults, remittances, resources, rules, seed
 from sandbox.claim_mapping import ClaimNotAccepted, check_fhir_structure
 from sandbox.fhir import extension, operation_outcome, searchset
 from sandbox.validation import cover_active
 from sandbox.web import (
-    STATUS_TEXT, HttpError, Request, Response, Router, error_response, fhir_response, json_response, paging,
+    STATUS_TEXT,
+    HttpError,
+    Request,
+    Response,
+    Router,
+    error_response,
+    fhir_response,
+    json_response,
+    paging,
 )
 
 log = logging.getLogger("sandbox")
@@ -61,8 +70,11 @@ class SandboxApp:
             response = fhir_response(
                 operation_outcome([("exception", "The sandbox hit an unexpected error; see its log", None)]), 500
             )
-        headers = [("Content-Type", response.content_type), ("Content-Length", str(len(response.body))),
-                   ("Cache-Control", "no-store")]
+        headers = [
+            ("Content-Type", response.content_type),
+            ("Content-Length", str(len(response.body))),
+            ("Cache-Control", "no-store"),
+        ]
         headers += list(response.headers.items())
         start_response(f"{response.status} {STATUS_TEXT.get(response.status, 'Status')}", headers)
         log.info("%s %s %s %.0f ms", request.method, request.path, response.status, (time.monotonic() - started) * 1000)
@@ -123,22 +135,29 @@ class SandboxApp:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise _token_error("An Authorization: Bearer token is required")
-        row = request.context["db"].execute(
-            "SELECT * FROM access_tokens WHERE token_sha256 = ?", (_digest(token.strip()),)
-        ).fetchone()
+        row = (
+            request.context["db"]
+            .execute("SELECT * FROM access_tokens WHERE token_sha256 = ?", (_digest(token.strip()),))
+            .fetchone()
+        )
         if row is None:
             raise _token_error("The bearer token is not valid")
         if row["expires_at"] <= time.time():
             raise _token_error("The access token expired")
         if row["site_id"] != site_id:
-            raise HttpError(403, "forbidden",
-                            f"SU-SiteId '{site_id}' does not match the site the credentials were issued for",
-                            "SU-SiteId")
+            raise HttpError(
+                403,
+                "forbidden",
+                f"SU-SiteId '{site_id}' does not match the site the credentials were issued for",
+                "SU-SiteId",
+            )
         request.context["site_id"] = site_id
 
     def _require_admin(self, request: Request) -> None:
         if not self.admin_token:
-            raise HttpError(403, "forbidden", "Admin endpoints are disabled: start with --admin-token or SANDBOX_ADMIN_TOKEN")
+            raise HttpError(
+                403, "forbidden", "Admin endpoints are disabled: start with --admin-token or SANDBOX_ADMIN_TOKEN"
+            )
         supplied = request.header(ADMIN_TOKEN_HEADER) or ""
         if not hmac.compare_digest(supplied.encode(), self.admin_token.encode()):
             raise HttpError(401, "login", f"A valid {ADMIN_TOKEN_HEADER} header is required")
@@ -169,38 +188,46 @@ class SandboxApp:
         add("POST", f"{ADMIN_PREFIX}/tokens/expire", self.admin_expire_tokens)
 
     def index(self, request: Request) -> Response:
-        return json_response({"service": "OpenPractice Healthcode sandbox",
-                              "discovery": f"{request.base_url}/.well-known/healthcode-discovery"})
+        return json_response(
+            {
+                "service": "OpenPractice Healthcode sandbox",
+                "discovery": f"{request.base_url}/.well-known/healthcode-discovery",
+            }
+        )
 
     def discovery(self, request: Request) -> Response:
         base = request.base_url
         api = f"{base}{API_PREFIX}"
-        return json_response({
-            "issuer": base,
-            "openid_configuration": f"{base}/.well-known/openid-configuration",
-            "token_endpoint": f"{base}{TOKEN_PATH}",
-            "list_insurers_endpoint": f"{api}/insurers/_search",
-            "search_code_set_endpoint": f"{api}/code-sets/_search",
-            "find_member_endpoint": f"{api}/members/_search",
-            "submit_claim_endpoint": f"{api}/bills",
-            "claim_status_endpoint": f"{api}/bills/_search",
-            "cancel_claim_endpoint": f"{api}/bills/_cancel",
-            "list_pending_remittances_endpoint": f"{api}/remittances/_pending",
-            "get_remittance_details_endpoint": f"{api}/remittances/_details",
-            "acknowledge_remittance_endpoint": f"{api}/remittances/_acknowledge",
-            "search_remittance_summary_endpoint": f"{api}/remittances/_search",
-        })
+        return json_response(
+            {
+                "issuer": base,
+                "openid_configuration": f"{base}/.well-known/openid-configuration",
+                "token_endpoint": f"{base}{TOKEN_PATH}",
+                "list_insurers_endpoint": f"{api}/insurers/_search",
+                "search_code_set_endpoint": f"{api}/code-sets/_search",
+                "find_member_endpoint": f"{api}/members/_search",
+                "submit_claim_endpoint": f"{api}/bills",
+                "claim_status_endpoint": f"{api}/bills/_search",
+                "cancel_claim_endpoint": f"{api}/bills/_cancel",
+                "list_pending_remittances_endpoint": f"{api}/remittances/_pending",
+                "get_remittance_details_endpoint": f"{api}/remittances/_details",
+                "acknowledge_remittance_endpoint": f"{api}/remittances/_acknowledge",
+                "search_remittance_summary_endpoint": f"{api}/remittances/_search",
+            }
+        )
 
     def openid_configuration(self, request: Request) -> Response:
         base = request.base_url
-        return json_response({
-            "issuer": base,
-            "token_endpoint": f"{base}{TOKEN_PATH}",
-            "grant_types_supported": ["client_credentials"],
-            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-            "response_types_supported": ["token"],
-            "scopes_supported": ["clearing-services"],
-        })
+        return json_response(
+            {
+                "issuer": base,
+                "token_endpoint": f"{base}{TOKEN_PATH}",
+                "grant_types_supported": ["client_credentials"],
+                "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+                "response_types_supported": ["token"],
+                "scopes_supported": ["clearing-services"],
+            }
+        )
 
     def token(self, request: Request) -> Response:
         # OAuth 2.0 (RFC 6749 section 5.2) error bodies here, not OperationOutcome: this is
@@ -231,8 +258,14 @@ class SandboxApp:
                 "INSERT INTO access_tokens (token_sha256, client_id, site_id, expires_at) VALUES (?, ?, ?, ?)",
                 (_digest(token), client_id, client["site_id"], time.time() + self.token_lifetime_seconds),
             )
-        return json_response({"access_token": token, "token_type": "Bearer",
-                              "expires_in": self.token_lifetime_seconds, "scope": "clearing-services"})
+        return json_response(
+            {
+                "access_token": token,
+                "token_type": "Bearer",
+                "expires_in": self.token_lifetime_seconds,
+                "scope": "clearing-services",
+            }
+        )
 
     # -- reference data --------------------------------------------------------------
     def list_insurers(self, request: Request) -> Response:
@@ -281,25 +314,39 @@ class SandboxApp:
         insurer_identifier = values.get("insurerIdentifier", "")
         insurer = connection.execute("SELECT * FROM insurers WHERE identifier = ?", (insurer_identifier,)).fetchone()
         if insurer is None:
-            raise HttpError(400, "value", f"insurerIdentifier '{insurer_identifier}' is not a known insurer",
-                            "insurerIdentifier")
+            raise HttpError(
+                400, "value", f"insurerIdentifier '{insurer_identifier}' is not a known insurer", "insurerIdentifier"
+            )
         missing = [name for name in resources.FIND_MEMBER_FIELDS[insurer["member_check"]] if not values.get(name)]
         if missing:
-            raise HttpError(400, "required", f"{insurer['name']} needs {', '.join(missing)} for Find Member",
-                            issues=[("required", f"{name} is required for {insurer['name']}", name) for name in missing])
+            raise HttpError(
+                400,
+                "required",
+                f"{insurer['name']} needs {', '.join(missing)} for Find Member",
+                issues=[("required", f"{name} is required for {insurer['name']}", name) for name in missing],
+            )
         date_of_birth = _parse_date(values["dateOfBirth"], "dateOfBirth") if values.get("dateOfBirth") else None
-        active_on = (_parse_date(values["policyActiveOn"], "policyActiveOn") if values.get("policyActiveOn")
-                     else clock.now(connection).date())
+        active_on = (
+            _parse_date(values["policyActiveOn"], "policyActiveOn")
+            if values.get("policyActiveOn")
+            else clock.now(connection).date()
+        )
         number = values["membershipNumber"].strip()
         formats = rules.membership_formats(insurer_identifier)
         if insurer_identifier == rules.VITALITY_INSURER and rules.VITALITY_MEMBER_NUMBER.match(number):
-            return _member_outcome(request, "invalid", "This is a Vitality member number; use the 8-digit policy number")
+            return _member_outcome(
+                request, "invalid", "This is a Vitality member number; use the 8-digit policy number"
+            )
         if not rules.matches_any(number, formats):
-            return _member_outcome(request, "invalid",
-                                   f"membershipNumber is not a valid {insurer['name']} format ({rules.describe(formats)})")
+            return _member_outcome(
+                request,
+                "invalid",
+                f"membershipNumber is not a valid {insurer['name']} format ({rules.describe(formats)})",
+            )
         if insurer["member_check"] == "format":
-            found = resources.coverage(None, insurer_identifier=insurer_identifier, membership_number=number,
-                                       active=True, checked_by="format")
+            found = resources.coverage(
+                None, insurer_identifier=insurer_identifier, membership_number=number, active=True, checked_by="format"
+            )
             return fhir_response(searchset([found], page=page, max_count=1, base_url=request.base_url + API_PREFIX))
         member = connection.execute(
             "SELECT * FROM members WHERE insurer_identifier = ? AND membership_number = ?", (insurer_identifier, number)
@@ -322,17 +369,23 @@ class SandboxApp:
         active = cover_active(member, active_on)
         if not active:
             ended = member["cover_end"] or "its end date"
-            issues.append(("policyActiveOn", f"Cover is not active on {active_on.isoformat()} (cover lapsed on {ended})"))
-        found = resources.coverage(member if identity_matches else None, insurer_identifier=insurer_identifier,
-                                   membership_number=number, active=active, checked_by="database")
-        found["extension"].append(
-            extension("member-match", valueCode="match" if identity_matches else "mismatch")
+            issues.append(
+                ("policyActiveOn", f"Cover is not active on {active_on.isoformat()} (cover lapsed on {ended})")
+            )
+        found = resources.coverage(
+            member if identity_matches else None,
+            insurer_identifier=insurer_identifier,
+            membership_number=number,
+            active=active,
+            checked_by="database",
         )
+        found["extension"].append(extension("member-match", valueCode="match" if identity_matches else "mismatch"))
         outcome = None
         if issues:
             outcome = operation_outcome([("business-rule", message, field) for field, message in issues], "warning")
-        return fhir_response(searchset([found], page=page, max_count=1, base_url=request.base_url + API_PREFIX,
-                                       outcome=outcome))
+        return fhir_response(
+            searchset([found], page=page, max_count=1, base_url=request.base_url + API_PREFIX, outcome=outcome)
+        )
 
     # -- bills -----------------------------------------------------------------------
     def submit_bill(self, request: Request) -> Response:
@@ -340,20 +393,33 @@ class SandboxApp:
         if not isinstance(claim, dict):
             raise HttpError(400, "structure", "Body must be a FHIR Claim resource (a JSON object)")
         if claim.get("resourceType") != "Claim":
-            raise HttpError(400, "structure", f"resourceType must be 'Claim', not '{claim.get('resourceType')}'",
-                            "resourceType")
+            raise HttpError(
+                400, "structure", f"resourceType must be 'Claim', not '{claim.get('resourceType')}'", "resourceType"
+            )
         try:
             check_fhir_structure(claim)
         except ClaimNotAccepted as problem:
-            raise HttpError(400, "structure", str(problem),
-                            issues=[("structure", message, where) for where, message in problem.problems]) from None
+            raise HttpError(
+                400,
+                "structure",
+                str(problem),
+                issues=[("structure", message, where) for where, message in problem.problems],
+            ) from None
         connection = request.context["db"]
         try:
-            bill, created = bills.submit(connection, site_id=request.context["site_id"], claim=claim,
-                                         idempotency_header=request.header("Idempotency-Key"))
+            bill, created = bills.submit(
+                connection,
+                site_id=request.context["site_id"],
+                claim=claim,
+                idempotency_header=request.header("Idempotency-Key"),
+            )
         except ClaimNotAccepted as problem:
-            raise HttpError(422, "required", str(problem),
-                            issues=[("required", message, where) for where, message in problem.problems]) from None
+            raise HttpError(
+                422,
+                "required",
+                str(problem),
+                issues=[("required", message, where) for where, message in problem.problems],
+            ) from None
         except bills.BillConflict as conflict:
             raise HttpError(409, "conflict", str(conflict)) from None
         headers = {"Location": f"{request.base_url}{API_PREFIX}/bills/{bill['bill_id']}"}
@@ -416,23 +482,32 @@ class SandboxApp:
         bills.up_to_date(connection)
         batch = self._batch(request, values)
         resources_in_batch = [resources.payment_reconciliation(connection, batch, with_details=True)]
-        resources_in_batch += [resources.claim_response(connection, bill)
-                               for bill in remittances.bills_in(connection, batch["remittance_id"])]
+        resources_in_batch += [
+            resources.claim_response(connection, bill)
+            for bill in remittances.bills_in(connection, batch["remittance_id"])
+        ]
         base = request.base_url + API_PREFIX
-        return fhir_response({
-            "resourceType": "Bundle",
-            "id": batch["remittance_id"],
-            "type": "collection",
-            "timestamp": clock.format_instant(clock.now(connection)),
-            "entry": [{"fullUrl": f"{base}/{r['resourceType']}/{r['id']}", "resource": r} for r in resources_in_batch],
-        })
+        return fhir_response(
+            {
+                "resourceType": "Bundle",
+                "id": batch["remittance_id"],
+                "type": "collection",
+                "timestamp": clock.format_instant(clock.now(connection)),
+                "entry": [
+                    {"fullUrl": f"{base}/{r['resourceType']}/{r['id']}", "resource": r} for r in resources_in_batch
+                ],
+            }
+        )
 
     def acknowledge_remittance(self, request: Request) -> Response:
         values = request.form()
         batch = self._batch(request, values)
         batch = remittances.acknowledge(request.context["db"], request.context["site_id"], batch["remittance_id"])
-        return fhir_response(operation_outcome(
-            [("informational", f"Remittance {batch['remittance_id']} acknowledged", None)], "information"))
+        return fhir_response(
+            operation_outcome(
+                [("informational", f"Remittance {batch['remittance_id']} acknowledged", None)], "information"
+            )
+        )
 
     def _batch(self, request: Request, values: dict[str, str]):
         if not values.get("remittanceId"):
@@ -500,8 +575,9 @@ class SandboxApp:
             ).rowcount
         if not changed:
             raise HttpError(404, "not-found", f"No insurer {request.path_params['insurer']}")
-        return json_response({"insurer": request.path_params["insurer"], "mode": mode,
-                              "reason": str(document.get("reason", ""))})
+        return json_response(
+            {"insurer": request.path_params["insurer"], "mode": mode, "reason": str(document.get("reason", ""))}
+        )
 
     def admin_expire_tokens(self, request: Request) -> Response:
         connection = request.context["db"]
@@ -518,8 +594,13 @@ def _digest(token: str) -> str:
 
 
 def _token_error(description: str) -> HttpError:
-    return HttpError(401, "login", description, "Authorization",
-                     headers={"WWW-Authenticate": f'Bearer error="invalid_token", error_description="{description}"'})
+    return HttpError(
+        401,
+        "login",
+        description,
+        "Authorization",
+        headers={"WWW-Authenticate": f'Bearer error="invalid_token", error_description="{description}"'},
+    )
 
 
 def _oauth_error(status: int, error: str, description: str) -> Response:
@@ -547,13 +628,23 @@ def _drop_connection(environ: dict[str, Any]) -> None:
 
 def _paged(request: Request, entries: list[dict[str, Any]], page: int, count: int) -> Response:
     start = (page - 1) * count
-    return fhir_response(searchset(entries[start:start + count], page=page, max_count=len(entries),
-                                   base_url=request.base_url + API_PREFIX))
+    return fhir_response(
+        searchset(
+            entries[start : start + count], page=page, max_count=len(entries), base_url=request.base_url + API_PREFIX
+        )
+    )
 
 
 def _member_outcome(request: Request, code: str, message: str) -> Response:
-    return fhir_response(searchset([], page=1, max_count=0, base_url=request.base_url + API_PREFIX,
-                                   outcome=operation_outcome([(code, message, "membershipNumber")], "warning")))
+    return fhir_response(
+        searchset(
+            [],
+            page=1,
+            max_count=0,
+            base_url=request.base_url + API_PREFIX,
+            outcome=operation_outcome([(code, message, "membershipNumber")], "warning"),
+        )
+    )
 
 
 def _parse_date(text: str, field: str) -> dt.date:
@@ -581,8 +672,13 @@ def _compare(actual: Any, expression: str, parse: Callable[[str], Any]) -> bool:
     """FHIR-style search prefixes: ge2026-01-01, lt100.00, or a plain value for equality."""
     prefix = expression[:2] if expression[:2] in _PREFIXES else "eq"
     wanted = parse(expression[2:] if expression[:2] in _PREFIXES else expression)
-    return {"eq": actual == wanted, "ge": actual >= wanted, "le": actual <= wanted,
-            "gt": actual > wanted, "lt": actual < wanted}[prefix]
+    return {
+        "eq": actual == wanted,
+        "ge": actual >= wanted,
+        "le": actual <= wanted,
+        "gt": actual > wanted,
+        "lt": actual < wanted,
+    }[prefix]
 
 
 def _remittance_matches(values: dict[str, str], bill, batch, paid: Decimal, invoiced: Decimal) -> bool:
@@ -622,9 +718,15 @@ def _remittance_matches(values: dict[str, str], bill, batch, paid: Decimal, invo
     return all(checks)
 
 
-def create_app(data_dir: Path, *, admin_token: str | None = None, token_lifetime_seconds: int = 3600,
-               clock_mode: str = clock.RUNNING, clock_start: dt.datetime | None = None,
-               fault_config: faults.FaultConfig | None = None) -> SandboxApp:
+def create_app(
+    data_dir: Path,
+    *,
+    admin_token: str | None = None,
+    token_lifetime_seconds: int = 3600,
+    clock_mode: str = clock.RUNNING,
+    clock_start: dt.datetime | None = None,
+    fault_config: faults.FaultConfig | None = None,
+) -> SandboxApp:
     """Initialise storage (schema, demo data, clock) and return the WSGI application."""
     db.initialise(data_dir)
     connection = db.connect(data_dir)

@@ -66,9 +66,10 @@ def submit(
                     f"not {bill.invoice_number}"
                 )
             return existing, False
-        if connection.execute(
-            "SELECT 1 FROM insurers WHERE identifier = ?", (bill.insurer_identifier,)
-        ).fetchone() is None:
+        if (
+            connection.execute("SELECT 1 FROM insurers WHERE identifier = ?", (bill.insurer_identifier,)).fetchone()
+            is None
+        ):
             raise ClaimNotAccepted([("Claim.insurer", f"Insurer '{bill.insurer_identifier}' is not known")])
         now = clock.now(connection)
         progress(connection, now)
@@ -82,11 +83,22 @@ def submit(
             "status, passed_validation, errors_json, claim_json, replaces_bill_id, submitted_at, next_step_due_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                bill_id, site_id, key, bill.invoice_number, bill.insurer_identifier,
-                bill.provider_number or "", bill.patient_name, bill.membership_number or "",
+                bill_id,
+                site_id,
+                key,
+                bill.invoice_number,
+                bill.insurer_identifier,
+                bill.provider_number or "",
+                bill.patient_name,
+                bill.membership_number or "",
                 bill.first_date_of_service.isoformat() if bill.first_date_of_service else None,
-                str(bill.amount_invoiced), UNPROCESSED, 0 if errors else 1, json.dumps(errors),
-                json.dumps(claim, default=str), bill.replaces_bill_id, clock.format_instant(now),
+                str(bill.amount_invoiced),
+                UNPROCESSED,
+                0 if errors else 1,
+                json.dumps(errors),
+                json.dumps(claim, default=str),
+                bill.replaces_bill_id,
+                clock.format_instant(now),
                 clock.format_instant(now + VALIDATION_DELAY),
             ),
         )
@@ -95,9 +107,14 @@ def submit(
                 "INSERT INTO bill_lines (bill_id, sequence, service_code, procedure_code, service_date, "
                 "quantity, unit_price, net_amount) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    bill_id, line.sequence, line.service_code, line.procedure_code,
+                    bill_id,
+                    line.sequence,
+                    line.service_code,
+                    line.procedure_code,
                     line.service_date.isoformat() if line.service_date else None,
-                    str(line.quantity), str(line.unit_price), str(line.net_amount),
+                    str(line.quantity),
+                    str(line.unit_price),
+                    str(line.net_amount),
                 ),
             )
         if bill.replaces_bill_id:
@@ -109,9 +126,7 @@ def submit(
 
 
 def _check_replaceable(connection: sqlite3.Connection, site_id: str, bill_id: str) -> None:
-    old = connection.execute(
-        "SELECT * FROM bills WHERE site_id = ? AND bill_id = ?", (site_id, bill_id)
-    ).fetchone()
+    old = connection.execute("SELECT * FROM bills WHERE site_id = ? AND bill_id = ?", (site_id, bill_id)).fetchone()
     if old is None:
         raise ClaimNotAccepted([("Claim.related", f"Bill {bill_id} named in Claim.related is not known")])
     if old["status"] != FAILED:
@@ -154,9 +169,12 @@ def progress(connection: sqlite3.Connection, now: dt.datetime) -> None:
 
 
 def work_is_due(connection: sqlite3.Connection, now: dt.datetime) -> bool:
-    return connection.execute(
-        "SELECT 1 FROM bills WHERE next_step_due_at <= ? LIMIT 1", (clock.format_instant(now),)
-    ).fetchone() is not None
+    return (
+        connection.execute(
+            "SELECT 1 FROM bills WHERE next_step_due_at <= ? LIMIT 1", (clock.format_instant(now),)
+        ).fetchone()
+        is not None
+    )
 
 
 def up_to_date(connection: sqlite3.Connection) -> dt.datetime:
@@ -170,9 +188,7 @@ def up_to_date(connection: sqlite3.Connection) -> dt.datetime:
 
 
 def get(connection: sqlite3.Connection, site_id: str, bill_id: str) -> sqlite3.Row:
-    row = connection.execute(
-        "SELECT * FROM bills WHERE site_id = ? AND bill_id = ?", (site_id, bill_id)
-    ).fetchone()
+    row = connection.execute("SELECT * FROM bills WHERE site_id = ? AND bill_id = ?", (site_id, bill_id)).fetchone()
     if row is None:
         raise BillNotFound(bill_id)
     return row
@@ -190,9 +206,7 @@ def find_by_invoice(
 
 
 def lines(connection: sqlite3.Connection, bill_id: str) -> list[sqlite3.Row]:
-    return connection.execute(
-        "SELECT * FROM bill_lines WHERE bill_id = ? ORDER BY sequence", (bill_id,)
-    ).fetchall()
+    return connection.execute("SELECT * FROM bill_lines WHERE bill_id = ? ORDER BY sequence", (bill_id,)).fetchall()
 
 
 def cancel(connection: sqlite3.Connection, site_id: str, bill_id: str) -> sqlite3.Row:
@@ -201,7 +215,9 @@ def cancel(connection: sqlite3.Connection, site_id: str, bill_id: str) -> sqlite
         progress(connection, now)
         bill = get(connection, site_id, bill_id)
         if bill["status"] == COLLECTED:
-            raise BillConflict(f"Bill {bill_id} was collected by the insurer at {bill['collected_at']}: too late to cancel")
+            raise BillConflict(
+                f"Bill {bill_id} was collected by the insurer at {bill['collected_at']}: too late to cancel"
+            )
         if bill["status"] != CANCELLED:
             connection.execute(
                 "UPDATE bills SET status = ?, cancelled_at = ?, next_step_due_at = NULL WHERE bill_id = ?",

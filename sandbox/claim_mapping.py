@@ -165,7 +165,9 @@ def bill_from_claim(claim: dict[str, Any]) -> BillSubmission:
     problems: list[tuple[str, str]] = []
     invoice_number = _identifier_value(claim.get("identifier"), SYSTEM_INVOICE_NUMBER)
     if not invoice_number:
-        problems.append(("Claim.identifier", f"Claim.identifier with system {SYSTEM_INVOICE_NUMBER} (InvoiceNo) is required"))
+        problems.append(
+            ("Claim.identifier", f"Claim.identifier with system {SYSTEM_INVOICE_NUMBER} (InvoiceNo) is required")
+        )
     insurer_identifier = _reference_identifier(claim.get("insurer"), SYSTEM_INSURER)
     if not insurer_identifier:
         problems.append(("Claim.insurer", f"Claim.insurer.identifier with system {SYSTEM_INSURER} is required"))
@@ -181,8 +183,8 @@ def bill_from_claim(claim: dict[str, Any]) -> BillSubmission:
     given = " ".join(name.get("given") or [])
     family = name.get("family") or ""
     address = (patient.get("address") or [{}])[0]
-    insurance = next((i for i in claim.get("insurance") or [] if i.get("focal")), None) or (
-        (claim.get("insurance") or [{}])[0]
+    insurance = (
+        next((i for i in claim.get("insurance") or [] if i.get("focal")), None) or ((claim.get("insurance") or [{}])[0])
     )
     pre_auth = insurance.get("preAuthRef") or []
     diagnosis = None

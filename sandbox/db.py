@@ -10,8 +10,8 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 SCHEMA_VERSION = 1
 
@@ -158,9 +158,7 @@ def database_path(data_dir: Path) -> Path:
 def connect(data_dir: Path) -> sqlite3.Connection:
     # isolation_level=None: we issue BEGIN/COMMIT ourselves, so a transaction
     # means exactly what the code says.
-    connection = sqlite3.connect(
-        database_path(data_dir), timeout=10.0, isolation_level=None, check_same_thread=True
-    )
+    connection = sqlite3.connect(database_path(data_dir), timeout=10.0, isolation_level=None, check_same_thread=True)
     connection.row_factory = sqlite3.Row
     connection.execute("PRAGMA busy_timeout = 10000")
     connection.execute("PRAGMA foreign_keys = ON")
@@ -213,8 +211,7 @@ def initialise(data_dir: Path) -> None:
 def next_number(connection: sqlite3.Connection, counter_name: str) -> int:
     """Next value of a named counter; call inside a write transaction."""
     connection.execute(
-        "INSERT INTO counters (name, value) VALUES (?, 1) "
-        "ON CONFLICT (name) DO UPDATE SET value = value + 1",
+        "INSERT INTO counters (name, value) VALUES (?, 1) ON CONFLICT (name) DO UPDATE SET value = value + 1",
         (counter_name,),
     )
     return connection.execute("SELECT value FROM counters WHERE name = ?", (counter_name,)).fetchone()[0]

@@ -32,7 +32,7 @@ class FaultConfig:
     seed: int = 0
 
     @classmethod
-    def from_mapping(cls, values: dict[str, object]) -> "FaultConfig":
+    def from_mapping(cls, values: dict[str, object]) -> FaultConfig:
         known = {field.name: field.type for field in dataclasses.fields(cls)}
         unknown = sorted(set(values) - set(known))
         if unknown:
@@ -102,7 +102,9 @@ class FaultInjector:
             threshold += rate
             if draw < threshold:
                 return Decision(
-                    config.latency_ms, fault, config.timeout_seconds if fault == "timeout" else 0.0,
+                    config.latency_ms,
+                    fault,
+                    config.timeout_seconds if fault == "timeout" else 0.0,
                     after_processing=after_processing and fault != "expired_token",
                 )
         return Decision(config.latency_ms)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections.abc import Iterable
 from decimal import Decimal
-from typing import Any, Iterable
+from typing import Any
 
 from sandbox import NAMESPACE
 
@@ -42,9 +43,7 @@ def extension(name: str, **value: Any) -> dict[str, Any]:
     return {"url": f"{EXTENSION_BASE}/{name}", **value}
 
 
-def operation_outcome(
-    issues: Iterable[tuple[str, str, str | None]], severity: str = "error"
-) -> dict[str, Any]:
+def operation_outcome(issues: Iterable[tuple[str, str, str | None]], severity: str = "error") -> dict[str, Any]:
     """issues: (FHIR issue type code, diagnostics, FHIRPath expression or None)."""
     rendered = []
     for code, diagnostics, expression in issues:
@@ -64,12 +63,19 @@ def paging_tags(count: int, page: int, max_count: int) -> list[dict[str, str]]:
 
 
 def searchset(
-    resources: list[dict[str, Any]], *, page: int, max_count: int, base_url: str,
+    resources: list[dict[str, Any]],
+    *,
+    page: int,
+    max_count: int,
+    base_url: str,
     outcome: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     entries = [
-        {"fullUrl": f"{base_url}/{resource['resourceType']}/{resource['id']}", "resource": resource,
-         "search": {"mode": "match"}}
+        {
+            "fullUrl": f"{base_url}/{resource['resourceType']}/{resource['id']}",
+            "resource": resource,
+            "search": {"mode": "match"},
+        }
         for resource in resources
     ]
     if outcome is not None:

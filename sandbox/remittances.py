@@ -23,7 +23,9 @@ class RemittanceNotFound(Exception):
     pass
 
 
-def adjudicate_line(connection: sqlite3.Connection, insurer: sqlite3.Row, line: sqlite3.Row) -> tuple[Decimal, str | None]:
+def adjudicate_line(
+    connection: sqlite3.Connection, insurer: sqlite3.Row, line: sqlite3.Row
+) -> tuple[Decimal, str | None]:
     """Return (amount paid, shortfall reason or None) for one charge line."""
     net = Decimal(line["net_amount"]).quantize(PENNY)
     mode = insurer["adjudication_mode"]
@@ -33,8 +35,15 @@ def adjudicate_line(connection: sqlite3.Connection, insurer: sqlite3.Row, line: 
         maximum = validation.insurer_maximum(
             connection,
             insurer["identifier"],
-            BillLine(line["sequence"], line["service_code"], line["procedure_code"], None,
-                     Decimal(line["quantity"]), Decimal(line["unit_price"]), net),
+            BillLine(
+                line["sequence"],
+                line["service_code"],
+                line["procedure_code"],
+                None,
+                Decimal(line["quantity"]),
+                Decimal(line["unit_price"]),
+                net,
+            ),
         )
         if maximum is not None:
             allowed = (maximum * Decimal(line["quantity"])).quantize(PENNY)
@@ -58,9 +67,7 @@ def create_due_batches(connection: sqlite3.Connection, now: dt.datetime) -> None
     for bill in due:
         groups.setdefault((bill["site_id"], bill["insurer_identifier"]), []).append(bill)
     for (site_id, insurer_identifier), group in groups.items():
-        insurer = connection.execute(
-            "SELECT * FROM insurers WHERE identifier = ?", (insurer_identifier,)
-        ).fetchone()
+        insurer = connection.execute("SELECT * FROM insurers WHERE identifier = ?", (insurer_identifier,)).fetchone()
         number = db.next_number(connection, "remittance")
         remittance_id = f"REM{number:08d}"
         total = Decimal("0.00")
@@ -82,8 +89,14 @@ def create_due_batches(connection: sqlite3.Connection, now: dt.datetime) -> None
             "INSERT INTO remittances (remittance_id, site_id, insurer_identifier, created_at, payment_date, "
             "payment_reference, payment_amount, deliveries_remaining) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                remittance_id, site_id, insurer_identifier, clock.format_instant(now), now.date().isoformat(),
-                f"BACS-{insurer_identifier.upper()}-{number:06d}", str(total), deliveries,
+                remittance_id,
+                site_id,
+                insurer_identifier,
+                clock.format_instant(now),
+                now.date().isoformat(),
+                f"BACS-{insurer_identifier.upper()}-{number:06d}",
+                str(total),
+                deliveries,
             ),
         )
 
@@ -134,9 +147,7 @@ def remitted_bills(connection: sqlite3.Connection, site_id: str) -> list[tuple[s
     pairs = []
     for row in rows:
         bill = connection.execute("SELECT * FROM bills WHERE bill_id = ?", (row["bill_key"],)).fetchone()
-        batch = connection.execute(
-            "SELECT * FROM remittances WHERE remittance_id = ?", (row["batch_key"],)
-        ).fetchone()
+        batch = connection.execute("SELECT * FROM remittances WHERE remittance_id = ?", (row["batch_key"],)).fetchone()
         pairs.append((bill, batch))
     return pairs
 

@@ -8,8 +8,15 @@ from typing import Any
 
 from sandbox import NAMESPACE, bills, remittances, rules, seed
 from sandbox.claim_mapping import (
-    SYSTEM_BILL_ID, SYSTEM_CCSD, SYSTEM_HEALTHCODE_IDENTIFIER, SYSTEM_ICD10, SYSTEM_INSURER,
-    SYSTEM_INVOICE_NUMBER, SYSTEM_ISC, SYSTEM_MEMBERSHIP_NUMBER, SYSTEM_PAYMENT_REFERENCE,
+    SYSTEM_BILL_ID,
+    SYSTEM_CCSD,
+    SYSTEM_HEALTHCODE_IDENTIFIER,
+    SYSTEM_ICD10,
+    SYSTEM_INSURER,
+    SYSTEM_INVOICE_NUMBER,
+    SYSTEM_ISC,
+    SYSTEM_MEMBERSHIP_NUMBER,
+    SYSTEM_PAYMENT_REFERENCE,
 )
 from sandbox.fhir import extension, money
 
@@ -37,7 +44,9 @@ def organization(insurer: sqlite3.Row) -> dict[str, Any]:
         extension("identifier-is-public", valueBoolean=bool(insurer["identifier_is_public"])),
         extension("requires-diagnosis", valueBoolean=bool(insurer["requires_diagnosis"])),
         extension("requires-agreed-fees", valueBoolean=bool(insurer["requires_agreed_fees"])),
-        extension("membership-number-formats", valueString=rules.describe(rules.membership_formats(insurer["identifier"]))),
+        extension(
+            "membership-number-formats", valueString=rules.describe(rules.membership_formats(insurer["identifier"]))
+        ),
     ]
     extensions += [extension("find-member-required-field", valueString=name) for name in required]
     if insurer["time_limit_months"]:
@@ -48,8 +57,17 @@ def organization(insurer: sqlite3.Row) -> dict[str, Any]:
         "extension": extensions,
         "identifier": [{"system": SYSTEM_INSURER, "value": insurer["identifier"]}],
         "active": True,
-        "type": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/organization-type", "code": "ins",
-                              "display": "Insurance Company"}]}],
+        "type": [
+            {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/organization-type",
+                        "code": "ins",
+                        "display": "Insurance Company",
+                    }
+                ]
+            }
+        ],
         "name": insurer["name"],
     }
 
@@ -67,13 +85,16 @@ def code_entry(code: sqlite3.Row, accepted_by: list[str]) -> dict[str, Any]:
         "resourceType": "Basic",
         "id": f"{code['code_set']}-{code['code']}".replace(".", "-"),
         "extension": extensions,
-        "code": {"coding": [{"system": SYSTEM_CODE_SET[code["code_set"]], "code": code["code"],
-                             "display": code["display"]}], "text": code["display"]},
+        "code": {
+            "coding": [{"system": SYSTEM_CODE_SET[code["code_set"]], "code": code["code"], "display": code["display"]}],
+            "text": code["display"],
+        },
     }
 
 
-def coverage(member: sqlite3.Row | None, *, insurer_identifier: str, membership_number: str,
-             active: bool, checked_by: str) -> dict[str, Any]:
+def coverage(
+    member: sqlite3.Row | None, *, insurer_identifier: str, membership_number: str, active: bool, checked_by: str
+) -> dict[str, Any]:
     resource: dict[str, Any] = {
         "resourceType": "Coverage",
         "id": f"{insurer_identifier}-{membership_number}".replace("/", "-").replace(" ", "-"),
@@ -86,8 +107,9 @@ def coverage(member: sqlite3.Row | None, *, insurer_identifier: str, membership_
     }
     if member is not None:
         resource["beneficiary"] = {"display": f"{member['first_name']} {member['last_name']}"}
-        resource["period"] = {key: value for key, value in
-                              (("start", member["cover_start"]), ("end", member["cover_end"])) if value}
+        resource["period"] = {
+            key: value for key, value in (("start", member["cover_start"]), ("end", member["cover_end"])) if value
+        }
     return resource
 
 
@@ -98,8 +120,10 @@ def _error(entry: dict[str, Any]) -> dict[str, Any]:
             extension("error-suggestion", valueString=entry["suggestion"]),
             extension("error-level", valueCode=entry["level"]),
         ],
-        "code": {"coding": [{"system": SYSTEM_VALIDATION_RULE, "code": entry["rule"], "display": entry["error"]}],
-                 "text": entry["error"]},
+        "code": {
+            "coding": [{"system": SYSTEM_VALIDATION_RULE, "code": entry["rule"], "display": entry["error"]}],
+            "text": entry["error"],
+        },
     }
     if entry["line"] is not None:
         rendered["itemSequence"] = entry["line"]
@@ -113,22 +137,33 @@ def _category(code: str, system: str = SYSTEM_ADJUDICATION) -> dict[str, Any]:
 def claim_response(connection: sqlite3.Connection, bill: sqlite3.Row) -> dict[str, Any]:
     status = bill["status"]
     outcome = {bills.UNPROCESSED: "queued", bills.FAILED: "error"}.get(status, "complete")
-    extensions = [extension("bill-status", valueString=status),
-                  extension("submitted-at", valueDateTime=bill["submitted_at"])]
-    for column, name in (("validated_at", "validated-at"), ("awaiting_collection_at", "awaiting-collection-at"),
-                         ("collected_at", "collected-at"), ("cancelled_at", "cancelled-at")):
+    extensions = [
+        extension("bill-status", valueString=status),
+        extension("submitted-at", valueDateTime=bill["submitted_at"]),
+    ]
+    for column, name in (
+        ("validated_at", "validated-at"),
+        ("awaiting_collection_at", "awaiting-collection-at"),
+        ("collected_at", "collected-at"),
+        ("cancelled_at", "cancelled-at"),
+    ):
         if bill[column]:
             extensions.append(extension(name, valueDateTime=bill[column]))
-    for column, name in (("replaces_bill_id", "replaces"), ("replaced_by_bill_id", "replaced-by"),
-                         ("remittance_id", "remittance-id")):
+    for column, name in (
+        ("replaces_bill_id", "replaces"),
+        ("replaced_by_bill_id", "replaced-by"),
+        ("remittance_id", "remittance-id"),
+    ):
         if bill[column]:
             extensions.append(extension(name, valueString=bill[column]))
     resource: dict[str, Any] = {
         "resourceType": "ClaimResponse",
         "id": bill["bill_id"],
         "extension": extensions,
-        "identifier": [{"system": SYSTEM_BILL_ID, "value": bill["bill_id"]},
-                       {"system": SYSTEM_INVOICE_NUMBER, "value": bill["invoice_number"]}],
+        "identifier": [
+            {"system": SYSTEM_BILL_ID, "value": bill["bill_id"]},
+            {"system": SYSTEM_INVOICE_NUMBER, "value": bill["invoice_number"]},
+        ],
         "status": "cancelled" if status == bills.CANCELLED else "active",
         "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/claim-type", "code": "professional"}]},
         "use": "claim",
@@ -161,23 +196,37 @@ def _add_adjudication(connection: sqlite3.Connection, bill: sqlite3.Row, resourc
             {"category": _category("benefit"), "amount": money(line_paid)},
         ]
         if line_paid < net:
-            adjudication.append({
-                "category": _category("shortfall", SYSTEM_SANDBOX_ADJUDICATION),
-                "reason": {"coding": [{"system": SYSTEM_SHORTFALL_REASON,
-                                       "code": "rejected" if line_paid == 0 else "benefit-maximum"}],
-                           "text": line["adjudication_reason"] or ""},
-                "amount": money(net - line_paid),
-            })
+            adjudication.append(
+                {
+                    "category": _category("shortfall", SYSTEM_SANDBOX_ADJUDICATION),
+                    "reason": {
+                        "coding": [
+                            {
+                                "system": SYSTEM_SHORTFALL_REASON,
+                                "code": "rejected" if line_paid == 0 else "benefit-maximum",
+                            }
+                        ],
+                        "text": line["adjudication_reason"] or "",
+                    },
+                    "amount": money(net - line_paid),
+                }
+            )
         items.append({"itemSequence": line["sequence"], "adjudication": adjudication})
-    batch = connection.execute(
-        "SELECT * FROM remittances WHERE remittance_id = ?", (bill["remittance_id"],)
-    ).fetchone()
+    batch = connection.execute("SELECT * FROM remittances WHERE remittance_id = ?", (bill["remittance_id"],)).fetchone()
     resource["item"] = items
-    resource["total"] = [{"category": _category("submitted"), "amount": money(invoiced)},
-                         {"category": _category("benefit"), "amount": money(paid)}]
+    resource["total"] = [
+        {"category": _category("submitted"), "amount": money(invoiced)},
+        {"category": _category("benefit"), "amount": money(paid)},
+    ]
     resource["payment"] = {
-        "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/ex-paymenttype",
-                             "code": "complete" if paid == invoiced else "partial"}]},
+        "type": {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/ex-paymenttype",
+                    "code": "complete" if paid == invoiced else "partial",
+                }
+            ]
+        },
         "date": batch["payment_date"],
         "amount": money(paid),
         "identifier": {"system": SYSTEM_PAYMENT_REFERENCE, "value": batch["payment_reference"]},
@@ -222,8 +271,10 @@ def payment_reconciliation(connection: sqlite3.Connection, batch: sqlite3.Row, w
         "paymentIdentifier": {"system": SYSTEM_PAYMENT_REFERENCE, "value": batch["payment_reference"]},
     }
     if with_details:
-        resource["detail"] = [_payment_detail(connection, bill, batch)
-                              for bill in remittances.bills_in(connection, batch["remittance_id"])]
+        resource["detail"] = [
+            _payment_detail(connection, bill, batch)
+            for bill in remittances.bills_in(connection, batch["remittance_id"])
+        ]
     return resource
 
 
@@ -233,8 +284,10 @@ def remittance_summary(connection: sqlite3.Connection, bill: sqlite3.Row, batch:
     return {
         "resourceType": "PaymentReconciliation",
         "id": f"{batch['remittance_id']}-{bill['bill_id']}",
-        "extension": [extension("insurer", valueString=batch["insurer_identifier"]),
-                      extension("remittance-id", valueString=batch["remittance_id"])],
+        "extension": [
+            extension("insurer", valueString=batch["insurer_identifier"]),
+            extension("remittance-id", valueString=batch["remittance_id"]),
+        ],
         "identifier": [{"system": SYSTEM_PAYMENT_REFERENCE, "value": batch["payment_reference"]}],
         "status": "active",
         "created": batch["created_at"],

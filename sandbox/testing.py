@@ -12,8 +12,8 @@ the mapping in docs/sandbox.md, for tests to adjust.
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import datetime as dt
+import itertools
 import os
 import secrets
 import socket
@@ -30,17 +30,30 @@ import httpx
 
 from sandbox import fhir, seed
 from sandbox.claim_mapping import (
-    SYSTEM_BILL_ID, SYSTEM_CCSD, SYSTEM_HEALTHCODE_IDENTIFIER, SYSTEM_ICD10, SYSTEM_INSURER, SYSTEM_INVOICE_NUMBER,
-    SYSTEM_INVOICE_VERSION, SYSTEM_ISC, SYSTEM_LOCATION_600, SYSTEM_MEMBERSHIP_NUMBER, SYSTEM_RELATED_CLAIM,
+    SYSTEM_BILL_ID,
+    SYSTEM_CCSD,
+    SYSTEM_HEALTHCODE_IDENTIFIER,
+    SYSTEM_ICD10,
+    SYSTEM_INSURER,
+    SYSTEM_INVOICE_NUMBER,
+    SYSTEM_INVOICE_VERSION,
+    SYSTEM_ISC,
+    SYSTEM_LOCATION_600,
+    SYSTEM_MEMBERSHIP_NUMBER,
+    SYSTEM_RELATED_CLAIM,
     SYSTEM_SETTING,
 )
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 
 _FAULT_FLAGS = {
-    "latency_ms": "--latency-ms", "error_rate": "--error-rate", "timeout_rate": "--timeout-rate",
-    "timeout_seconds": "--timeout-seconds", "drop_rate": "--drop-rate",
-    "expired_token_rate": "--expired-token-rate", "fault_seed": "--fault-seed",
+    "latency_ms": "--latency-ms",
+    "error_rate": "--error-rate",
+    "timeout_rate": "--timeout-rate",
+    "timeout_seconds": "--timeout-seconds",
+    "drop_rate": "--drop-rate",
+    "expired_token_rate": "--expired-token-rate",
+    "fault_seed": "--fault-seed",
     "after_processing_rate": "--after-processing-rate",
 }
 
@@ -76,7 +89,7 @@ class SandboxProcess:
                 self.process.kill()
                 self.process.wait(timeout)
 
-    def restart(self, timeout: float = 20.0) -> "SandboxProcess":
+    def restart(self, timeout: float = 20.0) -> SandboxProcess:
         """Stop and start again with the same arguments and data (same port)."""
         self.stop()
         self.process = _launch(self.arguments, self.log_path)
@@ -110,8 +123,17 @@ def start_sandbox(
     data_dir = Path(tmp_dir) / "sandbox-data"
     admin_token = admin_token or secrets.token_hex(16)
     # "--option=value" so a value starting with "-" is not read as an option.
-    options = ["--data-dir", str(data_dir), f"--admin-token={admin_token}", "--clock", clock_mode,
-               "--token-lifetime", str(token_lifetime), "--threads", "8"]
+    options = [
+        "--data-dir",
+        str(data_dir),
+        f"--admin-token={admin_token}",
+        "--clock",
+        clock_mode,
+        "--token-lifetime",
+        str(token_lifetime),
+        "--threads",
+        "8",
+    ]
     if clock_start:
         options += ["--clock-start", clock_start]
     if duplicate_remittances:
@@ -142,8 +164,14 @@ def _launch(arguments: list[str], log_path: Path) -> subprocess.Popen:
     environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PACKAGE_ROOT), environment.get("PYTHONPATH")]))
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as log_file:
-        return subprocess.Popen(arguments, stdout=log_file, stderr=subprocess.STDOUT, cwd=PACKAGE_ROOT,
-                                env=environment, stdin=subprocess.DEVNULL)
+        return subprocess.Popen(
+            arguments,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            cwd=PACKAGE_ROOT,
+            env=environment,
+            stdin=subprocess.DEVNULL,
+        )
 
 
 def _wait_until_ready(url: str, process: subprocess.Popen, log_path: Path, timeout: float) -> None:
@@ -180,11 +208,14 @@ class SandboxApi:
         self.token = self.fetch_token()
 
     def fetch_token(self, client_id: str | None = None, client_secret: str | None = None) -> str:
-        answer = self.http.post(self.endpoints["token_endpoint"], data={
-            "grant_type": "client_credentials",
-            "client_id": client_id or self.sandbox.client_id,
-            "client_secret": client_secret or self.sandbox.client_secret,
-        })
+        answer = self.http.post(
+            self.endpoints["token_endpoint"],
+            data={
+                "grant_type": "client_credentials",
+                "client_id": client_id or self.sandbox.client_id,
+                "client_secret": client_secret or self.sandbox.client_secret,
+            },
+        )
         assert answer.status_code == 200, answer.text
         return answer.json()["access_token"]
 
@@ -192,15 +223,17 @@ class SandboxApi:
         return {"Authorization": f"Bearer {self.token}", "SU-SiteId": self.sandbox.site_id, **extra}
 
     def search(self, endpoint_key: str, **form: Any) -> httpx.Response:
-        return self.http.post(self.endpoints[endpoint_key], data={k: str(v) for k, v in form.items()},
-                              headers=self.headers())
+        return self.http.post(
+            self.endpoints[endpoint_key], data={k: str(v) for k, v in form.items()}, headers=self.headers()
+        )
 
     def submit(self, claim: dict[str, Any], idempotency_key: str | None = None) -> httpx.Response:
         extra = {"Content-Type": "application/fhir+json"}
         if idempotency_key:
             extra["Idempotency-Key"] = idempotency_key
-        return self.http.post(self.endpoints["submit_claim_endpoint"], content=fhir.dumps(claim),
-                              headers=self.headers(**extra))
+        return self.http.post(
+            self.endpoints["submit_claim_endpoint"], content=fhir.dumps(claim), headers=self.headers(**extra)
+        )
 
     def bill(self, bill_id: str) -> dict[str, Any]:
         answer = self.search("claim_status_endpoint", billId=bill_id)
@@ -210,8 +243,9 @@ class SandboxApi:
         return entries[0]["resource"]
 
     def advance(self, seconds: float) -> str:
-        answer = self.http.post("/_sandbox/clock/advance", json={"seconds": seconds},
-                                headers=self.sandbox.admin_headers)
+        answer = self.http.post(
+            "/_sandbox/clock/advance", json={"seconds": seconds}, headers=self.sandbox.admin_headers
+        )
         assert answer.status_code == 200, answer.text
         return answer.json()["now"]
 
@@ -231,11 +265,20 @@ def errors_of(bill: dict[str, Any]) -> list[dict[str, Any]]:
     """Field / Error / Suggestion triples (plus rule id and line) from a ClaimResponse."""
     found = []
     for entry in bill.get("error", []):
-        by_name = {e["url"].rsplit("/", 1)[-1]: next(v for k, v in e.items() if k.startswith("value"))
-                   for e in entry["extension"]}
-        found.append({"rule": entry["code"]["coding"][0]["code"], "error": entry["code"]["text"],
-                      "field": by_name["error-field"], "suggestion": by_name["error-suggestion"],
-                      "level": by_name["error-level"], "line": entry.get("itemSequence")})
+        by_name = {
+            e["url"].rsplit("/", 1)[-1]: next(v for k, v in e.items() if k.startswith("value"))
+            for e in entry["extension"]
+        }
+        found.append(
+            {
+                "rule": entry["code"]["coding"][0]["code"],
+                "error": entry["code"]["text"],
+                "field": by_name["error-field"],
+                "suggestion": by_name["error-suggestion"],
+                "level": by_name["error-level"],
+                "line": entry.get("itemSequence"),
+            }
+        )
     return found
 
 
@@ -244,8 +287,9 @@ def assert_operation_outcome(answer: httpx.Response, status: int, mentions: str)
     assert answer.headers["content-type"].startswith("application/fhir+json")
     outcome = answer.json()
     assert outcome["resourceType"] == "OperationOutcome"
-    text = " ".join(issue.get("diagnostics", "") + " " + " ".join(issue.get("expression", []))
-                    for issue in outcome["issue"])
+    text = " ".join(
+        issue.get("diagnostics", "") + " " + " ".join(issue.get("expression", [])) for issue in outcome["issue"]
+    )
     assert mentions.lower() in text.lower(), text
     assert "Traceback" not in answer.text
 
@@ -285,24 +329,30 @@ def example_claim(
         quantity = int(line.get("quantity", 1))
         unit_price = Decimal(str(line["unit_price"]))
         net = Decimal(str(line["net"])) if "net" in line else (unit_price * quantity).quantize(Decimal("0.01"))
-        items.append({
-            "sequence": index,
-            "productOrService": {"coding": coding},
-            "servicedDate": str(line.get("date") or day),
-            "quantity": {"value": quantity},
-            "unitPrice": {"value": unit_price, "currency": "GBP"},
-            "net": {"value": net, "currency": "GBP"},
-        })
+        items.append(
+            {
+                "sequence": index,
+                "productOrService": {"coding": coding},
+                "servicedDate": str(line.get("date") or day),
+                "quantity": {"value": quantity},
+                "unitPrice": {"value": unit_price, "currency": "GBP"},
+                "net": {"value": net, "currency": "GBP"},
+            }
+        )
     identifiers = [{"system": SYSTEM_INVOICE_NUMBER, "value": invoice_number}]
     if invoice_version:
         identifiers.append({"system": SYSTEM_INVOICE_VERSION, "value": invoice_version})
     claim: dict[str, Any] = {
         "resourceType": "Claim",
-        "contained": [{
-            "resourceType": "Patient", "id": "patient",
-            "name": [{"family": last_name, "given": [first_name]}],
-            "birthDate": birth_date, "address": [{"postalCode": postcode}],
-        }],
+        "contained": [
+            {
+                "resourceType": "Patient",
+                "id": "patient",
+                "name": [{"family": last_name, "given": [first_name]}],
+                "birthDate": birth_date,
+                "address": [{"postalCode": postcode}],
+            }
+        ],
         "identifier": identifiers,
         "status": "active",
         "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/claim-type", "code": "professional"}]},
@@ -314,10 +364,17 @@ def example_claim(
         "insurer": {"identifier": {"system": SYSTEM_INSURER, "value": insurer}},
         "provider": {"identifier": {"system": SYSTEM_HEALTHCODE_IDENTIFIER, "value": provider}},
         "priority": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/processpriority", "code": "normal"}]},
-        "payee": {"type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/payeetype", "code": "provider"}]},
-                  "party": {"identifier": {"system": SYSTEM_HEALTHCODE_IDENTIFIER, "value": provider}}},
-        "insurance": [{"sequence": 1, "focal": True,
-                       "coverage": {"identifier": {"system": SYSTEM_MEMBERSHIP_NUMBER, "value": membership_number}}}],
+        "payee": {
+            "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/payeetype", "code": "provider"}]},
+            "party": {"identifier": {"system": SYSTEM_HEALTHCODE_IDENTIFIER, "value": provider}},
+        },
+        "insurance": [
+            {
+                "sequence": 1,
+                "focal": True,
+                "coverage": {"identifier": {"system": SYSTEM_MEMBERSHIP_NUMBER, "value": membership_number}},
+            }
+        ],
         "item": items,
         "total": {"value": sum((item["net"]["value"] for item in items), Decimal("0.00")), "currency": "GBP"},
     }
@@ -327,13 +384,16 @@ def example_claim(
         system = SYSTEM_LOCATION_600 if payee.startswith("600") else SYSTEM_HEALTHCODE_IDENTIFIER
         claim["payee"]["party"] = {"identifier": {"system": system, "value": payee}}
     if replaces:
-        claim["related"] = [{
-            "claim": {"identifier": {"system": SYSTEM_BILL_ID, "value": replaces}},
-            "relationship": {"coding": [{"system": SYSTEM_RELATED_CLAIM, "code": "prior"}]},
-        }]
+        claim["related"] = [
+            {
+                "claim": {"identifier": {"system": SYSTEM_BILL_ID, "value": replaces}},
+                "relationship": {"coding": [{"system": SYSTEM_RELATED_CLAIM, "code": "prior"}]},
+            }
+        ]
     if location:
         claim["facility"] = {"identifier": {"system": SYSTEM_LOCATION_600, "value": location}}
     if diagnosis:
-        claim["diagnosis"] = [{"sequence": 1, "diagnosisCodeableConcept": {
-            "coding": [{"system": SYSTEM_ICD10, "code": diagnosis}]}}]
+        claim["diagnosis"] = [
+            {"sequence": 1, "diagnosisCodeableConcept": {"coding": [{"system": SYSTEM_ICD10, "code": diagnosis}]}}
+        ]
     return claim

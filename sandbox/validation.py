@@ -42,9 +42,7 @@ def _normalised(text: str | None) -> str:
 def validate(
     connection: sqlite3.Connection, bill: BillSubmission, site_id: str, today: dt.date
 ) -> list[dict[str, object]]:
-    insurer = connection.execute(
-        "SELECT * FROM insurers WHERE identifier = ?", (bill.insurer_identifier,)
-    ).fetchone()
+    insurer = connection.execute("SELECT * FROM insurers WHERE identifier = ?", (bill.insurer_identifier,)).fetchone()
     insurer_name = insurer["name"]
     errors: list[dict[str, object]] = []
     errors += _check_invoice_number(connection, bill, site_id, insurer_name)
@@ -54,8 +52,14 @@ def validate(
     if bill.auth_code:
         formats = rules.AUTHORISATION_FORMATS.get(bill.insurer_identifier)
         if formats and not rules.matches_any(bill.auth_code, formats):
-            errors.append(error("authorisation-format", auth_code=bill.auth_code,
-                                insurer_name=insurer_name, formats=rules.describe(formats)))
+            errors.append(
+                error(
+                    "authorisation-format",
+                    auth_code=bill.auth_code,
+                    insurer_name=insurer_name,
+                    formats=rules.describe(formats),
+                )
+            )
     errors += _check_dates(bill, insurer, today)
     errors += _check_provider_and_places(connection, bill, insurer_name)
     if bill.diagnosis is None:
@@ -70,9 +74,7 @@ def validate(
 
 def _check_invoice_number(connection, bill: BillSubmission, site_id: str, insurer_name: str):
     errors = []
-    if bill.insurer_identifier == rules.AXA_INSURER and (
-        len(bill.invoice_number) > 10 or "." in bill.invoice_number
-    ):
+    if bill.insurer_identifier == rules.AXA_INSURER and (len(bill.invoice_number) > 10 or "." in bill.invoice_number):
         errors.append(error("invoice-number-axa-format"))
     # Failed and cancelled bills do not hold on to their invoice number; the bill being
     # replaced never counts against its correction.
@@ -95,8 +97,14 @@ def _check_membership(connection, bill: BillSubmission, insurer: sqlite3.Row):
         return [error("registration-number-vitality-member-number", membership_number=number)]
     formats = rules.membership_formats(bill.insurer_identifier)
     if not rules.matches_any(number, formats):
-        return [error("registration-number-format", membership_number=number,
-                      insurer_name=insurer_name, formats=rules.describe(formats))]
+        return [
+            error(
+                "registration-number-format",
+                membership_number=number,
+                insurer_name=insurer_name,
+                formats=rules.describe(formats),
+            )
+        ]
     if insurer["member_check"] != "database":
         return []
     member = connection.execute(
@@ -107,7 +115,8 @@ def _check_membership(connection, bill: BillSubmission, insurer: sqlite3.Row):
         return [error("member-not-found", membership_number=number, insurer_name=insurer_name)]
     errors = []
     if (_normalised(bill.patient_first_name), _normalised(bill.patient_last_name)) != (
-        _normalised(member["first_name"]), _normalised(member["last_name"])
+        _normalised(member["first_name"]),
+        _normalised(member["last_name"]),
     ):
         errors.append(error("member-name-mismatch", insurer_name=insurer_name))
     if bill.patient_date_of_birth is None or bill.patient_date_of_birth.isoformat() != member["date_of_birth"]:
@@ -142,10 +151,13 @@ def _check_provider_and_places(connection, bill: BillSubmission, insurer_name: s
     known = connection.execute("SELECT 1 FROM practitioners WHERE identifier = ?", (provider,)).fetchone()
     if known is None:
         errors.append(error("provider-unknown", provider_number=provider))
-    elif connection.execute(
-        "SELECT 1 FROM practitioner_recognitions WHERE practitioner_identifier = ? AND insurer_identifier = ?",
-        (provider, bill.insurer_identifier),
-    ).fetchone() is None:
+    elif (
+        connection.execute(
+            "SELECT 1 FROM practitioner_recognitions WHERE practitioner_identifier = ? AND insurer_identifier = ?",
+            (provider, bill.insurer_identifier),
+        ).fetchone()
+        is None
+    ):
         errors.append(error("provider-not-recognised", provider_number=provider, insurer_name=insurer_name))
     if bill.payee_number:
         payee_known = connection.execute(
@@ -154,9 +166,10 @@ def _check_provider_and_places(connection, bill: BillSubmission, insurer_name: s
         ).fetchone()
         if payee_known is None:
             errors.append(error("payee-unknown", payee_number=bill.payee_number))
-    if bill.location_number is not None and connection.execute(
-        "SELECT 1 FROM locations WHERE number = ?", (bill.location_number,)
-    ).fetchone() is None:
+    if (
+        bill.location_number is not None
+        and connection.execute("SELECT 1 FROM locations WHERE number = ?", (bill.location_number,)).fetchone() is None
+    ):
         errors.append(error("location-unknown", location_number=bill.location_number))
     return errors
 
@@ -189,30 +202,40 @@ def _check_line(connection, bill: BillSubmission, line: BillLine, insurer: sqlit
         if code_row is None:
             errors.append(error("procedure-code-unknown", sequence, code=line.procedure_code))
         elif not _active_on(code_row, service_date):
-            errors.append(error("procedure-code-inactive", sequence, code=line.procedure_code,
-                                service_date=service_date.isoformat()))
+            errors.append(
+                error(
+                    "procedure-code-inactive", sequence, code=line.procedure_code, service_date=service_date.isoformat()
+                )
+            )
         elif not _accepted_by(connection, insurer["identifier"], line.procedure_code):
-            errors.append(error("procedure-code-not-accepted", sequence, code=line.procedure_code,
-                                insurer_name=insurer["name"]))
+            errors.append(
+                error("procedure-code-not-accepted", sequence, code=line.procedure_code, insurer_name=insurer["name"])
+            )
     if line.quantity < 1 or line.quantity != line.quantity.to_integral_value():
         errors.append(error("quantity-invalid", sequence))
     else:
         expected = (line.quantity * line.unit_price).quantize(Decimal("0.01"))
         if expected != line.net_amount.quantize(Decimal("0.01")):
-            errors.append(error("net-total-mismatch", sequence, net_amount=f"{line.net_amount:.2f}",
-                                expected=f"{expected:.2f}"))
+            errors.append(
+                error("net-total-mismatch", sequence, net_amount=f"{line.net_amount:.2f}", expected=f"{expected:.2f}")
+            )
     if insurer["requires_agreed_fees"]:
         maximum = insurer_maximum(connection, insurer["identifier"], line)
         if maximum is not None and line.unit_price > maximum:
-            errors.append(error("fee-above-maximum", sequence, unit_price=f"{line.unit_price:.2f}",
-                                insurer_name=insurer["name"], maximum=f"{maximum:.2f}"))
+            errors.append(
+                error(
+                    "fee-above-maximum",
+                    sequence,
+                    unit_price=f"{line.unit_price:.2f}",
+                    insurer_name=insurer["name"],
+                    maximum=f"{maximum:.2f}",
+                )
+            )
     return errors
 
 
 def _code_row(connection, code_set: str, code: str):
-    return connection.execute(
-        "SELECT * FROM codes WHERE code_set = ? AND code = ?", (code_set, code)
-    ).fetchone()
+    return connection.execute("SELECT * FROM codes WHERE code_set = ? AND code = ?", (code_set, code)).fetchone()
 
 
 def _active_on(code_row: sqlite3.Row, day: dt.date) -> bool:
@@ -229,7 +252,10 @@ def _accepted_by(connection, insurer_identifier: str, procedure_code: str) -> bo
     ).fetchone()
     if has_list is None:
         return True
-    return connection.execute(
-        "SELECT 1 FROM insurer_codes WHERE insurer_identifier = ? AND code_set = ? AND code = ?",
-        (insurer_identifier, seed.PROCEDURE_CODE, procedure_code),
-    ).fetchone() is not None
+    return (
+        connection.execute(
+            "SELECT 1 FROM insurer_codes WHERE insurer_identifier = ? AND code_set = ? AND code = ?",
+            (insurer_identifier, seed.PROCEDURE_CODE, procedure_code),
+        ).fetchone()
+        is not None
+    )

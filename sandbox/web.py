@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import parse_qs
 
 from sandbox import fhir
@@ -12,18 +13,36 @@ from sandbox import fhir
 MAX_BODY_BYTES = 1024 * 1024
 
 STATUS_TEXT = {
-    200: "OK", 201: "Created", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
-    404: "Not Found", 405: "Method Not Allowed", 409: "Conflict", 411: "Length Required",
-    413: "Payload Too Large", 415: "Unsupported Media Type", 422: "Unprocessable Entity",
-    500: "Internal Server Error", 503: "Service Unavailable", 504: "Gateway Timeout",
+    200: "OK",
+    201: "Created",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    411: "Length Required",
+    413: "Payload Too Large",
+    415: "Unsupported Media Type",
+    422: "Unprocessable Entity",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
 }
 
 
 class HttpError(Exception):
     """An answer with a FHIR OperationOutcome naming the problem."""
 
-    def __init__(self, status: int, code: str, diagnostics: str, expression: str | None = None,
-                 headers: dict[str, str] | None = None, issues: list[tuple[str, str, str | None]] | None = None):
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        diagnostics: str,
+        expression: str | None = None,
+        headers: dict[str, str] | None = None,
+        issues: list[tuple[str, str, str | None]] | None = None,
+    ):
         super().__init__(diagnostics)
         self.status = status
         self.issues = issues or [(code, diagnostics, expression)]
@@ -97,8 +116,9 @@ class Request:
         """A search body: application/x-www-form-urlencoded (query string parameters also count)."""
         has_body = self.method == "POST" and bool(self.body())
         if has_body and self.media_type != "application/x-www-form-urlencoded":
-            raise HttpError(415, "not-supported",
-                            "Search requests must be POST with Content-Type application/x-www-form-urlencoded")
+            raise HttpError(
+                415, "not-supported", "Search requests must be POST with Content-Type application/x-www-form-urlencoded"
+            )
         try:
             text = self.body().decode("utf-8") if has_body else ""
         except UnicodeDecodeError:
@@ -109,8 +129,11 @@ class Request:
 
     def json(self, expected_types: tuple[str, ...] = ("application/fhir+json", "application/json")) -> Any:
         if self.media_type not in expected_types:
-            raise HttpError(415, "not-supported",
-                            f"Content-Type must be one of {', '.join(expected_types)}, not '{self.media_type or 'none'}'")
+            raise HttpError(
+                415,
+                "not-supported",
+                f"Content-Type must be one of {', '.join(expected_types)}, not '{self.media_type or 'none'}'",
+            )
         raw = self.body()
         try:
             return fhir.loads(raw)
@@ -139,8 +162,12 @@ class Router:
                     return handler
                 allowed.append(method)
         if allowed:
-            raise HttpError(405, "not-supported", f"{request.method} is not allowed on {request.path}; use {', '.join(allowed)}",
-                            headers={"Allow": ", ".join(allowed)})
+            raise HttpError(
+                405,
+                "not-supported",
+                f"{request.method} is not allowed on {request.path}; use {', '.join(allowed)}",
+                headers={"Allow": ", ".join(allowed)},
+            )
         raise HttpError(404, "not-found", f"No endpoint at {request.path}")
 
 

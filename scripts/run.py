@@ -37,8 +37,16 @@ class Child:
     next_start: float = 0.0
 
 
-def supervise(children: list[Child], *, stop: threading.Event, poll: float = 0.5, backoff_base: float = 1.0,
-              backoff_cap: float = 30.0, out=sys.stderr, cwd: Path = ROOT) -> None:
+def supervise(
+    children: list[Child],
+    *,
+    stop: threading.Event,
+    poll: float = 0.5,
+    backoff_base: float = 1.0,
+    backoff_cap: float = 30.0,
+    out=sys.stderr,
+    cwd: Path = ROOT,
+) -> None:
     """Keep every child running until `stop` is set: start the missing ones, and when one exits
     say so and start it again after 1, 2, 4 ... s (capped; back to 1 s after a healthy run).
     Returns with the children still running: `stop_all` ends them."""
@@ -54,8 +62,12 @@ def supervise(children: list[Child], *, stop: threading.Event, poll: float = 0.5
                 child.failures_in_a_row = 0 if ran >= HEALTHY_AFTER_SECONDS else child.failures_in_a_row + 1
                 delay = min(backoff_cap, backoff_base * 2 ** max(0, child.failures_in_a_row - 1))
                 child.next_start = now + delay
-                print(f"{child.name} exited with code {code} after {ran:.0f} s; restarting it in {delay:.0f} s "
-                      f"(restart {child.restarts + 1}).", file=out, flush=True)
+                print(
+                    f"{child.name} exited with code {code} after {ran:.0f} s; restarting it in {delay:.0f} s "
+                    f"(restart {child.restarts + 1}).",
+                    file=out,
+                    flush=True,
+                )
             if child.process is None and now >= child.next_start and not stop.is_set():
                 if child.started_at:
                     child.restarts += 1
@@ -83,8 +95,24 @@ def children() -> list[Child]:
     data_dir = Path(os.environ.get("OPENPRACTICE_DATA_DIR", ROOT / "data"))
     found = []
     if (ROOT / "sandbox" / "__main__.py").exists():
-        found.append(Child("sandbox", [PY, "-m", "sandbox", "--host", "127.0.0.1", "--port", SANDBOX_PORT,
-                                       "--data-dir", str(data_dir / "sandbox"), "--admin-token", SANDBOX_ADMIN_TOKEN]))
+        found.append(
+            Child(
+                "sandbox",
+                [
+                    PY,
+                    "-m",
+                    "sandbox",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    SANDBOX_PORT,
+                    "--data-dir",
+                    str(data_dir / "sandbox"),
+                    "--admin-token",
+                    SANDBOX_ADMIN_TOKEN,
+                ],
+            )
+        )
     found.append(Child("worker", [PY, "manage.py", "run_worker", "--queue-name", "*"]))
     # The schedule: follow open bills at Healthcode and re-send what a crash left behind.
     found.append(Child("healthcode-sync", [PY, "manage.py", "sync_healthcode", "--loop", "60"]))
@@ -101,12 +129,17 @@ def main() -> int:
     if any(c.name == "sandbox" for c in everything):
         # The clearing house takes calls only from credentials that passed "Test connection": the
         # demo practice's are tested once the sandbox is up (nothing happens once they have passed).
-        threading.Thread(target=subprocess.run, args=([PY, "manage.py", "seed_demo", "--test-connection"],),
-                         kwargs={"cwd": ROOT}, daemon=True).start()
+        threading.Thread(
+            target=subprocess.run,
+            args=([PY, "manage.py", "seed_demo", "--test-connection"],),
+            kwargs={"cwd": ROOT},
+            daemon=True,
+        ).start()
     print(f"\nOpenPractice: http://{HOST}:{PORT}  (demo logins in README.md)", flush=True)
     if any(c.name == "sandbox" for c in everything):
-        print(f"Sandbox clearing house: http://127.0.0.1:{SANDBOX_PORT}  (admin token: {SANDBOX_ADMIN_TOKEN})",
-              flush=True)
+        print(
+            f"Sandbox clearing house: http://127.0.0.1:{SANDBOX_PORT}  (admin token: {SANDBOX_ADMIN_TOKEN})", flush=True
+        )
     try:
         supervise(everything, stop=stop)
     finally:

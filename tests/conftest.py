@@ -9,8 +9,9 @@ def _insurer_contact(practice, identifier="bup", name=None):
     from openpractice.contacts.services import create_contact
 
     insurer = find_insurer(practice=practice, healthcode_identifier=identifier)
-    return create_contact(practice=practice, data={"contact_type": "insurer", "name": name or insurer.name,
-                                                   "insurer": insurer})
+    return create_contact(
+        practice=practice, data={"contact_type": "insurer", "name": name or insurer.name, "insurer": insurer}
+    )
 
 
 def _named_insurer_contact(practice, name):
@@ -19,7 +20,8 @@ def _named_insurer_contact(practice, name):
     from openpractice.contacts.services import create_contact
 
     insurer = Insurer.objects.filter(practice__isnull=True, name=name).first() or Insurer.objects.create(
-        practice=practice, name=name)
+        practice=practice, name=name
+    )
     return create_contact(practice=practice, data={"contact_type": "insurer", "name": name, "insurer": insurer})
 
 

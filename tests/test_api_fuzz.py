@@ -19,8 +19,12 @@ from hypothesis import HealthCheck, settings
 from openpractice.api import api
 
 schema = schemathesis.openapi.from_dict(api.get_openapi_schema(path_prefix="/api/v1/"))
-HEALTH = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much,
-          HealthCheck.data_too_large]
+HEALTH = [
+    HealthCheck.function_scoped_fixture,
+    HealthCheck.too_slow,
+    HealthCheck.filter_too_much,
+    HealthCheck.data_too_large,
+]
 
 
 @pytest.fixture
@@ -43,8 +47,11 @@ def _send(client, case, headers):
     if case.query:
         path += "?" + urlencode(case.query, doseq=True)
     if case.media_type and case.media_type.startswith("multipart/"):
-        return client.generic(case.method.upper(), path, **headers) if case.body is None else \
-            getattr(client, case.method.lower())(path, data=case.body, **headers)
+        return (
+            client.generic(case.method.upper(), path, **headers)
+            if case.body is None
+            else getattr(client, case.method.lower())(path, data=case.body, **headers)
+        )
     body = b"" if case.body is None or case.method.upper() == "GET" else json.dumps(case.body, default=str)
     return client.generic(case.method.upper(), path, data=body, content_type="application/json", **headers)
 
@@ -88,14 +95,18 @@ def test_stateful_sequences_cause_no_server_error(owner, practice, api_token_for
         def validate_response(self, response, case, **kwargs):
             pass  # only server errors fail here; the response checks run in the test above
 
-    Machine.run(settings=settings(max_examples=15, stateful_step_count=6, deadline=None, derandomize=True,
-                                  suppress_health_check=HEALTH))
+    Machine.run(
+        settings=settings(
+            max_examples=15, stateful_step_count=6, deadline=None, derandomize=True, suppress_health_check=HEALTH
+        )
+    )
     assert fuzz_count["cases"] > 0 and fuzz_count["answered"] > 0  # the token worked: some calls succeeded
 
 
 def test_nul_characters_are_refused_with_422(client, auth_headers):
-    response = client.post("/api/v1/locations", json.dumps({"name": "Rooms\x00"}),
-                           content_type="application/json", **auth_headers)
+    response = client.post(
+        "/api/v1/locations", json.dumps({"name": "Rooms\x00"}), content_type="application/json", **auth_headers
+    )
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["body", "name"]
     assert "NUL" in response.json()["detail"][0]["msg"]

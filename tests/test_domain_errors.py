@@ -21,8 +21,18 @@ from openpractice.domain_errors import DomainError
 from openpractice.healthcode.client import HealthcodeError
 from openpractice.healthcode.errors import HealthcodeSetupError, SubmissionError
 
-APPS = ("accounts", "audit", "billing", "coding", "contacts", "healthcode", "patients", "practices", "products",
-        "remittances")
+APPS = (
+    "accounts",
+    "audit",
+    "billing",
+    "coding",
+    "contacts",
+    "healthcode",
+    "patients",
+    "practices",
+    "products",
+    "remittances",
+)
 ROOT = Path(openpractice.__file__).parent
 
 
@@ -43,8 +53,11 @@ def _error_classes() -> dict[str, type[DomainError]]:
 def test_each_apps_error_subclasses_the_base_with_its_own_code_enum(app):
     module = importlib.import_module(f"openpractice.{app}.errors")
     assert issubclass(module.Code, StrEnum)
-    classes = [v for v in vars(module).values() if isinstance(v, type) and issubclass(v, DomainError)
-               and v.__module__ == module.__name__]
+    classes = [
+        v
+        for v in vars(module).values()
+        if isinstance(v, type) and issubclass(v, DomainError) and v.__module__ == module.__name__
+    ]
     assert classes, f"openpractice.{app}.errors has no DomainError"
     for cls in classes:
         assert cls.Code is module.Code
@@ -87,11 +100,9 @@ def test_an_unknown_code_fails_loudly():
 def _before(request, exc):
     """The 422 body as the API built it before the shared base: one handler per class."""
     if isinstance(exc, SubmissionError) and not isinstance(exc, HealthcodeSetupError) and exc.problems:
-        detail = [{"loc": ["body", p.field], "msg": f"{p.error}. {p.suggestion}", "type": p.rule}
-                  for p in exc.problems]
+        detail = [{"loc": ["body", p.field], "msg": f"{p.error}. {p.suggestion}", "type": p.rule} for p in exc.problems]
     else:
-        detail = [{"loc": ["body", exc.field] if exc.field else ["body"], "msg": exc.message,
-                   "type": str(exc.code)}]
+        detail = [{"loc": ["body", exc.field] if exc.field else ["body"], "msg": exc.message, "type": str(exc.code)}]
     return api.create_response(request, {"detail": detail}, status=422)
 
 
@@ -102,18 +113,19 @@ def _examples():
             continue
         yield cls(f"{name}: enter a date such as 01/02/2026 — “quoted”, £5.", field="invoice_date")
         yield cls(f"{name} about the whole request.", code=sorted(cls.Code)[-1].value)
-    problem = SimpleNamespace(field="patient.postcode", error="The postcode is missing", suggestion="Add it",
-                              rule="postcode_required")
-    yield SubmissionError("The bill did not pass the check.", field="invoice", code="check_failed",
-                          problems=[problem, problem])
+    problem = SimpleNamespace(
+        field="patient.postcode", error="The postcode is missing", suggestion="Add it", rule="postcode_required"
+    )
+    yield SubmissionError(
+        "The bill did not pass the check.", field="invoice", code="check_failed", problems=[problem, problem]
+    )
 
 
 @pytest.mark.parametrize("exc", list(_examples()), ids=lambda e: f"{type(e).__name__}-{e.code}-{e.field}")
 def test_one_handler_answers_every_domain_error_byte_for_byte_as_before(exc):
     request = RequestFactory().post("/api/v1/anything")
     answer, before = api.on_exception(request, exc), _before(request, exc)
-    assert (answer.status_code, answer["Content-Type"], answer.content) == (422, before["Content-Type"],
-                                                                             before.content)
+    assert (answer.status_code, answer["Content-Type"], answer.content) == (422, before["Content-Type"], before.content)
 
 
 def test_the_handler_is_registered_once_for_the_base():
@@ -148,8 +160,11 @@ def _codes_written() -> list[tuple[str, int, str, ast.expr]]:
             func = node.func
             name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
             if name in names:
-                found += [(str(path.relative_to(ROOT)), node.lineno, name, kw.value) for kw in node.keywords
-                          if kw.arg == "code"]
+                found += [
+                    (str(path.relative_to(ROOT)), node.lineno, name, kw.value)
+                    for kw in node.keywords
+                    if kw.arg == "code"
+                ]
     return found
 
 
@@ -159,8 +174,9 @@ def _literal_codes(expr: ast.expr) -> list[tuple[str, str]]:
     if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
         return [("value", expr.value)]
     if isinstance(expr, ast.Attribute) and (
-            (isinstance(expr.value, ast.Name) and expr.value.id == "Code")
-            or (isinstance(expr.value, ast.Attribute) and expr.value.attr == "Code")):
+        (isinstance(expr.value, ast.Name) and expr.value.id == "Code")
+        or (isinstance(expr.value, ast.Attribute) and expr.value.attr == "Code")
+    ):
         return [("member", expr.attr)]
     if isinstance(expr, ast.IfExp):
         return _literal_codes(expr.body) + _literal_codes(expr.orelse)
@@ -182,7 +198,18 @@ def test_every_code_written_in_openpractice_is_in_its_apps_enum():
             seen.add(name)
     assert not problems, "\n".join(problems)
     # The scan really reads the raise sites: every app's error is found with a written code.
-    assert {"AccountError", "AuditError", "BillingError", "CodingError", "ContactError", "SubmissionError",
-            "HealthcodeSetupError", "PatientError", "PracticeError", "ProductError", "RemittanceError",
-            "HealthcodeError"} <= seen, seen
+    assert {
+        "AccountError",
+        "AuditError",
+        "BillingError",
+        "CodingError",
+        "ContactError",
+        "SubmissionError",
+        "HealthcodeSetupError",
+        "PatientError",
+        "PracticeError",
+        "ProductError",
+        "RemittanceError",
+        "HealthcodeError",
+    } <= seen, seen
     assert len(written) > 100

@@ -13,12 +13,29 @@ from django.test import Client
 
 from openpractice.edge_middleware import human_size
 
-STRICT = ("default-src 'self'", "script-src 'self'", "style-src 'self'", "object-src 'none'",
-          "frame-ancestors 'none'", "base-uri 'self'", "form-action 'self'")
+STRICT = (
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "object-src 'none'",
+    "frame-ancestors 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+)
 
 
-@pytest.mark.parametrize("url", ["/accounts/login/", "/", "/patients/", "/reports/aged-debt/", "/api/v1/me",
-                                 "/api/v1/openapi.json", "/no-such-page/"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/accounts/login/",
+        "/",
+        "/patients/",
+        "/reports/aged-debt/",
+        "/api/v1/me",
+        "/api/v1/openapi.json",
+        "/no-such-page/",
+    ],
+)
 def test_every_answer_carries_the_security_headers(owner_client, url):
     response = owner_client.get(url)
     policy = response["Content-Security-Policy"]
@@ -37,8 +54,14 @@ def test_allowed_hosts_has_no_test_only_names_by_default():
     import sys
 
     env = {k: v for k, v in os.environ.items() if k != "ALLOWED_HOSTS"}
-    out = subprocess.run([sys.executable, "-c", "import openpractice.settings as s; print(s.ALLOWED_HOSTS)"],
-                         env=env, capture_output=True, text=True, timeout=60, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", "import openpractice.settings as s; print(s.ALLOWED_HOSTS)"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
     assert "testserver" not in out and "localhost" in out
 
 
@@ -50,8 +73,11 @@ def test_a_body_over_the_limit_is_refused_before_it_is_read(owner_client, settin
     api = Client(raise_request_exception=False)
     answer = api.post("/api/v1/locations", json.dumps({"name": "x" * 5000}), content_type="application/json")
     assert answer.status_code == 413 and answer["Content-Type"].startswith("application/json")
-    assert answer.json()["detail"][0] == {"loc": ["body"], "type": "too_large",
-                                          "msg": answer.json()["detail"][0]["msg"]}
+    assert answer.json()["detail"][0] == {
+        "loc": ["body"],
+        "type": "too_large",
+        "msg": answer.json()["detail"][0]["msg"],
+    }
     assert "at most 4 KB" in answer.json()["detail"][0]["msg"]
 
 
@@ -103,22 +129,28 @@ def _raw(live_server, request: bytes) -> tuple[bytes, float]:
 def test_a_real_http_upload_over_the_limit_is_refused_from_its_headers(live_server):
     """Content-Length says 2 GB and only 1 KB follows: were the server reading the body it would
     wait for the rest (and time out); the answer is an immediate 413."""
-    head = (f"POST /remittances/import/ HTTP/1.1\r\nHost: {urlsplit(live_server.url).netloc}\r\n"
-            "Content-Type: multipart/form-data; boundary=xyz\r\nContent-Length: 2000000000\r\n"
-            "Connection: close\r\n\r\n").encode()
+    head = (
+        f"POST /remittances/import/ HTTP/1.1\r\nHost: {urlsplit(live_server.url).netloc}\r\n"
+        "Content-Type: multipart/form-data; boundary=xyz\r\nContent-Length: 2000000000\r\n"
+        "Connection: close\r\n\r\n"
+    ).encode()
     answer, seconds = _raw(live_server, head + b"x" * 1024)
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
     assert seconds < 10
-    head = (f"POST /api/v1/locations HTTP/1.1\r\nHost: {urlsplit(live_server.url).netloc}\r\n"
-            "Content-Type: application/json\r\nContent-Length: 50000000\r\nConnection: close\r\n\r\n").encode()
+    head = (
+        f"POST /api/v1/locations HTTP/1.1\r\nHost: {urlsplit(live_server.url).netloc}\r\n"
+        "Content-Type: application/json\r\nContent-Length: 50000000\r\nConnection: close\r\n\r\n"
+    ).encode()
     answer, _ = _raw(live_server, head + b"{")
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
 
 
 def test_a_chunked_body_without_a_length_is_refused(live_server):
-    head = (f"POST /api/v1/locations HTTP/1.1\r\nHost: {urlsplit(live_server.url).netloc}\r\n"
-            "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
-            "5\r\n{\"a\":\r\n").encode()
+    head = (
+        f"POST /api/v1/locations HTTP/1.1\r\nHost: {urlsplit(live_server.url).netloc}\r\n"
+        "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+        '5\r\n{"a":\r\n'
+    ).encode()
     answer, seconds = _raw(live_server, head)
     assert answer.startswith(b"HTTP/1.1 411"), answer[:200]
     assert seconds < 10

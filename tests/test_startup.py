@@ -11,8 +11,9 @@ ROOT = Path(__file__).resolve().parent.parent
 def _manage(*args, **env):
     full_env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "DJANGO_SETTINGS_MODULE"}}
     full_env.update(env)
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=full_env,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=60
+    )
 
 
 def test_bad_database_url_scheme(tmp_path):
@@ -23,7 +24,9 @@ def test_bad_database_url_scheme(tmp_path):
 
 
 def test_unreachable_database(tmp_path):
-    result = _manage("migrate", DATABASE_URL="postgresql://postgres@127.0.0.1:1/nope", OPENPRACTICE_DATA_DIR=str(tmp_path))
+    result = _manage(
+        "migrate", DATABASE_URL="postgresql://postgres@127.0.0.1:1/nope", OPENPRACTICE_DATA_DIR=str(tmp_path)
+    )
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "cannot use the database 127.0.0.1:1/nope" in lines[0] and "DATABASE_URL" in lines[0]

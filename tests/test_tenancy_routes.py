@@ -26,7 +26,7 @@ from openpractice.api import api
 from openpractice.practices.roles import Role
 
 sys.path.insert(0, str(Path(__file__).parent / "remittances"))
-from remit_helpers import World, bundle, receive  # noqa: E402
+from remit_helpers import World, bundle, receive
 
 # Routes that name no practice object: their arguments are signed tokens, not ids.
 # The invitation link is the invitee's own capability, like a password-reset link.
@@ -34,8 +34,17 @@ NOT_PRACTICE_OBJECTS = {"accounts:password_reset_confirm", "practices:invitation
 # URL arguments that are not ids (a code system); a route with only these is a scoped list.
 NOT_IDS = {"system"}
 PYDANTIC_ERRORS = set(ErrorType.__args__)  # a 422 of these never reached the view
-SECRET = ["Zebedee", "Quuxley", "Aardvarkscan", "Xylophone Rooms", "Acme Privatehealth", "Aardvarkectomy",
-          "BACS-ZZSECRET", "secret-biller@alpha.test", "Zanzibar Insurance Contact"]
+SECRET = [
+    "Zebedee",
+    "Quuxley",
+    "Aardvarkscan",
+    "Xylophone Rooms",
+    "Acme Privatehealth",
+    "Aardvarkectomy",
+    "BACS-ZZSECRET",
+    "secret-biller@alpha.test",
+    "Zanzibar Insurance Contact",
+]
 
 
 def _walk(patterns, prefix="", namespace=""):
@@ -83,38 +92,84 @@ def practice_a(practice, make_member, insurer_contact):
     product.name = "Aardvarkscan"
     product.save()
     insurer = Insurer.objects.create(practice=practice, name="Acme Privatehealth")
-    contact = create_contact(practice=practice, data={"contact_type": "insurer", "name": "Zanzibar Insurance Contact",
-                                                      "insurer": insurer})
-    code = Code.objects.create(practice=practice, system="ccsd", code="ZZ999", code_key="ZZ999",
-                               description="Aardvarkectomy")
-    AcceptedCode.objects.create(practice=practice, insurer=insurer, system="ccsd", code="ZZ999", code_key="ZZ999",
-                                description="Aardvarkectomy")
-    code_import = CodeImport.objects.create(practice=practice, kind="codes", system="ccsd", filename="Aardvarkectomy.csv")
+    contact = create_contact(
+        practice=practice, data={"contact_type": "insurer", "name": "Zanzibar Insurance Contact", "insurer": insurer}
+    )
+    code = Code.objects.create(
+        practice=practice, system="ccsd", code="ZZ999", code_key="ZZ999", description="Aardvarkectomy"
+    )
+    AcceptedCode.objects.create(
+        practice=practice, insurer=insurer, system="ccsd", code="ZZ999", code_key="ZZ999", description="Aardvarkectomy"
+    )
+    code_import = CodeImport.objects.create(
+        practice=practice, kind="codes", system="ccsd", filename="Aardvarkectomy.csv"
+    )
     location = create_location(practice=practice, data={"name": "Xylophone Rooms"})
     biller = make_member(practice, Role.BILLING, email="secret-biller@alpha.test", full_name="Zebedee Biller")
     membership = Membership.objects.get(practice=practice, user=biller)
     token, _ = create_api_token(user=biller, practice=practice, name="Aardvarkscan token")
     paid, part = world.invoice(), world.invoice("Scan")
-    batch = receive(practice, bundle([{"invoice": paid}, {"invoice": part, "paid": ["200.00"], "reason": "Benefit maximum"}],
-                                     reference="BACS-ZZSECRET"))
+    batch = receive(
+        practice,
+        bundle(
+            [{"invoice": paid}, {"invoice": part, "paid": ["200.00"], "reason": "Benefit maximum"}],
+            reference="BACS-ZZSECRET",
+        ),
+    )
     line = batch.lines.get(invoice=part)
-    contract = ContractPrice.objects.create(practice=practice, product=product, insurer_contact=world.insurer,
-                                            price=Decimal("99.00"), valid_from=dt.date(2025, 1, 1))
+    contract = ContractPrice.objects.create(
+        practice=practice,
+        product=product,
+        insurer_contact=world.insurer,
+        price=Decimal("99.00"),
+        valid_from=dt.date(2025, 1, 1),
+    )
     bulk = BulkSubmission.objects.create(practice=practice, requested=1)
     Submission.objects.create(practice=practice, invoice=part, version=1, idempotency_key="zz-secret-1", bulk=bulk)
-    invitation = invite_member(practice=practice, email="zz-invitee@alpha.test", role=Role.BILLING,
-                               invited_by=biller, full_name="Zebedee Invitee")
-    pending = PendingImport.objects.create(practice=practice, user=biller, name="Quuxley.csv", kind="csv",
-                                           content=b"Quuxley", expires_at=timezone.now() + dt.timedelta(hours=1))
-    exchange = ApiExchange.objects.create(practice=practice, endpoint="claims", method="POST", url="http://127.0.0.1/",
-                                          request_body="Quuxley", response_body="Aardvarkscan")
+    invitation = invite_member(
+        practice=practice,
+        email="zz-invitee@alpha.test",
+        role=Role.BILLING,
+        invited_by=biller,
+        full_name="Zebedee Invitee",
+    )
+    pending = PendingImport.objects.create(
+        practice=practice,
+        user=biller,
+        name="Quuxley.csv",
+        kind="csv",
+        content=b"Quuxley",
+        expires_at=timezone.now() + dt.timedelta(hours=1),
+    )
+    exchange = ApiExchange.objects.create(
+        practice=practice,
+        endpoint="claims",
+        method="POST",
+        url="http://127.0.0.1/",
+        request_body="Quuxley",
+        response_body="Aardvarkscan",
+    )
     ids = {
-        "patient_id": world.patient.pk, "relationship_id": world.insurance.pk, "contact_id": contact.pk,
-        "product_id": product.pk, "contract_id": contract.pk, "invoice_id": part.pk, "location_id": location.pk,
-        "membership_id": membership.pk, "token_id": token.pk, "insurer_id": insurer.pk, "import_id": code_import.pk,
-        "batch_id": batch.pk, "line_id": line.pk, "allocation_id": line.allocations.first().pk, "bulk_id": bulk.pk,
-        "exchange_id": exchange.pk, "pending_id": pending.pk,
-        "invitation_id": invitation.pk, "system": "ccsd", "code": code.code,
+        "patient_id": world.patient.pk,
+        "relationship_id": world.insurance.pk,
+        "contact_id": contact.pk,
+        "product_id": product.pk,
+        "contract_id": contract.pk,
+        "invoice_id": part.pk,
+        "location_id": location.pk,
+        "membership_id": membership.pk,
+        "token_id": token.pk,
+        "insurer_id": insurer.pk,
+        "import_id": code_import.pk,
+        "batch_id": batch.pk,
+        "line_id": line.pk,
+        "allocation_id": line.allocations.first().pk,
+        "bulk_id": bulk.pk,
+        "exchange_id": exchange.pk,
+        "pending_id": pending.pk,
+        "invitation_id": invitation.pk,
+        "system": "ccsd",
+        "code": code.code,
     }
     return ids
 
@@ -149,8 +204,10 @@ def test_every_route_argument_has_an_object_of_practice_a(practice_a):
     names = {n for _, _, kwargs in page_routes() for n in kwargs}
     names |= {p["name"] for _, _, op in api_operations() for p in op.get("parameters", []) if p["in"] == "path"}
     missing = sorted(names - set(practice_a))
-    assert not missing, (f"No practice-A object for the URL argument(s) {missing}: add one to practice_a in "
-                         f"{Path(__file__).name} so the route's tenancy is tested.")
+    assert not missing, (
+        f"No practice-A object for the URL argument(s) {missing}: add one to practice_a in "
+        f"{Path(__file__).name} so the route's tenancy is tested."
+    )
 
 
 def test_pages_refuse_another_practices_objects(practice, practice_a, client_b):

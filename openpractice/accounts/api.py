@@ -22,7 +22,9 @@ class PractitionerOut(Schema):
     gmc_number: str
     specialty: str
     professional_title: str
-    warnings: list[str] = Field(default_factory=list, description="Such as a 6-digit identifier missing its leading zero")
+    warnings: list[str] = Field(
+        default_factory=list, description="Such as a 6-digit identifier missing its leading zero"
+    )
 
 
 class PractitionerIn(Schema):
@@ -34,12 +36,15 @@ class PractitionerIn(Schema):
 
 def _out(membership: Membership, profile: PractitionerProfile | None, warnings: list[str] | None = None) -> dict:
     return {
-        "membership_id": membership.id, "full_name": membership.user.full_name,
+        "membership_id": membership.id,
+        "full_name": membership.user.full_name,
         "healthcode_identifier": profile.healthcode_identifier if profile else "",
         "gmc_number": profile.gmc_number if profile else "",
         "specialty": profile.specialty if profile else "",
         "professional_title": profile.professional_title if profile else "",
-        "warnings": warnings if warnings is not None else ([profile.identifier_warning] if profile and profile.identifier_warning else []),
+        "warnings": warnings
+        if warnings is not None
+        else ([profile.identifier_warning] if profile and profile.identifier_warning else []),
     }
 
 
@@ -59,6 +64,10 @@ def put_practitioner(request, membership_id: int, payload: PractitionerIn):
 @router.get("/practitioners", response=list[PractitionerOut], auth=auth_for(Capability.VIEW_RECORDS))
 def list_practitioners(request):
     """Members with a Healthcode identifier in this practice."""
-    profiles = (PractitionerProfile.objects.filter(practice=request.practice).exclude(healthcode_identifier="")
-                .select_related("membership__user").order_by("membership__user__full_name"))
+    profiles = (
+        PractitionerProfile.objects.filter(practice=request.practice)
+        .exclude(healthcode_identifier="")
+        .select_related("membership__user")
+        .order_by("membership__user__full_name")
+    )
     return [_out(p.membership, p) for p in profiles]

@@ -23,8 +23,8 @@ class EmailBackend(ModelBackend):
     def get_user(self, user_id):
         """The logged-in user of a request: one hand-written query (openpractice.db.rows), as it
         runs on every request; the same rule as ModelBackend (inactive users are not returned)."""
-        found = rows.first(f"SELECT {rows.columns(User, 'u')} FROM {User._meta.db_table} u WHERE u.id = %s",
-                           [user_id], User)
+        found = rows.first(
+            f"SELECT {rows.columns(User, 'u')} FROM {User._meta.db_table} u WHERE u.id = %s", [user_id], User
+        )
         user = found[0] if found else None
         return user if user is not None and self.user_can_authenticate(user) else None
-

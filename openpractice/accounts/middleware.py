@@ -26,8 +26,12 @@ class TwoFactorRequiredMiddleware:
 
     def __call__(self, request):
         practice = getattr(request, "practice", None)
-        if (practice is None or not practice.require_two_factor or not request.user.is_authenticated
-                or request.session.get(DEVICE_ID_SESSION_KEY)):
+        if (
+            practice is None
+            or not practice.require_two_factor
+            or not request.user.is_authenticated
+            or request.session.get(DEVICE_ID_SESSION_KEY)
+        ):
             return self.get_response(request)
         path = request.path_info
         if path.startswith(settings.STATIC_URL if settings.STATIC_URL.startswith("/") else f"/{settings.STATIC_URL}"):
@@ -43,6 +47,11 @@ class TwoFactorRequiredMiddleware:
             request.two_factor_setup_required = True
             return self.get_response(request)
         if path.startswith("/api/"):
-            return JsonResponse({"detail": f"{practice.name} requires two-factor sign-in: set it up under "
-                                           "Two-factor sign-in before using the API with this session."}, status=403)
+            return JsonResponse(
+                {
+                    "detail": f"{practice.name} requires two-factor sign-in: set it up under "
+                    "Two-factor sign-in before using the API with this session."
+                },
+                status=403,
+            )
         return redirect("accounts:two_factor_setup")

@@ -105,8 +105,9 @@ class PractitionerProfile(models.Model):
     Healthcode identifier is unique within the practice. Validation: accounts/validators.py.
     """
 
-    membership = models.OneToOneField("practices.Membership", on_delete=models.CASCADE,
-                                      related_name="practitioner_profile")
+    membership = models.OneToOneField(
+        "practices.Membership", on_delete=models.CASCADE, related_name="practitioner_profile"
+    )
     practice = models.ForeignKey("practices.Practice", on_delete=models.CASCADE, related_name="+")
     healthcode_identifier = models.CharField("Healthcode identifier", max_length=10, blank=True)
     gmc_number = models.CharField("GMC number", max_length=7, blank=True)

@@ -25,8 +25,11 @@ def create_api_token(*, user, practice, name: str) -> tuple[ApiToken, str]:
     """Make a token for this user in this practice. The raw value is returned once, never stored."""
     raw = ApiToken.generate_raw()
     token = ApiToken.objects.create(
-        user=user, practice=practice, name=name.strip() or "API token",
-        token_hash=hash_token(raw), prefix=raw[:10],
+        user=user,
+        practice=practice,
+        name=name.strip() or "API token",
+        token_hash=hash_token(raw),
+        prefix=raw[:10],
     )
     return token, raw
 
@@ -41,7 +44,11 @@ def revoke_api_token(*, token: ApiToken) -> ApiToken:
 
 @transaction.atomic
 def save_practitioner_profile(
-    *, membership, healthcode_identifier: str = "", gmc_number: str = "", specialty: str = "",
+    *,
+    membership,
+    healthcode_identifier: str = "",
+    gmc_number: str = "",
+    specialty: str = "",
     professional_title: str = "",
 ) -> tuple[PractitionerProfile, list[str]]:
     """Set a member's practitioner details; returns the profile and any warnings to show.
@@ -50,20 +57,27 @@ def save_practitioner_profile(
     saved with a warning (it is probably a GMC number without its leading zero)."""
     identifier = normalise_digits(healthcode_identifier)
     gmc = normalise_digits(gmc_number)
-    for value, check, field in ((identifier, validate_healthcode_identifier, "healthcode_identifier"),
-                                (gmc, validate_gmc_number, "gmc_number")):
+    for value, check, field in (
+        (identifier, validate_healthcode_identifier, "healthcode_identifier"),
+        (gmc, validate_gmc_number, "gmc_number"),
+    ):
         try:
             check(value)
         except ValidationError as exc:
             raise AccountError(exc.messages[0], field=field, code=exc.code or "invalid") from None
     if identifier and (
         PractitionerProfile.objects.filter(practice_id=membership.practice_id, healthcode_identifier=identifier)
-        .exclude(membership=membership).exists()
+        .exclude(membership=membership)
+        .exists()
     ):
-        raise AccountError(f"Healthcode identifier {identifier} already belongs to another practitioner in this "
-                           "practice.", field="healthcode_identifier", code="duplicate")
-    profile = (PractitionerProfile.objects.select_for_update().filter(membership=membership).first()
-               or PractitionerProfile(membership=membership, practice_id=membership.practice_id))
+        raise AccountError(
+            f"Healthcode identifier {identifier} already belongs to another practitioner in this practice.",
+            field="healthcode_identifier",
+            code="duplicate",
+        )
+    profile = PractitionerProfile.objects.select_for_update().filter(
+        membership=membership
+    ).first() or PractitionerProfile(membership=membership, practice_id=membership.practice_id)
     profile.healthcode_identifier = identifier
     profile.gmc_number = gmc
     profile.specialty = specialty.strip()
@@ -95,16 +109,24 @@ def recovery_fingerprint(code: str) -> str:
 
 def _wrong_code(*, recovery_allowed: bool) -> AccountError:
     if recovery_allowed:
-        return AccountError("That code is not right. Enter the 6-digit code your authenticator app shows now, or one "
-                            "of your unused recovery codes.", field="code", code="wrong_code")
-    return AccountError("That code is not right. Enter the 6-digit code your authenticator app shows now (codes "
-                        "change every 30 seconds; a code already used cannot be used again).",
-                        field="code", code="wrong_code")
+        return AccountError(
+            "That code is not right. Enter the 6-digit code your authenticator app shows now, or one "
+            "of your unused recovery codes.",
+            field="code",
+            code="wrong_code",
+        )
+    return AccountError(
+        "That code is not right. Enter the 6-digit code your authenticator app shows now (codes "
+        "change every 30 seconds; a code already used cannot be used again).",
+        field="code",
+        code="wrong_code",
+    )
 
 
 def _device_throttled() -> AccountError:
-    return AccountError("Too many wrong codes in a row. Wait a minute, then enter a new code.",
-                        field="code", code="throttled")
+    return AccountError(
+        "Too many wrong codes in a row. Wait a minute, then enter a new code.", field="code", code="throttled"
+    )
 
 
 def _check(device, token: str) -> bool | None:
@@ -141,7 +163,6 @@ def start_two_factor(*, user):
     reloading the set-up page does not invalidate a key already scanned."""
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-
     if selectors.two_factor_device(user=user) is not None:
         raise AccountError("Two-factor sign-in is already on for your account.", code="already_on")
     device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
@@ -155,12 +176,16 @@ def confirm_two_factor(*, user, code: str) -> tuple[object, list[str]]:
 
     device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
     if device is None:
-        raise AccountError("Start the set-up again: there is no authenticator app waiting to be confirmed.",
-                           field="code", code="no_setup")
+        raise AccountError(
+            "Start the set-up again: there is no authenticator app waiting to be confirmed.",
+            field="code",
+            code="no_setup",
+        )
     token = normalise_code(code)
     if not re.fullmatch(r"\d{6}", token):
-        raise AccountError("Enter the 6-digit code your authenticator app shows, such as 123456.",
-                           field="code", code="format")
+        raise AccountError(
+            "Enter the 6-digit code your authenticator app shows, such as 123456.", field="code", code="format"
+        )
     outcome = _check(device, token)
     if outcome is None:
         raise _device_throttled()
@@ -185,11 +210,11 @@ def verify_second_factor(*, user, code: str):
     used up), or AccountError. Only for a user with two-factor on."""
     from django_otp.plugins.otp_static.models import StaticDevice
 
-
     token = normalise_code(code)
     if not token:
-        raise AccountError("Enter the code from your authenticator app, or a recovery code.",
-                           field="code", code="required")
+        raise AccountError(
+            "Enter the code from your authenticator app, or a recovery code.", field="code", code="required"
+        )
     if re.fullmatch(r"\d{6}", token):
         device, checked = selectors.two_factor_device(user=user), token
     else:
@@ -222,8 +247,7 @@ def turn_off_two_factor(*, user, code: str = "", password: str = "") -> None:
         if not user.check_password(password):
             raise AccountError("That password is not right.", field="password", code="wrong_password")
     else:
-        raise AccountError("Enter a code from your authenticator app, or your password.", field="code",
-                           code="required")
+        raise AccountError("Enter a code from your authenticator app, or your password.", field="code", code="required")
     reset_two_factor(user=user)
 
 

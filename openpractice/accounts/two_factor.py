@@ -33,7 +33,8 @@ def _password_fingerprint(user) -> str:
 
 def start_pending(request, *, user, next_url: str) -> None:
     request.session[PENDING_KEY] = signing.dumps(
-        {"user": user.pk, "password": _password_fingerprint(user), "next": next_url}, salt=_SALT)
+        {"user": user.pk, "password": _password_fingerprint(user), "next": next_url}, salt=_SALT
+    )
 
 
 def pending(request) -> Pending | None:
@@ -61,7 +62,7 @@ def clear_pending(request) -> None:
 def secret_for_display(device) -> str:
     """The key as authenticator apps take it typed in: base32, in groups of four."""
     secret = b32encode(device.bin_key).decode()
-    return " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
+    return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
 
 
 def qr_svg(text: str) -> str:
@@ -71,5 +72,5 @@ def qr_svg(text: str) -> str:
 
     image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, border=2)
     svg = image.to_string(encoding="unicode")
-    svg = svg[svg.index("<svg"):]  # drop the XML declaration: it is inline HTML
+    svg = svg[svg.index("<svg") :]  # drop the XML declaration: it is inline HTML
     return svg.replace("<svg ", '<svg role="img" aria-label="QR code for your authenticator app" ', 1)

@@ -22,7 +22,9 @@ def validate_healthcode_identifier(value: str) -> None:
     if value and not IDENTIFIER.match(value):
         raise ValidationError(
             "Enter the Healthcode identifier as digits only, 5 to 10 of them: usually the GMC number "
-            "with its leading zero, such as 0651978.", code="healthcode_identifier")
+            "with its leading zero, such as 0651978.",
+            code="healthcode_identifier",
+        )
 
 
 def validate_gmc_number(value: str) -> None:
@@ -33,7 +35,9 @@ def validate_gmc_number(value: str) -> None:
 def healthcode_identifier_warning(value: str | None) -> str:
     """A 6-digit identifier is most likely a GMC number that lost its leading zero."""
     if value and re.fullmatch(r"\d{6}", value):
-        return (f"{value} has 6 digits: it looks like a GMC number without its leading zero. Healthcode "
-                f"identifiers made from a GMC number start with 0 (0{value}); a missing zero is a top cause of "
-                "“Provider/Payee not mapped” failures.")
+        return (
+            f"{value} has 6 digits: it looks like a GMC number without its leading zero. Healthcode "
+            f"identifiers made from a GMC number start with 0 (0{value}); a missing zero is a top cause of "
+            "“Provider/Payee not mapped” failures."
+        )
     return ""

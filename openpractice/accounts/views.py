@@ -101,15 +101,21 @@ def login_code(request):
         return redirect(settings.LOGIN_REDIRECT_URL)
     state = two_factor.pending(request)
     if state is None:
-        messages.info(request, "Enter your email address and password to sign in. (A sign-in waiting for its "
-                               "code is dropped after a few minutes.)")
+        messages.info(
+            request,
+            "Enter your email address and password to sign in. (A sign-in waiting for its "
+            "code is dropped after a few minutes.)",
+        )
         return redirect("accounts:login")
     form = TwoFactorCodeForm(request.POST or None)
     status = 200
     if request.method == "POST" and form.is_valid():
-        device, status = _guarded(request, form, email=state.user.email,
-                                  call=lambda: services.verify_second_factor(user=state.user,
-                                                                             code=form.cleaned_data["code"]))
+        device, status = _guarded(
+            request,
+            form,
+            email=state.user.email,
+            call=lambda: services.verify_second_factor(user=state.user, code=form.cleaned_data["code"]),
+        )
         if device is not None:
             two_factor.clear_pending(request)
             user = state.user
@@ -117,21 +123,29 @@ def login_code(request):
             auth_login(request, user, backend="openpractice.accounts.backends.EmailBackend")
             if device.name == services.RECOVERY_NAME:
                 left = selectors.recovery_codes_left(user=user)
-                messages.warning(request, f"You signed in with a recovery code; it cannot be used again. {left} "
-                                          "left: make new ones under Two-factor sign-in if you are running low.")
+                messages.warning(
+                    request,
+                    f"You signed in with a recovery code; it cannot be used again. {left} "
+                    "left: make new ones under Two-factor sign-in if you are running low.",
+                )
             return redirect(_safe_next(request, state.next_url))
     return render(request, "accounts/login_code.html", {"form": form}, status=status)
 
 
 def _two_factor_page(request, *, recovery_form=None, off_form=None, status=200):
     device = selectors.two_factor_device(user=request.user)
-    return render(request, "accounts/two_factor.html", {
-        "device": device,
-        "codes_left": selectors.recovery_codes_left(user=request.user) if device else 0,
-        "recovery_form": recovery_form or RecoveryCodesForm(prefix="recovery"),
-        "off_form": off_form or TurnOffTwoFactorForm(prefix="off"),
-        "practice_requires": bool(request.practice and request.practice.require_two_factor),
-    }, status=status)
+    return render(
+        request,
+        "accounts/two_factor.html",
+        {
+            "device": device,
+            "codes_left": selectors.recovery_codes_left(user=request.user) if device else 0,
+            "recovery_form": recovery_form or RecoveryCodesForm(prefix="recovery"),
+            "off_form": off_form or TurnOffTwoFactorForm(prefix="off"),
+            "practice_requires": bool(request.practice and request.practice.require_two_factor),
+        },
+        status=status,
+    )
 
 
 @never_cache
@@ -158,11 +172,16 @@ def two_factor_setup(request):
             django_otp.login(request, device)
             # Rendered, not redirected to: the codes are shown this once and kept nowhere.
             return render(request, "accounts/two_factor_codes.html", {"codes": codes, "first_time": True})
-    return render(request, "accounts/two_factor_setup.html", {
-        "form": form, "qr_svg": two_factor.qr_svg(device.config_url),
-        "secret": two_factor.secret_for_display(device),
-        "required_by": request.practice if getattr(request, "two_factor_setup_required", False) else None,
-    })
+    return render(
+        request,
+        "accounts/two_factor_setup.html",
+        {
+            "form": form,
+            "qr_svg": two_factor.qr_svg(device.config_url),
+            "secret": two_factor.secret_for_display(device),
+            "required_by": request.practice if getattr(request, "two_factor_setup_required", False) else None,
+        },
+    )
 
 
 @require_POST
@@ -171,9 +190,12 @@ def two_factor_recovery_codes(request):
     form = RecoveryCodesForm(request.POST, prefix="recovery")
     if not form.is_valid():
         return _two_factor_page(request, recovery_form=form)
-    codes, status = _guarded(request, form, email=request.user.email,
-                             call=lambda: services.regenerate_recovery_codes(user=request.user,
-                                                                             code=form.cleaned_data["code"]))
+    codes, status = _guarded(
+        request,
+        form,
+        email=request.user.email,
+        call=lambda: services.regenerate_recovery_codes(user=request.user, code=form.cleaned_data["code"]),
+    )
     if codes is None:
         return _two_factor_page(request, recovery_form=form, status=status)
     return render(request, "accounts/two_factor_codes.html", {"codes": codes, "first_time": False})
@@ -184,9 +206,14 @@ def two_factor_turn_off(request):
     form = TurnOffTwoFactorForm(request.POST, prefix="off")
     if not form.is_valid():
         return _two_factor_page(request, off_form=form)
-    _, status = _guarded(request, form, email=request.user.email,
-                         call=lambda: services.turn_off_two_factor(user=request.user, code=form.cleaned_data["code"],
-                                                                   password=form.cleaned_data["password"]))
+    _, status = _guarded(
+        request,
+        form,
+        email=request.user.email,
+        call=lambda: services.turn_off_two_factor(
+            user=request.user, code=form.cleaned_data["code"], password=form.cleaned_data["password"]
+        ),
+    )
     if form.errors:
         return _two_factor_page(request, off_form=form, status=status)
     request.session.pop(django_otp.DEVICE_ID_SESSION_KEY, None)
@@ -211,7 +238,9 @@ def api_tokens(request):
     form = ApiTokenForm(request.POST or None)
     new_token = None
     if request.method == "POST" and form.is_valid():
-        _, new_token = services.create_api_token(user=request.user, practice=request.practice, name=form.cleaned_data["name"])
+        _, new_token = services.create_api_token(
+            user=request.user, practice=request.practice, name=form.cleaned_data["name"]
+        )
         form = ApiTokenForm()
     tokens = ApiToken.objects.filter(user=request.user, practice=request.practice)
     return render(request, "accounts/api_tokens.html", {"form": form, "tokens": tokens, "new_token": new_token})
@@ -231,8 +260,11 @@ def practitioner_profile_context(membership, form=None) -> dict:
 
     profile = PractitionerProfile.objects.filter(membership=membership).first()
     if form is None:
-        initial = {f: getattr(profile, f) for f in ("healthcode_identifier", "gmc_number", "specialty",
-                                                     "professional_title")} if profile else {}
+        initial = (
+            {f: getattr(profile, f) for f in ("healthcode_identifier", "gmc_number", "specialty", "professional_title")}
+            if profile
+            else {}
+        )
         form = PractitionerProfileForm(initial=initial)
     return {"profile": profile, "profile_form": form}
 
@@ -250,11 +282,19 @@ def practitioner_profile(request, membership_id: int):
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:
             # A warning (6 digits: a GMC number without its leading zero?) shows on the card itself.
-            messages.success(request, f"Practitioner details for {membership.user} saved."
-                             + (" Check the warning below." if warnings else ""))
+            messages.success(
+                request,
+                f"Practitioner details for {membership.user} saved."
+                + (" Check the warning below." if warnings else ""),
+            )
             return redirect("practices:user_edit", membership.id)
-    return render(request, "accounts/user_edit.html", {
-        "form": MemberForm(initial={"role": membership.role, "is_active": membership.is_active}),
-        "membership": membership, "settings_tab": "users",
-        **practitioner_profile_context(membership, form),
-    })
+    return render(
+        request,
+        "accounts/user_edit.html",
+        {
+            "form": MemberForm(initial={"role": membership.role, "is_active": membership.is_active}),
+            "membership": membership,
+            "settings_tab": "users",
+            **practitioner_profile_context(membership, form),
+        },
+    )

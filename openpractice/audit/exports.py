@@ -39,8 +39,14 @@ def csv_lines(*, practice, queryset) -> Iterator[str]:
         names = selectors.record_names(practice=practice, events=chunk)
         for e in chunk:
             row = [
-                timezone.localtime(e.at).strftime("%Y-%m-%d %H:%M:%S"), e.user.full_name, e.user.email,
-                ReadKind(e.kind).label, e.object_type, e.object_id, names.get((e.object_type, e.object_id), ""),
-                ReadVia(e.via).label, e.label,
+                timezone.localtime(e.at).strftime("%Y-%m-%d %H:%M:%S"),
+                e.user.full_name,
+                e.user.email,
+                ReadKind(e.kind).label,
+                e.object_type,
+                e.object_id,
+                names.get((e.object_type, e.object_id), ""),
+                ReadVia(e.via).label,
+                e.label,
             ]
             yield writer.writerow([neutralise(v) for v in row])

@@ -37,6 +37,7 @@ class ReadLogMiddleware:
                 object_id = int(match.kwargs[read.kwarg])
             except (KeyError, TypeError, ValueError):
                 object_id = None
-        services.record_read(practice=practice, user=user, read=read, object_id=object_id,
-                             label=request.get_full_path())
+        services.record_read(
+            practice=practice, user=user, read=read, object_id=object_id, label=request.get_full_path()
+        )
         return response

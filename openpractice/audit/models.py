@@ -29,11 +29,9 @@ class ReadEvent(models.Model):
     practice (its list newest first, and one record's reads); no foreign-key index of its own.
     """
 
-    practice = models.ForeignKey("practices.Practice", on_delete=models.CASCADE, related_name="+",
-                                 db_index=False)
+    practice = models.ForeignKey("practices.Practice", on_delete=models.CASCADE, related_name="+", db_index=False)
     # PROTECT: someone who has read records is deactivated, not deleted, so the log keeps who it was.
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
-                             db_index=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False)
     at = models.DateTimeField("when", default=timezone.now)
     kind = models.CharField(max_length=12, choices=ReadKind.choices)
     object_type = models.CharField(max_length=20)

@@ -31,8 +31,9 @@ class ReadFilters:
         if self.object_type and self.object_type not in RECORD_MODELS:
             raise AuditError(f"Choose a record type: {', '.join(RECORD_MODELS)}.", field="object_type")
         if self.object_id is not None and not self.object_type:
-            raise AuditError("Choose whether the record is a patient or an invoice.", field="object_type",
-                             code="required")
+            raise AuditError(
+                "Choose whether the record is a patient or an invoice.", field="object_type", code="required"
+            )
         if self.start and self.end and self.end < self.start:
             raise AuditError("The end date must be on or after the start date.", field="end")
 
@@ -67,25 +68,26 @@ def events_for(*, practice, filters: ReadFilters):
     return qs.order_by("-id")
 
 
-def read_events(*, practice, filters: ReadFilters, before: int | None = None, after: int | None = None,
-                limit: int = PAGE_SIZE) -> ReadPage:
+def read_events(
+    *, practice, filters: ReadFilters, before: int | None = None, after: int | None = None, limit: int = PAGE_SIZE
+) -> ReadPage:
     """One page, keyset paged on the id (which rises with time): before= for older, after= for newer."""
     limit = max(1, min(limit, MAX_PAGE_SIZE))
     qs = events_for(practice=practice, filters=filters)
     if after is not None:
-        rows = list(qs.filter(id__gt=after).order_by("id")[:limit + 1])
+        rows = list(qs.filter(id__gt=after).order_by("id")[: limit + 1])
         newer_exist = len(rows) > limit
         rows = rows[:limit][::-1]
         older_exist = bool(rows) or qs.filter(id__lte=after).exists()
-        return ReadPage(rows, rows[-1].id if rows and older_exist else None,
-                        rows[0].id if rows and newer_exist else None)
+        return ReadPage(
+            rows, rows[-1].id if rows and older_exist else None, rows[0].id if rows and newer_exist else None
+        )
     if before is not None:
         qs = qs.filter(id__lt=before)
-    rows = list(qs[:limit + 1])
+    rows = list(qs[: limit + 1])
     older_exist = len(rows) > limit
     rows = rows[:limit]
-    return ReadPage(rows, rows[-1].id if older_exist else None,
-                    rows[0].id if rows and before is not None else None)
+    return ReadPage(rows, rows[-1].id if older_exist else None, rows[0].id if rows and before is not None else None)
 
 
 def record_names(*, practice, events) -> dict[tuple[str, int], str]:

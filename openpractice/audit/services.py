@@ -20,8 +20,16 @@ def record_read(*, practice, user, read: Read, object_id: int | None, label: str
     """One hand-written INSERT (this runs on every record opened; building the ORM's INSERT cost
     more than the database took to run it). A failure is logged and swallowed: a read log that
     cannot be written must never stop a clinician seeing a record; the operator sees the error."""
-    values = [practice.pk, user.pk, sql.datetime_value(timezone.now()), read.kind, read.object_type, object_id,
-              label[:300], read.via]
+    values = [
+        practice.pk,
+        user.pk,
+        sql.datetime_value(timezone.now()),
+        read.kind,
+        read.object_type,
+        object_id,
+        label[:300],
+        read.via,
+    ]
     try:
         if connection.in_atomic_block:
             # Inside a transaction (ATOMIC_REQUESTS, tests) a failed INSERT must not poison it.
@@ -31,6 +39,5 @@ def record_read(*, practice, user, read: Read, object_id: int | None, label: str
             rows.insert_row(ReadEvent._meta.db_table, _COLUMNS, values)
         return True
     except Exception:
-        logger.exception("Read log: could not record %s %s for user %s", read.kind, label,
-                         getattr(user, "pk", None))
+        logger.exception("Read log: could not record %s %s for user %s", read.kind, label, getattr(user, "pk", None))
         return False

@@ -33,20 +33,29 @@ def read_log(request):
     page, filters = None, None
     if not request.GET or form.is_valid():
         data = form.cleaned_data if form.is_bound else {}
-        filters = ReadFilters(user_id=data.get("user"), kind=data.get("kind") or "", start=data.get("start"),
-                              end=data.get("end"), object_type=data.get("object_type") or "",
-                              object_id=data.get("object_id"))
+        filters = ReadFilters(
+            user_id=data.get("user"),
+            kind=data.get("kind") or "",
+            start=data.get("start"),
+            end=data.get("end"),
+            object_type=data.get("object_type") or "",
+            object_id=data.get("object_id"),
+        )
         try:
             if request.GET.get("format") == "csv":
                 queryset = selectors.events_for(practice=request.practice, filters=filters)
-                response = StreamingHttpResponse(exports.csv_lines(practice=request.practice, queryset=queryset),
-                                                 content_type="text/csv; charset=utf-8")
-                response["Content-Disposition"] = (f'attachment; filename="read-log-'
-                                                   f'{timezone.localdate():%Y-%m-%d}.csv"')
+                response = StreamingHttpResponse(
+                    exports.csv_lines(practice=request.practice, queryset=queryset),
+                    content_type="text/csv; charset=utf-8",
+                )
+                response["Content-Disposition"] = f'attachment; filename="read-log-{timezone.localdate():%Y-%m-%d}.csv"'
                 return response
-            page = selectors.read_events(practice=request.practice, filters=filters,
-                                         before=_cursor(request.GET.get("before")),
-                                         after=_cursor(request.GET.get("after")))
+            page = selectors.read_events(
+                practice=request.practice,
+                filters=filters,
+                before=_cursor(request.GET.get("before")),
+                after=_cursor(request.GET.get("after")),
+            )
         except AuditError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
             page = None
@@ -55,7 +64,15 @@ def read_log(request):
         for event in page.events:
             event.record_name = names.get((event.object_type, event.object_id), "")
     query = {k: request.GET[k] for k in FILTER_FIELDS if request.GET.get(k)}
-    return render(request, "audit/read_log.html", {
-        "form": form, "page": page, "settings_tab": "read_log", "filtered": bool(query),
-        "query": urlencode(query), "csv_query": urlencode({**query, "format": "csv"}),
-    })
+    return render(
+        request,
+        "audit/read_log.html",
+        {
+            "form": form,
+            "page": page,
+            "settings_tab": "read_log",
+            "filtered": bool(query),
+            "query": urlencode(query),
+            "csv_query": urlencode({**query, "format": "csv"}),
+        },
+    )

@@ -130,23 +130,37 @@ def _ref(model, practice, pk, field: str, what: str):
 
 def _data(practice, body: InvoiceIn) -> tuple[dict, list[dict]]:
     data = {
-        "bill_to": body.bill_to, "patient": _ref(Patient, practice, body.patient_id, "patient_id", "patient"),
+        "bill_to": body.bill_to,
+        "patient": _ref(Patient, practice, body.patient_id, "patient_id", "patient"),
         "insurance": _ref(PatientRelationship, practice, body.insurance_id, "insurance_id", "relationship"),
         "practitioner": _ref(Membership, practice, body.practitioner_id, "practitioner_id", "member"),
         "location": _ref(Location, practice, body.location_id, "location_id", "location"),
-        "invoice_date": body.invoice_date, "due_date": body.due_date, "notes": body.notes,
-        "service_setting": body.service_setting, "admission_date": body.admission_date,
-        "discharge_date": body.discharge_date, "primary_diagnosis": body.primary_diagnosis,
-        "other_diagnoses": body.other_diagnoses, "authorisation_code": body.authorisation_code,
-        "provider_kind": ProviderKind.PRACTITIONER, "provider_location": None, "payee_kind": body.payee_kind,
+        "invoice_date": body.invoice_date,
+        "due_date": body.due_date,
+        "notes": body.notes,
+        "service_setting": body.service_setting,
+        "admission_date": body.admission_date,
+        "discharge_date": body.discharge_date,
+        "primary_diagnosis": body.primary_diagnosis,
+        "other_diagnoses": body.other_diagnoses,
+        "authorisation_code": body.authorisation_code,
+        "provider_kind": ProviderKind.PRACTITIONER,
+        "provider_location": None,
+        "payee_kind": body.payee_kind,
         "payee_location": _ref(Location, practice, body.payee_location_id, "payee_location_id", "location"),
-        "controlling_specialist": _ref(Membership, practice, body.controlling_specialist_id,
-                                       "controlling_specialist_id", "member"),
+        "controlling_specialist": _ref(
+            Membership, practice, body.controlling_specialist_id, "controlling_specialist_id", "member"
+        ),
         "facility": _ref(Location, practice, body.facility_id, "facility_id", "location"),
     }
-    lines = [{"product": _ref(Product, practice, line.product_id, f"lines[{n}].product_id", "product"),
-              "service_date": line.service_date, "quantity": line.quantity}
-             for n, line in enumerate(body.lines, start=1)]
+    lines = [
+        {
+            "product": _ref(Product, practice, line.product_id, f"lines[{n}].product_id", "product"),
+            "service_date": line.service_date,
+            "quantity": line.quantity,
+        }
+        for n, line in enumerate(body.lines, start=1)
+    ]
     return data, lines
 
 
@@ -155,11 +169,22 @@ def _invoice(request, invoice_id: int) -> Invoice:
 
 
 @router.get("/invoices", response=list[InvoiceOut], auth=auth_for(Capability.VIEW_RECORDS))
-def list_invoices(request, healthcode_status: str = "", insurer_id: int | None = None,
-                  practitioner_id: int | None = None, age: str = "",
-                  limit: int = limit_param(100, 500), offset: int = offset_param()):
-    qs = selectors.search_invoices(practice=request.practice, healthcode_status=healthcode_status,
-                                   insurer_id=insurer_id, practitioner_id=practitioner_id, age=age)
+def list_invoices(
+    request,
+    healthcode_status: str = "",
+    insurer_id: int | None = None,
+    practitioner_id: int | None = None,
+    age: str = "",
+    limit: int = limit_param(100, 500),
+    offset: int = offset_param(),
+):
+    qs = selectors.search_invoices(
+        practice=request.practice,
+        healthcode_status=healthcode_status,
+        insurer_id=insurer_id,
+        practitioner_id=practitioner_id,
+        age=age,
+    )
     return list(page_of(qs.prefetch_related("lines"), limit=limit, offset=offset, maximum=500))
 
 
@@ -193,6 +218,12 @@ def issue_invoice(request, invoice_id: int):
 
 @router.post("/invoices/{invoice_id}/payments", response={201: InvoiceOut}, auth=auth_for(Capability.BILLING))
 def record_payment(request, invoice_id: int, body: PaymentIn):
-    services.record_payment(invoice=_invoice(request, invoice_id), amount=body.amount, received_on=body.received_on,
-                            method=body.method, reference=body.reference, recorded_by=request.user)
+    services.record_payment(
+        invoice=_invoice(request, invoice_id),
+        amount=body.amount,
+        received_on=body.received_on,
+        method=body.method,
+        reference=body.reference,
+        recorded_by=request.user,
+    )
     return Status(201, _invoice(request, invoice_id))

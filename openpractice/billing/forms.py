@@ -27,46 +27,74 @@ class LocationChoiceField(forms.ModelChoiceField):
 
 
 class InvoiceForm(forms.Form):
-    bill_to = forms.ChoiceField(label="Bill to", choices=BillTo.choices, widget=forms.RadioSelect,
-                                initial=BillTo.INSURER)
-    insurance = forms.ModelChoiceField(label="Insurance provider", required=False, queryset=None,
-                                       help_text="The patient's insurer and registration number, from the patient's record.")
-    practitioner = MembershipChoiceField(label="Practitioner", queryset=None,
-                                         help_text="The treating practitioner: the bill's provider (ProviderNo).")
+    bill_to = forms.ChoiceField(
+        label="Bill to", choices=BillTo.choices, widget=forms.RadioSelect, initial=BillTo.INSURER
+    )
+    insurance = forms.ModelChoiceField(
+        label="Insurance provider",
+        required=False,
+        queryset=None,
+        help_text="The patient's insurer and registration number, from the patient's record.",
+    )
+    practitioner = MembershipChoiceField(
+        label="Practitioner", queryset=None, help_text="The treating practitioner: the bill's provider (ProviderNo)."
+    )
     location = LocationChoiceField(label="Location", queryset=None, required=False)
     invoice_date = forms.DateField(label="Invoice date", widget=DATE)
     due_date = forms.DateField(label="Due date", required=False, widget=DATE)
-    service_setting = forms.ChoiceField(label="Service setting", choices=ServiceSetting.choices,
-                                        help_text="Sent to Healthcode as O (consultation room, outpatient), "
-                                                  "I (inpatient) or D (daycase).")
-    admission_date = forms.DateField(label="Admission date", required=False, widget=DATE,
-                                     help_text="Inpatient and daycase only.")
+    service_setting = forms.ChoiceField(
+        label="Service setting",
+        choices=ServiceSetting.choices,
+        help_text="Sent to Healthcode as O (consultation room, outpatient), I (inpatient) or D (daycase).",
+    )
+    admission_date = forms.DateField(
+        label="Admission date", required=False, widget=DATE, help_text="Inpatient and daycase only."
+    )
     discharge_date = forms.DateField(label="Discharge date", required=False, widget=DATE)
-    primary_diagnosis = CodeField(system=CodeSystem.ICD10, allow_inactive=True, required=False,
-                                  label="Primary diagnosis (ICD-10)")
-    other_diagnosis_1 = CodeField(system=CodeSystem.ICD10, allow_inactive=True, required=False,
-                                  label="Other diagnosis (ICD-10)")
-    other_diagnosis_2 = CodeField(system=CodeSystem.ICD10, allow_inactive=True, required=False,
-                                  label="Another diagnosis (ICD-10)")
-    authorisation_code = forms.CharField(label="Authorisation code", required=False, max_length=30,
-                                         help_text="The insurer's pre-authorisation number, if it gave one.")
-    payee_kind = forms.ChoiceField(label="Payee provider", choices=ProviderKind.choices,
-                                   help_text="Who is paid: the practitioner, or a location by its 600 number.")
+    primary_diagnosis = CodeField(
+        system=CodeSystem.ICD10, allow_inactive=True, required=False, label="Primary diagnosis (ICD-10)"
+    )
+    other_diagnosis_1 = CodeField(
+        system=CodeSystem.ICD10, allow_inactive=True, required=False, label="Other diagnosis (ICD-10)"
+    )
+    other_diagnosis_2 = CodeField(
+        system=CodeSystem.ICD10, allow_inactive=True, required=False, label="Another diagnosis (ICD-10)"
+    )
+    authorisation_code = forms.CharField(
+        label="Authorisation code",
+        required=False,
+        max_length=30,
+        help_text="The insurer's pre-authorisation number, if it gave one.",
+    )
+    payee_kind = forms.ChoiceField(
+        label="Payee provider",
+        choices=ProviderKind.choices,
+        help_text="Who is paid: the practitioner, or a location by its 600 number.",
+    )
     payee_location = LocationChoiceField(label="Payee location", queryset=None, required=False)
-    controlling_specialist = MembershipChoiceField(label="Controlling specialist", queryset=None, required=False,
-                                                   help_text="The lead consultant, when not the treating practitioner.")
+    controlling_specialist = MembershipChoiceField(
+        label="Controlling specialist",
+        queryset=None,
+        required=False,
+        help_text="The lead consultant, when not the treating practitioner.",
+    )
     facility = LocationChoiceField(label="Facility (treating hospital)", queryset=None, required=False)
     notes = forms.CharField(label="Notes", required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
     def __init__(self, *args, practice, patient, **kwargs):
         super().__init__(*args, **kwargs)
 
-        self.fields["insurance"].queryset = patient.relationships.filter(relationship_type="insurance") \
-            .select_related("related_contact")
+        self.fields["insurance"].queryset = patient.relationships.filter(relationship_type="insurance").select_related(
+            "related_contact"
+        )
         self.fields["insurance"].label_from_instance = lambda r: f"{r.related_contact.name} — {r.registration_number}"
         self.insurance_count = len(insurance_of(patient=patient))
-        members = Membership.objects.for_practice(practice).filter(is_active=True).select_related(
-            "user", "practitioner_profile").order_by("user__full_name")
+        members = (
+            Membership.objects.for_practice(practice)
+            .filter(is_active=True)
+            .select_related("user", "practitioner_profile")
+            .order_by("user__full_name")
+        )
         self.fields["practitioner"].queryset = members
         self.fields["controlling_specialist"].queryset = members
         locations = Location.objects.for_practice(practice).filter(is_active=True)
@@ -99,9 +127,15 @@ class LineForm(forms.Form):
 
 class BaseLineFormSet(forms.BaseFormSet):
     def lines(self) -> list[dict]:
-        return [{"product": f.cleaned_data["product"], "service_date": f.cleaned_data["service_date"],
-                 "quantity": f.cleaned_data.get("quantity") or 1}
-                for f in self.forms if f.cleaned_data.get("product")]
+        return [
+            {
+                "product": f.cleaned_data["product"],
+                "service_date": f.cleaned_data["service_date"],
+                "quantity": f.cleaned_data.get("quantity") or 1,
+            }
+            for f in self.forms
+            if f.cleaned_data.get("product")
+        ]
 
 
 LineFormSet = forms.formset_factory(LineForm, formset=BaseLineFormSet, extra=0, max_num=50, validate_max=True)
@@ -129,10 +163,13 @@ class EmailForm(forms.Form):
 
 class NumberingForm(forms.Form):
     invoice_prefix = forms.CharField(
-        label="Invoice number prefix", max_length=4,
-        help_text="1 to 4 letters, e.g. INV. Numbers are the prefix and 6 digits: INV000042.")
+        label="Invoice number prefix",
+        max_length=4,
+        help_text="1 to 4 letters, e.g. INV. Numbers are the prefix and 6 digits: INV000042.",
+    )
     credit_note_prefix = forms.CharField(
-        label="Credit note number prefix", max_length=4, help_text="1 to 4 letters, e.g. CN.")
+        label="Credit note number prefix", max_length=4, help_text="1 to 4 letters, e.g. CN."
+    )
 
 
 def optional_int(value) -> int | None:

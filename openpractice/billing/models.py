@@ -35,8 +35,13 @@ class HealthcodeStatus(models.TextChoices):
 
 
 # Statuses in which a bill is with the clearing house and must not be edited or sent again.
-LIVE_HEALTHCODE_STATUSES = (HealthcodeStatus.QUEUED, HealthcodeStatus.UNPROCESSED, HealthcodeStatus.VALIDATED,
-                            HealthcodeStatus.AWAITING_COLLECTION, HealthcodeStatus.COLLECTED)
+LIVE_HEALTHCODE_STATUSES = (
+    HealthcodeStatus.QUEUED,
+    HealthcodeStatus.UNPROCESSED,
+    HealthcodeStatus.VALIDATED,
+    HealthcodeStatus.AWAITING_COLLECTION,
+    HealthcodeStatus.COLLECTED,
+)
 
 
 class PaymentOutcome(models.TextChoices):
@@ -60,8 +65,12 @@ class ServiceSetting(models.TextChoices):
     DAYCASE = "daycase", "Daycase"
 
 
-SETTING_CODES = {ServiceSetting.CONSULTING_ROOM: "O", ServiceSetting.OUTPATIENT: "O",
-                 ServiceSetting.INPATIENT: "I", ServiceSetting.DAYCASE: "D"}
+SETTING_CODES = {
+    ServiceSetting.CONSULTING_ROOM: "O",
+    ServiceSetting.OUTPATIENT: "O",
+    ServiceSetting.INPATIENT: "I",
+    ServiceSetting.DAYCASE: "D",
+}
 
 
 class ProviderKind(models.TextChoices):
@@ -98,44 +107,72 @@ class Invoice(models.Model):
     number = models.CharField("invoice number", max_length=10, blank=True)
     bill_to = models.CharField("bill to", max_length=8, choices=BillTo.choices, default=BillTo.INSURER)
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="invoices")
-    insurance = models.ForeignKey("patients.PatientRelationship", verbose_name="insurance", null=True, blank=True,
-                                  on_delete=models.PROTECT, related_name="invoices", db_index=False)
-    insurer_contact = models.ForeignKey("contacts.Contact", verbose_name="insurer", null=True, blank=True,
-                                        on_delete=models.PROTECT, related_name="invoices")
+    insurance = models.ForeignKey(
+        "patients.PatientRelationship",
+        verbose_name="insurance",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="invoices",
+        db_index=False,
+    )
+    insurer_contact = models.ForeignKey(
+        "contacts.Contact",
+        verbose_name="insurer",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="invoices",
+    )
     practitioner = models.ForeignKey("practices.Membership", on_delete=models.PROTECT, related_name="invoices")
-    location = models.ForeignKey("practices.Location", null=True, blank=True, on_delete=models.PROTECT,
-                                 related_name="invoices", db_index=False)
+    location = models.ForeignKey(
+        "practices.Location", null=True, blank=True, on_delete=models.PROTECT, related_name="invoices", db_index=False
+    )
     invoice_date = models.DateField("invoice date")
     due_date = models.DateField("due date", null=True, blank=True)
     notes = models.TextField(blank=True)
 
     record_status = models.CharField(max_length=8, choices=RecordStatus.choices, default=RecordStatus.DRAFT)
-    healthcode_status = models.CharField(max_length=20, choices=HealthcodeStatus.choices,
-                                         default=HealthcodeStatus.NOT_SUBMITTED)
+    healthcode_status = models.CharField(
+        max_length=20, choices=HealthcodeStatus.choices, default=HealthcodeStatus.NOT_SUBMITTED
+    )
     payment_outcome = models.CharField(max_length=12, choices=PaymentOutcome.choices, default=PaymentOutcome.UNPAID)
     # Each correction after a failed bill is a new version; a submission names (invoice, version).
     version = models.PositiveIntegerField(default=1)
 
     # Healthcode configuration of an insurer invoice.
-    service_setting = models.CharField("Service setting", max_length=16, choices=ServiceSetting.choices,
-                                       default=ServiceSetting.CONSULTING_ROOM)
+    service_setting = models.CharField(
+        "Service setting", max_length=16, choices=ServiceSetting.choices, default=ServiceSetting.CONSULTING_ROOM
+    )
     admission_date = models.DateField("admission date", null=True, blank=True)
     discharge_date = models.DateField("discharge date", null=True, blank=True)
     primary_diagnosis = models.CharField("primary diagnosis (ICD-10)", max_length=16, blank=True)
     other_diagnoses = models.JSONField("other diagnoses (ICD-10)", default=list, blank=True)
     authorisation_code = models.CharField("Authorisation code", max_length=30, blank=True)
-    provider_kind = models.CharField("provider", max_length=12, choices=ProviderKind.choices,
-                                     default=ProviderKind.PRACTITIONER)
-    provider_location = models.ForeignKey("practices.Location", null=True, blank=True, on_delete=models.PROTECT,
-                                          related_name="+", db_index=False)
-    payee_kind = models.CharField("payee provider", max_length=12, choices=ProviderKind.choices,
-                                  default=ProviderKind.PRACTITIONER)
-    payee_location = models.ForeignKey("practices.Location", null=True, blank=True, on_delete=models.PROTECT,
-                                       related_name="+", db_index=False)
-    controlling_specialist = models.ForeignKey("practices.Membership", null=True, blank=True,
-                                               on_delete=models.PROTECT, related_name="+", db_index=False)
-    facility = models.ForeignKey("practices.Location", verbose_name="facility (treating hospital)", null=True,
-                                 blank=True, on_delete=models.PROTECT, related_name="+", db_index=False)
+    provider_kind = models.CharField(
+        "provider", max_length=12, choices=ProviderKind.choices, default=ProviderKind.PRACTITIONER
+    )
+    provider_location = models.ForeignKey(
+        "practices.Location", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    payee_kind = models.CharField(
+        "payee provider", max_length=12, choices=ProviderKind.choices, default=ProviderKind.PRACTITIONER
+    )
+    payee_location = models.ForeignKey(
+        "practices.Location", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    controlling_specialist = models.ForeignKey(
+        "practices.Membership", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    facility = models.ForeignKey(
+        "practices.Location",
+        verbose_name="facility (treating hospital)",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
 
     net_total = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
     vat_total = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
@@ -147,8 +184,9 @@ class Invoice(models.Model):
     issued_at = models.DateTimeField(null=True, blank=True)
     voided_at = models.DateTimeField(null=True, blank=True)
     void_reason = models.CharField(max_length=200, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+", db_index=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -162,15 +200,23 @@ class Invoice(models.Model):
             models.Index(fields=["practice", "record_status", "invoice_date"], name="invoice_record_status"),
         ]
         constraints = [
-            models.UniqueConstraint(fields=["practice", "number"], condition=~Q(number=""),
-                                    name="invoice_number_unique_in_practice"),
+            models.UniqueConstraint(
+                fields=["practice", "number"], condition=~Q(number=""), name="invoice_number_unique_in_practice"
+            ),
             # Issued invoices have a number; a draft, or a draft voided before issue, has none.
-            models.CheckConstraint(condition=~Q(record_status="issued") | ~Q(number=""),
-                                   name="invoice_issued_has_number"),
-            models.CheckConstraint(condition=Q(bill_to="patient") | Q(insurer_contact__isnull=False),
-                                   name="invoice_insurer_bill_names_insurer"),
-            models.CheckConstraint(condition=Q(discharge_date__isnull=True) | Q(admission_date__isnull=True)
-                                   | Q(discharge_date__gte=F("admission_date")), name="invoice_stay_in_order"),
+            models.CheckConstraint(
+                condition=~Q(record_status="issued") | ~Q(number=""), name="invoice_issued_has_number"
+            ),
+            models.CheckConstraint(
+                condition=Q(bill_to="patient") | Q(insurer_contact__isnull=False),
+                name="invoice_insurer_bill_names_insurer",
+            ),
+            models.CheckConstraint(
+                condition=Q(discharge_date__isnull=True)
+                | Q(admission_date__isnull=True)
+                | Q(discharge_date__gte=F("admission_date")),
+                name="invoice_stay_in_order",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -204,8 +250,11 @@ class Invoice(models.Model):
     @property
     def is_editable(self) -> bool:
         """Lines and Healthcode details can change until the bill is with the clearing house."""
-        return (self.record_status != RecordStatus.VOID and self.healthcode_status not in LIVE_HEALTHCODE_STATUSES
-                and not self.carries_shortfall)
+        return (
+            self.record_status != RecordStatus.VOID
+            and self.healthcode_status not in LIVE_HEALTHCODE_STATUSES
+            and not self.carries_shortfall
+        )
 
     @property
     def carries_shortfall(self) -> bool:

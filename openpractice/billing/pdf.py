@@ -20,14 +20,24 @@ from django.template.loader import render_to_string
 def invoice_pdf(*, invoice) -> bytes:
     from weasyprint import CSS, HTML
 
-    html = render_to_string("billing/pdf.html", {"invoice": invoice, "practice": invoice.practice,
-                                                 "practitioner": invoice.practitioner,
-                                                 "profile": getattr(invoice.practitioner, "practitioner_profile", None)})
+    html = render_to_string(
+        "billing/pdf.html",
+        {
+            "invoice": invoice,
+            "practice": invoice.practice,
+            "practitioner": invoice.practitioner,
+            "profile": getattr(invoice.practitioner, "practitioner_profile", None),
+        },
+    )
     fetcher = static_only_fetcher()
-    stylesheets = [CSS(filename=path, url_fetcher=fetcher)
-                   for path in (finders.find("css/app.css"), finders.find("css/invoice-print.css")) if path]
+    stylesheets = [
+        CSS(filename=path, url_fetcher=fetcher)
+        for path in (finders.find("css/app.css"), finders.find("css/invoice-print.css"))
+        if path
+    ]
     return HTML(string=html, base_url=str(Path(settings.BASE_DIR)), url_fetcher=fetcher).write_pdf(
-        stylesheets=stylesheets)
+        stylesheets=stylesheets
+    )
 
 
 @lru_cache(maxsize=1)

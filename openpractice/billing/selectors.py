@@ -29,13 +29,22 @@ AGE_BUCKETS = {
 
 
 def invoices(*, practice) -> QuerySet[Invoice]:
-    return (Invoice.objects.for_practice(practice)
-            .select_related("patient", "insurer_contact__insurer", "practitioner__user", "insurance"))
+    return Invoice.objects.for_practice(practice).select_related(
+        "patient", "insurer_contact__insurer", "practitioner__user", "insurance"
+    )
 
 
-def search_invoices(*, practice, healthcode_status: str = "", insurer_id: int | None = None,
-                    practitioner_id: int | None = None, age: str = "", record_status: str = "",
-                    query: str = "", today: dt.date | None = None) -> QuerySet[Invoice]:
+def search_invoices(
+    *,
+    practice,
+    healthcode_status: str = "",
+    insurer_id: int | None = None,
+    practitioner_id: int | None = None,
+    age: str = "",
+    record_status: str = "",
+    query: str = "",
+    today: dt.date | None = None,
+) -> QuerySet[Invoice]:
     qs = invoices(practice=practice)
     if healthcode_status in HealthcodeStatus.values:
         qs = qs.filter(healthcode_status=healthcode_status)
@@ -59,18 +68,24 @@ def search_invoices(*, practice, healthcode_status: str = "", insurer_id: int | 
 
 def submittable_candidates(*, practice) -> QuerySet[Invoice]:
     """Insurer invoices that could go to Healthcode now: not void, not sent (or failed)."""
-    return (invoices(practice=practice).filter(bill_to=BillTo.INSURER)
-            .exclude(record_status=RecordStatus.VOID)
-            .filter(healthcode_status__in=[HealthcodeStatus.NOT_SUBMITTED, HealthcodeStatus.FAILED]))
+    return (
+        invoices(practice=practice)
+        .filter(bill_to=BillTo.INSURER)
+        .exclude(record_status=RecordStatus.VOID)
+        .filter(healthcode_status__in=[HealthcodeStatus.NOT_SUBMITTED, HealthcodeStatus.FAILED])
+    )
 
 
 def submittable_matching(*, practice, **filters) -> QuerySet[Invoice]:
     """The list's filter narrowed to invoices that could go to Healthcode now: what "Select all
     matching this filter" submits (resolved on the server, in this practice)."""
-    return (search_invoices(practice=practice, **filters).filter(bill_to=BillTo.INSURER)
-            .exclude(record_status=RecordStatus.VOID)
-            .filter(healthcode_status__in=[HealthcodeStatus.NOT_SUBMITTED, HealthcodeStatus.FAILED])
-            .order_by("pk"))
+    return (
+        search_invoices(practice=practice, **filters)
+        .filter(bill_to=BillTo.INSURER)
+        .exclude(record_status=RecordStatus.VOID)
+        .filter(healthcode_status__in=[HealthcodeStatus.NOT_SUBMITTED, HealthcodeStatus.FAILED])
+        .order_by("pk")
+    )
 
 
 def invoices_of_patient(*, patient) -> QuerySet[Invoice]:
@@ -79,11 +94,22 @@ def invoices_of_patient(*, patient) -> QuerySet[Invoice]:
 
 def invoice_with_rows(*, practice, invoice_id) -> Invoice:
 
-    qs = invoices(practice=practice).select_related(
-        "location", "provider_location", "payee_location", "facility", "controlling_specialist__user",
-        "practitioner__practitioner_profile", "insurer_contact", "practice",
-    ).prefetch_related(Prefetch("lines", queryset=InvoiceLine.objects.select_related("product")),
-                       "payments", "credit_notes")
+    qs = (
+        invoices(practice=practice)
+        .select_related(
+            "location",
+            "provider_location",
+            "payee_location",
+            "facility",
+            "controlling_specialist__user",
+            "practitioner__practitioner_profile",
+            "insurer_contact",
+            "practice",
+        )
+        .prefetch_related(
+            Prefetch("lines", queryset=InvoiceLine.objects.select_related("product")), "payments", "credit_notes"
+        )
+    )
     return get_for_practice_or_404(qs, practice, pk=invoice_id)
 
 
@@ -97,6 +123,13 @@ def number_sequences(*, practice) -> list[dict]:
         sequence = found.get(kind)
         prefix = sequence.prefix if sequence else DEFAULT_PREFIXES[kind]
         next_value = sequence.next_value if sequence else 1
-        rows.append({"kind": kind.value, "label": kind.label, "prefix": prefix, "issued": next_value - 1,
-                     "next_number": format_number(prefix, next_value)})
+        rows.append(
+            {
+                "kind": kind.value,
+                "label": kind.label,
+                "prefix": prefix,
+                "issued": next_value - 1,
+                "next_number": format_number(prefix, next_value),
+            }
+        )
     return rows

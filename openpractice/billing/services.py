@@ -46,10 +46,28 @@ PREFIX = re.compile(r"^[A-Z]{1,4}$")
 MAX_LINES = 50
 MAX_QUANTITY = 999
 
-HEADER_FIELDS = ("bill_to", "patient", "insurance", "practitioner", "location", "invoice_date", "due_date", "notes",
-                 "service_setting", "admission_date", "discharge_date", "primary_diagnosis", "other_diagnoses",
-                 "authorisation_code", "provider_kind", "provider_location", "payee_kind", "payee_location",
-                 "controlling_specialist", "facility")
+HEADER_FIELDS = (
+    "bill_to",
+    "patient",
+    "insurance",
+    "practitioner",
+    "location",
+    "invoice_date",
+    "due_date",
+    "notes",
+    "service_setting",
+    "admission_date",
+    "discharge_date",
+    "primary_diagnosis",
+    "other_diagnoses",
+    "authorisation_code",
+    "provider_kind",
+    "provider_location",
+    "payee_kind",
+    "payee_location",
+    "controlling_specialist",
+    "facility",
+)
 
 
 # -- numbering -------------------------------------------------------------------------------
@@ -57,8 +75,12 @@ def format_number(prefix: str, value: int) -> str:
     """PREFIX + at least 6 digits, e.g. INV000042: no full stops, at most 10 characters."""
     number = f"{prefix}{value:06d}"
     if len(number) > MAX_NUMBER_LENGTH:
-        raise BillingError(f"The {prefix} number sequence is used up ({MAX_NUMBER_LENGTH} characters at most): "
-                           "choose a shorter prefix under Settings.", field="number", code="sequence_exhausted")
+        raise BillingError(
+            f"The {prefix} number sequence is used up ({MAX_NUMBER_LENGTH} characters at most): "
+            "choose a shorter prefix under Settings.",
+            field="number",
+            code="sequence_exhausted",
+        )
     return number
 
 
@@ -78,8 +100,7 @@ def take_numbers(*, practice, count: int, kind: str = SequenceKind.INVOICE) -> l
         raise RuntimeError("take_number must run inside a transaction")
     if count < 1:
         return []
-    NumberSequence.objects.get_or_create(practice=practice, kind=kind,
-                                         defaults={"prefix": DEFAULT_PREFIXES[kind]})
+    NumberSequence.objects.get_or_create(practice=practice, kind=kind, defaults={"prefix": DEFAULT_PREFIXES[kind]})
     sequence = NumberSequence.objects.select_for_update().get(practice=practice, kind=kind)
     first = sequence.next_value
     numbers = [format_number(sequence.prefix, value) for value in range(first, first + count)]
@@ -92,8 +113,9 @@ def clean_prefix(prefix: str) -> str:
     """A number prefix as stored: 1 to 4 letters A-Z, upper-cased."""
     prefix = (prefix or "").strip().upper()
     if not PREFIX.match(prefix):
-        raise BillingError("The number prefix is 1 to 4 capital letters, such as INV (no full stops or digits).",
-                           field="prefix")
+        raise BillingError(
+            "The number prefix is 1 to 4 capital letters, such as INV (no full stops or digits).", field="prefix"
+        )
     return prefix
 
 
@@ -115,8 +137,10 @@ def set_number_prefixes(*, practice, invoice_prefix: str, credit_note_prefix: st
     prefixes = {SequenceKind.INVOICE: invoice_prefix, SequenceKind.CREDIT_NOTE: credit_note_prefix}
     cleaned = {kind: (prefix or "").strip().upper() for kind, prefix in prefixes.items()}  # checked below
     if cleaned[SequenceKind.INVOICE] == cleaned[SequenceKind.CREDIT_NOTE]:
-        raise BillingError("Invoices and credit notes need different prefixes, so their numbers never meet.",
-                           field="credit_note_prefix")
+        raise BillingError(
+            "Invoices and credit notes need different prefixes, so their numbers never meet.",
+            field="credit_note_prefix",
+        )
     for kind, prefix in cleaned.items():
         try:
             set_number_prefix(practice=practice, prefix=prefix, kind=kind)
@@ -129,9 +153,12 @@ def resolve_price(*, product, insurer_contact, on_date: dt.date) -> tuple[Decima
     """The price for the payer: the insurer's contract price valid on the date of service, else
     the list price. Returns (price, "contract" | "list")."""
     if insurer_contact is not None:
-
-        contract = (contracts_of(product=product).filter(insurer_contact=insurer_contact, valid_from__lte=on_date)
-                    .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=on_date)).first())
+        contract = (
+            contracts_of(product=product)
+            .filter(insurer_contact=insurer_contact, valid_from__lte=on_date)
+            .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=on_date))
+            .first()
+        )
         if contract is not None:
             return contract.price, "contract"
     return product.list_price, "list"
@@ -147,8 +174,9 @@ def _same_practice(obj, practice, field: str, what: str):
 def _date(value, field: str, label: str, *, required: bool = False):
     if value in (None, ""):
         if required:
-            raise BillingError(f"Enter the {label}, such as {timezone.localdate():%d/%m/%Y}.", field=field,
-                               code="required")
+            raise BillingError(
+                f"Enter the {label}, such as {timezone.localdate():%d/%m/%Y}.", field=field, code="required"
+            )
         return None
     if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
         raise BillingError(f"Enter the {label} as a date, such as {timezone.localdate():%d/%m/%Y}.", field=field)
@@ -167,10 +195,16 @@ def _clean_header(practice, data: dict) -> dict:
     insurance = out["insurance"]
     if out["bill_to"] == BillTo.INSURER:
         if insurance is None:
-            raise BillingError("Choose which of the patient's insurers to bill (add one on the patient's page "
-                               "under Relationships).", field="insurance", code="required")
-        if (insurance.practice_id != practice.pk or insurance.patient_id != patient.pk
-                or insurance.relationship_type != RelationshipType.INSURANCE):
+            raise BillingError(
+                "Choose which of the patient's insurers to bill (add one on the patient's page under Relationships).",
+                field="insurance",
+                code="required",
+            )
+        if (
+            insurance.practice_id != practice.pk
+            or insurance.patient_id != patient.pk
+            or insurance.relationship_type != RelationshipType.INSURANCE
+        ):
             raise BillingError("Choose an insurance provider of this patient.", field="insurance")
         out["insurer_contact"] = insurance.related_contact
     else:
@@ -180,9 +214,13 @@ def _clean_header(practice, data: dict) -> dict:
     if practitioner is None:
         raise BillingError("Choose the practitioner who treated the patient.", field="practitioner", code="required")
     _same_practice(practitioner, practice, "practitioner", "a practitioner")
-    for field, what in (("location", "a location"), ("provider_location", "a location"),
-                        ("payee_location", "a location"), ("facility", "a location"),
-                        ("controlling_specialist", "a practitioner")):
+    for field, what in (
+        ("location", "a location"),
+        ("provider_location", "a location"),
+        ("payee_location", "a location"),
+        ("facility", "a location"),
+        ("controlling_specialist", "a practitioner"),
+    ):
         _same_practice(out[field], practice, field, what)
     out["invoice_date"] = _date(out["invoice_date"], "invoice_date", "invoice date", required=True)
     out["due_date"] = _date(out["due_date"], "due_date", "due date")
@@ -191,8 +229,9 @@ def _clean_header(practice, data: dict) -> dict:
     out["notes"] = (out["notes"] or "").strip()[:2000]
     out["service_setting"] = out["service_setting"] or ServiceSetting.CONSULTING_ROOM
     if out["service_setting"] not in ServiceSetting.values:
-        raise BillingError("Choose the Service setting: Consultation room, Outpatient, Inpatient or Daycase.",
-                           field="service_setting")
+        raise BillingError(
+            "Choose the Service setting: Consultation room, Outpatient, Inpatient or Daycase.", field="service_setting"
+        )
     out["admission_date"] = _date(out["admission_date"], "admission_date", "admission date")
     out["discharge_date"] = _date(out["discharge_date"], "discharge_date", "discharge date")
     if out["service_setting"] in (ServiceSetting.INPATIENT, ServiceSetting.DAYCASE):
@@ -202,14 +241,17 @@ def _clean_header(practice, data: dict) -> dict:
         out["admission_date"] = out["discharge_date"] = None
     diagnoses = []
     for field, value in [("primary_diagnosis", out["primary_diagnosis"])] + [
-            ("other_diagnoses", v) for v in (out["other_diagnoses"] or [])]:
+        ("other_diagnoses", v) for v in (out["other_diagnoses"] or [])
+    ]:
         value = (value or "").strip().upper()
         if not value:
             continue
         code = get_code(practice=practice, system=CodeSystem.ICD10, code=value)
         if code is None:
-            raise BillingError(f"“{value}” is not an ICD-10 code: type a code or words and choose from the list "
-                               "(such as M17.1).", field=field)
+            raise BillingError(
+                f"“{value}” is not an ICD-10 code: type a code or words and choose from the list (such as M17.1).",
+                field=field,
+            )
         if code.code not in diagnoses:
             diagnoses.append(code.code)
     if not out["primary_diagnosis"] and diagnoses:
@@ -217,15 +259,16 @@ def _clean_header(practice, data: dict) -> dict:
     out["primary_diagnosis"] = diagnoses[0] if diagnoses else ""
     out["other_diagnoses"] = diagnoses[1:]
     out["authorisation_code"] = re.sub(r"\s+", " ", (out["authorisation_code"] or "").strip()).upper()[:30]
-    for kind_field, location_field, label in (("provider_kind", "provider_location", "provider"),
-                                              ("payee_kind", "payee_location", "payee provider")):
+    for kind_field, location_field, label in (
+        ("provider_kind", "provider_location", "provider"),
+        ("payee_kind", "payee_location", "payee provider"),
+    ):
         out[kind_field] = out[kind_field] or ProviderKind.PRACTITIONER
         if out[kind_field] not in ProviderKind.values:
             raise BillingError(f"Choose the {label}: the practitioner or a location.", field=kind_field)
         if out[kind_field] == ProviderKind.LOCATION:
             if out[location_field] is None:
-                raise BillingError(f"Choose the location that is the {label}.", field=location_field,
-                                   code="required")
+                raise BillingError(f"Choose the location that is the {label}.", field=location_field, code="required")
         else:
             out[location_field] = None
     return out
@@ -234,8 +277,9 @@ def _clean_header(practice, data: dict) -> dict:
 def _clean_lines(practice, header: dict, lines: list[dict]) -> list[dict]:
 
     if not lines:
-        raise BillingError("Add at least one line: choose a product and the date of service.", field="lines",
-                           code="required")
+        raise BillingError(
+            "Add at least one line: choose a product and the date of service.", field="lines", code="required"
+        )
     if len(lines) > MAX_LINES:
         raise BillingError(f"An invoice can have at most {MAX_LINES} lines.", field="lines")
     cleaned = []
@@ -244,28 +288,41 @@ def _clean_lines(practice, header: dict, lines: list[dict]) -> list[dict]:
         product = line.get("product")
         if not isinstance(product, Product) or product.practice_id != practice.pk:
             raise BillingError(f"Line {number}: choose a product of this practice.", field=f"{field}.product")
-        service_date = _date(line.get("service_date"), f"{field}.service_date", f"line {number} date of service",
-                             required=True)
+        service_date = _date(
+            line.get("service_date"), f"{field}.service_date", f"line {number} date of service", required=True
+        )
         quantity = line.get("quantity", 1)
         if isinstance(quantity, bool) or not isinstance(quantity, int) or not 1 <= quantity <= MAX_QUANTITY:
-            raise BillingError(f"Line {number}: the quantity is a whole number from 1 to {MAX_QUANTITY}.",
-                               field=f"{field}.quantity")
+            raise BillingError(
+                f"Line {number}: the quantity is a whole number from 1 to {MAX_QUANTITY}.", field=f"{field}.quantity"
+            )
         price, source = resolve_price(product=product, insurer_contact=header["insurer_contact"], on_date=service_date)
         net = round_money(price * quantity)
         vat_rate = product.vat_rate
-        cleaned.append({
-            "sequence": number, "product": product, "description": product.name[:200], "service_date": service_date,
-            "quantity": quantity, "unit_price": price, "price_source": source, "vat_rate": vat_rate,
-            "net_amount": net, "vat_amount": round_money(net * vat_rate),
-            "industry_standard_code": product.industry_standard_code, "procedure_code": product.procedure_code,
-        })
+        cleaned.append(
+            {
+                "sequence": number,
+                "product": product,
+                "description": product.name[:200],
+                "service_date": service_date,
+                "quantity": quantity,
+                "unit_price": price,
+                "price_source": source,
+                "vat_rate": vat_rate,
+                "net_amount": net,
+                "vat_amount": round_money(net * vat_rate),
+                "industry_standard_code": product.industry_standard_code,
+                "procedure_code": product.procedure_code,
+            }
+        )
     return cleaned
 
 
 def _write_lines(invoice: Invoice, lines: list[dict]) -> None:
     invoice.lines.all().delete()
-    InvoiceLine.objects.bulk_create([InvoiceLine(practice_id=invoice.practice_id, invoice=invoice, **line)
-                                     for line in lines])
+    InvoiceLine.objects.bulk_create(
+        [InvoiceLine(practice_id=invoice.practice_id, invoice=invoice, **line) for line in lines]
+    )
     invoice.net_total = sum((line["net_amount"] for line in lines), ZERO)
     invoice.vat_total = sum((line["vat_amount"] for line in lines), ZERO)
     invoice.total = invoice.net_total + invoice.vat_total
@@ -328,23 +385,32 @@ def lock_invoice(invoice_id: int, practice_id: int | None) -> Invoice:
 def update_invoice(*, invoice: Invoice, data: dict, lines: list[dict] | None = None) -> Invoice:
     invoice = _locked(invoice)
     if not invoice.is_editable:
-        raise BillingError(f"This invoice cannot be changed: it is {invoice.get_record_status_display().lower()}"
-                           f"{' and ' + invoice.get_healthcode_status_display().lower() + ' at Healthcode' if invoice.healthcode_status != HealthcodeStatus.NOT_SUBMITTED else ''}. "
-                           "Issue a credit note instead, or cancel the bill first.", code="locked")
+        raise BillingError(
+            f"This invoice cannot be changed: it is {invoice.get_record_status_display().lower()}"
+            f"{' and ' + invoice.get_healthcode_status_display().lower() + ' at Healthcode' if invoice.healthcode_status != HealthcodeStatus.NOT_SUBMITTED else ''}. "
+            "Issue a credit note instead, or cancel the bill first.",
+            code="locked",
+        )
     if invoice.paid_total or invoice.credited_total:
         raise BillingError("This invoice has payments or credit notes: it can no longer be changed.", code="locked")
     if invoice.carries_shortfall:
-        raise BillingError("This invoice is an insurer's shortfall: its amount is the insurer's stated deduction and "
-                           "cannot be changed. Reverse the shortfall transfer or issue a credit note.", code="locked")
+        raise BillingError(
+            "This invoice is an insurer's shortfall: its amount is the insurer's stated deduction and "
+            "cannot be changed. Reverse the shortfall transfer or issue a credit note.",
+            code="locked",
+        )
     merged = {f: getattr(invoice, f) for f in HEADER_FIELDS}
     merged.update(data)
     header = _clean_header(invoice.practice, merged)
     if invoice.record_status == RecordStatus.ISSUED and header["bill_to"] != invoice.bill_to:
-        raise BillingError("An issued invoice cannot change who it is to: void it and raise a new one.",
-                           field="bill_to")
+        raise BillingError(
+            "An issued invoice cannot change who it is to: void it and raise a new one.", field="bill_to"
+        )
     if lines is None:
-        lines = [{"product": line.product, "service_date": line.service_date, "quantity": line.quantity}
-                 for line in invoice.lines.select_related("product")]
+        lines = [
+            {"product": line.product, "service_date": line.service_date, "quantity": line.quantity}
+            for line in invoice.lines.select_related("product")
+        ]
     cleaned = _clean_lines(invoice.practice, header, lines)
     _apply_header(invoice, header)
     _write_lines(invoice, cleaned)
@@ -361,8 +427,11 @@ ISSUED_FIELDS = ["number", "record_status", "issued_at", "updated_at"]
 def _require_draft(invoice: Invoice, *, named: bool = False) -> None:
     if invoice.record_status != RecordStatus.DRAFT:
         which = f"Invoice {invoice.number or f'#{invoice.pk}'}: only" if named else "Only"
-        raise BillingError(f"{which} a draft can be issued; this invoice is {invoice.get_record_status_display().lower()}.",
-                           field="record_status", code="wrong_status")
+        raise BillingError(
+            f"{which} a draft can be issued; this invoice is {invoice.get_record_status_display().lower()}.",
+            field="record_status",
+            code="wrong_status",
+        )
 
 
 def _mark_issued(invoice: Invoice, number: str, now: dt.datetime) -> None:
@@ -415,18 +484,30 @@ def void_invoice(*, invoice: Invoice, reason: str) -> Invoice:
     invoice = _locked(invoice)
     reason = (reason or "").strip()
     if not reason:
-        raise BillingError("Say why the invoice is void (the reason stays on the record).", field="reason",
-                           code="required")
+        raise BillingError(
+            "Say why the invoice is void (the reason stays on the record).", field="reason", code="required"
+        )
     if invoice.record_status == RecordStatus.VOID:
         raise BillingError("This invoice is already void.", field="record_status", code="wrong_status")
-    if invoice.healthcode_status in (HealthcodeStatus.QUEUED, HealthcodeStatus.UNPROCESSED,
-                                     HealthcodeStatus.VALIDATED, HealthcodeStatus.AWAITING_COLLECTION,
-                                     HealthcodeStatus.COLLECTED):
-        raise BillingError("The bill is with Healthcode: cancel it there first (possible until the insurer "
-                           "collects it), or issue a credit note.", field="record_status", code="wrong_status")
+    if invoice.healthcode_status in (
+        HealthcodeStatus.QUEUED,
+        HealthcodeStatus.UNPROCESSED,
+        HealthcodeStatus.VALIDATED,
+        HealthcodeStatus.AWAITING_COLLECTION,
+        HealthcodeStatus.COLLECTED,
+    ):
+        raise BillingError(
+            "The bill is with Healthcode: cancel it there first (possible until the insurer "
+            "collects it), or issue a credit note.",
+            field="record_status",
+            code="wrong_status",
+        )
     if invoice.paid_total:
-        raise BillingError("This invoice has payments: issue a credit note instead of voiding it.",
-                           field="record_status", code="wrong_status")
+        raise BillingError(
+            "This invoice has payments: issue a credit note instead of voiding it.",
+            field="record_status",
+            code="wrong_status",
+        )
     invoice.record_status = RecordStatus.VOID
     invoice.voided_at = timezone.now()
     invoice.void_reason = reason[:200]
@@ -441,8 +522,9 @@ def void_invoice(*, invoice: Invoice, reason: str) -> Invoice:
 SETTLEMENT_SOURCES: list = []
 
 
-def payment_outcome_for(*, total: Decimal, paid_total: Decimal, credited_total: Decimal,
-                        written_off_total: Decimal) -> str:
+def payment_outcome_for(
+    *, total: Decimal, paid_total: Decimal, credited_total: Decimal, written_off_total: Decimal
+) -> str:
     """The payment outcome of an invoice from its totals (one rule for every caller)."""
     settled = paid_total + credited_total + written_off_total
     if written_off_total and settled >= total:
@@ -456,12 +538,16 @@ def payment_outcome_for(*, total: Decimal, paid_total: Decimal, credited_total: 
 
 def _refresh_outcome(invoice: Invoice) -> None:
     """Recompute paid/credited totals and the payment outcome from the rows (the rows are the truth)."""
-    invoice.paid_total = (sum((p.amount for p in invoice.payments.all()), ZERO)
-                          + sum((source(invoice) for source in SETTLEMENT_SOURCES), ZERO))
+    invoice.paid_total = sum((p.amount for p in invoice.payments.all()), ZERO) + sum(
+        (source(invoice) for source in SETTLEMENT_SOURCES), ZERO
+    )
     invoice.credited_total = sum((c.amount for c in invoice.credit_notes.all()), ZERO)
     invoice.payment_outcome = payment_outcome_for(
-        total=invoice.total, paid_total=invoice.paid_total, credited_total=invoice.credited_total,
-        written_off_total=invoice.written_off_total)
+        total=invoice.total,
+        paid_total=invoice.paid_total,
+        credited_total=invoice.credited_total,
+        written_off_total=invoice.written_off_total,
+    )
     invoice.save(update_fields=["paid_total", "credited_total", "payment_outcome", "updated_at"])
 
 
@@ -474,8 +560,16 @@ def refresh_payment_outcome(*, invoice: Invoice) -> None:
 # The bulk form of _refresh_outcome, for a ledger that posts many invoices at once (a remittance
 # of 100,000 bills): the same paid-total and outcome rule, one set-based UPDATE instead of a
 # save() per invoice. The two are checked against each other (tests/billing/test_settlements.py).
-SETTLEMENT_COLUMNS = ("id", "number", "practice_id", "insurer_contact_id", "total", "paid_total", "credited_total",
-                      "written_off_total")
+SETTLEMENT_COLUMNS = (
+    "id",
+    "number",
+    "practice_id",
+    "insurer_contact_id",
+    "total",
+    "paid_total",
+    "credited_total",
+    "written_off_total",
+)
 
 
 class Settling(Protocol):
@@ -506,13 +600,15 @@ def lock_for_settlement(*, practice, invoice_ids) -> Iterator[SettlementChunk]:
     reads what it needs of each chunk (its own rows) before asking for the next."""
     for chunk in bulk.chunks(sorted(invoice_ids)):
         invoices = list(_for_update(practice.pk, chunk).values_list(*SETTLEMENT_COLUMNS))
-        lines = list(InvoiceLine.objects.filter(invoice_id__anyof=chunk).order_by()
-                     .values_list(*SETTLEMENT_LINE_COLUMNS))
+        lines = list(
+            InvoiceLine.objects.filter(invoice_id__anyof=chunk).order_by().values_list(*SETTLEMENT_LINE_COLUMNS)
+        )
         yield SettlementChunk(chunk, invoices, lines)
 
 
-def apply_settlements(*, invoices: Iterable[Settling], now: dt.datetime | None = None,
-                      meanwhile: bool = False) -> bulk.Meanwhile | None:
+def apply_settlements(
+    *, invoices: Iterable[Settling], now: dt.datetime | None = None, meanwhile: bool = False
+) -> bulk.Meanwhile | None:
     """Write what a ledger settled on many locked invoices (lock_for_settlement, in the caller's
     transaction): paid_total becomes the locked paid_total plus `settled`, and the payment outcome
     follows from the totals by payment_outcome_for, as refresh_payment_outcome would write them.
@@ -524,10 +620,16 @@ def apply_settlements(*, invoices: Iterable[Settling], now: dt.datetime | None =
     returned handle before its next query. Otherwise they run now and None is returned."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("apply_settlements must run inside the transaction that locked the invoices")
-    rows = [(paid := i.paid_total + i.settled,
-             payment_outcome_for(total=i.total, paid_total=paid, credited_total=i.credited_total,
-                                 written_off_total=i.written_off_total), i.id)
-            for i in sorted(invoices, key=attrgetter("id"))]
+    rows = [
+        (
+            paid := i.paid_total + i.settled,
+            payment_outcome_for(
+                total=i.total, paid_total=paid, credited_total=i.credited_total, written_off_total=i.written_off_total
+            ),
+            i.id,
+        )
+        for i in sorted(invoices, key=attrgetter("id"))
+    ]
     columns = (("paid_total", "numeric"), ("payment_outcome", "text"))
     constant = {"updated_at": connection.ops.adapt_datetimefield_value(now or timezone.now())}
     table = Invoice._meta.db_table
@@ -548,8 +650,16 @@ class ShortfallCharge:
 
 
 @transaction.atomic
-def create_shortfall_invoice(*, invoice: Invoice, amount: Decimal, insurer: str, reason: str, source: str,
-                             charges: Sequence[ShortfallCharge] = (), created_by=None) -> Invoice:
+def create_shortfall_invoice(
+    *,
+    invoice: Invoice,
+    amount: Decimal,
+    insurer: str,
+    reason: str,
+    source: str,
+    charges: Sequence[ShortfallCharge] = (),
+    created_by=None,
+) -> Invoice:
     """The patient's issued invoice for what an insurer deducted from `invoice`: `amount` in all,
     one line per short charge line ("Shortfall: <service>. <insurer>: <reason>"), each at most
     the deduction stated on it (`charges`, in order, until `amount` is reached; what is left goes
@@ -565,17 +675,25 @@ def create_shortfall_invoice(*, invoice: Invoice, amount: Decimal, insurer: str,
     # Only a draft is refused: the remittances app matches lines to issued invoices, and what it
     # allowed before billing wrote these invoices (a bill voided since) it still allows.
     if invoice.record_status == RecordStatus.DRAFT:
-        raise BillingError("A shortfall moves from an issued invoice; this one is a draft.", field="invoice",
-                           code="wrong_status")
+        raise BillingError(
+            "A shortfall moves from an issued invoice; this one is a draft.", field="invoice", code="wrong_status"
+        )
     if amount <= 0 or amount > invoice.balance:
-        raise BillingError(f"Amount: more than £0.00 and at most the balance of £{invoice.balance:.2f}.",
-                           field="amount")
+        raise BillingError(
+            f"Amount: more than £0.00 and at most the balance of £{invoice.balance:.2f}.", field="amount"
+        )
     today = timezone.localdate()
     patient_invoice = Invoice.objects.create(
-        practice_id=invoice.practice_id, bill_to=BillTo.PATIENT, patient_id=invoice.patient_id,
-        practitioner_id=invoice.practitioner_id, location_id=invoice.location_id, invoice_date=today,
-        due_date=today + dt.timedelta(days=30), created_by=created_by,
-        notes=f"Shortfall on invoice {invoice.number} from {insurer} ({source}).")
+        practice_id=invoice.practice_id,
+        bill_to=BillTo.PATIENT,
+        patient_id=invoice.patient_id,
+        practitioner_id=invoice.practitioner_id,
+        location_id=invoice.location_id,
+        invoice_date=today,
+        due_date=today + dt.timedelta(days=30),
+        created_by=created_by,
+        notes=f"Shortfall on invoice {invoice.number} from {insurer} ({source}).",
+    )
     originals = {line.sequence: line for line in invoice.lines.all()}
     lines, left = [], amount
     for charge in charges:
@@ -587,11 +705,21 @@ def create_shortfall_invoice(*, invoice: Invoice, amount: Decimal, insurer: str,
         lines.append((next(iter(originals.values())), left if lines else amount, reason))
     for sequence, (original, short, why) in enumerate(lines, start=1):
         InvoiceLine.objects.create(
-            practice_id=invoice.practice_id, invoice=patient_invoice, sequence=sequence, product_id=original.product_id,
+            practice_id=invoice.practice_id,
+            invoice=patient_invoice,
+            sequence=sequence,
+            product_id=original.product_id,
             description=f"Shortfall: {original.description}. {insurer}: {why}"[:200],
-            service_date=original.service_date, quantity=1, unit_price=short, price_source=SHORTFALL_PRICE_SOURCE,
-            vat_rate=Decimal("0"), net_amount=short, vat_amount=ZERO,
-            industry_standard_code=original.industry_standard_code, procedure_code=original.procedure_code)
+            service_date=original.service_date,
+            quantity=1,
+            unit_price=short,
+            price_source=SHORTFALL_PRICE_SOURCE,
+            vat_rate=Decimal("0"),
+            net_amount=short,
+            vat_amount=ZERO,
+            industry_standard_code=original.industry_standard_code,
+            procedure_code=original.procedure_code,
+        )
     patient_invoice.net_total = patient_invoice.total = amount
     patient_invoice.save(update_fields=["net_total", "total"])
     return issue_invoice(invoice=patient_invoice)
@@ -599,13 +727,17 @@ def create_shortfall_invoice(*, invoice: Invoice, amount: Decimal, insurer: str,
 
 def _require_issued(invoice: Invoice, what: str) -> None:
     if invoice.record_status != RecordStatus.ISSUED:
-        raise BillingError(f"{what} needs an issued invoice; this one is {invoice.get_record_status_display().lower()}.",
-                           field="record_status", code="wrong_status")
+        raise BillingError(
+            f"{what} needs an issued invoice; this one is {invoice.get_record_status_display().lower()}.",
+            field="record_status",
+            code="wrong_status",
+        )
 
 
 @transaction.atomic
-def record_payment(*, invoice: Invoice, amount, received_on, method: str = PaymentMethod.BACS, reference: str = "",
-                   recorded_by=None) -> Payment:
+def record_payment(
+    *, invoice: Invoice, amount, received_on, method: str = PaymentMethod.BACS, reference: str = "", recorded_by=None
+) -> Payment:
     invoice = _locked(invoice)
     _require_issued(invoice, "A payment")
     value = parse_money(amount, field="amount", label="Amount")
@@ -618,9 +750,15 @@ def record_payment(*, invoice: Invoice, amount, received_on, method: str = Payme
         raise BillingError("The date received cannot be in the future.", field="received_on")
     if method not in PaymentMethod.values:
         raise BillingError(f"Choose how it was paid: {', '.join(PaymentMethod.labels)}.", field="method")
-    payment = Payment.objects.create(practice_id=invoice.practice_id, invoice=invoice, amount=value,
-                                     received_on=received_on, method=method, reference=(reference or "").strip()[:60],
-                                     recorded_by=recorded_by)
+    payment = Payment.objects.create(
+        practice_id=invoice.practice_id,
+        invoice=invoice,
+        amount=value,
+        received_on=received_on,
+        method=method,
+        reference=(reference or "").strip()[:60],
+        recorded_by=recorded_by,
+    )
     _refresh_outcome(invoice)
     return payment
 
@@ -631,14 +769,21 @@ def create_credit_note(*, invoice: Invoice, amount, reason: str, created_by=None
     _require_issued(invoice, "A credit note")
     value = parse_money(amount, field="amount", label="Amount")
     if value <= 0 or value > invoice.balance:
-        raise BillingError(f"Amount: more than £0.00 and at most the balance of £{invoice.balance:.2f}.",
-                           field="amount")
+        raise BillingError(
+            f"Amount: more than £0.00 and at most the balance of £{invoice.balance:.2f}.", field="amount"
+        )
     reason = (reason or "").strip()
     if not reason:
         raise BillingError("Say what the credit note is for.", field="reason", code="required")
-    note = CreditNote.objects.create(practice_id=invoice.practice_id, invoice=invoice, amount=value,
-                                     reason=reason[:200], issued_on=timezone.localdate(), created_by=created_by,
-                                     number=take_number(practice=invoice.practice, kind=SequenceKind.CREDIT_NOTE))
+    note = CreditNote.objects.create(
+        practice_id=invoice.practice_id,
+        invoice=invoice,
+        amount=value,
+        reason=reason[:200],
+        issued_on=timezone.localdate(),
+        created_by=created_by,
+        number=take_number(practice=invoice.practice, kind=SequenceKind.CREDIT_NOTE),
+    )
     _refresh_outcome(invoice)
     return note
 
@@ -670,16 +815,21 @@ def email_invoice(*, invoice: Invoice, to: str, sent_by=None) -> None:
     try:
         validate_email(to)
     except ValidationError:
-        raise BillingError("Enter the email address to send the invoice to, such as name@example.com.",
-                           field="to") from None
+        raise BillingError(
+            "Enter the email address to send the invoice to, such as name@example.com.", field="to"
+        ) from None
     if invoice.record_status != RecordStatus.ISSUED:
         raise BillingError("Issue the invoice before emailing it.", field="record_status", code="wrong_status")
     practice = invoice.practice
     message = EmailMessage(
         subject=f"Invoice {invoice.number} from {practice.name}",
-        body=(f"Please find attached invoice {invoice.number} for £{invoice.total:.2f}.\n\n"
-              f"{practice.name}\n{', '.join(practice.address_lines)}"),
-        to=[to], reply_to=[practice.email] if practice.email else None)
+        body=(
+            f"Please find attached invoice {invoice.number} for £{invoice.total:.2f}.\n\n"
+            f"{practice.name}\n{', '.join(practice.address_lines)}"
+        ),
+        to=[to],
+        reply_to=[practice.email] if practice.email else None,
+    )
     message.attach(f"invoice-{invoice.number}.pdf", invoice_pdf(invoice=invoice), "application/pdf")
     message.send()
 
@@ -713,8 +863,9 @@ def set_clearing_house_status(*, invoice: Invoice, status: str, version: int | N
 set_healthcode_status = set_clearing_house_status  # the name it had before the bulk form
 
 
-def set_clearing_house_statuses(*, changes: Iterable[tuple[Invoice, str]], versions: Mapping[int, int] | None = None,
-                                user=None) -> list[Invoice]:
+def set_clearing_house_statuses(
+    *, changes: Iterable[tuple[Invoice, str]], versions: Mapping[int, int] | None = None, user=None
+) -> list[Invoice]:
     """`set_clearing_house_status` for many invoices at once: `changes` are (invoice, status)
     pairs, the invoices locked by `lock_invoices` in the caller's transaction; `versions` maps an
     invoice id to its claim version. Only invoices that change are written: one history row each
@@ -731,4 +882,3 @@ def set_clearing_house_statuses(*, changes: Iterable[tuple[Invoice, str]], versi
         Invoice.history.bulk_history_create(changed, update=True, default_user=user)
         bulk.update_fields(changed, CLEARING_HOUSE_FIELDS)
     return changed
-

@@ -58,8 +58,12 @@ class InsurerOut(Schema):
 def search_codes(request, system: CodeSystem, params: Query[SearchParams]):
     """Best first: the exact code, codes starting with the query, then every word in the description."""
     matches = selectors.search_codes(
-        practice=request.practice, system=system, query=params.q, include_inactive=params.include_inactive,
-        on_date=params.on_date, limit=params.limit,
+        practice=request.practice,
+        system=system,
+        query=params.q,
+        include_inactive=params.include_inactive,
+        on_date=params.on_date,
+        limit=params.limit,
     )
     return [{**m.__dict__, "is_sample": m.is_sample} for m in matches]
 
@@ -70,13 +74,23 @@ def get_code(request, system: CodeSystem, code: str, on_date: date | None = None
     if found is None:
         raise Http404("No such code.")
     day = on_date or selectors.today()
-    return {"system": found.system, "code": found.code, "description": found.description,
-            "active_from": found.active_from, "active_to": found.active_to, "is_active": found.is_active_on(day),
-            "is_sample": found.is_sample, "source": found.source}
+    return {
+        "system": found.system,
+        "code": found.code,
+        "description": found.description,
+        "active_from": found.active_from,
+        "active_to": found.active_to,
+        "is_active": found.is_active_on(day),
+        "is_sample": found.is_sample,
+        "source": found.source,
+    }
 
 
-@router.get("/insurers/{insurer_id}/accepted-codes/{system}/{code}", response=AcceptanceOut,
-            auth=auth_for(Capability.VIEW_RECORDS))
+@router.get(
+    "/insurers/{insurer_id}/accepted-codes/{system}/{code}",
+    response=AcceptanceOut,
+    auth=auth_for(Capability.VIEW_RECORDS),
+)
 def acceptance(request, insurer_id: int, system: CodeSystem, code: str, on_date: date | None = None):
     """Does this insurer accept the code from this practice on the day, and up to what fee?"""
     insurer = selectors.get_insurer(practice=request.practice, insurer_id=insurer_id)
@@ -84,17 +98,30 @@ def acceptance(request, insurer_id: int, system: CodeSystem, code: str, on_date:
         raise Http404("No such insurer.")
     day = on_date or selectors.today()
     return {
-        "insurer_id": insurer.pk, "system": system, "code": code, "on_date": day,
-        "accepted": selectors.is_code_accepted(practice=request.practice, insurer=insurer, code=code, on_date=day,
-                                               code_system=system),
-        "max_fee": selectors.max_fee(practice=request.practice, insurer=insurer, code=code, on_date=day,
-                                     code_system=system),
+        "insurer_id": insurer.pk,
+        "system": system,
+        "code": code,
+        "on_date": day,
+        "accepted": selectors.is_code_accepted(
+            practice=request.practice, insurer=insurer, code=code, on_date=day, code_system=system
+        ),
+        "max_fee": selectors.max_fee(
+            practice=request.practice, insurer=insurer, code=code, on_date=day, code_system=system
+        ),
     }
 
 
 @router.get("/insurers", response=list[InsurerOut], auth=auth_for(Capability.VIEW_RECORDS))
 def list_insurers(request, q: str = Query("", max_length=100)):
     insurers = selectors.search_insurers(practice=request.practice, query=q, limit=200)
-    return [{"id": i.pk, "name": i.name, "healthcode_identifier": i.healthcode_identifier,
-             "member_check": i.member_check, "find_member_fields": i.find_member_fields,
-             "is_published": i.is_published} for i in insurers]
+    return [
+        {
+            "id": i.pk,
+            "name": i.name,
+            "healthcode_identifier": i.healthcode_identifier,
+            "member_check": i.member_check,
+            "find_member_fields": i.find_member_fields,
+            "is_published": i.is_published,
+        }
+        for i in insurers
+    ]

@@ -59,9 +59,13 @@ class CodeField(forms.CharField):
             raise forms.ValidationError(f"Enter a {label.lower()}, e.g. by typing it and choosing from the list.")
         found = selectors.get_code(practice=self.practice, system=self.system, code=value)
         if found is None:
-            raise forms.ValidationError(f"“{value}” is not a known {label.lower()}. Type a code or words and choose from the list.")
+            raise forms.ValidationError(
+                f"“{value}” is not a known {label.lower()}. Type a code or words and choose from the list."
+            )
         if not self.allow_inactive and not found.is_active_on(selectors.today()):
-            raise forms.ValidationError(f"{found.code} is not active today (retired or not yet in use); choose an active code.")
+            raise forms.ValidationError(
+                f"{found.code} is not active today (retired or not yet in use); choose an active code."
+            )
         return found.code
 
 
@@ -69,8 +73,12 @@ class InsurerField(forms.ModelChoiceField):
     """An insurer of the practice's directory, picked by type-ahead; cleans to an Insurer."""
 
     def __init__(self, **kwargs):
-        kwargs.setdefault("widget", TypeaheadWidget(source_url=reverse_lazy("coding:insurer_options"),
-                                                    placeholder="Type a name or Healthcode identifier"))
+        kwargs.setdefault(
+            "widget",
+            TypeaheadWidget(
+                source_url=reverse_lazy("coding:insurer_options"), placeholder="Type a name or Healthcode identifier"
+            ),
+        )
         super().__init__(queryset=Insurer.objects.none(), **kwargs)
 
     def set_practice(self, practice) -> None:
@@ -84,8 +92,9 @@ class CodeLookupForm(forms.Form):
     """Settings > Coding > Find a code: the three pickers, to look a code up (and to try them)."""
 
     procedure_code = CodeField(system=CodeSystem.CCSD, label="Procedure code", required=False, allow_inactive=True)
-    industry_standard_code = CodeField(system=CodeSystem.ISC, label="Industry standard code", required=False,
-                                       allow_inactive=True)
+    industry_standard_code = CodeField(
+        system=CodeSystem.ISC, label="Industry standard code", required=False, allow_inactive=True
+    )
     diagnosis = CodeField(system=CodeSystem.ICD10, label="Diagnosis (ICD-10)", required=False, allow_inactive=True)
 
     def __init__(self, *args, practice, **kwargs):
@@ -95,15 +104,25 @@ class CodeLookupForm(forms.Form):
 
 
 class ImportForm(forms.Form):
-    kind = forms.ChoiceField(label="What the file holds", choices=ImportKind.choices, widget=forms.RadioSelect,
-                             initial=ImportKind.CODES)
-    system = forms.ChoiceField(label="Code system", choices=[(s.value, s.label) for s in IMPORTABLE_SYSTEMS],
-                               initial=CodeSystem.CCSD)
-    insurer = forms.ModelChoiceField(label="Insurer (for an accepted-code list)", queryset=Insurer.objects.none(),
-                                     required=False, empty_label="Choose the insurer")
-    file = forms.FileField(label="CSV file", help_text=(
-        "UTF-8 CSV with a header row. Columns: code, description, and optionally active from, active to "
-        "(YYYY-MM-DD or DD/MM/YYYY) and, for accepted codes, max fee."))
+    kind = forms.ChoiceField(
+        label="What the file holds", choices=ImportKind.choices, widget=forms.RadioSelect, initial=ImportKind.CODES
+    )
+    system = forms.ChoiceField(
+        label="Code system", choices=[(s.value, s.label) for s in IMPORTABLE_SYSTEMS], initial=CodeSystem.CCSD
+    )
+    insurer = forms.ModelChoiceField(
+        label="Insurer (for an accepted-code list)",
+        queryset=Insurer.objects.none(),
+        required=False,
+        empty_label="Choose the insurer",
+    )
+    file = forms.FileField(
+        label="CSV file",
+        help_text=(
+            "UTF-8 CSV with a header row. Columns: code, description, and optionally active from, active to "
+            "(YYYY-MM-DD or DD/MM/YYYY) and, for accepted codes, max fee."
+        ),
+    )
     retire_missing = forms.BooleanField(label="Retire codes that are not in this file", required=False, initial=True)
 
     def __init__(self, *args, practice, **kwargs):
@@ -113,8 +132,10 @@ class ImportForm(forms.Form):
     def clean_file(self):
         upload = self.cleaned_data["file"]
         if upload.size > MAX_IMPORT_BYTES:
-            raise forms.ValidationError(f"The file is {upload.size // (1024 * 1024)} MB; the limit is "
-                                        f"{MAX_IMPORT_BYTES // (1024 * 1024)} MB. Split it, or use manage.py import_codes.")
+            raise forms.ValidationError(
+                f"The file is {upload.size // (1024 * 1024)} MB; the limit is "
+                f"{MAX_IMPORT_BYTES // (1024 * 1024)} MB. Split it, or use manage.py import_codes."
+            )
         if upload.size == 0:
             raise forms.ValidationError("The file is empty; choose a CSV file with a header row and codes.")
         return upload
@@ -128,8 +149,11 @@ class ImportForm(forms.Form):
 
 class InsurerForm(forms.ModelForm):
     find_member_fields = forms.MultipleChoiceField(
-        label="Find Member needs", choices=FindMemberField.choices, widget=forms.CheckboxSelectMultiple,
-        required=False, help_text="The patient details a membership enquiry sends for this insurer.",
+        label="Find Member needs",
+        choices=FindMemberField.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="The patient details a membership enquiry sends for this insurer.",
     )
 
     class Meta:

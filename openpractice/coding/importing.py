@@ -28,27 +28,99 @@ MAX_FEE = Decimal("99999999.99")
 # Code formats. CCSD (HEALTHCODE.md): letter + 4 digits (W8500), 5 digits (20110), 2 letters + 3
 # digits (AC100, withdrawn). ISC values are not public: letters and digits, up to 16.
 CODE_FORMATS = {
-    CodeSystem.CCSD: (re.compile(r"^(?:[A-Z]\d{4}|\d{5}|[A-Z]{2}\d{3})$"),
-                      "a CCSD code is a letter and 4 digits (W8500), 5 digits (20110) or 2 letters and 3 digits (AC100)"),
+    CodeSystem.CCSD: (
+        re.compile(r"^(?:[A-Z]\d{4}|\d{5}|[A-Z]{2}\d{3})$"),
+        "a CCSD code is a letter and 4 digits (W8500), 5 digits (20110) or 2 letters and 3 digits (AC100)",
+    ),
     CodeSystem.ISC: (re.compile(r"^[A-Z0-9]{1,16}$"), "an industry standard code is 1 to 16 letters or digits"),
     CodeSystem.ICD10: (re.compile(r"^[A-Z]\d{2}[0-9A-Z]{0,2}$"), "an ICD-10 code looks like E11 or E11.9"),
 }
 
 # Column names, compared after lower-casing and turning _ - . and repeated spaces into one space.
 COLUMN_ALIASES = {
-    "code": ["code", "ccsd", "ccsd code", "isc", "isc code", "industry standard code", "procedure code", "proc code",
-             "procedurecode", "service code", "servicecode", "code value", "schedule code"],
-    "description": ["description", "desc", "narrative", "title", "name", "procedure", "procedure description",
-                    "code description", "long description", "short description", "descriptor"],
-    "active_from": ["active from", "valid from", "start date", "start", "effective from", "effective date",
-                    "date from", "from", "from date", "introduced", "activefrom", "validfrom"],
-    "active_to": ["active to", "valid to", "end date", "end", "effective to", "date to", "to", "to date", "expiry",
-                  "expiry date", "expires", "withdrawn", "retired", "activeto", "validto"],
-    "max_fee": ["max fee", "maximum fee", "fee maximum", "max", "maximum", "fee", "fee limit", "benefit maximum",
-                "maxfee", "max fee gbp", "max fee (gbp)", "maximum fee (£)", "max fee (£)", "price"],
+    "code": [
+        "code",
+        "ccsd",
+        "ccsd code",
+        "isc",
+        "isc code",
+        "industry standard code",
+        "procedure code",
+        "proc code",
+        "procedurecode",
+        "service code",
+        "servicecode",
+        "code value",
+        "schedule code",
+    ],
+    "description": [
+        "description",
+        "desc",
+        "narrative",
+        "title",
+        "name",
+        "procedure",
+        "procedure description",
+        "code description",
+        "long description",
+        "short description",
+        "descriptor",
+    ],
+    "active_from": [
+        "active from",
+        "valid from",
+        "start date",
+        "start",
+        "effective from",
+        "effective date",
+        "date from",
+        "from",
+        "from date",
+        "introduced",
+        "activefrom",
+        "validfrom",
+    ],
+    "active_to": [
+        "active to",
+        "valid to",
+        "end date",
+        "end",
+        "effective to",
+        "date to",
+        "to",
+        "to date",
+        "expiry",
+        "expiry date",
+        "expires",
+        "withdrawn",
+        "retired",
+        "activeto",
+        "validto",
+    ],
+    "max_fee": [
+        "max fee",
+        "maximum fee",
+        "fee maximum",
+        "max",
+        "maximum",
+        "fee",
+        "fee limit",
+        "benefit maximum",
+        "maxfee",
+        "max fee gbp",
+        "max fee (gbp)",
+        "maximum fee (£)",
+        "max fee (£)",
+        "price",
+    ],
 }
-COLUMN_LABELS = {"code": "Code", "description": "Description", "active_from": "Active from",
-                 "active_to": "Active to", "max_fee": "Max fee"}
+COLUMN_LABELS = {
+    "code": "Code",
+    "description": "Description",
+    "active_from": "Active from",
+    "active_to": "Active to",
+    "max_fee": "Max fee",
+}
 DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y")
 
 
@@ -148,17 +220,35 @@ class CsvCodeSource:
         nul = self.content.find(b"\x00")
         if nul >= 0:
             if nul < 65536:
-                raise CodeFileError([Problem(None, "", "This is not a text file (it contains NUL bytes); export the codes as CSV.")])
+                raise CodeFileError(
+                    [Problem(None, "", "This is not a text file (it contains NUL bytes); export the codes as CSV.")]
+                )
             line = self.content.count(b"\n", 0, nul) + 1
-            raise CodeFileError([Problem(line, "", "this line has a NUL character, which a CSV export never has; "
-                                                   "export the codes as CSV again")])
+            raise CodeFileError(
+                [
+                    Problem(
+                        line,
+                        "",
+                        "this line has a NUL character, which a CSV export never has; export the codes as CSV again",
+                    )
+                ]
+            )
         try:
             return self.content.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             line = self.content[: exc.start].count(b"\n") + 1
-            raise CodeFileError([Problem(line, "", (
-                f"the file is not UTF-8 text (byte 0x{self.content[exc.start]:02x} cannot be read). "
-                "In Excel use Save As > “CSV UTF-8”, then import again"))]) from None
+            raise CodeFileError(
+                [
+                    Problem(
+                        line,
+                        "",
+                        (
+                            f"the file is not UTF-8 text (byte 0x{self.content[exc.start]:02x} cannot be read). "
+                            "In Excel use Save As > “CSV UTF-8”, then import again"
+                        ),
+                    )
+                ]
+            ) from None
 
     def _columns(self, header: list[str], *, with_fee: bool) -> dict[str, int]:
         found: dict[str, int] = {}
@@ -172,8 +262,9 @@ class CsvCodeSource:
             shown = ", ".join(f"“{h.strip()[:30]}”" for h in header[:8]) or "nothing"
             names = " and ".join(f"“{COLUMN_LABELS[c].lower()}”" for c in missing)
             aliases = "; ".join(f"{COLUMN_LABELS[c]}: {', '.join(COLUMN_ALIASES[c][:5])}" for c in missing)
-            raise CodeFileError([Problem(1, "", (
-                f"no {names} column. The header row has {shown}; name the columns e.g. {aliases}"))])
+            raise CodeFileError(
+                [Problem(1, "", (f"no {names} column. The header row has {shown}; name the columns e.g. {aliases}"))]
+            )
         return found
 
     def read(self, *, system: str, with_fee: bool, progress: Progress | None = None) -> list[IncomingCode]:
@@ -255,8 +346,11 @@ class CsvCodeSource:
                     problem(row_number, "description", f"the description of {raw_code} is empty")
                     continue
                 if len(description) > MAX_DESCRIPTION:
-                    problem(row_number, "description",
-                            f"the description is {len(description)} characters; at most {MAX_DESCRIPTION}")
+                    problem(
+                        row_number,
+                        "description",
+                        f"the description is {len(description)} characters; at most {MAX_DESCRIPTION}",
+                    )
                     continue
             else:
                 description = ""
@@ -277,8 +371,11 @@ class CsvCodeSource:
                     fee = parse_fee(values[i_fee])
                 except ValueError as exc:
                     problem(row_number, "max_fee", f"“{values[i_fee].strip()[:30]}” {exc}")
-            append(IncomingCode(row_number, key if keep_case else raw_code.upper(), key, description, active_from,
-                                active_to, fee))
+            append(
+                IncomingCode(
+                    row_number, key if keep_case else raw_code.upper(), key, description, active_from, active_to, fee
+                )
+            )
         if problems:
             raise CodeFileError(problems)
         if not incoming:
@@ -289,6 +386,7 @@ class CsvCodeSource:
 
 
 # Working out the changes -------------------------------------------------------------------------
+
 
 @dataclass
 class ImportPlan:
@@ -303,22 +401,35 @@ class ImportPlan:
 
     def preview(self, limit: int = 50) -> dict:
         """The first examples of each kind of change, for the page (JSON-safe)."""
+
         def show(item: IncomingCode) -> dict:
-            return {"code": item.code, "description": item.description,
-                    "active_from": item.active_from.isoformat() if item.active_from else "",
-                    "active_to": item.active_to.isoformat() if item.active_to else "",
-                    "max_fee": str(item.max_fee) if item.max_fee is not None else ""}
+            return {
+                "code": item.code,
+                "description": item.description,
+                "active_from": item.active_from.isoformat() if item.active_from else "",
+                "active_to": item.active_to.isoformat() if item.active_to else "",
+                "max_fee": str(item.max_fee) if item.max_fee is not None else "",
+            }
 
         return {
             "added": [show(i) for i in self.added[:limit]],
-            "changed": [{**show(i), "was": {k: (v.isoformat() if isinstance(v, date) else ("" if v is None else str(v)))
-                                              for k, v in old.items()}} for _, i, old in self.changed[:limit]],
+            "changed": [
+                {
+                    **show(i),
+                    "was": {
+                        k: (v.isoformat() if isinstance(v, date) else ("" if v is None else str(v)))
+                        for k, v in old.items()
+                    },
+                }
+                for _, i, old in self.changed[:limit]
+            ],
             "retired": [{"code": code, "description": description} for _, code, description in self.retired[:limit]],
         }
 
 
-def _compare(existing_rows, incoming: list[IncomingCode], *, fields: tuple[str, ...], retire_missing: bool,
-             retire_on: date) -> ImportPlan:
+def _compare(
+    existing_rows, incoming: list[IncomingCode], *, fields: tuple[str, ...], retire_missing: bool, retire_on: date
+) -> ImportPlan:
     """existing_rows: (id, key, code, description, active_from, active_to[, max_fee]) tuples."""
     plan = ImportPlan()
     existing = {row[1]: row for row in existing_rows}
@@ -348,16 +459,29 @@ CODE_FIELDS = ("description", "active_from", "active_to")
 ACCEPTED_FIELDS = ("description", "active_from", "active_to", "max_fee")
 
 
-def plan_code_import(*, practice, system: str, incoming: list[IncomingCode], retire_missing: bool, retire_on: date) -> ImportPlan:
-    rows = Code.objects.filter(practice=practice, system=system).values_list(
-        "id", "code_key", "code", *CODE_FIELDS)
-    return _compare(rows.iterator(chunk_size=10000), incoming, fields=CODE_FIELDS, retire_missing=retire_missing,
-                    retire_on=retire_on)
+def plan_code_import(
+    *, practice, system: str, incoming: list[IncomingCode], retire_missing: bool, retire_on: date
+) -> ImportPlan:
+    rows = Code.objects.filter(practice=practice, system=system).values_list("id", "code_key", "code", *CODE_FIELDS)
+    return _compare(
+        rows.iterator(chunk_size=10000),
+        incoming,
+        fields=CODE_FIELDS,
+        retire_missing=retire_missing,
+        retire_on=retire_on,
+    )
 
 
-def plan_accepted_import(*, practice, insurer, system: str, incoming: list[IncomingCode], retire_missing: bool,
-                         retire_on: date) -> ImportPlan:
+def plan_accepted_import(
+    *, practice, insurer, system: str, incoming: list[IncomingCode], retire_missing: bool, retire_on: date
+) -> ImportPlan:
     rows = AcceptedCode.objects.filter(practice=practice, insurer=insurer, system=system).values_list(
-        "id", "code_key", "code", *ACCEPTED_FIELDS)
-    return _compare(rows.iterator(chunk_size=10000), incoming, fields=ACCEPTED_FIELDS, retire_missing=retire_missing,
-                    retire_on=retire_on)
+        "id", "code_key", "code", *ACCEPTED_FIELDS
+    )
+    return _compare(
+        rows.iterator(chunk_size=10000),
+        incoming,
+        fields=ACCEPTED_FIELDS,
+        retire_missing=retire_missing,
+        retire_on=retire_on,
+    )

@@ -117,11 +117,14 @@ AUTHORISATION_RULES: dict[str, _Rule] = {
     "aetna": _Rule("Aetna", ((r"C\d{6,10}", "C + 6 to 10 digits"), (r"\d{5,8}", "5 to 8 digits"))),
     "alliance health": _Rule("Alliance Health", ((r"[A-Z]{3}\d{5}", "AAANNNNN"), (r"[A-Z]-[A-Z]\d{5}", "A-ANNNNN"))),
     "allianz partners": _Rule("Allianz", ((r"[A-Z0-9-]+", "letters, digits and hyphens"),)),
-    "nuh": _Rule("Aviva", (
-        (r"\d{6}/\d{2}/\d{4}/\d{3}", "NNNNNN/NN/NNNN/NNN"),
-        (r"\d{6}\\\d{2}\\\d{4}\\\d{3}", "NNNNNN\\NN\\NNNN\\NNN"),
-        (r"\d{6}/\d{2}", "NNNNNN/NN"),
-    )),
+    "nuh": _Rule(
+        "Aviva",
+        (
+            (r"\d{6}/\d{2}/\d{4}/\d{3}", "NNNNNN/NN/NNNN/NNN"),
+            (r"\d{6}\\\d{2}\\\d{4}\\\d{3}", "NNNNNN\\NN\\NNNN\\NNN"),
+            (r"\d{6}/\d{2}", "NNNNNN/NN"),
+        ),
+    ),
 }
 # AXA does not validate authorisation numbers: anything the general check allows.
 _NOT_VALIDATED = {"ppp", "freedom", "exeter", "axa global"}
@@ -169,15 +172,17 @@ def _general(kind: str, value: str, label: str) -> FormatResult:
     if not _GENERAL.fullmatch(value) or not re.search(r"\d", value):
         who = f"{label} " if label else ""
         return FormatResult(
-            False, value,
+            False,
+            value,
             f"Enter the {who}{kind.lower()} as printed: letters and digits, with any -, / or spaces, "
             f"and at least one digit.",
         )
     return FormatResult(True, value)
 
 
-def check_registration_number(value: str | None, *, identifier: str | None = None,
-                              name: str | None = None) -> FormatResult:
+def check_registration_number(
+    value: str | None, *, identifier: str | None = None, name: str | None = None
+) -> FormatResult:
     """Is this a registration (membership / policy) number the insurer could have issued?"""
     value = normalise(value)
     if not value:
@@ -190,28 +195,33 @@ def check_registration_number(value: str | None, *, identifier: str | None = Non
         return FormatResult(True, value)
     if key == "slh" and re.fullmatch(r"12\d{8}", value):
         return FormatResult(
-            False, value,
+            False,
+            value,
             "That is the Vitality member number (10 digits starting 12). Enter the 8-digit policy number "
             "instead (NNNNNNNN).",
         )
     if key == "allianz partners" and value.startswith("W"):
         return FormatResult(
-            False, value,
+            False,
+            value,
             f"Allianz Partners registration numbers look like {rule.shapes}. W numbers belong to Aetna Americas "
             "members: choose the Allianz Partners (Aetna Americas) insurer.",
         )
     return FormatResult(False, value, f"{rule.label} registration numbers look like {rule.shapes}.")
 
 
-def check_authorisation_code(value: str | None, *, identifier: str | None = None,
-                             name: str | None = None) -> FormatResult:
+def check_authorisation_code(
+    value: str | None, *, identifier: str | None = None, name: str | None = None
+) -> FormatResult:
     """Is this a pre-authorisation number the insurer could have issued? Blank is fine (optional)."""
     value = normalise(value)
     if not value:
         return FormatResult(True, value)
     key = insurer_key(identifier, name)
     if key in _NOT_VALIDATED:
-        return _general("Authorisation code", value, name or "") if len(value) > _MAX_LENGTH else FormatResult(True, value)
+        return (
+            _general("Authorisation code", value, name or "") if len(value) > _MAX_LENGTH else FormatResult(True, value)
+        )
     rule = AUTHORISATION_RULES.get(key)
     if rule is None:
         return _general("Authorisation code", value, name or "")

@@ -50,8 +50,13 @@ class Code(models.Model):
     # of a 100,000-code import on PostgreSQL. Django deletes a practice's codes with it (CASCADE);
     # code_unique_in_practice serves lookups by practice.
     practice = models.ForeignKey(
-        "practices.Practice", null=True, blank=True, on_delete=models.CASCADE, related_name="+",
-        db_constraint=False, db_index=False,
+        "practices.Practice",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
     system = models.CharField(max_length=8, choices=CodeSystem.choices)
     code = models.CharField(max_length=16)
@@ -81,7 +86,9 @@ class Code(models.Model):
                 name="code_unique_in_practice",
             ),
             models.CheckConstraint(
-                condition=Q(active_from__isnull=True) | Q(active_to__isnull=True) | Q(active_to__gte=models.F("active_from")),
+                condition=Q(active_from__isnull=True)
+                | Q(active_to__isnull=True)
+                | Q(active_to__gte=models.F("active_from")),
                 name="code_active_dates_in_order",
             ),
         ]
@@ -105,7 +112,9 @@ class Code(models.Model):
         return self.source == CodeSource.SAMPLE
 
     def is_active_on(self, day) -> bool:
-        return (self.active_from is None or self.active_from <= day) and (self.active_to is None or day <= self.active_to)
+        return (self.active_from is None or self.active_from <= day) and (
+            self.active_to is None or day <= self.active_to
+        )
 
 
 class MemberCheck(models.TextChoices):
@@ -169,10 +178,16 @@ class Insurer(models.Model):
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint(fields=["name"], condition=Q(practice__isnull=True), name="insurer_name_unique_global"),
-            models.UniqueConstraint(fields=["practice", "name"], condition=Q(practice__isnull=False), name="insurer_name_unique_in_practice"),
             models.UniqueConstraint(
-                fields=["practice", "based_on"], condition=Q(based_on__isnull=False), name="insurer_one_override_per_practice"
+                fields=["name"], condition=Q(practice__isnull=True), name="insurer_name_unique_global"
+            ),
+            models.UniqueConstraint(
+                fields=["practice", "name"], condition=Q(practice__isnull=False), name="insurer_name_unique_in_practice"
+            ),
+            models.UniqueConstraint(
+                fields=["practice", "based_on"],
+                condition=Q(based_on__isnull=False),
+                name="insurer_one_override_per_practice",
             ),
         ]
 
@@ -209,9 +224,13 @@ class AcceptedCode(models.Model):
         ordering = ["insurer", "system", "code_key"]
         constraints = [
             models.UniqueConstraint(fields=["practice", "insurer", "system", "code_key"], name="accepted_code_unique"),
-            models.CheckConstraint(condition=Q(max_fee__isnull=True) | Q(max_fee__gte=0), name="accepted_code_fee_not_negative"),
             models.CheckConstraint(
-                condition=Q(active_from__isnull=True) | Q(active_to__isnull=True) | Q(active_to__gte=models.F("active_from")),
+                condition=Q(max_fee__isnull=True) | Q(max_fee__gte=0), name="accepted_code_fee_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(active_from__isnull=True)
+                | Q(active_to__isnull=True)
+                | Q(active_to__gte=models.F("active_from")),
                 name="accepted_code_dates_in_order",
             ),
         ]

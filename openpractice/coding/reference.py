@@ -26,7 +26,6 @@ def load_reference_data(*, code_model=None, insurer_model=None, using: str = "de
     """Load whatever is missing. Models may be passed in (historical models in a migration: before
     migration 0004 codes have no `search_words`, which 0004 then fills in)."""
     if code_model is None:
-
         code_model, insurer_model = Code, Insurer
     return {
         "insurers": load_insurers(insurer_model, using=using),
@@ -43,12 +42,17 @@ def load_insurers(insurer_model, *, using: str = "default") -> int:
             if row["name"] in existing:
                 continue
             check = row["member_check"]
-            new.append(insurer_model(
-                practice=None, name=row["name"], healthcode_identifier=row["healthcode_identifier"].strip().lower(),
-                member_check=check,
-                find_member_fields=DATABASE_CHECK_FIELDS if check == "database" else FORMAT_CHECK_FIELDS,
-                source="published", source_url=row["source"] if row["source"].startswith("http") else "",
-            ))
+            new.append(
+                insurer_model(
+                    practice=None,
+                    name=row["name"],
+                    healthcode_identifier=row["healthcode_identifier"].strip().lower(),
+                    member_check=check,
+                    find_member_fields=DATABASE_CHECK_FIELDS if check == "database" else FORMAT_CHECK_FIELDS,
+                    source="published",
+                    source_url=row["source"] if row["source"].startswith("http") else "",
+                )
+            )
     insurer_model.objects.using(using).bulk_create(new)
     return len(new)
 
@@ -70,9 +74,17 @@ def _insert_global_codes(code_model, rows, *, system: str, source: str, using: s
     )
     has_words = any(f.name == "search_words" for f in code_model._meta.get_fields())
     new = [
-        code_model(practice=None, system=system, code=code, code_key=code_key(code), description=description,
-                   source=source, note=note, active_to=active_to,
-                   **({"search_words": search_text(description)} if has_words else {}))
+        code_model(
+            practice=None,
+            system=system,
+            code=code,
+            code_key=code_key(code),
+            description=description,
+            source=source,
+            note=note,
+            active_to=active_to,
+            **({"search_words": search_text(description)} if has_words else {}),
+        )
         for code, description, note, active_to in rows
         if code_key(code) not in existing
     ]

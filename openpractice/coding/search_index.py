@@ -53,7 +53,11 @@ def search_text(description: str) -> str:
     found = _find_words(fold(description).lower())
     # Most descriptions have no stopword, repeat or over-long word: skip the filtering (an import
     # calls this 100,000 times).
-    if STOPWORDS.isdisjoint(found) and len(set(found)) == len(found) and len(max(found, key=len, default="")) <= MAX_WORD:
+    if (
+        STOPWORDS.isdisjoint(found)
+        and len(set(found)) == len(found)
+        and len(max(found, key=len, default="")) <= MAX_WORD
+    ):
         return " ".join(found)
     return " ".join(dict.fromkeys(w[:MAX_WORD] for w in found if w not in STOPWORDS))
 
@@ -76,7 +80,9 @@ def match_expression(vendor: str, terms: list[str]) -> str:
     return " AND ".join(f'"{t}"' if len(t) == 1 else f'"{t}"*' for t in terms)
 
 
-def words_branches(vendor: str, terms: list[str], alias: str = "c") -> tuple[tuple[str, list], list[tuple[str, list, str]]]:
+def words_branches(
+    vendor: str, terms: list[str], alias: str = "c"
+) -> tuple[tuple[str, list], list[tuple[str, list, str]]]:
     """The ways to find the codes (table alias `alias`) whose words have every term as a word
     prefix (a one-character term as a whole word).
 
@@ -90,8 +96,10 @@ def words_branches(vendor: str, terms: list[str], alias: str = "c") -> tuple[tup
         return ("", []), [(f"{alias}.search_vector @@ %s::tsquery", [expression], "")]
     # SQLite: few matches: fetch them by id; many: walk the codes in code order checking each
     # one's words (the same rule, on the text). A capped count of the matches, counted once, decides.
-    cte = (f"word_matches(n) AS MATERIALIZED (SELECT count(*) FROM (SELECT 1 FROM {FTS_TABLE} "
-           f"WHERE {FTS_TABLE} MATCH %s LIMIT {SQLITE_DENSE_MATCHES}))")
+    cte = (
+        f"word_matches(n) AS MATERIALIZED (SELECT count(*) FROM (SELECT 1 FROM {FTS_TABLE} "
+        f"WHERE {FTS_TABLE} MATCH %s LIMIT {SQLITE_DENSE_MATCHES}))"
+    )
     dense = f"(SELECT n FROM word_matches) >= {SQLITE_DENSE_MATCHES}"
     checks = " AND ".join(f"instr(' ' || {alias}.search_words || ' ', %s) > 0" for _ in terms)
     return (cte, [expression]), [
@@ -129,8 +137,10 @@ PG_INSTALL = [
     f"GENERATED ALWAYS AS ({PG_WORDS_VECTOR}) STORED",
     f"CREATE INDEX IF NOT EXISTS coding_code_search_vector ON {CODE_TABLE} USING gin (search_vector)",
 ]
-PG_UNINSTALL = ["DROP INDEX IF EXISTS coding_code_search_vector",
-                f"ALTER TABLE {CODE_TABLE} DROP COLUMN IF EXISTS search_vector"]
+PG_UNINSTALL = [
+    "DROP INDEX IF EXISTS coding_code_search_vector",
+    f"ALTER TABLE {CODE_TABLE} DROP COLUMN IF EXISTS search_vector",
+]
 
 
 def install(schema_editor) -> None:
@@ -143,6 +153,7 @@ def uninstall(schema_editor) -> None:
 
 
 # Around a bulk insert of codes --------------------------------------------------------------------
+
 
 def bulk_gin_writes(*, enabled: bool = True):
     """PostgreSQL: the words index's new entries are merged once at the end of the block
@@ -166,8 +177,10 @@ def bulk_code_writes():
         return
 
     def index_rows(condition: str, params: list) -> None:
-        sql.execute(f"INSERT INTO {FTS_TABLE}(rowid, search_words) SELECT id, search_words FROM {CODE_TABLE} "
-                    f"WHERE {condition}", params)
+        sql.execute(
+            f"INSERT INTO {FTS_TABLE}(rowid, search_words) SELECT id, search_words FROM {CODE_TABLE} WHERE {condition}",
+            params,
+        )
 
     with bulk.triggers_dropped(f"{FTS_TABLE}_insert"):
         yield index_rows

@@ -60,8 +60,7 @@ def visible_codes(*, practice, system: str) -> QuerySet:
     (search_codes spells the same rule in SQL: _VISIBLE.)"""
     own = Code.objects.filter(practice=practice, system=system)
     return Code.objects.filter(system=system).filter(
-        Q(practice=practice)
-        | Q(practice__isnull=True) & (~Q(source=CodeSource.SAMPLE) | ~Exists(own))
+        Q(practice=practice) | Q(practice__isnull=True) & (~Q(source=CodeSource.SAMPLE) | ~Exists(own))
     )
 
 
@@ -88,8 +87,14 @@ _GROUPS = {MatchKind.EXACT: 0, MatchKind.PREFIX: 1, MatchKind.WORDS: 2}
 
 
 def search_sql(
-    *, practice, system: str, query: str, include_inactive: bool = False, on_date: date | None = None,
-    limit: int = MAX_RESULTS, using: str = "default",
+    *,
+    practice,
+    system: str,
+    query: str,
+    include_inactive: bool = False,
+    on_date: date | None = None,
+    limit: int = MAX_RESULTS,
+    using: str = "default",
 ) -> tuple[str, list] | None:
     """The one SQL statement (and params) search_codes runs, or None when the query cannot match."""
     limit = max(1, min(limit, MAX_RESULTS))
@@ -120,8 +125,13 @@ def search_sql(
         exclude = " AND NOT (c.code_key >= %s AND c.code_key < %s)" if in_range else ""
         (cte, cte_params), branches = words_branches(sql.vendor(using), terms)
         for condition, condition_params, guard in branches:
-            group(MatchKind.WORDS, condition + exclude, condition_params + in_range, "c.code_key, c.practice_id IS NULL",
-                  guard)
+            group(
+                MatchKind.WORDS,
+                condition + exclude,
+                condition_params + in_range,
+                "c.code_key, c.practice_id IS NULL",
+                guard,
+            )
     if not parts:
         return None
     if cte:
@@ -130,7 +140,12 @@ def search_sql(
 
 
 def search_codes(
-    *, practice, system: str, query: str, include_inactive: bool = False, on_date: date | None = None,
+    *,
+    practice,
+    system: str,
+    query: str,
+    include_inactive: bool = False,
+    on_date: date | None = None,
     limit: int = MAX_RESULTS,
 ) -> list[CodeMatch]:
     """Codes matching `query`, best first: the exact code, then codes starting with it, then codes
@@ -142,8 +157,9 @@ def search_codes(
     """
     limit = max(1, min(limit, MAX_RESULTS))
     day = on_date or today()
-    statement = search_sql(practice=practice, system=system, query=query, include_inactive=include_inactive,
-                           on_date=day, limit=limit)
+    statement = search_sql(
+        practice=practice, system=system, query=query, include_inactive=include_inactive, on_date=day, limit=limit
+    )
     if statement is None:
         return []
     rows = sql.fetch_all(*statement)
@@ -159,11 +175,18 @@ def search_codes(
             active_from = date.fromisoformat(active_from)
         if isinstance(active_to, str):
             active_to = date.fromisoformat(active_to)
-        found.append(CodeMatch(
-            code=code, description=description, system=system_, active_from=active_from, active_to=active_to,
-            source=source, match=kinds[grp],
-            is_active=(active_from is None or active_from <= day) and (active_to is None or day <= active_to),
-        ))
+        found.append(
+            CodeMatch(
+                code=code,
+                description=description,
+                system=system_,
+                active_from=active_from,
+                active_to=active_to,
+                source=source,
+                match=kinds[grp],
+                is_active=(active_from is None or active_from <= day) and (active_to is None or day <= active_to),
+            )
+        )
         if len(found) == limit:
             break
     return found
@@ -176,7 +199,8 @@ def get_code(*, practice, system: str, code: str) -> Code | None:
         .filter(code_key=code_key(code))
         .order_by(F("practice_id").asc(nulls_last=True))
         .first()
-        if code_key(code) else None
+        if code_key(code)
+        else None
     )
 
 
@@ -185,7 +209,9 @@ def is_code_active(*, practice, code_system: str, code: str, on_date: date) -> b
     key = code_key(code)
     if not key:
         return False
-    return visible_codes(practice=practice, system=code_system).filter(code_key=key).filter(_active_on(on_date)).exists()
+    return (
+        visible_codes(practice=practice, system=code_system).filter(code_key=key).filter(_active_on(on_date)).exists()
+    )
 
 
 def _accepted_rows(*, practice, insurer, code_system: str) -> QuerySet:
@@ -229,6 +255,7 @@ def max_fee(*, practice, insurer, code: str, on_date: date, code_system: str = C
 
 # The insurer directory -------------------------------------------------------------------------
 
+
 def insurers_for_practice(*, practice, include_inactive: bool = False) -> QuerySet:
     """The directory as this practice sees it: its own entries plus the published ones it has not
     replaced with its own version."""
@@ -262,17 +289,20 @@ def search_insurers(*, practice, query: str, limit: int = MAX_RESULTS) -> list[I
 
 # Counts and history for the Settings > Coding page ---------------------------------------------
 
+
 def code_set_summary(*, practice) -> list[dict]:
     rows = []
     for system in CodeSystem:
         visible = visible_codes(practice=practice, system=system)
-        rows.append({
-            "system": system,
-            "label": system.label,
-            "own": Code.objects.filter(practice=practice, system=system).count(),
-            "visible": visible.count(),
-            "samples": visible.filter(source=CodeSource.SAMPLE).count(),
-        })
+        rows.append(
+            {
+                "system": system,
+                "label": system.label,
+                "own": Code.objects.filter(practice=practice, system=system).count(),
+                "visible": visible.count(),
+                "samples": visible.filter(source=CodeSource.SAMPLE).count(),
+            }
+        )
     return rows
 
 

@@ -61,39 +61,84 @@ def _check_target(*, kind: str, system: str, insurer) -> None:
     if kind not in ImportKind.values:
         raise CodingError(f"Unknown import kind “{kind}”; use codes or accepted.", field="kind")
     if system not in IMPORTABLE_SYSTEMS:
-        raise CodingError("Only CCSD procedure codes and industry standard codes can be imported "
-                          "(ICD-10 comes from the WHO edition).", field="system")
+        raise CodingError(
+            "Only CCSD procedure codes and industry standard codes can be imported "
+            "(ICD-10 comes from the WHO edition).",
+            field="system",
+        )
     if kind == ImportKind.ACCEPTED and insurer is None:
         raise CodingError("Choose the insurer whose accepted codes this file lists.", field="insurer")
 
 
-def plan_import(*, practice, kind: str, system: str, insurer, incoming: list[IncomingCode], retire_missing: bool,
-                today: date | None = None) -> ImportPlan:
+def plan_import(
+    *,
+    practice,
+    kind: str,
+    system: str,
+    insurer,
+    incoming: list[IncomingCode],
+    retire_missing: bool,
+    today: date | None = None,
+) -> ImportPlan:
     if kind == ImportKind.ACCEPTED:
-        return importing.plan_accepted_import(practice=practice, insurer=insurer, system=system, incoming=incoming,
-                                              retire_missing=retire_missing, retire_on=retire_date(today))
-    return importing.plan_code_import(practice=practice, system=system, incoming=incoming,
-                                      retire_missing=retire_missing, retire_on=retire_date(today))
+        return importing.plan_accepted_import(
+            practice=practice,
+            insurer=insurer,
+            system=system,
+            incoming=incoming,
+            retire_missing=retire_missing,
+            retire_on=retire_date(today),
+        )
+    return importing.plan_code_import(
+        practice=practice, system=system, incoming=incoming, retire_missing=retire_missing, retire_on=retire_date(today)
+    )
 
 
 @transaction.atomic
-def import_code_set(*, practice, kind: str, system: str, source: CodeSetSource, insurer=None,
-                    retire_missing: bool = True, today: date | None = None,
-                    progress: Progress | None = None) -> ImportOutcome:
+def import_code_set(
+    *,
+    practice,
+    kind: str,
+    system: str,
+    source: CodeSetSource,
+    insurer=None,
+    retire_missing: bool = True,
+    today: date | None = None,
+    progress: Progress | None = None,
+) -> ImportOutcome:
     """Read `source`, and apply it in one transaction; raises CodeFileError (nothing changed) if
     any row is bad. Importing the same source twice changes nothing the second time."""
     _check_target(kind=kind, system=system, insurer=insurer)
     started = time.perf_counter()
     incoming = source.read(system=system, with_fee=kind == ImportKind.ACCEPTED, progress=progress)
-    plan = plan_import(practice=practice, kind=kind, system=system, insurer=insurer, incoming=incoming,
-                       retire_missing=retire_missing, today=today)
+    plan = plan_import(
+        practice=practice,
+        kind=kind,
+        system=system,
+        insurer=insurer,
+        incoming=incoming,
+        retire_missing=retire_missing,
+        today=today,
+    )
     if kind == ImportKind.ACCEPTED:
-        _apply_accepted(practice=practice, insurer=insurer, system=system, plan=plan, source=source.source,
-                        retire_on=retire_date(today))
+        _apply_accepted(
+            practice=practice,
+            insurer=insurer,
+            system=system,
+            plan=plan,
+            source=source.source,
+            retire_on=retire_date(today),
+        )
     else:
         _apply_codes(practice=practice, system=system, plan=plan, source=source.source, retire_on=retire_date(today))
-    return ImportOutcome(len(plan.added), len(plan.changed), len(plan.retired), plan.unchanged, len(incoming),
-                         time.perf_counter() - started)
+    return ImportOutcome(
+        len(plan.added),
+        len(plan.changed),
+        len(plan.retired),
+        plan.unchanged,
+        len(incoming),
+        time.perf_counter() - started,
+    )
 
 
 def _apply_codes(*, practice, system: str, plan: ImportPlan, source: str, retire_on: date) -> None:
@@ -101,12 +146,21 @@ def _apply_codes(*, practice, system: str, plan: ImportPlan, source: str, retire
     if plan.changed:
         now = timezone.now()
         updated = [
-            Code(pk=pk, code=i.code, description=i.description, search_words=search_text(i.description),
-                 active_from=i.active_from, active_to=i.active_to, source=source, updated_at=now)
+            Code(
+                pk=pk,
+                code=i.code,
+                description=i.description,
+                search_words=search_text(i.description),
+                active_from=i.active_from,
+                active_to=i.active_to,
+                source=source,
+                updated_at=now,
+            )
             for pk, i, _ in plan.changed
         ]
         Code.objects.bulk_update(
-            updated, ["code", "description", "search_words", "active_from", "active_to", "source", "updated_at"],
+            updated,
+            ["code", "description", "search_words", "active_from", "active_to", "source", "updated_at"],
             batch_size=500,
         )
     _retire(Code.objects.all(), [pk for pk, _, _ in plan.retired], retire_on)
@@ -129,12 +183,39 @@ def _insert_codes(*, practice, system: str, items: list[IncomingCode], source: s
             bulk.analyze(Code._meta.db_table, columns=ANALYZE_COLUMNS)
         return
     if vendor == "sqlite":  # dates as SQLite stores them (the adapter costs ~2 µs a value)
-        rows = [(practice_id, system, i.code, i.key, i.description, search_text(i.description),
-                 i.active_from and i.active_from.isoformat(), i.active_to and i.active_to.isoformat(),
-                 source, "", now) for i in items]
+        rows = [
+            (
+                practice_id,
+                system,
+                i.code,
+                i.key,
+                i.description,
+                search_text(i.description),
+                i.active_from and i.active_from.isoformat(),
+                i.active_to and i.active_to.isoformat(),
+                source,
+                "",
+                now,
+            )
+            for i in items
+        ]
     else:
-        rows = [(practice_id, system, i.code, i.key, i.description, search_text(i.description),
-                 i.active_from, i.active_to, source, "", now) for i in items]
+        rows = [
+            (
+                practice_id,
+                system,
+                i.code,
+                i.key,
+                i.description,
+                search_text(i.description),
+                i.active_from,
+                i.active_to,
+                source,
+                "",
+                now,
+            )
+            for i in items
+        ]
     with bulk_code_writes() as index_rows:
         # the ids before: AUTOINCREMENT ids only grow
         (last_id,) = sql.fetch_one(f"SELECT COALESCE(MAX(id), 0) FROM {Code._meta.db_table}")
@@ -146,8 +227,19 @@ def _insert_codes(*, practice, system: str, items: list[IncomingCode], source: s
         bulk.analyze(Code._meta.db_table)
 
 
-CODE_COLUMNS = ("practice_id", "system", "code", "code_key", "description", "search_words", "active_from",
-                "active_to", "source", "note", "updated_at")
+CODE_COLUMNS = (
+    "practice_id",
+    "system",
+    "code",
+    "code_key",
+    "description",
+    "search_words",
+    "active_from",
+    "active_to",
+    "source",
+    "note",
+    "updated_at",
+)
 # What the search and lookup plans depend on; the long text columns cost most of a full ANALYZE.
 ANALYZE_COLUMNS = ("practice_id", "system", "code_key", "active_from", "active_to", "source", "search_vector")
 BULK_ROWS = 10000  # from this many new rows: bulk index maintenance and fresh planner statistics
@@ -162,46 +254,81 @@ def _copy_chunks(practice_id, system: str, items: list[IncomingCode], source: st
     head = f"{practice_id}\t{system}\t"
     tail = f"\t{copy_text(source)}\t\t{now.isoformat()}\n"
     for start in range(0, len(items), COPY_CHUNK):
-        yield "".join([
-            f"{head}{i.code}\t{i.key}\t{copy_text(i.description)}\t{search_text(i.description)}"
-            f"\t{i.active_from.isoformat() if i.active_from else COPY_NULL}"
-            f"\t{i.active_to.isoformat() if i.active_to else COPY_NULL}"
-            f"{tail}" for i in items[start:start + COPY_CHUNK]])
+        yield "".join(
+            [
+                f"{head}{i.code}\t{i.key}\t{copy_text(i.description)}\t{search_text(i.description)}"
+                f"\t{i.active_from.isoformat() if i.active_from else COPY_NULL}"
+                f"\t{i.active_to.isoformat() if i.active_to else COPY_NULL}"
+                f"{tail}"
+                for i in items[start : start + COPY_CHUNK]
+            ]
+        )
 
 
 def _apply_accepted(*, practice, insurer, system: str, plan: ImportPlan, source: str, retire_on: date) -> None:
     AcceptedCode.objects.bulk_create(
-        [AcceptedCode(practice=practice, insurer=insurer, system=system, code=i.code, code_key=i.key,
-                      description=i.description, max_fee=i.max_fee, active_from=i.active_from,
-                      active_to=i.active_to, source=source) for i in plan.added],
+        [
+            AcceptedCode(
+                practice=practice,
+                insurer=insurer,
+                system=system,
+                code=i.code,
+                code_key=i.key,
+                description=i.description,
+                max_fee=i.max_fee,
+                active_from=i.active_from,
+                active_to=i.active_to,
+                source=source,
+            )
+            for i in plan.added
+        ],
         batch_size=BATCH,
     )
     if plan.changed:
         AcceptedCode.objects.bulk_update(
-            [AcceptedCode(pk=pk, code=i.code, description=i.description, max_fee=i.max_fee,
-                          active_from=i.active_from, active_to=i.active_to, source=source, updated_at=timezone.now())
-             for pk, i, _ in plan.changed],
-            ["code", "description", "max_fee", "active_from", "active_to", "source", "updated_at"], batch_size=500,
+            [
+                AcceptedCode(
+                    pk=pk,
+                    code=i.code,
+                    description=i.description,
+                    max_fee=i.max_fee,
+                    active_from=i.active_from,
+                    active_to=i.active_to,
+                    source=source,
+                    updated_at=timezone.now(),
+                )
+                for pk, i, _ in plan.changed
+            ],
+            ["code", "description", "max_fee", "active_from", "active_to", "source", "updated_at"],
+            batch_size=500,
         )
     _retire(AcceptedCode.objects.all(), [pk for pk, _, _ in plan.retired], retire_on)
 
 
 def _retire(queryset, ids: list[int], retire_on: date) -> None:
     for start in range(0, len(ids), 900):
-        queryset.filter(pk__in=ids[start:start + 900]).update(active_to=retire_on, updated_at=timezone.now())
+        queryset.filter(pk__in=ids[start : start + 900]).update(active_to=retire_on, updated_at=timezone.now())
 
 
 # The page's import: upload, check (preview), apply -----------------------------------------------
 
-def start_import(*, practice, user, kind: str, system: str, insurer, filename: str, content: bytes,
-                 retire_missing: bool = True) -> CodeImport:
+
+def start_import(
+    *, practice, user, kind: str, system: str, insurer, filename: str, content: bytes, retire_missing: bool = True
+) -> CodeImport:
     """Keep the uploaded file and check it: now if small, else in the background."""
     _check_target(kind=kind, system=system, insurer=insurer)
     if insurer is not None and insurer.practice_id not in (None, practice.pk):
         raise CodingError("Choose an insurer from this practice's directory.", field="insurer")
     code_import = CodeImport.objects.create(
-        practice=practice, kind=kind, system=system, insurer=insurer if kind == ImportKind.ACCEPTED else None,
-        filename=filename[:255], content=content, retire_missing=retire_missing, created_by=user,
+        practice=practice,
+        kind=kind,
+        system=system,
+        insurer=insurer if kind == ImportKind.ACCEPTED else None,
+        filename=filename[:255],
+        content=content,
+        retire_missing=retire_missing,
+        created_by=user,
         rows_total=content.count(b"\n"),
     )
     if len(content) <= SYNC_LIMIT_BYTES:
@@ -217,6 +344,7 @@ def start_import(*, practice, user, kind: str, system: str, insurer, filename: s
 def _progress_writer(import_id: int) -> Progress:
     def write(done: int, total: int) -> None:
         CodeImport.objects.filter(pk=import_id).update(rows_done=done, rows_total=max(total, 1))
+
     return write
 
 
@@ -228,26 +356,47 @@ def check_import(*, import_id: int) -> None:
         return
     source = CsvCodeSource(bytes(code_import.content))
     try:
-        incoming = source.read(system=code_import.system, with_fee=code_import.kind == ImportKind.ACCEPTED,
-                               progress=_progress_writer(import_id))
+        incoming = source.read(
+            system=code_import.system,
+            with_fee=code_import.kind == ImportKind.ACCEPTED,
+            progress=_progress_writer(import_id),
+        )
     except importing.CodeFileError as exc:
         CodeImport.objects.filter(pk=import_id).update(
-            status=ImportStatus.INVALID, problems=[p.as_dict() for p in exc.problems], content=b"")
+            status=ImportStatus.INVALID, problems=[p.as_dict() for p in exc.problems], content=b""
+        )
         return
-    plan = plan_import(practice=code_import.practice, kind=code_import.kind, system=code_import.system,
-                       insurer=code_import.insurer, incoming=incoming, retire_missing=code_import.retire_missing)
+    plan = plan_import(
+        practice=code_import.practice,
+        kind=code_import.kind,
+        system=code_import.system,
+        insurer=code_import.insurer,
+        incoming=incoming,
+        retire_missing=code_import.retire_missing,
+    )
     CodeImport.objects.filter(pk=import_id).update(
-        status=ImportStatus.READY, rows_total=len(incoming), rows_done=len(incoming), added=len(plan.added),
-        changed=len(plan.changed), retired=len(plan.retired), unchanged=plan.unchanged, preview=plan.preview())
+        status=ImportStatus.READY,
+        rows_total=len(incoming),
+        rows_done=len(incoming),
+        added=len(plan.added),
+        changed=len(plan.changed),
+        retired=len(plan.retired),
+        unchanged=plan.unchanged,
+        preview=plan.preview(),
+    )
 
 
 def queue_import_apply(*, code_import: CodeImport, user) -> None:
     """Apply a checked import: now if small, else in the background."""
     updated = CodeImport.objects.filter(pk=code_import.pk, status=ImportStatus.READY).update(
-        status=ImportStatus.APPLYING)
+        status=ImportStatus.APPLYING
+    )
     if not updated:
-        raise CodingError("This import is not waiting to be applied (it was applied, discarded or has problems).",
-                          field=None, code="wrong_status")
+        raise CodingError(
+            "This import is not waiting to be applied (it was applied, discarded or has problems).",
+            field=None,
+            code="wrong_status",
+        )
     size = CodeImport.objects.filter(pk=code_import.pk).values_list("rows_total", flat=True).first() or 0
     if size <= 20000:
         apply_import(import_id=code_import.pk)
@@ -263,21 +412,32 @@ def apply_import(*, import_id: int) -> None:
         return
     try:
         outcome = import_code_set(
-            practice=code_import.practice, kind=code_import.kind, system=code_import.system,
+            practice=code_import.practice,
+            kind=code_import.kind,
+            system=code_import.system,
             source=CsvCodeSource(bytes(code_import.content), source=code_import.source),
-            insurer=code_import.insurer, retire_missing=code_import.retire_missing,
+            insurer=code_import.insurer,
+            retire_missing=code_import.retire_missing,
         )
     except importing.CodeFileError as exc:  # the file was fine when checked; defensive
         CodeImport.objects.filter(pk=import_id).update(
-            status=ImportStatus.FAILED, problems=[p.as_dict() for p in exc.problems])
+            status=ImportStatus.FAILED, problems=[p.as_dict() for p in exc.problems]
+        )
         return
     except Exception as exc:
         CodeImport.objects.filter(pk=import_id).update(
-            status=ImportStatus.FAILED, problems=[{"row": None, "column": "", "message": f"Import failed: {exc}"}])
+            status=ImportStatus.FAILED, problems=[{"row": None, "column": "", "message": f"Import failed: {exc}"}]
+        )
         raise
     CodeImport.objects.filter(pk=import_id).update(
-        status=ImportStatus.APPLIED, applied_at=timezone.now(), content=b"", added=outcome.added,
-        changed=outcome.changed, retired=outcome.retired, unchanged=outcome.unchanged)
+        status=ImportStatus.APPLIED,
+        applied_at=timezone.now(),
+        content=b"",
+        added=outcome.added,
+        changed=outcome.changed,
+        retired=outcome.retired,
+        unchanged=outcome.unchanged,
+    )
 
 
 @transaction.atomic
@@ -327,9 +487,15 @@ def _check_insurer_clashes(*, practice, target: Insurer, values: dict) -> None:
     if target.practice_id is None:  # a published entry: the whole directory
         others = Insurer.objects.filter(practice__isnull=True).exclude(pk=target.pk)
     if others.filter(name__iexact=values.get("name", "")).exists():
-        raise CodingError(f"An insurer called “{values['name']}” is already in the directory; use another name.",
-                          field="name", code="duplicate")
+        raise CodingError(
+            f"An insurer called “{values['name']}” is already in the directory; use another name.",
+            field="name",
+            code="duplicate",
+        )
     identifier = values.get("healthcode_identifier")
     if identifier and others.filter(healthcode_identifier=identifier).exists():
-        raise CodingError(f"The Healthcode identifier “{identifier}” already belongs to another insurer.",
-                          field="healthcode_identifier", code="duplicate")
+        raise CodingError(
+            f"The Healthcode identifier “{identifier}” already belongs to another insurer.",
+            field="healthcode_identifier",
+            code="duplicate",
+        )

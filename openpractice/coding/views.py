@@ -28,13 +28,21 @@ def code_options(request):
     system = request.GET.get("system", "")
     if system not in CodeSystem.values:
         raise Http404("Unknown code system.")
-    matches = selectors.search_codes(
-        practice=request.practice, system=system, query=query, include_inactive=_flag(request, "inactive")
-    ) if query.strip() else []
+    matches = (
+        selectors.search_codes(
+            practice=request.practice, system=system, query=query, include_inactive=_flag(request, "inactive")
+        )
+        if query.strip()
+        else []
+    )
     options = [
         TypeaheadOption(
-            value=m.code, label=option_label(m.code, m.description), primary=m.code, secondary=m.description,
-            badge="Retired" if not m.is_active else ("Sample" if m.is_sample else ""), inactive=not m.is_active,
+            value=m.code,
+            label=option_label(m.code, m.description),
+            primary=m.code,
+            secondary=m.description,
+            badge="Retired" if not m.is_active else ("Sample" if m.is_sample else ""),
+            inactive=not m.is_active,
         )
         for m in matches
     ]
@@ -60,12 +68,16 @@ def _coding_context(request, **extra):
 @require_capability(Capability.MANAGE_SETTINGS)
 def coding_settings(request):
     practice = request.practice
-    return render(request, "coding/settings.html", _coding_context(
+    return render(
         request,
-        code_sets=selectors.code_set_summary(practice=practice),
-        accepted_lists=selectors.accepted_list_summary(practice=practice),
-        imports=selectors.recent_imports(practice=practice),
-    ))
+        "coding/settings.html",
+        _coding_context(
+            request,
+            code_sets=selectors.code_set_summary(practice=practice),
+            accepted_lists=selectors.accepted_list_summary(practice=practice),
+            imports=selectors.recent_imports(practice=practice),
+        ),
+    )
 
 
 @require_capability(Capability.VIEW_RECORDS)
@@ -73,10 +85,15 @@ def code_lookup(request):
     form = CodeLookupForm(request.GET or None, practice=request.practice)
     chosen = []
     if form.is_bound and form.is_valid():
-        for name, system in (("procedure_code", CodeSystem.CCSD), ("industry_standard_code", CodeSystem.ISC),
-                             ("diagnosis", CodeSystem.ICD10)):
+        for name, system in (
+            ("procedure_code", CodeSystem.CCSD),
+            ("industry_standard_code", CodeSystem.ISC),
+            ("diagnosis", CodeSystem.ICD10),
+        ):
             if form.cleaned_data.get(name):
-                chosen.append(selectors.get_code(practice=request.practice, system=system, code=form.cleaned_data[name]))
+                chosen.append(
+                    selectors.get_code(practice=request.practice, system=system, code=form.cleaned_data[name])
+                )
     return render(request, "coding/lookup.html", _coding_context(request, form=form, chosen=chosen))
 
 
@@ -87,8 +104,13 @@ def import_new(request):
         data = form.cleaned_data
         try:
             code_import = services.start_import(
-                practice=request.practice, user=request.user, kind=data["kind"], system=data["system"],
-                insurer=data.get("insurer"), filename=data["file"].name, content=data["file"].read(),
+                practice=request.practice,
+                user=request.user,
+                kind=data["kind"],
+                system=data["system"],
+                insurer=data.get("insurer"),
+                filename=data["file"].name,
+                content=data["file"].read(),
                 retire_missing=data["retire_missing"],
             )
         except CodingError as exc:
@@ -99,13 +121,16 @@ def import_new(request):
 
 
 def _import(request, import_id) -> CodeImport:
-    return get_for_practice_or_404(CodeImport.objects.select_related("insurer").defer("content"),
-                                   request.practice, pk=import_id)
+    return get_for_practice_or_404(
+        CodeImport.objects.select_related("insurer").defer("content"), request.practice, pk=import_id
+    )
 
 
 @require_capability(Capability.MANAGE_SETTINGS)
 def import_detail(request, import_id: int):
-    return render(request, "coding/import_detail.html", _coding_context(request, code_import=_import(request, import_id)))
+    return render(
+        request, "coding/import_detail.html", _coding_context(request, code_import=_import(request, import_id))
+    )
 
 
 @require_GET
@@ -144,9 +169,14 @@ def import_discard(request, import_id: int):
 
 @require_capability(Capability.MANAGE_SETTINGS)
 def insurer_list(request):
-    return render(request, "coding/insurer_list.html", _coding_context(
-        request, insurers=selectors.insurers_for_practice(practice=request.practice, include_inactive=True),
-    ))
+    return render(
+        request,
+        "coding/insurer_list.html",
+        _coding_context(
+            request,
+            insurers=selectors.insurers_for_practice(practice=request.practice, include_inactive=True),
+        ),
+    )
 
 
 @require_capability(Capability.MANAGE_SETTINGS)
@@ -159,8 +189,9 @@ def insurer_edit(request, insurer_id: int | None = None):
     form = InsurerForm(request.POST or None, instance=insurer)
     if request.method == "POST" and form.is_valid():
         try:
-            saved = services.save_insurer(practice=request.practice, user=request.user, insurer=insurer,
-                                          data=form.cleaned_data)
+            saved = services.save_insurer(
+                practice=request.practice, user=request.user, insurer=insurer, data=form.cleaned_data
+            )
         except CodingError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:

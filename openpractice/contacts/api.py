@@ -54,11 +54,20 @@ class ArchiveIn(Schema):
 
 def _out(c: Contact) -> dict:
     return {
-        "id": c.id, "contact_type": c.contact_type, "name": c.name, "insurer_id": c.insurer_id,
+        "id": c.id,
+        "contact_type": c.contact_type,
+        "name": c.name,
+        "insurer_id": c.insurer_id,
         "healthcode_identifier": c.insurer.healthcode_identifier if c.insurer_id else "",
-        "insurer_name": c.insurer.name if c.insurer_id else "", "email": c.email, "phone": c.phone,
-        "address_line1": c.address_line1, "address_line2": c.address_line2, "city": c.city, "postcode": c.postcode,
-        "notes": c.notes, "is_archived": c.is_archived,
+        "insurer_name": c.insurer.name if c.insurer_id else "",
+        "email": c.email,
+        "phone": c.phone,
+        "address_line1": c.address_line1,
+        "address_line2": c.address_line2,
+        "city": c.city,
+        "postcode": c.postcode,
+        "notes": c.notes,
+        "is_archived": c.is_archived,
     }
 
 
@@ -73,18 +82,29 @@ def _data(request, payload: ContactIn) -> dict:
     elif payload.healthcode_identifier:
         insurer = find_insurer(practice=request.practice, healthcode_identifier=payload.healthcode_identifier)
         if insurer is None:
-            raise ContactError(f"No insurer in the directory has Healthcode identifier “{payload.healthcode_identifier}”.",
-                               field="healthcode_identifier")
+            raise ContactError(
+                f"No insurer in the directory has Healthcode identifier “{payload.healthcode_identifier}”.",
+                field="healthcode_identifier",
+            )
     data["insurer"] = insurer
     return data
 
 
 @router.get("/contacts", response=list[ContactOut], auth=auth_for(Capability.VIEW_RECORDS))
-def list_contacts(request, q: str = "", contact_type: str = "", include_archived: bool = False,
-                  limit: int = limit_param(50, 200), offset: int = offset_param()):
-    qs = selectors.search_contacts(practice=request.practice, query=q[:100],
-                                   contact_type=contact_type if contact_type in ContactType.values else "",
-                                   include_archived=include_archived)
+def list_contacts(
+    request,
+    q: str = "",
+    contact_type: str = "",
+    include_archived: bool = False,
+    limit: int = limit_param(50, 200),
+    offset: int = offset_param(),
+):
+    qs = selectors.search_contacts(
+        practice=request.practice,
+        query=q[:100],
+        contact_type=contact_type if contact_type in ContactType.values else "",
+        include_archived=include_archived,
+    )
     return [_out(c) for c in page_of(qs, limit=limit, offset=offset, maximum=200)]
 
 

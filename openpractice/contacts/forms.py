@@ -10,7 +10,8 @@ class ContactForm(forms.Form):
     contact_type = forms.ChoiceField(label="Type", choices=ContactType.choices)
     name = forms.CharField(label="Name", max_length=200)
     insurer = forms.CharField(
-        label="Healthcode identifier (Insurance)", required=False,
+        label="Healthcode identifier (Insurance)",
+        required=False,
         help_text="For an insurer: pick it from the Healthcode insurer directory (type Bupa, AXA, or an identifier such as bup).",
     )
     email = forms.EmailField(label="Email address", required=False)
@@ -25,8 +26,10 @@ class ContactForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.practice = practice
         self.fields["insurer"].widget = TypeaheadWidget(
-            source_url=reverse_lazy("coding:insurer_options"), label_for_value=self._insurer_label,
-            placeholder="Type an insurer's name or identifier")
+            source_url=reverse_lazy("coding:insurer_options"),
+            label_for_value=self._insurer_label,
+            placeholder="Type an insurer's name or identifier",
+        )
 
     def _insurer_label(self, value: str) -> str:
         insurer = self._insurer(value)
@@ -40,14 +43,19 @@ class ContactForm(forms.Form):
             return get_insurer(practice=self.practice, insurer_id=int(value))
         # Typed without choosing (no JavaScript): an identifier or a name that matches one entry.
         matches = search_insurers(practice=self.practice, query=str(value))
-        return matches[0] if len(matches) == 1 or (matches and matches[0].healthcode_identifier == str(value).lower()) else None
+        return (
+            matches[0]
+            if len(matches) == 1 or (matches and matches[0].healthcode_identifier == str(value).lower())
+            else None
+        )
 
     def clean_insurer(self):
         value = self.cleaned_data.get("insurer")
         insurer = self._insurer(value)
         if value and insurer is None:
-            raise forms.ValidationError("No insurer in the directory matches that: type part of its name and choose "
-                                        "one from the list.")
+            raise forms.ValidationError(
+                "No insurer in the directory matches that: type part of its name and choose one from the list."
+            )
         return insurer
 
     def clean(self):

@@ -26,8 +26,12 @@ class Contact(models.Model):
     name = models.CharField(max_length=200)
     name_key = models.CharField(max_length=200, editable=False)  # lower case letters and digits, for search
     insurer = models.ForeignKey(
-        "coding.Insurer", verbose_name="Healthcode identifier (Insurance)", null=True, blank=True,
-        on_delete=models.PROTECT, related_name="+",
+        "coding.Insurer",
+        verbose_name="Healthcode identifier (Insurance)",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     email = models.EmailField(blank=True)
     phone = models.CharField(max_length=30, blank=True)

@@ -8,7 +8,9 @@ from openpractice.contacts.models import Contact, ContactType
 from openpractice.patients.keys import name_key, next_prefix
 
 
-def search_contacts(*, practice, query: str = "", contact_type: str = "", include_archived: bool = False) -> QuerySet[Contact]:
+def search_contacts(
+    *, practice, query: str = "", contact_type: str = "", include_archived: bool = False
+) -> QuerySet[Contact]:
     """Contacts whose name has a word starting with what was typed (or whose name key does),
     or whose insurer identifier is it; by name."""
     qs = Contact.objects.for_practice(practice).select_related("insurer")

@@ -12,7 +12,18 @@ from openpractice.contacts.models import Contact, ContactType
 from openpractice.patients.keys import name_key
 from openpractice.practices.validators import normalise_postcode, validate_uk_postcode
 
-FIELDS = ("contact_type", "name", "insurer", "email", "phone", "address_line1", "address_line2", "city", "postcode", "notes")
+FIELDS = (
+    "contact_type",
+    "name",
+    "insurer",
+    "email",
+    "phone",
+    "address_line1",
+    "address_line2",
+    "city",
+    "postcode",
+    "notes",
+)
 
 
 def _clean(practice, data: dict, instance: Contact | None = None) -> dict:
@@ -30,8 +41,12 @@ def _clean(practice, data: dict, instance: Contact | None = None) -> dict:
     insurer = out["insurer"]
     if out["contact_type"] == ContactType.INSURER:
         if insurer is None:
-            raise ContactError("Choose the Healthcode identifier (Insurance) from the insurer directory: type the "
-                               "insurer's name or identifier, such as Bupa or bup.", field="insurer", code="required")
+            raise ContactError(
+                "Choose the Healthcode identifier (Insurance) from the insurer directory: type the "
+                "insurer's name or identifier, such as Bupa or bup.",
+                field="insurer",
+                code="required",
+            )
         # Only an entry this practice can see in the directory.
         if get_insurer(practice=practice, insurer_id=insurer.pk) is None:
             raise ContactError("Choose an insurer from this practice's directory.", field="insurer")
@@ -64,10 +79,14 @@ def create_contact(*, practice, data: dict) -> Contact:
 def update_contact(*, contact: Contact, data: dict) -> Contact:
     contact = Contact.objects.select_for_update().get(pk=contact.pk)
     values = _clean(contact.practice, data, instance=contact)
-    if contact.contact_type == ContactType.INSURER and values["contact_type"] != ContactType.INSURER \
-            and contact.patient_relationships.filter(relationship_type="insurance").exists():
-        raise ContactError("Patients have this insurer as their insurance provider: it must stay an insurer.",
-                           field="contact_type")
+    if (
+        contact.contact_type == ContactType.INSURER
+        and values["contact_type"] != ContactType.INSURER
+        and contact.patient_relationships.filter(relationship_type="insurance").exists()
+    ):
+        raise ContactError(
+            "Patients have this insurer as their insurance provider: it must stay an insurer.", field="contact_type"
+        )
     for field, value in values.items():
         setattr(contact, field, value)
     contact.name_key = name_key(contact.name)

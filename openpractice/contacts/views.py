@@ -22,13 +22,21 @@ def contact_list(request):
     contact_type = request.GET.get("type", "")
     contact_type = contact_type if contact_type in ContactType.values else ""
     archived = request.GET.get("archived") == "1"
-    contacts = selectors.search_contacts(practice=request.practice, query=query, contact_type=contact_type,
-                                         include_archived=archived)
+    contacts = selectors.search_contacts(
+        practice=request.practice, query=query, contact_type=contact_type, include_archived=archived
+    )
     page = Paginator(contacts, 25).get_page(request.GET.get("page"))
-    return render(request, "contacts/list.html", {
-        "page": page, "query": query, "contact_type": contact_type, "archived": archived,
-        "types": ContactType.choices,
-    })
+    return render(
+        request,
+        "contacts/list.html",
+        {
+            "page": page,
+            "query": query,
+            "contact_type": contact_type,
+            "archived": archived,
+            "types": ContactType.choices,
+        },
+    )
 
 
 @require_capability(Capability.VIEW_RECORDS)

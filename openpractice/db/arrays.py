@@ -77,4 +77,4 @@ def chunks(values, size: int | None = None):
     values = list(values)
     size = size or ANYOF_CHUNK  # read at call time: tests shrink it to cross chunk boundaries
     for start in range(0, len(values), size):
-        yield Values(values[start:start + size])
+        yield Values(values[start : start + size])

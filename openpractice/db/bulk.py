@@ -28,8 +28,20 @@ from django.db import connection
 from openpractice.db.arrays import array_literal, chunks
 
 __all__ = [
-    "COPY_NULL", "Meanwhile", "analyze", "chunks", "copy_lines", "copy_text", "gin_pending_list", "insert_rows",
-    "large_page_cache", "reserve_ids", "triggers_dropped", "update_fields", "update_rows", "update_statements",
+    "COPY_NULL",
+    "Meanwhile",
+    "analyze",
+    "chunks",
+    "copy_lines",
+    "copy_text",
+    "gin_pending_list",
+    "insert_rows",
+    "large_page_cache",
+    "reserve_ids",
+    "triggers_dropped",
+    "update_fields",
+    "update_rows",
+    "update_statements",
 ]
 
 COPY_NULL = "\\N"  # NULL in COPY's text format
@@ -46,8 +58,9 @@ def insert_rows(table: str, columns: tuple[str, ...], rows: list[tuple]) -> None
                 for row in rows:
                     copy.write_row(row)
         else:
-            cursor.executemany(f"INSERT INTO {quoted} ({', '.join(columns)}) "
-                               f"VALUES ({', '.join(['%s'] * len(columns))})", rows)
+            cursor.executemany(
+                f"INSERT INTO {quoted} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})", rows
+            )
 
 
 def copy_lines(table: str, columns: tuple[str, ...], chunks_of_text) -> None:
@@ -71,8 +84,14 @@ def copy_text(value: str) -> str:
     return value
 
 
-def update_rows(table: str, columns: tuple[tuple[str, str], ...], rows: list[tuple], *, constant: dict | None = None,
-                key: str = "id") -> None:
+def update_rows(
+    table: str,
+    columns: tuple[tuple[str, str], ...],
+    rows: list[tuple],
+    *,
+    constant: dict | None = None,
+    key: str = "id",
+) -> None:
     """rows: (value per column..., id). columns: (name, PostgreSQL type) pairs; constant: columns
     set to one value on every row (e.g. updated_at)."""
     if not rows:
@@ -84,23 +103,35 @@ def update_rows(table: str, columns: tuple[tuple[str, str], ...], rows: list[tup
         else:
             constant = constant or {}
             sets = [f"{name} = %s" for name, _ in columns] + [f"{name} = %s" for name in constant]
-            cursor.executemany(f"UPDATE {connection.ops.quote_name(table)} SET {', '.join(sets)} WHERE {key} = %s",
-                               [(*row[:-1], *constant.values(), row[-1]) for row in rows])
+            cursor.executemany(
+                f"UPDATE {connection.ops.quote_name(table)} SET {', '.join(sets)} WHERE {key} = %s",
+                [(*row[:-1], *constant.values(), row[-1]) for row in rows],
+            )
 
 
-def update_statements(table: str, columns: tuple[tuple[str, str], ...], rows: list[tuple], *,
-                      constant: dict | None = None, key: str = "id") -> list[tuple[str, list]]:
+def update_statements(
+    table: str,
+    columns: tuple[tuple[str, str], ...],
+    rows: list[tuple],
+    *,
+    constant: dict | None = None,
+    key: str = "id",
+) -> list[tuple[str, list]]:
     """PostgreSQL: `UPDATE ... FROM unnest(arrays)`, one statement per chunk of rows."""
     constant = constant or {}
     names = [name for name, _ in columns]
     sets = [f"{name} = v.{name}" for name in names] + [f"{name} = %s" for name in constant]
     arrays = ", ".join(f"%s::{kind}[]" for _, kind in columns)
-    sql = (f"UPDATE {connection.ops.quote_name(table)} AS t SET {', '.join(sets)} FROM unnest({arrays}, "
-           f"%s::bigint[]) AS v({', '.join(names)}, {key}) WHERE t.{key} = v.{key}")
+    sql = (
+        f"UPDATE {connection.ops.quote_name(table)} AS t SET {', '.join(sets)} FROM unnest({arrays}, "
+        f"%s::bigint[]) AS v({', '.join(names)}, {key}) WHERE t.{key} = v.{key}"
+    )
     # The SET placeholders (constants) come first in the statement, then one array per column,
     # then the ids.
-    return [(sql, [*constant.values(), *(array_literal([row[i] for row in part]) for i in range(len(columns) + 1))])
-            for part in chunks(rows)]
+    return [
+        (sql, [*constant.values(), *(array_literal([row[i] for row in part]) for i in range(len(columns) + 1))])
+        for part in chunks(rows)
+    ]
 
 
 def update_fields(objs: list, fields: list[str]) -> None:
@@ -112,8 +143,10 @@ def update_fields(objs: list, fields: list[str]) -> None:
     meta = type(objs[0])._meta
     quote = connection.ops.quote_name
     columns = [meta.get_field(name) for name in fields]
-    sql = (f"UPDATE {quote(meta.db_table)} SET {', '.join(f'{quote(c.column)} = %s' for c in columns)} "
-           f"WHERE {quote(meta.pk.column)} = %s")
+    sql = (
+        f"UPDATE {quote(meta.db_table)} SET {', '.join(f'{quote(c.column)} = %s' for c in columns)} "
+        f"WHERE {quote(meta.pk.column)} = %s"
+    )
     rows = [[c.get_db_prep_save(getattr(obj, c.attname), connection) for c in columns] + [obj.pk] for obj in objs]
     with connection.cursor() as cursor:
         cursor.executemany(sql, rows)
@@ -125,8 +158,10 @@ def reserve_ids(model, count: int) -> list[int] | None:
     if connection.vendor != "postgresql" or not count:
         return None
     with connection.cursor() as cursor:
-        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                       [model._meta.db_table, model._meta.pk.column, count])
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [model._meta.db_table, model._meta.pk.column, count],
+        )
         return [row[0] for row in cursor.fetchall()]
 
 
@@ -164,6 +199,7 @@ class Meanwhile:
 
 # Around a large insert ---------------------------------------------------------------------------
 
+
 def large_page_cache() -> None:
     """SQLite: a 128 MB page cache for this connection (from now on), for an insert whose indexes
     do not fit SQLite's default 2 MB, so index pages are not re-read from disk. Nothing elsewhere."""
@@ -182,8 +218,9 @@ def gin_pending_list(index: str, *, enabled: bool = True):
         yield
         return
     with connection.cursor() as cursor:
-        cursor.execute("SELECT c.oid FROM pg_class c WHERE c.oid = to_regclass(%s) AND pg_has_role(c.relowner, 'USAGE')",
-                       [index])
+        cursor.execute(
+            "SELECT c.oid FROM pg_class c WHERE c.oid = to_regclass(%s) AND pg_has_role(c.relowner, 'USAGE')", [index]
+        )
         row = cursor.fetchone()
         if row:
             cursor.execute("SET LOCAL gin_pending_list_limit = '1GB'")

@@ -27,8 +27,14 @@ def _fields(model, vendor: str):
     found = []
     for field in model._meta.concrete_fields:
         col = field.get_col(table)
-        found.append((field.attname, field.column, col,
-                      tuple(connection.ops.get_db_converters(col) + field.get_db_converters(connection))))
+        found.append(
+            (
+                field.attname,
+                field.column,
+                col,
+                tuple(connection.ops.get_db_converters(col) + field.get_db_converters(connection)),
+            )
+        )
     return tuple(found)
 
 
@@ -75,8 +81,9 @@ def first(sql: str, params, *models) -> tuple | None:
 @cache
 def _insert_sql(vendor: str, table: str, names: tuple[str, ...]) -> str:
     quote = connections["default"].ops.quote_name
-    return (f"INSERT INTO {quote(table)} ({', '.join(quote(c) for c in names)}) "
-            f"VALUES ({', '.join(['%s'] * len(names))})")
+    return (
+        f"INSERT INTO {quote(table)} ({', '.join(quote(c) for c in names)}) VALUES ({', '.join(['%s'] * len(names))})"
+    )
 
 
 def insert_row(table: str, names: tuple[str, ...], values: list) -> None:

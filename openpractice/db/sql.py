@@ -11,7 +11,7 @@ from django.db import connections
 
 
 def vendor(using: str = "default") -> str:
-    """"postgresql" or "sqlite"."""
+    """ "postgresql" or "sqlite"."""
     return connections[using].vendor
 
 

@@ -54,7 +54,7 @@ def _extensions(resource: dict) -> dict[str, object]:
     found = {}
     for ext in resource.get("extension") or []:
         if isinstance(ext, dict) and str(ext.get("url", "")).startswith(EXT):
-            name = ext["url"][len(EXT):]
+            name = ext["url"][len(EXT) :]
             value = next((v for k, v in ext.items() if k.startswith("value")), None)
             found[name] = value
     return found
@@ -83,14 +83,24 @@ def claim_response(body: dict) -> BillAnswer:
     for entry in body.get("error") or []:
         entry_ext = _extensions(entry)
         coding = ((entry.get("code") or {}).get("coding") or [{}])[0]
-        errors.append({
-            "rule": coding.get("code", ""), "field": entry_ext.get("error-field", ""),
-            "error": (entry.get("code") or {}).get("text") or coding.get("display", ""),
-            "suggestion": entry_ext.get("error-suggestion", ""), "level": entry_ext.get("error-level", "bill"),
-            "line": entry.get("itemSequence"),
-        })
-    return BillAnswer(bill_id=bill_id, status=STATUS_WORDS[words], words=str(words), errors=errors,
-                      collected_at=_datetime(ext.get("collected-at")), replaced_by=str(ext.get("replaced-by") or ""))
+        errors.append(
+            {
+                "rule": coding.get("code", ""),
+                "field": entry_ext.get("error-field", ""),
+                "error": (entry.get("code") or {}).get("text") or coding.get("display", ""),
+                "suggestion": entry_ext.get("error-suggestion", ""),
+                "level": entry_ext.get("error-level", "bill"),
+                "line": entry.get("itemSequence"),
+            }
+        )
+    return BillAnswer(
+        bill_id=bill_id,
+        status=STATUS_WORDS[words],
+        words=str(words),
+        errors=errors,
+        collected_at=_datetime(ext.get("collected-at")),
+        replaced_by=str(ext.get("replaced-by") or ""),
+    )
 
 
 def first_claim_response(body: dict) -> BillAnswer | None:
@@ -109,20 +119,39 @@ def first_claim_response(body: dict) -> BillAnswer | None:
 def outcome_issues(body: dict) -> list[dict]:
     """An OperationOutcome's issues as Field / Error rows (field = the element or header named)."""
     if body.get("resourceType") != "OperationOutcome":
-        return [{"field": "", "error": "The clearing house refused the request without saying why.",
-                 "suggestion": "", "level": "bill", "line": None, "rule": "refused"}]
+        return [
+            {
+                "field": "",
+                "error": "The clearing house refused the request without saying why.",
+                "suggestion": "",
+                "level": "bill",
+                "line": None,
+                "rule": "refused",
+            }
+        ]
     rows = []
     for issue in body.get("issue") or []:
-        rows.append({"field": ", ".join(issue.get("expression") or []), "error": issue.get("diagnostics", ""),
-                     "suggestion": "", "level": "bill", "line": None, "rule": issue.get("code", "")})
+        rows.append(
+            {
+                "field": ", ".join(issue.get("expression") or []),
+                "error": issue.get("diagnostics", ""),
+                "suggestion": "",
+                "level": "bill",
+                "line": None,
+                "rule": issue.get("code", ""),
+            }
+        )
     return rows
 
 
 def bundle_resources(body: dict, resource_type: str) -> list[dict]:
     if body.get("resourceType") != "Bundle":
         raise AnswerError(f"Expected a Bundle of {resource_type}.")
-    return [e["resource"] for e in body.get("entry") or []
-            if isinstance(e, dict) and (e.get("resource") or {}).get("resourceType") == resource_type]
+    return [
+        e["resource"]
+        for e in body.get("entry") or []
+        if isinstance(e, dict) and (e.get("resource") or {}).get("resourceType") == resource_type
+    ]
 
 
 def paging_total(body: dict) -> int:

@@ -109,8 +109,12 @@ def _invoice(request, invoice_id: int) -> Invoice:
     return billing_selectors.invoice_with_rows(practice=request.practice, invoice_id=invoice_id)
 
 
-@router.get("/invoices/{invoice_id}/check", response=CheckOut, auth=auth_for(Capability.VIEW_RECORDS),
-            operation_id=_operation_id("check_invoice"))
+@router.get(
+    "/invoices/{invoice_id}/check",
+    response=CheckOut,
+    auth=auth_for(Capability.VIEW_RECORDS),
+    operation_id=_operation_id("check_invoice"),
+)
 def check_invoice(request, invoice_id: int):
     """The pre-submission check: every problem Healthcode would report that can be known here."""
     result = run_check(invoice=_invoice(request, invoice_id))
@@ -119,18 +123,29 @@ def check_invoice(request, invoice_id: int):
 
 def _healthcode(request, invoice_id: int) -> dict:
     invoice = _invoice(request, invoice_id)
-    return {"invoice_id": invoice.pk, "healthcode_status": invoice.healthcode_status,
-            "submissions": list(selectors.submissions_of(practice=request.practice, invoice=invoice))}
+    return {
+        "invoice_id": invoice.pk,
+        "healthcode_status": invoice.healthcode_status,
+        "submissions": list(selectors.submissions_of(practice=request.practice, invoice=invoice)),
+    }
 
 
-@router.get("/invoices/{invoice_id}/healthcode", response=HealthcodeOut, auth=auth_for(Capability.VIEW_RECORDS),
-            operation_id=_operation_id("healthcode_status"))
+@router.get(
+    "/invoices/{invoice_id}/healthcode",
+    response=HealthcodeOut,
+    auth=auth_for(Capability.VIEW_RECORDS),
+    operation_id=_operation_id("healthcode_status"),
+)
 def healthcode_status(request, invoice_id: int):
     return _healthcode(request, invoice_id)
 
 
-@router.post("/invoices/{invoice_id}/healthcode/submit", response={202: HealthcodeOut},
-             auth=auth_for(Capability.BILLING), operation_id=_operation_id("submit"))
+@router.post(
+    "/invoices/{invoice_id}/healthcode/submit",
+    response={202: HealthcodeOut},
+    auth=auth_for(Capability.BILLING),
+    operation_id=_operation_id("submit"),
+)
 def submit(request, invoice_id: int):
     """Queue the invoice for Healthcode (a new version if an earlier one failed). 422 with the
     check's problems if it would fail."""
@@ -138,22 +153,34 @@ def submit(request, invoice_id: int):
     return Status(202, _healthcode(request, invoice_id))
 
 
-@router.post("/invoices/{invoice_id}/healthcode/refresh", response=HealthcodeOut, auth=auth_for(Capability.VIEW_RECORDS),
-             operation_id=_operation_id("refresh"))
+@router.post(
+    "/invoices/{invoice_id}/healthcode/refresh",
+    response=HealthcodeOut,
+    auth=auth_for(Capability.VIEW_RECORDS),
+    operation_id=_operation_id("refresh"),
+)
 def refresh(request, invoice_id: int):
     hc.refresh_invoice(invoice=_invoice(request, invoice_id), actor=request.user)
     return _healthcode(request, invoice_id)
 
 
-@router.post("/invoices/{invoice_id}/healthcode/cancel", response=HealthcodeOut, auth=auth_for(Capability.BILLING),
-             operation_id=_operation_id("cancel"))
+@router.post(
+    "/invoices/{invoice_id}/healthcode/cancel",
+    response=HealthcodeOut,
+    auth=auth_for(Capability.BILLING),
+    operation_id=_operation_id("cancel"),
+)
 def cancel(request, invoice_id: int):
     hc.cancel_bill(invoice=_invoice(request, invoice_id), actor=request.user)
     return _healthcode(request, invoice_id)
 
 
-@router.post("/invoices/healthcode/bulk-submit", response={202: BulkOut}, auth=auth_for(Capability.BILLING),
-             operation_id=_operation_id("bulk_submit"))
+@router.post(
+    "/invoices/healthcode/bulk-submit",
+    response={202: BulkOut},
+    auth=auth_for(Capability.BILLING),
+    operation_id=_operation_id("bulk_submit"),
+)
 def bulk_submit(request, body: BulkIn):
     bulk = hc.submit_many(practice=request.practice, invoice_ids=body.invoice_ids, user=request.user)
     return Status(202, {"id": bulk.pk, "requested": bulk.requested, "skipped": bulk.skipped})
@@ -164,15 +191,23 @@ def _bulk_progress(request, bulk_id: int) -> dict:
     return {"id": bulk.pk, "skipped": bulk.skipped, **selectors.bulk_progress(bulk=bulk)}
 
 
-@router.get("/invoices/healthcode/bulk/{bulk_id}", response=BulkProgressOut, auth=auth_for(Capability.VIEW_RECORDS),
-            operation_id=_operation_id("bulk_status"))
+@router.get(
+    "/invoices/healthcode/bulk/{bulk_id}",
+    response=BulkProgressOut,
+    auth=auth_for(Capability.VIEW_RECORDS),
+    operation_id=_operation_id("bulk_status"),
+)
 def bulk_status(request, bulk_id: int):
     """Where every invoice of a bulk run is: answered, in flight, held back, or never queued."""
     return _bulk_progress(request, bulk_id)
 
 
-@router.post("/invoices/healthcode/bulk/{bulk_id}/send-rest", response={202: BulkProgressOut},
-             auth=auth_for(Capability.BILLING), operation_id=_operation_id("bulk_send_rest"))
+@router.post(
+    "/invoices/healthcode/bulk/{bulk_id}/send-rest",
+    response={202: BulkProgressOut},
+    auth=auth_for(Capability.BILLING),
+    operation_id=_operation_id("bulk_send_rest"),
+)
 def bulk_send_rest(request, bulk_id: int):
     """Queue the invoices of the run never queued (a crash cut the run short). Idempotent."""
     hc.send_rest(bulk=get_for_practice_or_404(BulkSubmission, request.practice, pk=bulk_id), user=request.user)

@@ -43,25 +43,61 @@ class CheckResult:
 
 def invoices_for_check(qs):
     return qs.select_related(
-        "patient", "insurance", "insurer_contact__insurer", "practitioner__practitioner_profile",
-        "payee_location", "provider_location", "facility",
+        "patient",
+        "insurance",
+        "insurer_contact__insurer",
+        "practitioner__practitioner_profile",
+        "payee_location",
+        "provider_location",
+        "facility",
     ).prefetch_related(Prefetch("lines", queryset=InvoiceLine.objects.order_by("sequence")))
 
 
 # One row per invoice with everything a bill says, read as plain values: building model objects
 # for eight related rows per invoice would cost more than checking the bill.
 _FACT_COLUMNS = (
-    "id", "number", "bill_to", "record_status", "service_setting", "admission_date", "primary_diagnosis",
-    "other_diagnoses", "authorisation_code", "provider_kind", "payee_kind", "invoice_date", "insurance_id",
-    "patient_id", "practitioner_id", "facility_id", "insurer_contact_id",
-    "insurer_contact__name", "insurer_contact__insurer__healthcode_identifier", "insurer_contact__insurer__name",
-    "insurance__registration_number", "patient__first_name", "patient__last_name", "patient__date_of_birth",
-    "patient__postcode", "patient__sex", "practitioner__practitioner_profile__healthcode_identifier",
-    "provider_location__healthcode_600_number", "payee_location__healthcode_600_number",
+    "id",
+    "number",
+    "bill_to",
+    "record_status",
+    "service_setting",
+    "admission_date",
+    "primary_diagnosis",
+    "other_diagnoses",
+    "authorisation_code",
+    "provider_kind",
+    "payee_kind",
+    "invoice_date",
+    "insurance_id",
+    "patient_id",
+    "practitioner_id",
+    "facility_id",
+    "insurer_contact_id",
+    "insurer_contact__name",
+    "insurer_contact__insurer__healthcode_identifier",
+    "insurer_contact__insurer__name",
+    "insurance__registration_number",
+    "patient__first_name",
+    "patient__last_name",
+    "patient__date_of_birth",
+    "patient__postcode",
+    "patient__sex",
+    "practitioner__practitioner_profile__healthcode_identifier",
+    "provider_location__healthcode_600_number",
+    "payee_location__healthcode_600_number",
     "facility__healthcode_600_number",
 )
-_LINE_COLUMNS = ("invoice_id", "sequence", "service_date", "quantity", "unit_price", "net_amount",
-                 "industry_standard_code", "procedure_code", "product_id")
+_LINE_COLUMNS = (
+    "invoice_id",
+    "sequence",
+    "service_date",
+    "quantity",
+    "unit_price",
+    "net_amount",
+    "industry_standard_code",
+    "procedure_code",
+    "product_id",
+)
 
 
 def facts_for_queryset(queryset) -> list[BillFacts]:
@@ -70,8 +106,11 @@ def facts_for_queryset(queryset) -> list[BillFacts]:
     lines: dict[int, list[LineFacts]] = defaultdict(list)
     ids = [row[0] for row in rows]
     for chunk in range(0, len(ids), 900):  # SQLite allows at most 999 parameters
-        for invoice_id, *values in (InvoiceLine.objects.filter(invoice_id__in=ids[chunk:chunk + 900])
-                                    .order_by("invoice_id", "sequence").values_list(*_LINE_COLUMNS)):
+        for invoice_id, *values in (
+            InvoiceLine.objects.filter(invoice_id__in=ids[chunk : chunk + 900])
+            .order_by("invoice_id", "sequence")
+            .values_list(*_LINE_COLUMNS)
+        ):
             lines[invoice_id].append(LineFacts(*values))
     return [_facts(dict(zip(_FACT_COLUMNS, row)), tuple(lines[row[0]])) for row in rows]
 
@@ -84,20 +123,33 @@ def _facts(v: dict, lines: tuple) -> BillFacts:
     payee_is_location = v["payee_kind"] == ProviderKind.LOCATION
     payee_number = (v["payee_location__healthcode_600_number"] or "") if payee_is_location else provider_number
     return BillFacts(
-        invoice_id=v["id"], invoice_number=v["number"], is_insurer_bill=v["bill_to"] == BillTo.INSURER,
+        invoice_id=v["id"],
+        invoice_number=v["number"],
+        is_insurer_bill=v["bill_to"] == BillTo.INSURER,
         is_void=v["record_status"] == RecordStatus.VOID,
         insurer_identifier=v["insurer_contact__insurer__healthcode_identifier"] or "",
         insurer_name=v["insurer_contact__insurer__name"] or v["insurer_contact__name"] or "",
-        setting=SETTING_CODES.get(v["service_setting"], ""), admission_date=v["admission_date"],
-        membership_number=v["insurance__registration_number"] or "", auth_code=v["authorisation_code"],
-        patient_first_name=v["patient__first_name"], patient_last_name=v["patient__last_name"],
-        patient_date_of_birth=v["patient__date_of_birth"], patient_postcode=v["patient__postcode"] or "",
-        patient_sex=v["patient__sex"], provider_number=provider_number, provider_is_location=provider_is_location,
-        payee_number=payee_number, payee_is_location=payee_is_location,
-        facility_chosen=v["facility_id"] is not None, location_number=v["facility__healthcode_600_number"] or "",
+        setting=SETTING_CODES.get(v["service_setting"], ""),
+        admission_date=v["admission_date"],
+        membership_number=v["insurance__registration_number"] or "",
+        auth_code=v["authorisation_code"],
+        patient_first_name=v["patient__first_name"],
+        patient_last_name=v["patient__last_name"],
+        patient_date_of_birth=v["patient__date_of_birth"],
+        patient_postcode=v["patient__postcode"] or "",
+        patient_sex=v["patient__sex"],
+        provider_number=provider_number,
+        provider_is_location=provider_is_location,
+        payee_number=payee_number,
+        payee_is_location=payee_is_location,
+        facility_chosen=v["facility_id"] is not None,
+        location_number=v["facility__healthcode_600_number"] or "",
         diagnoses=tuple(c for c in [v["primary_diagnosis"], *(v["other_diagnoses"] or [])] if c),
-        lines=lines, relationship_id=v["insurance_id"], patient_id=v["patient_id"],
-        practitioner_id=v["practitioner_id"], invoice_date=v["invoice_date"],
+        lines=lines,
+        relationship_id=v["insurance_id"],
+        patient_id=v["patient_id"],
+        practitioner_id=v["practitioner_id"],
+        invoice_date=v["invoice_date"],
     )
 
 
@@ -120,16 +172,25 @@ class DatabaseKnowledge(rules.Knowledge):
     def insurer(self, identifier: str) -> InsurerFacts:
         if identifier not in self._insurers:
             row = InsurerRules.objects.filter(healthcode_identifier=identifier).first()
-            self._insurers[identifier] = InsurerFacts(
-                member_check=row.member_check, requires_diagnosis=row.requires_diagnosis,
-                requires_agreed_fees=row.requires_agreed_fees, time_limit_months=row.time_limit_months,
-            ) if row else PUBLISHED_INSURER_RULES.get(identifier, InsurerFacts())
+            self._insurers[identifier] = (
+                InsurerFacts(
+                    member_check=row.member_check,
+                    requires_diagnosis=row.requires_diagnosis,
+                    requires_agreed_fees=row.requires_agreed_fees,
+                    time_limit_months=row.time_limit_months,
+                )
+                if row
+                else PUBLISHED_INSURER_RULES.get(identifier, InsurerFacts())
+            )
         return self._insurers[identifier]
 
     def _insurer_row(self, identifier: str):
         if identifier not in self._insurer_rows:
-            self._insurer_rows[identifier] = (insurers_for_practice(practice=self.practice, include_inactive=True)
-                                              .filter(healthcode_identifier=identifier).first())
+            self._insurer_rows[identifier] = (
+                insurers_for_practice(practice=self.practice, include_inactive=True)
+                .filter(healthcode_identifier=identifier)
+                .first()
+            )
         return self._insurer_rows[identifier]
 
     # codes ------------------------------------------------------------------------------------
@@ -137,9 +198,12 @@ class DatabaseKnowledge(rules.Knowledge):
         keys = {code_key(c) for c in codes if c} - {k for (s, k) in self._codes if s == system}
         if not keys:
             return
-        rows = (visible_codes(practice=self.practice, system=SYSTEMS[system]).filter(code_key__in=keys)
-                .order_by("code_key", F("practice_id").asc(nulls_last=True))
-                .values_list("code_key", "active_from", "active_to"))
+        rows = (
+            visible_codes(practice=self.practice, system=SYSTEMS[system])
+            .filter(code_key__in=keys)
+            .order_by("code_key", F("practice_id").asc(nulls_last=True))
+            .values_list("code_key", "active_from", "active_to")
+        )
         for key in keys:
             self._codes[(system, key)] = None
         for key, active_from, active_to in rows:
@@ -169,8 +233,8 @@ class DatabaseKnowledge(rules.Knowledge):
             if row is not None:
                 found = defaultdict(list)
                 for key, active_from, active_to, max_fee in AcceptedCode.objects.filter(
-                        practice=self.practice, insurer=row, system=system).values_list(
-                        "code_key", "active_from", "active_to", "max_fee"):
+                    practice=self.practice, insurer=row, system=system
+                ).values_list("code_key", "active_from", "active_to", "max_fee"):
                     found[key].append((active_from, active_to, max_fee))
                 entries = dict(found)
             self._accepted[(insurer, system)] = entries
@@ -207,7 +271,8 @@ class DatabaseKnowledge(rules.Knowledge):
         for check in MembershipCheck.objects.filter(relationship_id__in=wanted).order_by("checked_at", "id"):
             # later answers overwrite earlier ones for the same details
             self._members[check.relationship_id][check.fingerprint] = MemberAnswer(
-                outcome=check.outcome, differing_fields=tuple(check.differing_fields), message=check.message)
+                outcome=check.outcome, differing_fields=tuple(check.differing_fields), message=check.message
+            )
 
     def member_answer(self, facts: BillFacts) -> MemberAnswer | None:
         if facts.relationship_id is None:
@@ -224,14 +289,17 @@ def check_invoice(*, invoice: Invoice, knowledge: DatabaseKnowledge | None = Non
     return check_facts(facts_for_invoice(invoice), knowledge or DatabaseKnowledge(invoice.practice))
 
 
-def check_invoices(*, practice, queryset, knowledge: DatabaseKnowledge | None = None,
-                   today: dt.date | None = None) -> dict[int, CheckResult]:
+def check_invoices(
+    *, practice, queryset, knowledge: DatabaseKnowledge | None = None, today: dt.date | None = None
+) -> dict[int, CheckResult]:
     """Check many invoices with a handful of queries: facts in two, codes and answers in bulk."""
     knowledge = knowledge or DatabaseKnowledge(practice)
     return check_many(facts_for_queryset(queryset.filter(practice=practice)), knowledge, today)
 
 
-def check_many(facts: list[BillFacts], knowledge: DatabaseKnowledge, today: dt.date | None = None) -> dict[int, CheckResult]:
+def check_many(
+    facts: list[BillFacts], knowledge: DatabaseKnowledge, today: dt.date | None = None
+) -> dict[int, CheckResult]:
     for system, attr in (("isc", "service_code"), ("ccsd", "procedure_code")):
         knowledge.preload_codes(system, {getattr(line, attr) for f in facts for line in f.lines})
     knowledge.preload_members([f.relationship_id for f in facts])

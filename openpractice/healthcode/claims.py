@@ -53,8 +53,11 @@ def _identifier(system: str, value: str) -> dict:
 
 
 def build_claim(facts: BillFacts, *, version_key: str, replaces_bill_id: str = "") -> dict:
-    patient = {"resourceType": "Patient", "id": "patient",
-               "name": [{"family": facts.patient_last_name, "given": [facts.patient_first_name]}]}
+    patient = {
+        "resourceType": "Patient",
+        "id": "patient",
+        "name": [{"family": facts.patient_last_name, "given": [facts.patient_first_name]}],
+    }
     if facts.patient_date_of_birth:
         patient["birthDate"] = facts.patient_date_of_birth.isoformat()
     if facts.patient_postcode:
@@ -71,9 +74,13 @@ def build_claim(facts: BillFacts, *, version_key: str, replaces_bill_id: str = "
             codings.append({"system": SYSTEM_ISC, "code": line.service_code})
         if line.procedure_code:
             codings.append({"system": SYSTEM_CCSD, "code": line.procedure_code})
-        item = {"sequence": line.sequence, "productOrService": {"coding": codings} if codings else {"text": "service"},
-                "quantity": {"value": line.quantity}, "unitPrice": _money(line.unit_price),
-                "net": _money(line.net_amount)}
+        item = {
+            "sequence": line.sequence,
+            "productOrService": {"coding": codings} if codings else {"text": "service"},
+            "quantity": {"value": line.quantity},
+            "unitPrice": _money(line.unit_price),
+            "net": _money(line.net_amount),
+        }
         if line.service_date:
             item["servicedDate"] = line.service_date.isoformat()
         items.append(item)
@@ -82,8 +89,10 @@ def build_claim(facts: BillFacts, *, version_key: str, replaces_bill_id: str = "
     claim = {
         "resourceType": "Claim",
         "contained": [patient],
-        "identifier": [{"system": SYSTEM_INVOICE_NUMBER, "value": facts.invoice_number},
-                       {"system": SYSTEM_INVOICE_VERSION, "value": version_key}],
+        "identifier": [
+            {"system": SYSTEM_INVOICE_NUMBER, "value": facts.invoice_number},
+            {"system": SYSTEM_INVOICE_VERSION, "value": version_key},
+        ],
         "status": "active",
         "type": {"coding": [{"system": SYSTEM_CLAIM_TYPE, "code": "professional"}]},
         "subType": {"coding": [{"system": SYSTEM_SETTING, "code": facts.setting}]},
@@ -93,9 +102,13 @@ def build_claim(facts: BillFacts, *, version_key: str, replaces_bill_id: str = "
         "insurer": _identifier(SYSTEM_INSURER, facts.insurer_identifier),
         "provider": _identifier(provider_system, facts.provider_number),
         "priority": {"coding": [{"system": SYSTEM_PRIORITY, "code": "normal"}]},
-        "payee": {"type": {"coding": [{"system": SYSTEM_PAYEE_TYPE, "code": "provider"}]},
-                  "party": _identifier(SYSTEM_LOCATION_600 if facts.payee_is_location else SYSTEM_HEALTHCODE_IDENTIFIER,
-                                       facts.payee_number or facts.provider_number)},
+        "payee": {
+            "type": {"coding": [{"system": SYSTEM_PAYEE_TYPE, "code": "provider"}]},
+            "party": _identifier(
+                SYSTEM_LOCATION_600 if facts.payee_is_location else SYSTEM_HEALTHCODE_IDENTIFIER,
+                facts.payee_number or facts.provider_number,
+            ),
+        },
         "insurance": [insurance],
         "item": items,
         "total": _money(total),
@@ -105,12 +118,17 @@ def build_claim(facts: BillFacts, *, version_key: str, replaces_bill_id: str = "
     if facts.location_number:
         claim["facility"] = _identifier(SYSTEM_LOCATION_600, facts.location_number)
     if facts.diagnoses:
-        claim["diagnosis"] = [{"sequence": n, "diagnosisCodeableConcept": {"coding": [{"system": SYSTEM_ICD10,
-                                                                                       "code": code}]}}
-                              for n, code in enumerate(facts.diagnoses, start=1)]
+        claim["diagnosis"] = [
+            {"sequence": n, "diagnosisCodeableConcept": {"coding": [{"system": SYSTEM_ICD10, "code": code}]}}
+            for n, code in enumerate(facts.diagnoses, start=1)
+        ]
     if replaces_bill_id:
-        claim["related"] = [{"relationship": {"coding": [{"system": SYSTEM_RELATED, "code": "prior"}]},
-                             "claim": _identifier(SYSTEM_BILL_ID, replaces_bill_id)}]
+        claim["related"] = [
+            {
+                "relationship": {"coding": [{"system": SYSTEM_RELATED, "code": "prior"}]},
+                "claim": _identifier(SYSTEM_BILL_ID, replaces_bill_id),
+            }
+        ]
     if claim["created"] is None:
         del claim["created"]
     return claim
@@ -130,6 +148,7 @@ _DECIMAL = "\u0000dec:"
 
 def dumps(claim: dict) -> str:
     """JSON with amounts written exactly as their Decimal text (180.00, never 180.0000001)."""
+
     def default(value):
         if isinstance(value, Decimal):
             return f"{_DECIMAL}{value}{_DECIMAL}"

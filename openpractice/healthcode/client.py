@@ -136,12 +136,24 @@ class ConnectionReport:
 
 
 class HealthcodeClient:
-    def __init__(self, *, discovery_url: str, site_id: str, api_key_id: str, api_key: str,
-                 practice_key: int | str | None = None,
-                 timeout: httpx.Timeout | float = DEFAULT_TIMEOUT, transport: httpx.BaseTransport | None = None,
-                 recorder=None, retries: int = DEFAULT_RETRIES, backoff: float = DEFAULT_BACKOFF,
-                 deadline: float = DEFAULT_DEADLINE, max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES,
-                 breaker_failures: int = DEFAULT_BREAKER_FAILURES, breaker_cooloff: float = DEFAULT_BREAKER_COOLOFF):
+    def __init__(
+        self,
+        *,
+        discovery_url: str,
+        site_id: str,
+        api_key_id: str,
+        api_key: str,
+        practice_key: int | str | None = None,
+        timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+        transport: httpx.BaseTransport | None = None,
+        recorder=None,
+        retries: int = DEFAULT_RETRIES,
+        backoff: float = DEFAULT_BACKOFF,
+        deadline: float = DEFAULT_DEADLINE,
+        max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES,
+        breaker_failures: int = DEFAULT_BREAKER_FAILURES,
+        breaker_cooloff: float = DEFAULT_BREAKER_COOLOFF,
+    ):
         # recorder(exchange: dict) is told of every request and reply, secrets already redacted.
         self.recorder = recorder
         self.retries = retries
@@ -154,15 +166,19 @@ class HealthcodeClient:
         self.site_id = site_id
         self.api_key_id = api_key_id
         self._api_key = api_key
-        self.fingerprint = credentials_fingerprint(discovery_url=discovery_url, site_id=site_id,
-                                                   api_key_id=api_key_id, api_key=api_key)
+        self.fingerprint = credentials_fingerprint(
+            discovery_url=discovery_url, site_id=site_id, api_key_id=api_key_id, api_key=api_key
+        )
         # Without a practice the session is this client's own (no one else can reuse its token).
         self.practice_key = str(practice_key) if practice_key is not None else f"client-{id(self)}"
         self._session_key = (self.practice_key, self.fingerprint)
         _forget_other_sessions(self.practice_key, self.fingerprint)
-        self._http = httpx.Client(timeout=timeout, transport=transport or outbound.GuardedTransport(),
-                                  follow_redirects=False,
-                                  headers={"User-Agent": "OpenPractice", "Accept-Encoding": "gzip, identity"})
+        self._http = httpx.Client(
+            timeout=timeout,
+            transport=transport or outbound.GuardedTransport(),
+            follow_redirects=False,
+            headers={"User-Agent": "OpenPractice", "Accept-Encoding": "gzip, identity"},
+        )
 
     def __repr__(self) -> str:  # never the key
         return f"<HealthcodeClient site={self.site_id} key_id={self.api_key_id} discovery={self.discovery_url}>"
@@ -198,7 +214,10 @@ class HealthcodeClient:
         if answer.status_code != 200:
             raise HealthcodeError(
                 f"{self.discovery_url} answered HTTP {answer.status_code}, not a discovery document. "
-                "Check the discovery document URL.", code="bad_url", status=answer.status_code)
+                "Check the discovery document URL.",
+                code="bad_url",
+                status=answer.status_code,
+            )
         try:
             document = answer.json()
         except ValueError:
@@ -207,7 +226,8 @@ class HealthcodeClient:
             raise HealthcodeError(
                 f"{self.discovery_url} is not a Healthcode discovery document (it answered "
                 f"{_content_type(answer)}, with no token_endpoint). Check the discovery document URL.",
-                code="bad_url")
+                code="bad_url",
+            )
         # Every address the document names must be one we may call: a document that points the
         # token request (which carries the API key) or any call elsewhere is refused whole.
         for key, value in document.items():
@@ -217,12 +237,17 @@ class HealthcodeClient:
                 try:
                     outbound.rule_for_url(value)
                 except outbound.OutboundRefused as exc:
-                    raise HealthcodeError(f"The discovery document's {key} is refused: {exc.message}",
-                                          code="host_not_allowed") from None
+                    raise HealthcodeError(
+                        f"The discovery document's {key} is refused: {exc.message}", code="host_not_allowed"
+                    ) from None
         with _cache_lock:
             _discovery_cache[self._session_key] = (now + DISCOVERY_TTL, document)
-        self._log(logging.INFO, "Healthcode discovery document fetched from %s (%d endpoints)",
-                  self.discovery_url, len(document))
+        self._log(
+            logging.INFO,
+            "Healthcode discovery document fetched from %s (%d endpoints)",
+            self.discovery_url,
+            len(document),
+        )
         return document
 
     def endpoint(self, key: str) -> str:
@@ -239,17 +264,28 @@ class HealthcodeClient:
         if token and not refresh and token.expires_at - TOKEN_MARGIN > time.monotonic():
             return token.value
         token_url = self.endpoint("token_endpoint")
-        answer = self._send("POST", token_url, what="the token endpoint", data={
-            "grant_type": "client_credentials", "client_id": self.api_key_id, "client_secret": self._api_key,
-        })
+        answer = self._send(
+            "POST",
+            token_url,
+            what="the token endpoint",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": self.api_key_id,
+                "client_secret": self._api_key,
+            },
+        )
         if answer.status_code in (400, 401, 403):
             reason = _oauth_error(answer)
             raise HealthcodeError(
                 f"Healthcode refused the API key id or API key ({reason}). Check both; credentials issued "
-                "for another system do not work.", code="bad_credentials", status=answer.status_code)
+                "for another system do not work.",
+                code="bad_credentials",
+                status=answer.status_code,
+            )
         if answer.status_code != 200:
-            raise HealthcodeError(f"The token endpoint answered HTTP {answer.status_code}.",
-                                  code="token_error", status=answer.status_code)
+            raise HealthcodeError(
+                f"The token endpoint answered HTTP {answer.status_code}.", code="token_error", status=answer.status_code
+            )
         try:
             body = answer.json()
             value = body["access_token"]
@@ -257,35 +293,53 @@ class HealthcodeClient:
             if not isinstance(value, str) or not value:
                 raise TypeError
         except (ValueError, KeyError, TypeError, AttributeError):
-            raise HealthcodeError(f"The token endpoint did not return an access token (it answered "
-                                  f"{_content_type(answer)}).", code="token_error") from None
+            raise HealthcodeError(
+                f"The token endpoint did not return an access token (it answered {_content_type(answer)}).",
+                code="token_error",
+            ) from None
         with _cache_lock:
             _token_cache[key] = _Token(value, time.monotonic() + lifetime)
         self._log(logging.INFO, "Healthcode access token issued for site %s (expires in %ds)", self.site_id, lifetime)
         return value
 
     # -- calls -------------------------------------------------------------------------------
-    def call(self, endpoint_key: str, *, method: str = "POST", data: dict[str, Any] | None = None,
-             json: Any = None, content: bytes | None = None, headers: dict[str, str] | None = None) -> httpx.Response:
+    def call(
+        self,
+        endpoint_key: str,
+        *,
+        method: str = "POST",
+        data: dict[str, Any] | None = None,
+        json: Any = None,
+        content: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
         """An authenticated call to an endpoint named in the discovery document.
 
         A 401 fetches a new token once and retries; 403 for the site is a HealthcodeError."""
         url = self.endpoint(endpoint_key)
         for attempt in (1, 2):
-            request_headers = {"Authorization": f"Bearer {self.access_token(refresh=attempt == 2)}",
-                               "SU-SiteId": self.site_id, **(headers or {})}
-            answer = self._send(method, url, what=endpoint_key, data=data, json=json, content=content,
-                                headers=request_headers)
+            request_headers = {
+                "Authorization": f"Bearer {self.access_token(refresh=attempt == 2)}",
+                "SU-SiteId": self.site_id,
+                **(headers or {}),
+            }
+            answer = self._send(
+                method, url, what=endpoint_key, data=data, json=json, content=content, headers=request_headers
+            )
             if answer.status_code != 401:
                 break
             self._log(logging.INFO, "Healthcode answered 401 on %s; fetching a new token", endpoint_key)
         if answer.status_code == 401:
-            raise HealthcodeError("Healthcode did not accept the access token, even a new one.",
-                                  code="bad_credentials", status=401)
+            raise HealthcodeError(
+                "Healthcode did not accept the access token, even a new one.", code="bad_credentials", status=401
+            )
         if answer.status_code == 403:
             raise HealthcodeError(
                 f"Healthcode refused Site ID {self.site_id} for these credentials: check the Site ID "
-                "(it must be the site the API key was issued for).", code="site_mismatch", status=403)
+                "(it must be the site the API key was issued for).",
+                code="site_mismatch",
+                status=403,
+            )
         return answer
 
     def _send(self, method: str, url: str, *, what: str, **kwargs) -> httpx.Response:
@@ -303,15 +357,24 @@ class HealthcodeClient:
             self._record(method, url, what, kwargs, None, started, exc.code)
             self._count(exc.code)
             raise
-        self._log(logging.DEBUG, "Healthcode %s %s -> %d in %.0f ms", method, url, answer.status_code,
-                  (time.monotonic() - started) * 1000)
+        self._log(
+            logging.DEBUG,
+            "Healthcode %s %s -> %d in %.0f ms",
+            method,
+            url,
+            answer.status_code,
+            (time.monotonic() - started) * 1000,
+        )
         self._record(method, url, what, kwargs, answer, started, "")
         if 300 <= answer.status_code < 400:
             self._count("redirect")
             raise HealthcodeError(
                 f"{what} answered with a redirect (HTTP {answer.status_code}) to "
                 f"{answer.headers.get('location', 'nowhere')[:200]}; OpenPractice does not follow redirects: "
-                "check the discovery document URL.", code="redirect", status=answer.status_code)
+                "check the discovery document URL.",
+                code="redirect",
+                status=answer.status_code,
+            )
         self._count("server_error" if answer.status_code >= 500 else "")
         return answer
 
@@ -328,24 +391,32 @@ class HealthcodeClient:
         except httpx.TimeoutException:
             raise HealthcodeError(
                 f"{what} did not answer in time (timeout; at most {self.deadline:g} seconds for the whole reply) at {url}.",
-                code="timeout") from None
+                code="timeout",
+            ) from None
         except httpx.InvalidURL:
-            raise HealthcodeError(f"{url} is not a usable URL. Check the discovery document URL.",
-                                  code="bad_url") from None
+            raise HealthcodeError(
+                f"{url} is not a usable URL. Check the discovery document URL.", code="bad_url"
+            ) from None
         except outbound.OutboundRefused as exc:
             raise HealthcodeError(f"{what} not called: {exc.message}", code="host_not_allowed") from None
         except httpx.TransportError as exc:
             raise HealthcodeError(
                 f"Could not reach {url} ({type(exc).__name__}). Check the discovery document URL and "
-                "that the clearing house is up.", code="unreachable") from None
-        headers = [(k, v) for k, v in streamed.headers.multi_items()
-                   if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")]
+                "that the clearing house is up.",
+                code="unreachable",
+            ) from None
+        headers = [
+            (k, v)
+            for k, v in streamed.headers.multi_items()
+            if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+        ]
         return httpx.Response(streamed.status_code, headers=headers, content=body, request=request)
 
     def _read_capped(self, streamed: httpx.Response, what: str, url: str) -> bytes:
         cap = self.max_reply_bytes
-        too_large = HealthcodeError(f"{what} sent a reply larger than {cap:,} bytes at {url}; it was not read.",
-                                    code="too_large")
+        too_large = HealthcodeError(
+            f"{what} sent a reply larger than {cap:,} bytes at {url}; it was not read.", code="too_large"
+        )
         declared = streamed.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > cap:
             raise too_large
@@ -363,8 +434,9 @@ class HealthcodeClient:
         elif encoding in ("gzip", "x-gzip", "deflate"):
             decoder = zlib.decompressobj(zlib.MAX_WBITS | 32)  # gzip or zlib header, found by itself
         else:
-            raise HealthcodeError(f"{what} answered in an encoding OpenPractice did not ask for ({encoding}).",
-                                  code="bad_answer")
+            raise HealthcodeError(
+                f"{what} answered in an encoding OpenPractice did not ask for ({encoding}).", code="bad_answer"
+            )
         pieces: list[bytes] = []
         size = raw_size = 0
         for raw in streamed.iter_raw():
@@ -396,7 +468,9 @@ class HealthcodeClient:
             raise HealthcodeError(
                 f"{what} not called: the clearing house failed {state.failures} times in a row for this practice, "
                 f"so its calls are paused for {left:.0f} more seconds. Other practices are not affected; try again "
-                "then, or check the exchange log.", code="circuit_open")
+                "then, or check the exchange log.",
+                code="circuit_open",
+            )
 
     def _count(self, code: str) -> None:
         with _cache_lock:
@@ -408,15 +482,22 @@ class HealthcodeClient:
             if state.failures >= self.breaker_failures:
                 state.open_until = time.monotonic() + self.breaker_cooloff
         if state.failures == self.breaker_failures:
-            self._log(logging.WARNING, "Healthcode calls for practice %s paused for %gs after %d failures",
-                      self.practice_key, self.breaker_cooloff, state.failures)
+            self._log(
+                logging.WARNING,
+                "Healthcode calls for practice %s paused for %gs after %d failures",
+                self.practice_key,
+                self.breaker_cooloff,
+                state.failures,
+            )
 
     # -- the support record ------------------------------------------------------------------
     def _record(self, method, url, what, kwargs, answer, started, error) -> None:
         if self.recorder is None:
             return
-        headers = {k: ("Bearer [redacted]" if k.lower() == "authorization" else self.redact(str(v)))
-                   for k, v in (kwargs.get("headers") or {}).items()}
+        headers = {
+            k: ("Bearer [redacted]" if k.lower() == "authorization" else self.redact(str(v)))
+            for k, v in (kwargs.get("headers") or {}).items()
+        }
         body = kwargs.get("content") or kwargs.get("data") or kwargs.get("json") or ""
         if isinstance(body, bytes):
             body = body.decode("utf-8", "replace")
@@ -427,12 +508,19 @@ class HealthcodeClient:
             # The token reply carries a token not yet in the cache the redaction knows about.
             reply = _TOKEN_IN_REPLY.sub(r'\1"[redacted]"', answer.text[:20000])
         try:
-            self.recorder({
-                "endpoint": what[:60], "method": method, "url": url[:500], "request_headers": headers,
-                "request_body": self.redact(str(body))[:20000], "status_code": answer.status_code if answer is not None else None,
-                "response_body": self.redact(reply), "error": error[:300],
-                "duration_ms": int((time.monotonic() - started) * 1000),
-            })
+            self.recorder(
+                {
+                    "endpoint": what[:60],
+                    "method": method,
+                    "url": url[:500],
+                    "request_headers": headers,
+                    "request_body": self.redact(str(body))[:20000],
+                    "status_code": answer.status_code if answer is not None else None,
+                    "response_body": self.redact(reply),
+                    "error": error[:300],
+                    "duration_ms": int((time.monotonic() - started) * 1000),
+                }
+            )
         except Exception:  # the support record must never break a submission
             logger.exception("Could not record a Healthcode exchange")
 
@@ -452,16 +540,23 @@ class HealthcodeClient:
             else:
                 if answer.status_code < 500 or attempt == self.retries:
                     return answer
-                self._log(logging.INFO, "Healthcode %s answered %d; retrying in %.2fs", endpoint_key,
-                          answer.status_code, delay)
+                self._log(
+                    logging.INFO,
+                    "Healthcode %s answered %d; retrying in %.2fs",
+                    endpoint_key,
+                    answer.status_code,
+                    delay,
+                )
             time.sleep(delay * (0.5 + random.random()))
             delay *= 2
         raise AssertionError("unreachable")
 
     def submit_claim(self, claim_json: str, *, idempotency_key: str) -> httpx.Response:
-        return self.call_with_retries("submit_claim_endpoint", content=claim_json.encode("utf-8"),
-                                      headers={"Content-Type": FHIR_JSON, "Accept": FHIR_JSON,
-                                               "Idempotency-Key": idempotency_key})
+        return self.call_with_retries(
+            "submit_claim_endpoint",
+            content=claim_json.encode("utf-8"),
+            headers={"Content-Type": FHIR_JSON, "Accept": FHIR_JSON, "Idempotency-Key": idempotency_key},
+        )
 
     def claim_status(self, *, bill_id: str = "", invoice_number: str = "", insurer: str = "") -> httpx.Response:
         data = {"billId": bill_id} if bill_id else {"invoiceNumber": invoice_number, "insurerIdentifier": insurer}
@@ -474,8 +569,9 @@ class HealthcodeClient:
         return self.call_with_retries("find_member_endpoint", data={k: v for k, v in fields.items() if v})
 
     def search_code_set(self, *, code_set: str, page: int = 1, count: int = 100, **filters: str) -> httpx.Response:
-        return self.call_with_retries("search_code_set_endpoint",
-                                      data={"codeSet": code_set, "page": page, "count": count, **filters})
+        return self.call_with_retries(
+            "search_code_set_endpoint", data={"codeSet": code_set, "page": page, "count": count, **filters}
+        )
 
     def list_insurers(self, *, page: int = 1, count: int = 100) -> httpx.Response:
         return self.call_with_retries("list_insurers_endpoint", data={"page": page, "count": count})
@@ -499,8 +595,10 @@ class HealthcodeClient:
         (insurer, provider, invoiceNumber, patientName, membershipNumber, paymentReference,
         hasShortFall, dateCreated, datePaid, paymentAmount, amountInvoiced; dates and amounts take
         the FHIR prefixes eq/ge/le/gt/lt)."""
-        return self.call_with_retries("search_remittance_summary_endpoint",
-                                      data={"page": page, "count": count, **{k: v for k, v in filters.items() if v}})
+        return self.call_with_retries(
+            "search_remittance_summary_endpoint",
+            data={"page": page, "count": count, **{k: v for k, v in filters.items() if v}},
+        )
 
     # -- the connection test -----------------------------------------------------------------
     def test_connection(self) -> ConnectionReport:
@@ -520,7 +618,9 @@ class HealthcodeClient:
         report.steps.append(Step("API key", True, f"accepted for API key id {self.api_key_id}."))
         probe = next((key for key in SITE_PROBE_ENDPOINTS if document.get(key)), None)
         if probe is None:
-            report.steps.append(Step("Site ID", False, "the discovery document offers no endpoint to check the site with."))
+            report.steps.append(
+                Step("Site ID", False, "the discovery document offers no endpoint to check the site with.")
+            )
             return report
         try:
             answer = self.call(probe, data={"page": 1, "count": 1})
@@ -535,8 +635,14 @@ class HealthcodeClient:
         except ValueError:
             bundle = None
         if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
-            report.steps.append(Step("Site ID", False, f"{probe} answered {_content_type(answer)}, not a FHIR "
-                                     "Bundle: this is not a Healthcode API. Check the discovery document URL."))
+            report.steps.append(
+                Step(
+                    "Site ID",
+                    False,
+                    f"{probe} answered {_content_type(answer)}, not a FHIR "
+                    "Bundle: this is not a Healthcode API. Check the discovery document URL.",
+                )
+            )
             return report
         report.steps.append(Step("Site ID", True, f"{self.site_id} accepted."))
         return report

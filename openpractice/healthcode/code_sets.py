@@ -52,8 +52,17 @@ class ClearingHouseCodeSource:
 def _incoming(row: int, entry: dict) -> IncomingCode:
     coding = ((entry.get("code") or {}).get("coding") or [{}])[0]
     code = str(coding.get("code") or "")
-    period = next((e.get("valuePeriod") for e in entry.get("extension") or []
-                   if str(e.get("url", "")).endswith("/active-period")), None) or {}
+    period = (
+        next(
+            (
+                e.get("valuePeriod")
+                for e in entry.get("extension") or []
+                if str(e.get("url", "")).endswith("/active-period")
+            ),
+            None,
+        )
+        or {}
+    )
 
     def day(text):
         try:
@@ -61,8 +70,14 @@ def _incoming(row: int, entry: dict) -> IncomingCode:
         except ValueError:
             return None
 
-    return IncomingCode(row=row, code=code, key=code_key(code), description=str(coding.get("display") or code)[:500],
-                        active_from=day(period.get("start")), active_to=day(period.get("end")))
+    return IncomingCode(
+        row=row,
+        code=code,
+        key=code_key(code),
+        description=str(coding.get("display") or code)[:500],
+        active_from=day(period.get("start")),
+        active_to=day(period.get("end")),
+    )
 
 
 def insurer_rules_from_directory(*, practice) -> int:
@@ -75,14 +90,21 @@ def insurer_rules_from_directory(*, practice) -> int:
         ident = next((i.get("value") for i in org.get("identifier") or []), None)
         if not ident:
             continue
-        ext = {str(e.get("url", "")).rsplit("/", 1)[-1]: next((v for k, v in e.items() if k.startswith("value")), None)
-               for e in org.get("extension") or []}
-        InsurerRules.objects.update_or_create(healthcode_identifier=ident, defaults={
-            "name": org.get("name") or ident, "member_check": ext.get("member-check") or "format",
-            "requires_diagnosis": bool(ext.get("requires-diagnosis")),
-            "requires_agreed_fees": bool(ext.get("requires-agreed-fees")),
-            "time_limit_months": ext.get("time-limit-months"),
-            "membership_formats": str(ext.get("membership-number-formats") or "")[:500],
-            "synced_at": timezone.now()})
+        ext = {
+            str(e.get("url", "")).rsplit("/", 1)[-1]: next((v for k, v in e.items() if k.startswith("value")), None)
+            for e in org.get("extension") or []
+        }
+        InsurerRules.objects.update_or_create(
+            healthcode_identifier=ident,
+            defaults={
+                "name": org.get("name") or ident,
+                "member_check": ext.get("member-check") or "format",
+                "requires_diagnosis": bool(ext.get("requires-diagnosis")),
+                "requires_agreed_fees": bool(ext.get("requires-agreed-fees")),
+                "time_limit_months": ext.get("time-limit-months"),
+                "membership_formats": str(ext.get("membership-number-formats") or "")[:500],
+                "synced_at": timezone.now(),
+            },
+        )
         updated += 1
     return updated

@@ -27,9 +27,11 @@ from openpractice.healthcode.errors import HealthcodeSetupError
 from openpractice.healthcode.models import ApiExchange, HealthcodeIntegration
 from openpractice.practices.models import Practice
 
-NOT_TESTED = ("Healthcode's credentials for this practice have not passed “Test connection” since they were "
-              "last changed, so OpenPractice makes no other call to the clearing house: run Test connection "
-              "under Settings › Integrations first.")
+NOT_TESTED = (
+    "Healthcode's credentials for this practice have not passed “Test connection” since they were "
+    "last changed, so OpenPractice makes no other call to the clearing house: run Test connection "
+    "under Settings › Integrations first."
+)
 NOT_SET_UP_HERE = "Healthcode is not set up for this practice: enter the credentials first."
 
 
@@ -39,15 +41,23 @@ def integration_for(practice: Practice) -> HealthcodeIntegration | None:
 
 
 def fingerprint_of(integration: HealthcodeIntegration) -> str:
-    return credentials_fingerprint(discovery_url=integration.discovery_url, site_id=integration.site_id,
-                                   api_key_id=integration.api_key_id,
-                                   api_key=healthcode_api_key(integration=integration))
+    return credentials_fingerprint(
+        discovery_url=integration.discovery_url,
+        site_id=integration.site_id,
+        api_key_id=integration.api_key_id,
+        api_key=healthcode_api_key(integration=integration),
+    )
 
 
 def is_tested(integration: HealthcodeIntegration | None) -> bool:
     """The current credentials (not merely some earlier ones) passed the connection test."""
-    return bool(integration and integration.api_key_is_set and integration.last_test_ok
-                and integration.tested_fingerprint and integration.tested_fingerprint == fingerprint_of(integration))
+    return bool(
+        integration
+        and integration.api_key_is_set
+        and integration.last_test_ok
+        and integration.tested_fingerprint
+        and integration.tested_fingerprint == fingerprint_of(integration)
+    )
 
 
 def require_tested(*, practice: Practice) -> HealthcodeIntegration:
@@ -71,6 +81,7 @@ def recorder_for(practice_id: int):
             buffer.append(ApiExchange(practice_id=practice_id, **exchange))
             return
         ApiExchange.objects.create(practice_id=practice_id, **exchange)
+
     return record
 
 
@@ -89,11 +100,15 @@ def exchanges_kept_in_memory():
 # -- the client -------------------------------------------------------------------------------
 def client_options() -> dict:
     """The limits every clearing-house client runs with (settings.py)."""
-    return {"timeout": settings.HEALTHCODE_TIMEOUT_SECONDS, "retries": settings.HEALTHCODE_RETRIES,
-            "backoff": settings.HEALTHCODE_BACKOFF_SECONDS, "deadline": settings.HEALTHCODE_DEADLINE_SECONDS,
-            "max_reply_bytes": settings.HEALTHCODE_MAX_REPLY_BYTES,
-            "breaker_failures": settings.HEALTHCODE_BREAKER_FAILURES,
-            "breaker_cooloff": settings.HEALTHCODE_BREAKER_COOLOFF_SECONDS}
+    return {
+        "timeout": settings.HEALTHCODE_TIMEOUT_SECONDS,
+        "retries": settings.HEALTHCODE_RETRIES,
+        "backoff": settings.HEALTHCODE_BACKOFF_SECONDS,
+        "deadline": settings.HEALTHCODE_DEADLINE_SECONDS,
+        "max_reply_bytes": settings.HEALTHCODE_MAX_REPLY_BYTES,
+        "breaker_failures": settings.HEALTHCODE_BREAKER_FAILURES,
+        "breaker_cooloff": settings.HEALTHCODE_BREAKER_COOLOFF_SECONDS,
+    }
 
 
 def client_for(*, practice: Practice, **options) -> HealthcodeClient:
@@ -103,9 +118,12 @@ def client_for(*, practice: Practice, **options) -> HealthcodeClient:
     if integration is None or not integration.api_key_is_set:
         raise HealthcodeSetupError(NOT_SET_UP_HERE)
     return HealthcodeClient(
-        discovery_url=integration.discovery_url, site_id=integration.site_id,
-        api_key_id=integration.api_key_id, api_key=healthcode_api_key(integration=integration),
-        practice_key=practice.pk, **{**client_options(), **options},
+        discovery_url=integration.discovery_url,
+        site_id=integration.site_id,
+        api_key_id=integration.api_key_id,
+        api_key=healthcode_api_key(integration=integration),
+        practice_key=practice.pk,
+        **{**client_options(), **options},
     )
 
 

@@ -37,18 +37,30 @@ def save_healthcode_credentials(
     integration = HealthcodeIntegration.objects.select_for_update().filter(practice=practice).first()
     if integration is None:
         integration = HealthcodeIntegration(practice=practice)
-    changed = [label for label, old, new in (
-        ("environment", integration.environment, environment),
-        ("discovery document URL", integration.discovery_url, discovery_url),
-        ("API key id", integration.api_key_id, api_key_id.strip()),
-    ) if integration.pk and old != new]
+    changed = [
+        label
+        for label, old, new in (
+            ("environment", integration.environment, environment),
+            ("discovery document URL", integration.discovery_url, discovery_url),
+            ("API key id", integration.api_key_id, api_key_id.strip()),
+        )
+        if integration.pk and old != new
+    ]
     if not api_key and integration.api_key_encrypted and changed:
         raise HealthcodeSetupError(
             f"Enter the API key again: the {' and '.join(changed)} changed, and the stored key is only sent to "
-            "the clearing house and key id it was entered for.", field="api_key", code="key_required")
+            "the clearing house and key id it was entered for.",
+            field="api_key",
+            code="key_required",
+        )
     stored_key = crypto.decrypt(integration.api_key_encrypted) if integration.api_key_encrypted else ""
-    before = (integration.environment, integration.discovery_url, integration.site_id, integration.api_key_id,
-              stored_key)
+    before = (
+        integration.environment,
+        integration.discovery_url,
+        integration.site_id,
+        integration.api_key_id,
+        stored_key,
+    )
     integration.environment = environment
     integration.discovery_url = discovery_url
     integration.site_id = site_id.strip().upper()
@@ -57,10 +69,16 @@ def save_healthcode_credentials(
         integration.api_key_encrypted = crypto.encrypt(api_key)
         integration.api_key_set_at = timezone.now()
     elif not integration.api_key_encrypted:
-        raise HealthcodeSetupError("Enter the API key Healthcode issued for this system.", field="api_key",
-                                   code="invalid")
-    after = (integration.environment, integration.discovery_url, integration.site_id, integration.api_key_id,
-             api_key or stored_key)
+        raise HealthcodeSetupError(
+            "Enter the API key Healthcode issued for this system.", field="api_key", code="invalid"
+        )
+    after = (
+        integration.environment,
+        integration.discovery_url,
+        integration.site_id,
+        integration.api_key_id,
+        api_key or stored_key,
+    )
     if before != after:
         # New credentials make the last connection test meaningless: untested until tested again.
         # Saving the same ones (the page's Save pressed with nothing changed) keeps the test.

@@ -14,31 +14,48 @@ from openpractice.healthcode.errors import SubmissionError
 from openpractice.healthcode.models import MembershipCheck, MembershipOutcome
 from openpractice.healthcode.rules import membership_fingerprint
 
-FIELD_LABELS = {"firstName": "first name", "lastName": "last name", "dateOfBirth": "date of birth",
-                "postCode": "postcode", "sex": "sex", "membershipNumber": "registration number",
-                "policyActiveOn": "cover dates"}
+FIELD_LABELS = {
+    "firstName": "first name",
+    "lastName": "last name",
+    "dateOfBirth": "date of birth",
+    "postCode": "postcode",
+    "sex": "sex",
+    "membershipNumber": "registration number",
+    "policyActiveOn": "cover dates",
+}
 
 
 def fingerprint_for(relationship, active_on: dt.date) -> str:
     patient = relationship.patient
     insurer = relationship.related_contact.insurer
-    return membership_fingerprint(insurer=insurer.healthcode_identifier if insurer else "",
-                                  number=relationship.registration_number, first=patient.first_name,
-                                  last=patient.last_name, born=patient.date_of_birth, postcode=patient.postcode,
-                                  active_on=active_on)
+    return membership_fingerprint(
+        insurer=insurer.healthcode_identifier if insurer else "",
+        number=relationship.registration_number,
+        first=patient.first_name,
+        last=patient.last_name,
+        born=patient.date_of_birth,
+        postcode=patient.postcode,
+        active_on=active_on,
+    )
 
 
 def find_member(*, relationship, active_on: dt.date) -> MembershipCheck:
     patient = relationship.patient
     insurer = relationship.related_contact.insurer if relationship.related_contact else None
     if insurer is None or not insurer.healthcode_identifier:
-        raise SubmissionError("The insurer has no Healthcode identifier (Insurance): set it on the insurer contact.",
-                              field="insurer")
-    fields = {"insurerIdentifier": insurer.healthcode_identifier, "membershipNumber": relationship.registration_number,
-              "firstName": patient.first_name, "lastName": patient.last_name,
-              "sex": patient.sex if patient.sex in ("male", "female") else "",
-              "dateOfBirth": patient.date_of_birth.isoformat() if patient.date_of_birth else "",
-              "postCode": patient.postcode, "policyActiveOn": active_on.isoformat()}
+        raise SubmissionError(
+            "The insurer has no Healthcode identifier (Insurance): set it on the insurer contact.", field="insurer"
+        )
+    fields = {
+        "insurerIdentifier": insurer.healthcode_identifier,
+        "membershipNumber": relationship.registration_number,
+        "firstName": patient.first_name,
+        "lastName": patient.last_name,
+        "sex": patient.sex if patient.sex in ("male", "female") else "",
+        "dateOfBirth": patient.date_of_birth.isoformat() if patient.date_of_birth else "",
+        "postCode": patient.postcode,
+        "policyActiveOn": active_on.isoformat(),
+    }
     with client_for_practice(relationship.practice) as client:
         try:
             answer = client.find_member(**fields)
@@ -51,11 +68,15 @@ def find_member(*, relationship, active_on: dt.date) -> MembershipCheck:
     if answer.status_code == 400:
         issues = answers.outcome_issues(body)
         missing = ", ".join(FIELD_LABELS.get(i["field"], i["field"]) for i in issues if i["field"]) or "details"
-        raise SubmissionError(f"{insurer.name} needs the patient's {missing} to check the membership: add them to "
-                              "the patient's record.", field="patient", code="incomplete")
+        raise SubmissionError(
+            f"{insurer.name} needs the patient's {missing} to check the membership: add them to the patient's record.",
+            field="patient",
+            code="incomplete",
+        )
     if answer.status_code != 200:
-        raise SubmissionError(f"The clearing house answered HTTP {answer.status_code} to Find Member.",
-                              code="find_member_error")
+        raise SubmissionError(
+            f"The clearing house answered HTTP {answer.status_code} to Find Member.", code="find_member_error"
+        )
     return _record(relationship, active_on, insurer, body)
 
 
@@ -72,8 +93,14 @@ def _interpret(body: dict) -> tuple[str, list[str], str, dict]:
             return MembershipOutcome.INVALID, differing, words, {}
         return MembershipOutcome.NOT_FOUND, differing, words, {}
     coverage = coverages[0]
-    match = next((e.get("valueCode") or e.get("valueString") for e in coverage.get("extension") or []
-                  if str(e.get("url", "")).endswith("/member-match")), "match")
+    match = next(
+        (
+            e.get("valueCode") or e.get("valueString")
+            for e in coverage.get("extension") or []
+            if str(e.get("url", "")).endswith("/member-match")
+        ),
+        "match",
+    )
     person_fields = [f for f in differing if f != "policyActiveOn"]
     if match == "mismatch" or person_fields:
         outcome = MembershipOutcome.MISMATCH
@@ -98,10 +125,17 @@ def _record(relationship, active_on, insurer, body) -> MembershipCheck:
             return None
 
     return MembershipCheck.objects.create(
-        practice_id=relationship.practice_id, relationship=relationship,
-        fingerprint=fingerprint_for(relationship, active_on), active_on=active_on, outcome=outcome,
-        differing_fields=differing, message=words[:2000], cover_start=date_or_none(period.get("start")),
-        cover_end=date_or_none(period.get("end")), checked_by=insurer.member_check)
+        practice_id=relationship.practice_id,
+        relationship=relationship,
+        fingerprint=fingerprint_for(relationship, active_on),
+        active_on=active_on,
+        outcome=outcome,
+        differing_fields=differing,
+        message=words[:2000],
+        cover_start=date_or_none(period.get("start")),
+        cover_end=date_or_none(period.get("end")),
+        checked_by=insurer.member_check,
+    )
 
 
 def describe(check: MembershipCheck) -> str:

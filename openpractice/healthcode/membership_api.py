@@ -16,14 +16,18 @@ from openpractice.practices.tenancy import get_for_practice_or_404
 router = Router(tags=["patients"])
 
 
-@router.post("/patients/{patient_id}/relationships/{relationship_id}/check-membership", response={409: dict},
-             auth=auth_for(Capability.VIEW_RECORDS),
-             operation_id="openpractice_patients_api_check_membership")  # the id it had in patients' module
+@router.post(
+    "/patients/{patient_id}/relationships/{relationship_id}/check-membership",
+    response={409: dict},
+    auth=auth_for(Capability.VIEW_RECORDS),
+    operation_id="openpractice_patients_api_check_membership",
+)  # the id it had in patients' module
 def check_membership(request, patient_id: int, relationship_id: int):
     """Find Member at the clearing house (arrives with bill submission; says so until then)."""
     patient = get_for_practice_or_404(Patient, request.practice, pk=patient_id)
-    relationship = get_for_practice_or_404(PatientRelationship.objects.filter(patient=patient), request.practice,
-                                           pk=relationship_id)
+    relationship = get_for_practice_or_404(
+        PatientRelationship.objects.filter(patient=patient), request.practice, pk=relationship_id
+    )
     try:
         services.check_membership(relationship=relationship)
     except HealthcodeSetupError as exc:

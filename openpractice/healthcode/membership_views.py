@@ -21,8 +21,9 @@ from openpractice.practices.tenancy import get_for_practice_or_404
 @require_capability(Capability.VIEW_RECORDS)
 def check_membership(request, patient_id: int, relationship_id: int):
     patient = get_for_practice_or_404(Patient, request.practice, pk=patient_id)
-    relationship = get_for_practice_or_404(PatientRelationship.objects.filter(patient=patient), request.practice,
-                                           pk=relationship_id)
+    relationship = get_for_practice_or_404(
+        PatientRelationship.objects.filter(patient=patient), request.practice, pk=relationship_id
+    )
     try:
         check = services.check_membership(relationship=relationship)
     except HealthcodeSetupError as exc:

@@ -32,8 +32,9 @@ class HealthcodeIntegration(models.Model):
     """A practice's Healthcode credentials. The API key is stored encrypted, never in clear."""
 
     practice = models.OneToOneField("practices.Practice", on_delete=models.CASCADE, related_name="healthcode")
-    environment = models.CharField(max_length=10, choices=HealthcodeEnvironment.choices,
-                                   default=HealthcodeEnvironment.SANDBOX)
+    environment = models.CharField(
+        max_length=10, choices=HealthcodeEnvironment.choices, default=HealthcodeEnvironment.SANDBOX
+    )
     discovery_url = models.URLField("discovery document URL", max_length=500)
     site_id = models.CharField("Site ID", max_length=20)
     api_key_id = models.CharField("API key id", max_length=200)
@@ -49,8 +50,10 @@ class HealthcodeIntegration(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     # Moved from practices without moving data: both tables keep their names.
-    history = HistoricalRecords(excluded_fields=["api_key_encrypted", "tested_fingerprint"],
-                                table_name="practices_historicalhealthcodeintegration")
+    history = HistoricalRecords(
+        excluded_fields=["api_key_encrypted", "tested_fingerprint"],
+        table_name="practices_historicalhealthcodeintegration",
+    )
 
     class Meta:
         db_table = "practices_healthcodeintegration"
@@ -90,8 +93,9 @@ class MembershipOutcome(models.TextChoices):
 
 class MembershipCheck(models.Model):
     practice = models.ForeignKey("practices.Practice", on_delete=models.CASCADE, related_name="+")
-    relationship = models.ForeignKey("patients.PatientRelationship", on_delete=models.CASCADE,
-                                     related_name="membership_checks")
+    relationship = models.ForeignKey(
+        "patients.PatientRelationship", on_delete=models.CASCADE, related_name="membership_checks"
+    )
     # What was asked (number, names, birth date, postcode, insurer, date): a changed patient
     # record makes an old answer stale.
     fingerprint = models.CharField(max_length=64)
@@ -128,17 +132,18 @@ class Submission(models.Model):
     bill_id = models.CharField(max_length=20, blank=True)
     healthcode_status = models.CharField(max_length=20, default="queued")
     status_words = models.CharField(max_length=200, blank=True)  # e.g. "Awaiting collection"
-    replaces = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT,
-                                    related_name="replaced_by")
+    replaces = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="replaced_by")
     claim_json = models.TextField(blank=True)  # the Claim exactly as sent (a claim is never edited)
     errors = models.JSONField(default=list, blank=True)  # [{field, error, suggestion, level, line, rule}]
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
     collected_at = models.DateTimeField(null=True, blank=True)
-    bulk = models.ForeignKey("BulkSubmission", null=True, blank=True, on_delete=models.SET_NULL,
-                             related_name="submissions")
-    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                     related_name="+")
+    bulk = models.ForeignKey(
+        "BulkSubmission", null=True, blank=True, on_delete=models.SET_NULL, related_name="submissions"
+    )
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     last_synced_at = models.DateTimeField(null=True, blank=True)
@@ -149,7 +154,9 @@ class Submission(models.Model):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["invoice", "version"], name="submission_one_per_invoice_version"),
-            models.CheckConstraint(condition=~Q(state="accepted") | ~Q(bill_id=""), name="submission_accepted_has_bill"),
+            models.CheckConstraint(
+                condition=~Q(state="accepted") | ~Q(bill_id=""), name="submission_accepted_has_bill"
+            ),
         ]
         indexes = [
             models.Index(fields=["state", "updated_at"], name="submission_state"),
@@ -168,8 +175,9 @@ class SubmissionEvent(models.Model):
     from_status = models.CharField(max_length=20, blank=True)
     to_status = models.CharField(max_length=20)
     message = models.TextField(blank=True)  # the clearing house's words, or what went wrong
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                              related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     objects = PracticeScopedQuerySet.as_manager()
 
@@ -183,8 +191,9 @@ class SubmissionEvent(models.Model):
 
 
 class ApiExchange(models.Model):
-    practice = models.ForeignKey("practices.Practice", null=True, blank=True, on_delete=models.CASCADE,
-                                 related_name="+")
+    practice = models.ForeignKey(
+        "practices.Practice", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     at = models.DateTimeField(auto_now_add=True)
     endpoint = models.CharField(max_length=60)
     method = models.CharField(max_length=8)

@@ -82,8 +82,9 @@ def rules() -> list[Rule]:
     found = [Rule(LIVE_DOMAIN, 443, domain=True, https_only=True)]
     sandbox = urlsplit(settings.SANDBOX_URL)
     if sandbox.hostname:
-        found.append(Rule(sandbox.hostname.lower(), sandbox.port or (443 if sandbox.scheme == "https" else 80),
-                          private_ok=True))
+        found.append(
+            Rule(sandbox.hostname.lower(), sandbox.port or (443 if sandbox.scheme == "https" else 80), private_ok=True)
+        )
     for entry in getattr(settings, "HEALTHCODE_ALLOWED_HOSTS", []):
         rule = _split_entry(entry)
         if rule:
@@ -113,7 +114,8 @@ def rule_for_url(url: str) -> Rule:
     raise OutboundRefused(
         f"{host}:{port} is not a clearing-house address OpenPractice may call. Allowed: Healthcode "
         f"(https://*{LIVE_DOMAIN}), the sandbox ({_sandbox_origin()}), and hosts the administrator lists in "
-        "HEALTHCODE_ALLOWED_HOSTS.")
+        "HEALTHCODE_ALLOWED_HOSTS."
+    )
 
 
 def _sandbox_origin() -> str:
@@ -142,14 +144,21 @@ def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     mapped = getattr(address, "ipv4_mapped", None)
     if mapped is not None:
         address = mapped
-    return not (address.is_private or address.is_loopback or address.is_link_local or address.is_reserved
-                or address.is_multicast or address.is_unspecified)
+    return not (
+        address.is_private
+        or address.is_loopback
+        or address.is_link_local
+        or address.is_reserved
+        or address.is_multicast
+        or address.is_unspecified
+    )
 
 
 def checked_addresses(host: str, port: int) -> list[str]:
     """Resolve the host and check every address it has; the addresses to connect to."""
-    rule = next((r for r in rules() if r.matches(host.lower(), port, "https") or r.matches(host.lower(), port, "http")),
-                None)
+    rule = next(
+        (r for r in rules() if r.matches(host.lower(), port, "https") or r.matches(host.lower(), port, "http")), None
+    )
     if rule is None:
         raise OutboundRefused(f"{host}:{port} is not a clearing-house address OpenPractice may call.")
     try:
@@ -163,7 +172,8 @@ def checked_addresses(host: str, port: int) -> list[str]:
                 raise OutboundRefused(
                     f"{host} resolves to {text}, a private, loopback or link-local address; OpenPractice only "
                     "calls such an address when the administrator configured it (SANDBOX_URL or "
-                    "HEALTHCODE_ALLOWED_HOSTS).")
+                    "HEALTHCODE_ALLOWED_HOSTS)."
+                )
     return addresses
 
 
@@ -211,8 +221,9 @@ class _DeadlineStream(httpcore.NetworkStream):
         self._stream.close()
 
     def start_tls(self, ssl_context, server_hostname=None, timeout=None):
-        return _DeadlineStream(self._stream.start_tls(ssl_context, server_hostname,
-                                                      _clamp(timeout, httpcore.ConnectTimeout)))
+        return _DeadlineStream(
+            self._stream.start_tls(ssl_context, server_hostname, _clamp(timeout, httpcore.ConnectTimeout))
+        )
 
     def get_extra_info(self, info: str):
         return self._stream.get_extra_info(info)
@@ -228,8 +239,13 @@ class _GuardedBackend(httpcore.NetworkBackend):
         failure: Exception | None = None
         for address in checked_addresses(host, port):
             try:
-                stream = self._inner.connect_tcp(address, port, timeout=_clamp(timeout, httpcore.ConnectTimeout),
-                                                 local_address=local_address, socket_options=socket_options)
+                stream = self._inner.connect_tcp(
+                    address,
+                    port,
+                    timeout=_clamp(timeout, httpcore.ConnectTimeout),
+                    local_address=local_address,
+                    socket_options=socket_options,
+                )
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 failure = exc
                 continue

@@ -25,14 +25,16 @@ def exchanges(*, practice, failures_only: bool = False, endpoint: str = "", quer
         found = found.filter(endpoint=endpoint)
     if query:
         # Invoice numbers, bill ids and idempotency keys appear in the URL or the bodies.
-        found = found.filter(Q(url__icontains=query) | Q(request_body__icontains=query)
-                             | Q(response_body__icontains=query))
+        found = found.filter(
+            Q(url__icontains=query) | Q(request_body__icontains=query) | Q(response_body__icontains=query)
+        )
     return found.order_by("-at", "-id")
 
 
 def endpoints(*, practice) -> list[str]:
-    return list(ApiExchange.objects.for_practice(practice).order_by("endpoint")
-                .values_list("endpoint", flat=True).distinct())
+    return list(
+        ApiExchange.objects.for_practice(practice).order_by("endpoint").values_list("endpoint", flat=True).distinct()
+    )
 
 
 def pretty(body: str) -> str:
@@ -45,8 +47,13 @@ def pretty(body: str) -> str:
 
 def submissions_of(*, practice, invoice) -> QuerySet[Submission]:
     """An invoice's versions sent to Healthcode, newest first, each with its events."""
-    return (Submission.objects.for_practice(practice).filter(invoice=invoice).select_related("replaces")
-            .prefetch_related("events").order_by("-version"))
+    return (
+        Submission.objects.for_practice(practice)
+        .filter(invoice=invoice)
+        .select_related("replaces")
+        .prefetch_related("events")
+        .order_by("-version")
+    )
 
 
 def not_ready(*, practice, limit: int = 500) -> list[tuple]:
@@ -82,18 +89,34 @@ def bulk_progress(*, bulk, now=None) -> dict:
     to_send = items - held  # never-queued invoices count: they are still to be sent
     done = accepted + rejected
     return {
-        "requested": bulk.requested, "to_send": to_send, "done": done, "accepted": accepted, "rejected": rejected,
-        "queued": by_state.get(SubmissionState.QUEUED, 0), "sending": by_state.get(SubmissionState.SENDING, 0),
-        "in_flight": in_flight, "held": held + unknown, "never_queued": never, "queueing": queueing,
+        "requested": bulk.requested,
+        "to_send": to_send,
+        "done": done,
+        "accepted": accepted,
+        "rejected": rejected,
+        "queued": by_state.get(SubmissionState.QUEUED, 0),
+        "sending": by_state.get(SubmissionState.SENDING, 0),
+        "in_flight": in_flight,
+        "held": held + unknown,
+        "never_queued": never,
+        "queueing": queueing,
         "stopped": never > 0 and not queueing,
         "finished": not queueing and never == 0 and in_flight == 0,
         "percent": int(100 * done / to_send) if to_send else 100,
-        "by_status": dict(subs.filter(state=SubmissionState.ACCEPTED).values_list("healthcode_status")
-                          .annotate(n=Count("id")).order_by()),
+        "by_status": dict(
+            subs.filter(state=SubmissionState.ACCEPTED)
+            .values_list("healthcode_status")
+            .annotate(n=Count("id"))
+            .order_by()
+        ),
     }
 
 
 def never_queued_items(*, bulk, limit: int = 100):
     """The run's invoices that have no submission of the run and no reason to be held back."""
-    return (bulk.items.exclude(invoice_id__in=Submission.objects.filter(bulk=bulk).values("invoice_id"))
-            .filter(why="").select_related("invoice__patient").order_by("invoice_id")[:limit])
+    return (
+        bulk.items.exclude(invoice_id__in=Submission.objects.filter(bulk=bulk).values("invoice_id"))
+        .filter(why="")
+        .select_related("invoice__patient")
+        .order_by("invoice_id")[:limit]
+    )

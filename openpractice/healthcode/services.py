@@ -53,8 +53,9 @@ def _record_test(*, practice: Practice, ok: bool, message: str, fingerprint: str
     # Only if the credentials were not changed while the test ran: a pass proves the ones tested.
     integration.tested_fingerprint = fingerprint if ok and fingerprint == fingerprint_of(integration) else ""
     integration._change_reason = "Connection tested"
-    integration.save(update_fields=["last_tested_at", "last_test_ok", "last_test_message", "tested_fingerprint",
-                                    "updated_at"])
+    integration.save(
+        update_fields=["last_tested_at", "last_test_ok", "last_test_message", "tested_fingerprint", "updated_at"]
+    )
 
 
 def check_membership(*, relationship, active_on=None):
@@ -76,8 +77,9 @@ def sync_code_sets_from_clearing_house(*, practice) -> dict:
     outcomes = {}
     for system in ("isc", "ccsd"):
         source = ClearingHouseCodeSource(practice=practice)
-        outcome = import_code_set(practice=practice, kind=ImportKind.CODES, system=system, source=source,
-                                  retire_missing=False)
+        outcome = import_code_set(
+            practice=practice, kind=ImportKind.CODES, system=system, source=source, retire_missing=False
+        )
         outcomes[system] = {"added": outcome.added, "changed": outcome.changed, "rows": outcome.rows}
     sync_insurer_rules(practice=practice)
     return outcomes

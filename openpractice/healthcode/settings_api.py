@@ -35,12 +35,20 @@ class HealthcodeOut(Schema):
 
 class HealthcodeIn(Schema):
     environment: HealthcodeEnvironment
-    discovery_url: str = Field("", max_length=500, description="Blank for the environment's documented "
-                               "address; otherwise on Healthcode's, the sandbox's or an allowed host")
+    discovery_url: str = Field(
+        "",
+        max_length=500,
+        description="Blank for the environment's documented "
+        "address; otherwise on Healthcode's, the sandbox's or an allowed host",
+    )
     site_id: str = Field(..., description="Such as HC16190")
     api_key_id: str = Field(..., min_length=1, max_length=200)
-    api_key: str | None = Field(None, min_length=1, description="Omit to keep the key already stored (not when "
-                                "the environment, discovery URL or API key id changes).")
+    api_key: str | None = Field(
+        None,
+        min_length=1,
+        description="Omit to keep the key already stored (not when "
+        "the environment, discovery URL or API key id changes).",
+    )
 
     @field_validator("site_id")
     @classmethod
@@ -65,15 +73,25 @@ class HealthcodeTestOut(Schema):
 
 def _healthcode_out(i: HealthcodeIntegration) -> dict:
     return {
-        "environment": i.environment, "discovery_url": i.discovery_url, "site_id": i.site_id,
-        "api_key_id": i.api_key_id, "api_key_set": i.api_key_is_set, "api_key_set_at": i.api_key_set_at,
-        "last_tested_at": i.last_tested_at, "last_test_ok": i.last_test_ok, "last_test_message": i.last_test_message,
+        "environment": i.environment,
+        "discovery_url": i.discovery_url,
+        "site_id": i.site_id,
+        "api_key_id": i.api_key_id,
+        "api_key_set": i.api_key_is_set,
+        "api_key_set_at": i.api_key_set_at,
+        "last_tested_at": i.last_tested_at,
+        "last_test_ok": i.last_test_ok,
+        "last_test_message": i.last_test_message,
     }
 
 
 # ninja names an operation after its module; these were practices', and clients may use the ids.
-@router.get("/integrations/healthcode", response={200: HealthcodeOut, 404: dict}, auth=auth_for(Capability.MANAGE_INTEGRATIONS),
-            operation_id="openpractice_practices_api_get_healthcode")
+@router.get(
+    "/integrations/healthcode",
+    response={200: HealthcodeOut, 404: dict},
+    auth=auth_for(Capability.MANAGE_INTEGRATIONS),
+    operation_id="openpractice_practices_api_get_healthcode",
+)
 def get_healthcode(request):
     integration = services.integration_for(request.practice)
     if integration is None:
@@ -81,9 +99,13 @@ def get_healthcode(request):
     return Status(200, _healthcode_out(integration))
 
 
-@router.post("/integrations/healthcode/test", response={200: HealthcodeTestOut, 409: dict},
-             auth=auth_for(Capability.MANAGE_INTEGRATIONS), summary="Test the Healthcode connection",
-             operation_id="openpractice_practices_api_test_healthcode")
+@router.post(
+    "/integrations/healthcode/test",
+    response={200: HealthcodeTestOut, 409: dict},
+    auth=auth_for(Capability.MANAGE_INTEGRATIONS),
+    summary="Test the Healthcode connection",
+    operation_id="openpractice_practices_api_test_healthcode",
+)
 def test_healthcode(request):
     """Fetch the discovery document and a token and make one site-scoped call; the outcome is
     recorded on the integration (last_tested_at, last_test_ok, last_test_message)."""
@@ -91,12 +113,22 @@ def test_healthcode(request):
         report = services.test_connection(practice=request.practice)
     except HealthcodeSetupError as exc:
         return Status(409, {"detail": exc.message})
-    return Status(200, {"ok": report.ok, "message": report.message,
-                        "steps": [{"name": s.name, "ok": s.ok, "detail": s.detail} for s in report.steps]})
+    return Status(
+        200,
+        {
+            "ok": report.ok,
+            "message": report.message,
+            "steps": [{"name": s.name, "ok": s.ok, "detail": s.detail} for s in report.steps],
+        },
+    )
 
 
-@router.put("/integrations/healthcode", response=HealthcodeOut, auth=auth_for(Capability.MANAGE_INTEGRATIONS),
-            operation_id="openpractice_practices_api_put_healthcode")
+@router.put(
+    "/integrations/healthcode",
+    response=HealthcodeOut,
+    auth=auth_for(Capability.MANAGE_INTEGRATIONS),
+    operation_id="openpractice_practices_api_put_healthcode",
+)
 def put_healthcode(request, payload: HealthcodeIn):
     with transaction.atomic():
         integration = save_healthcode_credentials(practice=request.practice, **payload.dict())

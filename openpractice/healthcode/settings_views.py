@@ -21,9 +21,15 @@ from openpractice.practices.roles import Capability
 @require_capability(Capability.MANAGE_INTEGRATIONS)
 def integrations(request):
     integration = services.integration_for(request.practice)
-    return render(request, "healthcode/settings_integrations.html", {
-        "integration": integration, "tested": services.is_tested(integration), "settings_tab": "integrations",
-    })
+    return render(
+        request,
+        "healthcode/settings_integrations.html",
+        {
+            "integration": integration,
+            "tested": services.is_tested(integration),
+            "settings_tab": "integrations",
+        },
+    )
 
 
 @require_POST
@@ -66,6 +72,12 @@ def credentials(request):
         else:
             messages.success(request, "Healthcode credentials saved. The API key is stored encrypted.")
             return HttpResponseRedirect(reverse("healthcode:integrations"))
-    return render(request, "healthcode/settings_credentials.html", {
-        "form": form, "integration": integration, "settings_tab": "integrations",
-    })
+    return render(
+        request,
+        "healthcode/settings_credentials.html",
+        {
+            "form": form,
+            "integration": integration,
+            "settings_tab": "integrations",
+        },
+    )

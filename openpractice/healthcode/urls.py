@@ -14,13 +14,18 @@ urlpatterns = [
     path("invoices/<int:invoice_id>/submit/", views.invoice_submit, name="submit"),
     path("invoices/<int:invoice_id>/refresh/", views.invoice_refresh, name="refresh"),
     path("invoices/<int:invoice_id>/cancel/", views.invoice_cancel, name="cancel"),
-    path("invoices/<int:invoice_id>/check-membership/", views.invoice_check_membership, name="check_invoice_membership"),
+    path(
+        "invoices/<int:invoice_id>/check-membership/", views.invoice_check_membership, name="check_invoice_membership"
+    ),
     path("invoices/<int:invoice_id>/status/", views.invoice_status, name="status"),
     path("settings/integrations/healthcode/log/", views.exchange_list, name="exchanges"),
     path("settings/integrations/healthcode/log/<int:exchange_id>/", views.exchange_detail, name="exchange"),
     path("settings/integrations/", settings_views.integrations, name="integrations"),
     path("settings/integrations/healthcode/", settings_views.credentials, name="settings"),
     path("settings/integrations/healthcode/test/", settings_views.test_connection, name="test_connection"),
-    path("patients/<int:patient_id>/relationships/<int:relationship_id>/check-membership/",
-         membership_views.check_membership, name="check_relationship_membership"),
+    path(
+        "patients/<int:patient_id>/relationships/<int:relationship_id>/check-membership/",
+        membership_views.check_membership,
+        name="check_relationship_membership",
+    ),
 ]

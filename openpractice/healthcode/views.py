@@ -45,23 +45,31 @@ def _action(request, invoice_id: int, do, success: str):
 @require_POST
 @require_capability(Capability.BILLING)
 def invoice_submit(request, invoice_id: int):
-    return _action(request, invoice_id, lambda i: hc.submit_invoice(invoice=i, user=request.user),
-                   "Submitted to Healthcode (version {result.version}): the status updates here as Healthcode "
-                   "answers.")
+    return _action(
+        request,
+        invoice_id,
+        lambda i: hc.submit_invoice(invoice=i, user=request.user),
+        "Submitted to Healthcode (version {result.version}): the status updates here as Healthcode answers.",
+    )
 
 
 @require_POST
 @require_capability(Capability.VIEW_RECORDS)
 def invoice_refresh(request, invoice_id: int):
-    return _action(request, invoice_id, lambda i: hc.refresh_invoice(invoice=i, actor=request.user),
-                   "Status refreshed from Healthcode.")
+    return _action(
+        request,
+        invoice_id,
+        lambda i: hc.refresh_invoice(invoice=i, actor=request.user),
+        "Status refreshed from Healthcode.",
+    )
 
 
 @require_POST
 @require_capability(Capability.BILLING)
 def invoice_cancel(request, invoice_id: int):
-    return _action(request, invoice_id, lambda i: hc.cancel_bill(invoice=i, actor=request.user),
-                   "Bill cancelled at Healthcode.")
+    return _action(
+        request, invoice_id, lambda i: hc.cancel_bill(invoice=i, actor=request.user), "Bill cancelled at Healthcode."
+    )
 
 
 @require_POST
@@ -76,8 +84,9 @@ def invoice_check_membership(request, invoice_id: int):
         return redirect("billing:detail", invoice_id)
     relationship = invoice.insurance
     try:
-        answer = services.check_membership(relationship=relationship,
-                                           active_on=invoice.first_date_of_service or timezone.localdate())
+        answer = services.check_membership(
+            relationship=relationship, active_on=invoice.first_date_of_service or timezone.localdate()
+        )
     except (SubmissionError, HealthcodeSetupError) as exc:
         messages.warning(request, f"Membership not checked: {exc.message}")
     else:
@@ -101,8 +110,11 @@ def bulk_submit(request):
     """Ticked rows post their ids; "Select all N matching" posts the filter instead (never
     thousands of ids, so no field-count limit), and the ids are resolved here, in this practice."""
     if request.POST.get("scope") == "matching":
-        ids = list(billing_selectors.submittable_matching(practice=request.practice, **invoice_filters(request.POST))
-                   .values_list("pk", flat=True))
+        ids = list(
+            billing_selectors.submittable_matching(
+                practice=request.practice, **invoice_filters(request.POST)
+            ).values_list("pk", flat=True)
+        )
         if not ids:
             messages.error(request, "No invoice matching this filter can be submitted to Healthcode.")
             return redirect("billing:list")
@@ -126,10 +138,14 @@ def bulk_send_rest(request, bulk_id: int):
 
 def _bulk_context(request, bulk: BulkSubmission) -> dict:
     progress = selectors.bulk_progress(bulk=bulk)
-    return {"bulk": bulk, **progress, "can_bill": _can_bill(request),
-            "never_rows": selectors.never_queued_items(bulk=bulk) if progress["never_queued"] else [],
-            "rejected_rows": bulk.submissions.filter(state=SubmissionState.REJECTED).select_related("invoice")[:50],
-            "status_labels": dict(HealthcodeStatus.choices)}
+    return {
+        "bulk": bulk,
+        **progress,
+        "can_bill": _can_bill(request),
+        "never_rows": selectors.never_queued_items(bulk=bulk) if progress["never_queued"] else [],
+        "rejected_rows": bulk.submissions.filter(state=SubmissionState.REJECTED).select_related("invoice")[:50],
+        "status_labels": dict(HealthcodeStatus.choices),
+    }
 
 
 @require_capability(Capability.VIEW_RECORDS)
@@ -151,28 +167,43 @@ def exchange_list(request):
     failures_only = request.GET.get("failures") == "1"
     endpoint = request.GET.get("endpoint", "")[:60]
     query = request.GET.get("q", "").strip()[:100]
-    found = selectors.exchanges(practice=request.practice, failures_only=failures_only, endpoint=endpoint,
-                                query=query)
+    found = selectors.exchanges(practice=request.practice, failures_only=failures_only, endpoint=endpoint, query=query)
     # No COUNT over a log that grows with every call: one row more than a page says "next".
     number = max(1, min(_int(request.GET.get("page")), 10_000))
     start = (number - 1) * selectors.PAGE_SIZE
-    rows = list(found[start:start + selectors.PAGE_SIZE + 1])
+    rows = list(found[start : start + selectors.PAGE_SIZE + 1])
     filters = request.GET.copy()
     filters.pop("page", None)
-    return render(request, "healthcode/exchange_list.html", {
-        "rows": rows[:selectors.PAGE_SIZE], "page_number": number, "has_next": len(rows) > selectors.PAGE_SIZE, "failures_only": failures_only, "endpoint": endpoint, "query": query,
-        "endpoints": selectors.endpoints(practice=request.practice), "filters": filters.urlencode(),
-        "settings_tab": "integrations",
-    })
+    return render(
+        request,
+        "healthcode/exchange_list.html",
+        {
+            "rows": rows[: selectors.PAGE_SIZE],
+            "page_number": number,
+            "has_next": len(rows) > selectors.PAGE_SIZE,
+            "failures_only": failures_only,
+            "endpoint": endpoint,
+            "query": query,
+            "endpoints": selectors.endpoints(practice=request.practice),
+            "filters": filters.urlencode(),
+            "settings_tab": "integrations",
+        },
+    )
 
 
 @require_capability(Capability.MANAGE_INTEGRATIONS)
 def exchange_detail(request, exchange_id: int):
     exchange = get_for_practice_or_404(ApiExchange, request.practice, pk=exchange_id)
-    return render(request, "healthcode/exchange_detail.html", {
-        "exchange": exchange, "request_body": selectors.pretty(exchange.request_body),
-        "response_body": selectors.pretty(exchange.response_body), "settings_tab": "integrations",
-    })
+    return render(
+        request,
+        "healthcode/exchange_detail.html",
+        {
+            "exchange": exchange,
+            "request_body": selectors.pretty(exchange.request_body),
+            "response_body": selectors.pretty(exchange.response_body),
+            "settings_tab": "integrations",
+        },
+    )
 
 
 def _int(value) -> int:

@@ -18,17 +18,26 @@ from openpractice.products.models import ContractPrice
 def _healthcode_setup_steps(practice) -> list[dict]:
     """The rest of the Healthcode set-up guide (HEALTHCODE.md), in its order."""
     return [
-        {"label": "Give each practitioner their Healthcode identifier",
-         "done": PractitionerProfile.objects.filter(practice=practice).exclude(healthcode_identifier="").exists(),
-         "url": reverse("practices:user_list")},
-        {"label": "Add your insurers as contacts, with their Healthcode identifier (Insurance)",
-         "done": Contact.objects.filter(practice=practice, contact_type="insurer", insurer__isnull=False).exists(),
-         "url": reverse("contacts:list")},
-        {"label": "Add products with contract prices and codes",
-         "done": ContractPrice.objects.filter(practice=practice).exists(), "url": reverse("products:list")},
-        {"label": "Add patients with their insurer and registration number",
-         "done": PatientRelationship.objects.filter(practice=practice, relationship_type="insurance").exists(),
-         "url": reverse("patients:list")},
+        {
+            "label": "Give each practitioner their Healthcode identifier",
+            "done": PractitionerProfile.objects.filter(practice=practice).exclude(healthcode_identifier="").exists(),
+            "url": reverse("practices:user_list"),
+        },
+        {
+            "label": "Add your insurers as contacts, with their Healthcode identifier (Insurance)",
+            "done": Contact.objects.filter(practice=practice, contact_type="insurer", insurer__isnull=False).exists(),
+            "url": reverse("contacts:list"),
+        },
+        {
+            "label": "Add products with contract prices and codes",
+            "done": ContractPrice.objects.filter(practice=practice).exists(),
+            "url": reverse("products:list"),
+        },
+        {
+            "label": "Add patients with their insurer and registration number",
+            "done": PatientRelationship.objects.filter(practice=practice, relationship_type="insurance").exists(),
+            "url": reverse("patients:list"),
+        },
     ]
 
 
@@ -59,10 +68,14 @@ def dashboard(request):
         },
         *_healthcode_setup_steps(practice),
     ]
-    return render(request, "home/dashboard.html", {
-        "checklist": checklist,
-        "checklist_done": all(item["done"] for item in checklist),
-        "member_count": practice.memberships.filter(is_active=True).count(),
-        "location_count": practice.locations.filter(is_active=True).count(),
-        "integration": integration,
-    })
+    return render(
+        request,
+        "home/dashboard.html",
+        {
+            "checklist": checklist,
+            "checklist_done": all(item["done"] for item in checklist),
+            "member_count": practice.memberships.filter(is_active=True).count(),
+            "location_count": practice.locations.filter(is_active=True).count(),
+            "integration": integration,
+        },
+    )

@@ -90,32 +90,70 @@ class ArchiveIn(Schema):
 def _rel_out(r: PatientRelationship) -> dict:
     other = r.counterpart
     return {
-        "id": r.id, "relationship_type": r.relationship_type, "related_contact_id": r.related_contact_id,
+        "id": r.id,
+        "relationship_type": r.relationship_type,
+        "related_contact_id": r.related_contact_id,
         "related_patient_id": r.related_patient_id,
         "name": other.name if isinstance(other, Contact) else f"{other.first_name} {other.last_name}",
         "healthcode_identifier": r.related_contact.insurer.healthcode_identifier
-        if r.related_contact_id and r.related_contact.insurer_id else "",
-        "registration_number": r.registration_number, "authorisation_code": r.authorisation_code,
-        "authorised_sessions": r.authorised_sessions, "authorisation_expires": r.authorisation_expires, "notes": r.notes,
+        if r.related_contact_id and r.related_contact.insurer_id
+        else "",
+        "registration_number": r.registration_number,
+        "authorisation_code": r.authorisation_code,
+        "authorised_sessions": r.authorised_sessions,
+        "authorisation_expires": r.authorisation_expires,
+        "notes": r.notes,
     }
 
 
 def _out(p: Patient, *, full: bool = True) -> dict:
-    out = {f: getattr(p, f) for f in ("id", "title", "first_name", "last_name", "date_of_birth", "sex", "nhs_number",
-                                      "phone", "email", "address_line1", "address_line2", "city", "postcode",
-                                      "is_archived")}
+    out = {
+        f: getattr(p, f)
+        for f in (
+            "id",
+            "title",
+            "first_name",
+            "last_name",
+            "date_of_birth",
+            "sex",
+            "nhs_number",
+            "phone",
+            "email",
+            "address_line1",
+            "address_line2",
+            "city",
+            "postcode",
+            "is_archived",
+        )
+    }
     out["relationships"] = [_rel_out(r) for r in selectors.relationships_of(patient=p)] if full else []
     return out
 
 
 @router.get("/patients", response=PatientPage, auth=auth_for(Capability.VIEW_RECORDS))
-def search_patients(request, q: str = "", after: str | None = None, before: str | None = None, limit: int = 25,
-                    include_archived: bool = False):
+def search_patients(
+    request,
+    q: str = "",
+    after: str | None = None,
+    before: str | None = None,
+    limit: int = 25,
+    include_archived: bool = False,
+):
     """Search by name, date of birth, phone, email, NHS number or registration number; keyset paged."""
-    page = selectors.search_patients(practice=request.practice, query=q[:100], after=after, before=before,
-                                     limit=limit, include_archived=include_archived)
-    return {"results": [_out(p, full=False) for p in page.patients], "next_cursor": page.next_cursor,
-            "prev_cursor": page.prev_cursor, "search_mode": page.mode}
+    page = selectors.search_patients(
+        practice=request.practice,
+        query=q[:100],
+        after=after,
+        before=before,
+        limit=limit,
+        include_archived=include_archived,
+    )
+    return {
+        "results": [_out(p, full=False) for p in page.patients],
+        "next_cursor": page.next_cursor,
+        "prev_cursor": page.prev_cursor,
+        "search_mode": page.mode,
+    }
 
 
 @router.get("/patients/{patient_id}", response=PatientOut, auth=auth_for(Capability.VIEW_RECORDS))
@@ -140,17 +178,23 @@ def archive_patient(request, patient_id: int, payload: ArchiveIn):
     return _out(services.set_archived(patient=patient, archived=payload.archived))
 
 
-@router.post("/patients/{patient_id}/relationships", response={201: RelationshipOut}, auth=auth_for(Capability.EDIT_RECORDS))
+@router.post(
+    "/patients/{patient_id}/relationships", response={201: RelationshipOut}, auth=auth_for(Capability.EDIT_RECORDS)
+)
 def add_relationship(request, patient_id: int, payload: RelationshipIn):
     patient = get_for_practice_or_404(Patient, request.practice, pk=patient_id)
     data = payload.dict(exclude={"related_contact_id", "related_patient_id"})
     data["related_contact"] = data["related_patient"] = None
     if payload.related_contact_id is not None:
-        data["related_contact"] = Contact.objects.for_practice(request.practice).filter(pk=payload.related_contact_id).first()
+        data["related_contact"] = (
+            Contact.objects.for_practice(request.practice).filter(pk=payload.related_contact_id).first()
+        )
         if data["related_contact"] is None:
             raise PatientError("No contact with that id in this practice.", field="related_contact_id")
     if payload.related_patient_id is not None:
-        data["related_patient"] = Patient.objects.for_practice(request.practice).filter(pk=payload.related_patient_id).first()
+        data["related_patient"] = (
+            Patient.objects.for_practice(request.practice).filter(pk=payload.related_patient_id).first()
+        )
         if data["related_patient"] is None:
             raise PatientError("No patient with that id in this practice.", field="related_patient_id")
     try:
@@ -162,10 +206,16 @@ def add_relationship(request, patient_id: int, payload: RelationshipIn):
     return Status(201, _rel_out(relationship))
 
 
-@router.delete("/patients/{patient_id}/relationships/{relationship_id}", response={204: None},
-               auth=auth_for(Capability.EDIT_RECORDS))
+@router.delete(
+    "/patients/{patient_id}/relationships/{relationship_id}",
+    response={204: None},
+    auth=auth_for(Capability.EDIT_RECORDS),
+)
 def remove_relationship(request, patient_id: int, relationship_id: int):
     patient = get_for_practice_or_404(Patient, request.practice, pk=patient_id)
-    services.remove_relationship(relationship=get_for_practice_or_404(
-        PatientRelationship.objects.filter(patient=patient), request.practice, pk=relationship_id))
+    services.remove_relationship(
+        relationship=get_for_practice_or_404(
+            PatientRelationship.objects.filter(patient=patient), request.practice, pk=relationship_id
+        )
+    )
     return Status(204, None)

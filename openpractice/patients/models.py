@@ -60,8 +60,11 @@ class Patient(models.Model):
             models.Index(fields=["practice", "nhs_number"], name="patient_nhs"),
         ]
         constraints = [
-            models.UniqueConstraint(fields=["practice", "nhs_number"], condition=~Q(nhs_number=""),
-                                    name="patient_nhs_number_unique_in_practice"),
+            models.UniqueConstraint(
+                fields=["practice", "nhs_number"],
+                condition=~Q(nhs_number=""),
+                name="patient_nhs_number_unique_in_practice",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -100,8 +103,9 @@ class PatientRelationship(models.Model):
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="relationships")
     relationship_type = models.CharField("Relationship type", max_length=12, choices=RelationshipType.choices)
     related_patient = models.ForeignKey(Patient, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    related_contact = models.ForeignKey("contacts.Contact", null=True, blank=True, on_delete=models.PROTECT,
-                                        related_name="patient_relationships")
+    related_contact = models.ForeignKey(
+        "contacts.Contact", null=True, blank=True, on_delete=models.PROTECT, related_name="patient_relationships"
+    )
     registration_number = models.CharField("Registration number", max_length=30, blank=True)
     registration_key = models.CharField(max_length=30, blank=True, editable=False)
     authorisation_code = models.CharField("Authorisation code", max_length=30, blank=True)
@@ -123,7 +127,8 @@ class PatientRelationship(models.Model):
                 name="relationship_one_counterpart",
             ),
             models.CheckConstraint(
-                condition=~Q(relationship_type="insurance") | (Q(related_contact__isnull=False) & ~Q(registration_number="")),
+                condition=~Q(relationship_type="insurance")
+                | (Q(related_contact__isnull=False) & ~Q(registration_number="")),
                 name="relationship_insurance_has_contact_and_number",
             ),
         ]

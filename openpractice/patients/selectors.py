@@ -105,19 +105,35 @@ def _decode(cursor: str) -> tuple[str, str, int] | None:
 def _after(last: str, first: str, pk: int) -> Q:
     # The leading >= gives both databases a range start on the (practice, last, first, id) index.
     return Q(last_name_key__gte=last) & (
-        Q(last_name_key__gt=last) | Q(last_name_key=last, first_name_key__gt=first)
-        | Q(last_name_key=last, first_name_key=first, id__gt=pk))
+        Q(last_name_key__gt=last)
+        | Q(last_name_key=last, first_name_key__gt=first)
+        | Q(last_name_key=last, first_name_key=first, id__gt=pk)
+    )
 
 
 def _before(last: str, first: str, pk: int) -> Q:
     return Q(last_name_key__lte=last) & (
-        Q(last_name_key__lt=last) | Q(last_name_key=last, first_name_key__lt=first)
-        | Q(last_name_key=last, first_name_key=first, id__lt=pk))
+        Q(last_name_key__lt=last)
+        | Q(last_name_key=last, first_name_key__lt=first)
+        | Q(last_name_key=last, first_name_key=first, id__lt=pk)
+    )
 
 
 ORDER = ("last_name_key", "first_name_key", "id")
-LIST_COLUMNS = ("id", "title", "first_name", "last_name", "date_of_birth", "phone", "email", "nhs_number",
-                "postcode", "is_archived", "last_name_key", "first_name_key")
+LIST_COLUMNS = (
+    "id",
+    "title",
+    "first_name",
+    "last_name",
+    "date_of_birth",
+    "phone",
+    "email",
+    "nhs_number",
+    "postcode",
+    "is_archived",
+    "last_name_key",
+    "first_name_key",
+)
 
 
 # Searches other than by name find at most this many patients (a phone prefix as short as "07"
@@ -125,8 +141,15 @@ LIST_COLUMNS = ("id", "title", "first_name", "last_name", "date_of_birth", "phon
 MAX_MATCHES = 500
 
 
-def search_patients(*, practice, query: str = "", after: str | None = None, before: str | None = None,
-                    limit: int = PAGE_SIZE, include_archived: bool = False) -> SearchPage:
+def search_patients(
+    *,
+    practice,
+    query: str = "",
+    after: str | None = None,
+    before: str | None = None,
+    limit: int = PAGE_SIZE,
+    include_archived: bool = False,
+) -> SearchPage:
     mode, condition = search_filter(practice, query)
     base = Patient.objects.for_practice(practice)
     if not include_archived:
@@ -146,20 +169,23 @@ def search_patients(*, practice, query: str = "", after: str | None = None, befo
         rows = list(base.filter(_before(*position)).order_by(*(f"-{f}" for f in ORDER))[: limit + 1])
         has_more_before = len(rows) > limit
         rows = list(reversed(rows[:limit]))
-        return SearchPage(rows, mode, _encode(rows[-1]) if rows else None,
-                          _encode(rows[0]) if rows and has_more_before else None)
+        return SearchPage(
+            rows, mode, _encode(rows[-1]) if rows else None, _encode(rows[0]) if rows and has_more_before else None
+        )
     if position:
         base = base.filter(_after(*position))
     rows = list(base.order_by(*ORDER)[: limit + 1])
     has_next = len(rows) > limit
     rows = rows[:limit]
-    return SearchPage(rows, mode, _encode(rows[-1]) if has_next else None,
-                      _encode(rows[0]) if position and rows else None)
+    return SearchPage(
+        rows, mode, _encode(rows[-1]) if has_next else None, _encode(rows[0]) if position and rows else None
+    )
 
 
 def relationships_of(*, patient: Patient) -> QuerySet[PatientRelationship]:
-    return (PatientRelationship.objects.filter(practice_id=patient.practice_id, patient=patient)
-            .select_related("related_contact__insurer", "related_patient"))
+    return PatientRelationship.objects.filter(practice_id=patient.practice_id, patient=patient).select_related(
+        "related_contact__insurer", "related_patient"
+    )
 
 
 def insurance_of(*, patient: Patient) -> list[PatientRelationship]:
@@ -173,13 +199,16 @@ def people_options(*, practice, query: str, limit: int = 10) -> list[tuple[str, 
     text = (query or "").strip()
     if not text:
         return []
-    found = [(f"contact:{c.id}", c.name, c.get_contact_type_display() + (f" · {c.insurer}" if c.insurer_id else ""))
-             for c in search_contacts(practice=practice, query=text)[:limit]]
+    found = [
+        (f"contact:{c.id}", c.name, c.get_contact_type_display() + (f" · {c.insurer}" if c.insurer_id else ""))
+        for c in search_contacts(practice=practice, query=text)[:limit]
+    ]
     _, condition = search_filter(practice, text) if not re.search(r"\d", text) else ("", Q(pk__in=[]))
-    patients = (Patient.objects.for_practice(practice).filter(condition, is_archived=False)
-                .order_by(*ORDER)[:limit])
-    found += [(f"patient:{p.id}", f"{p.first_name} {p.last_name}", f"Patient · born {p.date_of_birth:%d/%m/%Y}")
-              for p in patients]
+    patients = Patient.objects.for_practice(practice).filter(condition, is_archived=False).order_by(*ORDER)[:limit]
+    found += [
+        (f"patient:{p.id}", f"{p.first_name} {p.last_name}", f"Patient · born {p.date_of_birth:%d/%m/%Y}")
+        for p in patients
+    ]
     return found[: limit * 2]
 
 

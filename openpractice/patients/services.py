@@ -18,8 +18,20 @@ from openpractice.patients.models import Patient, PatientRelationship, Relations
 from openpractice.patients.validators import normalise_nhs_number, validate_nhs_number
 from openpractice.practices.validators import normalise_postcode, validate_uk_postcode
 
-PATIENT_FIELDS = ("title", "first_name", "last_name", "date_of_birth", "sex", "email", "phone", "address_line1",
-                  "address_line2", "city", "postcode", "nhs_number")
+PATIENT_FIELDS = (
+    "title",
+    "first_name",
+    "last_name",
+    "date_of_birth",
+    "sex",
+    "email",
+    "phone",
+    "address_line1",
+    "address_line2",
+    "city",
+    "postcode",
+    "nhs_number",
+)
 
 
 def _clean_patient(practice, data: dict, *, instance: Patient | None = None) -> dict:
@@ -34,8 +46,9 @@ def _clean_patient(practice, data: dict, *, instance: Patient | None = None) -> 
     if not isinstance(dob, date):
         raise PatientError("Enter the date of birth, such as 12/04/1980.", field="date_of_birth", code="required")
     if dob > timezone.localdate() or dob.year < 1880:
-        raise PatientError("The date of birth must be a real date in the past, such as 12/04/1980.",
-                           field="date_of_birth")
+        raise PatientError(
+            "The date of birth must be a real date in the past, such as 12/04/1980.", field="date_of_birth"
+        )
     out["sex"] = out["sex"] or Sex.UNKNOWN
     if out["sex"] not in Sex.values:
         raise PatientError(f"Choose the sex: {', '.join(Sex.labels)}.", field="sex")
@@ -62,8 +75,9 @@ def _clean_patient(practice, data: dict, *, instance: Patient | None = None) -> 
         if instance is not None:
             clash = clash.exclude(pk=instance.pk)
         if clash.exists():
-            raise PatientError(f"Another patient already has NHS number {out['nhs_number']}.", field="nhs_number",
-                               code="duplicate")
+            raise PatientError(
+                f"Another patient already has NHS number {out['nhs_number']}.", field="nhs_number", code="duplicate"
+            )
     for field in ("title", "phone", "address_line1", "address_line2", "city"):
         out[field] = out[field] or ""
     return out
@@ -104,38 +118,65 @@ def set_archived(*, patient: Patient, archived: bool) -> Patient:
 
 
 # -- relationships ---------------------------------------------------------------------------
-RELATIONSHIP_FIELDS = ("relationship_type", "related_patient", "related_contact", "registration_number",
-                       "authorisation_code", "authorised_sessions", "authorisation_expires", "notes")
+RELATIONSHIP_FIELDS = (
+    "relationship_type",
+    "related_patient",
+    "related_contact",
+    "registration_number",
+    "authorisation_code",
+    "authorised_sessions",
+    "authorisation_expires",
+    "notes",
+)
 
 
 def _clean_relationship(patient: Patient, data: dict) -> dict:
     practice_id = patient.practice_id
     kind = data.get("relationship_type") or ""
     if kind not in RelationshipType.values:
-        raise PatientError(f"Choose the relationship type: {', '.join(RelationshipType.labels)}.",
-                           field="relationship_type", code="required")
+        raise PatientError(
+            f"Choose the relationship type: {', '.join(RelationshipType.labels)}.",
+            field="relationship_type",
+            code="required",
+        )
     contact, other = data.get("related_contact"), data.get("related_patient")
     if (contact is None) == (other is None):
         raise PatientError("Choose one patient or contact by name.", field="related", code="required")
-    if contact is not None and contact.practice_id != practice_id or other is not None and other.practice_id != practice_id:
+    if (
+        contact is not None
+        and contact.practice_id != practice_id
+        or other is not None
+        and other.practice_id != practice_id
+    ):
         raise PatientError("Choose a patient or contact of this practice.", field="related")
     if other is not None and other.pk == patient.pk:
         raise PatientError("A patient cannot be their own relationship; choose someone else.", field="related")
-    out = {"relationship_type": kind, "related_contact": contact, "related_patient": other,
-           "notes": (data.get("notes") or "").strip(), "registration_number": "", "authorisation_code": "",
-           "authorised_sessions": None, "authorisation_expires": None}
+    out = {
+        "relationship_type": kind,
+        "related_contact": contact,
+        "related_patient": other,
+        "notes": (data.get("notes") or "").strip(),
+        "registration_number": "",
+        "authorisation_code": "",
+        "authorised_sessions": None,
+        "authorisation_expires": None,
+    }
     if kind != RelationshipType.INSURANCE:
         return out
     if contact is None or contact.contact_type != ContactType.INSURER or contact.insurer_id is None:
-        raise PatientError("An insurance provider must be an insurer contact with its Healthcode identifier "
-                           "(Insurance) set.", field="related")
+        raise PatientError(
+            "An insurance provider must be an insurer contact with its Healthcode identifier (Insurance) set.",
+            field="related",
+        )
     insurer = contact.insurer
     registration = formats.check_registration_number(
-        data.get("registration_number"), identifier=insurer.healthcode_identifier, name=insurer.name)
+        data.get("registration_number"), identifier=insurer.healthcode_identifier, name=insurer.name
+    )
     if not registration.ok:
         raise PatientError(registration.message, field="registration_number")
     authorisation = formats.check_authorisation_code(
-        data.get("authorisation_code"), identifier=insurer.healthcode_identifier, name=insurer.name)
+        data.get("authorisation_code"), identifier=insurer.healthcode_identifier, name=insurer.name
+    )
     if not authorisation.ok:
         raise PatientError(authorisation.message, field="authorisation_code")
     sessions = data.get("authorised_sessions")
@@ -143,12 +184,21 @@ def _clean_relationship(patient: Patient, data: dict) -> dict:
         raise PatientError("Authorised sessions must be a whole number from 1 to 999.", field="authorised_sessions")
     expires = data.get("authorisation_expires")
     if expires is not None and not isinstance(expires, date):
-        raise PatientError("Enter the authorisation expiry as a date, such as 31/12/2026.", field="authorisation_expires")
+        raise PatientError(
+            "Enter the authorisation expiry as a date, such as 31/12/2026.", field="authorisation_expires"
+        )
     if (sessions or expires) and not authorisation.value:
-        raise PatientError("Enter the authorisation code the sessions and expiry belong to.", field="authorisation_code",
-                           code="required")
-    out.update(registration_number=registration.value, authorisation_code=authorisation.value,
-               authorised_sessions=sessions, authorisation_expires=expires)
+        raise PatientError(
+            "Enter the authorisation code the sessions and expiry belong to.",
+            field="authorisation_code",
+            code="required",
+        )
+    out.update(
+        registration_number=registration.value,
+        authorisation_code=authorisation.value,
+        authorised_sessions=sessions,
+        authorisation_expires=expires,
+    )
     return out
 
 
@@ -160,8 +210,11 @@ def _save_relationship(relationship: PatientRelationship, values: dict) -> Patie
         with transaction.atomic():
             relationship.save()
     except IntegrityError:
-        raise PatientError("That relationship is not complete: choose who it is with, and for an insurance "
-                           "provider enter the registration number.", field="related") from None
+        raise PatientError(
+            "That relationship is not complete: choose who it is with, and for an insurance "
+            "provider enter the registration number.",
+            field="related",
+        ) from None
     return relationship
 
 

@@ -12,6 +12,9 @@ urlpatterns = [
     path("patients/<int:patient_id>/edit/", views.patient_edit, name="edit"),
     path("patients/<int:patient_id>/archive/", views.patient_archive, name="archive"),
     path("patients/<int:patient_id>/relationships/", views.relationship_add, name="relationship_add"),
-    path("patients/<int:patient_id>/relationships/<int:relationship_id>/remove/", views.relationship_remove,
-         name="relationship_remove"),
+    path(
+        "patients/<int:patient_id>/relationships/<int:relationship_id>/remove/",
+        views.relationship_remove,
+        name="relationship_remove",
+    ),
 ]

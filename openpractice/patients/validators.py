@@ -17,4 +17,5 @@ def validate_nhs_number(value: str) -> None:
     if value and not (re.fullmatch(r"\d{10}", value) and nhs_number.is_valid(value)):
         raise ValidationError(
             "Enter a valid NHS number: 10 digits whose last digit is the check digit, such as 943 476 5919.",
-            code="nhs_number")
+            code="nhs_number",
+        )

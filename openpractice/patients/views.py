@@ -24,11 +24,16 @@ def _form_error(form, exc) -> None:
 @require_capability(Capability.VIEW_RECORDS)
 def patient_list(request):
     query = request.GET.get("q", "")[:100]
-    page = selectors.search_patients(practice=request.practice, query=query, after=request.GET.get("after"),
-                                     before=request.GET.get("before"),
-                                     include_archived=request.GET.get("archived") == "1")
-    return render(request, "patients/list.html", {"page": page, "query": query,
-                                                  "archived": request.GET.get("archived") == "1"})
+    page = selectors.search_patients(
+        practice=request.practice,
+        query=query,
+        after=request.GET.get("after"),
+        before=request.GET.get("before"),
+        include_archived=request.GET.get("archived") == "1",
+    )
+    return render(
+        request, "patients/list.html", {"page": page, "query": query, "archived": request.GET.get("archived") == "1"}
+    )
 
 
 def _data(form) -> dict:
@@ -44,7 +49,9 @@ def patient_add(request):
         except PatientError as exc:
             _form_error(form, exc)
         else:
-            messages.success(request, f"{patient.full_name} added. Add their insurer under “Relationships and emergency contacts”.")
+            messages.success(
+                request, f"{patient.full_name} added. Add their insurer under “Relationships and emergency contacts”."
+            )
             return redirect("patients:edit", patient.id)
     return render(request, "patients/form.html", {"form": form, "patient": None})
 
@@ -52,15 +59,21 @@ def patient_add(request):
 @require_capability(Capability.VIEW_RECORDS)
 def patient_detail(request, patient_id: int):
     patient = get_for_practice_or_404(Patient, request.practice, pk=patient_id)
-    return render(request, "patients/detail.html", {
-        "patient": patient, "relationships": selectors.relationships_of(patient=patient),
-    })
+    return render(
+        request,
+        "patients/detail.html",
+        {
+            "patient": patient,
+            "relationships": selectors.relationships_of(patient=patient),
+        },
+    )
 
 
 def _edit_context(request, patient, form=None, relationship_form=None):
     initial = {f: getattr(patient, f) for f in services.PATIENT_FIELDS}
     return {
-        "patient": patient, "form": form or PatientForm(initial=initial),
+        "patient": patient,
+        "form": form or PatientForm(initial=initial),
         "relationship_form": relationship_form or RelationshipForm(practice=request.practice),
         "relationships": selectors.relationships_of(patient=patient),
     }
@@ -100,7 +113,9 @@ def relationship_add(request, patient_id: int):
         except PatientError as exc:
             _form_error(form, exc)
         else:
-            messages.success(request, f"{relationship.get_relationship_type_display()} {relationship.counterpart} added.")
+            messages.success(
+                request, f"{relationship.get_relationship_type_display()} {relationship.counterpart} added."
+            )
             return redirect("patients:edit", patient.id)
     return render(request, "patients/edit.html", _edit_context(request, patient, relationship_form=form))
 
@@ -109,8 +124,9 @@ def relationship_add(request, patient_id: int):
 @require_capability(Capability.EDIT_RECORDS)
 def relationship_remove(request, patient_id: int, relationship_id: int):
     patient = get_for_practice_or_404(Patient, request.practice, pk=patient_id)
-    relationship = get_for_practice_or_404(PatientRelationship.objects.filter(patient=patient), request.practice,
-                                           pk=relationship_id)
+    relationship = get_for_practice_or_404(
+        PatientRelationship.objects.filter(patient=patient), request.practice, pk=relationship_id
+    )
     services.remove_relationship(relationship=relationship)
     messages.success(request, "Relationship removed.")
     return redirect("patients:edit", patient.id)
@@ -130,6 +146,8 @@ def patient_archive(request, patient_id: int):
 @require_capability(Capability.VIEW_RECORDS)
 def people_options(request):
     query = request.GET.get("q", "")[:100]
-    options = [TypeaheadOption(value=value, label=name, primary=name, secondary=what)
-               for value, name, what in selectors.people_options(practice=request.practice, query=query)]
+    options = [
+        TypeaheadOption(value=value, label=name, primary=name, secondary=what)
+        for value, name, what in selectors.people_options(practice=request.practice, query=query)
+    ]
     return typeahead_options_response(request, options, query=query)

@@ -164,9 +164,12 @@ def _member_out(m: Membership) -> dict:
 def me(request):
     membership = require(request)
     return {
-        "email": request.user.email, "full_name": request.user.full_name,
-        "practice_id": membership.practice_id, "practice_name": membership.practice.name,
-        "role": membership.role, "capabilities": sorted(CAPABILITIES[membership.role]),
+        "email": request.user.email,
+        "full_name": request.user.full_name,
+        "practice_id": membership.practice_id,
+        "practice_name": membership.practice.name,
+        "role": membership.role,
+        "capabilities": sorted(CAPABILITIES[membership.role]),
     }
 
 
@@ -206,40 +209,67 @@ def list_users(request):
     return [_member_out(m) for m in selectors.practice_members(practice=request.practice)]
 
 
-@router.post("/users", response={202: InvitationSentOut}, auth=auth_for(Capability.MANAGE_USERS),
-             summary="Invite a user by email")
+@router.post(
+    "/users",
+    response={202: InvitationSentOut},
+    auth=auth_for(Capability.MANAGE_USERS),
+    summary="Invite a user by email",
+)
 def add_user(request, payload: InviteIn):
     """Emails an invitation; the person becomes a member when they accept it. The answer says
     nothing about whether the email already has an account."""
     invitation = services.invite_member(
-        practice=request.practice, email=payload.email, full_name=payload.full_name, role=payload.role,
-        invited_by=request.user, base_url=request.build_absolute_uri("/"),
+        practice=request.practice,
+        email=payload.email,
+        full_name=payload.full_name,
+        role=payload.role,
+        invited_by=request.user,
+        base_url=request.build_absolute_uri("/"),
     )
     return Status(202, {"detail": f"Invitation sent to {invitation.email}.", "email": invitation.email})
 
 
 def _invitation_out(i: Invitation) -> dict:
-    return {"id": i.id, "email": i.email, "role": i.role, "status": i.status, "sent_at": i.sent_at,
-            "expires_at": i.expires_at}
+    return {
+        "id": i.id,
+        "email": i.email,
+        "role": i.role,
+        "status": i.status,
+        "sent_at": i.sent_at,
+        "expires_at": i.expires_at,
+    }
 
 
-@router.get("/invitations", response=list[InvitationOut], auth=auth_for(Capability.MANAGE_USERS),
-            summary="Invitations not yet accepted or revoked")
+@router.get(
+    "/invitations",
+    response=list[InvitationOut],
+    auth=auth_for(Capability.MANAGE_USERS),
+    summary="Invitations not yet accepted or revoked",
+)
 def list_invitations(request):
     return [_invitation_out(i) for i in selectors.open_invitations(practice=request.practice)]
 
 
-@router.post("/invitations/{invitation_id}/resend", response={202: InvitationSentOut},
-             auth=auth_for(Capability.MANAGE_USERS), summary="Send an invitation again with a new link")
+@router.post(
+    "/invitations/{invitation_id}/resend",
+    response={202: InvitationSentOut},
+    auth=auth_for(Capability.MANAGE_USERS),
+    summary="Send an invitation again with a new link",
+)
 def resend_invitation(request, invitation_id: int):
     invitation = get_for_practice_or_404(Invitation, request.practice, pk=invitation_id)
-    invitation = services.resend_invitation(invitation=invitation, sent_by=request.user,
-                                            base_url=request.build_absolute_uri("/"))
+    invitation = services.resend_invitation(
+        invitation=invitation, sent_by=request.user, base_url=request.build_absolute_uri("/")
+    )
     return Status(202, {"detail": f"Invitation sent again to {invitation.email}.", "email": invitation.email})
 
 
-@router.delete("/invitations/{invitation_id}", response=InvitationOut, auth=auth_for(Capability.MANAGE_USERS),
-               summary="Revoke an invitation")
+@router.delete(
+    "/invitations/{invitation_id}",
+    response=InvitationOut,
+    auth=auth_for(Capability.MANAGE_USERS),
+    summary="Revoke an invitation",
+)
 def revoke_invitation(request, invitation_id: int):
     invitation = get_for_practice_or_404(Invitation, request.practice, pk=invitation_id)
     return _invitation_out(services.revoke_invitation(invitation=invitation, revoked_by=request.user))

@@ -7,6 +7,4 @@ class PracticesConfig(AppConfig):
     verbose_name = "Practices"
 
     # (order, label, url name, capability): the shell's main navigation; see context_processors.
-    nav_entries = (
-        (90, "Settings", "practices:settings", "manage_settings"),
-    )
+    nav_entries = ((90, "Settings", "practices:settings", "manage_settings"),)

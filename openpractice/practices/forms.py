@@ -21,18 +21,37 @@ class PostcodeMixin:
 class PracticeForm(PostcodeMixin, forms.ModelForm):
     class Meta:
         model = Practice
-        fields = ["name", "address_line1", "address_line2", "city", "postcode", "phone", "email", "website",
-                  "require_two_factor"]
+        fields = [
+            "name",
+            "address_line1",
+            "address_line2",
+            "city",
+            "postcode",
+            "phone",
+            "email",
+            "website",
+            "require_two_factor",
+        ]
 
 
 class LocationForm(PostcodeMixin, forms.ModelForm):
     class Meta:
         model = Location
-        fields = ["name", "address_line1", "address_line2", "city", "postcode", "phone",
-                  "healthcode_600_number", "is_provider", "is_payee", "is_active"]
+        fields = [
+            "name",
+            "address_line1",
+            "address_line2",
+            "city",
+            "postcode",
+            "phone",
+            "healthcode_600_number",
+            "is_provider",
+            "is_payee",
+            "is_active",
+        ]
         help_texts = {
             "healthcode_600_number": "For a location that bills as provider or payee: 600 followed by 6 digits, "
-                                     "such as 600123456.",
+            "such as 600123456.",
         }
         widgets = {"healthcode_600_number": forms.TextInput(attrs={"inputmode": "numeric"})}
 
@@ -43,18 +62,26 @@ class LocationForm(PostcodeMixin, forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        if (data.get("is_provider") or data.get("is_payee")) and not data.get("healthcode_600_number") \
-                and "healthcode_600_number" not in self.errors:
-            self.add_error("healthcode_600_number", "A location that bills as provider or payee needs its Healthcode "
-                                                    "“600” number (600 followed by 6 digits).")
+        if (
+            (data.get("is_provider") or data.get("is_payee"))
+            and not data.get("healthcode_600_number")
+            and "healthcode_600_number" not in self.errors
+        ):
+            self.add_error(
+                "healthcode_600_number",
+                "A location that bills as provider or payee needs its Healthcode "
+                "“600” number (600 followed by 6 digits).",
+            )
         return data
 
 
 class InviteMemberForm(forms.Form):
-    email = forms.EmailField(label="Email address",
-                             help_text="They get an email with a link; they join when they accept it.")
-    full_name = forms.CharField(max_length=150, label="Their name", required=False,
-                                help_text="Used to greet them in the email. Optional.")
+    email = forms.EmailField(
+        label="Email address", help_text="They get an email with a link; they join when they accept it."
+    )
+    full_name = forms.CharField(
+        max_length=150, label="Their name", required=False, help_text="Used to greet them in the email. Optional."
+    )
     role = forms.ChoiceField(choices=Role.choices)
 
 

@@ -22,9 +22,11 @@ class Practice(models.Model):
     email = models.EmailField(blank=True)
     website = models.URLField(blank=True)
     require_two_factor = models.BooleanField(
-        "require two-factor sign-in for everyone", default=False,
+        "require two-factor sign-in for everyone",
+        default=False,
         help_text="Everyone in the practice, you included, must set up an authenticator app before they can "
-                  "use OpenPractice. People without one are taken to set it up when they next open a page.")
+        "use OpenPractice. People without one are taken to set it up when they next open a page.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     history = HistoricalRecords()
@@ -64,9 +66,11 @@ class Location(models.Model):
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(fields=["practice", "name"], name="location_name_unique_in_practice"),
-            models.UniqueConstraint(fields=["practice", "healthcode_600_number"],
-                                    condition=~models.Q(healthcode_600_number=""),
-                                    name="location_600_unique_in_practice"),
+            models.UniqueConstraint(
+                fields=["practice", "healthcode_600_number"],
+                condition=~models.Q(healthcode_600_number=""),
+                name="location_600_unique_in_practice",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -91,9 +95,7 @@ class Membership(models.Model):
 
     class Meta:
         ordering = ["user__full_name"]
-        constraints = [
-            models.UniqueConstraint(fields=["user", "practice"], name="membership_unique_user_practice")
-        ]
+        constraints = [models.UniqueConstraint(fields=["user", "practice"], name="membership_unique_user_practice")]
 
     def __str__(self) -> str:
         return f"{self.user} — {self.get_role_display()} at {self.practice}"
@@ -123,26 +125,29 @@ class Invitation(models.Model):
     full_name = models.CharField(max_length=150, blank=True)
     role = models.CharField(max_length=20, choices=Role.choices)
     token_hash = models.CharField(max_length=64, unique=True)
-    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
-                                   related_name="+")
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField()
     expires_at = models.DateTimeField()
     accepted_at = models.DateTimeField(null=True, blank=True)
-    accepted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-                                    related_name="+")
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     revoked_at = models.DateTimeField(null=True, blank=True)
-    revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-                                   related_name="+")
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     objects = PracticeScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-sent_at"]
         constraints = [
-            models.UniqueConstraint(fields=["practice", "email"],
-                                    condition=models.Q(accepted_at__isnull=True, revoked_at__isnull=True),
-                                    name="invitation_one_open_per_email"),
+            models.UniqueConstraint(
+                fields=["practice", "email"],
+                condition=models.Q(accepted_at__isnull=True, revoked_at__isnull=True),
+                name="invitation_one_open_per_email",
+            ),
         ]
 
     def __str__(self) -> str:

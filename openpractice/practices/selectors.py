@@ -29,7 +29,8 @@ def current_membership(*, user, practice_id) -> Membership | None:
         "WHERE m.user_id = %s AND m.is_active AND u.is_active "
         "ORDER BY CASE WHEN m.practice_id = %s THEN 0 ELSE 1 END, p.name, m.id LIMIT 1",
         [user.pk, practice_id],
-        Membership, Practice,
+        Membership,
+        Practice,
     )
     if found is None:
         return None

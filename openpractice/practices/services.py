@@ -25,10 +25,29 @@ from openpractice.practices.models import (
 from openpractice.practices.roles import Role
 from openpractice.practices.validators import normalise_600, normalise_name, validate_600_number
 
-PRACTICE_FIELDS = ("name", "address_line1", "address_line2", "city", "postcode", "phone", "email", "website",
-                   "require_two_factor")
-LOCATION_FIELDS = ("name", "address_line1", "address_line2", "city", "postcode", "phone", "is_active",
-                   "healthcode_600_number", "is_provider", "is_payee")
+PRACTICE_FIELDS = (
+    "name",
+    "address_line1",
+    "address_line2",
+    "city",
+    "postcode",
+    "phone",
+    "email",
+    "website",
+    "require_two_factor",
+)
+LOCATION_FIELDS = (
+    "name",
+    "address_line1",
+    "address_line2",
+    "city",
+    "postcode",
+    "phone",
+    "is_active",
+    "healthcode_600_number",
+    "is_provider",
+    "is_payee",
+)
 
 
 def _check_600(practice: Practice, location: Location) -> None:
@@ -39,14 +58,22 @@ def _check_600(practice: Practice, location: Location) -> None:
     except ValidationError as exc:
         raise PracticeError(exc.messages[0], field="healthcode_600_number") from None
     if (location.is_provider or location.is_payee) and not location.healthcode_600_number:
-        raise PracticeError("A location that bills as provider or payee needs its Healthcode “600” number "
-                            "(600 followed by 6 digits).", field="healthcode_600_number", code="required")
+        raise PracticeError(
+            "A location that bills as provider or payee needs its Healthcode “600” number (600 followed by 6 digits).",
+            field="healthcode_600_number",
+            code="required",
+        )
     if location.healthcode_600_number and (
-        Location.objects.for_practice(practice).filter(healthcode_600_number=location.healthcode_600_number)
-        .exclude(pk=location.pk).exists()
+        Location.objects.for_practice(practice)
+        .filter(healthcode_600_number=location.healthcode_600_number)
+        .exclude(pk=location.pk)
+        .exists()
     ):
-        raise PracticeError(f"Another location already has 600 number {location.healthcode_600_number}.",
-                            field="healthcode_600_number", code="duplicate")
+        raise PracticeError(
+            f"Another location already has 600 number {location.healthcode_600_number}.",
+            field="healthcode_600_number",
+            code="duplicate",
+        )
 
 
 def _apply(instance, data: dict, allowed: tuple[str, ...]) -> list[str]:
@@ -90,8 +117,9 @@ def create_location(*, practice: Practice, data: dict) -> Location:
 def _location_name(value: str) -> str:
     name = normalise_name(value)
     if not name:
-        raise PracticeError("Enter a name for the location, such as “Harley Street rooms”.", field="name",
-                            code="required")
+        raise PracticeError(
+            "Enter a name for the location, such as “Harley Street rooms”.", field="name", code="required"
+        )
     return name
 
 
@@ -99,12 +127,7 @@ def _location_name(value: str) -> str:
 def update_location(*, location: Location, data: dict) -> Location:
     name = _location_name(data.get("name", location.name))
     data = {**data, "name": name}
-    if (
-        Location.objects.for_practice(location.practice)
-        .filter(name__iexact=name)
-        .exclude(pk=location.pk)
-        .exists()
-    ):
+    if Location.objects.for_practice(location.practice).filter(name__iexact=name).exclude(pk=location.pk).exists():
         raise PracticeError(f"A location called “{name}” already exists.", field="name", code="duplicate")
     # Work on the stored row, not the caller's instance (a bound ModelForm has already changed it).
     location = Location.objects.select_for_update().get(pk=location.pk)
@@ -115,9 +138,7 @@ def update_location(*, location: Location, data: dict) -> Location:
 
 
 def _active_owner_count(practice: Practice) -> int:
-    return Membership.objects.filter(
-        practice=practice, role=Role.OWNER, is_active=True, user__is_active=True
-    ).count()
+    return Membership.objects.filter(practice=practice, role=Role.OWNER, is_active=True, user__is_active=True).count()
 
 
 INVITATION_VALID_FOR = timedelta(days=7)
@@ -127,13 +148,18 @@ def _send_invitation(*, invitation: Invitation, token: str, base_url: str) -> No
     """The email with the invitation link. Worded for a person with or without an account
     (looked up here, after the answer to the inviter is fixed, so the inviter learns nothing)."""
     link = base_url.rstrip("/") + reverse("practices:invitation", args=[token])
-    body = render_to_string("accounts/email/invitation.txt", {
-        "invitation": invitation, "practice": invitation.practice, "invited_by": invitation.invited_by,
-        "link": link, "has_account": User.objects.filter(email__iexact=invitation.email).exists(),
-        "valid_until": invitation.expires_at,
-    })
-    send_mail(f"You have been invited to {invitation.practice.name} on OpenPractice", body, None,
-              [invitation.email])
+    body = render_to_string(
+        "accounts/email/invitation.txt",
+        {
+            "invitation": invitation,
+            "practice": invitation.practice,
+            "invited_by": invitation.invited_by,
+            "link": link,
+            "has_account": User.objects.filter(email__iexact=invitation.email).exists(),
+            "valid_until": invitation.expires_at,
+        },
+    )
+    send_mail(f"You have been invited to {invitation.practice.name} on OpenPractice", body, None, [invitation.email])
 
 
 def _issue_token(invitation: Invitation, *, now) -> str:
@@ -165,8 +191,7 @@ def invite_member(
         raise PracticeError(f"Choose a role: {', '.join(Role.labels)}.", field="role")
     email = email.strip().lower()
     if not email:
-        raise PracticeError("Enter their email address, such as name@practice.co.uk.", field="email",
-                            code="required")
+        raise PracticeError("Enter their email address, such as name@practice.co.uk.", field="email", code="required")
     # Members of this practice are already listed on its users page: saying so reveals nothing new.
     if Membership.objects.filter(practice=practice, user__email__iexact=email).exists():
         raise PracticeError(f"{email} is already a member of this practice.", field="email", code="duplicate")
@@ -185,20 +210,22 @@ def invite_member(
             invitation.save()
     except IntegrityError:
         # Two people invited the same email at the same moment: the other one's invitation stands.
-        raise PracticeError(f"An invitation to {email} has just been sent.", field="email",
-                            code="duplicate") from None
+        raise PracticeError(f"An invitation to {email} has just been sent.", field="email", code="duplicate") from None
     transaction.on_commit(lambda: _send_invitation(invitation=invitation, token=token, base_url=base_url))
     return invitation
 
 
 @transaction.atomic
-def resend_invitation(*, invitation: Invitation, sent_by: User,
-                      base_url: str = "http://127.0.0.1:8000") -> Invitation:
+def resend_invitation(*, invitation: Invitation, sent_by: User, base_url: str = "http://127.0.0.1:8000") -> Invitation:
     """Send an open invitation again with a new link (the old link stops working) and a new expiry."""
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
     if invitation.accepted_at or invitation.revoked_at:
-        raise PracticeError(f"The invitation to {invitation.email} was {invitation.get_status_display().lower()}: "
-                            "invite them again instead.", field="email", code=invitation.status)
+        raise PracticeError(
+            f"The invitation to {invitation.email} was {invitation.get_status_display().lower()}: "
+            "invite them again instead.",
+            field="email",
+            code=invitation.status,
+        )
     token = _issue_token(invitation, now=timezone.now())
     invitation.save(update_fields=["token_hash", "sent_at", "expires_at"])
     transaction.on_commit(lambda: _send_invitation(invitation=invitation, token=token, base_url=base_url))
@@ -210,8 +237,11 @@ def revoke_invitation(*, invitation: Invitation, revoked_by: User) -> Invitation
     """Withdraw an invitation: its link stops working at once."""
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
     if invitation.accepted_at:
-        raise PracticeError(f"{invitation.email} has already accepted: deactivate them on their user page instead.",
-                            field="email", code="accepted")
+        raise PracticeError(
+            f"{invitation.email} has already accepted: deactivate them on their user page instead.",
+            field="email",
+            code="accepted",
+        )
     if invitation.revoked_at is None:
         invitation.revoked_at = timezone.now()
         invitation.revoked_by = revoked_by
@@ -221,7 +251,7 @@ def revoke_invitation(*, invitation: Invitation, revoked_by: User) -> Invitation
 
 INVITATION_REFUSALS = {
     "unknown": "This invitation link is not recognised. Check that the whole link was copied, or ask the practice "
-               "to send the invitation again.",
+    "to send the invitation again.",
     InvitationStatus.EXPIRED: "This invitation has expired. Ask the practice to send it again.",
     InvitationStatus.REVOKED: "This invitation was withdrawn by the practice.",
     InvitationStatus.ACCEPTED: "This invitation has already been used. Sign in to reach the practice.",
@@ -231,8 +261,10 @@ INVITATION_REFUSALS = {
 def _open_invitation(token: str) -> Invitation:
     """The invitation this token opens, locked; refused (with the reason) unless it is pending."""
     invitation = (
-        Invitation.objects.select_for_update().select_related("practice")
-        .filter(token_hash=hash_token(token or "")).first()
+        Invitation.objects.select_for_update()
+        .select_related("practice")
+        .filter(token_hash=hash_token(token or ""))
+        .first()
     )
     if invitation is None:
         raise PracticeError(INVITATION_REFUSALS["unknown"], code="unknown")
@@ -258,8 +290,11 @@ def accept_invitation(*, token: str, user: User) -> Membership:
     with the invited email may accept; the token works once."""
     invitation = _open_invitation(token)
     if user.email.lower() != invitation.email:
-        raise PracticeError(f"This invitation is for {invitation.email}, and you are signed in as {user.email}. "
-                            f"Sign out, then sign in as {invitation.email} to accept it.", code="wrong_account")
+        raise PracticeError(
+            f"This invitation is for {invitation.email}, and you are signed in as {user.email}. "
+            f"Sign out, then sign in as {invitation.email} to accept it.",
+            code="wrong_account",
+        )
     return _join(invitation, user)
 
 
@@ -272,8 +307,9 @@ def accept_invitation_with_new_account(*, token: str, full_name: str, password: 
     if not full_name:
         raise PracticeError("Enter your full name.", field="full_name", code="required")
     if User.objects.filter(email__iexact=invitation.email).exists():
-        raise PracticeError(f"There is already a login for {invitation.email}: sign in to accept the invitation.",
-                            code="has_account")
+        raise PracticeError(
+            f"There is already a login for {invitation.email}: sign in to accept the invitation.", code="has_account"
+        )
     user = User(email=invitation.email, full_name=full_name)
     try:
         validate_password(password, user)
@@ -300,9 +336,7 @@ def change_member(*, membership: Membership, role: str, is_active: bool, changed
     membership = Membership.objects.select_for_update().get(pk=membership.pk)
     if role not in Role.values:
         raise PracticeError(f"Choose a role: {', '.join(Role.labels)}.", field="role")
-    losing_owner = membership.role == Role.OWNER and membership.is_active and (
-        role != Role.OWNER or not is_active
-    )
+    losing_owner = membership.role == Role.OWNER and membership.is_active and (role != Role.OWNER or not is_active)
     if losing_owner and _active_owner_count(membership.practice) <= 1:
         raise PracticeError(
             "This is the practice's only active owner. Make someone else an owner first.",

@@ -16,7 +16,7 @@ M = TypeVar("M", bound=models.Model)
 
 
 class PracticeScopedQuerySet(models.QuerySet):
-    def for_practice(self, practice) -> "PracticeScopedQuerySet":
+    def for_practice(self, practice) -> PracticeScopedQuerySet:
         if practice is None:
             return self.none()
         return self.filter(practice=practice)
@@ -33,11 +33,7 @@ class PracticeOwned(models.Model):
 
 def get_for_practice_or_404(queryset_or_model, practice, **lookup):
     """Fetch one object of this practice, or raise Http404 (for pages and the API alike)."""
-    queryset = (
-        queryset_or_model._default_manager.all()
-        if isinstance(queryset_or_model, type)
-        else queryset_or_model
-    )
+    queryset = queryset_or_model._default_manager.all() if isinstance(queryset_or_model, type) else queryset_or_model
     try:
         return queryset.filter(practice=practice).get(**lookup)
     except (queryset.model.DoesNotExist, ValueError, TypeError):

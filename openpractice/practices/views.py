@@ -64,19 +64,27 @@ def settings_practice(request):
         services.update_practice(practice=practice, data=form.cleaned_data)
         messages.success(request, "Practice details saved.")
         return redirect("practices:settings_practice")
-    return render(request, "practices/settings_practice.html", {
-        "form": form,
-        "settings_tab": "practice",
-        "recent_changes": selectors.recent_changes(practice=practice),
-    })
+    return render(
+        request,
+        "practices/settings_practice.html",
+        {
+            "form": form,
+            "settings_tab": "practice",
+            "recent_changes": selectors.recent_changes(practice=practice),
+        },
+    )
 
 
 @require_capability(Capability.MANAGE_SETTINGS)
 def location_list(request):
-    return render(request, "practices/location_list.html", {
-        "locations": selectors.practice_locations(practice=request.practice),
-        "settings_tab": "locations",
-    })
+    return render(
+        request,
+        "practices/location_list.html",
+        {
+            "locations": selectors.practice_locations(practice=request.practice),
+            "settings_tab": "locations",
+        },
+    )
 
 
 @require_capability(Capability.MANAGE_SETTINGS)
@@ -94,19 +102,29 @@ def location_edit(request, location_id: int | None = None):
             return redirect("practices:location_list")
         except PracticeError as exc:
             _form_error(form, exc)
-    return render(request, "practices/location_form.html", {
-        "form": form, "location": location, "settings_tab": "locations",
-    })
+    return render(
+        request,
+        "practices/location_form.html",
+        {
+            "form": form,
+            "location": location,
+            "settings_tab": "locations",
+        },
+    )
 
 
 @require_capability(Capability.MANAGE_USERS)
 def user_list(request):
-    return render(request, "practices/user_list.html", {
-        "members": selectors.practice_members(practice=request.practice),
-        "invitations": selectors.open_invitations(practice=request.practice),
-        "settings_tab": "users",
-        "roles": [(Role(r).label, [Capability(c).label for c in sorted(caps)]) for r, caps in CAPABILITIES.items()],
-    })
+    return render(
+        request,
+        "practices/user_list.html",
+        {
+            "members": selectors.practice_members(practice=request.practice),
+            "invitations": selectors.open_invitations(practice=request.practice),
+            "settings_tab": "users",
+            "roles": [(Role(r).label, [Capability(c).label for c in sorted(caps)]) for r, caps in CAPABILITIES.items()],
+        },
+    )
 
 
 @require_capability(Capability.MANAGE_USERS)
@@ -116,8 +134,12 @@ def user_add(request):
         data = form.cleaned_data
         try:
             invitation = services.invite_member(
-                practice=request.practice, email=data["email"], full_name=data["full_name"], role=data["role"],
-                invited_by=request.user, base_url=request.build_absolute_uri("/"),
+                practice=request.practice,
+                email=data["email"],
+                full_name=data["full_name"],
+                role=data["role"],
+                invited_by=request.user,
+                base_url=request.build_absolute_uri("/"),
             )
         except PracticeError as exc:
             _form_error(form, exc)
@@ -133,8 +155,9 @@ def user_add(request):
 def invitation_resend(request, invitation_id: int):
     invitation = get_for_practice_or_404(Invitation, request.practice, pk=invitation_id)
     try:
-        services.resend_invitation(invitation=invitation, sent_by=request.user,
-                                   base_url=request.build_absolute_uri("/"))
+        services.resend_invitation(
+            invitation=invitation, sent_by=request.user, base_url=request.build_absolute_uri("/")
+        )
     except PracticeError as exc:
         messages.error(request, exc.message)
     else:
@@ -165,12 +188,15 @@ def invitation_accept(request, token: str):
     invitation = selectors.invitation_for_token(token=token)
     if invitation is None or invitation.status != InvitationStatus.PENDING:
         reason = "unknown" if invitation is None else invitation.status
-        return render(request, "practices/invitation_invalid.html",
-                      {"message": services.INVITATION_REFUSALS[reason]}, status=404 if invitation is None else 410)
+        return render(
+            request,
+            "practices/invitation_invalid.html",
+            {"message": services.INVITATION_REFUSALS[reason]},
+            status=404 if invitation is None else 410,
+        )
     context = {"invitation": invitation, "practice": invitation.practice}
     if selectors.account_exists(email=invitation.email):
-        signed_in_as_invitee = (request.user.is_authenticated
-                                and request.user.email.lower() == invitation.email)
+        signed_in_as_invitee = request.user.is_authenticated and request.user.email.lower() == invitation.email
         if request.method == "POST" and signed_in_as_invitee:
             try:
                 membership = services.accept_invitation(token=token, user=request.user)
@@ -179,27 +205,40 @@ def invitation_accept(request, token: str):
                 return redirect(request.path)
             else:
                 request.session[SESSION_PRACTICE_KEY] = membership.practice_id
-                messages.success(request, f"You have joined {membership.practice.name} as "
-                                          f"{membership.get_role_display()}.")
+                messages.success(
+                    request, f"You have joined {membership.practice.name} as {membership.get_role_display()}."
+                )
                 return redirect("home:dashboard")
         login_url = f"{reverse('accounts:login')}?{urlencode({'next': request.get_full_path()})}"
-        return render(request, "practices/invitation_accept.html", {
-            **context, "signed_in_as_invitee": signed_in_as_invitee, "login_url": login_url,
-        })
-    form = AcceptInvitationForm(User(email=invitation.email, full_name=invitation.full_name),
-                                request.POST or None, initial={"full_name": invitation.full_name})
+        return render(
+            request,
+            "practices/invitation_accept.html",
+            {
+                **context,
+                "signed_in_as_invitee": signed_in_as_invitee,
+                "login_url": login_url,
+            },
+        )
+    form = AcceptInvitationForm(
+        User(email=invitation.email, full_name=invitation.full_name),
+        request.POST or None,
+        initial={"full_name": invitation.full_name},
+    )
     if request.method == "POST" and form.is_valid():
         try:
             membership = services.accept_invitation_with_new_account(
-                token=token, full_name=form.cleaned_data["full_name"],
-                password=form.cleaned_data["new_password1"])
+                token=token, full_name=form.cleaned_data["full_name"], password=form.cleaned_data["new_password1"]
+            )
         except PracticeError as exc:
             _form_error(form, exc)
         else:
             if request.user.is_authenticated:
                 logout(request)  # someone else was signed in on this browser: the new login is theirs
-            messages.success(request, f"Your password is set and you have joined {membership.practice.name}. "
-                                      f"Sign in with {invitation.email}.")
+            messages.success(
+                request,
+                f"Your password is set and you have joined {membership.practice.name}. "
+                f"Sign in with {invitation.email}.",
+            )
             return redirect("accounts:login")
     return render(request, "practices/invitation_accept.html", {**context, "form": form})
 
@@ -221,7 +260,13 @@ def user_edit(request, membership_id: int):
         else:
             messages.success(request, f"{membership.user} saved.")
             return redirect("practices:user_list")
-    return render(request, "accounts/user_edit.html", {
-        "form": form, "membership": membership, "settings_tab": "users",
-        **practitioner_profile_context(membership),
-    })
+    return render(
+        request,
+        "accounts/user_edit.html",
+        {
+            "form": form,
+            "membership": membership,
+            "settings_tab": "users",
+            **practitioner_profile_context(membership),
+        },
+    )

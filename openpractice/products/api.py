@@ -67,15 +67,27 @@ class ArchiveIn(Schema):
 
 
 def _contract_out(c: ContractPrice) -> dict:
-    return {"id": c.id, "insurer_contact_id": c.insurer_contact_id, "insurer_name": c.insurer_contact.name,
-            "price": c.price, "valid_from": c.valid_from, "valid_to": c.valid_to}
+    return {
+        "id": c.id,
+        "insurer_contact_id": c.insurer_contact_id,
+        "insurer_name": c.insurer_contact.name,
+        "price": c.price,
+        "valid_from": c.valid_from,
+        "valid_to": c.valid_to,
+    }
 
 
 def _out(p: Product, *, full: bool = True) -> dict:
     return {
-        "id": p.id, "product_type": p.product_type, "name": p.name, "procedure_type": p.procedure_type,
-        "duration_minutes": p.duration_minutes, "list_price": p.list_price, "vat_treatment": p.vat_treatment,
-        "industry_standard_code": p.industry_standard_code, "procedure_code": p.procedure_code,
+        "id": p.id,
+        "product_type": p.product_type,
+        "name": p.name,
+        "procedure_type": p.procedure_type,
+        "duration_minutes": p.duration_minutes,
+        "list_price": p.list_price,
+        "vat_treatment": p.vat_treatment,
+        "industry_standard_code": p.industry_standard_code,
+        "procedure_code": p.procedure_code,
         "is_archived": p.is_archived,
         "contracts": [_contract_out(c) for c in selectors.contracts_of(product=p)] if full else [],
         "code_warnings": [w.message for w in selectors.code_warnings(product=p)] if full else [],
@@ -83,13 +95,24 @@ def _out(p: Product, *, full: bool = True) -> dict:
 
 
 @router.get("/products", response=list[ProductOut], auth=auth_for(Capability.VIEW_RECORDS))
-def list_products(request, q: str = "", product_type: str = "", procedure_type: str = "",
-                  insurer_contact_id: int | None = None, include_archived: bool = False,
-                  limit: int = limit_param(50, 200), offset: int = offset_param()):
-    qs = selectors.search_products(practice=request.practice, query=q[:100],
-                                   product_type=product_type if product_type in ProductType.values else "",
-                                   procedure_type=procedure_type, has_contract_with=insurer_contact_id,
-                                   include_archived=include_archived)
+def list_products(
+    request,
+    q: str = "",
+    product_type: str = "",
+    procedure_type: str = "",
+    insurer_contact_id: int | None = None,
+    include_archived: bool = False,
+    limit: int = limit_param(50, 200),
+    offset: int = offset_param(),
+):
+    qs = selectors.search_products(
+        practice=request.practice,
+        query=q[:100],
+        product_type=product_type if product_type in ProductType.values else "",
+        procedure_type=procedure_type,
+        has_contract_with=insurer_contact_id,
+        include_archived=include_archived,
+    )
     return [_out(p, full=False) for p in page_of(qs, limit=limit, offset=offset, maximum=200)]
 
 
@@ -121,14 +144,24 @@ def add_contract(request, product_id: int, payload: ContractIn):
     contact = Contact.objects.for_practice(request.practice).filter(pk=payload.insurer_contact_id).first()
     if contact is None:
         raise ProductError("No insurer contact with that id in this practice.", field="insurer_contact_id")
-    contract = services.set_contract_price(product=product, insurer_contact=contact, price=payload.price,
-                                           valid_from=payload.valid_from, valid_to=payload.valid_to)
+    contract = services.set_contract_price(
+        product=product,
+        insurer_contact=contact,
+        price=payload.price,
+        valid_from=payload.valid_from,
+        valid_to=payload.valid_to,
+    )
     return Status(201, _contract_out(contract))
 
 
-@router.delete("/products/{product_id}/contracts/{contract_id}", response={204: None}, auth=auth_for(Capability.EDIT_RECORDS))
+@router.delete(
+    "/products/{product_id}/contracts/{contract_id}", response={204: None}, auth=auth_for(Capability.EDIT_RECORDS)
+)
 def remove_contract(request, product_id: int, contract_id: int):
     product = get_for_practice_or_404(Product, request.practice, pk=product_id)
-    services.remove_contract_price(contract=get_for_practice_or_404(ContractPrice.objects.filter(product=product),
-                                                                    request.practice, pk=contract_id))
+    services.remove_contract_price(
+        contract=get_for_practice_or_404(
+            ContractPrice.objects.filter(product=product), request.practice, pk=contract_id
+        )
+    )
     return Status(204, None)

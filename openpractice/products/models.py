@@ -31,8 +31,16 @@ class VatTreatment(models.TextChoices):
 VAT_RATES = {VatTreatment.EXEMPT: Decimal("0"), VatTreatment.STANDARD: Decimal("0.20"), VatTreatment.ZERO: Decimal("0")}
 
 PROCEDURE_TYPES = [
-    "Initial consultation", "Follow-up consultation", "Telephone or video consultation", "Diagnostic test",
-    "Imaging", "Injection", "Minor procedure", "Day case surgery", "Inpatient surgery", "Therapy session",
+    "Initial consultation",
+    "Follow-up consultation",
+    "Telephone or video consultation",
+    "Diagnostic test",
+    "Imaging",
+    "Injection",
+    "Minor procedure",
+    "Day case surgery",
+    "Inpatient surgery",
+    "Therapy session",
     "Report or letter",
 ]
 
@@ -45,8 +53,9 @@ class Product(models.Model):
     procedure_type = models.CharField(max_length=100, blank=True)
     duration_minutes = models.PositiveSmallIntegerField("duration (minutes)", null=True, blank=True)
     list_price = models.DecimalField(max_digits=10, decimal_places=2, validators=[MinValueValidator(Decimal("0"))])
-    vat_treatment = models.CharField("VAT treatment", max_length=10, choices=VatTreatment.choices,
-                                     default=VatTreatment.EXEMPT)
+    vat_treatment = models.CharField(
+        "VAT treatment", max_length=10, choices=VatTreatment.choices, default=VatTreatment.EXEMPT
+    )
     industry_standard_code = models.CharField("Industry standard code", max_length=16, blank=True)
     procedure_code = models.CharField("Procedure code", max_length=16, blank=True)
     is_archived = models.BooleanField("archived", default=False)
@@ -79,8 +88,9 @@ class ContractPrice(models.Model):
 
     practice = models.ForeignKey("practices.Practice", on_delete=models.CASCADE, related_name="+")
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="contracts")
-    insurer_contact = models.ForeignKey("contacts.Contact", verbose_name="insurer", on_delete=models.PROTECT,
-                                        related_name="contract_prices")
+    insurer_contact = models.ForeignKey(
+        "contacts.Contact", verbose_name="insurer", on_delete=models.PROTECT, related_name="contract_prices"
+    )
     price = models.DecimalField(max_digits=10, decimal_places=2, validators=[MinValueValidator(Decimal("0"))])
     valid_from = models.DateField("valid from")
     valid_to = models.DateField("valid to", null=True, blank=True)
@@ -93,8 +103,9 @@ class ContractPrice(models.Model):
         ordering = ["insurer_contact__name_key", "valid_from"]
         indexes = [models.Index(fields=["product", "insurer_contact", "valid_from"], name="contract_product_insurer")]
         constraints = [
-            models.CheckConstraint(condition=Q(valid_to__isnull=True) | Q(valid_to__gte=F("valid_from")),
-                                   name="contract_dates_in_order"),
+            models.CheckConstraint(
+                condition=Q(valid_to__isnull=True) | Q(valid_to__gte=F("valid_from")), name="contract_dates_in_order"
+            ),
             models.CheckConstraint(condition=Q(price__gte=0), name="contract_price_not_negative"),
         ]
 

@@ -15,8 +15,15 @@ from openpractice.patients.keys import name_key, next_prefix
 from openpractice.products.models import ContractPrice, Product
 
 
-def search_products(*, practice, query: str = "", product_type: str = "", procedure_type: str = "",
-                    has_contract_with: int | None = None, include_archived: bool = False) -> QuerySet[Product]:
+def search_products(
+    *,
+    practice,
+    query: str = "",
+    product_type: str = "",
+    procedure_type: str = "",
+    has_contract_with: int | None = None,
+    include_archived: bool = False,
+) -> QuerySet[Product]:
     qs = Product.objects.for_practice(practice)
     if not include_archived:
         qs = qs.filter(is_archived=False)
@@ -37,19 +44,31 @@ def search_products(*, practice, query: str = "", product_type: str = "", proced
 
 
 def procedure_types_in_use(*, practice) -> list[str]:
-    return list(Product.objects.for_practice(practice).exclude(procedure_type="")
-                .values_list("procedure_type", flat=True).distinct().order_by("procedure_type"))
+    return list(
+        Product.objects.for_practice(practice)
+        .exclude(procedure_type="")
+        .values_list("procedure_type", flat=True)
+        .distinct()
+        .order_by("procedure_type")
+    )
 
 
 def contracts_of(*, product: Product) -> QuerySet[ContractPrice]:
-    return (ContractPrice.objects.filter(practice_id=product.practice_id, product=product)
-            .select_related("insurer_contact__insurer").order_by("insurer_contact__name_key", "valid_from"))
+    return (
+        ContractPrice.objects.filter(practice_id=product.practice_id, product=product)
+        .select_related("insurer_contact__insurer")
+        .order_by("insurer_contact__name_key", "valid_from")
+    )
 
 
 def price_for(*, product: Product, insurer_contact, on_date: date):
     """The contract price with this insurer on this date, else the list price."""
-    contract = (contracts_of(product=product).filter(insurer_contact=insurer_contact, valid_from__lte=on_date)
-                .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=on_date)).first())
+    contract = (
+        contracts_of(product=product)
+        .filter(insurer_contact=insurer_contact, valid_from__lte=on_date)
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=on_date))
+        .first()
+    )
     return contract.price if contract else product.list_price
 
 
@@ -71,10 +90,13 @@ def code_warnings(*, product: Product, on_date: date | None = None) -> list[Code
     day = on_date or timezone.localdate()
     warnings = []
     for contact in insurer_contacts(practice=product.practice):
-        for code, system, label in ((product.procedure_code, CodeSystem.CCSD, "Procedure code"),
-                                    (product.industry_standard_code, CodeSystem.ISC, "Industry standard code")):
-            if code and not is_code_accepted(practice=product.practice, insurer=contact.insurer, code=code,
-                                             on_date=day, code_system=system):
+        for code, system, label in (
+            (product.procedure_code, CodeSystem.CCSD, "Procedure code"),
+            (product.industry_standard_code, CodeSystem.ISC, "Industry standard code"),
+        ):
+            if code and not is_code_accepted(
+                practice=product.practice, insurer=contact.insurer, code=code, on_date=day, code_system=system
+            ):
                 warnings.append(CodeWarning(contact.name, code, label))
     return warnings
 

@@ -15,8 +15,16 @@ from openpractice.patients.keys import name_key
 from openpractice.products.errors import ProductError
 from openpractice.products.models import ContractPrice, Product, ProductType, VatTreatment
 
-FIELDS = ("product_type", "name", "procedure_type", "duration_minutes", "list_price", "vat_treatment",
-          "industry_standard_code", "procedure_code")
+FIELDS = (
+    "product_type",
+    "name",
+    "procedure_type",
+    "duration_minutes",
+    "list_price",
+    "vat_treatment",
+    "industry_standard_code",
+    "procedure_code",
+)
 PENNY = Decimal("0.01")
 
 
@@ -40,8 +48,11 @@ def _code(practice, value: str, system: str, field: str, label: str) -> str:
         return ""
     code = get_code(practice=practice, system=system, code=value)
     if code is None:
-        raise ProductError(f"{value} is not a {label} this practice has: type part of the code or its description "
-                           "and choose one from the list (import your code list under Settings › Coding).", field=field)
+        raise ProductError(
+            f"{value} is not a {label} this practice has: type part of the code or its description "
+            "and choose one from the list (import your code list under Settings › Coding).",
+            field=field,
+        )
     return code.code
 
 
@@ -56,22 +67,29 @@ def _clean(practice, data: dict, instance: Product | None = None) -> dict:
     duration = out["duration_minutes"]
     if out["product_type"] == ProductType.APPOINTMENT:
         if duration in (None, ""):
-            raise ProductError("Enter how long the appointment lasts, in minutes (such as 30).", field="duration_minutes",
-                               code="required")
+            raise ProductError(
+                "Enter how long the appointment lasts, in minutes (such as 30).",
+                field="duration_minutes",
+                code="required",
+            )
         if not isinstance(duration, int) or not 5 <= duration <= 600:
             raise ProductError("Enter the duration as whole minutes from 5 to 600.", field="duration_minutes")
     elif duration not in (None, "") and (not isinstance(duration, int) or not 5 <= duration <= 1440):
-        raise ProductError("Enter the duration as whole minutes from 5 to 1440, or leave it blank.", field="duration_minutes")
+        raise ProductError(
+            "Enter the duration as whole minutes from 5 to 1440, or leave it blank.", field="duration_minutes"
+        )
     else:
         out["duration_minutes"] = duration or None
     out["list_price"] = money(out["list_price"], field="list_price", label="list price")
     out["vat_treatment"] = out["vat_treatment"] or VatTreatment.EXEMPT
     if out["vat_treatment"] not in VatTreatment.values:
         raise ProductError(f"Choose the VAT treatment: {', '.join(VatTreatment.labels)}.", field="vat_treatment")
-    out["industry_standard_code"] = _code(practice, out["industry_standard_code"], CodeSystem.ISC,
-                                          "industry_standard_code", "Industry standard code")
-    out["procedure_code"] = _code(practice, out["procedure_code"], CodeSystem.CCSD, "procedure_code",
-                                  "Procedure code (CCSD)")
+    out["industry_standard_code"] = _code(
+        practice, out["industry_standard_code"], CodeSystem.ISC, "industry_standard_code", "Industry standard code"
+    )
+    out["procedure_code"] = _code(
+        practice, out["procedure_code"], CodeSystem.CCSD, "procedure_code", "Procedure code (CCSD)"
+    )
     key = name_key(out["name"])
     clash = Product.objects.for_practice(practice).filter(name_key=key)
     if instance is not None:
@@ -112,8 +130,15 @@ def _overlaps(a_from: date, a_to: date | None, b_from: date, b_to: date | None) 
 
 
 @transaction.atomic
-def set_contract_price(*, product: Product, insurer_contact: Contact, price, valid_from: date,
-                       valid_to: date | None = None, contract: ContractPrice | None = None) -> ContractPrice:
+def set_contract_price(
+    *,
+    product: Product,
+    insurer_contact: Contact,
+    price,
+    valid_from: date,
+    valid_to: date | None = None,
+    contract: ContractPrice | None = None,
+) -> ContractPrice:
     """Add (or change) the price agreed with an insurer for a period. Periods for one insurer and
     product must not overlap; the product row is locked so two saves cannot both pass the check."""
     product = Product.objects.select_for_update().get(pk=product.pk)
@@ -132,15 +157,19 @@ def set_contract_price(*, product: Product, insurer_contact: Contact, price, val
             until = f"{other.valid_to:%d/%m/%Y}" if other.valid_to else "open-ended"
             raise ProductError(
                 f"{insurer_contact.name} already has a price for this product from {other.valid_from:%d/%m/%Y} to "
-                f"{until}. End that period first, or start this one after it.", field="valid_from", code="overlap")
+                f"{until}. End that period first, or start this one after it.",
+                field="valid_from",
+                code="overlap",
+            )
     row = contract or ContractPrice(practice_id=product.practice_id, product=product)
     row.insurer_contact, row.price, row.valid_from, row.valid_to = insurer_contact, amount, valid_from, valid_to
     try:
         with transaction.atomic():
             row.save()
     except IntegrityError:
-        raise ProductError("That period overlaps another price for this insurer.", field="valid_from",
-                           code="overlap") from None
+        raise ProductError(
+            "That period overlaps another price for this insurer.", field="valid_from", code="overlap"
+        ) from None
     return row
 
 

@@ -11,5 +11,7 @@ urlpatterns = [
     path("products/<int:product_id>/edit/", views.product_edit, name="edit"),
     path("products/<int:product_id>/archive/", views.product_archive, name="archive"),
     path("products/<int:product_id>/contracts/", views.contract_add, name="contract_add"),
-    path("products/<int:product_id>/contracts/<int:contract_id>/remove/", views.contract_remove, name="contract_remove"),
+    path(
+        "products/<int:product_id>/contracts/<int:contract_id>/remove/", views.contract_remove, name="contract_remove"
+    ),
 ]

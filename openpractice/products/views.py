@@ -30,17 +30,30 @@ def product_list(request):
     procedure_type = request.GET.get("procedure_type", "")[:100]
     insurer = request.GET.get("insurer", "")
     insurer_id = int(insurer) if insurer.isdigit() else None
-    products = selectors.search_products(practice=request.practice, query=query, product_type=product_type,
-                                         procedure_type=procedure_type, has_contract_with=insurer_id,
-                                         include_archived=request.GET.get("archived") == "1")
+    products = selectors.search_products(
+        practice=request.practice,
+        query=query,
+        product_type=product_type,
+        procedure_type=procedure_type,
+        has_contract_with=insurer_id,
+        include_archived=request.GET.get("archived") == "1",
+    )
     page = Paginator(products, 25).get_page(request.GET.get("page"))
-    return render(request, "products/list.html", {
-        "page": page, "query": query, "product_type": product_type, "procedure_type": procedure_type,
-        "insurer_id": insurer_id, "types": ProductType.choices,
-        "procedure_types": selectors.procedure_types_in_use(practice=request.practice),
-        "insurers": insurer_contacts(practice=request.practice),
-        "filtered": bool(query or product_type or procedure_type or insurer_id),
-    })
+    return render(
+        request,
+        "products/list.html",
+        {
+            "page": page,
+            "query": query,
+            "product_type": product_type,
+            "procedure_type": procedure_type,
+            "insurer_id": insurer_id,
+            "types": ProductType.choices,
+            "procedure_types": selectors.procedure_types_in_use(practice=request.practice),
+            "insurers": insurer_contacts(practice=request.practice),
+            "filtered": bool(query or product_type or procedure_type or insurer_id),
+        },
+    )
 
 
 def _detail_context(request, product, contract_form=None):
@@ -50,10 +63,12 @@ def _detail_context(request, product, contract_form=None):
         "contracts": selectors.contracts_of(product=product),
         "contract_form": contract_form or ContractPriceForm(insurers=insurer_contacts(practice=practice)),
         "code_warnings": selectors.code_warnings(product=product),
-        "isc_description": selectors.code_description(practice=practice, system=CodeSystem.ISC,
-                                                      code=product.industry_standard_code),
-        "ccsd_description": selectors.code_description(practice=practice, system=CodeSystem.CCSD,
-                                                       code=product.procedure_code),
+        "isc_description": selectors.code_description(
+            practice=practice, system=CodeSystem.ISC, code=product.industry_standard_code
+        ),
+        "ccsd_description": selectors.code_description(
+            practice=practice, system=CodeSystem.CCSD, code=product.procedure_code
+        ),
     }
 
 

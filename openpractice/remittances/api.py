@@ -85,8 +85,9 @@ class ReasonIn(Schema):
 
 
 class BankAmountIn(Schema):
-    bank_amount: Decimal = Field(..., ge=0, max_digits=12, decimal_places=2,
-                                 description="The BACS credit on the bank statement, in pounds")
+    bank_amount: Decimal = Field(
+        ..., ge=0, max_digits=12, decimal_places=2, description="The BACS credit on the bank statement, in pounds"
+    )
 
 
 class ImportIn(Schema):
@@ -160,21 +161,44 @@ def import_remittance(request, payload: ImportIn):
     try:
         content = base64.b64decode(payload.content_base64, validate=True)
     except (binascii.Error, ValueError):
-        raise RemittanceError("content_base64 is not base64: encode the file's bytes.", field="content_base64") from None
-    options = {"kind": payload.kind, "mapping": payload.mapping, "insurer_identifier": payload.insurer_identifier,
-               "payment_reference": payload.payment_reference, "payment_date": payload.payment_date}
+        raise RemittanceError(
+            "content_base64 is not base64: encode the file's bytes.", field="content_base64"
+        ) from None
+    options = {
+        "kind": payload.kind,
+        "mapping": payload.mapping,
+        "insurer_identifier": payload.insurer_identifier,
+        "payment_reference": payload.payment_reference,
+        "payment_date": payload.payment_date,
+    }
     if payload.preview:
         preview = services.preview_file(practice=request.practice, content=content, **options)
         parsed = preview.parsed
-        return Status(200, {
-            "external_id": parsed.external_id, "payment_reference": parsed.payment_reference,
-            "payment_amount": parsed.payment_amount, "lines": len(parsed.lines), "new_lines": len(preview.new_lines),
-            "already_posted": [{"sequence": line.sequence, "invoice_number": line.invoice_number,
-                                "amount_paid": line.amount_paid, "remittance": before.remittance,
-                                "remittance_id": before.batch_id, "payment_reference": before.payment_reference,
-                                "line": before.sequence}
-                               for line in preview.already_posted for before in [preview.posted_from[line.sequence]]],
-            "received_as": preview.received_as.pk if preview.received_as else None, "message": preview.message})
+        return Status(
+            200,
+            {
+                "external_id": parsed.external_id,
+                "payment_reference": parsed.payment_reference,
+                "payment_amount": parsed.payment_amount,
+                "lines": len(parsed.lines),
+                "new_lines": len(preview.new_lines),
+                "already_posted": [
+                    {
+                        "sequence": line.sequence,
+                        "invoice_number": line.invoice_number,
+                        "amount_paid": line.amount_paid,
+                        "remittance": before.remittance,
+                        "remittance_id": before.batch_id,
+                        "payment_reference": before.payment_reference,
+                        "line": before.sequence,
+                    }
+                    for line in preview.already_posted
+                    for before in [preview.posted_from[line.sequence]]
+                ],
+                "received_as": preview.received_as.pk if preview.received_as else None,
+                "message": preview.message,
+            },
+        )
     batch = services.import_file(practice=request.practice, content=content, user=request.user, **options)
     return Status(201, _batch(batch, with_lines=True))
 

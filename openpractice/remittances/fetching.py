@@ -41,8 +41,10 @@ class FetchReport:
 
     @property
     def message(self) -> str:
-        text = (f"{self.pending} pending at Healthcode: {self.stored} new, {self.already_had} received before, "
-                f"{self.posted} posted, {self.acknowledged} acknowledged.")
+        text = (
+            f"{self.pending} pending at Healthcode: {self.stored} new, {self.already_had} received before, "
+            f"{self.posted} posted, {self.acknowledged} acknowledged."
+        )
         return text + (" Problems: " + "; ".join(self.failed) if self.failed else "")
 
 
@@ -56,8 +58,9 @@ def pending_ids(client) -> list[str]:
     for page in range(1, MAX_PAGES + 1):
         answer = client.list_pending_remittances(page=page, count=PAGE)
         if answer.status_code != 200:
-            raise HealthcodeError(f"The pending remittances list answered HTTP {answer.status_code}.",
-                                  status=answer.status_code)
+            raise HealthcodeError(
+                f"The pending remittances list answered HTTP {answer.status_code}.", status=answer.status_code
+            )
         try:
             body = parsing.load_json(answer.text)
         except RemittanceError as exc:
@@ -112,8 +115,13 @@ def _one(practice, client, remittance_id: str, report: FetchReport) -> None:
             summary = parsing.parse_bundle(parsing.load_json(answer.text))
         except RemittanceError:
             pass  # kept raw; posting marks it failed with the problems, for support to see
-        batch, created = services.store_batch(practice=practice, source=BatchSource.CLEARING_HOUSE,
-                                              external_id=remittance_id, raw_payload=answer.text, summary=summary)
+        batch, created = services.store_batch(
+            practice=practice,
+            source=BatchSource.CLEARING_HOUSE,
+            external_id=remittance_id,
+            raw_payload=answer.text,
+            summary=summary,
+        )
         report.stored += created
         report.already_had += not created
     else:
@@ -146,9 +154,12 @@ STATUS_REFRESH_LIMIT = 50  # the rest catch up through sync_healthcode
 def _refresh_bill_statuses(practice, batch) -> None:
     """A remitted bill was collected: bring its Healthcode status up to date now (through the
     healthcode app's own status sync) so the invoice says Collected next to Paid."""
-    stale = (Submission.objects.filter(practice=practice, invoice__remittance_lines__batch=batch)
-             .exclude(bill_id="").exclude(healthcode_status__in=[HealthcodeStatus.COLLECTED, HealthcodeStatus.CANCELLED])
-             .distinct()[:STATUS_REFRESH_LIMIT])
+    stale = (
+        Submission.objects.filter(practice=practice, invoice__remittance_lines__batch=batch)
+        .exclude(bill_id="")
+        .exclude(healthcode_status__in=[HealthcodeStatus.COLLECTED, HealthcodeStatus.CANCELLED])
+        .distinct()[:STATUS_REFRESH_LIMIT]
+    )
     for submission in stale:
         try:
             hc.refresh_status(submission=submission)

@@ -50,15 +50,17 @@ class RemittanceBatch(models.Model):
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     # BACS reconciliation: what the bank statement shows for this payment reference.
-    bank_amount = models.DecimalField("amount on the bank statement", max_digits=12, decimal_places=2, null=True,
-                                      blank=True)
+    bank_amount = models.DecimalField(
+        "amount on the bank statement", max_digits=12, decimal_places=2, null=True, blank=True
+    )
     bank_recorded_at = models.DateTimeField(null=True, blank=True)
-    received_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                    related_name="+")
+    received_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     # What the remittance says (parsing.ParsedBatch.content_key: payer, reference, date, lines), so
     # the same remittance as a file, a CSV or from the clearing house is one batch. Null until read
     # (a batch that could not be read has none).
-    content_key = models.CharField(max_length=64, null=True, blank=True, editable=False)
+    content_key = models.CharField(max_length=64, null=True, blank=True, editable=False)  # noqa: DJ001 (NULLs are distinct)
 
     objects = PracticeScopedQuerySet.as_manager()
 
@@ -68,8 +70,10 @@ class RemittanceBatch(models.Model):
             models.UniqueConstraint(fields=["practice", "external_id"], name="remittance_batch_once_per_practice"),
             models.UniqueConstraint(fields=["practice", "content_key"], name="remittance_batch_content_once"),
         ]
-        indexes = [models.Index(fields=["practice", "status"], name="remittance_batch_status"),
-                   models.Index(fields=["practice", "payment_reference"], name="remittance_batch_reference")]
+        indexes = [
+            models.Index(fields=["practice", "status"], name="remittance_batch_status"),
+            models.Index(fields=["practice", "payment_reference"], name="remittance_batch_reference"),
+        ]
 
     def __str__(self) -> str:
         return f"Remittance {self.payment_reference or self.external_id}"
@@ -105,10 +109,12 @@ class RemittanceLine(models.Model):
     # Lines are written by posting alone, with the batch it holds locked, so neither the batch nor
     # the practice (the batch's) is checked again per row; batch leads the unique (batch, sequence),
     # practice the indexes below.
-    practice = models.ForeignKey("practices.Practice", on_delete=models.CASCADE, related_name="+", db_index=False,
-                                 db_constraint=False)
-    batch = models.ForeignKey(RemittanceBatch, on_delete=models.CASCADE, related_name="lines", db_index=False,
-                              db_constraint=False)
+    practice = models.ForeignKey(
+        "practices.Practice", on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    batch = models.ForeignKey(
+        RemittanceBatch, on_delete=models.CASCADE, related_name="lines", db_index=False, db_constraint=False
+    )
     sequence = models.PositiveIntegerField()
     bill_id = models.CharField(max_length=20, blank=True)
     invoice_number = models.CharField(max_length=20, blank=True)
@@ -126,16 +132,23 @@ class RemittanceLine(models.Model):
     problem = models.CharField(max_length=300, blank=True)  # why it waits for review
     # Which invoice the line was matched to; the money is in the allocations, whose invoice key the
     # database checks. Set by posting and by a match by hand, each under the invoice's row lock.
-    invoice = models.ForeignKey("billing.Invoice", null=True, blank=True, on_delete=models.PROTECT,
-                                related_name="remittance_lines", db_constraint=False)
+    invoice = models.ForeignKey(
+        "billing.Invoice",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="remittance_lines",
+        db_constraint=False,
+    )
     match_method = models.CharField(max_length=16, choices=MatchMethod.choices, blank=True)
     matched_at = models.DateTimeField(null=True, blank=True)
-    matched_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+", db_index=False)
+    matched_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
     # What the line says (parsing.line_keys: payer, payment reference, bill, amount paid, and which
     # repeat of that within its remittance), hashed. Unique per practice, so a line is received
     # once whatever form it came in; a repeat is kept as DUPLICATE with no key (NULLs are distinct).
-    line_key = models.CharField(max_length=40, null=True, blank=True, editable=False)
+    line_key = models.CharField(max_length=40, null=True, blank=True, editable=False)  # noqa: DJ001 (NULLs are distinct)
 
     objects = PracticeScopedQuerySet.as_manager()
 
@@ -146,15 +159,19 @@ class RemittanceLine(models.Model):
             # The database's own guard of "never posted twice", behind the check posting makes under
             # the invoice locks; also the index that check reads.
             models.UniqueConstraint(fields=["practice", "line_key"], name="remittance_line_once"),
-            models.CheckConstraint(condition=Q(amount_paid__gte=0) & Q(shortfall__gte=0),
-                                   name="remittance_line_amounts_not_negative"),
+            models.CheckConstraint(
+                condition=Q(amount_paid__gte=0) & Q(shortfall__gte=0), name="remittance_line_amounts_not_negative"
+            ),
         ]
         # The two lists a biller works from are small parts of all lines: partial indexes, which
         # an allocated line in full (most of them) never writes to.
-        indexes = [models.Index(fields=["practice"], condition=Q(status="review"), name="remittance_line_review"),
-                   models.Index(fields=["practice"], condition=Q(status="allocated", shortfall__gt=0),
-                                name="remittance_line_shortfall"),
-                   models.Index(fields=["practice", "bill_id"], name="remittance_line_bill")]
+        indexes = [
+            models.Index(fields=["practice"], condition=Q(status="review"), name="remittance_line_review"),
+            models.Index(
+                fields=["practice"], condition=Q(status="allocated", shortfall__gt=0), name="remittance_line_shortfall"
+            ),
+            models.Index(fields=["practice", "bill_id"], name="remittance_line_bill"),
+        ]
 
     @property
     def outcome(self) -> str:
@@ -175,35 +192,50 @@ class AllocationKind(models.TextChoices):
 class Allocation(models.Model):
     # As for lines: practice is the invoice's (the invoice's key is checked) and leads the
     # composite index; rows are looked up by invoice, line and remittance line.
-    practice = models.ForeignKey("practices.Practice", on_delete=models.CASCADE, related_name="+", db_index=False,
-                                 db_constraint=False)
+    practice = models.ForeignKey(
+        "practices.Practice", on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
     invoice = models.ForeignKey("billing.Invoice", on_delete=models.PROTECT, related_name="allocations")
     # Checked by the ledger, not per row by the database: the line is read from the invoice, locked
     # in the same transaction, and an issued invoice's lines never change. The database's check
     # share-locked every invoice line a remittance paid (a tenth of the posting time).
-    invoice_line = models.ForeignKey("billing.InvoiceLine", null=True, blank=True, on_delete=models.PROTECT,
-                                     related_name="allocations", db_constraint=False)
-    remittance_line = models.ForeignKey(RemittanceLine, null=True, blank=True, on_delete=models.PROTECT,
-                                        related_name="allocations")
+    invoice_line = models.ForeignKey(
+        "billing.InvoiceLine",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="allocations",
+        db_constraint=False,
+    )
+    remittance_line = models.ForeignKey(
+        RemittanceLine, null=True, blank=True, on_delete=models.PROTECT, related_name="allocations"
+    )
     kind = models.CharField(max_length=20, choices=AllocationKind.choices)
     # Signed: a reversal is the negative of the row it reverses. Decimal pounds.
     amount = models.DecimalField(max_digits=12, decimal_places=2)
     # The insurer's deduction on this line and why (insurer payments only; informational).
     shortfall = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
     reason = models.CharField(max_length=300, blank=True)
-    reverses = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT,
-                                    related_name="reversed_by")
+    reverses = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by")
     # Shortfall transfers: the patient invoice that now carries the amount.
-    patient_invoice = models.ForeignKey("billing.Invoice", null=True, blank=True, on_delete=models.PROTECT,
-                                        related_name="shortfalls_received", db_index=False)
+    patient_invoice = models.ForeignKey(
+        "billing.Invoice",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="shortfalls_received",
+        db_index=False,
+    )
     # Insurer reporting without a join through the invoice (payments by insurer, days to payment).
     # A copy of the invoice's insurer, which the invoice's own key guards: no second check per row.
-    insurer_contact = models.ForeignKey("contacts.Contact", null=True, blank=True, on_delete=models.PROTECT,
-                                        related_name="+", db_constraint=False)
+    insurer_contact = models.ForeignKey(
+        "contacts.Contact", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_constraint=False
+    )
     posted_on = models.DateField("date paid")
     created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+", db_index=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
 
     objects = PracticeScopedQuerySet.as_manager()
 
@@ -216,14 +248,18 @@ class Allocation(models.Model):
             models.CheckConstraint(
                 condition=(Q(kind="reversal") & Q(amount__lte=0) & Q(reverses__isnull=False))
                 | (~Q(kind="reversal") & Q(amount__gte=0) & Q(reverses__isnull=True)),
-                name="allocation_sign_follows_kind"),
+                name="allocation_sign_follows_kind",
+            ),
             models.CheckConstraint(condition=Q(shortfall__gte=0), name="allocation_shortfall_not_negative"),
         ]
         indexes = [
             models.Index(fields=["practice", "kind", "posted_on"], name="allocation_kind_date"),
             # Only shortfall transfers name a patient invoice: the insurer payments skip this index.
-            models.Index(fields=["patient_invoice"], condition=Q(patient_invoice__isnull=False),
-                         name="allocation_patient_invoice"),
+            models.Index(
+                fields=["patient_invoice"],
+                condition=Q(patient_invoice__isnull=False),
+                name="allocation_patient_invoice",
+            ),
         ]
 
     def __str__(self) -> str:

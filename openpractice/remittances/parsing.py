@@ -64,9 +64,17 @@ class ParsedBatch:
         Amounts invoiced and shortfalls are left out: a CSV without those columns says the same
         payment."""
         lines = sorted([(bill_key(line), str(line.amount_paid)) for line in self.lines])  # order is not content
-        canonical = json.dumps(["v1", self.insurer_identifier.strip().lower(), reference_key(self.payment_reference),
-                                self.payment_date.isoformat() if self.payment_date else "", str(self.lines_total),
-                                lines], separators=(",", ":"))
+        canonical = json.dumps(
+            [
+                "v1",
+                self.insurer_identifier.strip().lower(),
+                reference_key(self.payment_reference),
+                self.payment_date.isoformat() if self.payment_date else "",
+                str(self.lines_total),
+                lines,
+            ],
+            separators=(",", ":"),
+        )
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -82,8 +90,11 @@ class _Problems:
         if self.items:
             first = self.items[0]
             more = f" (and {len(self.items) - 1} more)" if len(self.items) > 1 else ""
-            raise RemittanceError(f"{what}: {first['row']}, {first['field']}: {first['problem']}{more}. "
-                                  "Nothing was posted.", field=first["field"], problems=self.items)
+            raise RemittanceError(
+                f"{what}: {first['row']}, {first['field']}: {first['problem']}{more}. Nothing was posted.",
+                field=first["field"],
+                problems=self.items,
+            )
 
 
 def money(value, problems: _Problems, where: str, field: str) -> Decimal:
@@ -108,8 +119,9 @@ def money(value, problems: _Problems, where: str, field: str) -> Decimal:
         problems.add(where, field, f"“{_show(value)}” is not an amount in pounds, such as 120.00")
         return ZERO
     if not amount.is_finite() or amount < 0 or amount >= Decimal("100000000") or amount != amount.quantize(PENNY):
-        problems.add(where, field, f"“{_show(value)}” is not an amount in pounds of at least 0.00 with at most two "
-                                   "decimals")
+        problems.add(
+            where, field, f"“{_show(value)}” is not an amount in pounds of at least 0.00 with at most two decimals"
+        )
         return ZERO
     return amount.quantize(PENNY)
 
@@ -162,8 +174,7 @@ def _text(value, problems: _Problems, where: str, field: str) -> str:
                 value.encode("utf-8")
                 return value
             except UnicodeEncodeError:
-                problems.add(where, field, "contains a character that is not text (a lone surrogate): give plain "
-                                           "text")
+                problems.add(where, field, "contains a character that is not text (a lone surrogate): give plain text")
                 return ""
         problems.add(where, field, "contains a NUL character: give plain text")
         return ""
@@ -222,8 +233,13 @@ def _identifier(value, problems: _Problems, where: str, field: str) -> str:
 
 
 # -- text --------------------------------------------------------------------------------------
-_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
-         (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
 
 
 def decode_text(content: bytes) -> str:
@@ -247,11 +263,15 @@ def decode_text(content: bytes) -> str:
 
 
 def _not_text(content: bytes, exc: UnicodeDecodeError, encoding: str) -> RemittanceError:
-    line = content[:exc.start].count(b"\n") + 1
-    return RemittanceError(f"The file is not text: byte 0x{content[exc.start]:02x} on line {line} cannot be read as "
-                           f"{encoding}. Save it as “CSV UTF-8” (or the remittance as JSON) and import it again.",
-                           field="file", problems=[{"row": f"line {line}", "field": "file",
-                                                    "problem": f"byte 0x{content[exc.start]:02x} is not {encoding}"}])
+    line = content[: exc.start].count(b"\n") + 1
+    return RemittanceError(
+        f"The file is not text: byte 0x{content[exc.start]:02x} on line {line} cannot be read as "
+        f"{encoding}. Save it as “CSV UTF-8” (or the remittance as JSON) and import it again.",
+        field="file",
+        problems=[
+            {"row": f"line {line}", "field": "file", "problem": f"byte 0x{content[exc.start]:02x} is not {encoding}"}
+        ],
+    )
 
 
 # -- FHIR --------------------------------------------------------------------------------------
@@ -274,14 +294,18 @@ def load_json(text: str | bytes) -> dict:
     try:
         body = json.loads(text, parse_float=Decimal)
     except RecursionError:
-        raise RemittanceError("The remittance is nested too deeply to be a FHIR Bundle (lists or objects inside "
-                              "each other hundreds of times): expect a Bundle as the clearing house sends it.",
-                              field="file", problems=[{"row": "file", "field": "file",
-                                                       "problem": "nested too deeply"}]) from None
+        raise RemittanceError(
+            "The remittance is nested too deeply to be a FHIR Bundle (lists or objects inside "
+            "each other hundreds of times): expect a Bundle as the clearing house sends it.",
+            field="file",
+            problems=[{"row": "file", "field": "file", "problem": "nested too deeply"}],
+        ) from None
     except (ValueError, TypeError) as exc:
-        raise RemittanceError(f"The remittance is not JSON ({str(exc)[:80]}): expect a FHIR Bundle.",
-                              field="file", problems=[{"row": "file", "field": "file",
-                                                       "problem": f"not JSON: {str(exc)[:80]}"}]) from None
+        raise RemittanceError(
+            f"The remittance is not JSON ({str(exc)[:80]}): expect a FHIR Bundle.",
+            field="file",
+            problems=[{"row": "file", "field": "file", "problem": f"not JSON: {str(exc)[:80]}"}],
+        ) from None
     if not isinstance(body, dict):
         raise RemittanceError(f"The remittance is {_kind(body)}, not a FHIR resource: expect a Bundle.", field="file")
     return body
@@ -292,29 +316,38 @@ def parse_bundle(body: dict) -> ParsedBatch:
     followed by each bill's ClaimResponse with the per-line adjudication. Every element is checked
     for its type: a wrong one is a problem named by where it is, never an exception."""
     if body.get("resourceType") != "Bundle":
-        raise RemittanceError(f"Expected a FHIR Bundle, got resourceType “{_show(body.get('resourceType'))}”.",
-                              field="resourceType")
+        raise RemittanceError(
+            f"Expected a FHIR Bundle, got resourceType “{_show(body.get('resourceType'))}”.", field="resourceType"
+        )
     problems = _Problems()
-    resources = [entry.get("resource") for entry in _list(body.get("entry"), problems, "Bundle", "entry")
-                 if isinstance(entry, dict)]
-    reconciliation = next((r for r in resources if isinstance(r, dict)
-                           and r.get("resourceType") == "PaymentReconciliation"), None)
+    resources = [
+        entry.get("resource")
+        for entry in _list(body.get("entry"), problems, "Bundle", "entry")
+        if isinstance(entry, dict)
+    ]
+    reconciliation = next(
+        (r for r in resources if isinstance(r, dict) and r.get("resourceType") == "PaymentReconciliation"), None
+    )
     if reconciliation is None:
-        raise RemittanceError("The Bundle has no PaymentReconciliation: a remittance names its payment there.",
-                              field="entry", problems=problems.items or [
-                                  {"row": "Bundle", "field": "entry", "problem": "no PaymentReconciliation"}])
+        raise RemittanceError(
+            "The Bundle has no PaymentReconciliation: a remittance names its payment there.",
+            field="entry",
+            problems=problems.items or [{"row": "Bundle", "field": "entry", "problem": "no PaymentReconciliation"}],
+        )
     responses = {}
     for r in resources:
         if isinstance(r, dict) and r.get("resourceType") == "ClaimResponse":
             responses[_text(r.get("id"), problems, "ClaimResponse", "id")] = r
     where = "PaymentReconciliation"
-    external_id = (_text(reconciliation.get("id"), problems, where, "id")
-                   or _text(body.get("id"), problems, "Bundle", "id")).strip()
+    external_id = (
+        _text(reconciliation.get("id"), problems, where, "id") or _text(body.get("id"), problems, "Bundle", "id")
+    ).strip()
     if not external_id:
         problems.add(where, "id", "missing: the remittance id")
     ext = _extensions(reconciliation, problems, where)
-    insurer = (_identifier(reconciliation.get("paymentIssuer"), problems, where, "paymentIssuer")
-               or _text(ext.get("insurer"), problems, where, "insurer"))
+    insurer = _identifier(reconciliation.get("paymentIssuer"), problems, where, "paymentIssuer") or _text(
+        ext.get("insurer"), problems, where, "insurer"
+    )
     reference = _identifier(reconciliation.get("paymentIdentifier"), problems, where, "paymentIdentifier")
     payment_date = _date(reconciliation.get("paymentDate"), problems, where, "paymentDate")
     payment_amount = money(_money_value(reconciliation.get("paymentAmount")), problems, where, "paymentAmount")
@@ -336,22 +369,41 @@ def parse_bundle(body: dict) -> ParsedBatch:
             problems.add(here, "request", "missing: the invoice number (request.identifier.value) or bill id")
         paid = money(_money_value(detail.get("amount")), problems, here, "amount")
         invoiced = money(_money_value(ext.get("amount-invoiced")), problems, here, "amount-invoiced")
-        shortfall = (money(_money_value(ext["shortfall"]), problems, here, "shortfall")
-                     if ext.get("shortfall") is not None else max(invoiced - paid, ZERO))
+        shortfall = (
+            money(_money_value(ext["shortfall"]), problems, here, "shortfall")
+            if ext.get("shortfall") is not None
+            else max(invoiced - paid, ZERO)
+        )
         if paid > invoiced:
             problems.add(here, "amount", f"pays £{paid} but only £{invoiced} was invoiced")
         response = responses.get(bill_id) if bill_id else None
         items, code, reasons = _items(response, problems, here)
         if paid == 0 and shortfall > 0:
             code = "rejected"
-        lines.append(ParsedLine(
-            sequence=number, bill_id=bill_id[:20], invoice_number=invoice_number[:20], amount_invoiced=invoiced,
-            amount_paid=paid, shortfall=shortfall, shortfall_code=code[:40], shortfall_reason="; ".join(reasons)[:300],
-            membership_number=_text(ext.get("membership-number"), problems, here, "membership-number")[:30],
-            patient_name=_text(ext.get("patient-name"), problems, here, "patient-name")[:120], items=items))
+        lines.append(
+            ParsedLine(
+                sequence=number,
+                bill_id=bill_id[:20],
+                invoice_number=invoice_number[:20],
+                amount_invoiced=invoiced,
+                amount_paid=paid,
+                shortfall=shortfall,
+                shortfall_code=code[:40],
+                shortfall_reason="; ".join(reasons)[:300],
+                membership_number=_text(ext.get("membership-number"), problems, here, "membership-number")[:30],
+                patient_name=_text(ext.get("patient-name"), problems, here, "patient-name")[:120],
+                items=items,
+            )
+        )
     problems.raise_if_any("The remittance cannot be read")
-    return ParsedBatch(external_id=external_id[:80], insurer_identifier=insurer[:10], payment_reference=reference[:60],
-                       payment_date=payment_date, payment_amount=payment_amount, lines=lines)
+    return ParsedBatch(
+        external_id=external_id[:80],
+        insurer_identifier=insurer[:10],
+        payment_reference=reference[:60],
+        payment_date=payment_date,
+        payment_amount=payment_amount,
+        lines=lines,
+    )
 
 
 def _code(value, problems: _Problems, where: str, field: str) -> str:
@@ -385,8 +437,7 @@ def _items(response: dict | None, problems: _Problems, where: str) -> tuple[list
         if not isinstance(sequence, int) or isinstance(sequence, bool) or not 1 <= sequence <= 9999:
             problems.add(here, "itemSequence", "missing: the charge line's sequence, a whole number from 1")
             continue
-        row = {"sequence": sequence, "submitted": "0.00", "paid": "0.00", "shortfall": "0.00", "code": "",
-               "reason": ""}
+        row = {"sequence": sequence, "submitted": "0.00", "paid": "0.00", "shortfall": "0.00", "code": "", "reason": ""}
         for adjudication in _list(item.get("adjudication"), problems, here, "adjudication"):
             if not isinstance(adjudication, dict):
                 problems.add(here, "adjudication", f"{_kind(adjudication)}, not an object")
@@ -420,9 +471,16 @@ CSV_FIELDS = {
     "bill_id": "Bill id",
 }
 CSV_REQUIRED = ("invoice_number", "amount_paid")
-DEFAULT_MAPPING = {"invoice_number": "Invoice", "amount_paid": "Paid", "amount_invoiced": "Invoiced",
-                   "shortfall": "Shortfall", "shortfall_reason": "Reason", "membership_number": "Membership",
-                   "patient_name": "Patient", "bill_id": "Bill"}
+DEFAULT_MAPPING = {
+    "invoice_number": "Invoice",
+    "amount_paid": "Paid",
+    "amount_invoiced": "Invoiced",
+    "shortfall": "Shortfall",
+    "shortfall_reason": "Reason",
+    "membership_number": "Membership",
+    "patient_name": "Patient",
+    "bill_id": "Bill",
+}
 
 
 def reference_key(reference: str) -> str:
@@ -444,34 +502,54 @@ def csv_rows_error(exc: csv.Error) -> str:
     return f"not valid CSV ({text[:80]})"
 
 
-def parse_csv(content: bytes, *, mapping: dict[str, str], insurer_identifier: str, payment_reference: str,
-              payment_date: dt.date | None) -> ParsedBatch:
+def parse_csv(
+    content: bytes,
+    *,
+    mapping: dict[str, str],
+    insurer_identifier: str,
+    payment_reference: str,
+    payment_date: dt.date | None,
+) -> ParsedBatch:
     text = decode_text(content)
     nul = text.find("\x00")
     if nul >= 0:
         row = text.count("\n", 0, nul) + 1
-        raise RemittanceError(f"The file has a NUL character on row {row}: it is not a CSV export. Save the "
-                              "spreadsheet as “CSV UTF-8” and import it again.", field="file",
-                              problems=[{"row": f"row {row}", "field": "file", "problem": "a NUL character"}])
+        raise RemittanceError(
+            f"The file has a NUL character on row {row}: it is not a CSV export. Save the "
+            "spreadsheet as “CSV UTF-8” and import it again.",
+            field="file",
+            problems=[{"row": f"row {row}", "field": "file", "problem": "a NUL character"}],
+        )
     reader = csv.DictReader(io.StringIO(text))
     try:
         fieldnames = reader.fieldnames
     except csv.Error as exc:
-        raise RemittanceError(f"The header row cannot be read: {csv_rows_error(exc)}.", field="file",
-                              problems=[{"row": "row 1", "field": "file", "problem": csv_rows_error(exc)}]) from None
+        raise RemittanceError(
+            f"The header row cannot be read: {csv_rows_error(exc)}.",
+            field="file",
+            problems=[{"row": "row 1", "field": "file", "problem": csv_rows_error(exc)}],
+        ) from None
     headers = [h.strip() for h in fieldnames or []]
     reader.fieldnames = headers
-    mapping = {field: (column or "").strip() for field, column in mapping.items()
-               if field in CSV_FIELDS and isinstance(column, str) and column.strip()}
+    mapping = {
+        field: (column or "").strip()
+        for field, column in mapping.items()
+        if field in CSV_FIELDS and isinstance(column, str) and column.strip()
+    }
     for field in CSV_REQUIRED:
         if field not in mapping:
-            raise RemittanceError(f"Choose the column that holds the {CSV_FIELDS[field].lower()}.",
-                                  field=f"column_{field}", code=Code.REQUIRED)
+            raise RemittanceError(
+                f"Choose the column that holds the {CSV_FIELDS[field].lower()}.",
+                field=f"column_{field}",
+                code=Code.REQUIRED,
+            )
     shown = ", ".join(_show(h) for h in headers[:20]) or "none"
     for field, column in mapping.items():
         if column not in headers:
-            raise RemittanceError(f"The file has no column “{_show(column)}” for {CSV_FIELDS[field].lower()}; its "
-                                  f"columns are: {shown}.", field=f"column_{field}")
+            raise RemittanceError(
+                f"The file has no column “{_show(column)}” for {CSV_FIELDS[field].lower()}; its columns are: {shown}.",
+                field=f"column_{field}",
+            )
     problems = _Problems()
     lines = []
     rows = iter(reader)
@@ -488,15 +566,21 @@ def parse_csv(content: bytes, *, mapping: dict[str, str], insurer_identifier: st
         where = f"row {number}"
         if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
             continue
-        get = lambda field: (row.get(mapping[field]) or "").strip() if field in mapping else ""  # noqa: E731
+        get = lambda field, row=row: (row.get(mapping[field]) or "").strip() if field in mapping else ""  # noqa: E731
         invoice_number = get("invoice_number")
         if not invoice_number:
             problems.add(where, mapping["invoice_number"], "missing: the invoice number, such as INV000042")
         paid = money(get("amount_paid"), problems, where, mapping["amount_paid"])
-        invoiced = money(get("amount_invoiced"), problems, where, mapping["amount_invoiced"]) \
-            if "amount_invoiced" in mapping else None
-        shortfall = money(get("shortfall"), problems, where, mapping["shortfall"]) \
-            if "shortfall" in mapping and get("shortfall") else None
+        invoiced = (
+            money(get("amount_invoiced"), problems, where, mapping["amount_invoiced"])
+            if "amount_invoiced" in mapping
+            else None
+        )
+        shortfall = (
+            money(get("shortfall"), problems, where, mapping["shortfall"])
+            if "shortfall" in mapping and get("shortfall")
+            else None
+        )
         if invoiced is None:
             invoiced = paid + (shortfall or ZERO)
         if shortfall is None:
@@ -504,22 +588,39 @@ def parse_csv(content: bytes, *, mapping: dict[str, str], insurer_identifier: st
         if paid > invoiced:
             problems.add(where, mapping["amount_paid"], f"pays £{paid} but only £{invoiced} was invoiced")
         elif paid + shortfall != invoiced:
-            problems.add(where, mapping.get("shortfall", "shortfall"),
-                         f"paid £{paid} plus shortfall £{shortfall} is not the £{invoiced} invoiced")
-        lines.append(ParsedLine(
-            sequence=len(lines) + 1, invoice_number=invoice_number[:20], amount_invoiced=invoiced, amount_paid=paid,
-            shortfall=shortfall, shortfall_code=("rejected" if paid == 0 and shortfall else "shortfall" if shortfall else ""),
-            shortfall_reason=get("shortfall_reason")[:300], membership_number=get("membership_number")[:30],
-            patient_name=get("patient_name")[:120], bill_id=get("bill_id")[:20]))
+            problems.add(
+                where,
+                mapping.get("shortfall", "shortfall"),
+                f"paid £{paid} plus shortfall £{shortfall} is not the £{invoiced} invoiced",
+            )
+        lines.append(
+            ParsedLine(
+                sequence=len(lines) + 1,
+                invoice_number=invoice_number[:20],
+                amount_invoiced=invoiced,
+                amount_paid=paid,
+                shortfall=shortfall,
+                shortfall_code=("rejected" if paid == 0 and shortfall else "shortfall" if shortfall else ""),
+                shortfall_reason=get("shortfall_reason")[:300],
+                membership_number=get("membership_number")[:30],
+                patient_name=get("patient_name")[:120],
+                bill_id=get("bill_id")[:20],
+            )
+        )
         if len(lines) > MAX_LINES:
             raise RemittanceError(f"A remittance file can have at most {MAX_LINES:,} rows.", field="file")
     if not lines and not problems.items:
         problems.add("row 2", "file", "no rows: the file has a header but no payments")
     problems.raise_if_any("The file cannot be imported")
     total = sum((line.amount_paid for line in lines), ZERO)
-    parsed = ParsedBatch(external_id="", insurer_identifier=insurer_identifier[:10],
-                         payment_reference=payment_reference[:60], payment_date=payment_date, payment_amount=total,
-                         lines=lines)
+    parsed = ParsedBatch(
+        external_id="",
+        insurer_identifier=insurer_identifier[:10],
+        payment_reference=payment_reference[:60],
+        payment_date=payment_date,
+        payment_amount=total,
+        lines=lines,
+    )
     # A file's id is what it says (not its bytes): the same rows with other line endings, encoding
     # or a byte-order mark are the same remittance.
     parsed.external_id = "file-" + parsed.content_key()[:32]

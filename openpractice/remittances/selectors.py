@@ -46,27 +46,41 @@ def line(*, practice, line_id) -> RemittanceLine:
 
 
 def review_queue(*, practice) -> QuerySet[RemittanceLine]:
-    return (RemittanceLine.objects.for_practice(practice).filter(status=LineStatus.REVIEW)
-            .select_related("batch").order_by("batch__payment_date", "batch_id", "sequence"))
+    return (
+        RemittanceLine.objects.for_practice(practice)
+        .filter(status=LineStatus.REVIEW)
+        .select_related("batch")
+        .order_by("batch__payment_date", "batch_id", "sequence")
+    )
 
 
 def open_transfers(*, practice) -> QuerySet[RemittanceLine]:
     """Allocated lines with a shortfall not yet moved to the patient."""
-    moved = Allocation.objects.filter(remittance_line=OuterRef("pk"), kind=AllocationKind.SHORTFALL_TRANSFER,
-                                      reversed_by__isnull=True)
-    return (RemittanceLine.objects.for_practice(practice)
-            .filter(status=LineStatus.ALLOCATED, shortfall__gt=0).filter(~Exists(moved))
-            .select_related("invoice", "invoice__patient", "batch"))
+    moved = Allocation.objects.filter(
+        remittance_line=OuterRef("pk"), kind=AllocationKind.SHORTFALL_TRANSFER, reversed_by__isnull=True
+    )
+    return (
+        RemittanceLine.objects.for_practice(practice)
+        .filter(status=LineStatus.ALLOCATED, shortfall__gt=0)
+        .filter(~Exists(moved))
+        .select_related("invoice", "invoice__patient", "batch")
+    )
 
 
 def transfer_of(*, line: RemittanceLine) -> Allocation | None:
-    return (Allocation.objects.filter(remittance_line=line, kind=AllocationKind.SHORTFALL_TRANSFER,
-                                      reversed_by__isnull=True).select_related("patient_invoice").first())
+    return (
+        Allocation.objects.filter(
+            remittance_line=line, kind=AllocationKind.SHORTFALL_TRANSFER, reversed_by__isnull=True
+        )
+        .select_related("patient_invoice")
+        .first()
+    )
 
 
 def allocations(*, practice, invoice_id: int | None = None, batch_id: int | None = None) -> QuerySet[Allocation]:
-    qs = (Allocation.objects.for_practice(practice)
-          .select_related("invoice", "invoice_line", "remittance_line__batch", "patient_invoice", "reverses"))
+    qs = Allocation.objects.for_practice(practice).select_related(
+        "invoice", "invoice_line", "remittance_line__batch", "patient_invoice", "reverses"
+    )
     if invoice_id:
         qs = qs.filter(invoice_id=invoice_id)
     if batch_id:
@@ -80,8 +94,12 @@ def allocation(*, practice, allocation_id) -> Allocation:
 
 def remittance_for_invoice(*, practice, invoice) -> list[RemittanceLine]:
     """The remittance lines posted to an invoice (newest first), for the invoice page's panel."""
-    return list(RemittanceLine.objects.for_practice(practice).filter(invoice=invoice)
-                .select_related("batch").order_by("-batch__payment_date", "-id"))
+    return list(
+        RemittanceLine.objects.for_practice(practice)
+        .filter(invoice=invoice)
+        .select_related("batch")
+        .order_by("-batch__payment_date", "-id")
+    )
 
 
 def settings_for(*, practice) -> RemittanceSettings:
@@ -90,8 +108,11 @@ def settings_for(*, practice) -> RemittanceSettings:
 
 
 def owed_invoices(*, practice) -> QuerySet[Invoice]:
-    return (Invoice.objects.for_practice(practice).filter(record_status=RecordStatus.ISSUED, bill_to=BillTo.INSURER)
-            .filter(total__gt=0))
+    return (
+        Invoice.objects.for_practice(practice)
+        .filter(record_status=RecordStatus.ISSUED, bill_to=BillTo.INSURER)
+        .filter(total__gt=0)
+    )
 
 
 def suggestions(*, line: RemittanceLine, limit: int = 5) -> list[tuple[Invoice, int, list[str]]]:
@@ -107,8 +128,12 @@ def suggestions(*, line: RemittanceLine, limit: int = 5) -> list[tuple[Invoice, 
         criteria |= Q(insurance__registration_key=key)
     for word in words:
         criteria |= Q(patient__last_name__iexact=word)
-    found = (owed_invoices(practice=practice).filter(criteria)
-             .select_related("patient", "insurance", "insurer_contact__insurer").order_by("-invoice_date")[:50])
+    found = (
+        owed_invoices(practice=practice)
+        .filter(criteria)
+        .select_related("patient", "insurance", "insurer_contact__insurer")
+        .order_by("-invoice_date")[:50]
+    )
     scored = []
     for invoice in found:
         why, score = [], 0

@@ -56,8 +56,9 @@ from openpractice.remittances.models import (
 
 
 # -- the inbox ---------------------------------------------------------------------------------
-def store_batch(*, practice, source: str, external_id: str, raw_payload: str, user=None,
-                summary: parsing.ParsedBatch | None = None) -> tuple[RemittanceBatch, bool]:
+def store_batch(
+    *, practice, source: str, external_id: str, raw_payload: str, user=None, summary: parsing.ParsedBatch | None = None
+) -> tuple[RemittanceBatch, bool]:
     """Keep a remittance exactly as received, once. Returns (batch, created). A remittance id
     seen before (a second fetch, a duplicate delivery, the same file again) returns the stored
     row and writes nothing."""
@@ -72,13 +73,23 @@ def store_batch(*, practice, source: str, external_id: str, raw_payload: str, us
         return found, False
     fields = {}
     if summary is not None:
-        fields = {"insurer_identifier": summary.insurer_identifier, "payment_reference": summary.payment_reference,
-                  "payment_date": summary.payment_date, "payment_amount": summary.payment_amount,
-                  "content_key": content_key}
+        fields = {
+            "insurer_identifier": summary.insurer_identifier,
+            "payment_reference": summary.payment_reference,
+            "payment_date": summary.payment_date,
+            "payment_amount": summary.payment_amount,
+            "content_key": content_key,
+        }
     try:
         with transaction.atomic():
-            batch = RemittanceBatch.objects.create(practice=practice, source=source, external_id=external_id,
-                                                   raw_payload=raw_payload, received_by=user, **fields)
+            batch = RemittanceBatch.objects.create(
+                practice=practice,
+                source=source,
+                external_id=external_id,
+                raw_payload=raw_payload,
+                received_by=user,
+                **fields,
+            )
     except IntegrityError:  # stored by a concurrent fetch (or import) a moment ago
         return received_before(practice=practice, external_id=external_id, content_key=content_key), False
     return batch, True
@@ -101,9 +112,13 @@ def mark_acknowledged(*, batch: RemittanceBatch) -> None:
 def _parse_stored(batch: RemittanceBatch, csv_options: dict | None) -> parsing.ParsedBatch:
     if batch.source == BatchSource.CSV_FILE:
         options = csv_options or {}
-        return parsing.parse_csv(batch.raw_payload.encode("utf-8"), mapping=options.get("mapping", {}),
-                                 insurer_identifier=batch.insurer_identifier,
-                                 payment_reference=batch.payment_reference, payment_date=batch.payment_date)
+        return parsing.parse_csv(
+            batch.raw_payload.encode("utf-8"),
+            mapping=options.get("mapping", {}),
+            insurer_identifier=batch.insurer_identifier,
+            payment_reference=batch.payment_reference,
+            payment_date=batch.payment_date,
+        )
     return parsing.parse_bundle(parsing.load_json(batch.raw_payload))
 
 
@@ -141,16 +156,26 @@ def _post_batch(*, batch_id: int, user, csv_options) -> RemittanceBatch:
             if not RemittanceBatch.objects.filter(practice=batch.practice, content_key=key).exists():
                 batch.content_key = key
         # Not yet saved: allocate_lines matches them first and writes each line once, with its outcome.
-        keys = parsing.line_keys(payer=batch.insurer_identifier, reference=batch.payment_reference,
-                                 lines=parsed.lines)
+        keys = parsing.line_keys(payer=batch.insurer_identifier, reference=batch.payment_reference, lines=parsed.lines)
         lines = [NewLine(line, key) for line, key in zip(parsed.lines, keys)]
         allocate_lines(practice=batch.practice, batch=batch, lines=lines, user=user)
         del parsed, lines
     batch.status = BatchStatus.POSTED
     batch.processed_at = timezone.now()
     batch.error = ""
-    batch.save(update_fields=["insurer_identifier", "insurer_name", "payment_reference", "payment_date",
-                              "payment_amount", "status", "processed_at", "error", "content_key"])
+    batch.save(
+        update_fields=[
+            "insurer_identifier",
+            "insurer_name",
+            "payment_reference",
+            "payment_date",
+            "payment_amount",
+            "status",
+            "processed_at",
+            "error",
+            "content_key",
+        ]
+    )
     if settings_rule(batch.practice) == ShortfallRule.AUTOMATIC:
         apply_shortfall_rule(practice=batch.practice, batch=batch, user=user)
     return batch
@@ -220,9 +245,12 @@ def _load_owed(practice, invoice_ids: set[int]) -> dict[int, _Owed]:
             owed[invoice_id].line_owed[line_id] = pounds(net) + pounds(vat)
         # What is already allocated to each charge line: one aggregate, balances kept in Python.
         for invoice_id, invoice_line_id, total in (
-                Allocation.objects.filter(invoice_id__anyof=chunk, invoice_line__isnull=False)
-                .values("invoice_id", "invoice_line_id").annotate(s=Sum("amount")).order_by()
-                .values_list("invoice_id", "invoice_line_id", "s")):
+            Allocation.objects.filter(invoice_id__anyof=chunk, invoice_line__isnull=False)
+            .values("invoice_id", "invoice_line_id")
+            .annotate(s=Sum("amount"))
+            .order_by()
+            .values_list("invoice_id", "invoice_line_id", "s")
+        ):
             owed[invoice_id].line_owed[invoice_line_id] -= pounds(total)
     return owed
 
@@ -252,7 +280,9 @@ class NewLine:
         self.match_method, self.matched_at, self.matched_by_id = "", None, None
 
 
-def match_lines(*, practice, batch: RemittanceBatch, lines: list[RemittanceLine]) -> dict[int, tuple[int | None, str, str]]:
+def match_lines(
+    *, practice, batch: RemittanceBatch, lines: list[RemittanceLine]
+) -> dict[int, tuple[int | None, str, str]]:
     """For each line (keyed by id(line): lines may not be saved yet): (invoice id or None, match
     method, problem). By invoice number first (an
     issued insurer invoice of this practice, to the batch's insurer), then by registration number
@@ -261,9 +291,11 @@ def match_lines(*, practice, batch: RemittanceBatch, lines: list[RemittanceLine]
     numbers = sorted({line.invoice_number.upper() for line in lines if line.invoice_number})
     by_number: dict[str, dict] = {}
     for chunk in bulk.chunks(numbers):
-        for row in (Invoice.objects.filter(practice=practice, number__anyof=chunk)
-                    .values("id", "number", "bill_to", "record_status",
-                            "insurer_contact__insurer__healthcode_identifier").order_by()):
+        for row in (
+            Invoice.objects.filter(practice=practice, number__anyof=chunk)
+            .values("id", "number", "bill_to", "record_status", "insurer_contact__insurer__healthcode_identifier")
+            .order_by()
+        ):
             by_number[row["number"].upper()] = row
     waiting = []
     for line in lines:
@@ -284,37 +316,81 @@ def match_lines(*, practice, batch: RemittanceBatch, lines: list[RemittanceLine]
     candidates: dict[str, list[dict]] = defaultdict(list)
     key_list = sorted(k for k in keys if k)
     for chunk in bulk.chunks(key_list):
-        for row in (Invoice.objects.filter(practice=practice, record_status=RecordStatus.ISSUED,
-                                           bill_to=BillTo.INSURER, insurance__registration_key__anyof=chunk)
-                    .values("id", "number", "total", "paid_total", "credited_total", "written_off_total",
-                            "insurance__registration_key", "patient__last_name").order_by()):
+        for row in (
+            Invoice.objects.filter(
+                practice=practice,
+                record_status=RecordStatus.ISSUED,
+                bill_to=BillTo.INSURER,
+                insurance__registration_key__anyof=chunk,
+            )
+            .values(
+                "id",
+                "number",
+                "total",
+                "paid_total",
+                "credited_total",
+                "written_off_total",
+                "insurance__registration_key",
+                "patient__last_name",
+            )
+            .order_by()
+        ):
             candidates[row["insurance__registration_key"]].append(row)
     for line in waiting:
         key = registration_key(line.membership_number)
         name = line.patient_name.lower()
-        fits = [row for row in candidates.get(key, []) if key
-                and row["total"] == line.amount_invoiced
-                and row["total"] - row["paid_total"] - row["credited_total"] - row["written_off_total"] > 0
-                and row["patient__last_name"].lower() in name]
+        fits = [
+            row
+            for row in candidates.get(key, [])
+            if key
+            and row["total"] == line.amount_invoiced
+            and row["total"] - row["paid_total"] - row["credited_total"] - row["written_off_total"] > 0
+            and row["patient__last_name"].lower() in name
+        ]
         if len(fits) == 1:
             result[id(line)] = (fits[0]["id"], MatchMethod.MEMBER, "")
         elif len(fits) > 1:
-            result[id(line)] = (None, "", f"{len(fits)} invoices fit the registration number, patient and amount: "
-                                         "choose one")
+            result[id(line)] = (
+                None,
+                "",
+                f"{len(fits)} invoices fit the registration number, patient and amount: choose one",
+            )
         else:
-            result[id(line)] = (None, "", f"No invoice {line.invoice_number or '(no number)'} in this practice, and "
-                                         "none fits the registration number, patient and amount")
+            result[id(line)] = (
+                None,
+                "",
+                f"No invoice {line.invoice_number or '(no number)'} in this practice, and "
+                "none fits the registration number, patient and amount",
+            )
     return result
 
 
 # -- allocation (the ledger) ---------------------------------------------------------------------
-_LINE_COLUMNS = ("sequence", "bill_id", "invoice_number", "membership_number", "patient_name", "amount_invoiced",
-                 "amount_paid", "shortfall", "shortfall_code", "shortfall_reason", "items", "status", "problem",
-                 "invoice_id", "match_method", "matched_at", "matched_by_id", "line_key")
+_LINE_COLUMNS = (
+    "sequence",
+    "bill_id",
+    "invoice_number",
+    "membership_number",
+    "patient_name",
+    "amount_invoiced",
+    "amount_paid",
+    "shortfall",
+    "shortfall_code",
+    "shortfall_reason",
+    "items",
+    "status",
+    "problem",
+    "invoice_id",
+    "match_method",
+    "matched_at",
+    "matched_by_id",
+    "line_key",
+)
 
 
-def allocate_lines(*, practice, batch: RemittanceBatch, lines: list, user=None,
-                   forced: dict[int, int] | None = None) -> None:
+def allocate_lines(
+    *, practice, batch: RemittanceBatch, lines: list, user=None, forced: dict[int, int] | None = None
+) -> None:
     """Match (unless `forced` says id(line) -> invoice id) and allocate in bulk: a handful of
     queries per 500 lines, so a 100,000-line remittance posts in seconds. New lines (NewLine, a
     new batch) are inserted once with their outcome; a saved RemittanceLine (a match by hand) is
@@ -339,7 +415,11 @@ def allocate_lines(*, practice, batch: RemittanceBatch, lines: list, user=None,
         before = received.get(line.line_key) if line.line_key else None
         if before is not None:
             line.status, line.problem, line.invoice_id, line.line_key = (
-                LineStatus.DUPLICATE, before.problem()[:300], None, None)
+                LineStatus.DUPLICATE,
+                before.problem()[:300],
+                None,
+                None,
+            )
             continue
         invoice_id, method, problem = matches[id(line)]
         entry = owed.get(invoice_id) if invoice_id else None
@@ -365,12 +445,25 @@ def allocate_lines(*, practice, batch: RemittanceBatch, lines: list, user=None,
     _write(batch, lines, planned_rows, list(touched.values()), posted_on, now, user_id)
 
 
-_ALLOCATION_COLUMNS = ("practice_id", "invoice_id", "invoice_line_id", "remittance_line_id", "kind", "amount",
-                       "shortfall", "reason", "insurer_contact_id", "posted_on", "created_at", "created_by_id")
+_ALLOCATION_COLUMNS = (
+    "practice_id",
+    "invoice_id",
+    "invoice_line_id",
+    "remittance_line_id",
+    "kind",
+    "amount",
+    "shortfall",
+    "reason",
+    "insurer_contact_id",
+    "posted_on",
+    "created_at",
+    "created_by_id",
+)
 
 
-def _write(batch: RemittanceBatch, lines: list, planned_rows: list, invoices: list[_Owed], posted_on, now,
-           user_id) -> None:
+def _write(
+    batch: RemittanceBatch, lines: list, planned_rows: list, invoices: list[_Owed], posted_on, now, user_id
+) -> None:
     """Lines and allocations in bulk (COPY / executemany, not model instances: preparing every value
     through its field was most of the time at 100,000 lines); the invoices' paid totals and
     outcomes through billing.apply_settlements (one UPDATE per 20,000 invoices). No signals, no
@@ -381,18 +474,23 @@ def _write(batch: RemittanceBatch, lines: list, planned_rows: list, invoices: li
     rows, which are then copied in."""
     for line in lines:
         if line.pk is not None:  # a match by hand: one saved line
-            line.save(update_fields=["status", "problem", "invoice", "match_method", "matched_at", "matched_by",
-                                     "line_key"])
+            line.save(
+                update_fields=["status", "problem", "invoice", "match_method", "matched_at", "matched_by", "line_key"]
+            )
     new = [line for line in lines if line.pk is None]
     ids = bulk.reserve_ids(RemittanceLine, len(new))
     if ids is None:  # SQLite: lines first, their ids read back, then what refers to them
-        bulk.insert_rows(RemittanceLine._meta.db_table, ("practice_id", "batch_id", *_LINE_COLUMNS),
-                         _line_rows(batch, new, with_ids=False))
+        bulk.insert_rows(
+            RemittanceLine._meta.db_table,
+            ("practice_id", "batch_id", *_LINE_COLUMNS),
+            _line_rows(batch, new, with_ids=False),
+        )
         found = dict(RemittanceLine.objects.filter(batch=batch).values_list("sequence", "id").order_by())
         for line in new:
             line.pk = line.id = found[line.sequence]
-        bulk.insert_rows(Allocation._meta.db_table, _ALLOCATION_COLUMNS,
-                         _allocation_rows(planned_rows, posted_on, now, user_id))
+        bulk.insert_rows(
+            Allocation._meta.db_table, _ALLOCATION_COLUMNS, _allocation_rows(planned_rows, posted_on, now, user_id)
+        )
         billing.apply_settlements(invoices=invoices, now=now)
         return
     for line, pk in zip(new, ids):
@@ -418,10 +516,28 @@ def _line_rows(batch: RemittanceBatch, new: list, *, with_ids: bool) -> list[tup
         at = line.matched_at
         if at not in stamps:
             stamps[at] = adapt(at)
-        row = (practice_id, batch_id, line.sequence, line.bill_id, line.invoice_number, line.membership_number,
-               line.patient_name, str(line.amount_invoiced), str(line.amount_paid), str(line.shortfall),
-               line.shortfall_code, line.shortfall_reason, dumps(line.items), line.status,
-               line.problem, line.invoice_id, line.match_method, stamps[at], line.matched_by_id, line.line_key)
+        row = (
+            practice_id,
+            batch_id,
+            line.sequence,
+            line.bill_id,
+            line.invoice_number,
+            line.membership_number,
+            line.patient_name,
+            str(line.amount_invoiced),
+            str(line.amount_paid),
+            str(line.shortfall),
+            line.shortfall_code,
+            line.shortfall_reason,
+            dumps(line.items),
+            line.status,
+            line.problem,
+            line.invoice_id,
+            line.match_method,
+            stamps[at],
+            line.matched_by_id,
+            line.line_key,
+        )
         rows.append((line.pk, *row) if with_ids else row)
     return rows
 
@@ -430,9 +546,23 @@ def _allocation_rows(planned_rows: list, posted_on, now, user_id) -> list[tuple]
     day = connection.ops.adapt_datefield_value(posted_on)
     stamp = connection.ops.adapt_datetimefield_value(now)
     kind = str(AllocationKind.INSURER_PAYMENT)
-    return [(entry.practice_id, entry.id, row["invoice_line_id"], line.pk, kind, str(row["amount"]),
-             str(row["shortfall"]), row["reason"], entry.insurer_contact_id, day, stamp, user_id)
-            for line, entry, row in planned_rows]
+    return [
+        (
+            entry.practice_id,
+            entry.id,
+            row["invoice_line_id"],
+            line.pk,
+            kind,
+            str(row["amount"]),
+            str(row["shortfall"]),
+            row["reason"],
+            entry.insurer_contact_id,
+            day,
+            stamp,
+            user_id,
+        )
+        for line, entry, row in planned_rows
+    ]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -460,9 +590,12 @@ def already_received(*, practice, lines) -> dict[str, Received]:
     found: dict[str, Received] = {}
     for chunk in bulk.chunks(sorted(mine)):
         for key, pk, sequence, batch_id, reference, external_id, status in (
-                RemittanceLine.objects.filter(practice=practice, line_key__anyof=chunk)
-                .values_list("line_key", "pk", "sequence", "batch_id", "batch__payment_reference",
-                             "batch__external_id", "status").order_by()):
+            RemittanceLine.objects.filter(practice=practice, line_key__anyof=chunk)
+            .values_list(
+                "line_key", "pk", "sequence", "batch_id", "batch__payment_reference", "batch__external_id", "status"
+            )
+            .order_by()
+        ):
             if pk != mine[key]:  # a saved line (a match by hand) holds its own key
                 found[key] = Received(pk, sequence, batch_id, external_id, reference, status)
     return found
@@ -472,9 +605,12 @@ def _already_posted_bills(practice, batch, lines) -> set[str]:
     bills = sorted({line.bill_id for line in lines if line.bill_id})
     found: set[str] = set()
     for chunk in bulk.chunks(bills):
-        found.update(RemittanceLine.objects.filter(practice=practice, bill_id__anyof=chunk,
-                                                   status=LineStatus.ALLOCATED)
-                     .exclude(batch=batch).values_list("bill_id", flat=True).order_by())
+        found.update(
+            RemittanceLine.objects.filter(practice=practice, bill_id__anyof=chunk, status=LineStatus.ALLOCATED)
+            .exclude(batch=batch)
+            .values_list("bill_id", flat=True)
+            .order_by()
+        )
     return found
 
 
@@ -491,20 +627,37 @@ def _plan(entry: _Owed, line) -> tuple[list[dict], str]:
                 return [], f"Invoice {entry.number} has no line {item['sequence']}"
             paid, short = Decimal(item["paid"]), Decimal(item["shortfall"])
             if paid > entry.line_owed[invoice_line_id]:
-                return [], (f"Pays £{paid} on line {item['sequence']} of invoice {entry.number}, which owes "
-                            f"£{entry.line_owed[invoice_line_id]}")
+                return [], (
+                    f"Pays £{paid} on line {item['sequence']} of invoice {entry.number}, which owes "
+                    f"£{entry.line_owed[invoice_line_id]}"
+                )
             paid_by_items += paid
-            rows.append({"invoice_line_id": invoice_line_id, "amount": paid, "shortfall": short,
-                         "reason": item.get("reason", "")[:300]})
+            rows.append(
+                {
+                    "invoice_line_id": invoice_line_id,
+                    "amount": paid,
+                    "shortfall": short,
+                    "reason": item.get("reason", "")[:300],
+                }
+            )
         if paid_by_items != line.amount_paid:
             return [], f"The charge lines add up to £{paid_by_items}, not the £{line.amount_paid} paid"
         return rows, ""
     # No per-line detail (a CSV row): the invoice's only line, else the invoice as a whole.
     invoice_line_id = next(iter(entry.lines.values())) if len(entry.lines) == 1 else None
     if invoice_line_id is not None and line.amount_paid > entry.line_owed[invoice_line_id]:
-        return [], f"Pays £{line.amount_paid} but line 1 of invoice {entry.number} owes £{entry.line_owed[invoice_line_id]}"
-    return [{"invoice_line_id": invoice_line_id, "amount": line.amount_paid, "shortfall": line.shortfall,
-             "reason": line.shortfall_reason[:300]}], ""
+        return (
+            [],
+            f"Pays £{line.amount_paid} but line 1 of invoice {entry.number} owes £{entry.line_owed[invoice_line_id]}",
+        )
+    return [
+        {
+            "invoice_line_id": invoice_line_id,
+            "amount": line.amount_paid,
+            "shortfall": line.shortfall,
+            "reason": line.shortfall_reason[:300],
+        }
+    ], ""
 
 
 # -- the review queue ----------------------------------------------------------------------------
@@ -516,13 +669,16 @@ def match_by_hand(*, line: RemittanceLine, invoice: Invoice, user=None) -> Remit
     if line.status == LineStatus.DUPLICATE:
         raise RemittanceError(f"{line.problem}: it is not posted again.", field="status", code=Code.DUPLICATE)
     if line.status not in (LineStatus.REVIEW, LineStatus.NEW, LineStatus.IGNORED):
-        raise RemittanceError(f"This line is {line.get_status_display().lower()} already.", field="status",
-                              code=Code.WRONG_STATUS)
+        raise RemittanceError(
+            f"This line is {line.get_status_display().lower()} already.", field="status", code=Code.WRONG_STATUS
+        )
     if invoice.record_status != RecordStatus.ISSUED:
-        raise RemittanceError(f"Invoice {invoice.display_number} is {invoice.get_record_status_display().lower()}: "
-                              "choose an issued invoice.", field="invoice")
-    allocate_lines(practice=invoice.practice, batch=line.batch, lines=[line], user=user,
-                   forced={id(line): invoice.pk})
+        raise RemittanceError(
+            f"Invoice {invoice.display_number} is {invoice.get_record_status_display().lower()}: "
+            "choose an issued invoice.",
+            field="invoice",
+        )
+    allocate_lines(practice=invoice.practice, batch=line.batch, lines=[line], user=user, forced={id(line): invoice.pk})
     if line.status != LineStatus.ALLOCATED:
         raise RemittanceError(f"{line.problem}. Choose another invoice.", field="invoice", code=Code.NOT_OWED)
     return line
@@ -532,12 +688,16 @@ def match_by_hand(*, line: RemittanceLine, invoice: Invoice, user=None) -> Remit
 def set_aside(*, line: RemittanceLine, reason: str, user=None) -> RemittanceLine:
     line = RemittanceLine.objects.select_for_update().get(pk=line.pk)
     if line.status != LineStatus.REVIEW:
-        raise RemittanceError("Only a line waiting for review can be set aside.", field="status",
-                              code=Code.WRONG_STATUS)
+        raise RemittanceError(
+            "Only a line waiting for review can be set aside.", field="status", code=Code.WRONG_STATUS
+        )
     reason = (reason or "").strip()
     if not reason:
-        raise RemittanceError("Say why this line is set aside (for example: paid to another practice).",
-                              field="reason", code=Code.REQUIRED)
+        raise RemittanceError(
+            "Say why this line is set aside (for example: paid to another practice).",
+            field="reason",
+            code=Code.REQUIRED,
+        )
     line.status, line.problem, line.matched_by, line.matched_at = LineStatus.IGNORED, reason[:300], user, timezone.now()
     line.save(update_fields=["status", "problem", "matched_by", "matched_at"])
     return line
@@ -558,31 +718,57 @@ def reverse_allocation(*, allocation: Allocation, reason: str, user=None) -> All
         raise RemittanceError("A reversal cannot itself be reversed: allocate again instead.", field="allocation")
     if Allocation.objects.filter(reverses=allocation).exists():
         raise RemittanceError("This allocation is reversed already.", field="allocation", code=Code.WRONG_STATUS)
-    if allocation.kind == AllocationKind.INSURER_PAYMENT and allocation.remittance_line_id and \
-            Allocation.objects.filter(remittance_line_id=allocation.remittance_line_id,
-                                      kind=AllocationKind.SHORTFALL_TRANSFER, reversed_by__isnull=True).exists():
-        raise RemittanceError("The shortfall of this payment was moved to the patient: reverse that first.",
-                              field="allocation", code=Code.WRONG_STATUS)
+    if (
+        allocation.kind == AllocationKind.INSURER_PAYMENT
+        and allocation.remittance_line_id
+        and Allocation.objects.filter(
+            remittance_line_id=allocation.remittance_line_id,
+            kind=AllocationKind.SHORTFALL_TRANSFER,
+            reversed_by__isnull=True,
+        ).exists()
+    ):
+        raise RemittanceError(
+            "The shortfall of this payment was moved to the patient: reverse that first.",
+            field="allocation",
+            code=Code.WRONG_STATUS,
+        )
     if allocation.kind == AllocationKind.SHORTFALL_TRANSFER and allocation.patient_invoice_id:
         patient_invoice = billing.lock_invoice(allocation.patient_invoice_id, allocation.practice_id)
         if patient_invoice.record_status != RecordStatus.VOID:
             if patient_invoice.paid_total or patient_invoice.credited_total:
-                raise RemittanceError(f"The patient has paid towards invoice {patient_invoice.number}: refund or "
-                                      "credit it first.", field="allocation", code=Code.WRONG_STATUS)
+                raise RemittanceError(
+                    f"The patient has paid towards invoice {patient_invoice.number}: refund or credit it first.",
+                    field="allocation",
+                    code=Code.WRONG_STATUS,
+                )
             billing.void_invoice(invoice=patient_invoice, reason=f"Shortfall transfer reversed: {reason}"[:200])
     reversal = Allocation.objects.create(
-        practice_id=allocation.practice_id, invoice_id=allocation.invoice_id,
-        invoice_line_id=allocation.invoice_line_id, remittance_line_id=allocation.remittance_line_id,
-        kind=AllocationKind.REVERSAL, amount=-allocation.amount, reason=reason[:300], reverses=allocation,
-        insurer_contact_id=allocation.insurer_contact_id, posted_on=timezone.localdate(), created_by=user)
+        practice_id=allocation.practice_id,
+        invoice_id=allocation.invoice_id,
+        invoice_line_id=allocation.invoice_line_id,
+        remittance_line_id=allocation.remittance_line_id,
+        kind=AllocationKind.REVERSAL,
+        amount=-allocation.amount,
+        reason=reason[:300],
+        reverses=allocation,
+        insurer_contact_id=allocation.insurer_contact_id,
+        posted_on=timezone.localdate(),
+        created_by=user,
+    )
     if allocation.kind == AllocationKind.INSURER_PAYMENT and allocation.remittance_line_id:
-        still = (Allocation.objects.filter(remittance_line_id=allocation.remittance_line_id,
-                                           kind=AllocationKind.INSURER_PAYMENT, reversed_by__isnull=True)
-                 .exclude(pk=allocation.pk).exists())
+        still = (
+            Allocation.objects.filter(
+                remittance_line_id=allocation.remittance_line_id,
+                kind=AllocationKind.INSURER_PAYMENT,
+                reversed_by__isnull=True,
+            )
+            .exclude(pk=allocation.pk)
+            .exists()
+        )
         if not still:
             RemittanceLine.objects.filter(pk=allocation.remittance_line_id).update(
-                status=LineStatus.REVIEW, invoice=None, match_method="",
-                problem=f"Allocation reversed: {reason}"[:300])
+                status=LineStatus.REVIEW, invoice=None, match_method="", problem=f"Allocation reversed: {reason}"[:300]
+            )
     billing.refresh_payment_outcome(invoice=invoice)
     return reversal
 
@@ -596,31 +782,52 @@ def transfer_shortfall(*, line: RemittanceLine, user=None) -> Invoice:
     more than the insurer invoice still owes."""
     line = RemittanceLine.objects.select_for_update().select_related("batch").get(pk=line.pk)
     if line.status != LineStatus.ALLOCATED or line.invoice_id is None:
-        raise RemittanceError("Match this remittance line to its invoice first.", field="status",
-                              code=Code.WRONG_STATUS)
+        raise RemittanceError(
+            "Match this remittance line to its invoice first.", field="status", code=Code.WRONG_STATUS
+        )
     if line.shortfall <= 0:
         raise RemittanceError("This line has no shortfall to move to the patient.", field="shortfall")
-    if Allocation.objects.filter(remittance_line=line, kind=AllocationKind.SHORTFALL_TRANSFER,
-                                 reversed_by__isnull=True).exists():
-        raise RemittanceError("This shortfall was moved to the patient already.", field="status",
-                              code=Code.WRONG_STATUS)
+    if Allocation.objects.filter(
+        remittance_line=line, kind=AllocationKind.SHORTFALL_TRANSFER, reversed_by__isnull=True
+    ).exists():
+        raise RemittanceError(
+            "This shortfall was moved to the patient already.", field="status", code=Code.WRONG_STATUS
+        )
     invoice = billing.lock_invoice(line.invoice_id, line.practice_id)
     amount = min(line.shortfall, invoice.balance)
     if amount <= 0:
-        raise RemittanceError(f"Nothing is owed on invoice {invoice.number} any more: there is no shortfall to move.",
-                              field="shortfall")
+        raise RemittanceError(
+            f"Nothing is owed on invoice {invoice.number} any more: there is no shortfall to move.", field="shortfall"
+        )
     insurer = line.batch.insurer_name or (invoice.insurer_contact.name if invoice.insurer_contact_id else "the insurer")
     reason = line.shortfall_reason or ("Rejected" if line.amount_paid == 0 else "Shortfall")
     patient_invoice = billing.create_shortfall_invoice(
-        invoice=invoice, amount=amount, insurer=insurer, source=f"remittance {line.batch.payment_reference}",
+        invoice=invoice,
+        amount=amount,
+        insurer=insurer,
+        source=f"remittance {line.batch.payment_reference}",
         reason=line.shortfall_reason or ("rejected" if line.amount_paid == 0 else "shortfall"),
-        charges=[billing.ShortfallCharge(sequence=item["sequence"], amount=Decimal(item["shortfall"]),
-                                         reason=item.get("reason") or "") for item in line.items or []],
-        created_by=user)
+        charges=[
+            billing.ShortfallCharge(
+                sequence=item["sequence"], amount=Decimal(item["shortfall"]), reason=item.get("reason") or ""
+            )
+            for item in line.items or []
+        ],
+        created_by=user,
+    )
     Allocation.objects.create(
-        practice_id=invoice.practice_id, invoice=invoice, remittance_line=line, kind=AllocationKind.SHORTFALL_TRANSFER,
-        amount=amount, shortfall=amount, reason=f"{insurer}: {reason}"[:300], patient_invoice=patient_invoice,
-        insurer_contact_id=invoice.insurer_contact_id, posted_on=timezone.localdate(), created_by=user)
+        practice_id=invoice.practice_id,
+        invoice=invoice,
+        remittance_line=line,
+        kind=AllocationKind.SHORTFALL_TRANSFER,
+        amount=amount,
+        shortfall=amount,
+        reason=f"{insurer}: {reason}"[:300],
+        patient_invoice=patient_invoice,
+        insurer_contact_id=invoice.insurer_contact_id,
+        posted_on=timezone.localdate(),
+        created_by=user,
+    )
     billing.refresh_payment_outcome(invoice=invoice)
     return patient_invoice
 
@@ -645,10 +852,12 @@ def apply_shortfall_rule(*, practice, batch: RemittanceBatch, user=None) -> int:
 @transaction.atomic
 def save_settings(*, practice, shortfall_rule: str, automatic_codes: str = "") -> RemittanceSettings:
     if shortfall_rule not in ShortfallRule.values:
-        raise RemittanceError("Choose how shortfalls move to patients: by hand or automatically.",
-                              field="shortfall_rule")
+        raise RemittanceError(
+            "Choose how shortfalls move to patients: by hand or automatically.", field="shortfall_rule"
+        )
     found, _ = RemittanceSettings.objects.update_or_create(
-        practice=practice, defaults={"shortfall_rule": shortfall_rule, "automatic_codes": automatic_codes.strip()[:200]})
+        practice=practice, defaults={"shortfall_rule": shortfall_rule, "automatic_codes": automatic_codes.strip()[:200]}
+    )
     return found
 
 
@@ -702,15 +911,25 @@ class Preview:
     def message(self) -> str:
         if self.received_as is not None:
             batch = self.received_as
-            return (f"This remittance was received already (remittance {batch.external_id}, BACS reference "
-                    f"{batch.payment_reference or '—'}): nothing to import.")
+            return (
+                f"This remittance was received already (remittance {batch.external_id}, BACS reference "
+                f"{batch.payment_reference or '—'}): nothing to import."
+            )
         if not self.new_lines:
             return "Every line of this file is already posted: nothing to import."
         return ""
 
 
-def _read_file(*, practice, content: bytes, kind: str, mapping: dict | None, insurer_identifier: str,
-               payment_reference: str, payment_date: dt.date | None) -> tuple[parsing.ParsedBatch, str]:
+def _read_file(
+    *,
+    practice,
+    content: bytes,
+    kind: str,
+    mapping: dict | None,
+    insurer_identifier: str,
+    payment_reference: str,
+    payment_date: dt.date | None,
+) -> tuple[parsing.ParsedBatch, str]:
     """The file's remittance and its text as stored (any encoding read, kept as UTF-8 text)."""
     if not content:
         raise RemittanceError("Choose a remittance file.", field="file", code=Code.REQUIRED)
@@ -722,27 +941,54 @@ def _read_file(*, practice, content: bytes, kind: str, mapping: dict | None, ins
     if kind != "csv":
         raise RemittanceError("Choose the file type: FHIR Bundle (JSON) or CSV.", field="kind")
     if not payment_reference.strip():
-        raise RemittanceError("Enter the BACS reference of the payment, as on the remittance advice.",
-                              field="payment_reference", code=Code.REQUIRED)
+        raise RemittanceError(
+            "Enter the BACS reference of the payment, as on the remittance advice.",
+            field="payment_reference",
+            code=Code.REQUIRED,
+        )
     # The payer is part of what identifies each line: the directory's identifier, not what was typed.
-    insurer = find_insurer(practice=practice, healthcode_identifier=insurer_identifier.strip()) \
-        if insurer_identifier.strip() else None
+    insurer = (
+        find_insurer(practice=practice, healthcode_identifier=insurer_identifier.strip())
+        if insurer_identifier.strip()
+        else None
+    )
     if insurer is None:
-        raise RemittanceError("Enter the Healthcode identifier (Insurance) of the insurer that paid, such as bup.",
-                              field="insurer_identifier",
-                              code=Code.REQUIRED if not insurer_identifier.strip() else Code.INVALID)
+        raise RemittanceError(
+            "Enter the Healthcode identifier (Insurance) of the insurer that paid, such as bup.",
+            field="insurer_identifier",
+            code=Code.REQUIRED if not insurer_identifier.strip() else Code.INVALID,
+        )
     text = parsing.decode_text(content)
-    parsed = parsing.parse_csv(text.encode("utf-8"), mapping=mapping or {}, insurer_identifier=insurer.healthcode_identifier,
-                               payment_reference=payment_reference.strip(), payment_date=payment_date)
+    parsed = parsing.parse_csv(
+        text.encode("utf-8"),
+        mapping=mapping or {},
+        insurer_identifier=insurer.healthcode_identifier,
+        payment_reference=payment_reference.strip(),
+        payment_date=payment_date,
+    )
     return parsed, text
 
 
-def preview_file(*, practice, content: bytes, kind: str, mapping: dict | None = None, insurer_identifier: str = "",
-                 payment_reference: str = "", payment_date: dt.date | None = None) -> Preview:
+def preview_file(
+    *,
+    practice,
+    content: bytes,
+    kind: str,
+    mapping: dict | None = None,
+    insurer_identifier: str = "",
+    payment_reference: str = "",
+    payment_date: dt.date | None = None,
+) -> Preview:
     """Read a file without writing anything (the preview): its lines, and which were received before."""
-    parsed, _ = _read_file(practice=practice, content=content, kind=kind, mapping=mapping,
-                           insurer_identifier=insurer_identifier, payment_reference=payment_reference,
-                           payment_date=payment_date)
+    parsed, _ = _read_file(
+        practice=practice,
+        content=content,
+        kind=kind,
+        mapping=mapping,
+        insurer_identifier=insurer_identifier,
+        payment_reference=payment_reference,
+        payment_date=payment_date,
+    )
     return _preview(practice, parsed)
 
 
@@ -751,41 +997,72 @@ def _preview(practice, parsed: parsing.ParsedBatch) -> Preview:
     lines = [NewLine(line, key) for line, key in zip(parsed.lines, keys)]
     received = already_received(practice=practice, lines=lines)
     posted_from = {line.sequence: received[line.line_key] for line in lines if line.line_key in received}
-    return Preview(parsed=parsed, posted_from=posted_from,
-                   received_as=received_before(practice=practice, external_id=parsed.external_id,
-                                               content_key=parsed.content_key()))
+    return Preview(
+        parsed=parsed,
+        posted_from=posted_from,
+        received_as=received_before(
+            practice=practice, external_id=parsed.external_id, content_key=parsed.content_key()
+        ),
+    )
 
 
-def import_file(*, practice, content: bytes, kind: str, mapping: dict | None = None, insurer_identifier: str = "",
-                payment_reference: str = "", payment_date: dt.date | None = None, user=None) -> RemittanceBatch:
+def import_file(
+    *,
+    practice,
+    content: bytes,
+    kind: str,
+    mapping: dict | None = None,
+    insurer_identifier: str = "",
+    payment_reference: str = "",
+    payment_date: dt.date | None = None,
+    user=None,
+) -> RemittanceBatch:
     """Preview again (the file may have changed, or its lines arrived meanwhile), then store and
     post in one transaction: a bad file posts nothing; lines received before are kept as
     "Already posted" and only the rest post; a remittance with nothing new is not stored at all."""
-    parsed, text = _read_file(practice=practice, content=content, kind=kind, mapping=mapping,
-                              insurer_identifier=insurer_identifier, payment_reference=payment_reference,
-                              payment_date=payment_date)
+    parsed, text = _read_file(
+        practice=practice,
+        content=content,
+        kind=kind,
+        mapping=mapping,
+        insurer_identifier=insurer_identifier,
+        payment_reference=payment_reference,
+        payment_date=payment_date,
+    )
     preview = _preview(practice, parsed)
     if preview.nothing_new:
         raise RemittanceError(preview.message, field="file", code=Code.DUPLICATE)
     source = BatchSource.FHIR_FILE if kind == "fhir" else BatchSource.CSV_FILE
     try:
         with transaction.atomic():
-            batch, created = store_batch(practice=practice, source=source, external_id=parsed.external_id,
-                                         raw_payload=text, user=user, summary=parsed)
+            batch, created = store_batch(
+                practice=practice,
+                source=source,
+                external_id=parsed.external_id,
+                raw_payload=text,
+                user=user,
+                summary=parsed,
+            )
             if not created:
-                raise RemittanceError("This remittance was received already: nothing to import.", field="file",
-                                      code=Code.DUPLICATE)
+                raise RemittanceError(
+                    "This remittance was received already: nothing to import.", field="file", code=Code.DUPLICATE
+                )
             return _post_batch(batch_id=batch.pk, user=user, csv_options={"mapping": mapping or {}})
     except IntegrityError:
         # A line key taken by a posting that committed a moment ago (lines no invoice lock
         # serialised): nothing of this file was written; a second try sees that posting.
-        raise RemittanceError("Another remittance with some of these lines was posted at the same moment: import "
-                              "the file again to post what is new.", field="file", code=Code.CONFLICT) from None
+        raise RemittanceError(
+            "Another remittance with some of these lines was posted at the same moment: import "
+            "the file again to post what is new.",
+            field="file",
+            code=Code.CONFLICT,
+        ) from None
 
 
 # -- pending imports: upload → preview → confirm ----------------------------------------------------
-def start_import(*, practice, user, name: str, content: bytes, kind: str, options: dict) -> tuple[PendingImport | None,
-                                                                                                  Preview]:
+def start_import(
+    *, practice, user, name: str, content: bytes, kind: str, options: dict
+) -> tuple[PendingImport | None, Preview]:
     """Preview a file and keep it, until confirmed, in a PendingImport of this user. A file with
     nothing new to post is not kept (None). Expired pending imports of every practice go here."""
     preview = preview_file(practice=practice, content=content, kind=kind, **options)
@@ -795,8 +1072,14 @@ def start_import(*, practice, user, name: str, content: bytes, kind: str, option
         return None, preview
     stored = {**options, "payment_date": options["payment_date"].isoformat() if options.get("payment_date") else None}
     pending = PendingImport.objects.create(
-        practice=practice, user=user, name=(name or "")[:200], kind=kind, options=stored, content=content,
-        expires_at=now + dt.timedelta(minutes=PendingImport.LIFETIME_MINUTES))
+        practice=practice,
+        user=user,
+        name=(name or "")[:200],
+        kind=kind,
+        options=stored,
+        content=content,
+        expires_at=now + dt.timedelta(minutes=PendingImport.LIFETIME_MINUTES),
+    )
     return pending, preview
 
 
@@ -814,8 +1097,9 @@ def confirm_import(*, pending: PendingImport, user) -> RemittanceBatch:
             # Locked: a second click waits here, then finds the row gone.
             if not PendingImport.objects.select_for_update().filter(pk=pending.pk).exists():
                 raise RemittanceError("This file was posted already.", field="file", code=Code.DUPLICATE)
-            batch = import_file(practice=pending.practice, content=bytes(pending.content), kind=pending.kind,
-                                user=user, **options)
+            batch = import_file(
+                practice=pending.practice, content=bytes(pending.content), kind=pending.kind, user=user, **options
+            )
             PendingImport.objects.filter(pk=pending.pk).delete()
     except RemittanceError:
         PendingImport.objects.filter(pk=pending.pk).delete()

@@ -32,15 +32,21 @@ def _can_bill(request) -> bool:
 
 
 def _tabs(active: str, practice) -> dict:
-    return {"tab": active, "review_count": selectors.review_queue(practice=practice).count(),
-            "shortfall_count": selectors.open_transfers(practice=practice).count()}
+    return {
+        "tab": active,
+        "review_count": selectors.review_queue(practice=practice).count(),
+        "shortfall_count": selectors.open_transfers(practice=practice).count(),
+    }
 
 
 @require_capability(Capability.VIEW_RECORDS)
 def batch_list(request):
     rows = selectors.batches(practice=request.practice)[:100]
-    return render(request, "remittances/list.html", {"batches": rows, "can_bill": _can_bill(request),
-                                                     **_tabs("inbox", request.practice)})
+    return render(
+        request,
+        "remittances/list.html",
+        {"batches": rows, "can_bill": _can_bill(request), **_tabs("inbox", request.practice)},
+    )
 
 
 @require_POST
@@ -55,8 +61,12 @@ def fetch_now(request):
 def batch_detail(request, batch_id: int):
     batch = selectors.batch(practice=request.practice, batch_id=batch_id)
     lines = list(selectors.lines_of(batch=batch).select_related("invoice__patient"))
-    transfers = {a.remittance_line_id: a for a in selectors.allocations(practice=request.practice, batch_id=batch.pk)
-                 .filter(kind="shortfall_transfer", reversed_by__isnull=True)}
+    transfers = {
+        a.remittance_line_id: a
+        for a in selectors.allocations(practice=request.practice, batch_id=batch.pk).filter(
+            kind="shortfall_transfer", reversed_by__isnull=True
+        )
+    }
     form = BankAmountForm(request.POST or None, initial={"bank_amount": batch.bank_amount})
     if request.method == "POST":
         if not _can_bill(request):
@@ -69,18 +79,34 @@ def batch_detail(request, batch_id: int):
             except RemittanceError as exc:
                 form.add_error(exc.field if exc.field in form.fields else None, exc.message)
     rows = [(line, transfers.get(line.pk)) for line in lines]
-    return render(request, "remittances/batch.html", {"batch": batch, "rows": rows, "form": form,
-                                                      "can_bill": _can_bill(request),
-                                                      **_tabs("inbox", request.practice)})
+    return render(
+        request,
+        "remittances/batch.html",
+        {
+            "batch": batch,
+            "rows": rows,
+            "form": form,
+            "can_bill": _can_bill(request),
+            **_tabs("inbox", request.practice),
+        },
+    )
 
 
 @require_capability(Capability.VIEW_RECORDS)
 def review_queue(request):
     lines = list(selectors.review_queue(practice=request.practice)[:50])
     rows = [(line, selectors.suggestions(line=line)) for line in lines]
-    return render(request, "remittances/review.html", {"rows": rows, "can_bill": _can_bill(request),
-                                                       "match_form": MatchNumberForm(), "aside_form": SetAsideForm(),
-                                                       **_tabs("review", request.practice)})
+    return render(
+        request,
+        "remittances/review.html",
+        {
+            "rows": rows,
+            "can_bill": _can_bill(request),
+            "match_form": MatchNumberForm(),
+            "aside_form": SetAsideForm(),
+            **_tabs("review", request.practice),
+        },
+    )
 
 
 @require_POST
@@ -93,11 +119,17 @@ def match_line(request, line_id: int):
     else:
         form = MatchNumberForm(request.POST)
         if form.is_valid():
-            invoice = Invoice.objects.for_practice(request.practice).filter(
-                number__iexact=form.cleaned_data["invoice_number"].strip()).first()
+            invoice = (
+                Invoice.objects.for_practice(request.practice)
+                .filter(number__iexact=form.cleaned_data["invoice_number"].strip())
+                .first()
+            )
         if invoice is None:
-            messages.error(request, f"Line {line.sequence}: no invoice {request.POST.get('invoice_number', '')!s} "
-                                    "in this practice. Type an invoice number such as INV000042, or pick a suggestion.")
+            messages.error(
+                request,
+                f"Line {line.sequence}: no invoice {request.POST.get('invoice_number', '')!s} "
+                "in this practice. Type an invoice number such as INV000042, or pick a suggestion.",
+            )
             return redirect("remittances:review")
     try:
         services.match_by_hand(line=line, invoice=invoice, user=request.user)
@@ -122,8 +154,10 @@ def set_aside(request, line_id: int):
 @require_capability(Capability.VIEW_RECORDS)
 def shortfalls(request):
     current = selectors.settings_for(practice=request.practice)
-    form = ShortfallSettingsForm(request.POST or None, initial={"shortfall_rule": current.shortfall_rule,
-                                                               "automatic_codes": current.automatic_codes})
+    form = ShortfallSettingsForm(
+        request.POST or None,
+        initial={"shortfall_rule": current.shortfall_rule, "automatic_codes": current.automatic_codes},
+    )
     if request.method == "POST" and not _can_bill(request):
         raise PermissionDenied("Your role cannot change the shortfall rule.")
     if request.method == "POST" and form.is_valid():
@@ -131,9 +165,11 @@ def shortfalls(request):
         messages.success(request, "Shortfall rule saved.")
         return redirect("remittances:shortfalls")
     lines = selectors.open_transfers(practice=request.practice).order_by("-batch__payment_date", "id")[:200]
-    return render(request, "remittances/shortfalls.html", {"lines": lines, "form": form,
-                                                           "can_bill": _can_bill(request),
-                                                           **_tabs("shortfalls", request.practice)})
+    return render(
+        request,
+        "remittances/shortfalls.html",
+        {"lines": lines, "form": form, "can_bill": _can_bill(request), **_tabs("shortfalls", request.practice)},
+    )
 
 
 @require_POST
@@ -167,21 +203,41 @@ def import_file(request):
     form = ImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
-        options = {"mapping": form.mapping(), "insurer_identifier": form.cleaned_data["insurer_identifier"].strip(),
-                   "payment_reference": form.cleaned_data["payment_reference"].strip(),
-                   "payment_date": form.cleaned_data["payment_date"]}
+        options = {
+            "mapping": form.mapping(),
+            "insurer_identifier": form.cleaned_data["insurer_identifier"].strip(),
+            "payment_reference": form.cleaned_data["payment_reference"].strip(),
+            "payment_date": form.cleaned_data["payment_date"],
+        }
         try:
-            pending, preview = services.start_import(practice=request.practice, user=request.user, name=upload.name,
-                                                     content=upload.read(), kind=form.cleaned_data["kind"],
-                                                     options=options)
+            pending, preview = services.start_import(
+                practice=request.practice,
+                user=request.user,
+                name=upload.name,
+                content=upload.read(),
+                kind=form.cleaned_data["kind"],
+                options=options,
+            )
         except RemittanceError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-            return render(request, "remittances/import.html", {"form": form, "problems": exc.problems,
-                                                               **_tabs("import", request.practice)}, status=200)
-        return render(request, "remittances/preview.html", {
-            "preview": preview, "parsed": preview.parsed, "pending": pending, "name": upload.name,
-            "rows": [(line, preview.posted_from.get(line.sequence)) for line in preview.parsed.lines[:500]],
-            **_tabs("import", request.practice)})
+            return render(
+                request,
+                "remittances/import.html",
+                {"form": form, "problems": exc.problems, **_tabs("import", request.practice)},
+                status=200,
+            )
+        return render(
+            request,
+            "remittances/preview.html",
+            {
+                "preview": preview,
+                "parsed": preview.parsed,
+                "pending": pending,
+                "name": upload.name,
+                "rows": [(line, preview.posted_from.get(line.sequence)) for line in preview.parsed.lines[:500]],
+                **_tabs("import", request.practice),
+            },
+        )
     return render(request, "remittances/import.html", {"form": form, **_tabs("import", request.practice)})
 
 
@@ -189,8 +245,7 @@ def import_file(request):
 @require_capability(Capability.BILLING)
 def import_confirm(request, pending_id: int):
     # Another user's (or practice's) pending file is a 404, like any object not theirs.
-    pending = get_for_practice_or_404(PendingImport.objects.filter(user=request.user), request.practice,
-                                      pk=pending_id)
+    pending = get_for_practice_or_404(PendingImport.objects.filter(user=request.user), request.practice, pk=pending_id)
     try:
         batch = services.confirm_import(pending=pending, user=request.user)
     except RemittanceError as exc:

@@ -33,16 +33,27 @@ class AgedDebtOut(Schema):
 
 
 def _row(key, label, buckets, total, invoices) -> dict:
-    return {"id": key, "label": label, "days_0_30": buckets[0], "days_31_60": buckets[1], "days_61_90": buckets[2],
-            "days_over_90": buckets[3], "total": total, "invoices": invoices}
+    return {
+        "id": key,
+        "label": label,
+        "days_0_30": buckets[0],
+        "days_31_60": buckets[1],
+        "days_61_90": buckets[2],
+        "days_over_90": buckets[3],
+        "total": total,
+        "invoices": invoices,
+    }
 
 
 @router.get("/reports/aged-debt", response=AgedDebtOut, auth=auth_for(Capability.VIEW_RECORDS))
 def aged_debt(request, by: str = "insurer"):
     report = selectors.aged_debt(practice=request.practice, by=by)
-    return {"by": report.by, "as_of": report.today,
-            "rows": [_row(r.key, r.label, r.buckets, r.total, r.invoices) for r in report.rows],
-            "totals": _row(None, "Total", report.totals, report.total, report.invoices)}
+    return {
+        "by": report.by,
+        "as_of": report.today,
+        "rows": [_row(r.key, r.label, r.buckets, r.total, r.invoices) for r in report.rows],
+        "totals": _row(None, "Total", report.totals, report.total, report.invoices),
+    }
 
 
 @router.get("/reports/bills-by-status", response=list[dict], auth=auth_for(Capability.VIEW_RECORDS))

@@ -35,6 +35,8 @@ PENNY = Decimal("0.01")
 def _pounds(value) -> Decimal:
     """SQLite hands sums back as Decimal('430') or even floats' text: always two places."""
     return Decimal(str(value if value is not None else 0)).quantize(PENNY)
+
+
 BUCKETS = ("0-30", "31-60", "61-90", "90+")
 MONEY = DecimalField(max_digits=14, decimal_places=2)
 # The balance as the partial index (reports/0001) spells it, so PostgreSQL can use the index.
@@ -83,8 +85,14 @@ def aged_debt(*, practice, by: str = "insurer", today: dt.date | None = None, li
         Q(invoice_date__lt=edges[1], invoice_date__gte=edges[2]),
         Q(invoice_date__lt=edges[2]),
     ]
-    sums = {f"b{i}": Coalesce(Sum(Case(When(case, then=BALANCE), default=Value(ZERO), output_field=MONEY)),
-                              Value(ZERO), output_field=MONEY) for i, case in enumerate(bucket_cases)}
+    sums = {
+        f"b{i}": Coalesce(
+            Sum(Case(When(case, then=BALANCE), default=Value(ZERO), output_field=MONEY)),
+            Value(ZERO),
+            output_field=MONEY,
+        )
+        for i, case in enumerate(bucket_cases)
+    }
     if by == "patient":
         qs = outstanding_invoices(practice=practice).filter(bill_to=BillTo.PATIENT)
         group = "patient_id"
@@ -97,23 +105,36 @@ def aged_debt(*, practice, by: str = "insurer", today: dt.date | None = None, li
     rows = []
     for g in grouped:
         buckets = [_pounds(g[f"b{i}"]) for i in range(4)]
-        rows.append(DebtRow(key=g[group], label=labels.get(g[group], "(unknown)"), buckets=buckets,
-                            total=sum(buckets, ZERO), invoices=g["n"]))
+        rows.append(
+            DebtRow(
+                key=g[group],
+                label=labels.get(g[group], "(unknown)"),
+                buckets=buckets,
+                total=sum(buckets, ZERO),
+                invoices=g["n"],
+            )
+        )
     rows.sort(key=lambda r: (-r.total, r.label))
     totals = [sum((r.buckets[i] for r in rows), ZERO) for i in range(4)]
-    report = DebtReport(by=by, today=today, rows=rows[:limit] if limit else rows, totals=totals,
-                        total=sum(totals, ZERO), invoices=sum(r.invoices for r in rows))
+    report = DebtReport(
+        by=by,
+        today=today,
+        rows=rows[:limit] if limit else rows,
+        totals=totals,
+        total=sum(totals, ZERO),
+        invoices=sum(r.invoices for r in rows),
+    )
     return report
 
 
 def _labels(by: str, keys: list) -> dict:
     keys = [k for k in keys if k is not None]
     if by == "patient":
-
         labels = {}
         for start in range(0, len(keys), 500):
-            for pk, first, last in Patient.objects.filter(pk__in=keys[start:start + 500]).values_list(
-                    "pk", "first_name", "last_name"):
+            for pk, first, last in Patient.objects.filter(pk__in=keys[start : start + 500]).values_list(
+                "pk", "first_name", "last_name"
+            ):
                 labels[pk] = f"{last}, {first}"
         return labels
 
@@ -121,26 +142,43 @@ def _labels(by: str, keys: list) -> dict:
 
 
 def bills_by_status(*, practice) -> list[dict]:
-    counts = {row["healthcode_status"]: row for row in (
-        Invoice.objects.filter(practice=practice, bill_to=BillTo.INSURER).exclude(record_status=RecordStatus.VOID)
-        .values("healthcode_status").annotate(n=Count("id"), sum_total=Coalesce(Sum("total"), Value(ZERO)),
-                                               sum_balance=Coalesce(Sum(BALANCE, output_field=MONEY), Value(ZERO)))
-        .order_by())}
-    return [{"status": value, "label": label, "count": counts.get(value, {}).get("n", 0),
-             "total": _pounds(counts.get(value, {}).get("sum_total", ZERO)),
-             "balance": _pounds(counts.get(value, {}).get("sum_balance", ZERO))}
-            for value, label in HealthcodeStatus.choices]
+    counts = {
+        row["healthcode_status"]: row
+        for row in (
+            Invoice.objects.filter(practice=practice, bill_to=BillTo.INSURER)
+            .exclude(record_status=RecordStatus.VOID)
+            .values("healthcode_status")
+            .annotate(
+                n=Count("id"),
+                sum_total=Coalesce(Sum("total"), Value(ZERO)),
+                sum_balance=Coalesce(Sum(BALANCE, output_field=MONEY), Value(ZERO)),
+            )
+            .order_by()
+        )
+    }
+    return [
+        {
+            "status": value,
+            "label": label,
+            "count": counts.get(value, {}).get("n", 0),
+            "total": _pounds(counts.get(value, {}).get("sum_total", ZERO)),
+            "balance": _pounds(counts.get(value, {}).get("sum_balance", ZERO)),
+        }
+        for value, label in HealthcodeStatus.choices
+    ]
 
 
 def insurer_payment_rows(*, practice):
     """The ledger rows that are money from insurers: payments and the reversals of payments."""
     return Allocation.objects.filter(practice=practice).filter(
-        Q(kind=AllocationKind.INSURER_PAYMENT) | Q(kind=AllocationKind.REVERSAL,
-                                                  reverses__kind=AllocationKind.INSURER_PAYMENT))
+        Q(kind=AllocationKind.INSURER_PAYMENT)
+        | Q(kind=AllocationKind.REVERSAL, reverses__kind=AllocationKind.INSURER_PAYMENT)
+    )
 
 
-def payments_by_period(*, practice, period: str = "month", start: dt.date | None = None,
-                       end: dt.date | None = None) -> list[dict]:
+def payments_by_period(
+    *, practice, period: str = "month", start: dt.date | None = None, end: dt.date | None = None
+) -> list[dict]:
     trunc = TruncWeek if period == "week" else TruncMonth
     ledger = insurer_payment_rows(practice=practice)
     manual = Payment.objects.filter(practice=practice)
@@ -149,16 +187,25 @@ def payments_by_period(*, practice, period: str = "month", start: dt.date | None
     if end:
         ledger, manual = ledger.filter(posted_on__lte=end), manual.filter(received_on__lte=end)
     totals: dict[tuple, Decimal] = defaultdict(lambda: ZERO)
-    for row in (ledger.annotate(period=trunc("posted_on")).values("period", "insurer_contact__name")
-                .annotate(s=Sum("amount")).order_by()):
+    for row in (
+        ledger.annotate(period=trunc("posted_on"))
+        .values("period", "insurer_contact__name")
+        .annotate(s=Sum("amount"))
+        .order_by()
+    ):
         totals[(_day(row["period"]), row["insurer_contact__name"] or "(no insurer)", "Remittance")] += _pounds(row["s"])
-    for row in (manual.annotate(period=trunc("received_on"))
-                .values("period", "invoice__bill_to", "invoice__insurer_contact__name")
-                .annotate(s=Sum("amount")).order_by()):
+    for row in (
+        manual.annotate(period=trunc("received_on"))
+        .values("period", "invoice__bill_to", "invoice__insurer_contact__name")
+        .annotate(s=Sum("amount"))
+        .order_by()
+    ):
         payer = row["invoice__insurer_contact__name"] if row["invoice__bill_to"] == BillTo.INSURER else "Patients"
         totals[(_day(row["period"]), payer or "(no insurer)", "Recorded by hand")] += _pounds(row["s"])
-    return [{"period": p, "payer": payer, "source": source, "amount": amount}
-            for (p, payer, source), amount in sorted(totals.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2]))]
+    return [
+        {"period": p, "payer": payer, "source": source, "amount": amount}
+        for (p, payer, source), amount in sorted(totals.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2]))
+    ]
 
 
 def _day(value) -> dt.date:
@@ -166,14 +213,30 @@ def _day(value) -> dt.date:
 
 
 def average_days_to_payment(*, practice) -> list[dict]:
-    firsts = (Allocation.objects.filter(practice=practice, kind=AllocationKind.INSURER_PAYMENT, amount__gt=0,
-                                        reversed_by__isnull=True)
-              .values("insurer_contact_id", "insurer_contact__name", "invoice_id", "invoice__invoice_date")
-              .annotate(first=Min("posted_on")).order_by())
+    firsts = (
+        Allocation.objects.filter(
+            practice=practice, kind=AllocationKind.INSURER_PAYMENT, amount__gt=0, reversed_by__isnull=True
+        )
+        .values("insurer_contact_id", "insurer_contact__name", "invoice_id", "invoice__invoice_date")
+        .annotate(first=Min("posted_on"))
+        .order_by()
+    )
     per: dict[tuple, list[int]] = defaultdict(list)
     for row in firsts:
         per[(row["insurer_contact_id"], row["insurer_contact__name"] or "(no insurer)")].append(
-            (row["first"] - row["invoice__invoice_date"]).days)
-    return sorted(({"insurer_id": key[0], "insurer": key[1], "invoices": len(days),
-                    "average_days": round(sum(days) / len(days), 1), "fastest": min(days), "slowest": max(days)}
-                   for key, days in per.items()), key=lambda r: r["insurer"])
+            (row["first"] - row["invoice__invoice_date"]).days
+        )
+    return sorted(
+        (
+            {
+                "insurer_id": key[0],
+                "insurer": key[1],
+                "invoices": len(days),
+                "average_days": round(sum(days) / len(days), 1),
+                "fastest": min(days),
+                "slowest": max(days),
+            }
+            for key, days in per.items()
+        ),
+        key=lambda r: r["insurer"],
+    )

@@ -11,8 +11,12 @@ from openpractice.practices.permissions import require_capability
 from openpractice.practices.roles import Capability
 from openpractice.reports import selectors
 
-REPORTS = [("aged_debt", "Aged debt"), ("bills", "Bills by Healthcode status"), ("payments", "Payments received"),
-           ("days", "Days to payment")]
+REPORTS = [
+    ("aged_debt", "Aged debt"),
+    ("bills", "Bills by Healthcode status"),
+    ("payments", "Payments received"),
+    ("days", "Days to payment"),
+]
 
 
 def _date(value: str | None):
@@ -32,13 +36,26 @@ def aged_debt(request):
     by = "patient" if request.GET.get("by") == "patient" else "insurer"
     report = selectors.aged_debt(practice=request.practice, by=by)
     if request.GET.get("format") == "csv":
-        return csv_response(f"aged-debt-by-{by}", [by.title(), *selectors.BUCKETS, "Total", "Invoices"],
-                    [[r.label, *r.buckets, r.total, r.invoices] for r in report.rows]
-                    + [["Total", *report.totals, report.total, report.invoices]])
+        return csv_response(
+            f"aged-debt-by-{by}",
+            [by.title(), *selectors.BUCKETS, "Total", "Invoices"],
+            [[r.label, *r.buckets, r.total, r.invoices] for r in report.rows]
+            + [["Total", *report.totals, report.total, report.invoices]],
+        )
     bars = _chart(report)
-    return render(request, "reports/aged_debt.html", {"report": report, "by": by, "bars": bars, "tab": "aged_debt",
-                                                      "totals_named": list(zip(selectors.BUCKETS, report.totals)),
-                                                      "reports": REPORTS, "buckets": selectors.BUCKETS})
+    return render(
+        request,
+        "reports/aged_debt.html",
+        {
+            "report": report,
+            "by": by,
+            "bars": bars,
+            "tab": "aged_debt",
+            "totals_named": list(zip(selectors.BUCKETS, report.totals)),
+            "reports": REPORTS,
+            "buckets": selectors.BUCKETS,
+        },
+    )
 
 
 def _chart(report) -> list[dict]:
@@ -62,8 +79,11 @@ def _chart(report) -> list[dict]:
 def bills(request):
     rows = selectors.bills_by_status(practice=request.practice)
     if request.GET.get("format") == "csv":
-        return csv_response("bills-by-healthcode-status", ["Healthcode status", "Bills", "Total", "Balance"],
-                    [[r["label"], r["count"], r["total"], r["balance"]] for r in rows])
+        return csv_response(
+            "bills-by-healthcode-status",
+            ["Healthcode status", "Bills", "Total", "Balance"],
+            [[r["label"], r["count"], r["total"], r["balance"]] for r in rows],
+        )
     return render(request, "reports/bills.html", {"rows": rows, "tab": "bills", "reports": REPORTS})
 
 
@@ -73,17 +93,34 @@ def payments(request):
     start, end = _date(request.GET.get("start")), _date(request.GET.get("end"))
     rows = selectors.payments_by_period(practice=request.practice, period=period, start=start, end=end)
     if request.GET.get("format") == "csv":
-        return csv_response("payments", ["Period starting", "Payer", "Source", "Amount"],
-                    [[r["period"], r["payer"], r["source"], r["amount"]] for r in rows])
+        return csv_response(
+            "payments",
+            ["Period starting", "Payer", "Source", "Amount"],
+            [[r["period"], r["payer"], r["source"], r["amount"]] for r in rows],
+        )
     total = sum((r["amount"] for r in rows), selectors.ZERO)
-    return render(request, "reports/payments.html", {"rows": rows, "period": period, "start": start, "end": end,
-                                                     "total": total, "tab": "payments", "reports": REPORTS})
+    return render(
+        request,
+        "reports/payments.html",
+        {
+            "rows": rows,
+            "period": period,
+            "start": start,
+            "end": end,
+            "total": total,
+            "tab": "payments",
+            "reports": REPORTS,
+        },
+    )
 
 
 @require_capability(Capability.VIEW_RECORDS)
 def days(request):
     rows = selectors.average_days_to_payment(practice=request.practice)
     if request.GET.get("format") == "csv":
-        return csv_response("days-to-payment", ["Insurer", "Invoices paid", "Average days", "Fastest", "Slowest"],
-                    [[r["insurer"], r["invoices"], r["average_days"], r["fastest"], r["slowest"]] for r in rows])
+        return csv_response(
+            "days-to-payment",
+            ["Insurer", "Invoices paid", "Average days", "Fastest", "Slowest"],
+            [[r["insurer"], r["invoices"], r["average_days"], r["fastest"], r["slowest"]] for r in rows],
+        )
     return render(request, "reports/days.html", {"rows": rows, "tab": "days", "reports": REPORTS})

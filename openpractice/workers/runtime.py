@@ -50,7 +50,7 @@ def is_connection_error(exc: BaseException) -> bool:
 def backoff_seconds(failures: int, *, cap: float, base: float = 0.5) -> float:
     """Exponential from `base`, capped, with 'equal jitter' (between half and all of it)."""
     ceiling = min(cap, base * 2 ** max(0, failures - 1))
-    return ceiling / 2 + random.random() * ceiling / 2  # noqa: S311 - spreading retries, not security
+    return ceiling / 2 + random.random() * ceiling / 2
 
 
 # -- the lease ---------------------------------------------------------------------------------
@@ -61,8 +61,11 @@ def requeue_expired(*, lease_seconds: int | None = None, now=None) -> int:
     lease = lease_seconds if lease_seconds is not None else settings.TASK_LEASE_SECONDS
     now = now or timezone.now()
     cutoff = now - timezone.timedelta(seconds=lease)
-    rows = list(DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING, started_at__lt=cutoff)
-                .values_list("pk", "started_at", "worker_ids")[:1000])
+    rows = list(
+        DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING, started_at__lt=cutoff).values_list(
+            "pk", "started_at", "worker_ids"
+        )[:1000]
+    )
     if not rows:
         return 0
     alive = set(WorkerHeartbeat.objects.filter(seen_at__gte=cutoff).values_list("worker_id", flat=True))
@@ -72,9 +75,11 @@ def requeue_expired(*, lease_seconds: int | None = None, now=None) -> int:
         if owner in alive:
             continue  # a long task on a live worker
         requeued += DBTaskResult.objects.filter(pk=pk, status=TaskResultStatus.RUNNING, started_at=started_at).update(
-            status=TaskResultStatus.READY)
-        logger.warning("Task %s was left running by worker %s (not seen for %d s): queued again", pk,
-                       owner or "?", lease)
+            status=TaskResultStatus.READY
+        )
+        logger.warning(
+            "Task %s was left running by worker %s (not seen for %d s): queued again", pk, owner or "?", lease
+        )
     return requeued
 
 
@@ -91,8 +96,15 @@ class Heartbeat(threading.Thread):
 
     def beat(self) -> None:
         now = timezone.now()
-        WorkerHeartbeat.objects.update_or_create(worker_id=self.worker_id, defaults={
-            "hostname": socket.gethostname()[:255], "pid": os.getpid(), "started_at": self.started_at, "seen_at": now})
+        WorkerHeartbeat.objects.update_or_create(
+            worker_id=self.worker_id,
+            defaults={
+                "hostname": socket.gethostname()[:255],
+                "pid": os.getpid(),
+                "started_at": self.started_at,
+                "seen_at": now,
+            },
+        )
         requeue_expired(lease_seconds=self.lease, now=now)
         self.beats += 1
 
@@ -149,14 +161,19 @@ class ResilientWorker(Worker):
             if self.max_reconnects is not None and self.reconnects >= self.max_reconnects:
                 raise exc
             delay = backoff_seconds(failures, cap=self.reconnect_max)
-            logger.warning("Worker %s lost the database (%s); connections closed, trying again in %.1f s "
-                           "(attempt %d)", self.worker_id, str(exc).strip().splitlines()[0] if str(exc) else
-                           type(exc).__name__, delay, failures)
+            logger.warning(
+                "Worker %s lost the database (%s); connections closed, trying again in %.1f s (attempt %d)",
+                self.worker_id,
+                str(exc).strip().splitlines()[0] if str(exc) else type(exc).__name__,
+                delay,
+                failures,
+            )
             time.sleep(delay)
             if database_answers():
                 self.reconnects += 1
-                logger.warning("Worker %s: database back after %.1f s; carrying on", self.worker_id,
-                               time.monotonic() - lost_at)
+                logger.warning(
+                    "Worker %s: database back after %.1f s; carrying on", self.worker_id, time.monotonic() - lost_at
+                )
                 self._requeue_unrecorded()
                 return
 
@@ -174,12 +191,15 @@ class ResilientWorker(Worker):
             if is_connection_error(exc):
                 self._unrecorded.append(db_task_result.pk)
             raise
-        if (db_task_result.status == TaskResultStatus.FAILED
-                and db_task_result.exception_class_path in CONNECTION_ERROR_PATHS
-                and len(db_task_result.worker_ids) < MAX_CLAIMS):
+        if (
+            db_task_result.status == TaskResultStatus.FAILED
+            and db_task_result.exception_class_path in CONNECTION_ERROR_PATHS
+            and len(db_task_result.worker_ids) < MAX_CLAIMS
+        ):
             # The task failed because the database went away under it, not because of its input.
             DBTaskResult.objects.filter(pk=db_task_result.pk, status=TaskResultStatus.FAILED).update(
-                status=TaskResultStatus.READY, finished_at=None)
+                status=TaskResultStatus.READY, finished_at=None
+            )
             logger.warning("Task %s failed on a lost database connection; queued again", db_task_result.pk)
 
 
@@ -199,6 +219,11 @@ def keep_going(step, *, what: str, cap: float | None = None, stop=lambda: False)
             failures += 1
             close_connections()
             delay = backoff_seconds(failures, cap=cap)
-            logger.warning("%s lost the database (%s); trying again in %.1f s (attempt %d)", what,
-                           str(exc).strip().splitlines()[0] if str(exc) else type(exc).__name__, delay, failures)
+            logger.warning(
+                "%s lost the database (%s); trying again in %.1f s (attempt %d)",
+                what,
+                str(exc).strip().splitlines()[0] if str(exc) else type(exc).__name__,
+                delay,
+                failures,
+            )
             time.sleep(delay)

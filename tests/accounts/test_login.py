@@ -68,9 +68,14 @@ def test_password_reset_sends_a_working_link(client, owner):
 
 def test_password_change_shows_errors_at_the_field(client, owner):
     client.force_login(owner)
-    response = client.post("/accounts/password/", {
-        "old_password": "wrong", "new_password1": "short", "new_password2": "short",
-    })
+    response = client.post(
+        "/accounts/password/",
+        {
+            "old_password": "wrong",
+            "new_password1": "short",
+            "new_password2": "short",
+        },
+    )
     html = response.content.decode()
     assert 'id="id_old_password_error"' in html
     assert "too short" in html

@@ -54,6 +54,7 @@ def no_backoff(settings):
 
 # --- Services ---------------------------------------------------------------------------------
 
+
 def test_turning_on_needs_a_correct_code(owner, no_backoff):
     device = services.start_two_factor(user=owner)
     assert selectors.two_factor_device(user=owner) is None
@@ -147,6 +148,7 @@ def test_django_otp_backs_off_after_a_wrong_code(owner):
 
 # --- Sign-in ----------------------------------------------------------------------------------
 
+
 def _password_step(client, user, next_url=None):
     data = {"username": user.email, "password": PASSWORD}
     if next_url:
@@ -160,8 +162,13 @@ def test_password_alone_does_not_sign_in_someone_with_two_factor(client, owner, 
     assert response.status_code == 302 and response["Location"] == "/accounts/login/code/"
     assert "_auth_user_id" not in client.session
     # The half-signed-in state opens nothing: pages, the account area, the API.
-    for path in ["/", "/settings/practice/", "/accounts/two-factor/", "/accounts/api-tokens/",
-                 "/accounts/two-factor/set-up/"]:
+    for path in [
+        "/",
+        "/settings/practice/",
+        "/accounts/two-factor/",
+        "/accounts/api-tokens/",
+        "/accounts/two-factor/set-up/",
+    ]:
         response = client.get(path)
         assert response.status_code == 302 and response["Location"].startswith("/accounts/login/"), path
     assert client.get("/api/v1/me").status_code == 401
@@ -259,6 +266,7 @@ def test_without_two_factor_the_password_signs_in_as_before(client, owner, pract
 
 # --- The account pages ------------------------------------------------------------------------
 
+
 def test_the_status_page_when_off_offers_to_turn_it_on(owner_client):
     html = owner_client.get("/accounts/two-factor/").content.decode()
     assert "Two-factor sign-in is off" in html and 'href="/accounts/two-factor/set-up/"' in html
@@ -279,7 +287,9 @@ def test_set_up_page_shows_a_qr_code_and_the_key(owner_client, owner):
 def test_set_up_page_wrong_code_then_right_code_shows_codes_once(owner_client, owner, no_backoff):
     owner_client.get("/accounts/two-factor/set-up/")
     device = TOTPDevice.objects.get(user=owner, confirmed=False)
-    response = owner_client.post("/accounts/two-factor/set-up/", {"code": "999999" if code_for(device) != "999999" else "111111"})
+    response = owner_client.post(
+        "/accounts/two-factor/set-up/", {"code": "999999" if code_for(device) != "999999" else "111111"}
+    )
     assert response.status_code == 200 and 'id="id_code_error"' in response.content.decode()
     assert selectors.two_factor_device(user=owner) is None
 
@@ -299,7 +309,9 @@ def test_recovery_codes_page_needs_a_current_code(owner_client, owner, no_backof
     response = owner_client.post("/accounts/two-factor/recovery-codes/", {"recovery-code": "abcd-efgh"})
     assert response.status_code == 200 and "not right" in response.content.decode()
     response = owner_client.post("/accounts/two-factor/recovery-codes/", {"recovery-code": code_for(device)})
-    assert "Your new recovery codes" in response.content.decode() and response.content.decode().count("<li><code>") == 10
+    assert (
+        "Your new recovery codes" in response.content.decode() and response.content.decode().count("<li><code>") == 10
+    )
 
 
 def test_turn_off_page(owner_client, owner, no_backoff):
@@ -324,6 +336,7 @@ def test_turn_off_is_throttled(owner_client, owner, settings):
 
 
 # --- A practice that requires two-factor ------------------------------------------------------
+
 
 def test_owner_requires_two_factor_on_the_settings_page(owner_client, practice):
     html = owner_client.get("/settings/practice/").content.decode()
@@ -382,9 +395,11 @@ def test_other_practices_are_unaffected(client_for, other_owner, practice):
 
 
 @hypothesis_settings(max_examples=200, deadline=None)
-@given(code=st.text(alphabet="abcdefghijklmnopqrstuvwxyz234567", min_size=8, max_size=8),
-       upper=st.lists(st.booleans(), min_size=8, max_size=8),
-       gaps=st.lists(st.sampled_from(["", " ", "-", "  ", " - "]), min_size=9, max_size=9))
+@given(
+    code=st.text(alphabet="abcdefghijklmnopqrstuvwxyz234567", min_size=8, max_size=8),
+    upper=st.lists(st.booleans(), min_size=8, max_size=8),
+    gaps=st.lists(st.sampled_from(["", " ", "-", "  ", " - "]), min_size=9, max_size=9),
+)
 def test_a_recovery_code_is_the_same_code_however_it_is_typed(code, upper, gaps):
     typed = "".join(gap + (ch.upper() if up else ch) for gap, ch, up in zip(gaps, code, upper)) + gaps[-1]
     assert services.recovery_fingerprint(typed) == services.recovery_fingerprint(f"{code[:4]}-{code[4:]}")

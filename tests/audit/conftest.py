@@ -67,8 +67,19 @@ def invoice(clinic, patient):
     today = dt.date.today()
     return services.create_invoice(
         practice=clinic,
-        data={"bill_to": "patient", "patient": patient, "insurance": None, "practitioner": doctor,
-              "invoice_date": today, "primary_diagnosis": "M17.1"},
-        lines=[{"product": Product.objects.get(practice=clinic, name="Initial consultation"), "service_date": today,
-                "quantity": 1}],
+        data={
+            "bill_to": "patient",
+            "patient": patient,
+            "insurance": None,
+            "practitioner": doctor,
+            "invoice_date": today,
+            "primary_diagnosis": "M17.1",
+        },
+        lines=[
+            {
+                "product": Product.objects.get(practice=clinic, name="Initial consultation"),
+                "service_date": today,
+                "quantity": 1,
+            }
+        ],
     )

@@ -24,7 +24,12 @@ def test_opening_a_patient_writes_one_event(clinic, clinic_reception, browser_fo
     assert browser_for(clinic_reception).get(f"/patients/{patient.pk}/").status_code == 200
     event = _only_event(clinic)
     assert (event.user, event.kind, event.object_type, event.object_id, event.via) == (
-        clinic_reception, "patient", "patient", patient.pk, "page")
+        clinic_reception,
+        "patient",
+        "patient",
+        patient.pk,
+        "page",
+    )
     assert event.label == f"/patients/{patient.pk}/"
 
 
@@ -32,7 +37,12 @@ def test_opening_an_invoice_writes_one_event(clinic, clinic_biller, browser_for,
     assert browser_for(clinic_biller).get(f"/invoices/{invoice.pk}/").status_code == 200
     event = _only_event(clinic)
     assert (event.user, event.kind, event.object_type, event.object_id, event.via) == (
-        clinic_biller, "invoice", "invoice", invoice.pk, "page")
+        clinic_biller,
+        "invoice",
+        "invoice",
+        invoice.pk,
+        "page",
+    )
 
 
 def test_downloading_an_invoice_pdf_writes_one_event(clinic, clinic_biller, browser_for, invoice):
@@ -40,7 +50,12 @@ def test_downloading_an_invoice_pdf_writes_one_event(clinic, clinic_biller, brow
     assert response.status_code == 200 and response.content.startswith(b"%PDF")
     event = _only_event(clinic)
     assert (event.user, event.kind, event.object_type, event.object_id, event.via) == (
-        clinic_biller, "invoice_pdf", "invoice", invoice.pk, "export")
+        clinic_biller,
+        "invoice_pdf",
+        "invoice",
+        invoice.pk,
+        "export",
+    )
 
 
 def test_a_report_export_writes_one_event_and_the_report_page_none(clinic, clinic_biller, browser_for, invoice):
@@ -51,12 +66,18 @@ def test_a_report_export_writes_one_event_and_the_report_page_none(clinic, clini
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
     event = _only_event(clinic)
     assert (event.user, event.kind, event.object_type, event.object_id, event.via) == (
-        clinic_biller, "export", "report", None, "export")
+        clinic_biller,
+        "export",
+        "report",
+        None,
+        "export",
+    )
     assert event.label == "/reports/aged-debt/?by=patient&format=csv"
 
 
-def test_api_reads_of_a_patient_and_an_invoice_write_one_event_each(client, clinic, clinic_biller, patient, invoice,
-                                                                  api_token_for):
+def test_api_reads_of_a_patient_and_an_invoice_write_one_event_each(
+    client, clinic, clinic_biller, patient, invoice, api_token_for
+):
     headers = api_token_for(clinic_biller, clinic)
     assert client.get(f"/api/v1/patients/{patient.pk}", **headers).status_code == 200
     event = _only_event(clinic)
@@ -65,15 +86,28 @@ def test_api_reads_of_a_patient_and_an_invoice_write_one_event_each(client, clin
     events = _events(clinic)
     assert len(events) == 2
     assert (events[1].user, events[1].kind, events[1].object_id, events[1].via) == (
-        clinic_biller, "invoice", invoice.pk, "api")
+        clinic_biller,
+        "invoice",
+        invoice.pk,
+        "api",
+    )
 
 
-def test_lists_type_ahead_and_static_write_nothing(client, clinic, clinic_biller, browser_for, patient, invoice,
-                                                   api_token_for):
+def test_lists_type_ahead_and_static_write_nothing(
+    client, clinic, clinic_biller, browser_for, patient, invoice, api_token_for
+):
     browser = browser_for(clinic_biller)
-    for url in ("/patients/", "/patients/?q=Bennett", "/patients/people-options/?q=Ben", "/invoices/",
-                f"/patients/{patient.pk}/invoices/", f"/invoices/{invoice.pk}/status/", "/reports/bills/",
-                "/static/css/app.css", "/"):
+    for url in (
+        "/patients/",
+        "/patients/?q=Bennett",
+        "/patients/people-options/?q=Ben",
+        "/invoices/",
+        f"/patients/{patient.pk}/invoices/",
+        f"/invoices/{invoice.pk}/status/",
+        "/reports/bills/",
+        "/static/css/app.css",
+        "/",
+    ):
         assert browser.get(url).status_code in (200, 204), url
     headers = api_token_for(clinic_biller, clinic)
     for url in ("/api/v1/patients?q=Bennett", "/api/v1/invoices", "/api/v1/reports/aged-debt"):

@@ -17,11 +17,21 @@ from openpractice.practices.roles import Capability, Role, role_can
 
 
 def _seed_events(practice, user, count, *, kind="patient", object_type="patient", object_id=1, at=None):
-    ReadEvent.objects.bulk_create([
-        ReadEvent(practice=practice, user=user, kind=kind, object_type=object_type, object_id=object_id,
-                  label=f"/patients/{object_id}/", via="page", at=at or timezone.now())
-        for _ in range(count)
-    ])
+    ReadEvent.objects.bulk_create(
+        [
+            ReadEvent(
+                practice=practice,
+                user=user,
+                kind=kind,
+                object_type=object_type,
+                object_id=object_id,
+                label=f"/patients/{object_id}/",
+                via="page",
+                at=at or timezone.now(),
+            )
+            for _ in range(count)
+        ]
+    )
 
 
 def _csv_rows(response):
@@ -56,8 +66,9 @@ def test_non_owner_roles_get_403(clinic, clinic_biller, clinic_reception, browse
     assert "Read log" not in browser_for(clinic_biller).get("/settings/practice/").content.decode()
 
 
-def test_another_practices_owner_never_sees_them(clinic, clinic_reception, browser_for, patient, client,
-                                                 make_practice, make_member, api_token_for):
+def test_another_practices_owner_never_sees_them(
+    clinic, clinic_reception, browser_for, patient, client, make_practice, make_member, api_token_for
+):
     browser_for(clinic_reception).get(f"/patients/{patient.pk}/")
     assert ReadEvent.objects.count() == 1
     elsewhere = make_practice("Elsewhere Clinic")
@@ -75,8 +86,9 @@ def test_another_practices_owner_never_sees_them(clinic, clinic_reception, brows
     assert ReadEvent.objects.filter(practice=clinic).count() == 1
 
 
-def test_filters_by_user_kind_dates_and_record(clinic, clinic_owner, clinic_biller, clinic_reception, browser_for,
-                                               patient, invoice):
+def test_filters_by_user_kind_dates_and_record(
+    clinic, clinic_owner, clinic_biller, clinic_reception, browser_for, patient, invoice
+):
     browser_for(clinic_reception).get(f"/patients/{patient.pk}/")
     browser_for(clinic_biller).get(f"/invoices/{invoice.pk}/")
     browser_for(clinic_biller).get(f"/invoices/{invoice.pk}/pdf/")
@@ -100,8 +112,9 @@ def test_filters_by_user_kind_dates_and_record(clinic, clinic_owner, clinic_bill
 
 
 def test_bad_filters_are_named_and_kept(clinic, clinic_owner, browser_for):
-    response = browser_for(clinic_owner).get("/settings/read-log/?start=2026-05-02&end=2026-05-01&kind=nonsense"
-                                             "&object_id=7")
+    response = browser_for(clinic_owner).get(
+        "/settings/read-log/?start=2026-05-02&end=2026-05-01&kind=nonsense&object_id=7"
+    )
     html = response.content.decode()
     assert response.status_code == 200
     assert 'id="id_end_error"' in html and 'id="id_kind_error"' in html and 'id="id_object_type_error"' in html
@@ -125,7 +138,7 @@ def test_keyset_paging_newest_first(clinic, clinic_owner, clinic_reception, brow
 
 
 def test_csv_export_is_neutralised_and_itself_logged(clinic, clinic_owner, clinic_reception, browser_for, patient):
-    clinic_reception.full_name = "=HYPERLINK(\"http://evil.test\")"
+    clinic_reception.full_name = '=HYPERLINK("http://evil.test")'
     clinic_reception.save()
     browser_for(clinic_reception).get(f"/patients/{patient.pk}/")
     response = browser_for(clinic_owner).get("/settings/read-log/?format=csv&kind=patient")
@@ -133,7 +146,7 @@ def test_csv_export_is_neutralised_and_itself_logged(clinic, clinic_owner, clini
     assert "attachment" in response["Content-Disposition"]
     rows = _csv_rows(response)
     assert rows[0][:3] == ["When", "User", "Email"]
-    assert rows[1][1] == "'=HYPERLINK(\"http://evil.test\")"
+    assert rows[1][1] == '\'=HYPERLINK("http://evil.test")'
     assert rows[1][2] == clinic_reception.email and rows[1][6] == "Oliver Bennett"
     export = ReadEvent.objects.filter(practice=clinic).order_by("-id").first()
     assert (export.user, export.kind, export.object_type, export.via) == (clinic_owner, "export", "read_log", "export")
@@ -147,8 +160,9 @@ def test_read_log_cells_never_start_a_formula(text):
     assert cell == text or (cell == "'" + text and text[:1] in "=+-@\t\r")
 
 
-def test_api_lists_filters_and_pages(client, clinic, clinic_owner, clinic_reception, clinic_biller, patient, invoice,
-                                     browser_for, api_token_for):
+def test_api_lists_filters_and_pages(
+    client, clinic, clinic_owner, clinic_reception, clinic_biller, patient, invoice, browser_for, api_token_for
+):
     browser_for(clinic_reception).get(f"/patients/{patient.pk}/")
     _seed_events(clinic, clinic_biller, 3, kind="invoice", object_type="invoice", object_id=invoice.pk)
     headers = api_token_for(clinic_owner, clinic)

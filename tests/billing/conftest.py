@@ -40,16 +40,31 @@ def make_invoice(demo):
     from openpractice.practices.models import Membership
     from openpractice.products.models import Product
 
-    def make(last_name="Bennett", product="Initial consultation", service_date=None, practitioner="dr.patel",
-             bill_to="insurer", quantity=1, **data):
+    def make(
+        last_name="Bennett",
+        product="Initial consultation",
+        service_date=None,
+        practitioner="dr.patel",
+        bill_to="insurer",
+        quantity=1,
+        **data,
+    ):
         patient = Patient.objects.get(practice=demo, last_name=last_name)
         insurance = next(r for r in patient.relationships.all() if r.relationship_type == "insurance")
         membership = Membership.objects.get(practice=demo, user__email__startswith=practitioner)
         day = service_date or dt.date.today()
-        header = {"bill_to": bill_to, "patient": patient, "insurance": insurance if bill_to == "insurer" else None,
-                  "practitioner": membership, "invoice_date": day, "primary_diagnosis": "M17.1", **data}
-        lines = [{"product": Product.objects.get(practice=demo, name=product), "service_date": day,
-                  "quantity": quantity}]
+        header = {
+            "bill_to": bill_to,
+            "patient": patient,
+            "insurance": insurance if bill_to == "insurer" else None,
+            "practitioner": membership,
+            "invoice_date": day,
+            "primary_diagnosis": "M17.1",
+            **data,
+        }
+        lines = [
+            {"product": Product.objects.get(practice=demo, name=product), "service_date": day, "quantity": quantity}
+        ]
         return services.create_invoice(practice=demo, data=header, lines=lines)
 
     return make
@@ -58,8 +73,11 @@ def make_invoice(demo):
 def pytest_collection_modifyitems(config, items):
     """Tests that flush the database (transactional ones) go last: a flush takes the migrations'
     reference data (ICD-10, sample codes) away from every database test after it."""
-    flushing = [item for item in items if item.name.startswith(("test_concurrent_issues_never_share_a_number",
-                                                                "test_concurrent_chunk_deliveries"))]
+    flushing = [
+        item
+        for item in items
+        if item.name.startswith(("test_concurrent_issues_never_share_a_number", "test_concurrent_chunk_deliveries"))
+    ]
     for item in flushing:
         items.remove(item)
         items.append(item)

@@ -12,12 +12,22 @@ from openpractice.products.models import Product
 def _body(demo, **changes):
     patient = Patient.objects.get(practice=demo, last_name="Bennett")
     today = dt.date.today().isoformat()
-    body = {"bill_to": "insurer", "patient_id": patient.pk,
-            "insurance_id": patient.relationships.get(relationship_type="insurance").pk,
-            "practitioner_id": Membership.objects.get(practice=demo, user__email__startswith="dr.patel").pk,
-            "invoice_date": today, "primary_diagnosis": "M17.1", "service_setting": "outpatient",
-            "lines": [{"product_id": Product.objects.get(practice=demo, name="Initial consultation").pk,
-                       "service_date": today, "quantity": 2}]}
+    body = {
+        "bill_to": "insurer",
+        "patient_id": patient.pk,
+        "insurance_id": patient.relationships.get(relationship_type="insurance").pk,
+        "practitioner_id": Membership.objects.get(practice=demo, user__email__startswith="dr.patel").pk,
+        "invoice_date": today,
+        "primary_diagnosis": "M17.1",
+        "service_setting": "outpatient",
+        "lines": [
+            {
+                "product_id": Product.objects.get(practice=demo, name="Initial consultation").pk,
+                "service_date": today,
+                "quantity": 2,
+            }
+        ],
+    }
     body.update(changes)
     return body
 
@@ -54,8 +64,9 @@ def test_bad_bodies_name_the_field(demo, client, api_token_for):
     assert response.status_code == 422 and response.json()["detail"][0]["loc"][-1] == "invoice_date"
     response = _post(client, "/api/v1/invoices", _body(demo, primary_diagnosis="XYZ"), headers)
     assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["body", "primary_diagnosis"]
-    response = _post(client, "/api/v1/invoices", _body(demo, lines=[{"product_id": 999999,
-                                                                     "service_date": "2026-01-01"}]), headers)
+    response = _post(
+        client, "/api/v1/invoices", _body(demo, lines=[{"product_id": 999999, "service_date": "2026-01-01"}]), headers
+    )
     assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["body", "lines[1].product_id"]
 
 

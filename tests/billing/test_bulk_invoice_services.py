@@ -17,8 +17,9 @@ POOL = 6
 
 
 def _reasons(invoice) -> list:
-    return list(Invoice.history.filter(id=invoice.pk).order_by("history_id")
-                .values_list("history_change_reason", flat=True))
+    return list(
+        Invoice.history.filter(id=invoice.pk).order_by("history_id").values_list("history_change_reason", flat=True)
+    )
 
 
 def _next_value(practice) -> int:
@@ -64,7 +65,8 @@ def test_issue_invoices_refuses_a_non_draft_by_name_and_writes_nothing(demo, mak
     assert refused.value.message == f"Invoice {issued.number}: only a draft can be issued; this invoice is issued."
     assert _next_value(demo) == start
     assert set(Invoice.objects.filter(pk__in=[d.pk for d in drafts]).values_list("record_status", flat=True)) == {
-        RecordStatus.DRAFT}
+        RecordStatus.DRAFT
+    }
     # The one-at-a-time form keeps its own words.
     with pytest.raises(BillingError, match=r"^Only a draft can be issued; this invoice is issued\.$"):
         services.issue_invoice(invoice=issued)
@@ -93,8 +95,10 @@ def drafts(demo, make_invoice):
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(picked=st.lists(st.integers(min_value=0, max_value=POOL - 1), min_size=1, max_size=POOL, unique=True),
-       seed=st.integers(min_value=0, max_value=2**16))
+@given(
+    picked=st.lists(st.integers(min_value=0, max_value=POOL - 1), min_size=1, max_size=POOL, unique=True),
+    seed=st.integers(min_value=0, max_value=2**16),
+)
 def test_issuing_many_is_issuing_them_one_at_a_time(demo, drafts, picked, seed):
     """N drafts issued together get N distinct consecutive numbers, in id order, and end exactly
     as issuing them one at a time in id order leaves them (rolled back between the two)."""
@@ -128,14 +132,20 @@ def test_set_clearing_house_statuses_writes_only_what_changes(demo, make_invoice
     with transaction.atomic():
         locked = services.lock_invoices(practice_id=demo.pk, invoice_ids=[moved.pk, same.pk, corrected.pk])
         changed = services.set_clearing_house_statuses(
-            changes=[(locked[moved.pk], HealthcodeStatus.QUEUED), (locked[same.pk], HealthcodeStatus.QUEUED),
-                     (locked[corrected.pk], HealthcodeStatus.QUEUED)],
-            versions={corrected.pk: 2})
+            changes=[
+                (locked[moved.pk], HealthcodeStatus.QUEUED),
+                (locked[same.pk], HealthcodeStatus.QUEUED),
+                (locked[corrected.pk], HealthcodeStatus.QUEUED),
+            ],
+            versions={corrected.pk: 2},
+        )
     assert [i.pk for i in changed] == [moved.pk, corrected.pk]
     rows = {i.pk: i for i in Invoice.objects.filter(pk__in=before)}
     assert {pk: (r.healthcode_status, r.version) for pk, r in rows.items()} == {
-        moved.pk: (HealthcodeStatus.QUEUED, 1), same.pk: (HealthcodeStatus.QUEUED, 1),
-        corrected.pk: (HealthcodeStatus.QUEUED, 2)}
+        moved.pk: (HealthcodeStatus.QUEUED, 1),
+        same.pk: (HealthcodeStatus.QUEUED, 1),
+        corrected.pk: (HealthcodeStatus.QUEUED, 2),
+    }
     after = {pk: _reasons(rows[pk]) for pk in before}
     assert len(after[same.pk]) == before[same.pk]  # unchanged: no history row
     for pk in (moved.pk, corrected.pk):
@@ -146,17 +156,25 @@ def test_the_bulk_status_form_matches_the_single_form(demo, make_invoice):
     single, many = (services.issue_invoice(invoice=make_invoice()) for _ in range(2))
     for status in (HealthcodeStatus.QUEUED, HealthcodeStatus.UNPROCESSED, HealthcodeStatus.FAILED):
         with transaction.atomic():
-            services.set_clearing_house_status(invoice=services.lock_invoice(single.pk, demo.pk), status=status,
-                                               version=3)
+            services.set_clearing_house_status(
+                invoice=services.lock_invoice(single.pk, demo.pk), status=status, version=3
+            )
             services.set_clearing_house_statuses(
                 changes=[(services.lock_invoices(practice_id=demo.pk, invoice_ids=[many.pk])[many.pk], status)],
-                versions={many.pk: 3})
+                versions={many.pk: 3},
+            )
     single.refresh_from_db()
     many.refresh_from_db()
-    assert (single.healthcode_status, single.version) == (many.healthcode_status, many.version) == (
-        HealthcodeStatus.FAILED, 3)
-    assert _reasons(single)[-3:] == _reasons(many)[-3:] == [
-        "Healthcode: Sending to Healthcode", "Healthcode: Unprocessed", "Healthcode: Failed"]
+    assert (
+        (single.healthcode_status, single.version)
+        == (many.healthcode_status, many.version)
+        == (HealthcodeStatus.FAILED, 3)
+    )
+    assert (
+        _reasons(single)[-3:]
+        == _reasons(many)[-3:]
+        == ["Healthcode: Sending to Healthcode", "Healthcode: Unprocessed", "Healthcode: Failed"]
+    )
 
 
 def test_an_unknown_status_is_refused_before_anything_is_written(demo, make_invoice):

@@ -98,10 +98,19 @@ def test_vat_is_rounded_per_line_with_one_rule(make_invoice, demo):
 
     from openpractice.products import services as products
 
-    products.create_product(practice=demo, data={
-        "product_type": "procedure", "name": "Medical report", "procedure_type": "Report or letter",
-        "duration_minutes": None, "list_price": Decimal("33.33"), "vat_treatment": "standard",
-        "industry_standard_code": "", "procedure_code": ""})
+    products.create_product(
+        practice=demo,
+        data={
+            "product_type": "procedure",
+            "name": "Medical report",
+            "procedure_type": "Report or letter",
+            "duration_minutes": None,
+            "list_price": Decimal("33.33"),
+            "vat_treatment": "standard",
+            "industry_standard_code": "",
+            "procedure_code": "",
+        },
+    )
     invoice = make_invoice(product="Medical report", bill_to="patient", quantity=3)
     line = invoice.lines.get()
     assert line.net_amount == Decimal("99.99") and line.vat_amount == Decimal("20.00")

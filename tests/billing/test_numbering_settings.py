@@ -26,20 +26,25 @@ def test_changing_the_prefix_carries_the_count_on(practice):
     assert rows["invoice"]["next_number"] == "HS000003" and rows["invoice"]["issued"] == 2
 
 
-@pytest.mark.parametrize("invoice_prefix, credit_prefix, field", [
-    ("IN.V", "CN", "invoice_prefix"),
-    ("INV1", "CN", "invoice_prefix"),
-    ("", "CN", "invoice_prefix"),
-    ("INV", "TOOLONG", "credit_note_prefix"),
-    ("INV", "inv", "credit_note_prefix"),
-])
+@pytest.mark.parametrize(
+    "invoice_prefix, credit_prefix, field",
+    [
+        ("IN.V", "CN", "invoice_prefix"),
+        ("INV1", "CN", "invoice_prefix"),
+        ("", "CN", "invoice_prefix"),
+        ("INV", "TOOLONG", "credit_note_prefix"),
+        ("INV", "inv", "credit_note_prefix"),
+    ],
+)
 def test_bad_prefixes_are_refused_and_nothing_changes(practice, invoice_prefix, credit_prefix, field):
     services.set_number_prefixes(practice=practice, invoice_prefix="ABC", credit_note_prefix="XY")
     with pytest.raises(BillingError) as refused:
         services.set_number_prefixes(practice=practice, invoice_prefix=invoice_prefix, credit_note_prefix=credit_prefix)
     assert refused.value.field == field
     assert dict(NumberSequence.objects.filter(practice=practice).values_list("kind", "prefix")) == {
-        "invoice": "ABC", "credit_note": "XY"}
+        "invoice": "ABC",
+        "credit_note": "XY",
+    }
 
 
 def test_a_prefix_too_long_for_the_count_is_refused(practice):
@@ -85,4 +90,4 @@ def test_any_accepted_prefix_gives_numbers_every_insurer_takes(typed, count):
         assert used_up.code == "sequence_exhausted" and len(prefix) + len(str(count)) > services.MAX_NUMBER_LENGTH
         return
     assert len(number) <= services.MAX_NUMBER_LENGTH and "." not in number
-    assert number.startswith(prefix) and int(number[len(prefix):]) == count
+    assert number.startswith(prefix) and int(number[len(prefix) :]) == count

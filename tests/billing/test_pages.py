@@ -33,13 +33,27 @@ def test_create_an_insurer_invoice_from_the_patient(demo, biller):
     product = Product.objects.get(practice=demo, name="Initial consultation")
     doctor = Membership.objects.get(practice=demo, user__email="dr.patel@demo.openpractice.test")
     today = dt.date.today().isoformat()
-    response = biller.post(f"/invoices/new/?patient={patient.pk}", {
-        "patient": patient.pk, "bill_to": "insurer", "insurance": insurance.pk, "practitioner": doctor.pk,
-        "invoice_date": today, "service_setting": "outpatient", "primary_diagnosis": "M17.1",
-        "payee_kind": "practitioner", "lines-TOTAL_FORMS": "2", "lines-INITIAL_FORMS": "0",
-        "lines-0-product": product.pk, "lines-0-service_date": today, "lines-0-quantity": "1",
-        "lines-1-product": "", "lines-1-service_date": "", "lines-1-quantity": "1",
-    })
+    response = biller.post(
+        f"/invoices/new/?patient={patient.pk}",
+        {
+            "patient": patient.pk,
+            "bill_to": "insurer",
+            "insurance": insurance.pk,
+            "practitioner": doctor.pk,
+            "invoice_date": today,
+            "service_setting": "outpatient",
+            "primary_diagnosis": "M17.1",
+            "payee_kind": "practitioner",
+            "lines-TOTAL_FORMS": "2",
+            "lines-INITIAL_FORMS": "0",
+            "lines-0-product": product.pk,
+            "lines-0-service_date": today,
+            "lines-0-quantity": "1",
+            "lines-1-product": "",
+            "lines-1-service_date": "",
+            "lines-1-quantity": "1",
+        },
+    )
     assert response.status_code == 302, response.content.decode()[:3000]
     invoice = Invoice.objects.get(practice=demo, patient=patient)
     assert str(invoice.total) == "180.00" and invoice.lines.get().price_source == "contract"
@@ -55,10 +69,21 @@ def test_create_an_insurer_invoice_from_the_patient(demo, biller):
 
 def test_form_errors_name_the_field(demo, biller):
     patient = Patient.objects.get(practice=demo, last_name="Bennett")
-    response = biller.post(f"/invoices/new/?patient={patient.pk}", {
-        "patient": patient.pk, "bill_to": "insurer", "invoice_date": "", "service_setting": "outpatient",
-        "payee_kind": "practitioner", "lines-TOTAL_FORMS": "1", "lines-INITIAL_FORMS": "0",
-        "lines-0-product": "", "lines-0-service_date": "", "lines-0-quantity": "1"})
+    response = biller.post(
+        f"/invoices/new/?patient={patient.pk}",
+        {
+            "patient": patient.pk,
+            "bill_to": "insurer",
+            "invoice_date": "",
+            "service_setting": "outpatient",
+            "payee_kind": "practitioner",
+            "lines-TOTAL_FORMS": "1",
+            "lines-INITIAL_FORMS": "0",
+            "lines-0-product": "",
+            "lines-0-service_date": "",
+            "lines-0-quantity": "1",
+        },
+    )
     assert response.status_code == 422
     assert b'id="id_invoice_date_error"' in response.content and b'id="id_practitioner_error"' in response.content
     assert not Invoice.objects.exists()

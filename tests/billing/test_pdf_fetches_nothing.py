@@ -46,7 +46,8 @@ def test_an_invoice_pdf_fetches_nothing_from_the_network(make_invoice, listener,
         f'<link rel="stylesheet" href="{url}/evil.css">'
         f'<style>@import url("{url}/imported.css"); body {{ background: url({url}/bg.png) }}</style>'
         f'<img src="{url}/logo.png"><img src="file:///etc/hostname">'
-        '{% include "billing/pdf_real.html" %}')
+        '{% include "billing/pdf_real.html" %}'
+    )
     settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [tmp_path, *settings.TEMPLATES[0]["DIRS"]]}]
     invoice = make_invoice()
     pdf = invoice_pdf(invoice=invoice)
@@ -64,7 +65,12 @@ def test_the_fetcher_serves_static_files_only(settings):
     app_css = static_file_for("/static/css/app.css")
     assert app_css and app_css.name == "app.css"
     assert fetcher.fetch(app_css.as_uri()).read().strip()
-    for refused in ("http://127.0.0.1:1/x.css", "https://example.org/logo.png", "file:///etc/passwd",
-                    (Path(settings.BASE_DIR) / "pyproject.toml").as_uri(), "ftp://example.org/x"):
+    for refused in (
+        "http://127.0.0.1:1/x.css",
+        "https://example.org/logo.png",
+        "file:///etc/passwd",
+        (Path(settings.BASE_DIR) / "pyproject.toml").as_uri(),
+        "ftp://example.org/x",
+    ):
         with pytest.raises(ValueError, match="only the app's own static files"):
             fetcher.fetch(refused)

@@ -39,22 +39,51 @@ class Setting:
         doctor = make_member(practice, Role.PRACTITIONER)
         self.practitioner = Membership.objects.get(practice=practice, user=doctor)
         self.insurer = insurer_contact(practice, "bup")
-        self.patient = patients.create_patient(practice=practice, data={
-            "first_name": "Oliver", "last_name": "Bennett", "date_of_birth": dt.date(1980, 4, 12)})
-        self.insurance = patients.add_relationship(patient=self.patient, data={
-            "relationship_type": "insurance", "related_contact": self.insurer, "related_patient": None,
-            "registration_number": "10000001"})
-        self.products = {name: products.create_product(practice=practice, data={
-            "product_type": "appointment", "name": name, "procedure_type": "", "duration_minutes": 30,
-            "list_price": D(price), "vat_treatment": "exempt", "industry_standard_code": "", "procedure_code": ""})
-            for name, price in PRICES.items()}
+        self.patient = patients.create_patient(
+            practice=practice,
+            data={"first_name": "Oliver", "last_name": "Bennett", "date_of_birth": dt.date(1980, 4, 12)},
+        )
+        self.insurance = patients.add_relationship(
+            patient=self.patient,
+            data={
+                "relationship_type": "insurance",
+                "related_contact": self.insurer,
+                "related_patient": None,
+                "registration_number": "10000001",
+            },
+        )
+        self.products = {
+            name: products.create_product(
+                practice=practice,
+                data={
+                    "product_type": "appointment",
+                    "name": name,
+                    "procedure_type": "",
+                    "duration_minutes": 30,
+                    "list_price": D(price),
+                    "vat_treatment": "exempt",
+                    "industry_standard_code": "",
+                    "procedure_code": "",
+                },
+            )
+            for name, price in PRICES.items()
+        }
 
     def invoice(self, *names: str, bill_to=BillTo.INSURER, issue=True) -> Invoice:
-        header = {"bill_to": bill_to, "patient": self.patient,
-                  "insurance": self.insurance if bill_to == BillTo.INSURER else None,
-                  "practitioner": self.practitioner, "invoice_date": TODAY}
-        invoice = services.create_invoice(practice=self.practice, data=header, lines=[
-            {"product": self.products[n], "service_date": TODAY, "quantity": 1} for n in names or ("Consultation",)])
+        header = {
+            "bill_to": bill_to,
+            "patient": self.patient,
+            "insurance": self.insurance if bill_to == BillTo.INSURER else None,
+            "practitioner": self.practitioner,
+            "invoice_date": TODAY,
+        }
+        invoice = services.create_invoice(
+            practice=self.practice,
+            data=header,
+            lines=[
+                {"product": self.products[n], "service_date": TODAY, "quantity": 1} for n in names or ("Consultation",)
+            ],
+        )
         return services.issue_invoice(invoice=invoice) if issue else invoice
 
 
@@ -69,10 +98,16 @@ def _settling(practice, applied: dict[int, Decimal]) -> list[SimpleNamespace]:
     for chunk in services.lock_for_settlement(practice=practice, invoice_ids=set(applied)):
         for row in chunk.invoices:
             values = dict(zip(services.SETTLEMENT_COLUMNS, row))
-            found.append(SimpleNamespace(
-                id=values["id"], total=D(str(values["total"])), paid_total=D(str(values["paid_total"])),
-                credited_total=D(str(values["credited_total"])),
-                written_off_total=D(str(values["written_off_total"])), settled=applied[values["id"]]))
+            found.append(
+                SimpleNamespace(
+                    id=values["id"],
+                    total=D(str(values["total"])),
+                    paid_total=D(str(values["paid_total"])),
+                    credited_total=D(str(values["credited_total"])),
+                    written_off_total=D(str(values["written_off_total"])),
+                    settled=applied[values["id"]],
+                )
+            )
     return found
 
 
@@ -87,14 +122,17 @@ def test_apply_settlements_writes_paid_totals_and_outcomes_without_history(setti
     history = Invoice.history.count()
     before = timezone.now()
     with transaction.atomic():
-        handle = services.apply_settlements(invoices=_settling(setting.practice, {
-            whole.pk: D("180.00"), part.pk: D("100.00")}), meanwhile=True)
+        handle = services.apply_settlements(
+            invoices=_settling(setting.practice, {whole.pk: D("180.00"), part.pk: D("100.00")}), meanwhile=True
+        )
         if handle is not None:  # PostgreSQL: the UPDATE ran on a helper thread
             assert connection.vendor == "postgresql"
             handle.wait()
     assert _state([whole, part, untouched]) == {
-        whole.pk: (D("180.00"), PaymentOutcome.PAID), part.pk: (D("130.00"), PaymentOutcome.PART_PAID),
-        untouched.pk: (ZERO, PaymentOutcome.UNPAID)}
+        whole.pk: (D("180.00"), PaymentOutcome.PAID),
+        part.pk: (D("130.00"), PaymentOutcome.PART_PAID),
+        untouched.pk: (ZERO, PaymentOutcome.UNPAID),
+    }
     assert Invoice.objects.get(pk=whole.pk).updated_at >= before
     assert Invoice.history.count() == history  # the ledger's rows are the audit, not a row per invoice
 
@@ -104,8 +142,10 @@ def test_apply_settlements_counts_credit_notes_and_write_offs_as_settled(setting
     services.create_credit_note(invoice=credited, amount="80.00", reason="Goodwill")
     services.write_off(invoice=written_off, reason="Small balance")
     services.apply_settlements(invoices=_settling(setting.practice, {credited.pk: D("100.00"), written_off.pk: ZERO}))
-    assert _state([credited, written_off]) == {credited.pk: (D("100.00"), PaymentOutcome.PAID),
-                                               written_off.pk: (ZERO, PaymentOutcome.WRITTEN_OFF)}
+    assert _state([credited, written_off]) == {
+        credited.pk: (D("100.00"), PaymentOutcome.PAID),
+        written_off.pk: (ZERO, PaymentOutcome.WRITTEN_OFF),
+    }
 
 
 def test_apply_settlements_with_nothing_writes_nothing(setting):
@@ -119,13 +159,18 @@ def test_lock_for_settlement_locks_in_ascending_id_chunks_with_the_lines(setting
 
     invoices = [setting.invoice("Consultation", "Scan") for _ in range(5)]
     monkeypatch.setattr(arrays, "ANYOF_CHUNK", 2)
-    chunks = list(services.lock_for_settlement(practice=setting.practice,
-                                               invoice_ids={i.pk for i in reversed(invoices)}))
+    chunks = list(
+        services.lock_for_settlement(practice=setting.practice, invoice_ids={i.pk for i in reversed(invoices)})
+    )
     ids = [[row[0] for row in chunk.invoices] for chunk in chunks]
     assert ids == [[invoices[0].pk, invoices[1].pk], [invoices[2].pk, invoices[3].pk], [invoices[4].pk]]
     assert [list(chunk.ids) for chunk in chunks] == ids
     assert sorted((row[1], row[2]) for row in chunks[0].lines) == [
-        (invoices[0].pk, 1), (invoices[0].pk, 2), (invoices[1].pk, 1), (invoices[1].pk, 2)]
+        (invoices[0].pk, 1),
+        (invoices[0].pk, 2),
+        (invoices[1].pk, 1),
+        (invoices[1].pk, 2),
+    ]
 
 
 def test_lock_for_settlement_reads_only_the_practices_invoices(setting, other_practice):
@@ -137,12 +182,18 @@ def test_lock_for_settlement_reads_only_the_practices_invoices(setting, other_pr
 # For each invoice: what was paid and credited by hand beforehand, and the allocations a ledger posts.
 _products = st.lists(st.sampled_from(sorted(PRICES)), min_size=1, max_size=3)
 _shares = st.lists(st.sampled_from([D("0"), D("0.01"), D("0.1"), D("0.5"), D("0.83"), D("1")]), max_size=3)
-_invoice = st.tuples(_products, st.sampled_from([None, D("10.00"), D("55.55")]),
-                     st.sampled_from([None, D("5.00")]), st.booleans(), _shares)
+_invoice = st.tuples(
+    _products,
+    st.sampled_from([None, D("10.00"), D("55.55")]),
+    st.sampled_from([None, D("5.00")]),
+    st.booleans(),
+    _shares,
+)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                  HealthCheck.too_slow])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(plans=st.lists(_invoice, min_size=1, max_size=5))
 def test_apply_settlements_agrees_with_refreshing_each_invoice(setting, plans):
     """Over any invoices (paid, credited or written off by hand before) and any allocations, the
@@ -183,8 +234,13 @@ def test_apply_settlements_agrees_with_refreshing_each_invoice(setting, plans):
 
 # -- create_shortfall_invoice -----------------------------------------------------------------------
 def _shortfall(invoice, **kwargs):
-    values = {"invoice": invoice, "amount": D("60.00"), "insurer": "Bupa", "reason": "shortfall",
-              "source": "remittance BACS0001"}
+    values = {
+        "invoice": invoice,
+        "amount": D("60.00"),
+        "insurer": "Bupa",
+        "reason": "shortfall",
+        "source": "remittance BACS0001",
+    }
     return services.create_shortfall_invoice(**{**values, **kwargs})
 
 
@@ -193,30 +249,58 @@ def test_a_shortfall_invoice_is_issued_to_the_patient_line_by_line(setting, make
 
     invoice = setting.invoice("Consultation", "Scan")
     user = make_member(setting.practice, Role.BILLING)
-    charges = [services.ShortfallCharge(sequence=1, amount=D("30.00"), reason="Benefit maximum"),
-               services.ShortfallCharge(sequence=2, amount=D("20.00")),
-               services.ShortfallCharge(sequence=9, amount=D("5.00"), reason="not a line of the invoice")]
+    charges = [
+        services.ShortfallCharge(sequence=1, amount=D("30.00"), reason="Benefit maximum"),
+        services.ShortfallCharge(sequence=2, amount=D("20.00")),
+        services.ShortfallCharge(sequence=9, amount=D("5.00"), reason="not a line of the invoice"),
+    ]
     next_number = NumberSequence.objects.get(practice=setting.practice, kind="invoice").next_value
     patient_invoice = _shortfall(invoice, charges=charges, reason="Policy excess", created_by=user)
 
     assert patient_invoice.record_status == RecordStatus.ISSUED and patient_invoice.bill_to == BillTo.PATIENT
     assert patient_invoice.number.endswith(f"{next_number:06d}")
-    assert patient_invoice.patient_id == invoice.patient_id and patient_invoice.practitioner_id == invoice.practitioner_id
-    assert (patient_invoice.total, patient_invoice.net_total, patient_invoice.vat_total) == (D("60.00"), D("60.00"),
-                                                                                          ZERO)
+    assert (
+        patient_invoice.patient_id == invoice.patient_id and patient_invoice.practitioner_id == invoice.practitioner_id
+    )
+    assert (patient_invoice.total, patient_invoice.net_total, patient_invoice.vat_total) == (
+        D("60.00"),
+        D("60.00"),
+        ZERO,
+    )
     assert patient_invoice.due_date == patient_invoice.invoice_date + dt.timedelta(days=30)
     assert patient_invoice.created_by_id == user.pk
     assert patient_invoice.notes == f"Shortfall on invoice {invoice.number} from Bupa (remittance BACS0001)."
-    lines = [(l.sequence, l.description, l.unit_price, l.net_amount, l.price_source, l.product_id)
-             for l in patient_invoice.lines.all()]
+    lines = [
+        (line.sequence, line.description, line.unit_price, line.net_amount, line.price_source, line.product_id)
+        for line in patient_invoice.lines.all()
+    ]
     assert lines == [
-        (1, "Shortfall: Consultation. Bupa: Benefit maximum", D("30.00"), D("30.00"), SHORTFALL_PRICE_SOURCE,
-         setting.products["Consultation"].pk),
-        (2, "Shortfall: Scan. Bupa: Policy excess", D("20.00"), D("20.00"), SHORTFALL_PRICE_SOURCE,
-         setting.products["Scan"].pk),
+        (
+            1,
+            "Shortfall: Consultation. Bupa: Benefit maximum",
+            D("30.00"),
+            D("30.00"),
+            SHORTFALL_PRICE_SOURCE,
+            setting.products["Consultation"].pk,
+        ),
+        (
+            2,
+            "Shortfall: Scan. Bupa: Policy excess",
+            D("20.00"),
+            D("20.00"),
+            SHORTFALL_PRICE_SOURCE,
+            setting.products["Scan"].pk,
+        ),
         # What the charges do not cover goes on the first charge line, with the shortfall's reason.
-        (3, "Shortfall: Consultation. Bupa: Policy excess", D("10.00"), D("10.00"), SHORTFALL_PRICE_SOURCE,
-         setting.products["Consultation"].pk)]
+        (
+            3,
+            "Shortfall: Consultation. Bupa: Policy excess",
+            D("10.00"),
+            D("10.00"),
+            SHORTFALL_PRICE_SOURCE,
+            setting.products["Consultation"].pk,
+        ),
+    ]
     assert patient_invoice.carries_shortfall and not patient_invoice.is_editable
     reasons = list(patient_invoice.history.order_by("history_id").values_list("history_change_reason", flat=True))
     assert reasons[-1] == f"Issued as {patient_invoice.number}"
@@ -226,13 +310,19 @@ def test_a_shortfall_invoice_is_issued_to_the_patient_line_by_line(setting, make
 
 def test_a_shortfall_never_charges_a_line_more_than_its_deduction_nor_more_than_the_amount(setting):
     invoice = setting.invoice("Consultation", "Scan")
-    charges = [services.ShortfallCharge(sequence=1, amount=D("50.00")),
-               services.ShortfallCharge(sequence=2, amount=D("50.00"))]
+    charges = [
+        services.ShortfallCharge(sequence=1, amount=D("50.00")),
+        services.ShortfallCharge(sequence=2, amount=D("50.00")),
+    ]
     patient_invoice = _shortfall(invoice, amount=D("70.00"), charges=charges)
-    assert [(l.sequence, l.net_amount) for l in patient_invoice.lines.all()] == [(1, D("50.00")), (2, D("20.00"))]
+    assert [(line.sequence, line.net_amount) for line in patient_invoice.lines.all()] == [
+        (1, D("50.00")),
+        (2, D("20.00")),
+    ]
     without = _shortfall(invoice, amount=D("15.00"))
-    assert [(l.description, l.net_amount) for l in without.lines.all()] == [
-        ("Shortfall: Consultation. Bupa: shortfall", D("15.00"))]
+    assert [(line.description, line.net_amount) for line in without.lines.all()] == [
+        ("Shortfall: Consultation. Bupa: shortfall", D("15.00"))
+    ]
 
 
 @pytest.mark.parametrize("case", ["draft", "zero", "over_balance"])
@@ -243,7 +333,8 @@ def test_a_shortfall_invoice_needs_an_issued_invoice_that_owes_the_amount(settin
     with pytest.raises(BillingError) as refused:
         _shortfall(invoice, amount=amount)
     assert (refused.value.field, refused.value.code) == (
-        ("amount", "invalid") if case in ("zero", "over_balance") else ("invoice", "wrong_status"))
+        ("amount", "invalid") if case in ("zero", "over_balance") else ("invoice", "wrong_status")
+    )
     assert Invoice.objects.count() == count
 
 

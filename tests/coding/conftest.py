@@ -13,9 +13,13 @@ def csv_bytes(*lines: str) -> bytes:
 def import_csv():
     def do(practice, *lines, system="ccsd", insurer=None, retire_missing=True, today=None, content=None):
         return import_code_set(
-            practice=practice, kind=ImportKind.ACCEPTED if insurer else ImportKind.CODES, system=system,
-            source=CsvCodeSource(content if content is not None else csv_bytes(*lines)), insurer=insurer,
-            retire_missing=retire_missing, today=today,
+            practice=practice,
+            kind=ImportKind.ACCEPTED if insurer else ImportKind.CODES,
+            system=system,
+            source=CsvCodeSource(content if content is not None else csv_bytes(*lines)),
+            insurer=insurer,
+            retire_missing=retire_missing,
+            today=today,
         )
 
     return do

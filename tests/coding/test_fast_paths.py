@@ -22,10 +22,20 @@ def plain_search_text(description):
     return " ".join(dict.fromkeys(w[:MAX_WORD] for w in WORD.findall(fold(description).lower()) if w not in STOPWORDS))
 
 
-@pytest.mark.parametrize("text", [
-    "Multiple arthroscopic operations on knee", "the knee and the hip", "Knee KNEE knee-joint", "Ménière's disease",
-    "x" * 60 + " y", "", "a an of", "Type 2 diabetes, type 2", "tab\there back\\slash",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Multiple arthroscopic operations on knee",
+        "the knee and the hip",
+        "Knee KNEE knee-joint",
+        "Ménière's disease",
+        "x" * 60 + " y",
+        "",
+        "a an of",
+        "Type 2 diabetes, type 2",
+        "tab\there back\\slash",
+    ],
+)
 def test_search_text_fast_path_is_the_plain_rule(text):
     assert search_text(text) == plain_search_text(text)
 
@@ -51,7 +61,12 @@ def test_current_membership_query_matches_the_orm_rule(practice, other_practice,
         found = current_membership(user=user, practice_id=chosen)
         expected = next((m for m in orm if m.practice_id == chosen), orm[0])
         assert (found.pk, found.practice.pk, found.practice.name, found.role, found.created_at) == (
-            expected.pk, expected.practice.pk, expected.practice.name, expected.role, expected.created_at)
+            expected.pk,
+            expected.practice.pk,
+            expected.practice.name,
+            expected.role,
+            expected.created_at,
+        )
     Membership.objects.filter(user=user).update(is_active=False)
     assert current_membership(user=user, practice_id=practice.pk) is None
 
@@ -67,8 +82,10 @@ def test_bulk_import_path_stores_what_the_row_path_stores(practice, other_practi
     """The bulk path (COPY in chunks, GIN merged once, ANALYZE on PostgreSQL; trigger dropped and
     FTS filled in one statement on SQLite) against the small-import path, same file."""
     lines = ["code,description,active from,active to"] + [
-        f"W{n:04d},\"{'Ménière' if n % 3 == 0 else 'Knee'} repair, part {n} of the\ttab back\\slash\",2015-01-01,"
-        f"{'2030-12-31' if n % 2 else ''}" for n in range(23)]
+        f'W{n:04d},"{"Ménière" if n % 3 == 0 else "Knee"} repair, part {n} of the\ttab back\\slash",2015-01-01,'
+        f"{'2030-12-31' if n % 2 else ''}"
+        for n in range(23)
+    ]
     monkeypatch.setattr(services, "COPY_CHUNK", 4)  # several chunks, one of them short
     monkeypatch.setattr(services, "BULK_ROWS", 5)
     bulk = import_csv(practice, *lines)
@@ -77,8 +94,10 @@ def test_bulk_import_path_stores_what_the_row_path_stores(practice, other_practi
     assert bulk.added == small.added == 23
 
     def stored(p):
-        return [(c.code, c.code_key, c.description, c.search_words, c.active_from, c.active_to, c.source, c.note)
-                for c in Code.objects.filter(practice=p).order_by("code_key")]
+        return [
+            (c.code, c.code_key, c.description, c.search_words, c.active_from, c.active_to, c.source, c.note)
+            for c in Code.objects.filter(practice=p).order_by("code_key")
+        ]
 
     assert stored(practice) == stored(other_practice)
     first = Code.objects.get(practice=practice, code_key="W0000")

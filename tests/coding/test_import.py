@@ -18,18 +18,26 @@ from .conftest import csv_bytes
 
 pytestmark = pytest.mark.django_db
 
-GOOD = ["CCSD Code,Narrative,Valid From,Valid To",
-        "W8500,Multiple arthroscopic operations on knee,2015-01-01,",
-        "c7520,Phacoemulsification of lens with implant,,",
-        "AC100,Local anaesthetic by main operator,01/01/2010,31/12/2019"]
+GOOD = [
+    "CCSD Code,Narrative,Valid From,Valid To",
+    "W8500,Multiple arthroscopic operations on knee,2015-01-01,",
+    "c7520,Phacoemulsification of lens with implant,,",
+    "AC100,Local anaesthetic by main operator,01/01/2010,31/12/2019",
+]
 
 
 def snapshot(practice):
     return (
-        list(Code.objects.filter(practice=practice).order_by("code_key").values_list(
-            "code", "description", "search_words", "active_from", "active_to", "updated_at")),
-        list(AcceptedCode.objects.filter(practice=practice).order_by("code_key").values_list(
-            "code", "max_fee", "active_from", "active_to")),
+        list(
+            Code.objects.filter(practice=practice)
+            .order_by("code_key")
+            .values_list("code", "description", "search_words", "active_from", "active_to", "updated_at")
+        ),
+        list(
+            AcceptedCode.objects.filter(practice=practice)
+            .order_by("code_key")
+            .values_list("code", "max_fee", "active_from", "active_to")
+        ),
     )
 
 
@@ -47,11 +55,17 @@ def test_good_file_with_aliases_then_again_changes_nothing(practice, import_csv)
 
 def test_changed_and_retired(practice, import_csv):
     import_csv(practice, *GOOD)
-    outcome = import_csv(practice, "code,description", "W8500,Arthroscopic operations on knee (multiple)",
-                         "C7520,Phacoemulsification of lens with implant", today=date(2024, 5, 10))
+    outcome = import_csv(
+        practice,
+        "code,description",
+        "W8500,Arthroscopic operations on knee (multiple)",
+        "C7520,Phacoemulsification of lens with implant",
+        today=date(2024, 5, 10),
+    )
     assert (outcome.added, outcome.changed, outcome.retired) == (0, 1, 0)  # W8500; AC100 already ended
-    outcome = import_csv(practice, "code,description", "W8500,Arthroscopic operations on knee (multiple)",
-                         today=date(2024, 5, 10))
+    outcome = import_csv(
+        practice, "code,description", "W8500,Arthroscopic operations on knee (multiple)", today=date(2024, 5, 10)
+    )
     assert outcome.retired == 1
     assert Code.objects.get(practice=practice, code_key="C7520").active_to == date(2024, 5, 9)
     # the new words are searchable, the old ones are gone
@@ -59,16 +73,35 @@ def test_changed_and_retired(practice, import_csv):
     assert [m.code for m in found] == ["W8500"]
 
 
-@pytest.mark.parametrize("content, row, words", [
-    (csv_bytes("code,title", "W8500,x"), 1, ["no", "description"]),  # "title" is an alias: see next
-    (csv_bytes("kode,description", "W8500,x"), 1, ["no", "code", "column"]),
-    (csv_bytes("code,description,active from", "W8500,Knee,2020-01-01", "C7520,Lens,31/02/2020"), 3, ["31/02/2020", "not a date"]),
-    (csv_bytes("code,description", "W8500,Knee", "C7520,Lens", "w8500,Knee again"), 4, ["W8500", "appears again", "row 2"]),
-    (csv_bytes("code,description", "W8500,Knee", "NOTACODE,Bad"), 3, ["not a valid code"]),
-    (csv_bytes("code,description", "W8500,"), 2, ["description", "empty"]),
-    ("code,description\nW8500,Kn\u00e9e\n".encode("cp1252"), 2, ["not UTF-8", "CSV UTF-8"]),
-], ids=["title-is-description", "missing-code-column", "bad-date", "duplicate-code", "bad-code", "empty-description",
-        "wrong-encoding"])
+@pytest.mark.parametrize(
+    "content, row, words",
+    [
+        (csv_bytes("code,title", "W8500,x"), 1, ["no", "description"]),  # "title" is an alias: see next
+        (csv_bytes("kode,description", "W8500,x"), 1, ["no", "code", "column"]),
+        (
+            csv_bytes("code,description,active from", "W8500,Knee,2020-01-01", "C7520,Lens,31/02/2020"),
+            3,
+            ["31/02/2020", "not a date"],
+        ),
+        (
+            csv_bytes("code,description", "W8500,Knee", "C7520,Lens", "w8500,Knee again"),
+            4,
+            ["W8500", "appears again", "row 2"],
+        ),
+        (csv_bytes("code,description", "W8500,Knee", "NOTACODE,Bad"), 3, ["not a valid code"]),
+        (csv_bytes("code,description", "W8500,"), 2, ["description", "empty"]),
+        ("code,description\nW8500,Kn\u00e9e\n".encode("cp1252"), 2, ["not UTF-8", "CSV UTF-8"]),
+    ],
+    ids=[
+        "title-is-description",
+        "missing-code-column",
+        "bad-date",
+        "duplicate-code",
+        "bad-code",
+        "empty-description",
+        "wrong-encoding",
+    ],
+)
 def test_malformed_file_names_the_row_and_changes_nothing(practice, import_csv, content, row, words):
     import_csv(practice, "code,description", "H2510,Rigid sigmoidoscopy")
     before = snapshot(practice)
@@ -106,8 +139,9 @@ def test_many_problems_are_listed_up_to_a_limit(practice, import_csv):
 
 
 def test_accepted_list_with_max_fee_and_lookups(practice, other_practice, import_csv, bupa, django_assert_num_queries):
-    outcome = import_csv(practice, "Procedure code,Maximum fee (£),valid from", "W8500,\"£1,250.00\",2024-01-01",
-                         "C7520,,", insurer=bupa)
+    outcome = import_csv(
+        practice, "Procedure code,Maximum fee (£),valid from", 'W8500,"£1,250.00",2024-01-01', "C7520,,", insurer=bupa
+    )
     assert outcome.added == 2
     row = AcceptedCode.objects.get(practice=practice, code_key="W8500")
     assert row.max_fee == Decimal("1250.00") and isinstance(row.max_fee, Decimal)
@@ -162,17 +196,23 @@ def test_management_command(practice, tmp_path, capsys, bupa):
 # Property: importing any valid file twice changes nothing the second time, and what is stored is
 # exactly what the file said (round trip).
 ccsd_code = st.one_of(
-    st.builds(lambda l, n: f"{l}{n:04d}", st.sampled_from("ABCHW"), st.integers(0, 9999)),
+    st.builds(lambda letter, n: f"{letter}{n:04d}", st.sampled_from("ABCHW"), st.integers(0, 9999)),
     st.integers(0, 99999).map(lambda n: f"{n:05d}"),
 )
-description = st.text(st.characters(codec="utf-8", categories=["L", "N", "Zs"]), min_size=1, max_size=40).map(
-    lambda s: " ".join(s.split())).filter(bool)
+description = (
+    st.text(st.characters(codec="utf-8", categories=["L", "N", "Zs"]), min_size=1, max_size=40)
+    .map(lambda s: " ".join(s.split()))
+    .filter(bool)
+)
 day = st.dates(date(2000, 1, 1), date(2030, 12, 31))
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(rows=st.dictionaries(ccsd_code, st.tuples(description, st.none() | day, st.none() | st.integers(0, 400)),
-                            min_size=1, max_size=25))
+@given(
+    rows=st.dictionaries(
+        ccsd_code, st.tuples(description, st.none() | day, st.none() | st.integers(0, 400)), min_size=1, max_size=25
+    )
+)
 def test_import_round_trip_and_idempotent(practice, import_csv, rows):
     Code.objects.filter(practice=practice).delete()
     lines = ["code,description,active from,active to"]

@@ -32,20 +32,51 @@ INSURERS = {
 }
 
 VALID_REGISTRATION = [
-    ("alliance", "123456"), ("alliance", "1234567"), ("alliance", "12345678"),
-    ("allianz", "P1234"), ("allianz", "P123456789"),
-    ("aetna", "P12345"), ("aetna", "W123456789"), ("aetna", "W1234567890"), ("aetna", "W1234 12345"),
-    ("aetna", "W1234 123456"), ("aetna", "W123456789-01"), ("aetna", "W1234567890-12"), ("aetna", "W1234 12345-99"),
-    ("bupa_global", "BI-1234-5678-9012"), ("bupa_global", "12-1234-5678-9012"), ("bupa_global", "bi-1234-5678-9012"),
-    ("axa", "AXA-AB123456"), ("axa", "AX1234567B"), ("axa", "1234567A"), ("axa", "AXA/A1234567"), ("axa", "HOL/A1234567"),
-    ("axa", "AB123456"), ("axa", "ABC12345"), ("axa", "12345678AB12"), ("axa", "AB12345678"), ("axa", "1234567"),
-    ("axa", "123456"), ("axa", "AXI12345678"), ("axa", "OGI12345678"), ("axa", "INTL7123456"), ("axa", "INTL71234567"),
-    ("freedom", "AB123456"), ("freedom", "ABC12345"),
-    ("exeter", "12345678AB12"), ("exeter", "AB12345678"), ("exeter", "1234567"), ("exeter", "123456"),
-    ("axa_global", "AXE12345678"), ("axa_global", "BXC12345678"), ("axa_global", "HKE12345678"),
-    ("axa_global", "KVE12345678"), ("axa_global", "INTL71234567"),
+    ("alliance", "123456"),
+    ("alliance", "1234567"),
+    ("alliance", "12345678"),
+    ("allianz", "P1234"),
+    ("allianz", "P123456789"),
+    ("aetna", "P12345"),
+    ("aetna", "W123456789"),
+    ("aetna", "W1234567890"),
+    ("aetna", "W1234 12345"),
+    ("aetna", "W1234 123456"),
+    ("aetna", "W123456789-01"),
+    ("aetna", "W1234567890-12"),
+    ("aetna", "W1234 12345-99"),
+    ("bupa_global", "BI-1234-5678-9012"),
+    ("bupa_global", "12-1234-5678-9012"),
+    ("bupa_global", "bi-1234-5678-9012"),
+    ("axa", "AXA-AB123456"),
+    ("axa", "AX1234567B"),
+    ("axa", "1234567A"),
+    ("axa", "AXA/A1234567"),
+    ("axa", "HOL/A1234567"),
+    ("axa", "AB123456"),
+    ("axa", "ABC12345"),
+    ("axa", "12345678AB12"),
+    ("axa", "AB12345678"),
+    ("axa", "1234567"),
+    ("axa", "123456"),
+    ("axa", "AXI12345678"),
+    ("axa", "OGI12345678"),
+    ("axa", "INTL7123456"),
+    ("axa", "INTL71234567"),
+    ("freedom", "AB123456"),
+    ("freedom", "ABC12345"),
+    ("exeter", "12345678AB12"),
+    ("exeter", "AB12345678"),
+    ("exeter", "1234567"),
+    ("exeter", "123456"),
+    ("axa_global", "AXE12345678"),
+    ("axa_global", "BXC12345678"),
+    ("axa_global", "HKE12345678"),
+    ("axa_global", "KVE12345678"),
+    ("axa_global", "INTL71234567"),
     ("vitality", "40123456"),
-    ("aviva", "100200300"), ("bupa", "10000001"),
+    ("aviva", "100200300"),
+    ("bupa", "10000001"),
 ]
 
 INVALID_REGISTRATION = [
@@ -95,7 +126,8 @@ def test_blank_registration_is_refused():
 
 def test_bupa_global_message_names_the_format_exactly():
     assert check_registration_number("BI123", identifier="bui").message.startswith(
-        "Bupa Global registration numbers look like XX-NNNN-NNNN-NNNN")
+        "Bupa Global registration numbers look like XX-NNNN-NNNN-NNNN"
+    )
 
 
 def test_vitality_member_number_rejected_with_reason():
@@ -161,11 +193,20 @@ def test_vitality_member_numbers_refused(rest):
 
 # -- authorisation codes ------------------------------------------------------------------------
 VALID_AUTH = [
-    ("aetna", "C123456"), ("aetna", "C1234567890"), ("aetna", "12345"), ("aetna", "12345678"),
-    ("alliance", "ABC12345"), ("alliance", "A-B12345"),
-    ("allianz", "AUTH-123-X"), ("allianz", "abc"),
-    ("aviva", "123456/12/1234/123"), ("aviva", "123456\\12\\1234\\123"), ("aviva", "123456/12"),
-    ("axa", "anything goes 1"), ("bupa", "B12345"), ("vitality", ""),
+    ("aetna", "C123456"),
+    ("aetna", "C1234567890"),
+    ("aetna", "12345"),
+    ("aetna", "12345678"),
+    ("alliance", "ABC12345"),
+    ("alliance", "A-B12345"),
+    ("allianz", "AUTH-123-X"),
+    ("allianz", "abc"),
+    ("aviva", "123456/12/1234/123"),
+    ("aviva", "123456\\12\\1234\\123"),
+    ("aviva", "123456/12"),
+    ("axa", "anything goes 1"),
+    ("bupa", "B12345"),
+    ("vitality", ""),
 ]
 INVALID_AUTH = [
     ("aetna", "C12345", "Aetna authorisation codes look like C + 6 to 10 digits or 5 to 8 digits"),

@@ -14,8 +14,13 @@ pytestmark = pytest.mark.django_db
 def upload(client, content, **fields):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    data = {"kind": "codes", "system": "ccsd", "retire_missing": "on", **fields,
-            "file": SimpleUploadedFile("codes.csv", content, content_type="text/csv")}
+    data = {
+        "kind": "codes",
+        "system": "ccsd",
+        "retire_missing": "on",
+        **fields,
+        "file": SimpleUploadedFile("codes.csv", content, content_type="text/csv"),
+    }
     return client.post(reverse("coding:import_new"), data)
 
 
@@ -77,8 +82,9 @@ def test_accepted_list_needs_an_insurer(owner_client):
     assert "Choose the insurer whose accepted codes this file lists." in response.content.decode()
 
 
-def test_large_import_runs_in_the_background_with_progress(owner_client, practice, monkeypatch,
-                                                            django_capture_on_commit_callbacks):
+def test_large_import_runs_in_the_background_with_progress(
+    owner_client, practice, monkeypatch, django_capture_on_commit_callbacks
+):
     from openpractice.coding import tasks
 
     monkeypatch.setattr(services, "SYNC_LIMIT_BYTES", 10)
@@ -106,9 +112,16 @@ def test_other_practice_import_is_404(client_for, other_owner, owner_client, pra
 
 def test_editing_a_published_insurer_makes_the_practice_version(owner_client, practice, other_practice):
     alliance = Insurer.objects.get(name="Alliance Health", practice__isnull=True)
-    response = owner_client.post(reverse("coding:insurer_edit", args=[alliance.pk]), {
-        "name": "Alliance Health", "healthcode_identifier": "ALH", "member_check": "format",
-        "find_member_fields": ["membershipNumber"], "is_active": "on"})
+    response = owner_client.post(
+        reverse("coding:insurer_edit", args=[alliance.pk]),
+        {
+            "name": "Alliance Health",
+            "healthcode_identifier": "ALH",
+            "member_check": "format",
+            "find_member_fields": ["membershipNumber"],
+            "is_active": "on",
+        },
+    )
     assert response.status_code == 302
     mine = Insurer.objects.get(practice=practice, based_on=alliance)
     assert mine.healthcode_identifier == "alh"
@@ -121,12 +134,14 @@ def test_editing_a_published_insurer_makes_the_practice_version(owner_client, pr
 
 
 def test_insurer_form_errors_name_the_field(owner_client):
-    response = owner_client.post(reverse("coding:insurer_add"), {
-        "name": "Bupa", "healthcode_identifier": "b!", "member_check": "format"})
+    response = owner_client.post(
+        reverse("coding:insurer_add"), {"name": "Bupa", "healthcode_identifier": "b!", "member_check": "format"}
+    )
     html = response.content.decode()
     assert "Enter the Healthcode identifier in lower case" in html
-    response = owner_client.post(reverse("coding:insurer_add"), {
-        "name": "bupa", "healthcode_identifier": "zzz", "member_check": "format"})
+    response = owner_client.post(
+        reverse("coding:insurer_add"), {"name": "bupa", "healthcode_identifier": "zzz", "member_check": "format"}
+    )
     assert "already in the directory" in response.content.decode()
 
 
@@ -139,13 +154,19 @@ def test_settings_pages_render(owner_client):
 
 # API ---------------------------------------------------------------------------------------------
 
+
 def test_api_search_and_lookups(receptionist, practice, api_token_for, client, bupa):
     headers = api_token_for(receptionist, practice)
     found = client.get("/api/v1/codes/ccsd/search", {"q": "W85"}, **headers).json()
     assert [c["code"] for c in found] == ["W8500", "W8520"] and found[0]["match"] == "prefix" and found[0]["is_sample"]
     found = client.get("/api/v1/codes/icd10/search", {"q": "type 2 diabetes"}, **headers).json()
     assert found[0]["code"].startswith("E11")
-    assert client.get("/api/v1/codes/ccsd/search", {"q": "AC100", "include_inactive": "true"}, **headers).json()[0]["is_active"] is False
+    assert (
+        client.get("/api/v1/codes/ccsd/search", {"q": "AC100", "include_inactive": "true"}, **headers).json()[0][
+            "is_active"
+        ]
+        is False
+    )
     assert client.get("/api/v1/codes/icd10/E119", **headers).json()["code"] == "E11.9"
     assert client.get("/api/v1/codes/icd10/NOPE", **headers).status_code == 404
     assert client.get("/api/v1/codes/xyz/search", {"q": "a"}, **headers).status_code == 422

@@ -15,11 +15,39 @@ from openpractice.coding.importing import CodeFileError, CsvCodeSource
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-odd_fields = st.one_of(st.text(max_size=20), st.sampled_from(
-    ["", '"', "W8500", "w85 00", "E11.9", "20110", "AC100", "\x00", "2026-02-30", "31/12/2026", "01/01/2020", "-1",
-     "12.345", "£1,000.00", "NaN", "1e9", "x" * 600, "x" * 131_073, "\ufeff", "a\nb"]))
-headers = st.lists(st.sampled_from(["code", "Description", "Active from", "Active to", "Max fee", "", "code", "x",
-                                    "\ufeffCode", "CCSD code"]), max_size=6)
+odd_fields = st.one_of(
+    st.text(max_size=20),
+    st.sampled_from(
+        [
+            "",
+            '"',
+            "W8500",
+            "w85 00",
+            "E11.9",
+            "20110",
+            "AC100",
+            "\x00",
+            "2026-02-30",
+            "31/12/2026",
+            "01/01/2020",
+            "-1",
+            "12.345",
+            "£1,000.00",
+            "NaN",
+            "1e9",
+            "x" * 600,
+            "x" * 131_073,
+            "\ufeff",
+            "a\nb",
+        ]
+    ),
+)
+headers = st.lists(
+    st.sampled_from(
+        ["code", "Description", "Active from", "Active to", "Max fee", "", "code", "x", "\ufeffCode", "CCSD code"]
+    ),
+    max_size=6,
+)
 
 
 @st.composite

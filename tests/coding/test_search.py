@@ -88,8 +88,12 @@ def reference_search(rows, query):
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
-    rows=st.dictionaries(code_strategy, st.lists(alphabet, min_size=1, max_size=4).map(" ".join), min_size=1, max_size=30),
-    query=st.one_of(code_strategy, st.sampled_from(["W", "K00", "H001", "knee", "arthro", "hip 2", "of knee", "total joint rep"])),
+    rows=st.dictionaries(
+        code_strategy, st.lists(alphabet, min_size=1, max_size=4).map(" ".join), min_size=1, max_size=30
+    ),
+    query=st.one_of(
+        code_strategy, st.sampled_from(["W", "K00", "H001", "knee", "arthro", "hip 2", "of knee", "total joint rep"])
+    ),
 )
 def test_search_follows_the_ordering_rule(practice, import_csv, rows, query):
     Code.objects.filter(practice=practice).delete()
@@ -103,13 +107,19 @@ def test_sqlite_plans_agree(practice, import_csv, monkeypatch, query):
     through FTS5: both give the same answer."""
     from openpractice.coding import search_index
 
-    import_csv(practice, "code,description", "W8500,Multiple arthroscopic operations on knee",
-               "W8520,Arthroscopy of knee joint", "Q1234,Type 2 knee thing")
+    import_csv(
+        practice,
+        "code,description",
+        "W8500,Multiple arthroscopic operations on knee",
+        "W8520,Arthroscopy of knee joint",
+        "Q1234,Type 2 knee thing",
+    )
     results = {}
     for threshold in (0, 10**9):  # 0: every word counts as common; 10**9: as rare
         monkeypatch.setattr(search_index, "SQLITE_DENSE_MATCHES", threshold)
-        results[threshold] = [(m.code, m.match) for s in ("ccsd", "icd10")
-                              for m in search_codes(practice=practice, system=s, query=query)]
+        results[threshold] = [
+            (m.code, m.match) for s in ("ccsd", "icd10") for m in search_codes(practice=practice, system=s, query=query)
+        ]
     assert results[0] == results[10**9]
 
 
@@ -122,7 +132,10 @@ def test_full_text_index_is_installed_after_all_migrations(db):
         if connection.vendor == "sqlite":
             cursor.execute("SELECT name FROM sqlite_master WHERE type='trigger' AND tbl_name='coding_code'")
             assert {row[0] for row in cursor.fetchall()} >= {
-                "coding_code_fts_insert", "coding_code_fts_delete", "coding_code_fts_update"}
+                "coding_code_fts_insert",
+                "coding_code_fts_delete",
+                "coding_code_fts_update",
+            }
         else:
             cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename='coding_code'")
             assert "coding_code_search_vector" in {row[0] for row in cursor.fetchall()}

@@ -18,9 +18,16 @@ def test_insurer_needs_directory_entry(practice, insurer_contact):
 
 
 def test_non_insurer_drops_insurer_and_validates(practice):
-    gp = services.create_contact(practice=practice, data={
-        "contact_type": "gp", "name": "Dr Ward", "insurer": find_insurer(practice=practice, healthcode_identifier="bup"),
-        "postcode": "nw15lt", "email": "WARD@nhs.net"})
+    gp = services.create_contact(
+        practice=practice,
+        data={
+            "contact_type": "gp",
+            "name": "Dr Ward",
+            "insurer": find_insurer(practice=practice, healthcode_identifier="bup"),
+            "postcode": "nw15lt",
+            "email": "WARD@nhs.net",
+        },
+    )
     assert gp.insurer is None and gp.postcode == "NW1 5LT" and gp.email == "ward@nhs.net"
     with pytest.raises(ContactError, match="UK postcode") as exc:
         services.create_contact(practice=practice, data={"contact_type": "other", "name": "X", "postcode": "nope"})
@@ -42,8 +49,11 @@ def test_page_create_shows_summary(owner_client, practice):
     bupa = find_insurer(practice=practice, healthcode_identifier="bup")
     page = owner_client.get("/contacts/new/").content.decode()
     assert 'role="combobox"' in page and "Healthcode identifier (Insurance)" in page
-    response = owner_client.post("/contacts/new/", {"contact_type": "insurer", "name": "Bupa", "insurer": str(bupa.pk),
-                                                    "phone": "0345 600 0000"}, follow=True)
+    response = owner_client.post(
+        "/contacts/new/",
+        {"contact_type": "insurer", "name": "Bupa", "insurer": str(bupa.pk), "phone": "0345 600 0000"},
+        follow=True,
+    )
     html = response.content.decode()
     assert response.redirect_chain[-1][0].startswith("/contacts/")
     assert "Healthcode identifier (Insurance)" in html and "bup" in html and "0345 600 0000" in html
@@ -52,8 +62,10 @@ def test_page_create_shows_summary(owner_client, practice):
 
 
 def test_page_error_keeps_input(owner_client, practice):
-    response = owner_client.post("/contacts/new/", {"contact_type": "insurer", "name": "Mystery Insurer",
-                                                    "insurer_search": "no such insurer", "phone": "0123"})
+    response = owner_client.post(
+        "/contacts/new/",
+        {"contact_type": "insurer", "name": "Mystery Insurer", "insurer_search": "no such insurer", "phone": "0123"},
+    )
     html = response.content.decode()
     assert response.status_code == 200 and 'id="id_insurer_error"' in html
     assert 'value="Mystery Insurer"' in html and 'value="0123"' in html
@@ -65,7 +77,9 @@ def test_typed_identifier_without_javascript(owner_client, practice):
     assert Contact.objects.get().insurer.healthcode_identifier == "nuh"
 
 
-def test_tenancy_and_permissions(insurer_contact, owner_client, client_for, other_owner, other_practice, receptionist, practice):
+def test_tenancy_and_permissions(
+    insurer_contact, owner_client, client_for, other_owner, other_practice, receptionist, practice
+):
     theirs = insurer_contact(other_practice, "bup")
     assert owner_client.get(f"/contacts/{theirs.id}/").status_code == 404
     assert owner_client.get(f"/contacts/{theirs.id}/edit/").status_code == 404
@@ -75,15 +89,24 @@ def test_tenancy_and_permissions(insurer_contact, owner_client, client_for, othe
 
 def test_api(insurer_contact, client, owner, practice, other_owner, other_practice, api_token_for):
     headers = api_token_for(owner, practice)
-    bad = client.post("/api/v1/contacts", {"contact_type": "insurer", "name": "X", "healthcode_identifier": "zzz"},
-                      content_type="application/json", **headers)
+    bad = client.post(
+        "/api/v1/contacts",
+        {"contact_type": "insurer", "name": "X", "healthcode_identifier": "zzz"},
+        content_type="application/json",
+        **headers,
+    )
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "healthcode_identifier"]
-    made = client.post("/api/v1/contacts", {"contact_type": "insurer", "name": "Vitality", "healthcode_identifier": "slh"},
-                       content_type="application/json", **headers)
+    made = client.post(
+        "/api/v1/contacts",
+        {"contact_type": "insurer", "name": "Vitality", "healthcode_identifier": "slh"},
+        content_type="application/json",
+        **headers,
+    )
     assert made.status_code == 201 and made.json()["healthcode_identifier"] == "slh"
     assert client.get("/api/v1/contacts?q=vita", **headers).json()[0]["name"] == "Vitality"
     theirs = insurer_contact(other_practice, "bup")
     assert client.get(f"/api/v1/contacts/{theirs.id}", **headers).status_code == 404
-    archived = client.post(f"/api/v1/contacts/{made.json()['id']}/archive", {"archived": True},
-                           content_type="application/json", **headers)
+    archived = client.post(
+        f"/api/v1/contacts/{made.json()['id']}/archive", {"archived": True}, content_type="application/json", **headers
+    )
     assert archived.json()["is_archived"] is True

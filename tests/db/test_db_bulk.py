@@ -18,8 +18,19 @@ pytestmark = pytest.mark.django_db
 TABLE = WorkerHeartbeat._meta.db_table
 COLUMNS = ("worker_id", "hostname", "pid", "started_at", "seen_at")
 WHEN = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
-TRICKY = ['say "hi"', "back\\slash", "a,b", "{braces}", "NULL", "tab\there", "new\nline", "  spaced ", "O'Brien", "",
-          "café ✓"]
+TRICKY = [
+    'say "hi"',
+    "back\\slash",
+    "a,b",
+    "{braces}",
+    "NULL",
+    "tab\there",
+    "new\nline",
+    "  spaced ",
+    "O'Brien",
+    "",
+    "café ✓",
+]
 
 
 def heartbeat_rows(count: int, *, start: int = 0, ids: list[int] | None = None) -> list[tuple]:
@@ -29,7 +40,9 @@ def heartbeat_rows(count: int, *, start: int = 0, ids: list[int] | None = None) 
 
 
 def stored() -> dict[str, tuple]:
-    return {w: tuple(rest) for w, *rest in WorkerHeartbeat.objects.values_list("worker_id", "hostname", "pid", "seen_at")}
+    return {
+        w: tuple(rest) for w, *rest in WorkerHeartbeat.objects.values_list("worker_id", "hostname", "pid", "seen_at")
+    }
 
 
 def test_insert_rows_writes_every_row_as_given():
@@ -48,13 +61,19 @@ def test_update_rows_sets_each_row_and_the_constant_columns():
     bulk.insert_rows(TABLE, COLUMNS, heartbeat_rows(5))
     ids = dict(WorkerHeartbeat.objects.values_list("worker_id", "pk"))
     later = WHEN + timedelta(hours=2)
-    bulk.update_rows(TABLE, (("hostname", "text"), ("pid", "integer")),
-                     [(f"moved {n}", 100 + n, ids[f"w{n}"]) for n in (1, 3)],
-                     constant={"seen_at": sql.datetime_value(later)})
+    bulk.update_rows(
+        TABLE,
+        (("hostname", "text"), ("pid", "integer")),
+        [(f"moved {n}", 100 + n, ids[f"w{n}"]) for n in (1, 3)],
+        constant={"seen_at": sql.datetime_value(later)},
+    )
     bulk.update_rows(TABLE, (("hostname", "text"),), [])  # nothing to update
     assert stored() == {
-        "w0": ("host 0", 0, WHEN), "w1": ("moved 1", 101, later), "w2": ("host 2", 2, WHEN),
-        "w3": ("moved 3", 103, later), "w4": ("host 4", 4, WHEN),
+        "w0": ("host 0", 0, WHEN),
+        "w1": ("moved 1", 101, later),
+        "w2": ("host 2", 2, WHEN),
+        "w3": ("moved 3", 103, later),
+        "w4": ("host 4", 4, WHEN),
     }
 
 
@@ -73,11 +92,15 @@ def ten_workers(db):
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(changes=st.dictionaries(
-    st.integers(min_value=0, max_value=9),
-    st.tuples(st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\x00"), max_size=30),
-              st.integers(min_value=0, max_value=2**31 - 1)),
-))
+@given(
+    changes=st.dictionaries(
+        st.integers(min_value=0, max_value=9),
+        st.tuples(
+            st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\x00"), max_size=30),
+            st.integers(min_value=0, max_value=2**31 - 1),
+        ),
+    )
+)
 def test_update_rows_then_read_back_equals_the_input(ten_workers, changes):
     """For any rows (any text but NUL, which PostgreSQL cannot store; any int), what update_rows
     wrote is what the ORM reads; rows not named keep what they had."""
@@ -126,8 +149,9 @@ def test_anyof_with_no_values_or_only_none_matches_nothing():
     bulk.insert_rows(TABLE, COLUMNS, heartbeat_rows(2))
     assert not WorkerHeartbeat.objects.filter(pk__anyof=[]).exists()
     assert not WorkerHeartbeat.objects.filter(worker_id__anyof=[None]).exists()
-    assert set(WorkerHeartbeat.objects.filter(worker_id__anyof=["w1", None]).values_list("worker_id", flat=True)) \
-        == {"w1"}
+    assert set(WorkerHeartbeat.objects.filter(worker_id__anyof=["w1", None]).values_list("worker_id", flat=True)) == {
+        "w1"
+    }
 
 
 def test_anyof_keeps_text_exactly():
@@ -185,8 +209,10 @@ def test_meanwhile_runs_statements_in_the_same_transaction():
 
 @pytest.mark.skipif("sql.vendor() != 'sqlite'")
 def test_triggers_dropped_are_back_at_the_end_even_after_a_failure():
-    sql.execute(f"CREATE TRIGGER db_test_trigger AFTER INSERT ON {TABLE} BEGIN "
-                f"UPDATE {TABLE} SET pid = 42 WHERE id = new.id; END")
+    sql.execute(
+        f"CREATE TRIGGER db_test_trigger AFTER INSERT ON {TABLE} BEGIN "
+        f"UPDATE {TABLE} SET pid = 42 WHERE id = new.id; END"
+    )
     with bulk.triggers_dropped("db_test_trigger", "no_such_trigger"):
         bulk.insert_rows(TABLE, COLUMNS, heartbeat_rows(1))
     bulk.insert_rows(TABLE, COLUMNS, heartbeat_rows(1, start=1))
@@ -194,5 +220,6 @@ def test_triggers_dropped_are_back_at_the_end_even_after_a_failure():
     with pytest.raises(RuntimeError), transaction.atomic():
         with bulk.triggers_dropped("db_test_trigger"):
             raise RuntimeError("import failed")
-    assert sql.fetch_one("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name = %s",
-                         ["db_test_trigger"]) == ("db_test_trigger",)
+    assert sql.fetch_one(
+        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name = %s", ["db_test_trigger"]
+    ) == ("db_test_trigger",)

@@ -27,17 +27,22 @@ def test_first_reads_one_instance_per_model_as_the_orm_does():
     found = rows.first(
         f"SELECT {rows.columns(WorkerHeartbeat, 'x')}, {rows.columns(WorkerHeartbeat, 'y')} "
         f"FROM {TABLE} x JOIN {TABLE} y ON y.pid = x.pid + 1 WHERE x.worker_id = %s",
-        ["a"], WorkerHeartbeat, WorkerHeartbeat,
+        ["a"],
+        WorkerHeartbeat,
+        WorkerHeartbeat,
     )
     first, second = found
     for hand, orm in ((first, a), (second, b)):
         orm.refresh_from_db()
-        assert {f.attname: getattr(hand, f.attname) for f in WorkerHeartbeat._meta.concrete_fields} \
-            == {f.attname: getattr(orm, f.attname) for f in WorkerHeartbeat._meta.concrete_fields}
+        assert {f.attname: getattr(hand, f.attname) for f in WorkerHeartbeat._meta.concrete_fields} == {
+            f.attname: getattr(orm, f.attname) for f in WorkerHeartbeat._meta.concrete_fields
+        }
         assert hand.seen_at == WHEN and hand.seen_at.tzinfo is not None  # converters ran (SQLite: text)
         assert hand._state.adding is False and hand._state.db == "default"
-    assert rows.first(f"SELECT {rows.columns(WorkerHeartbeat, 'x')} FROM {TABLE} x WHERE x.id = %s", [-1],
-                      WorkerHeartbeat) is None
+    assert (
+        rows.first(f"SELECT {rows.columns(WorkerHeartbeat, 'x')} FROM {TABLE} x WHERE x.id = %s", [-1], WorkerHeartbeat)
+        is None
+    )
 
 
 def test_a_session_is_read_by_hand_with_its_expiry_rule():
@@ -54,13 +59,17 @@ def test_insert_row_writes_one_row():
     values = ["solo", "host", 3, sql.datetime_value(WHEN), sql.datetime_value(WHEN)]
     rows.insert_row(TABLE, ("worker_id", "hostname", "pid", "started_at", "seen_at"), values)
     rows.insert_row(TABLE, ("worker_id", "hostname", "pid", "started_at", "seen_at"), ["two", *values[1:]])
-    assert list(WorkerHeartbeat.objects.order_by("worker_id").values_list("worker_id", "pid", "seen_at")) \
-        == [("solo", 3, WHEN), ("two", 3, WHEN)]
+    assert list(WorkerHeartbeat.objects.order_by("worker_id").values_list("worker_id", "pid", "seen_at")) == [
+        ("solo", 3, WHEN),
+        ("two", 3, WHEN),
+    ]
 
 
 def test_sql_runs_statements_and_adapts_values():
-    sql.execute(f"INSERT INTO {TABLE} (worker_id, hostname, pid, started_at, seen_at) VALUES (%s, %s, %s, %s, %s)",
-                ["w", "h", 5, sql.datetime_value(WHEN), sql.datetime_value(WHEN)])
+    sql.execute(
+        f"INSERT INTO {TABLE} (worker_id, hostname, pid, started_at, seen_at) VALUES (%s, %s, %s, %s, %s)",
+        ["w", "h", 5, sql.datetime_value(WHEN), sql.datetime_value(WHEN)],
+    )
     assert sql.fetch_one(f"SELECT worker_id, pid FROM {TABLE}") == ("w", 5)
     assert sql.fetch_all(f"SELECT pid FROM {TABLE} WHERE pid > %s", [9]) == []
     assert sql.vendor() in ("sqlite", "postgresql") and sql.is_postgresql() == (sql.vendor() == "postgresql")
@@ -76,9 +85,17 @@ def test_db_imports_no_openpractice_app():
     package = Path(rows.__file__).parent
     for path in package.glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
-                [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else []
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom) and not node.level
+                else []
+            )
             for name in names:
                 top = name.split(".")[0]
-                assert top in {"django", "psycopg", "__future__"} or name.startswith("openpractice.db") or \
-                    top in sys.stdlib_module_names, f"{path.name} imports {name}"
+                assert (
+                    top in {"django", "psycopg", "__future__"}
+                    or name.startswith("openpractice.db")
+                    or top in sys.stdlib_module_names
+                ), f"{path.name} imports {name}"

@@ -26,9 +26,11 @@ def _bills_at_clearing_house(sandbox, submission_ids):
     found = {pk: [] for pk in keys.values()}
     database = sqlite3.connect(f"file:{Path(sandbox.data_dir) / 'sandbox.sqlite3'}?mode=ro", uri=True, timeout=30)
     try:
-        for key, bill_id in database.execute("SELECT idempotency_key, bill_id FROM bills WHERE idempotency_key LIKE 'header:op-%'"):
-            if key[len("header:"):] in keys:
-                found[keys[key[len("header:"):]]].append(bill_id)
+        for key, bill_id in database.execute(
+            "SELECT idempotency_key, bill_id FROM bills WHERE idempotency_key LIKE 'header:op-%'"
+        ):
+            if key[len("header:") :] in keys:
+                found[keys[key[len("header:") :]]].append(bill_id)
     finally:
         database.close()
     return found
@@ -87,7 +89,8 @@ def test_a_chunk_is_queued_in_one_transaction_not_one_invoice_at_a_time(demo, ma
     numbers = [int(row.number[-6:]) for row in rows]
     assert numbers == list(range(numbers[0], numbers[0] + 4))  # one take of numbers, in id order
     assert {(row.record_status, row.healthcode_status, row.version) for row in rows} == {
-        ("issued", HealthcodeStatus.QUEUED, 1)}
+        ("issued", HealthcodeStatus.QUEUED, 1)
+    }
 
 
 def test_a_chunk_resent_after_a_crash_gets_the_same_bills(demo, make_invoice, healthcode_sandbox):
@@ -100,8 +103,10 @@ def test_a_chunk_resent_after_a_crash_gets_the_same_bills(demo, make_invoice, he
     assert hc.deliver_concurrently(ids, threads=2) == {"accepted": 4}
     assert dict(Submission.objects.filter(pk__in=ids).values_list("pk", "bill_id")) == first
     assert _bills_at_clearing_house(healthcode_sandbox, ids) == {pk: [bill] for pk, bill in first.items()}
-    assert all("replayed" in e.message for e in SubmissionEvent.objects.filter(submission_id__in=ids, to_status="unprocessed")
-               .order_by("id")[4:])
+    assert all(
+        "replayed" in e.message
+        for e in SubmissionEvent.objects.filter(submission_id__in=ids, to_status="unprocessed").order_by("id")[4:]
+    )
 
 
 def test_a_chunk_with_refusals_and_network_trouble(demo, make_invoice, monkeypatch):
@@ -113,28 +118,56 @@ def test_a_chunk_with_refusals_and_network_trouble(demo, make_invoice, monkeypat
 
     def handler(request):
         if request.url.path.endswith("healthcode-discovery"):
-            return httpx.Response(200, json={"token_endpoint": "http://hc.test/token",
-                                             "submit_claim_endpoint": "http://hc.test/bills"})
+            return httpx.Response(
+                200, json={"token_endpoint": "http://hc.test/token", "submit_claim_endpoint": "http://hc.test/bills"}
+            )
         if request.url.path == "/token":
             return httpx.Response(200, json={"access_token": "tok-bulk", "expires_in": 3600})
         pk = keys[request.headers["Idempotency-Key"]]
         if pk == refused:
-            return httpx.Response(422, json={"resourceType": "OperationOutcome", "issue": [
-                {"severity": "error", "code": "required", "diagnostics": "Membership number is missing",
-                 "expression": ["RegistrationNo"]}]})
+            return httpx.Response(
+                422,
+                json={
+                    "resourceType": "OperationOutcome",
+                    "issue": [
+                        {
+                            "severity": "error",
+                            "code": "required",
+                            "diagnostics": "Membership number is missing",
+                            "expression": ["RegistrationNo"],
+                        }
+                    ],
+                },
+            )
         if pk == unavailable:
             return httpx.Response(503, json={"resourceType": "OperationOutcome", "issue": []})
-        return httpx.Response(201, json={
-            "resourceType": "ClaimResponse", "id": "HCB00000042",
-            "extension": [{"url": "https://openpractice.org/fhir/healthcode/StructureDefinition/bill-status",
-                           "valueString": "Unprocessed"}]})
+        return httpx.Response(
+            201,
+            json={
+                "resourceType": "ClaimResponse",
+                "id": "HCB00000042",
+                "extension": [
+                    {
+                        "url": "https://openpractice.org/fhir/healthcode/StructureDefinition/bill-status",
+                        "valueString": "Unprocessed",
+                    }
+                ],
+            },
+        )
 
     from openpractice.healthcode.client import HealthcodeClient
 
     def mock_client(*, practice, recorder, **options):
-        return HealthcodeClient(discovery_url="http://hc.test/.well-known/healthcode-discovery", site_id="HC1",
-                                api_key_id="id", api_key="very-secret-key", transport=httpx.MockTransport(handler),
-                                recorder=recorder, retries=1, backoff=0)
+        return HealthcodeClient(
+            discovery_url="http://hc.test/.well-known/healthcode-discovery",
+            site_id="HC1",
+            api_key_id="id",
+            api_key="very-secret-key",
+            transport=httpx.MockTransport(handler),
+            recorder=recorder,
+            retries=1,
+            backoff=0,
+        )
 
     monkeypatch.setattr(connection_module, "client_for", mock_client)
     monkeypatch.setattr(connection_module, "_clients", __import__("threading").local())
@@ -178,4 +211,6 @@ def test_concurrent_chunk_deliveries_make_one_bill_per_invoice_version(request, 
     assert _bills_at_clearing_house(healthcode_sandbox, ids) == {pk: [bill] for pk, bill in rows.items()}
     for pk in ids:  # one queued and one accepted event each, however many workers raced
         assert list(SubmissionEvent.objects.filter(submission_id=pk).values_list("to_status", flat=True)) == [
-            "queued", "unprocessed"]
+            "queued",
+            "unprocessed",
+        ]

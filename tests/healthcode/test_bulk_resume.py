@@ -51,8 +51,9 @@ def _interrupted_run(demo, make_invoice, monkeypatch):
     return bulk, ready, held
 
 
-def test_an_interrupted_run_shows_every_invoice_and_sends_the_rest_once(demo, make_invoice, monkeypatch,
-                                                                         healthcode_sandbox):
+def test_an_interrupted_run_shows_every_invoice_and_sends_the_rest_once(
+    demo, make_invoice, monkeypatch, healthcode_sandbox
+):
     bulk, ready, held = _interrupted_run(demo, make_invoice, monkeypatch)
     assert bulk.items.count() == 8  # every invoice asked for, recorded before anything was queued
     progress = bulk_progress(bulk=bulk)
@@ -116,8 +117,10 @@ def test_select_all_matching_submits_over_a_thousand_invoices_without_a_field_li
     listing = biller.get("/invoices/").content.decode()
     assert f"Select all {len(expected)} matching this filter" in listing
 
-    answer = biller.post("/invoices/bulk/", {"scope": "matching", "q": "", "healthcode_status": "", "insurer": "",
-                                             "practitioner": "", "age": ""})
+    answer = biller.post(
+        "/invoices/bulk/",
+        {"scope": "matching", "q": "", "healthcode_status": "", "insurer": "", "practitioner": "", "age": ""},
+    )
     assert answer.status_code == 302, answer.status_code  # not Django's 400 for too many fields
     bulk = BulkSubmission.objects.get(practice=demo)
     assert set(bulk.items.values_list("invoice_id", flat=True)) == expected

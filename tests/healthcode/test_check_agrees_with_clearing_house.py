@@ -34,42 +34,78 @@ MEMBERS = [
     ("nuh", "100200300", "Noah", "Patel", "male", "1992-01-15", "BS1 4DJ"),
     ("slh", "40123456", "Mia", "Robinson", "female", "1995-08-19", "G1 1XQ"),
 ]
-MUTATIONS = ["none"] * 10 + ["wrong_number", "wrong_postcode", "wrong_birth_date", "wrong_surname",
-             "legacy_bad_format"]
+MUTATIONS = ["none"] * 10 + ["wrong_number", "wrong_postcode", "wrong_birth_date", "wrong_surname", "legacy_bad_format"]
 WRONG_NUMBERS = {"bup": "10000077", "ppp": "AX7654321B", "nuh": "100200377", "slh": "40123477"}
 BAD_FORMATS = {"bup": "1000", "ppp": "AX12", "nuh": "12345", "slh": "1212345678"}
 # Maxima (GBP per unit) for the agreed-fee insurers, as their contracts teams list them.
-CCSD_MAXIMA = {"W8500": "1200.00", "W8520": "950.00", "C7520": "1500.00", "C6180": "400.00", "E2880": "150.00",
-               "H2510": "300.00", "20110": "60.00", "25000": "250.00", "64301": "350.00", "20300": "200.00"}
-ISC_MAXIMA = {"SCON1": "200.00", "SCON2": "150.00", "SAUD1": "120.00", "SCAR1": "180.00", "SOPH1": "150.00",
-              "SRES1": "160.00", "SPAT1": "90.00", "SRAD1": "250.00"}
+CCSD_MAXIMA = {
+    "W8500": "1200.00",
+    "W8520": "950.00",
+    "C7520": "1500.00",
+    "C6180": "400.00",
+    "E2880": "150.00",
+    "H2510": "300.00",
+    "20110": "60.00",
+    "25000": "250.00",
+    "64301": "350.00",
+    "20300": "200.00",
+}
+ISC_MAXIMA = {
+    "SCON1": "200.00",
+    "SCON2": "150.00",
+    "SAUD1": "120.00",
+    "SCAR1": "180.00",
+    "SOPH1": "150.00",
+    "SRES1": "160.00",
+    "SPAT1": "90.00",
+    "SRAD1": "250.00",
+}
 NOT_ACCEPTED = {"bup": {"E2880"}, "ppp": {"H2510"}, "slh": {"C6180"}}
 # Extra products beyond the demo ones: name, ISC, CCSD, list price
-EXTRA_PRODUCTS = [("Knee arthroscopy, multiple (list price)", "", "W8500", "1500.00"),
-                  ("Local anaesthetic (withdrawn code)", "", "AC100", "50.00"),
-                  ("Report (no code)", "", "", "80.00"),
-                  ("Sigmoidoscopy", "", "H2510", "250.00"),
-                  ("Needling of bleb", "", "C6180", "300.00")]
-PRODUCTS = ["Initial consultation", "Follow-up consultation", "Knee arthroscopy", "Epley manoeuvre",
-            "Electrocardiogram (ECG)"] + [p[0] for p in EXTRA_PRODUCTS]
+EXTRA_PRODUCTS = [
+    ("Knee arthroscopy, multiple (list price)", "", "W8500", "1500.00"),
+    ("Local anaesthetic (withdrawn code)", "", "AC100", "50.00"),
+    ("Report (no code)", "", "", "80.00"),
+    ("Sigmoidoscopy", "", "H2510", "250.00"),
+    ("Needling of bleb", "", "C6180", "300.00"),
+]
+PRODUCTS = [
+    "Initial consultation",
+    "Follow-up consultation",
+    "Knee arthroscopy",
+    "Epley manoeuvre",
+    "Electrocardiogram (ECG)",
+] + [p[0] for p in EXTRA_PRODUCTS]
 
 # Mostly valid choices, so a set mixes bills that pass with bills that fail for one or two reasons.
-bills = st.fixed_dictionaries({
-    "member": st.sampled_from(range(len(MEMBERS))),
-    "mutation": st.sampled_from(MUTATIONS),
-    "days_ago": st.sampled_from([0, 0, 3, 3, 10, 40, 100, 200, -4]),
-    "diagnosis": st.sampled_from(["M17.1"] * 4 + ["H25.9", ""]),
-    "auth": st.sampled_from([""] * 4 + ["123456/12", "AUTH-1"]),
-    "products": st.lists(st.sampled_from(PRODUCTS[:1] * 8 + PRODUCTS[1:]), min_size=1, max_size=2),
-    "quantity": st.integers(1, 3),
-    "setting": st.sampled_from(["consulting_room", "outpatient", "inpatient", "daycase"]),
-    "payee_location": st.booleans(),
-    "facility": st.booleans(),
-    "practitioner": st.sampled_from(["dr.patel"] * 9 + ["nobody"]),
-})
-VALID = {"member": 0, "mutation": "none", "days_ago": 1, "diagnosis": "M17.1", "auth": "", "quantity": 1,
-         "products": ["Initial consultation"], "setting": "outpatient", "payee_location": False, "facility": False,
-         "practitioner": "dr.patel"}
+bills = st.fixed_dictionaries(
+    {
+        "member": st.sampled_from(range(len(MEMBERS))),
+        "mutation": st.sampled_from(MUTATIONS),
+        "days_ago": st.sampled_from([0, 0, 3, 3, 10, 40, 100, 200, -4]),
+        "diagnosis": st.sampled_from(["M17.1"] * 4 + ["H25.9", ""]),
+        "auth": st.sampled_from([""] * 4 + ["123456/12", "AUTH-1"]),
+        "products": st.lists(st.sampled_from(PRODUCTS[:1] * 8 + PRODUCTS[1:]), min_size=1, max_size=2),
+        "quantity": st.integers(1, 3),
+        "setting": st.sampled_from(["consulting_room", "outpatient", "inpatient", "daycase"]),
+        "payee_location": st.booleans(),
+        "facility": st.booleans(),
+        "practitioner": st.sampled_from(["dr.patel"] * 9 + ["nobody"]),
+    }
+)
+VALID = {
+    "member": 0,
+    "mutation": "none",
+    "days_ago": 1,
+    "diagnosis": "M17.1",
+    "auth": "",
+    "quantity": 1,
+    "products": ["Initial consultation"],
+    "setting": "outpatient",
+    "payee_location": False,
+    "facility": False,
+    "practitioner": "dr.patel",
+}
 
 
 @pytest.fixture
@@ -99,26 +135,42 @@ def practice(db, own_sandbox):
 
     call_command("seed_demo", "--quiet-if-exists")
     practice = Practice.objects.get(name=DEMO_PRACTICE)
-    save_healthcode_credentials(practice=practice, environment="sandbox",
-                                discovery_url=f"{own_sandbox.url}/.well-known/healthcode-discovery",
-                                site_id=own_sandbox.site_id, api_key_id=own_sandbox.client_id,
-                                api_key=own_sandbox.client_secret)
+    save_healthcode_credentials(
+        practice=practice,
+        environment="sandbox",
+        discovery_url=f"{own_sandbox.url}/.well-known/healthcode-discovery",
+        site_id=own_sandbox.site_id,
+        api_key_id=own_sandbox.client_id,
+        api_key=own_sandbox.client_secret,
+    )
     assert test_connection(practice=practice).ok  # calls need credentials that passed the test
     sync_code_sets_from_clearing_house(practice=practice)
     for identifier in ("bup", "ppp"):
         insurer = find_insurer(practice=practice, healthcode_identifier=identifier)
-        ccsd = "code,max fee\n" + "".join(f"{c},{fee}\n" for c, fee in CCSD_MAXIMA.items()
-                                          if c not in NOT_ACCEPTED.get(identifier, ()))
-        import_code_set(practice=practice, kind="accepted", system="ccsd", insurer=insurer,
-                        source=CsvCodeSource(ccsd.encode()))
+        ccsd = "code,max fee\n" + "".join(
+            f"{c},{fee}\n" for c, fee in CCSD_MAXIMA.items() if c not in NOT_ACCEPTED.get(identifier, ())
+        )
+        import_code_set(
+            practice=practice, kind="accepted", system="ccsd", insurer=insurer, source=CsvCodeSource(ccsd.encode())
+        )
         isc = "code,max fee\n" + "".join(f"{c},{fee}\n" for c, fee in ISC_MAXIMA.items())
-        import_code_set(practice=practice, kind="accepted", system="isc", insurer=insurer,
-                        source=CsvCodeSource(isc.encode()))
+        import_code_set(
+            practice=practice, kind="accepted", system="isc", insurer=insurer, source=CsvCodeSource(isc.encode())
+        )
     for name, isc, ccsd, price in EXTRA_PRODUCTS:
-        products.create_product(practice=practice, data={
-            "product_type": "procedure", "name": name, "procedure_type": "Minor procedure", "duration_minutes": None,
-            "list_price": Decimal(price), "vat_treatment": "exempt", "industry_standard_code": isc,
-            "procedure_code": ccsd})
+        products.create_product(
+            practice=practice,
+            data={
+                "product_type": "procedure",
+                "name": name,
+                "procedure_type": "Minor procedure",
+                "duration_minutes": None,
+                "list_price": Decimal(price),
+                "vat_treatment": "exempt",
+                "industry_standard_code": isc,
+                "procedure_code": ccsd,
+            },
+        )
     assert Contact.objects.filter(practice=practice, contact_type="insurer").count() == 4
     return practice
 
@@ -139,13 +191,28 @@ def _patient(practice, bill, n):
         last = last + "son"
     elif mutation == "wrong_number":
         number = WRONG_NUMBERS[insurer]
-    patient = patients.create_patient(practice=practice, data={
-        "first_name": first, "last_name": last, "sex": sex, "date_of_birth": born, "postcode": postcode,
-        "nhs_number": "", "address_line1": f"{n} Example Street"})
+    patient = patients.create_patient(
+        practice=practice,
+        data={
+            "first_name": first,
+            "last_name": last,
+            "sex": sex,
+            "date_of_birth": born,
+            "postcode": postcode,
+            "nhs_number": "",
+            "address_line1": f"{n} Example Street",
+        },
+    )
     contact = Contact.objects.get(practice=practice, insurer__healthcode_identifier=insurer)
-    relationship = patients.add_relationship(patient=patient, data={
-        "relationship_type": "insurance", "related_contact": contact, "related_patient": None,
-        "registration_number": number})
+    relationship = patients.add_relationship(
+        patient=patient,
+        data={
+            "relationship_type": "insurance",
+            "related_contact": contact,
+            "related_patient": None,
+            "registration_number": number,
+        },
+    )
     if mutation == "legacy_bad_format":  # typed before numbers were checked on entry
         PatientRelationship.objects.filter(pk=relationship.pk).update(registration_number=BAD_FORMATS[insurer])
         relationship.refresh_from_db()
@@ -165,15 +232,32 @@ def _raise(practice, bill, n):
     rooms = Location.objects.get(practice=practice, healthcode_600_number="600123456")
     unit = Location.objects.get(practice=practice, healthcode_600_number="600654321")
     stay = bill["setting"] in ("inpatient", "daycase")
-    invoice = billing.create_invoice(practice=practice, data={
-        "bill_to": "insurer", "patient": patient, "insurance": relationship, "practitioner": doctor,
-        "invoice_date": dt.date.today(), "service_setting": bill["setting"],
-        "admission_date": day if stay else None, "discharge_date": day if stay else None,
-        "primary_diagnosis": bill["diagnosis"], "authorisation_code": bill["auth"],
-        "payee_kind": "location" if bill["payee_location"] else "practitioner",
-        "payee_location": rooms if bill["payee_location"] else None, "facility": unit if bill["facility"] else None,
-    }, lines=[{"product": Product.objects.get(practice=practice, name=name), "service_date": day,
-               "quantity": bill["quantity"]} for name in bill["products"]])
+    invoice = billing.create_invoice(
+        practice=practice,
+        data={
+            "bill_to": "insurer",
+            "patient": patient,
+            "insurance": relationship,
+            "practitioner": doctor,
+            "invoice_date": dt.date.today(),
+            "service_setting": bill["setting"],
+            "admission_date": day if stay else None,
+            "discharge_date": day if stay else None,
+            "primary_diagnosis": bill["diagnosis"],
+            "authorisation_code": bill["auth"],
+            "payee_kind": "location" if bill["payee_location"] else "practitioner",
+            "payee_location": rooms if bill["payee_location"] else None,
+            "facility": unit if bill["facility"] else None,
+        },
+        lines=[
+            {
+                "product": Product.objects.get(practice=practice, name=name),
+                "service_date": day,
+                "quantity": bill["quantity"],
+            }
+            for name in bill["products"]
+        ],
+    )
     return billing.issue_invoice(invoice=invoice)
 
 
@@ -201,8 +285,13 @@ def test_the_check_and_the_clearing_house_agree(practice, own_sandbox, generated
         submission = hc.refresh_status(submission=submission)
         validated = submission.healthcode_status == "validated"
         if result.passed != validated:
-            disagreements.append({"bill": bill, "check": [(p.field, p.error) for p in result.errors],
-                                  "clearing_house": [(e["field"], e["error"]) for e in submission.errors]})
+            disagreements.append(
+                {
+                    "bill": bill,
+                    "check": [(p.field, p.error) for p in result.errors],
+                    "clearing_house": [(e["field"], e["error"]) for e in submission.errors],
+                }
+            )
     assert not disagreements, disagreements
     outcomes = {result.passed for _, result, _ in sent}
     assert outcomes == {True, False}

@@ -45,7 +45,9 @@ def test_bad_url_not_a_discovery_document(sandbox_credentials, healthcode_sandbo
 
 
 def test_bad_url_nothing_listening(sandbox_credentials):
-    with _client(sandbox_credentials, discovery_url=f"http://127.0.0.1:{free_port()}/.well-known/healthcode-discovery") as client:
+    with _client(
+        sandbox_credentials, discovery_url=f"http://127.0.0.1:{free_port()}/.well-known/healthcode-discovery"
+    ) as client:
         report = client.test_connection()
     assert not report.ok and "Could not reach" in report.message
 
@@ -68,8 +70,11 @@ def test_timeout_is_reported(tmp_path, sandbox_credentials):
     slow = start_sandbox(tmp_path, latency_ms=1500)
     try:
         clear_caches()
-        with _client(sandbox_credentials, discovery_url=f"{slow.url}/.well-known/healthcode-discovery",
-                     timeout=httpx.Timeout(0.5)) as client:
+        with _client(
+            sandbox_credentials,
+            discovery_url=f"{slow.url}/.well-known/healthcode-discovery",
+            timeout=httpx.Timeout(0.5),
+        ) as client:
             report = client.test_connection()
     finally:
         slow.stop()
@@ -150,7 +155,9 @@ def test_api(client, owner, receptionist, practice, api_token_for, sandbox_crede
     assert sandbox_credentials["api_key"] not in answer.content.decode()
     got = client.get("/api/v1/integrations/healthcode", **api_token_for(owner, practice)).json()
     assert got["last_test_ok"] is True
-    assert client.post("/api/v1/integrations/healthcode/test", **api_token_for(receptionist, practice)).status_code == 403
+    assert (
+        client.post("/api/v1/integrations/healthcode/test", **api_token_for(receptionist, practice)).status_code == 403
+    )
 
 
 def test_key_not_logged_through_the_page(owner_client, practice, sandbox_credentials, caplog):

@@ -28,14 +28,20 @@ DISCOVERY = "/.well-known/healthcode-discovery"
 
 
 def _client(url: str, **options) -> HealthcodeClient:
-    values = {"discovery_url": url + DISCOVERY, "site_id": "HC16190", "api_key_id": "openpractice-demo",
-              "api_key": "sandbox-demo-key", "retries": 0, "backoff": 0, **options}
+    values = {
+        "discovery_url": url + DISCOVERY,
+        "site_id": "HC16190",
+        "api_key_id": "openpractice-demo",
+        "api_key": "sandbox-demo-key",
+        "retries": 0,
+        "backoff": 0,
+        **options,
+    }
     return HealthcodeClient(**values)
 
 
 def _discovery(base: str, **overrides) -> str:
-    return json.dumps({"token_endpoint": f"{base}/token", "list_insurers_endpoint": f"{base}/insurers",
-                       **overrides})
+    return json.dumps({"token_endpoint": f"{base}/token", "list_insurers_endpoint": f"{base}/insurers", **overrides})
 
 
 # -- sessions belong to one practice and its credentials ----------------------------------------
@@ -70,8 +76,14 @@ def test_untested_credentials_make_no_calls(practice):
         send(request, 500, "{}")
 
     with local_server(answer) as url:
-        save_healthcode_credentials(practice=practice, environment="sandbox", discovery_url=url + DISCOVERY,
-                                    site_id="HC16190", api_key_id="openpractice-demo", api_key="sandbox-demo-key")
+        save_healthcode_credentials(
+            practice=practice,
+            environment="sandbox",
+            discovery_url=url + DISCOVERY,
+            site_id="HC16190",
+            api_key_id="openpractice-demo",
+            api_key="sandbox-demo-key",
+        )
         with pytest.raises(HealthcodeSetupError) as untested:
             client_for_practice(practice)
         assert untested.value.code == "untested" and "Test connection" in untested.value.message
@@ -105,26 +117,36 @@ def test_a_passed_test_covers_only_the_credentials_tested(practice, sandbox_cred
 
 
 # -- outbound addresses -------------------------------------------------------------------------
-@pytest.mark.parametrize("url", [
-    "http://127.0.0.1:22/.well-known/healthcode-discovery",  # loopback, not the sandbox's port
-    "http://localhost:8100/.well-known/healthcode-discovery",  # not the configured name
-    "http://10.1.2.3/.well-known/healthcode-discovery",  # private
-    "http://169.254.169.254/latest/meta-data/",  # link-local (cloud metadata)
-    "http://[::1]:8100/.well-known/healthcode-discovery",
-    "http://api.healthcode.co.uk/.well-known/discovery-document.json",  # live is https only
-    "https://healthcode.co.uk.evil.example/discovery",
-    "https://user:pw@api.healthcode.co.uk/.well-known/discovery-document.json",
-    "file:///etc/passwd",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:22/.well-known/healthcode-discovery",  # loopback, not the sandbox's port
+        "http://localhost:8100/.well-known/healthcode-discovery",  # not the configured name
+        "http://10.1.2.3/.well-known/healthcode-discovery",  # private
+        "http://169.254.169.254/latest/meta-data/",  # link-local (cloud metadata)
+        "http://[::1]:8100/.well-known/healthcode-discovery",
+        "http://api.healthcode.co.uk/.well-known/discovery-document.json",  # live is https only
+        "https://healthcode.co.uk.evil.example/discovery",
+        "https://user:pw@api.healthcode.co.uk/.well-known/discovery-document.json",
+        "file:///etc/passwd",
+    ],
+)
 def test_addresses_not_configured_are_refused(settings, practice, url):
     settings.HEALTHCODE_ALLOWED_HOSTS = []
     with pytest.raises(HealthcodeSetupError) as refused:
-        save_healthcode_credentials(practice=practice, environment="sandbox", discovery_url=url, site_id="HC16190",
-                                    api_key_id="id", api_key="key")
+        save_healthcode_credentials(
+            practice=practice,
+            environment="sandbox",
+            discovery_url=url,
+            site_id="HC16190",
+            api_key_id="id",
+            api_key="key",
+        )
     assert refused.value.field == "discovery_url"
     recorded = []
-    with HealthcodeClient(discovery_url=url, site_id="HC16190", api_key_id="id", api_key="key",
-                          recorder=recorded.append) as client:
+    with HealthcodeClient(
+        discovery_url=url, site_id="HC16190", api_key_id="id", api_key="key", recorder=recorded.append
+    ) as client:
         report = client.test_connection()
     assert not report.ok and report.steps[0].name == "Discovery document"
     assert "not called" in report.message
@@ -133,8 +155,13 @@ def test_addresses_not_configured_are_refused(settings, practice, url):
 
 def test_configured_environments_are_allowed(settings):
     settings.HEALTHCODE_ALLOWED_HOSTS = ["hc-proxy.internal:8443", ".uat.example"]
-    for url in (outbound.LIVE_DISCOVERY_URL, "https://auth.healthcode.co.uk/token",
-                settings.SANDBOX_URL + DISCOVERY, "https://hc-proxy.internal:8443/d", "https://api.uat.example/d"):
+    for url in (
+        outbound.LIVE_DISCOVERY_URL,
+        "https://auth.healthcode.co.uk/token",
+        settings.SANDBOX_URL + DISCOVERY,
+        "https://hc-proxy.internal:8443/d",
+        "https://api.uat.example/d",
+    ):
         assert outbound.is_allowed(url), url
     assert not outbound.is_allowed("https://hc-proxy.internal:8444/d")
     assert outbound.default_discovery_url("live") == outbound.LIVE_DISCOVERY_URL
@@ -142,9 +169,14 @@ def test_configured_environments_are_allowed(settings):
 
 def test_a_healthcode_name_resolving_to_a_private_address_is_refused(monkeypatch):
     """Live hosts must resolve to public addresses only (a poisoned or rebinding DNS answer is refused)."""
-    monkeypatch.setattr(socket, "getaddrinfo", lambda host, port, **kw: [
-        (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", port)),
-        (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.0.0.7", port))])
+    monkeypatch.setattr(
+        socket,
+        "getaddrinfo",
+        lambda host, port, **kw: [
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", port)),
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.0.0.7", port)),
+        ],
+    )
     with pytest.raises(outbound.OutboundRefused, match="10.0.0.7"):
         outbound.checked_addresses("api.healthcode.co.uk", 443)
 
@@ -193,39 +225,53 @@ def test_a_redirect_is_a_failure_and_not_followed(healthcode_sandbox):
 def test_changing_the_url_or_key_id_asks_for_the_key_again(practice, sandbox_credentials, healthcode_sandbox):
     save_healthcode_credentials(practice=practice, **sandbox_credentials)
     moved = f"http://127.0.0.1:{free_port()}{DISCOVERY}"
-    for change in ({"discovery_url": moved}, {"api_key_id": "someone-else"}, {"environment": "live", "discovery_url": ""}):
+    for change in (
+        {"discovery_url": moved},
+        {"api_key_id": "someone-else"},
+        {"environment": "live", "discovery_url": ""},
+    ):
         with pytest.raises(HealthcodeSetupError) as asked:
             save_healthcode_credentials(practice=practice, **{**sandbox_credentials, **change, "api_key": ""})
         assert asked.value.field == "api_key" and "Enter the API key again" in asked.value.message
     integration = HealthcodeIntegration.objects.get(practice=practice)
     assert integration.discovery_url == sandbox_credentials["discovery_url"]
     # A blank discovery URL takes the environment's own address.
-    save_healthcode_credentials(practice=practice, **{**sandbox_credentials, "environment": "live",
-                                                      "discovery_url": "", "api_key": "live-key"})
+    save_healthcode_credentials(
+        practice=practice, **{**sandbox_credentials, "environment": "live", "discovery_url": "", "api_key": "live-key"}
+    )
     assert HealthcodeIntegration.objects.get(practice=practice).discovery_url == outbound.LIVE_DISCOVERY_URL
 
 
 def test_the_form_names_why_the_key_is_asked_for(owner_client, practice, sandbox_credentials):
     assert owner_client.post("/settings/integrations/healthcode/", sandbox_credentials).status_code == 302
     moved = f"http://127.0.0.1:{free_port()}{DISCOVERY}"
-    response = owner_client.post("/settings/integrations/healthcode/",
-                                 {**sandbox_credentials, "discovery_url": moved, "api_key": ""})
+    response = owner_client.post(
+        "/settings/integrations/healthcode/", {**sandbox_credentials, "discovery_url": moved, "api_key": ""}
+    )
     html = response.content.decode()
     assert response.status_code == 200 and "Enter the API key again: the discovery document URL changed" in html
     assert moved in html  # the values typed are kept
     assert HealthcodeIntegration.objects.get(practice=practice).discovery_url == sandbox_credentials["discovery_url"]
-    response = owner_client.post("/settings/integrations/healthcode/",
-                                 {**sandbox_credentials, "discovery_url": "http://169.254.169.254/latest/"})
+    response = owner_client.post(
+        "/settings/integrations/healthcode/", {**sandbox_credentials, "discovery_url": "http://169.254.169.254/latest/"}
+    )
     assert response.status_code == 200 and "not a clearing-house address" in response.content.decode()
 
 
 def test_the_api_answers_422_naming_the_field(client, owner, practice, api_token_for, sandbox_credentials):
     headers = api_token_for(owner, practice)
-    assert client.put("/api/v1/integrations/healthcode", sandbox_credentials, content_type="application/json",
-                      **headers).status_code == 200
-    answer = client.put("/api/v1/integrations/healthcode",
-                        {**sandbox_credentials, "api_key_id": "other-id", "api_key": None},
-                        content_type="application/json", **headers)
+    assert (
+        client.put(
+            "/api/v1/integrations/healthcode", sandbox_credentials, content_type="application/json", **headers
+        ).status_code
+        == 200
+    )
+    answer = client.put(
+        "/api/v1/integrations/healthcode",
+        {**sandbox_credentials, "api_key_id": "other-id", "api_key": None},
+        content_type="application/json",
+        **headers,
+    )
     assert answer.status_code == 422
     (problem,) = answer.json()["detail"]
     assert problem["loc"] == ["body", "api_key"] and "API key id changed" in problem["msg"]
@@ -287,8 +333,9 @@ def test_a_declared_huge_reply_or_a_compressed_bomb_is_refused():
 
     with local_server(answer) as url:
         for path in ("/declared", DISCOVERY):
-            with HealthcodeClient(discovery_url=url + path, site_id="HC1", api_key_id="i", api_key="k",
-                                  max_reply_bytes=1_000_000) as client:
+            with HealthcodeClient(
+                discovery_url=url + path, site_id="HC1", api_key_id="i", api_key="k", max_reply_bytes=1_000_000
+            ) as client:
                 tracemalloc.start()
                 try:
                     with pytest.raises(HealthcodeError) as failed:
@@ -342,8 +389,9 @@ def test_the_breaker_opens_for_a_failing_practice_while_another_goes_through(san
 
 
 def test_the_breaker_closes_after_the_cool_off_and_a_success(healthcode_sandbox):
-    with _client(f"http://127.0.0.1:{free_port()}", practice_key="C", breaker_failures=1,
-                 breaker_cooloff=0.2) as client:
+    with _client(
+        f"http://127.0.0.1:{free_port()}", practice_key="C", breaker_failures=1, breaker_cooloff=0.2
+    ) as client:
         with pytest.raises(HealthcodeError, match="Could not reach"):
             client.discovery()
         with pytest.raises(HealthcodeError, match="paused"):
@@ -398,7 +446,8 @@ def test_the_exchange_log_keeps_the_connection_test(practice, sandbox_credential
     endpoints = list(ApiExchange.objects.filter(practice=practice).order_by("id").values_list("endpoint", flat=True))
     assert endpoints == ["the discovery document", "the token endpoint", "list_insurers_endpoint"]
     assert sandbox_credentials["api_key"] not in "".join(
-        ApiExchange.objects.filter(practice=practice).values_list("request_body", flat=True))
+        ApiExchange.objects.filter(practice=practice).values_list("request_body", flat=True)
+    )
 
 
 def test_the_status_schedule_skips_an_untested_practice_and_goes_on(demo, make_invoice, sandbox_credentials):

@@ -56,8 +56,12 @@ def test_first_save_needs_a_key_and_bad_site_id_is_named(owner_client, practice)
 
 
 def test_api_put_never_returns_key(client, owner, practice, api_token_for):
-    response = client.put("/api/v1/integrations/healthcode", {**FORM, "environment": "sandbox"},
-                          content_type="application/json", **api_token_for(owner, practice))
+    response = client.put(
+        "/api/v1/integrations/healthcode",
+        {**FORM, "environment": "sandbox"},
+        content_type="application/json",
+        **api_token_for(owner, practice),
+    )
     assert response.status_code == 200
     assert SECRET not in response.content.decode()
 

@@ -18,16 +18,26 @@ SECRET = "very-secret-key-4711"
 def _record_real_exchanges(practice):
     """Calls through the real client (mock transport): discovery, token, a 503 then a 201."""
     clear_caches()
-    replies = iter([httpx.Response(503, text="busy"), httpx.Response(201, json={"id": "BILL-77", "invoice": "INV000077"})])
+    replies = iter(
+        [httpx.Response(503, text="busy"), httpx.Response(201, json={"id": "BILL-77", "invoice": "INV000077"})]
+    )
 
     def handler(request):
         return _discovery_and_token(request) or next(replies)
 
-    with HealthcodeClient(discovery_url="http://hc.test/.well-known/healthcode-discovery", site_id="HC1",
-                          api_key_id="id", api_key=SECRET, transport=httpx.MockTransport(handler),
-                          recorder=recorder_for(practice.id), retries=2, backoff=0) as client:
-        client.submit_claim('{"resourceType": "Claim", "identifier": [{"value": "INV000077"}]}',
-                            idempotency_key="idem-1")
+    with HealthcodeClient(
+        discovery_url="http://hc.test/.well-known/healthcode-discovery",
+        site_id="HC1",
+        api_key_id="id",
+        api_key=SECRET,
+        transport=httpx.MockTransport(handler),
+        recorder=recorder_for(practice.id),
+        retries=2,
+        backoff=0,
+    ) as client:
+        client.submit_claim(
+            '{"resourceType": "Claim", "identifier": [{"value": "INV000077"}]}', idempotency_key="idem-1"
+        )
 
 
 def test_selector_filters_failures_endpoint_and_text(practice, other_practice):
@@ -60,9 +70,18 @@ def test_log_pages_show_the_exchange_and_never_a_secret(owner_client, practice):
 
 def test_empty_state_paging_and_bad_page_numbers(owner_client, practice):
     assert "No calls to Healthcode yet" in owner_client.get("/settings/integrations/healthcode/log/").content.decode()
-    ApiExchange.objects.bulk_create([ApiExchange(practice=practice, endpoint="find_member", method="GET",
-                                                 url=f"http://hc.test/member?n={n}", status_code=200)
-                                     for n in range(selectors.PAGE_SIZE + 5)])
+    ApiExchange.objects.bulk_create(
+        [
+            ApiExchange(
+                practice=practice,
+                endpoint="find_member",
+                method="GET",
+                url=f"http://hc.test/member?n={n}",
+                status_code=200,
+            )
+            for n in range(selectors.PAGE_SIZE + 5)
+        ]
+    )
     first = owner_client.get("/settings/integrations/healthcode/log/").content.decode()
     assert "Older" in first and first.count("find_member</td>") == selectors.PAGE_SIZE
     second = owner_client.get("/settings/integrations/healthcode/log/?page=2").content.decode()

@@ -22,8 +22,10 @@ def _client(email="billing@demo.openpractice.test"):
 
 
 def _rows():
-    return {model.__name__: model.objects.count()
-            for model in (MembershipCheck, Submission, SubmissionEvent, ApiExchange, BulkSubmission)}
+    return {
+        model.__name__: model.objects.count()
+        for model in (MembershipCheck, Submission, SubmissionEvent, ApiExchange, BulkSubmission)
+    }
 
 
 @pytest.fixture
@@ -45,9 +47,15 @@ def test_opening_pages_never_calls_the_clearing_house_or_writes(demo, make_invoi
     bulk = BulkSubmission.objects.create(practice=demo, requested=1)
     before = _rows()
     for who in (_client(), _client("reception@demo.openpractice.test")):
-        for url in (f"/invoices/{invoice.pk}/", f"/invoices/{invoice.pk}/status/", f"/invoices/{late.pk}/",
-                    "/invoices/", "/invoices/?view=not_ready", f"/invoices/bulk/{bulk.pk}/",
-                    f"/invoices/bulk/{bulk.pk}/progress/"):
+        for url in (
+            f"/invoices/{invoice.pk}/",
+            f"/invoices/{invoice.pk}/status/",
+            f"/invoices/{late.pk}/",
+            "/invoices/",
+            "/invoices/?view=not_ready",
+            f"/invoices/bulk/{bulk.pk}/",
+            f"/invoices/bulk/{bulk.pk}/progress/",
+        ):
             assert who.get(url).status_code == 200, url
     page = _client().get(f"/invoices/{invoice.pk}/").content.decode()
     assert "has not been checked with Bupa" in page
@@ -55,16 +63,20 @@ def test_opening_pages_never_calls_the_clearing_house_or_writes(demo, make_invoi
     assert no_outbound == [] and _rows() == before
 
 
-def test_api_reads_never_call_the_clearing_house_or_write(demo, make_invoice, healthcode_sandbox, no_outbound,
-                                                          api_token_for):
+def test_api_reads_never_call_the_clearing_house_or_write(
+    demo, make_invoice, healthcode_sandbox, no_outbound, api_token_for
+):
     from openpractice.accounts.models import User
 
     invoice = make_invoice()
     headers = api_token_for(User.objects.get(email="billing@demo.openpractice.test"), demo)
     bulk = BulkSubmission.objects.create(practice=demo, requested=1)
     before = _rows()
-    for url in (f"/api/v1/invoices/{invoice.pk}/check", f"/api/v1/invoices/{invoice.pk}/healthcode",
-                f"/api/v1/invoices/healthcode/bulk/{bulk.pk}"):
+    for url in (
+        f"/api/v1/invoices/{invoice.pk}/check",
+        f"/api/v1/invoices/{invoice.pk}/healthcode",
+        f"/api/v1/invoices/healthcode/bulk/{bulk.pk}",
+    ):
         assert Client().get(url, **headers).status_code == 200, url
     assert no_outbound == [] and _rows() == before
 
@@ -83,7 +95,8 @@ def test_check_membership_on_demand(demo, make_invoice, healthcode_sandbox):
 
 def test_check_membership_finds_a_wrong_number(demo, make_invoice, healthcode_sandbox):
     PatientRelationship.objects.filter(practice=demo, registration_number="10000001").update(
-        registration_number="10000011", registration_key="10000011")
+        registration_number="10000011", registration_key="10000011"
+    )
     invoice = make_invoice()
     page = _client().post(f"/invoices/{invoice.pk}/check-membership/", follow=True).content.decode()
     assert "Bupa: No match" in page

@@ -14,8 +14,14 @@ from bench.harness import Installation
 from sandbox.testing import start_sandbox
 
 COUNT = 80
-FAULTS = {"error_rate": 0.3, "timeout_rate": 0.05, "timeout_seconds": 3, "drop_rate": 0.05,
-          "after_processing_rate": 0.5, "fault_seed": 6}
+FAULTS = {
+    "error_rate": 0.3,
+    "timeout_rate": 0.05,
+    "timeout_seconds": 3,
+    "drop_rate": 0.05,
+    "after_processing_rate": 0.5,
+    "fault_seed": 6,
+}
 
 
 def _assert_exactly_one_bill_each(installation: Installation, expected: int) -> None:

@@ -17,15 +17,23 @@ from openpractice.healthcode.models import ApiExchange, SubmissionState
 
 
 def _mock_client(handler, recorder=None, retries=3):
-    return HealthcodeClient(discovery_url="http://hc.test/.well-known/healthcode-discovery", site_id="HC1",
-                            api_key_id="id", api_key="very-secret-key", transport=httpx.MockTransport(handler),
-                            recorder=recorder, retries=retries, backoff=0)
+    return HealthcodeClient(
+        discovery_url="http://hc.test/.well-known/healthcode-discovery",
+        site_id="HC1",
+        api_key_id="id",
+        api_key="very-secret-key",
+        transport=httpx.MockTransport(handler),
+        recorder=recorder,
+        retries=retries,
+        backoff=0,
+    )
 
 
 def _discovery_and_token(request):
     if request.url.path.endswith("healthcode-discovery"):
-        return httpx.Response(200, json={"token_endpoint": "http://hc.test/token",
-                                         "submit_claim_endpoint": "http://hc.test/bills"})
+        return httpx.Response(
+            200, json={"token_endpoint": "http://hc.test/token", "submit_claim_endpoint": "http://hc.test/bills"}
+        )
     if request.url.path == "/token":
         return httpx.Response(200, json={"access_token": "tok-123", "expires_in": 3600})
     return None
@@ -81,8 +89,9 @@ def test_token_refreshed_once_on_401():
 
     def handler(request):
         if request.url.path.endswith("healthcode-discovery"):
-            return httpx.Response(200, json={"token_endpoint": "http://hc.test/token",
-                                             "submit_claim_endpoint": "http://hc.test/bills"})
+            return httpx.Response(
+                200, json={"token_endpoint": "http://hc.test/token", "submit_claim_endpoint": "http://hc.test/bills"}
+            )
         if request.url.path == "/token":
             return httpx.Response(200, json={"access_token": next(tokens), "expires_in": 3600})
         seen.append(request.headers["Authorization"])
@@ -106,13 +115,23 @@ def test_the_claim_reads_back_as_the_same_bill(make_invoice):
     claim = json.loads(claims.dumps(claims.build_claim(facts, version_key="op-1-inv-1-v1")), parse_float=Decimal)
     check_fhir_structure(claim)
     bill = bill_from_claim(claim)
-    assert (bill.invoice_number, bill.insurer_identifier, bill.membership_number, bill.provider_number,
-            bill.setting, bill.diagnosis, bill.auth_code) == (invoice.number, "bup", "10000001", "0651978", "O",
-                                                              "M17.1", "AUTH123")
+    assert (
+        bill.invoice_number,
+        bill.insurer_identifier,
+        bill.membership_number,
+        bill.provider_number,
+        bill.setting,
+        bill.diagnosis,
+        bill.auth_code,
+    ) == (invoice.number, "bup", "10000001", "0651978", "O", "M17.1", "AUTH123")
     assert bill.first_date_of_service == invoice.first_date_of_service
     line = bill.lines[0]
     assert (line.service_code, line.procedure_code, str(line.unit_price), str(line.net_amount)) == (
-        "SCON1", "20300", "180.00", "180.00")
+        "SCON1",
+        "20300",
+        "180.00",
+        "180.00",
+    )
     assert '"value":180.00' in claims.dumps(claims.build_claim(facts, version_key="k"))
 
 
@@ -131,8 +150,9 @@ def test_find_member_answers(demo, make_invoice):
     PatientRelationship.objects.filter(pk=bennett.pk).update(registration_number="10000077")
     bennett.refresh_from_db()
     assert check_membership(relationship=bennett).outcome == "not_found"
-    lapsed = check_membership(relationship=PatientRelationship.objects.get(registration_number="100200300"),
-                              active_on=dt.date(2021, 6, 1))  # before Noah Patel's cover began
+    lapsed = check_membership(
+        relationship=PatientRelationship.objects.get(registration_number="100200300"), active_on=dt.date(2021, 6, 1)
+    )  # before Noah Patel's cover began
     assert lapsed.outcome == "lapsed" and "not active" in describe(lapsed)
 
 

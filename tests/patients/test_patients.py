@@ -13,14 +13,22 @@ BORN = dt.date(1980, 4, 12)
 
 
 def _patient(practice, first="Oliver", last="Bennett", **extra):
-    return services.create_patient(practice=practice, data={"first_name": first, "last_name": last,
-                                                            "date_of_birth": BORN, **extra})
+    return services.create_patient(
+        practice=practice, data={"first_name": first, "last_name": last, "date_of_birth": BORN, **extra}
+    )
 
 
 def _insure(patient, contact, number, **extra):
-    return services.add_relationship(patient=patient, data={
-        "relationship_type": "insurance", "related_contact": contact, "related_patient": None,
-        "registration_number": number, **extra})
+    return services.add_relationship(
+        patient=patient,
+        data={
+            "relationship_type": "insurance",
+            "related_contact": contact,
+            "related_patient": None,
+            "registration_number": number,
+            **extra,
+        },
+    )
 
 
 def test_nhs_number_validated_and_unique(practice):
@@ -33,12 +41,15 @@ def test_nhs_number_validated_and_unique(practice):
         _patient(practice, first="B", nhs_number="9434765919")
 
 
-@pytest.mark.parametrize("data,field", [
-    ({"date_of_birth": dt.date(2999, 1, 1)}, "date_of_birth"),
-    ({"email": "nope"}, "email"),
-    ({"postcode": "XYZ"}, "postcode"),
-    ({"last_name": ""}, "last_name"),
-])
+@pytest.mark.parametrize(
+    "data,field",
+    [
+        ({"date_of_birth": dt.date(2999, 1, 1)}, "date_of_birth"),
+        ({"email": "nope"}, "email"),
+        ({"postcode": "XYZ"}, "postcode"),
+        ({"last_name": ""}, "last_name"),
+    ],
+)
 def test_bad_patient_input_names_field(practice, data, field):
     with pytest.raises(PatientError) as exc:
         _patient(practice, **data)
@@ -72,9 +83,19 @@ def test_registration_search_mixed(practice, insurer_contact):
 
 
 def test_keyset_paging_forwards_and_back(practice):
-    Patient.objects.bulk_create([
-        Patient(practice=practice, first_name=f"P{i:03d}", last_name="Same", date_of_birth=BORN,
-                last_name_key="same", first_name_key=f"p{i:03d}") for i in range(60)])
+    Patient.objects.bulk_create(
+        [
+            Patient(
+                practice=practice,
+                first_name=f"P{i:03d}",
+                last_name="Same",
+                date_of_birth=BORN,
+                last_name_key="same",
+                first_name_key=f"p{i:03d}",
+            )
+            for i in range(60)
+        ]
+    )
     first = selectors.search_patients(practice=practice, limit=25)
     second = selectors.search_patients(practice=practice, after=first.next_cursor, limit=25)
     third = selectors.search_patients(practice=practice, after=second.next_cursor, limit=25)
@@ -97,15 +118,23 @@ def test_relationship_rules(practice, insurer_contact, named_insurer_contact):
     with pytest.raises(PatientError, match="Aviva authorisation codes look like") as exc:
         _insure(patient, aviva, "100200300", authorisation_code="12/34")
     assert exc.value.field == "authorisation_code"
-    rel = _insure(patient, aviva, "100200300", authorisation_code="123456/12", authorised_sessions=6,
-                  authorisation_expires=dt.date(2026, 12, 31))
+    rel = _insure(
+        patient,
+        aviva,
+        "100200300",
+        authorisation_code="123456/12",
+        authorised_sessions=6,
+        authorisation_expires=dt.date(2026, 12, 31),
+    )
     assert rel.authorised_sessions == 6
     with pytest.raises(PatientError, match="insurer contact"):
         gp = services_contact(practice)
         _insure(patient, gp, "1234")
     with pytest.raises(PatientError, match="own relationship"):
-        services.add_relationship(patient=patient, data={"relationship_type": "next_of_kin", "related_contact": None,
-                                                         "related_patient": patient})
+        services.add_relationship(
+            patient=patient,
+            data={"relationship_type": "next_of_kin", "related_contact": None, "related_patient": patient},
+        )
 
 
 def services_contact(practice):
@@ -121,8 +150,18 @@ def test_vitality_member_number_refused(practice, insurer_contact):
 
 # -- pages --------------------------------------------------------------------------------------
 def test_pages_add_summary_edit(owner_client, practice):
-    response = owner_client.post("/patients/new/", {"first_name": "Mia", "last_name": "Robinson", "date_of_birth": "1995-08-19",
-                                                    "sex": "female", "nhs_number": "", "postcode": "g1 1xq"}, follow=True)
+    response = owner_client.post(
+        "/patients/new/",
+        {
+            "first_name": "Mia",
+            "last_name": "Robinson",
+            "date_of_birth": "1995-08-19",
+            "sex": "female",
+            "nhs_number": "",
+            "postcode": "g1 1xq",
+        },
+        follow=True,
+    )
     html = response.content.decode()
     assert "Relationships and emergency contacts" in html and "Add relationship" in html
     for label in ("Relationship type", "Patient or contact name", "Registration number", "Authorisation code"):
@@ -130,29 +169,63 @@ def test_pages_add_summary_edit(owner_client, practice):
     patient = Patient.objects.get()
     summary = owner_client.get(f"/patients/{patient.id}/").content.decode()
     assert "G1 1XQ" in summary and "19/08/1995" in summary
-    bad = owner_client.post("/patients/new/", {"first_name": "X", "last_name": "Y", "date_of_birth": "1990-01-01",
-                                               "sex": "male", "nhs_number": "1234567890", "phone": "0123 456"})
-    assert bad.status_code == 200 and "valid NHS number" in bad.content.decode() and 'value="0123 456"' in bad.content.decode()
+    bad = owner_client.post(
+        "/patients/new/",
+        {
+            "first_name": "X",
+            "last_name": "Y",
+            "date_of_birth": "1990-01-01",
+            "sex": "male",
+            "nhs_number": "1234567890",
+            "phone": "0123 456",
+        },
+    )
+    assert (
+        bad.status_code == 200
+        and "valid NHS number" in bad.content.decode()
+        and 'value="0123 456"' in bad.content.decode()
+    )
 
 
 def test_wrong_registration_refused_in_page_and_nothing_lost(owner_client, practice, named_insurer_contact):
     patient = _patient(practice)
     alliance = named_insurer_contact(practice, "Alliance Health")
-    response = owner_client.post(f"/patients/{patient.id}/relationships/", {
-        "relationship_type": "insurance", "related": f"contact:{alliance.id}", "registration_number": "12345",
-        "authorisation_code": "ABC12345", "authorised_sessions": "4", "authorisation_expires": "2026-12-31",
-        "notes": "Card seen"})
+    response = owner_client.post(
+        f"/patients/{patient.id}/relationships/",
+        {
+            "relationship_type": "insurance",
+            "related": f"contact:{alliance.id}",
+            "registration_number": "12345",
+            "authorisation_code": "ABC12345",
+            "authorised_sessions": "4",
+            "authorisation_expires": "2026-12-31",
+            "notes": "Card seen",
+        },
+    )
     html = response.content.decode()
     assert response.status_code == 200
     assert 'id="id_registration_number_error"' in html
     assert "Alliance Health registration numbers look like NNNNNN, NNNNNNN or NNNNNNNN" in html
-    for kept in ('value="12345"', 'value="ABC12345"', 'value="4"', 'value="2026-12-31"', 'value="Card seen"',
-                 f'value="contact:{alliance.id}"', 'value="Alliance Health"'):
+    for kept in (
+        'value="12345"',
+        'value="ABC12345"',
+        'value="4"',
+        'value="2026-12-31"',
+        'value="Card seen"',
+        f'value="contact:{alliance.id}"',
+        'value="Alliance Health"',
+    ):
         assert kept in html, kept
     assert not PatientRelationship.objects.exists()
-    owner_client.post(f"/patients/{patient.id}/relationships/", {
-        "relationship_type": "insurance", "related": f"contact:{alliance.id}", "registration_number": "1234567",
-        "authorisation_code": "ABC12345"})
+    owner_client.post(
+        f"/patients/{patient.id}/relationships/",
+        {
+            "relationship_type": "insurance",
+            "related": f"contact:{alliance.id}",
+            "registration_number": "1234567",
+            "authorisation_code": "ABC12345",
+        },
+    )
     summary = owner_client.get(f"/patients/{patient.id}/").content.decode()
     assert "1234567" in summary and "ABC12345" in summary and "Check membership" in summary
     assert "available once Healthcode is set up" in summary
@@ -176,33 +249,60 @@ def test_tenancy(owner_client, other_practice, client, owner, practice, api_toke
     headers = api_token_for(owner, practice)
     assert client.get(f"/api/v1/patients/{theirs.id}", **headers).status_code == 404
     mine = _patient(practice, first="Mine")
-    answer = client.post(f"/api/v1/patients/{mine.id}/relationships", {"relationship_type": "emergency",
-                         "related_patient_id": theirs.id}, content_type="application/json", **headers)
+    answer = client.post(
+        f"/api/v1/patients/{mine.id}/relationships",
+        {"relationship_type": "emergency", "related_patient_id": theirs.id},
+        content_type="application/json",
+        **headers,
+    )
     assert answer.status_code == 422
 
 
 # -- API ----------------------------------------------------------------------------------------
 def test_api(client, owner, practice, api_token_for, insurer_contact):
     headers = api_token_for(owner, practice)
-    made = client.post("/api/v1/patients", {"first_name": "Isla", "last_name": "Turner", "date_of_birth": "1990-07-21",
-                                            "sex": "female", "postcode": "B1 1BB"}, content_type="application/json", **headers)
+    made = client.post(
+        "/api/v1/patients",
+        {
+            "first_name": "Isla",
+            "last_name": "Turner",
+            "date_of_birth": "1990-07-21",
+            "sex": "female",
+            "postcode": "B1 1BB",
+        },
+        content_type="application/json",
+        **headers,
+    )
     assert made.status_code == 201
     pid = made.json()["id"]
     axa = insurer_contact(practice, "ppp")
-    wrong = client.post(f"/api/v1/patients/{pid}/relationships", {
-        "relationship_type": "insurance", "related_contact_id": axa.id, "registration_number": "12345"},
-        content_type="application/json", **headers)
+    wrong = client.post(
+        f"/api/v1/patients/{pid}/relationships",
+        {"relationship_type": "insurance", "related_contact_id": axa.id, "registration_number": "12345"},
+        content_type="application/json",
+        **headers,
+    )
     assert wrong.status_code == 422
     detail = wrong.json()["detail"][0]
-    assert detail["loc"] == ["body", "registration_number"] and "AXA Health registration numbers look like" in detail["msg"]
-    ok = client.post(f"/api/v1/patients/{pid}/relationships", {
-        "relationship_type": "insurance", "related_contact_id": axa.id, "registration_number": "AX1234567B"},
-        content_type="application/json", **headers)
+    assert (
+        detail["loc"] == ["body", "registration_number"]
+        and "AXA Health registration numbers look like" in detail["msg"]
+    )
+    ok = client.post(
+        f"/api/v1/patients/{pid}/relationships",
+        {"relationship_type": "insurance", "related_contact_id": axa.id, "registration_number": "AX1234567B"},
+        content_type="application/json",
+        **headers,
+    )
     assert ok.status_code == 201 and ok.json()["healthcode_identifier"] == "ppp"
     page = client.get("/api/v1/patients?q=AX1234567B", **headers).json()
     assert page["results"][0]["last_name"] == "Turner" and page["search_mode"] == "registration_number"
-    bad_nhs = client.post("/api/v1/patients", {"first_name": "A", "last_name": "B", "date_of_birth": "1990-01-01",
-                                               "nhs_number": "1234567890"}, content_type="application/json", **headers)
+    bad_nhs = client.post(
+        "/api/v1/patients",
+        {"first_name": "A", "last_name": "B", "date_of_birth": "1990-01-01", "nhs_number": "1234567890"},
+        content_type="application/json",
+        **headers,
+    )
     assert bad_nhs.status_code == 422 and bad_nhs.json()["detail"][0]["loc"] == ["body", "nhs_number"]
     check = client.post(f"/api/v1/patients/{pid}/relationships/{ok.json()['id']}/check-membership", **headers)
     assert check.status_code == 409 and "Available once Healthcode is set up" in check.json()["detail"]

@@ -52,6 +52,7 @@ def invite(practice, owner, django_capture_on_commit_callbacks):
 
 # --- services ------------------------------------------------------------------------------------
 
+
 def test_existing_account_is_not_a_member_until_they_accept(practice, other_owner, invite):
     invitation, _, token = invite(other_owner.email)
     assert not Membership.objects.filter(user=other_owner, practice=practice).exists()
@@ -67,16 +68,18 @@ def test_unknown_email_creates_no_account_until_they_accept(practice, invite, cl
     _, _, token = invite("new.person@example.test", Role.BILLING)
     assert User.objects.count() == users_before
     assert "choose your password" in mail.outbox[0].body
-    membership = services.accept_invitation_with_new_account(token=token, full_name="New Person",
-                                                               password="a-good-long-password")
+    membership = services.accept_invitation_with_new_account(
+        token=token, full_name="New Person", password="a-good-long-password"
+    )
     assert membership.role == Role.BILLING and membership.user.email == "new.person@example.test"
     assert client.login(username="new.person@example.test", password="a-good-long-password")
 
 
 def test_same_outcome_for_known_and_unknown_email(practice, owner, other_owner):
     known = services.invite_member(practice=practice, email=other_owner.email, role=Role.BILLING, invited_by=owner)
-    unknown = services.invite_member(practice=practice, email="nobody@example.test", role=Role.BILLING,
-                                     invited_by=owner)
+    unknown = services.invite_member(
+        practice=practice, email="nobody@example.test", role=Role.BILLING, invited_by=owner
+    )
     for invitation in (known, unknown):
         assert type(invitation) is Invitation and invitation.status == "pending"
     # Nothing on the invitation is about the account: the same fields are set either way.
@@ -135,8 +138,9 @@ def test_only_the_invited_account_may_accept(practice, receptionist, other_owner
     assert not Membership.objects.filter(user=other_owner, practice=practice).exists()
 
 
-def test_resend_issues_a_new_link_and_the_old_one_stops_working(owner, other_owner, invite,
-                                                                 django_capture_on_commit_callbacks):
+def test_resend_issues_a_new_link_and_the_old_one_stops_working(
+    owner, other_owner, invite, django_capture_on_commit_callbacks
+):
     invitation, _, old_token = invite(other_owner.email)
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
@@ -151,8 +155,9 @@ def test_resend_issues_a_new_link_and_the_old_one_stops_working(owner, other_own
 
 def test_inviting_again_refreshes_the_one_open_invitation(practice, owner):
     first = services.invite_member(practice=practice, email="twice@example.test", role=Role.BILLING, invited_by=owner)
-    second = services.invite_member(practice=practice, email="Twice@Example.test ", role=Role.PRACTITIONER,
-                                    invited_by=owner)
+    second = services.invite_member(
+        practice=practice, email="Twice@Example.test ", role=Role.PRACTITIONER, invited_by=owner
+    )
     assert first.pk == second.pk and second.role == Role.PRACTITIONER
     assert Invitation.objects.filter(practice=practice).count() == 1
 
@@ -166,10 +171,12 @@ def test_new_account_password_rules_apply(invite):
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(local=st.from_regex(r"[a-z][a-z0-9]{0,7}(\.[a-z0-9]{1,5})?", fullmatch=True), shout=st.booleans(),
-       pad=st.booleans())
-def test_page_answer_is_the_same_whether_or_not_an_account_exists(owner_client, make_practice, make_member,
-                                                                   local, shout, pad):
+@given(
+    local=st.from_regex(r"[a-z][a-z0-9]{0,7}(\.[a-z0-9]{1,5})?", fullmatch=True), shout=st.booleans(), pad=st.booleans()
+)
+def test_page_answer_is_the_same_whether_or_not_an_account_exists(
+    owner_client, make_practice, make_member, local, shout, pad
+):
     """Whatever the spelling, the inviter sees the same redirect and the same words for an email
     with an account elsewhere and one without."""
     elsewhere = make_practice("Elsewhere")
@@ -189,6 +196,7 @@ def test_page_answer_is_the_same_whether_or_not_an_account_exists(owner_client, 
 
 # --- pages ---------------------------------------------------------------------------------------
 
+
 def test_users_page_lists_pending_invitations_with_resend_and_revoke(owner_client, invite):
     invitation, _, _ = invite("pending@example.test")
     html = owner_client.get("/settings/users/").content.decode()
@@ -197,11 +205,13 @@ def test_users_page_lists_pending_invitations_with_resend_and_revoke(owner_clien
     assert f"/settings/users/invitations/{invitation.pk}/revoke/" in html
 
 
-def test_users_page_invites_and_answers_without_account_details(owner_client, practice, other_owner,
-                                                                django_capture_on_commit_callbacks):
+def test_users_page_invites_and_answers_without_account_details(
+    owner_client, practice, other_owner, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
-        response = owner_client.post("/settings/users/new/", {"email": other_owner.email, "role": "billing",
-                                                               "full_name": ""}, follow=True)
+        response = owner_client.post(
+            "/settings/users/new/", {"email": other_owner.email, "role": "billing", "full_name": ""}, follow=True
+        )
     html = response.content.decode()
     assert f"Invitation sent to {other_owner.email}." in html
     assert other_owner.full_name not in html
@@ -280,12 +290,20 @@ def test_accept_page_new_person_sets_password_and_joins(client, practice, invite
     _, path, _ = invite("fresh@example.test", Role.RECEPTIONIST)
     page = client.get(path).content.decode()
     assert 'for="id_new_password1"' in page and 'for="id_full_name"' in page
-    bad = client.post(path, {"full_name": "Fresh Face", "new_password1": "a-good-long-password",
-                             "new_password2": "something-else-entirely"})
+    bad = client.post(
+        path,
+        {
+            "full_name": "Fresh Face",
+            "new_password1": "a-good-long-password",
+            "new_password2": "something-else-entirely",
+        },
+    )
     assert bad.status_code == 200 and 'id="id_new_password2_error"' in bad.content.decode()
     assert 'value="Fresh Face"' in bad.content.decode()
-    response = client.post(path, {"full_name": "Fresh Face", "new_password1": "a-good-long-password",
-                                  "new_password2": "a-good-long-password"})
+    response = client.post(
+        path,
+        {"full_name": "Fresh Face", "new_password1": "a-good-long-password", "new_password2": "a-good-long-password"},
+    )
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
     assert client.login(username="fresh@example.test", password="a-good-long-password")
     assert Membership.objects.get(user__email="fresh@example.test", practice=practice).role == Role.RECEPTIONIST
@@ -296,8 +314,13 @@ def test_accept_page_refuses_expired_and_unknown_links(client, invite):
     Invitation.objects.filter(pk=invitation.pk).update(expires_at=timezone.now() - timedelta(days=1))
     expired = client.get(path)
     assert expired.status_code == 410 and "expired" in expired.content.decode()
-    assert client.post(path, {"full_name": "Late", "new_password1": "a-good-long-password",
-                              "new_password2": "a-good-long-password"}).status_code == 410
+    assert (
+        client.post(
+            path,
+            {"full_name": "Late", "new_password1": "a-good-long-password", "new_password2": "a-good-long-password"},
+        ).status_code
+        == 410
+    )
     assert not User.objects.filter(email="late@example.test").exists()
     unknown = client.get("/invitations/not-a-real-token/")
     assert unknown.status_code == 404 and "not recognised" in unknown.content.decode()
@@ -305,24 +328,34 @@ def test_accept_page_refuses_expired_and_unknown_links(client, invite):
 
 # --- API -----------------------------------------------------------------------------------------
 
+
 def test_api_invite_answers_the_same_for_known_and_unknown_email(client, owner, other_owner, practice, api_token_for):
     headers = api_token_for(owner, practice)
     answers = []
     for email in (other_owner.email, "nobody@example.test"):
-        response = client.post("/api/v1/users", {"email": email, "role": "billing", "full_name": ""},
-                               content_type="application/json", **headers)
+        response = client.post(
+            "/api/v1/users",
+            {"email": email, "role": "billing", "full_name": ""},
+            content_type="application/json",
+            **headers,
+        )
         assert response.status_code == 202
         answers.append(response.json())
         assert set(response.json()) == {"detail", "email"}
-    assert (answers[0]["detail"].replace(other_owner.email, "X")
-            == answers[1]["detail"].replace("nobody@example.test", "X"))
+    assert answers[0]["detail"].replace(other_owner.email, "X") == answers[1]["detail"].replace(
+        "nobody@example.test", "X"
+    )
     assert not Membership.objects.filter(user=other_owner, practice=practice).exists()
 
 
 def test_api_lists_resends_and_revokes_invitations(client, owner, practice, api_token_for):
     headers = api_token_for(owner, practice)
-    client.post("/api/v1/users", {"email": "api.invite@example.test", "role": "billing"},
-                content_type="application/json", **headers)
+    client.post(
+        "/api/v1/users",
+        {"email": "api.invite@example.test", "role": "billing"},
+        content_type="application/json",
+        **headers,
+    )
     listed = client.get("/api/v1/invitations", **headers).json()
     assert [(i["email"], i["status"]) for i in listed] == [("api.invite@example.test", "pending")]
     invitation_id = listed[0]["id"]
@@ -334,19 +367,28 @@ def test_api_lists_resends_and_revokes_invitations(client, owner, practice, api_
     assert again.status_code == 422 and again.json()["detail"][0]["type"] == "revoked"
 
 
-def test_api_invite_errors_and_permissions(client, owner, receptionist, other_owner, other_practice, practice,
-                                           api_token_for):
+def test_api_invite_errors_and_permissions(
+    client, owner, receptionist, other_owner, other_practice, practice, api_token_for
+):
     headers = api_token_for(owner, practice)
     bad = client.post("/api/v1/users", {"email": "nope", "role": "billing"}, content_type="application/json", **headers)
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"][-1] == "email"
-    member = client.post("/api/v1/users", {"email": owner.email, "role": "billing"}, content_type="application/json",
-                         **headers)
+    member = client.post(
+        "/api/v1/users", {"email": owner.email, "role": "billing"}, content_type="application/json", **headers
+    )
     assert member.status_code == 422 and member.json()["detail"][0]["type"] == "duplicate"
-    denied = client.post("/api/v1/users", {"email": "a@example.test", "role": "billing"},
-                         content_type="application/json", **api_token_for(receptionist, practice))
+    denied = client.post(
+        "/api/v1/users",
+        {"email": "a@example.test", "role": "billing"},
+        content_type="application/json",
+        **api_token_for(receptionist, practice),
+    )
     assert denied.status_code == 403
-    client.post("/api/v1/users", {"email": "theirs@example.test", "role": "billing"}, content_type="application/json",
-                **api_token_for(other_owner, other_practice))
+    client.post(
+        "/api/v1/users",
+        {"email": "theirs@example.test", "role": "billing"},
+        content_type="application/json",
+        **api_token_for(other_owner, other_practice),
+    )
     theirs = Invitation.objects.get(email="theirs@example.test")
     assert client.delete(f"/api/v1/invitations/{theirs.pk}", **headers).status_code == 404
-

@@ -4,7 +4,12 @@ import pytest
 
 from openpractice.practices.roles import Capability, Role, role_can
 
-ADMIN_PAGES = ["/settings/users/", "/settings/users/new/", "/settings/integrations/", "/settings/integrations/healthcode/"]
+ADMIN_PAGES = [
+    "/settings/users/",
+    "/settings/users/new/",
+    "/settings/integrations/",
+    "/settings/integrations/healthcode/",
+]
 
 
 @pytest.mark.parametrize("url", ADMIN_PAGES)
@@ -12,14 +17,21 @@ def test_receptionist_cannot_reach_users_or_integrations_pages(receptionist_clie
     assert receptionist_client.get(url).status_code == 403
 
 
-@pytest.mark.parametrize("method,url", [
-    ("get", "/api/v1/users"),
-    ("post", "/api/v1/users"),
-    ("get", "/api/v1/integrations/healthcode"),
-    ("put", "/api/v1/integrations/healthcode"),
-])
-def test_receptionist_cannot_reach_users_or_integrations_api(client, receptionist, practice, api_token_for, method, url):
-    response = getattr(client, method)(url, {}, content_type="application/json", **api_token_for(receptionist, practice))
+@pytest.mark.parametrize(
+    "method,url",
+    [
+        ("get", "/api/v1/users"),
+        ("post", "/api/v1/users"),
+        ("get", "/api/v1/integrations/healthcode"),
+        ("put", "/api/v1/integrations/healthcode"),
+    ],
+)
+def test_receptionist_cannot_reach_users_or_integrations_api(
+    client, receptionist, practice, api_token_for, method, url
+):
+    response = getattr(client, method)(
+        url, {}, content_type="application/json", **api_token_for(receptionist, practice)
+    )
     assert response.status_code == 403
     assert "role" in response.json()["detail"].lower()
 

@@ -4,9 +4,15 @@ from openpractice.practices.models import Location
 
 
 def test_practice_details_saved_and_audited(owner_client, practice):
-    response = owner_client.post("/settings/practice/", {
-        "name": "Alpha Clinic Ltd", "address_line1": "1 Alpha Road", "city": "London", "postcode": "w1a1aa",
-    })
+    response = owner_client.post(
+        "/settings/practice/",
+        {
+            "name": "Alpha Clinic Ltd",
+            "address_line1": "1 Alpha Road",
+            "city": "London",
+            "postcode": "w1a1aa",
+        },
+    )
     assert response.status_code == 302
     practice.refresh_from_db()
     assert practice.name == "Alpha Clinic Ltd" and practice.postcode == "W1A 1AA"
@@ -34,8 +40,12 @@ def test_locations_add_edit_and_duplicate_name(owner_client, practice):
 
 
 def test_api_validation_names_the_field(client, owner, practice, api_token_for):
-    response = client.post("/api/v1/locations", {"name": "X", "postcode": "123"},
-                           content_type="application/json", **api_token_for(owner, practice))
+    response = client.post(
+        "/api/v1/locations",
+        {"name": "X", "postcode": "123"},
+        content_type="application/json",
+        **api_token_for(owner, practice),
+    )
     assert response.status_code == 422
     detail = response.json()["detail"][0]
     assert "postcode" in detail["loc"] and "UK postcode" in detail["msg"]

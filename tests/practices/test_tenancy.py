@@ -26,8 +26,10 @@ def test_api_for_other_practices_location_is_404(client, owner, practice, beta_l
     response = client.get(f"/api/v1/locations/{beta_location.pk}", **api_token_for(owner, practice))
     assert response.status_code == 404
     response = client.patch(
-        f"/api/v1/locations/{beta_location.pk}", {"name": "Hijacked"},
-        content_type="application/json", **api_token_for(owner, practice),
+        f"/api/v1/locations/{beta_location.pk}",
+        {"name": "Hijacked"},
+        content_type="application/json",
+        **api_token_for(owner, practice),
     )
     assert response.status_code == 404
     beta_location.refresh_from_db()

@@ -42,12 +42,20 @@ def test_last_owner_cannot_be_demoted(owner_client, owner):
 
 def test_api_invite_and_patch_user(client, owner, receptionist, practice, api_token_for):
     headers = api_token_for(owner, practice)
-    response = client.post("/api/v1/users", {"email": "api@example.com", "full_name": "Api Person", "role": "receptionist"},
-                           content_type="application/json", **headers)
+    response = client.post(
+        "/api/v1/users",
+        {"email": "api@example.com", "full_name": "Api Person", "role": "receptionist"},
+        content_type="application/json",
+        **headers,
+    )
     assert response.status_code == 202, response.content
     assert response.json() == {"detail": "Invitation sent to api@example.com.", "email": "api@example.com"}
     member_id = Membership.objects.get(user=receptionist).pk
-    response = client.patch(f"/api/v1/users/{member_id}", {"role": "nonsense"}, content_type="application/json", **headers)
+    response = client.patch(
+        f"/api/v1/users/{member_id}", {"role": "nonsense"}, content_type="application/json", **headers
+    )
     assert response.status_code == 422
-    response = client.patch(f"/api/v1/users/{member_id}", {"is_active": False}, content_type="application/json", **headers)
+    response = client.patch(
+        f"/api/v1/users/{member_id}", {"is_active": False}, content_type="application/json", **headers
+    )
     assert response.json()["is_active"] is False

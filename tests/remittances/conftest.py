@@ -12,7 +12,6 @@ def world(practice, make_member, insurer_contact):
     return World(practice, make_member, insurer_contact)
 
 
-
 @pytest.fixture
 def remit_sandbox(tmp_path, request):
     """A clearing house of this test's own: bills and idempotency keys of earlier tests (whose
@@ -37,9 +36,13 @@ def demo_remit(db, remit_sandbox):
 
     call_command("seed_demo", "--quiet-if-exists")
     practice = Practice.objects.get(name=DEMO_PRACTICE)
-    save_healthcode_credentials(practice=practice, environment="sandbox",
-                                discovery_url=f"{remit_sandbox.url}/.well-known/healthcode-discovery",
-                                site_id=remit_sandbox.site_id, api_key_id=remit_sandbox.client_id,
-                                api_key=remit_sandbox.client_secret)
+    save_healthcode_credentials(
+        practice=practice,
+        environment="sandbox",
+        discovery_url=f"{remit_sandbox.url}/.well-known/healthcode-discovery",
+        site_id=remit_sandbox.site_id,
+        api_key_id=remit_sandbox.client_id,
+        api_key=remit_sandbox.client_secret,
+    )
     assert test_connection(practice=practice).ok  # calls need credentials that passed the test
     return practice

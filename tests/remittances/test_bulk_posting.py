@@ -28,12 +28,14 @@ def small_chunks(monkeypatch):
 def test_anyof_lookup_matches_in_and_handles_empty_and_quotes(world):
     invoices = [world.invoice() for _ in range(3)]
     numbers = [i.number for i in invoices]
-    found = set(Invoice.objects.filter(number__anyof=[numbers[0], numbers[2], "O'Brien", None])
-                .values_list("number", flat=True))
+    found = set(
+        Invoice.objects.filter(number__anyof=[numbers[0], numbers[2], "O'Brien", None]).values_list("number", flat=True)
+    )
     assert found == {numbers[0], numbers[2]}
     assert not Invoice.objects.filter(pk__anyof=[]).exists()
-    assert set(InvoiceLine.objects.filter(invoice_id__anyof=[invoices[1].pk]).values_list("invoice_id", flat=True)) \
-        == {invoices[1].pk}
+    assert set(InvoiceLine.objects.filter(invoice_id__anyof=[invoices[1].pk]).values_list("invoice_id", flat=True)) == {
+        invoices[1].pk
+    }
 
 
 TRICKY = ['say "hi"', "back\\slash", "a,b", "{braces}", "NULL", "tab\there", "  spaced ", "O'Brien", ""]
@@ -44,24 +46,35 @@ def test_anyof_and_update_rows_keep_text_exactly(world):
     word NULL must arrive as written (SQLite takes them as JSON)."""
     from openpractice.patients.models import Patient
 
-    patients = [Patient.objects.create(practice=world.practice, first_name="T", last_name=f"x{i}",
-                                       date_of_birth=world.patient.date_of_birth) for i in range(len(TRICKY))]
-    bulk.update_rows(Patient._meta.db_table, (("last_name", "text"),),
-                     [(name, p.pk) for name, p in zip(TRICKY, patients)])
-    stored = dict(Patient.objects.filter(pk__anyof=arrays.Values(p.pk for p in patients))
-                  .values_list("pk", "last_name"))
+    patients = [
+        Patient.objects.create(
+            practice=world.practice, first_name="T", last_name=f"x{i}", date_of_birth=world.patient.date_of_birth
+        )
+        for i in range(len(TRICKY))
+    ]
+    bulk.update_rows(
+        Patient._meta.db_table, (("last_name", "text"),), [(name, p.pk) for name, p in zip(TRICKY, patients)]
+    )
+    stored = dict(
+        Patient.objects.filter(pk__anyof=arrays.Values(p.pk for p in patients)).values_list("pk", "last_name")
+    )
     assert [stored[p.pk] for p in patients] == TRICKY
     for chunk in bulk.chunks(TRICKY, 4):
-        found = set(Patient.objects.filter(practice=world.practice, last_name__anyof=chunk)
-                    .values_list("last_name", flat=True))
+        found = set(
+            Patient.objects.filter(practice=world.practice, last_name__anyof=chunk).values_list("last_name", flat=True)
+        )
         assert found == set(chunk)
 
 
 def test_posting_across_chunks_allocates_every_line(world, small_chunks):
     invoices = [world.invoice() for _ in range(5)] + [world.invoice("Consultation", "Follow-up")]
-    batch = receive(world.practice, bundle(
-        [{"invoice": i} for i in invoices[:4]] + [{"invoice": invoices[4], "paid": ["150.00"]},
-                                                  {"invoice": invoices[5], "paid": ["180.00", "100.00"]}]))
+    batch = receive(
+        world.practice,
+        bundle(
+            [{"invoice": i} for i in invoices[:4]]
+            + [{"invoice": invoices[4], "paid": ["150.00"]}, {"invoice": invoices[5], "paid": ["180.00", "100.00"]}]
+        ),
+    )
     assert batch.status == BatchStatus.POSTED
     assert batch.lines.filter(status=LineStatus.ALLOCATED).count() == 6
     for invoice in invoices:
@@ -90,8 +103,12 @@ def test_same_invoice_twice_in_one_batch_never_pays_more_than_owed(world):
     body["entry"] += more["entry"][1:]
     batch = receive(world.practice, body)
     lines = list(batch.lines.order_by("sequence"))
-    assert [line.status for line in lines] == [LineStatus.ALLOCATED, LineStatus.ALLOCATED, LineStatus.REVIEW,
-                                               LineStatus.ALLOCATED]
+    assert [line.status for line in lines] == [
+        LineStatus.ALLOCATED,
+        LineStatus.ALLOCATED,
+        LineStatus.REVIEW,
+        LineStatus.ALLOCATED,
+    ]
     assert "only £0.00 is owed" in lines[2].problem
     twice.refresh_from_db()
     split.refresh_from_db()
@@ -112,8 +129,9 @@ def test_a_line_paying_more_than_its_charge_line_owes_waits(world):
 def test_a_failure_part_way_writes_nothing_and_the_batch_can_be_posted_again(world, monkeypatch):
     invoice = world.invoice()
     body = bundle([{"invoice": invoice}])
-    batch, _ = services.store_batch(practice=world.practice, source="clearing_house", external_id=body["id"],
-                                    raw_payload=dumps(body))
+    batch, _ = services.store_batch(
+        practice=world.practice, source="clearing_house", external_id=body["id"], raw_payload=dumps(body)
+    )
 
     insert_rows = bulk.insert_rows
 
@@ -146,8 +164,10 @@ def test_a_failed_invoice_update_while_rows_are_built_writes_nothing(world, monk
 
     invoice = world.invoice()
     body = bundle([{"invoice": invoice}])
-    batch, _ = services.store_batch(practice=world.practice, source="clearing_house", external_id=body["id"],
-                                    raw_payload=dumps(body))
+    batch, _ = services.store_batch(
+        practice=world.practice, source="clearing_house", external_id=body["id"], raw_payload=dumps(body)
+    )
+
     def failing_update(*args, **kwargs):  # SQLite updates in line: fail it the same way
         raise DatabaseError("no such table: no_such_table")
 

@@ -56,8 +56,7 @@ def test_fetch_posts_once_and_acknowledges(demo_remit, remit_sandbox):
     assert entry["resource"]["paymentIdentifier"]["value"] == batch.payment_reference
 
 
-def test_crash_before_acknowledge_loses_nothing_and_posts_nothing_twice(demo_remit, remit_sandbox,
-                                                                         monkeypatch):
+def test_crash_before_acknowledge_loses_nothing_and_posts_nothing_twice(demo_remit, remit_sandbox, monkeypatch):
     invoice = collected_invoice(demo_remit, last_name="Clarke")
     _advance(remit_sandbox)
 
@@ -87,8 +86,10 @@ def test_crash_between_store_and_post(demo_remit, remit_sandbox, monkeypatch):
     invoice = collected_invoice(demo_remit, last_name="Patel")
     _advance(remit_sandbox)
     with monkeypatch.context() as patch:
+
         def crash(**kwargs):
             raise RuntimeError("worker killed")
+
         patch.setattr(services, "post_batch", crash)
         with pytest.raises(RuntimeError):
             fetching.fetch_remittances(practice=demo_remit)
@@ -128,8 +129,12 @@ def test_the_same_remittance_fetched_and_as_csv_files_posts_once(demo_remit, rem
     with fetching._client(demo_remit) as client:
         (remittance_id,) = [i for i in fetching.pending_ids(client)]
         body = client.get_remittance_details(remittance_id=remittance_id).json(parse_float=Decimal)
-    files = [(as_csv(body), True), (as_csv(body, newline="\r\n"), True), (as_csv(body, bill_ids=False), False),
-             (as_csv(body, bill_ids=False, newline="\r\n"), False)]
+    files = [
+        (as_csv(body), True),
+        (as_csv(body, newline="\r\n"), True),
+        (as_csv(body, bill_ids=False), False),
+        (as_csv(body, bill_ids=False, newline="\r\n"), False),
+    ]
     # A CSV first (as a biller might, before the fetch runs), then the fetch, then the other files.
     batch = services.import_file(practice=demo_remit, content=files[0][0], **csv_options(body))
     first.refresh_from_db()
@@ -152,9 +157,12 @@ def test_the_same_remittance_fetched_and_as_csv_files_posts_once(demo_remit, rem
     (fetched,) = _our_batches(demo_remit, second)
     with fetching._client(demo_remit) as client:
         body = client.get_remittance_details(remittance_id=fetched.external_id).json(parse_float=Decimal)
-    for content, bill_ids in [(as_csv(body), True), (as_csv(body, newline="\r\n"), True),
-                              (as_csv(body, bill_ids=False), False),
-                              (as_csv(body, bill_ids=False, newline="\r\n"), False)]:
+    for content, bill_ids in [
+        (as_csv(body), True),
+        (as_csv(body, newline="\r\n"), True),
+        (as_csv(body, bill_ids=False), False),
+        (as_csv(body, bill_ids=False, newline="\r\n"), False),
+    ]:
         with pytest.raises(RemittanceError) as refused:
             services.import_file(practice=demo_remit, content=content, **csv_options(body, bill_ids=bill_ids))
         assert refused.value.code == "duplicate"

@@ -35,17 +35,27 @@ def test_a_wrong_key_with_anothers_site_fetches_and_acknowledges_nothing(demo_re
     practice_b = make_practice("Beta Clinic")
     discovery = f"{remit_sandbox.url}/.well-known/healthcode-discovery"
     # B's own, real credentials (the sandbox's second site) see none of A's remittances.
-    save_healthcode_credentials(practice=practice_b, environment="sandbox", discovery_url=discovery,
-                                site_id=seed.OTHER_SITE_ID, api_key_id=seed.OTHER_CLIENT_ID,
-                                api_key=seed.OTHER_CLIENT_SECRET)
+    save_healthcode_credentials(
+        practice=practice_b,
+        environment="sandbox",
+        discovery_url=discovery,
+        site_id=seed.OTHER_SITE_ID,
+        api_key_id=seed.OTHER_CLIENT_ID,
+        api_key=seed.OTHER_CLIENT_SECRET,
+    )
     assert hc.test_connection(practice=practice_b).ok
     report = fetching.fetch_remittances(practice=practice_b)
     assert report.pending == 0 and report.stored == 0 and not report.failed, report.message
 
     # B types A's Site ID and API key id with a wrong key: untested, so nothing is asked at all.
-    save_healthcode_credentials(practice=practice_b, environment="sandbox", discovery_url=discovery,
-                                site_id=remit_sandbox.site_id, api_key_id=remit_sandbox.client_id,
-                                api_key="a-guess-at-the-key")
+    save_healthcode_credentials(
+        practice=practice_b,
+        environment="sandbox",
+        discovery_url=discovery,
+        site_id=remit_sandbox.site_id,
+        api_key_id=remit_sandbox.client_id,
+        api_key="a-guess-at-the-key",
+    )
     report = fetching.fetch_remittances(practice=practice_b)
     assert report.failed == [hc.NOT_TESTED] and report.pending == 0
     # The test fails: the clearing house refuses the key.
@@ -55,12 +65,19 @@ def test_a_wrong_key_with_anothers_site_fetches_and_acknowledges_nothing(demo_re
     assert fetching.fetch_remittances(practice=practice_b).failed == [hc.NOT_TESTED]
     # And even a client made around the gate has no session of A's to ride on.
     integration_b = HealthcodeIntegration.objects.get(practice=practice_b)
-    with HealthcodeClient(discovery_url=integration_b.discovery_url, site_id=integration_b.site_id,
-                          api_key_id=integration_b.api_key_id, api_key="a-guess-at-the-key",
-                          practice_key=practice_b.pk, retries=0) as intruder:
-        for attempt in (lambda: intruder.list_pending_remittances(),
-                        lambda: intruder.get_remittance_details(remittance_id=pending_for_a[0]),
-                        lambda: intruder.acknowledge_remittance(remittance_id=pending_for_a[0])):
+    with HealthcodeClient(
+        discovery_url=integration_b.discovery_url,
+        site_id=integration_b.site_id,
+        api_key_id=integration_b.api_key_id,
+        api_key="a-guess-at-the-key",
+        practice_key=practice_b.pk,
+        retries=0,
+    ) as intruder:
+        for attempt in (
+            lambda: intruder.list_pending_remittances(),
+            lambda: intruder.get_remittance_details(remittance_id=pending_for_a[0]),
+            lambda: intruder.acknowledge_remittance(remittance_id=pending_for_a[0]),
+        ):
             with pytest.raises(HealthcodeError) as refused:
                 attempt()
             assert refused.value.code == "bad_credentials"

@@ -21,11 +21,16 @@ def ledger_sum(invoice) -> Decimal:
 
 def test_paid_part_paid_and_rejected_by_invoice_number(world):
     paid, part, rejected = world.invoice(), world.invoice("Consultation", "Follow-up"), world.invoice("Scan")
-    batch = receive(world.practice, bundle([
-        {"invoice": paid},
-        {"invoice": part, "paid": ["150.00", "120.50"], "reason": "Consultation above the benefit maximum"},
-        {"invoice": rejected, "paid": ["0"], "reason": "Not covered by the policy"},
-    ]))
+    batch = receive(
+        world.practice,
+        bundle(
+            [
+                {"invoice": paid},
+                {"invoice": part, "paid": ["150.00", "120.50"], "reason": "Consultation above the benefit maximum"},
+                {"invoice": rejected, "paid": ["0"], "reason": "Not covered by the policy"},
+            ]
+        ),
+    )
     assert batch.status == BatchStatus.POSTED and batch.payment_amount == D("450.50")
     assert batch.insurer_name == "Bupa"
     lines = {line.invoice_id: line for line in batch.lines.all()}
@@ -39,8 +44,10 @@ def test_paid_part_paid_and_rejected_by_invoice_number(world):
     assert rejected.payment_outcome == PaymentOutcome.UNPAID and rejected.balance == D("250.00")
     assert [lines[i].outcome for i in (paid.pk, part.pk, rejected.pk)] == ["paid", "part_paid", "rejected"]
     rows = list(Allocation.objects.filter(invoice=part).order_by("invoice_line__sequence"))
-    assert [(r.invoice_line.sequence, r.amount, r.shortfall) for r in rows] == [(1, D("150.00"), D("30.00")),
-                                                                              (2, D("120.50"), D("0.00"))]
+    assert [(r.invoice_line.sequence, r.amount, r.shortfall) for r in rows] == [
+        (1, D("150.00"), D("30.00")),
+        (2, D("120.50"), D("0.00")),
+    ]
     assert rows[0].reason == "Consultation above the benefit maximum"
     assert lines[rejected.pk].shortfall_code == "rejected"
 
@@ -136,8 +143,12 @@ def test_reversal_is_a_new_row_and_sends_the_line_back(world):
 
 def test_shortfall_moves_to_the_patient_naming_the_reason(world):
     invoice = world.invoice("Consultation", "Follow-up")
-    batch = receive(world.practice, bundle([{"invoice": invoice, "paid": ["150.00", "120.50"],
-                                             "reason": "Consultation above the benefit maximum"}]))
+    batch = receive(
+        world.practice,
+        bundle(
+            [{"invoice": invoice, "paid": ["150.00", "120.50"], "reason": "Consultation above the benefit maximum"}]
+        ),
+    )
     line = batch.lines.get()
     assert list(selectors.open_transfers(practice=world.practice)) == [line]
     patient_invoice = services.transfer_shortfall(line=line, user=world.user)
@@ -191,8 +202,12 @@ def test_bacs_difference(world):
 def test_unreadable_remittance_is_kept_and_marked_failed(world):
     body = bundle([{"invoice": world.invoice()}])
     body["entry"][0]["resource"]["detail"][0]["amount"] = {"value": "lots"}
-    batch, _ = services.store_batch(practice=world.practice, source="clearing_house", external_id=body["id"],
-                                    raw_payload=__import__("remit_helpers").dumps(body))
+    batch, _ = services.store_batch(
+        practice=world.practice,
+        source="clearing_house",
+        external_id=body["id"],
+        raw_payload=__import__("remit_helpers").dumps(body),
+    )
     with pytest.raises(RemittanceError) as exc:
         services.post_batch(batch_id=batch.pk)
     assert "detail[1], amount" in exc.value.message and "120.00" in exc.value.message
@@ -206,8 +221,12 @@ def test_another_practices_invoice_is_never_matched(world, other_practice):
 
     invoice = world.invoice()
     body = bundle([{"invoice": invoice}])
-    batch, _ = services.store_batch(practice=other_practice, source="clearing_house", external_id=body["id"],
-                                    raw_payload=__import__("remit_helpers").dumps(body))
+    batch, _ = services.store_batch(
+        practice=other_practice,
+        source="clearing_house",
+        external_id=body["id"],
+        raw_payload=__import__("remit_helpers").dumps(body),
+    )
     services.post_batch(batch_id=batch.pk)
     line = RemittanceBatch.objects.get(pk=batch.pk).lines.get()
     assert line.status == LineStatus.REVIEW and line.invoice_id is None

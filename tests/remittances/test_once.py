@@ -31,8 +31,9 @@ def test_crlf_copy_of_a_csv_posts_nothing_more(world):
     services.import_file(practice=world.practice, content=as_csv(body), user=world.user, **csv_options(body))
     assert paid(invoice) == D("50.00")
     with pytest.raises(RemittanceError) as refused:
-        services.import_file(practice=world.practice, content=as_csv(body, newline="\r\n"), user=world.user,
-                             **csv_options(body))
+        services.import_file(
+            practice=world.practice, content=as_csv(body, newline="\r\n"), user=world.user, **csv_options(body)
+        )
     assert refused.value.code == "duplicate"
     assert paid(invoice) == D("50.00") and RemittanceBatch.objects.count() == 1
 
@@ -43,12 +44,17 @@ def test_csv_of_a_fetched_remittance_posts_nothing_more(world):
     body = bundle([{"invoice": invoice, "paid": ["150.00"]}])
     receive(world.practice, body)
     assert paid(invoice) == D("150.00")
-    for content, bill_ids in ((as_csv(body), True), (as_csv(body, bill_ids=False), False),
-                              (as_csv(body, newline="\r\n", bill_ids=False), False),
-                              (b"\xef\xbb\xbf" + as_csv(body), True), (as_csv(body, encoding="utf-16"), True)):
+    for content, bill_ids in (
+        (as_csv(body), True),
+        (as_csv(body, bill_ids=False), False),
+        (as_csv(body, newline="\r\n", bill_ids=False), False),
+        (b"\xef\xbb\xbf" + as_csv(body), True),
+        (as_csv(body, encoding="utf-16"), True),
+    ):
         with pytest.raises(RemittanceError) as refused:
-            services.import_file(practice=world.practice, content=content, user=world.user,
-                                 **csv_options(body, bill_ids=bill_ids))
+            services.import_file(
+                practice=world.practice, content=content, user=world.user, **csv_options(body, bill_ids=bill_ids)
+            )
         assert refused.value.code == "duplicate"
     assert paid(invoice) == D("150.00") and Allocation.objects.filter(invoice=invoice).count() == 1
 
@@ -60,8 +66,9 @@ def test_fhir_file_with_another_id_is_the_same_remittance(world):
     other = json.loads(dumps(body))
     other["id"] = other["entry"][0]["resource"]["id"] = "RMT-COPY-1"
     with pytest.raises(RemittanceError) as refused:
-        services.import_file(practice=world.practice, content=json.dumps(other, indent=2).encode(), kind="fhir",
-                             user=world.user)
+        services.import_file(
+            practice=world.practice, content=json.dumps(other, indent=2).encode(), kind="fhir", user=world.user
+        )
     assert refused.value.code == "duplicate" and "received already" in refused.value.message
     assert paid(invoice) == D("180.00")
 
@@ -70,15 +77,22 @@ def test_partly_overlapping_file_posts_only_the_new_lines(world):
     old, new = world.invoice(), world.invoice("Scan")
     first = bundle([{"invoice": old, "paid": ["100.00"]}])
     batch = receive(world.practice, first)
-    both = bundle([{"invoice": old, "paid": ["100.00"]}, {"invoice": new}],
-                  reference=first["entry"][0]["resource"]["paymentIdentifier"]["value"])
-    preview = services.preview_file(practice=world.practice, content=as_csv(both, bill_ids=False),
-                                    **csv_options(both, bill_ids=False))
+    both = bundle(
+        [{"invoice": old, "paid": ["100.00"]}, {"invoice": new}],
+        reference=first["entry"][0]["resource"]["paymentIdentifier"]["value"],
+    )
+    preview = services.preview_file(
+        practice=world.practice, content=as_csv(both, bill_ids=False), **csv_options(both, bill_ids=False)
+    )
     assert [line.sequence for line in preview.already_posted] == [1] and len(preview.new_lines) == 1
     (seen,) = preview.already_posted
     assert preview.posted_from[seen.sequence].batch_id == batch.pk
-    imported = services.import_file(practice=world.practice, content=as_csv(both, bill_ids=False), user=world.user,
-                                    **csv_options(both, bill_ids=False))
+    imported = services.import_file(
+        practice=world.practice,
+        content=as_csv(both, bill_ids=False),
+        user=world.user,
+        **csv_options(both, bill_ids=False),
+    )
     assert paid(old) == D("100.00") and paid(new) == D("250.00")
     statuses = dict(imported.lines.values_list("sequence", "status"))
     assert statuses == {1: LineStatus.DUPLICATE, 2: LineStatus.ALLOCATED}
@@ -89,8 +103,12 @@ def test_a_fetched_batch_repeating_a_posted_line_posts_it_once(world):
     """From any source: a clearing-house batch that repeats a line a CSV already posted."""
     invoice = world.invoice()
     body = bundle([{"invoice": invoice, "paid": ["120.00"]}])
-    services.import_file(practice=world.practice, content=as_csv(body, bill_ids=False), user=world.user,
-                         **csv_options(body, bill_ids=False))
+    services.import_file(
+        practice=world.practice,
+        content=as_csv(body, bill_ids=False),
+        user=world.user,
+        **csv_options(body, bill_ids=False),
+    )
     again = json.loads(dumps(body))
     again["id"] = again["entry"][0]["resource"]["id"] = "RMT-LATER-1"
     again["entry"][0]["resource"]["paymentDate"] = "2020-01-01"  # another fingerprint, the same line
@@ -105,8 +123,12 @@ def test_two_equal_lines_in_one_remittance_both_post_and_repost_never(world):
     receive(world.practice, body)
     assert paid(invoice) == D("100.00")
     with pytest.raises(RemittanceError):
-        services.import_file(practice=world.practice, content=as_csv(body, bill_ids=False), user=world.user,
-                             **csv_options(body, bill_ids=False))
+        services.import_file(
+            practice=world.practice,
+            content=as_csv(body, bill_ids=False),
+            user=world.user,
+            **csv_options(body, bill_ids=False),
+        )
     assert paid(invoice) == D("100.00")
 
 
@@ -131,8 +153,15 @@ def test_the_database_refuses_a_second_line_with_the_same_key(world):
     line = batch.lines.get()
     assert line.line_key
     with pytest.raises(IntegrityError), transaction.atomic():
-        RemittanceLine.objects.create(practice=world.practice, batch=batch, sequence=2, invoice_number="X",
-                                      amount_invoiced=1, amount_paid=1, line_key=line.line_key)
+        RemittanceLine.objects.create(
+            practice=world.practice,
+            batch=batch,
+            sequence=2,
+            invoice_number="X",
+            amount_invoiced=1,
+            amount_paid=1,
+            line_key=line.line_key,
+        )
 
 
 # -- the page and the API ------------------------------------------------------------------------
@@ -149,16 +178,23 @@ def _upload(name, content):
 
 def _csv_form(body):
     options = csv_options(body)
-    return {"kind": "csv", "insurer_identifier": "bup", "payment_reference": options["payment_reference"],
-            "payment_date": options["payment_date"].isoformat(), **{f"column_{k}": v for k, v in MAPPING.items()}}
+    return {
+        "kind": "csv",
+        "insurer_identifier": "bup",
+        "payment_reference": options["payment_reference"],
+        "payment_date": options["payment_date"].isoformat(),
+        **{f"column_{k}": v for k, v in MAPPING.items()},
+    }
 
 
 def test_page_upload_preview_confirm_then_the_same_file_again(world, biller_client):
     old, new = world.invoice(), world.invoice("Scan")
     first = bundle([{"invoice": old, "paid": ["100.00"]}])
     receive(world.practice, first)
-    both = bundle([{"invoice": old, "paid": ["100.00"]}, {"invoice": new}],
-                  reference=first["entry"][0]["resource"]["paymentIdentifier"]["value"])
+    both = bundle(
+        [{"invoice": old, "paid": ["100.00"]}, {"invoice": new}],
+        reference=first["entry"][0]["resource"]["paymentIdentifier"]["value"],
+    )
     page = biller_client.post("/remittances/import/", {**_csv_form(both), "file": _upload("r.csv", as_csv(both))})
     text = page.content.decode()
     assert page.status_code == 200 and "Already posted" in text and first["id"] in text
@@ -169,8 +205,9 @@ def test_page_upload_preview_confirm_then_the_same_file_again(world, biller_clie
     assert answer.status_code == 302
     assert paid(old) == D("100.00") and paid(new) == D("250.00")
     assert not PendingImport.objects.exists()
-    again = biller_client.post("/remittances/import/", {**_csv_form(both),
-                                                        "file": _upload("r.csv", as_csv(both, newline="\r\n"))})
+    again = biller_client.post(
+        "/remittances/import/", {**_csv_form(both), "file": _upload("r.csv", as_csv(both, newline="\r\n"))}
+    )
     text = again.content.decode()
     assert "received already" in text and "Post this remittance" not in text
     assert not PendingImport.objects.exists()
@@ -207,14 +244,23 @@ def test_api_preview_lists_posted_lines_and_import_posts_only_the_rest(world, ap
     old, new = world.invoice(), world.invoice("Scan")
     first = bundle([{"invoice": old, "paid": ["100.00"]}])
     receive(world.practice, first)
-    both = bundle([{"invoice": old, "paid": ["100.00"]}, {"invoice": new}],
-                  reference=first["entry"][0]["resource"]["paymentIdentifier"]["value"])
+    both = bundle(
+        [{"invoice": old, "paid": ["100.00"]}, {"invoice": new}],
+        reference=first["entry"][0]["resource"]["paymentIdentifier"]["value"],
+    )
     options = csv_options(both)
-    payload = {"kind": "csv", "content_base64": base64.b64encode(as_csv(both, newline="\r\n")).decode(),
-               "mapping": MAPPING, "insurer_identifier": "bup", "payment_reference": options["payment_reference"],
-               "payment_date": options["payment_date"].isoformat()}
-    post = lambda data: client.post("/api/v1/remittances/import", json.dumps(data),  # noqa: E731
-                                    content_type="application/json", **headers)
+    payload = {
+        "kind": "csv",
+        "content_base64": base64.b64encode(as_csv(both, newline="\r\n")).decode(),
+        "mapping": MAPPING,
+        "insurer_identifier": "bup",
+        "payment_reference": options["payment_reference"],
+        "payment_date": options["payment_date"].isoformat(),
+    }
+
+    def post(data):
+        return client.post("/api/v1/remittances/import", json.dumps(data), content_type="application/json", **headers)
+
     preview = post({**payload, "preview": True})
     assert preview.status_code == 200, preview.content
     out = preview.json()

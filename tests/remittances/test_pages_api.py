@@ -20,8 +20,9 @@ def biller_client(world, client_for):
 
 def test_pages_render_and_show_outcomes(world, biller_client):
     paid, part = world.invoice(), world.invoice("Scan")
-    batch = receive(world.practice, bundle([{"invoice": paid}, {"invoice": part, "paid": ["200.00"],
-                                                                "reason": "Benefit maximum"}]))
+    batch = receive(
+        world.practice, bundle([{"invoice": paid}, {"invoice": part, "paid": ["200.00"], "reason": "Benefit maximum"}])
+    )
     page = biller_client.get("/remittances/").content.decode()
     assert batch.payment_reference in page and "Fetch from Healthcode now" in page
     page = biller_client.get(f"/remittances/{batch.pk}/").content.decode()
@@ -38,8 +39,16 @@ def test_pages_render_and_show_outcomes(world, biller_client):
     assert "£-0.00" not in biller_client.get(f"/remittances/{batch.pk}/").content.decode()
     batch.refresh_from_db()
     assert batch.bank_difference == Decimal("0.00")
-    for url in ("/reports/", "/reports/aged-debt/?by=patient", "/reports/bills/", "/reports/payments/",
-                "/reports/days-to-payment/", "/remittances/review/", "/remittances/shortfalls/", "/remittances/import/"):
+    for url in (
+        "/reports/",
+        "/reports/aged-debt/?by=patient",
+        "/reports/bills/",
+        "/reports/payments/",
+        "/reports/days-to-payment/",
+        "/remittances/review/",
+        "/remittances/shortfalls/",
+        "/remittances/import/",
+    ):
         assert biller_client.get(url).status_code == 200, url
 
 
@@ -76,8 +85,15 @@ def test_another_practices_objects_are_404(world, other_owner, client_for, api_t
     assert other.post(f"/remittances/allocations/{allocation.pk}/reverse/", {"reason": "x"}).status_code == 404
     headers = api_token_for(other_owner, other_practice)
     assert other.get(f"/api/v1/remittances/{batch.pk}", **headers).status_code == 404
-    assert other.post(f"/api/v1/allocations/{allocation.pk}/reverse", json.dumps({"reason": "x"}),
-                      content_type="application/json", **headers).status_code == 404
+    assert (
+        other.post(
+            f"/api/v1/allocations/{allocation.pk}/reverse",
+            json.dumps({"reason": "x"}),
+            content_type="application/json",
+            **headers,
+        ).status_code
+        == 404
+    )
     assert other.get("/api/v1/reports/aged-debt", **headers).json()["totals"]["total"] == "0.00"
     assert Allocation.objects.filter(invoice=invoice).count() == 1
 
@@ -86,7 +102,8 @@ def test_fhir_file_import_with_preview_and_duplicate(world, biller_client):
     invoice = world.invoice()
     content = dumps(bundle([{"invoice": invoice}])).encode()
     upload = lambda: __import__("django.core.files.uploadedfile", fromlist=["x"]).SimpleUploadedFile(  # noqa: E731
-        "remit.json", content, content_type="application/json")
+        "remit.json", content, content_type="application/json"
+    )
     page = biller_client.post("/remittances/import/", {"kind": "fhir", "file": upload()}).content.decode()
     assert "Preview: remit.json" in page and invoice.number in page
     assert not RemittanceBatch.objects.exists()  # the preview posts nothing
@@ -103,10 +120,18 @@ def test_csv_import_names_bad_rows_and_posts_nothing(world, biller_client):
 
     a, b = world.invoice(), world.invoice("Scan")
     bad = f"Invoice,Paid,Invoiced,Reason\n{a.number},180.00,180.00,\n{b.number},lots,250.00,\n".encode()
-    form = {"kind": "csv", "payment_reference": "BACS-CSV-1", "insurer_identifier": "bup",
-            "column_invoice_number": "Invoice", "column_amount_paid": "Paid", "column_amount_invoiced": "Invoiced",
-            "column_shortfall_reason": "Reason"}
-    page = biller_client.post("/remittances/import/", {**form, "file": SimpleUploadedFile("r.csv", bad)}).content.decode()
+    form = {
+        "kind": "csv",
+        "payment_reference": "BACS-CSV-1",
+        "insurer_identifier": "bup",
+        "column_invoice_number": "Invoice",
+        "column_amount_paid": "Paid",
+        "column_amount_invoiced": "Invoiced",
+        "column_shortfall_reason": "Reason",
+    }
+    page = biller_client.post(
+        "/remittances/import/", {**form, "file": SimpleUploadedFile("r.csv", bad)}
+    ).content.decode()
     assert "row 3" in page and "“lots” is not an amount in pounds" in page
     assert not RemittanceBatch.objects.exists() and not Allocation.objects.exists()
     good = f"Invoice,Paid,Invoiced,Reason\n{a.number},180.00,180.00,\n{b.number},200.00,250.00,Excess\n".encode()

@@ -14,8 +14,13 @@ from openpractice.remittances import parsing
 from openpractice.remittances.errors import RemittanceError
 from openpractice.remittances.models import PendingImport, RemittanceBatch
 
-CSV_FORM = {"kind": "csv", "insurer_identifier": "bup", "payment_reference": "BACS-1", "column_invoice_number": "Invoice",
-            "column_amount_paid": "Paid"}
+CSV_FORM = {
+    "kind": "csv",
+    "insurer_identifier": "bup",
+    "payment_reference": "BACS-1",
+    "column_invoice_number": "Invoice",
+    "column_amount_paid": "Paid",
+}
 
 
 def _valid(world) -> dict:
@@ -27,8 +32,7 @@ def _reconciliation(body):
 
 
 def malformed_fhir(world) -> dict[str, bytes]:
-    files = {"deep nesting": ("[" * 100_000 + "]" * 100_000).encode(),
-             "deep nesting in a field": None}
+    files = {"deep nesting": ("[" * 100_000 + "]" * 100_000).encode(), "deep nesting in a field": None}
     body = _valid(world)
     _reconciliation(body)["detail"][0]["extension"][2]["valueString"] = json.loads("[" * 500 + "]" * 500)
     files["deep nesting in a field"] = json.dumps(body).encode()
@@ -83,9 +87,13 @@ def test_deep_nesting_names_the_limit(world):
 
 def test_csv_field_size_names_the_row(world):
     with pytest.raises(RemittanceError) as error:
-        parsing.parse_csv(MALFORMED_CSV["field over 131,072 characters"], mapping={"invoice_number": "Invoice",
-                                                                                   "amount_paid": "Paid"},
-                          insurer_identifier="bup", payment_reference="R", payment_date=None)
+        parsing.parse_csv(
+            MALFORMED_CSV["field over 131,072 characters"],
+            mapping={"invoice_number": "Invoice", "amount_paid": "Paid"},
+            insurer_identifier="bup",
+            payment_reference="R",
+            payment_date=None,
+        )
     assert error.value.problems[0]["row"] == "row 2" and "131,072" in error.value.message
 
 
@@ -93,30 +101,47 @@ def test_malformed_files_on_the_page_are_listed_not_500(world, client_for):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     client = client_for(world.user)
-    cases = [({"kind": "fhir"}, name, content) for name, content in malformed_fhir(world).items()
-             if name != "UTF-16 JSON"]
+    cases = [
+        ({"kind": "fhir"}, name, content) for name, content in malformed_fhir(world).items() if name != "UTF-16 JSON"
+    ]
     cases += [(CSV_FORM, name, content) for name, content in MALFORMED_CSV.items()]
     for form, name, content in cases:
         answer = client.post("/remittances/import/", {**form, "file": SimpleUploadedFile("f", content)})
         assert answer.status_code == 200, name
         text = answer.content.decode()
-        assert "Preview:" not in text and ('role="alert"' in text or "errorlist" in text or "aria-invalid" in text), name
+        assert "Preview:" not in text and ('role="alert"' in text or "errorlist" in text or "aria-invalid" in text), (
+            name
+        )
     assert not RemittanceBatch.objects.exists() and not PendingImport.objects.exists()
 
 
 def test_malformed_files_through_the_api_are_422(world, api_token_for, client_for):
     headers = api_token_for(world.user, world.practice)
     client = client_for(world.user)
-    cases = [({"kind": "fhir"}, name, content) for name, content in malformed_fhir(world).items()
-             if name != "UTF-16 JSON"]
-    cases += [({"kind": "csv", "insurer_identifier": "bup", "payment_reference": "BACS-1",
-                "mapping": {"invoice_number": "Invoice", "amount_paid": "Paid"}}, name, content)
-              for name, content in MALFORMED_CSV.items()]
+    cases = [
+        ({"kind": "fhir"}, name, content) for name, content in malformed_fhir(world).items() if name != "UTF-16 JSON"
+    ]
+    cases += [
+        (
+            {
+                "kind": "csv",
+                "insurer_identifier": "bup",
+                "payment_reference": "BACS-1",
+                "mapping": {"invoice_number": "Invoice", "amount_paid": "Paid"},
+            },
+            name,
+            content,
+        )
+        for name, content in MALFORMED_CSV.items()
+    ]
     for options, name, content in cases:
         for preview in (True, False):
-            answer = client.post("/api/v1/remittances/import", json.dumps(
-                {**options, "content_base64": base64.b64encode(content).decode(), "preview": preview}),
-                content_type="application/json", **headers)
+            answer = client.post(
+                "/api/v1/remittances/import",
+                json.dumps({**options, "content_base64": base64.b64encode(content).decode(), "preview": preview}),
+                content_type="application/json",
+                **headers,
+            )
             assert answer.status_code == 422, (name, answer.content[:300])
             detail = answer.json()["detail"][0]
             assert detail["loc"][0] == "body" and detail["msg"], name
@@ -127,8 +152,9 @@ def test_a_utf16_fhir_file_imports(world):
     from openpractice.remittances import services
 
     body = _valid(world)
-    batch = services.import_file(practice=world.practice, content=json.dumps(body).encode("utf-16"), kind="fhir",
-                                 user=world.user)
+    batch = services.import_file(
+        practice=world.practice, content=json.dumps(body).encode("utf-16"), kind="fhir", user=world.user
+    )
     assert batch.lines.get().status == "allocated"
 
 

@@ -21,14 +21,23 @@ from openpractice.remittances.errors import RemittanceError
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # Any JSON value, amounts as Decimal (the Bundle is read with parse_float=Decimal), odd text included.
-texts = st.one_of(st.text(max_size=40), st.sampled_from(["", "\x00", "\ud800", "1e999999", "NaN", "-0", "£1,000.00",
-                                                         "2026-02-30", "x" * 300]))
-scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**30, 10**30), texts,
-                    st.decimals(allow_nan=True, allow_infinity=True, places=None),
-                    st.sampled_from([Decimal("1E+999999"), Decimal("1E-999999"), Decimal("12.345")]))
-json_values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=4),
-                                                            st.dictionaries(st.text(max_size=12), inner, max_size=4)),
-                           max_leaves=12)
+texts = st.one_of(
+    st.text(max_size=40),
+    st.sampled_from(["", "\x00", "\ud800", "1e999999", "NaN", "-0", "£1,000.00", "2026-02-30", "x" * 300]),
+)
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**30), 10**30),
+    texts,
+    st.decimals(allow_nan=True, allow_infinity=True, places=None),
+    st.sampled_from([Decimal("1E+999999"), Decimal("1E-999999"), Decimal("12.345")]),
+)
+json_values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=12), inner, max_size=4)),
+    max_leaves=12,
+)
 
 
 @st.composite
@@ -55,8 +64,14 @@ def _storable(parsed: parsing.ParsedBatch) -> None:
     """What a parser returns goes into the database as it is: text without NUL or lone surrogates,
     amounts of two places within the columns' range."""
     for line in parsed.lines:
-        for text in (line.invoice_number, line.bill_id, line.patient_name, line.membership_number,
-                     line.shortfall_reason, line.shortfall_code):
+        for text in (
+            line.invoice_number,
+            line.bill_id,
+            line.patient_name,
+            line.membership_number,
+            line.shortfall_reason,
+            line.shortfall_code,
+        ):
             assert isinstance(text, str) and "\x00" not in text
             text.encode("utf-8")
         for amount in (line.amount_paid, line.amount_invoiced, line.shortfall):
@@ -92,18 +107,43 @@ def test_near_valid_bundles(body):
 @FUZZ
 @given(st.integers(1, 200_000), st.sampled_from("[{"))
 def test_deep_nesting(depth, opener):
-    _bundle_bytes((opener + ('"a":' if opener == "{" else "")) .encode() * depth)
+    _bundle_bytes((opener + ('"a":' if opener == "{" else "")).encode() * depth)
 
 
 # -- CSV -----------------------------------------------------------------------------------------
-odd_fields = st.one_of(st.text(max_size=20), st.sampled_from(["", '"', '""', "a\nb", "a\r\nb", "\x00", ",", "£12.50",
-                                                              "12.345", "-1", "1e9", "NaN", "1,000.00", "x" * 131_073,
-                                                              "\ufeff", "\u2028"]))
-headers = st.lists(st.sampled_from(["Invoice", "Paid", "Invoiced", "Shortfall", "Reason", "Bill", "", "Paid", "x"]),
-                   min_size=0, max_size=6)
-MAPPINGS = st.dictionaries(st.sampled_from(list(parsing.CSV_FIELDS) + ["nonsense"]),
-                           st.sampled_from(["Invoice", "Paid", "Invoiced", "Shortfall", "Reason", "Bill", "", "Nope"]),
-                           max_size=8)
+odd_fields = st.one_of(
+    st.text(max_size=20),
+    st.sampled_from(
+        [
+            "",
+            '"',
+            '""',
+            "a\nb",
+            "a\r\nb",
+            "\x00",
+            ",",
+            "£12.50",
+            "12.345",
+            "-1",
+            "1e9",
+            "NaN",
+            "1,000.00",
+            "x" * 131_073,
+            "\ufeff",
+            "\u2028",
+        ]
+    ),
+)
+headers = st.lists(
+    st.sampled_from(["Invoice", "Paid", "Invoiced", "Shortfall", "Reason", "Bill", "", "Paid", "x"]),
+    min_size=0,
+    max_size=6,
+)
+MAPPINGS = st.dictionaries(
+    st.sampled_from(list(parsing.CSV_FIELDS) + ["nonsense"]),
+    st.sampled_from(["Invoice", "Paid", "Invoiced", "Shortfall", "Reason", "Bill", "", "Nope"]),
+    max_size=8,
+)
 
 
 @st.composite
@@ -116,14 +156,17 @@ def odd_csvs(draw) -> bytes:
     writer.writerows(rows)
     text = out.getvalue()
     if draw(st.booleans()):  # break the quoting now and then
-        text = text.replace('"', draw(st.sampled_from(['', '"""', "'"])))
+        text = text.replace('"', draw(st.sampled_from(["", '"""', "'"])))
     return text.encode(draw(st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "cp1252", "latin-1"])), "replace")
 
 
 def _csv(content: bytes, mapping: dict) -> None:
     try:
-        _storable(parsing.parse_csv(content, mapping=mapping, insurer_identifier="bup", payment_reference="BACS-1",
-                                    payment_date=None))
+        _storable(
+            parsing.parse_csv(
+                content, mapping=mapping, insurer_identifier="bup", payment_reference="BACS-1", payment_date=None
+            )
+        )
     except RemittanceError as exc:
         assert exc.message and exc.field
 

@@ -30,8 +30,17 @@ credit = st.tuples(st.just("credit"), st.integers(0, 7), st.sampled_from([D("5.0
 operations = st.lists(st.one_of(remit, reverse, transfer, match, pay, credit), min_size=1, max_size=12)
 # Another form of a remittance received before: a CSV (LF or CRLF, with or without bill ids, with or
 # without the payment date, UTF-8 with a BOM or UTF-16) or the FHIR Bundle under another id.
-forms = st.lists(st.tuples(st.sampled_from(["csv", "fhir"]), st.sampled_from(["\n", "\r\n"]), st.booleans(),
-                           st.booleans(), st.sampled_from(["utf-8", "utf-8-sig", "utf-16"])), min_size=1, max_size=3)
+forms = st.lists(
+    st.tuples(
+        st.sampled_from(["csv", "fhir"]),
+        st.sampled_from(["\n", "\r\n"]),
+        st.booleans(),
+        st.booleans(),
+        st.sampled_from(["utf-8", "utf-8-sig", "utf-16"]),
+    ),
+    min_size=1,
+    max_size=3,
+)
 
 
 def _pick(items, index):
@@ -51,13 +60,24 @@ def _run(world, invoices, ops):
                 invoice = invoices[index % len(invoices)]
                 lines = list(invoice.lines.all())
                 paid = [(line.net_amount * s).quantize(D("0.01")) for line, s in zip(lines, paid_shares)]
-                body = bundle([{"invoice": invoice, "paid": paid, "reason": "Benefit maximum",
-                                "number": "X" if wrong_number else invoice.number}])
+                body = bundle(
+                    [
+                        {
+                            "invoice": invoice,
+                            "paid": paid,
+                            "reason": "Benefit maximum",
+                            "number": "X" if wrong_number else invoice.number,
+                        }
+                    ]
+                )
                 receive(world.practice, body)
                 received.append(body)
             elif kind == "reverse":
-                rows = list(Allocation.objects.filter(practice=world.practice, reversed_by__isnull=True)
-                            .exclude(kind=AllocationKind.REVERSAL).order_by("pk"))
+                rows = list(
+                    Allocation.objects.filter(practice=world.practice, reversed_by__isnull=True)
+                    .exclude(kind=AllocationKind.REVERSAL)
+                    .order_by("pk")
+                )
                 row = _pick(rows, op[1])
                 if row:
                     services.reverse_allocation(allocation=row, reason="property test")
@@ -66,13 +86,16 @@ def _run(world, invoices, ops):
                 if row:
                     services.transfer_shortfall(line=row)
             elif kind == "match":
-                row = _pick(list(RemittanceLine.objects.filter(practice=world.practice, status=LineStatus.REVIEW)
-                                 .order_by("pk")), op[1])
+                row = _pick(
+                    list(
+                        RemittanceLine.objects.filter(practice=world.practice, status=LineStatus.REVIEW).order_by("pk")
+                    ),
+                    op[1],
+                )
                 if row:
                     services.match_by_hand(line=row, invoice=invoices[op[2] % len(invoices)])
             elif kind == "pay":
-                billing.record_payment(invoice=invoices[op[1] % len(invoices)], amount=op[2],
-                                       received_on=world_today())
+                billing.record_payment(invoice=invoices[op[1] % len(invoices)], amount=op[2], received_on=world_today())
             elif kind == "credit":
                 billing.create_credit_note(invoice=invoices[op[1] % len(invoices)], amount=op[2], reason="Goodwill")
         except (RemittanceError, BillingError):
@@ -128,9 +151,15 @@ def _check_invariants(world):
         assert row.amount == -row.reverses.amount
     # Transfers never exceed the deduction the insurer stated.
     for line in RemittanceLine.objects.filter(practice=practice):
-        moved = sum((a.amount for a in Allocation.objects.filter(remittance_line=line,
-                                                                 kind=AllocationKind.SHORTFALL_TRANSFER,
-                                                                 reversed_by__isnull=True)), D("0.00"))
+        moved = sum(
+            (
+                a.amount
+                for a in Allocation.objects.filter(
+                    remittance_line=line, kind=AllocationKind.SHORTFALL_TRANSFER, reversed_by__isnull=True
+                )
+            ),
+            D("0.00"),
+        )
         assert moved <= line.shortfall
     # Reports equal the ledger.
     owed = [i for i in Invoice.objects.filter(practice=practice, record_status=RecordStatus.ISSUED)]
@@ -140,10 +169,15 @@ def _check_invariants(world):
     expected_patient = sum((i.total - _rows(i) for i in owed if i.bill_to == "patient"), D("0.00"))
     assert by_insurer.total == expected_insurer and sum(by_insurer.totals) == by_insurer.total
     assert by_patient.total == expected_patient
-    paid_rows = sum((a.amount for a in Allocation.objects.filter(practice=practice)
-                     if a.kind == AllocationKind.INSURER_PAYMENT
-                     or (a.kind == AllocationKind.REVERSAL and a.reverses.kind == AllocationKind.INSURER_PAYMENT)),
-                    D("0.00"))
+    paid_rows = sum(
+        (
+            a.amount
+            for a in Allocation.objects.filter(practice=practice)
+            if a.kind == AllocationKind.INSURER_PAYMENT
+            or (a.kind == AllocationKind.REVERSAL and a.reverses.kind == AllocationKind.INSURER_PAYMENT)
+        ),
+        D("0.00"),
+    )
     manual = sum((p.amount for p in Payment.objects.filter(practice=practice)), D("0.00"))
     report = reports.payments_by_period(practice=practice)
     assert sum((r["amount"] for r in report if r["source"] == "Remittance"), D("0.00")) == paid_rows
@@ -152,14 +186,17 @@ def _check_invariants(world):
 
 def _rows(invoice) -> Decimal:
     """What the rows say was applied: ledger + payments + credit notes + written off."""
-    return (sum((a.amount for a in Allocation.objects.filter(invoice=invoice)), D("0.00"))
-            + sum((p.amount for p in Payment.objects.filter(invoice=invoice)), D("0.00"))
-            + sum((c.amount for c in CreditNote.objects.filter(invoice=invoice)), D("0.00"))
-            + invoice.written_off_total)
+    return (
+        sum((a.amount for a in Allocation.objects.filter(invoice=invoice)), D("0.00"))
+        + sum((p.amount for p in Payment.objects.filter(invoice=invoice)), D("0.00"))
+        + sum((c.amount for c in CreditNote.objects.filter(invoice=invoice)), D("0.00"))
+        + invoice.written_off_total
+    )
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                  HealthCheck.too_slow])
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(ops=operations, again=forms)
 def test_ledger_invariants_hold_for_any_sequence(world, ops, again):
     from django.db import transaction

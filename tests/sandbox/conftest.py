@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -13,6 +13,7 @@ from sandbox.testing import SandboxApi, SandboxProcess, start_sandbox
 # A fixed start for the shared sandbox's frozen clock, so dates in tests are deterministic.
 CLOCK_START = "2026-06-15T09:00:00Z"
 START_DAY = dt.date(2026, 6, 15)
+
 
 @pytest.fixture()
 def today(api: SandboxApi) -> dt.date:

@@ -61,8 +61,11 @@ def test_concurrent_retries_of_one_invoice_version_make_one_bill(api, today):
     body = dumps(claim)
 
     def send(_):
-        return api.http.post(api.endpoints["submit_claim_endpoint"], content=body,
-                             headers=api.headers(**{"Content-Type": "application/fhir+json"}))
+        return api.http.post(
+            api.endpoints["submit_claim_endpoint"],
+            content=body,
+            headers=api.headers(**{"Content-Type": "application/fhir+json"}),
+        )
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=6) as pool:
         answers = list(pool.map(send, range(12)))
@@ -87,8 +90,12 @@ def test_valid_bill_moves_validated_then_awaiting_collection_then_collected(api,
 
 
 def test_failed_bill_carries_bill_and_line_errors_as_field_error_suggestion(api, today):
-    claim = example_claim(invoice_number=unique_invoice(), service_date=today, setting="X",
-                          lines=[{"isc": "SCON1", "unit_price": "100.00"}, {"ccsd": "99999", "unit_price": "50.00"}])
+    claim = example_claim(
+        invoice_number=unique_invoice(),
+        service_date=today,
+        setting="X",
+        lines=[{"isc": "SCON1", "unit_price": "100.00"}, {"ccsd": "99999", "unit_price": "50.00"}],
+    )
     bill_id = api.submit(claim).json()["id"]
     assert "error" not in api.bill(bill_id)  # not reported before validation
     api.advance(61)
@@ -115,8 +122,11 @@ def test_failed_bill_is_corrected_by_a_submission_that_replaces_it(api, today):
     assert _extension(api.bill(failed_id), "replaced-by")["valueString"] == corrected_id
     api.advance(61)
     assert bill_status(api.bill(corrected_id)) == "Validated"  # the same invoice number is no duplicate
-    again = api.submit(example_claim(invoice_number=invoice, service_date=today, replaces=failed_id,
-                                     invoice_version="another-correction"))
+    again = api.submit(
+        example_claim(
+            invoice_number=invoice, service_date=today, replaces=failed_id, invoice_version="another-correction"
+        )
+    )
     assert_operation_outcome(again, 409, "already been replaced")
 
 

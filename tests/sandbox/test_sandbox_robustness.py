@@ -10,9 +10,12 @@ from hypothesis import strategies as st
 from sandbox.fhir import dumps
 from sandbox.testing import example_claim
 
-JSON_SCALARS = st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.text(max_size=12)
-JSON_VALUES = st.recursive(JSON_SCALARS, lambda inner: st.lists(inner, max_size=3)
-                           | st.dictionaries(st.text(max_size=8), inner, max_size=3), max_leaves=8)
+JSON_SCALARS = st.none() | st.booleans() | st.integers(-(10**6), 10**6) | st.text(max_size=12)
+JSON_VALUES = st.recursive(
+    JSON_SCALARS,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
 CLAIM_KEYS = sorted(example_claim())
 ITEM_KEYS = ["sequence", "productOrService", "servicedDate", "quantity", "unitPrice", "net"]
 FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -41,13 +44,46 @@ def test_a_charge_line_with_any_element_replaced_never_gets_a_5xx(api, key, valu
 
 
 @FUZZ
-@given(endpoint=st.sampled_from(["list_insurers_endpoint", "search_code_set_endpoint", "find_member_endpoint",
-                                 "claim_status_endpoint", "cancel_claim_endpoint", "get_remittance_details_endpoint",
-                                 "acknowledge_remittance_endpoint", "search_remittance_summary_endpoint"]),
-       form=st.dictionaries(st.sampled_from([
-           "page", "count", "codeSet", "insurerIdentifier", "membershipNumber", "lastName", "dateOfBirth", "postCode",
-           "policyActiveOn", "billId", "invoiceNumber", "remittanceId", "paymentAmount", "dateCreated", "datePaid",
-           "amountInvoiced", "hasShortFall", "activeOn"]), st.text(max_size=12), max_size=6))
+@given(
+    endpoint=st.sampled_from(
+        [
+            "list_insurers_endpoint",
+            "search_code_set_endpoint",
+            "find_member_endpoint",
+            "claim_status_endpoint",
+            "cancel_claim_endpoint",
+            "get_remittance_details_endpoint",
+            "acknowledge_remittance_endpoint",
+            "search_remittance_summary_endpoint",
+        ]
+    ),
+    form=st.dictionaries(
+        st.sampled_from(
+            [
+                "page",
+                "count",
+                "codeSet",
+                "insurerIdentifier",
+                "membershipNumber",
+                "lastName",
+                "dateOfBirth",
+                "postCode",
+                "policyActiveOn",
+                "billId",
+                "invoiceNumber",
+                "remittanceId",
+                "paymentAmount",
+                "dateCreated",
+                "datePaid",
+                "amountInvoiced",
+                "hasShortFall",
+                "activeOn",
+            ]
+        ),
+        st.text(max_size=12),
+        max_size=6,
+    ),
+)
 def test_any_search_form_never_gets_a_5xx(api, endpoint, form):
     _answer_is_sound(api.http.post(api.endpoints[endpoint], data=form, headers=api.headers()))
 
@@ -55,12 +91,20 @@ def test_any_search_form_never_gets_a_5xx(api, endpoint, form):
 @FUZZ
 @given(body=st.binary(max_size=200))
 def test_any_bytes_as_a_claim_never_get_a_5xx(api, body):
-    _answer_is_sound(api.http.post(api.endpoints["submit_claim_endpoint"], content=body,
-                                   headers=api.headers(**{"Content-Type": "application/fhir+json"})))
+    _answer_is_sound(
+        api.http.post(
+            api.endpoints["submit_claim_endpoint"],
+            content=body,
+            headers=api.headers(**{"Content-Type": "application/fhir+json"}),
+        )
+    )
 
 
 def test_decimal_amounts_survive_exactly(api):
-    claim = example_claim(invoice_number="EXACT1", service_date=dt.date(2026, 6, 15),
-                          lines=[{"isc": "SCON1", "unit_price": "33.33", "quantity": 3}])
+    claim = example_claim(
+        invoice_number="EXACT1",
+        service_date=dt.date(2026, 6, 15),
+        lines=[{"isc": "SCON1", "unit_price": "33.33", "quantity": 3}],
+    )
     assert b'"value":99.99' in dumps(claim)
     assert api.submit(claim).status_code == 201

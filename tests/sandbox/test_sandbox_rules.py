@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -13,14 +14,26 @@ from sandbox.rules import RULES
 from sandbox.testing import bill_status, errors_of, example_claim, unique_invoice
 
 MEMBERS = {
-    "bup": dict(membership_number="10000001", first_name="Oliver", last_name="Bennett",
-                birth_date="1980-04-12", postcode="SW1A 1AA"),
-    "ppp": dict(membership_number="AX1234567B", first_name="Isla", last_name="Turner",
-                birth_date="1990-07-21", postcode="B1 1BB"),
-    "nuh": dict(membership_number="100200300", first_name="Noah", last_name="Patel",
-                birth_date="1992-01-15", postcode="BS1 4DJ"),
-    "slh": dict(membership_number="40123456", first_name="Mia", last_name="Robinson",
-                birth_date="1995-08-19", postcode="G1 1XQ"),
+    "bup": dict(
+        membership_number="10000001",
+        first_name="Oliver",
+        last_name="Bennett",
+        birth_date="1980-04-12",
+        postcode="SW1A 1AA",
+    ),
+    "ppp": dict(
+        membership_number="AX1234567B",
+        first_name="Isla",
+        last_name="Turner",
+        birth_date="1990-07-21",
+        postcode="B1 1BB",
+    ),
+    "nuh": dict(
+        membership_number="100200300", first_name="Noah", last_name="Patel", birth_date="1992-01-15", postcode="BS1 4DJ"
+    ),
+    "slh": dict(
+        membership_number="40123456", first_name="Mia", last_name="Robinson", birth_date="1995-08-19", postcode="G1 1XQ"
+    ),
 }
 
 
@@ -54,6 +67,7 @@ def with_uncoded_line(today: dt.date) -> dict[str, Any]:
 def _submit_first(invoice_number: str) -> Callable[[Any, dt.date], None]:
     def prepare(api, today):
         assert api.submit(claim(today, invoice_number=invoice_number)).status_code == 201
+
     return prepare
 
 
@@ -66,59 +80,112 @@ class Case:
 
 
 CASES = [
-    Case("invoice-number-duplicate",
-         lambda t: claim(t, invoice_number="DUP000001", invoice_version="second"),
-         lambda t: claim(t, "nuh", invoice_number="DUP000001"),
-         prepare=_submit_first("DUP000001")),
-    Case("invoice-number-axa-format",
-         lambda t: claim(t, "ppp", invoice_number="AX.1" + unique_invoice()[-4:]),
-         lambda t: claim(t, "ppp", invoice_number="A" + unique_invoice("")[-9:].zfill(9))),
+    Case(
+        "invoice-number-duplicate",
+        lambda t: claim(t, invoice_number="DUP000001", invoice_version="second"),
+        lambda t: claim(t, "nuh", invoice_number="DUP000001"),
+        prepare=_submit_first("DUP000001"),
+    ),
+    Case(
+        "invoice-number-axa-format",
+        lambda t: claim(t, "ppp", invoice_number="AX.1" + unique_invoice()[-4:]),
+        lambda t: claim(t, "ppp", invoice_number="A" + unique_invoice("")[-9:].zfill(9)),
+    ),
     Case("setting-invalid", lambda t: claim(t, setting="X"), lambda t: claim(t, setting="D")),
     Case("registration-number-missing", without_membership_number, lambda t: claim(t)),
-    Case("registration-number-format", lambda t: claim(t, "alh", membership_number="12345"),
-         lambda t: claim(t, "alh", membership_number="1234567")),
-    Case("registration-number-vitality-member-number", lambda t: claim(t, "slh", membership_number="1234567890"),
-         lambda t: claim(t, "slh")),
+    Case(
+        "registration-number-format",
+        lambda t: claim(t, "alh", membership_number="12345"),
+        lambda t: claim(t, "alh", membership_number="1234567"),
+    ),
+    Case(
+        "registration-number-vitality-member-number",
+        lambda t: claim(t, "slh", membership_number="1234567890"),
+        lambda t: claim(t, "slh"),
+    ),
     Case("member-not-found", lambda t: claim(t, membership_number="10000099"), lambda t: claim(t)),
     Case("member-name-mismatch", lambda t: claim(t, last_name="Benet"), lambda t: claim(t, last_name="BENNETT")),
     Case("member-date-of-birth-mismatch", lambda t: claim(t, birth_date="1980-04-13"), lambda t: claim(t)),
     Case("member-postcode-mismatch", lambda t: claim(t, postcode="SW1A 2AA"), lambda t: claim(t, postcode="sw1a1aa")),
-    Case("member-cover-not-active",
-         lambda t: claim(t, membership_number="10000009", first_name="Harry", last_name="Whitfield",
-                         birth_date="1968-02-14", postcode="LS1 4DY"),
-         lambda t: claim(t)),
-    Case("authorisation-format", lambda t: claim(t, "nuh", auth_code="12-34"),
-         lambda t: claim(t, "nuh", auth_code="123456/12/1234/123")),
+    Case(
+        "member-cover-not-active",
+        lambda t: claim(
+            t,
+            membership_number="10000009",
+            first_name="Harry",
+            last_name="Whitfield",
+            birth_date="1968-02-14",
+            postcode="LS1 4DY",
+        ),
+        lambda t: claim(t),
+    ),
+    Case(
+        "authorisation-format",
+        lambda t: claim(t, "nuh", auth_code="12-34"),
+        lambda t: claim(t, "nuh", auth_code="123456/12/1234/123"),
+    ),
     Case("first-date-of-service-missing", without_first_date, lambda t: claim(t)),
-    Case("first-date-of-service-future", lambda t: claim(t, service_date=t + dt.timedelta(days=1)),
-         lambda t: claim(t, service_date=t)),
-    Case("insurer-time-limit", lambda t: claim(t, "slh", service_date=t - dt.timedelta(days=100)),
-         lambda t: claim(t, "slh", service_date=t - dt.timedelta(days=80))),
+    Case(
+        "first-date-of-service-future",
+        lambda t: claim(t, service_date=t + dt.timedelta(days=1)),
+        lambda t: claim(t, service_date=t),
+    ),
+    Case(
+        "insurer-time-limit",
+        lambda t: claim(t, "slh", service_date=t - dt.timedelta(days=100)),
+        lambda t: claim(t, "slh", service_date=t - dt.timedelta(days=80)),
+    ),
     Case("provider-unknown", lambda t: claim(t, provider="651978"), lambda t: claim(t, provider="0651978")),
-    Case("provider-not-recognised", lambda t: claim(t, "slh", provider="0712345"),
-         lambda t: claim(t, "slh", provider="0698765")),
+    Case(
+        "provider-not-recognised",
+        lambda t: claim(t, "slh", provider="0712345"),
+        lambda t: claim(t, "slh", provider="0698765"),
+    ),
     Case("payee-unknown", lambda t: claim(t, payee="600999999"), lambda t: claim(t, payee="600654321")),
     Case("location-unknown", lambda t: claim(t, location="600000001"), lambda t: claim(t, location="600654321")),
     Case("diagnosis-required", lambda t: claim(t, diagnosis=None), lambda t: claim(t, "nuh", diagnosis=None)),
     Case("diagnosis-format", lambda t: claim(t, diagnosis="ABC"), lambda t: claim(t, diagnosis="I48")),
     Case("line-code-missing", with_uncoded_line, lambda t: claim(t, lines=[{"isc": "SCON2", "unit_price": "100.00"}])),
-    Case("service-code-unknown", lambda t: claim(t, lines=[{"isc": "ZZZ99", "unit_price": "100.00"}]),
-         lambda t: claim(t, lines=[{"isc": "SAUD1", "unit_price": "100.00"}])),
-    Case("procedure-code-unknown", lambda t: claim(t, lines=[{"ccsd": "99999", "unit_price": "100.00"}]),
-         lambda t: claim(t, lines=[{"ccsd": "25000", "unit_price": "100.00"}])),
-    Case("procedure-code-inactive", lambda t: claim(t, lines=[{"ccsd": "AC100", "unit_price": "100.00"}]),
-         lambda t: claim(t, lines=[{"ccsd": "W8520", "unit_price": "900.00"}])),
-    Case("procedure-code-not-accepted", lambda t: claim(t, lines=[{"ccsd": "E2880", "unit_price": "100.00"}]),
-         lambda t: claim(t, "nuh", lines=[{"ccsd": "E2880", "unit_price": "100.00"}])),
-    Case("quantity-invalid", lambda t: claim(t, lines=[{"isc": "SCON1", "unit_price": "100.00", "quantity": 0}]),
-         lambda t: claim(t, lines=[{"isc": "SCON1", "unit_price": "100.00", "quantity": 2}])),
-    Case("net-total-mismatch", lambda t: claim(t, lines=[{"isc": "SCON1", "unit_price": "100.00", "net": "90.00"}]),
-         lambda t: claim(t, lines=[{"isc": "SCON1", "unit_price": "100.00", "net": "100.00"}])),
-    Case("fee-above-maximum", lambda t: claim(t, lines=[{"ccsd": "W8520", "unit_price": "950.01"}]),
-         lambda t: claim(t, lines=[{"ccsd": "W8520", "unit_price": "950.00"}])),
-    Case("service-date-future",
-         lambda t: claim(t, lines=[{"isc": "SCON1", "unit_price": "100.00", "date": t + dt.timedelta(days=1)}]),
-         lambda t: claim(t, lines=[{"isc": "SCON1", "unit_price": "100.00", "date": t}])),
+    Case(
+        "service-code-unknown",
+        lambda t: claim(t, lines=[{"isc": "ZZZ99", "unit_price": "100.00"}]),
+        lambda t: claim(t, lines=[{"isc": "SAUD1", "unit_price": "100.00"}]),
+    ),
+    Case(
+        "procedure-code-unknown",
+        lambda t: claim(t, lines=[{"ccsd": "99999", "unit_price": "100.00"}]),
+        lambda t: claim(t, lines=[{"ccsd": "25000", "unit_price": "100.00"}]),
+    ),
+    Case(
+        "procedure-code-inactive",
+        lambda t: claim(t, lines=[{"ccsd": "AC100", "unit_price": "100.00"}]),
+        lambda t: claim(t, lines=[{"ccsd": "W8520", "unit_price": "900.00"}]),
+    ),
+    Case(
+        "procedure-code-not-accepted",
+        lambda t: claim(t, lines=[{"ccsd": "E2880", "unit_price": "100.00"}]),
+        lambda t: claim(t, "nuh", lines=[{"ccsd": "E2880", "unit_price": "100.00"}]),
+    ),
+    Case(
+        "quantity-invalid",
+        lambda t: claim(t, lines=[{"isc": "SCON1", "unit_price": "100.00", "quantity": 0}]),
+        lambda t: claim(t, lines=[{"isc": "SCON1", "unit_price": "100.00", "quantity": 2}]),
+    ),
+    Case(
+        "net-total-mismatch",
+        lambda t: claim(t, lines=[{"isc": "SCON1", "unit_price": "100.00", "net": "90.00"}]),
+        lambda t: claim(t, lines=[{"isc": "SCON1", "unit_price": "100.00", "net": "100.00"}]),
+    ),
+    Case(
+        "fee-above-maximum",
+        lambda t: claim(t, lines=[{"ccsd": "W8520", "unit_price": "950.01"}]),
+        lambda t: claim(t, lines=[{"ccsd": "W8520", "unit_price": "950.00"}]),
+    ),
+    Case(
+        "service-date-future",
+        lambda t: claim(t, lines=[{"isc": "SCON1", "unit_price": "100.00", "date": t + dt.timedelta(days=1)}]),
+        lambda t: claim(t, lines=[{"isc": "SCON1", "unit_price": "100.00", "date": t}]),
+    ),
 ]
 
 
@@ -150,14 +217,26 @@ def test_rule_fails_the_bill_that_breaks_it_and_accepts_the_one_that_keeps_it(ap
     assert errors_of(passed) == [] and bill_status(passed) == "Validated"
 
 
-@pytest.mark.parametrize("insurer, number, valid", [
-    ("alh", "123456", True), ("alh", "12345678", True), ("alh", "123456789", False),
-    ("alz", "P1234", True), ("alz", "P123456789", True), ("alz", "P123", False), ("alz", "W123456789", False),
-    ("aet", "W123456789", True), ("aet", "W1234567890-01", True), ("aet", "W1234 12345", True),
-    ("aet", "W1234 123456-12", True), ("aet", "W12345", False),
-    ("bui", "BI-1234-5678-9012", True), ("bui", "BI-1234-5678-901", False),
-    ("slh", "4012345", False),
-])
+@pytest.mark.parametrize(
+    "insurer, number, valid",
+    [
+        ("alh", "123456", True),
+        ("alh", "12345678", True),
+        ("alh", "123456789", False),
+        ("alz", "P1234", True),
+        ("alz", "P123456789", True),
+        ("alz", "P123", False),
+        ("alz", "W123456789", False),
+        ("aet", "W123456789", True),
+        ("aet", "W1234567890-01", True),
+        ("aet", "W1234 12345", True),
+        ("aet", "W1234 123456-12", True),
+        ("aet", "W12345", False),
+        ("bui", "BI-1234-5678-9012", True),
+        ("bui", "BI-1234-5678-901", False),
+        ("slh", "4012345", False),
+    ],
+)
 def test_membership_number_formats_of_format_checked_insurers(api, today, insurer, number, valid):
     bill_id = api.submit(claim(today, insurer, membership_number=number)).json()["id"]
     api.advance(61)
@@ -165,13 +244,24 @@ def test_membership_number_formats_of_format_checked_insurers(api, today, insure
     assert ("registration-number-format" not in rules_broken) == valid, rules_broken
 
 
-@pytest.mark.parametrize("insurer, auth_code, valid", [
-    ("aet", "C123456", True), ("aet", "C12345678901", False), ("aet", "12345", True), ("aet", "1234", False),
-    ("alh", "ABC12345", True), ("alh", "A-B12345", True), ("alh", "AB-12345", False),
-    ("alz", "AUTH-123", True), ("alz", "AUTH 123", False),
-    ("nuh", "123456\\12\\1234\\123", True), ("nuh", "123456/12", True), ("nuh", "123456/1", False),
-    ("ppp", "anything at all!", True),  # AXA does not validate authorisation numbers
-])
+@pytest.mark.parametrize(
+    "insurer, auth_code, valid",
+    [
+        ("aet", "C123456", True),
+        ("aet", "C12345678901", False),
+        ("aet", "12345", True),
+        ("aet", "1234", False),
+        ("alh", "ABC12345", True),
+        ("alh", "A-B12345", True),
+        ("alh", "AB-12345", False),
+        ("alz", "AUTH-123", True),
+        ("alz", "AUTH 123", False),
+        ("nuh", "123456\\12\\1234\\123", True),
+        ("nuh", "123456/12", True),
+        ("nuh", "123456/1", False),
+        ("ppp", "anything at all!", True),  # AXA does not validate authorisation numbers
+    ],
+)
 def test_authorisation_number_formats(api, today, insurer, auth_code, valid):
     membership = {"alh": "1234567", "alz": "P12345", "aet": "P12345"}
     overrides = {"membership_number": membership[insurer]} if insurer in membership else {}
@@ -181,10 +271,16 @@ def test_authorisation_number_formats(api, today, insurer, auth_code, valid):
     assert ("authorisation-format" not in rules_broken) == valid, rules_broken
 
 
-@pytest.mark.parametrize("insurer, days_ago, valid", [
-    ("bup", 170, True), ("bup", 200, False), ("ppp", 170, True), ("ppp", 200, False),
-    ("nuh", 400, True),  # Aviva has no published time limit
-])
+@pytest.mark.parametrize(
+    "insurer, days_ago, valid",
+    [
+        ("bup", 170, True),
+        ("bup", 200, False),
+        ("ppp", 170, True),
+        ("ppp", 200, False),
+        ("nuh", 400, True),  # Aviva has no published time limit
+    ],
+)
 def test_insurer_time_limits(api, today, insurer, days_ago, valid):
     bill_id = api.submit(claim(today, insurer, service_date=today - dt.timedelta(days=days_ago))).json()["id"]
     api.advance(61)

@@ -13,12 +13,15 @@ from sandbox.faults import FaultConfig, FaultInjector
 from sandbox.validation import months_before
 
 
-@pytest.mark.parametrize("day, months, expected", [
-    (dt.date(2026, 8, 31), 6, dt.date(2026, 2, 28)),
-    (dt.date(2024, 8, 31), 6, dt.date(2024, 2, 29)),
-    (dt.date(2026, 3, 15), 3, dt.date(2025, 12, 15)),
-    (dt.date(2026, 1, 31), 1, dt.date(2025, 12, 31)),
-])
+@pytest.mark.parametrize(
+    "day, months, expected",
+    [
+        (dt.date(2026, 8, 31), 6, dt.date(2026, 2, 28)),
+        (dt.date(2024, 8, 31), 6, dt.date(2024, 2, 29)),
+        (dt.date(2026, 3, 15), 3, dt.date(2025, 12, 15)),
+        (dt.date(2026, 1, 31), 1, dt.date(2025, 12, 31)),
+    ],
+)
 def test_months_before_clamps_to_the_end_of_a_short_month(day, months, expected):
     assert months_before(day, months) == expected
 

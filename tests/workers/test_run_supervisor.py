@@ -26,9 +26,11 @@ def test_an_exited_child_is_restarted_with_backoff_and_the_console_says_so(tmp_p
     crashing = run.Child("worker", [sys.executable, "-c", "import sys; sys.exit(3)"])
     steady = run.Child("web", [sys.executable, "-c", "import time; time.sleep(60)"])
     stop, out = threading.Event(), io.StringIO()
-    thread = threading.Thread(target=run.supervise, args=([crashing, steady],),
-                              kwargs={"stop": stop, "poll": 0.02, "backoff_base": 0.05, "backoff_cap": 0.2,
-                                      "out": out, "cwd": tmp_path})
+    thread = threading.Thread(
+        target=run.supervise,
+        args=([crashing, steady],),
+        kwargs={"stop": stop, "poll": 0.02, "backoff_base": 0.05, "backoff_cap": 0.2, "out": out, "cwd": tmp_path},
+    )
     thread.start()
     deadline = time.monotonic() + 30
     while crashing.restarts < 3 and time.monotonic() < deadline:

@@ -35,8 +35,16 @@ def _keep_the_test_transactions_connection(monkeypatch):
 
 
 def _worker(**extra) -> ResilientWorker:
-    options = {"queue_names": ["healthcode"], "interval": 0, "batch": True, "backend_name": "default",
-               "startup_delay": False, "max_tasks": None, "worker_id": "test-worker", "excluded_queue_names": []}
+    options = {
+        "queue_names": ["healthcode"],
+        "interval": 0,
+        "batch": True,
+        "backend_name": "default",
+        "startup_delay": False,
+        "max_tasks": None,
+        "worker_id": "test-worker",
+        "excluded_queue_names": [],
+    }
     return ResilientWorker(**{**options, **extra})
 
 
@@ -47,8 +55,10 @@ def _task_row() -> DBTaskResult:
 
 def _leave_running(row: DBTaskResult, *, worker_id: str, minutes_ago: int) -> None:
     DBTaskResult.objects.filter(pk=row.pk).update(
-        status=TaskResultStatus.RUNNING, worker_ids=[worker_id],
-        started_at=timezone.now() - dt.timedelta(minutes=minutes_ago))
+        status=TaskResultStatus.RUNNING,
+        worker_ids=[worker_id],
+        started_at=timezone.now() - dt.timedelta(minutes=minutes_ago),
+    )
 
 
 @pytest.mark.django_db
@@ -61,8 +71,11 @@ def test_a_task_left_running_by_a_dead_worker_is_taken_up_after_the_lease():
 
     assert requeue_expired(lease_seconds=120) == 1
     statuses = dict(DBTaskResult.objects.values_list("pk", "status"))
-    assert statuses == {dead.pk: TaskResultStatus.READY, alive.pk: TaskResultStatus.RUNNING,
-                        fresh.pk: TaskResultStatus.RUNNING}
+    assert statuses == {
+        dead.pk: TaskResultStatus.READY,
+        alive.pk: TaskResultStatus.RUNNING,
+        fresh.pk: TaskResultStatus.RUNNING,
+    }
     assert requeue_expired(lease_seconds=120) == 0  # once
 
     _worker().run()  # the re-queued task runs to the end on a live worker
@@ -147,12 +160,33 @@ def test_on_postgresql_a_worker_goes_on_after_its_connections_are_cut(tmp_path):
         user = settings_dict["USER"] or "postgres"
         password = f":{settings_dict['PASSWORD']}" if settings_dict["PASSWORD"] else ""
         url = f"postgresql://{user}{password}@127.0.0.1:{proxy.port}/{settings_dict['NAME']}"
-        env = {**os.environ, "DATABASE_URL": url, "WORKER_RECONNECT_MAX_SECONDS": "1", "LOG_LEVEL": "WARNING",
-               "OPENPRACTICE_DATA_DIR": str(tmp_path)}
+        env = {
+            **os.environ,
+            "DATABASE_URL": url,
+            "WORKER_RECONNECT_MAX_SECONDS": "1",
+            "LOG_LEVEL": "WARNING",
+            "OPENPRACTICE_DATA_DIR": str(tmp_path),
+        }
         log = open(tmp_path / "worker.log", "wb")
-        worker = subprocess.Popen([sys.executable, "manage.py", "run_worker", "--queue-name", "healthcode",
-                                   "--interval", "0.1", "--no-startup-delay", "--worker-id", "proxied",
-                                   "--no-reload"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+        worker = subprocess.Popen(
+            [
+                sys.executable,
+                "manage.py",
+                "run_worker",
+                "--queue-name",
+                "healthcode",
+                "--interval",
+                "0.1",
+                "--no-startup-delay",
+                "--worker-id",
+                "proxied",
+                "--no-reload",
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         try:
             first = _task_row()
             _wait_for(first, worker, tmp_path)

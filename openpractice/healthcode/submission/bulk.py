@@ -32,8 +32,9 @@ def enqueue_bulk_queueing(bulk_id: int, *, chunk: int = 50) -> None:
     queue_bulk_task.enqueue(bulk_id, chunk)
 
 
-def submit_many(*, practice, invoice_ids: list[int], user=None, chunk: int = 50,
-                background: bool | None = None) -> BulkSubmission:
+def submit_many(
+    *, practice, invoice_ids: list[int], user=None, chunk: int = 50, background: bool | None = None
+) -> BulkSubmission:
     """Record the run with every invoice asked for (`record_bulk`, one transaction, before
     anything is queued), then queue it (`queue_bulk`): in this call, or from a task enqueued when
     the record commits (`background`, by default for BULK_IN_BACKGROUND_FROM invoices or more).
@@ -55,13 +56,21 @@ def record_bulk(*, practice, invoice_ids: list[int], user=None) -> BulkSubmissio
     wanted = sorted(set(invoice_ids))
     found = set()
     for start in range(0, len(wanted), 2000):
-        found.update(Invoice.objects.for_practice(practice).filter(pk__in=wanted[start:start + 2000])
-                     .values_list("pk", flat=True))
+        found.update(
+            Invoice.objects.for_practice(practice)
+            .filter(pk__in=wanted[start : start + 2000])
+            .values_list("pk", flat=True)
+        )
     bulk = BulkSubmission.objects.create(
-        practice=practice, created_by=user, requested=len(wanted), queueing_seen_at=timezone.now(),
-        skipped=[{"invoice_id": pk, "number": str(pk), "why": NO_SUCH_INVOICE} for pk in wanted if pk not in found])
-    BulkSubmissionItem.objects.bulk_create([BulkSubmissionItem(bulk=bulk, invoice_id=pk) for pk in sorted(found)],
-                                           batch_size=1000)
+        practice=practice,
+        created_by=user,
+        requested=len(wanted),
+        queueing_seen_at=timezone.now(),
+        skipped=[{"invoice_id": pk, "number": str(pk), "why": NO_SUCH_INVOICE} for pk in wanted if pk not in found],
+    )
+    BulkSubmissionItem.objects.bulk_create(
+        [BulkSubmissionItem(bulk=bulk, invoice_id=pk) for pk in sorted(found)], batch_size=1000
+    )
     return bulk
 
 
@@ -77,7 +86,7 @@ def queue_bulk(*, bulk: BulkSubmission, user=None, chunk: int = 50) -> BulkSubmi
     wanted = sorted(set(bulk.items.values_list("invoice_id", flat=True)) - sent)
     knowledge = DatabaseKnowledge(practice)
     for start in range(0, len(wanted), 500):
-        batch = Invoice.objects.for_practice(practice).filter(pk__in=wanted[start:start + 500])
+        batch = Invoice.objects.for_practice(practice).filter(pk__in=wanted[start : start + 500])
         facts_by_id = {f.invoice_id: f for f in facts_for_queryset(batch)}
         results = check_many(list(facts_by_id.values()), knowledge)
         held, passed = {}, []
@@ -86,21 +95,31 @@ def queue_bulk(*, bulk: BulkSubmission, user=None, chunk: int = 50) -> BulkSubmi
             if not result.passed:
                 first = result.errors[0]
                 held[invoice_id] = f"{first.field}: {first.error}" + (
-                    f" (and {len(result.errors) - 1} more)" if len(result.errors) > 1 else "")
+                    f" (and {len(result.errors) - 1} more)" if len(result.errors) > 1 else ""
+                )
                 continue
             passed.append(facts)
         _hold(bulk, held)
         for part in range(0, len(passed), chunk):
-            refused = _queue_chunk_or_one_by_one(practice=practice, checked=passed[part:part + chunk],
-                                                 user=user, bulk=bulk)
+            refused = _queue_chunk_or_one_by_one(
+                practice=practice, checked=passed[part : part + chunk], user=user, bulk=bulk
+            )
             _hold(bulk, {s["invoice_id"]: s["why"] for s in refused})
             BulkSubmission.objects.filter(pk=bulk.pk).update(queueing_seen_at=timezone.now())
     sent = set(Submission.objects.filter(bulk=bulk).values_list("invoice_id", flat=True))
-    items = {i.invoice_id: i for i in BulkSubmissionItem.objects.filter(bulk=bulk).exclude(why="")
-             .select_related("invoice").only("invoice_id", "why", "invoice__number")}
+    items = {
+        i.invoice_id: i
+        for i in BulkSubmissionItem.objects.filter(bulk=bulk)
+        .exclude(why="")
+        .select_related("invoice")
+        .only("invoice_id", "why", "invoice__number")
+    }
     unknown = [s for s in bulk.skipped if s.get("why") == NO_SUCH_INVOICE]
-    bulk.skipped = unknown + [{"invoice_id": pk, "number": item.invoice.number or f"Draft {pk}", "why": item.why}
-                              for pk, item in sorted(items.items()) if pk not in sent]
+    bulk.skipped = unknown + [
+        {"invoice_id": pk, "number": item.invoice.number or f"Draft {pk}", "why": item.why}
+        for pk, item in sorted(items.items())
+        if pk not in sent
+    ]
     bulk.queueing_finished_at = bulk.queueing_seen_at = timezone.now()
     bulk.save(update_fields=["skipped", "queueing_finished_at", "queueing_seen_at"])
     return bulk
@@ -115,7 +134,7 @@ def _hold(bulk: BulkSubmission, why_by_invoice: dict[int, str]) -> None:
 
 
 def send_rest(*, bulk: BulkSubmission, user=None, chunk: int = 50) -> BulkSubmission:
-    """"Send the rest": queue the items of the run that were never queued (and try again those held
+    """ "Send the rest": queue the items of the run that were never queued (and try again those held
     back, whose problem may have been fixed). Idempotent: queueing is one submission per invoice
     version under the invoice's lock, so a double click or a concurrent pass sends nothing twice."""
     if bulk.items.count() - Submission.objects.filter(bulk=bulk).count() >= BULK_IN_BACKGROUND_FROM:

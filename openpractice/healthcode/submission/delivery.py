@@ -108,8 +108,11 @@ def _send(client, submission) -> _Outcome:
             bill = answers.claim_response(answers.parse_json(answer.text))
         except answers.AnswerError as exc:
             return _Outcome("retry", message=f"Unreadable answer: {exc.message}")
-        return _Outcome("accepted", bill=bill, message="Accepted by Healthcode" + (
-            " (replayed)" if answer.headers.get("Idempotent-Replayed") else ""))
+        return _Outcome(
+            "accepted",
+            bill=bill,
+            message="Accepted by Healthcode" + (" (replayed)" if answer.headers.get("Idempotent-Replayed") else ""),
+        )
     if answer.status_code >= 500:
         return _Outcome("retry", message=f"Healthcode answered HTTP {answer.status_code}")
     try:
@@ -139,11 +142,15 @@ def _not_delivered(submission_id: int, message: str) -> str:
         submission.state = SubmissionState.QUEUED
         submission.last_error = message[:2000]
         submission.save(update_fields=["state", "last_error", "updated_at"])
-        _event(submission, HealthcodeStatus.QUEUED, HealthcodeStatus.QUEUED,
-               f"Not delivered yet (attempt {submission.attempts}): {message}")
+        _event(
+            submission,
+            HealthcodeStatus.QUEUED,
+            HealthcodeStatus.QUEUED,
+            f"Not delivered yet (attempt {submission.attempts}): {message}",
+        )
         attempts = submission.attempts
     if attempts < MAX_SEND_ATTEMPTS:
-        delay = min(60.0, settings.HEALTHCODE_BACKOFF_SECONDS * 2 ** attempts)
+        delay = min(60.0, settings.HEALTHCODE_BACKOFF_SECONDS * 2**attempts)
         enqueue_delivery(submission_id, delay_seconds=delay)
     return SubmissionState.QUEUED
 
@@ -158,7 +165,12 @@ def _refused(submission_id: int, status_code: int, issues: list[dict]) -> None:
     submission.errors = issues
     submission.save(update_fields=["state", "healthcode_status", "errors", "updated_at"])
     words = "; ".join(i["error"] for i in issues if i["error"]) or f"HTTP {status_code}"
-    _event(submission, HealthcodeStatus.QUEUED, HealthcodeStatus.FAILED, f"Refused by Healthcode (HTTP {status_code}): {words}")
+    _event(
+        submission,
+        HealthcodeStatus.QUEUED,
+        HealthcodeStatus.FAILED,
+        f"Refused by Healthcode (HTTP {status_code}): {words}",
+    )
     if current_submission(invoice).pk == submission.pk:
         billing.set_clearing_house_status(invoice=invoice, status=HealthcodeStatus.FAILED)
 
@@ -195,13 +207,18 @@ def deliver_concurrently(submission_ids: list[int], *, threads: int | None = Non
         invoice_ids = Submission.objects.filter(pk__in=submission_ids).values_list("invoice_id", flat=True)
         # The ids come from our own submission rows, which may belong to more than one practice.
         billing.lock_invoice_ids(practice_id=None, invoice_ids=list(invoice_ids))
-        rows = list(Submission.objects.select_for_update().filter(pk__in=submission_ids).order_by("pk").only(
-            "pk", "practice_id", "invoice_id", "state", "claim_json", "idempotency_key"))
+        rows = list(
+            Submission.objects.select_for_update()
+            .filter(pk__in=submission_ids)
+            .order_by("pk")
+            .only("pk", "practice_id", "invoice_id", "state", "claim_json", "idempotency_key")
+        )
         states = {row.pk: row.state for row in rows}
         sending = [row for row in rows if row.state in (SubmissionState.QUEUED, SubmissionState.SENDING)]
         if sending:
             Submission.objects.filter(pk__in=[row.pk for row in sending]).update(
-                state=SubmissionState.SENDING, attempts=F("attempts") + 1, updated_at=timezone.now())
+                state=SubmissionState.SENDING, attempts=F("attempts") + 1, updated_at=timezone.now()
+            )
     outcomes: dict[int, _Outcome] = {}
     exchanges: list[ApiExchange] = []
     practices = Practice.objects.in_bulk({row.practice_id for row in sending})
@@ -209,6 +226,7 @@ def deliver_concurrently(submission_ids: list[int], *, threads: int | None = Non
         mine = [row for row in sending if row.practice_id == practice_id]
         try:
             with client_for_practice(practice) as client:
+
                 def send(row, client=client):
                     with exchanges_kept_in_memory() as recorded:
                         return _send(client, row), recorded

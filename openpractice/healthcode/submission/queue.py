@@ -26,8 +26,9 @@ logger = logging.getLogger("openpractice.healthcode")
 NO_SUCH_INVOICE = "No such invoice in this practice."
 
 
-def submit_invoice(*, invoice: Invoice, user=None, bulk: BulkSubmission | None = None,
-                   enqueue: bool = True) -> Submission:
+def submit_invoice(
+    *, invoice: Invoice, user=None, bulk: BulkSubmission | None = None, enqueue: bool = True
+) -> Submission:
     """Queue one invoice for Healthcode. Issues a draft first. The bill goes out from the worker
     once this transaction commits."""
     submission = _queue(invoice_id=invoice.pk, practice_id=invoice.practice_id, user=user, bulk=bulk, checked=None)
@@ -43,7 +44,10 @@ def _check_or_refuse(invoice: Invoice) -> None:
         raise SubmissionError(
             f"Not submitted: the pre-submission check found {len(result.errors)} problem"
             f"{'s' if len(result.errors) != 1 else ''} (first: {first.field}: {first.error}). Fix them and try again.",
-            field=first.field, code="check_failed", problems=result.errors)
+            field=first.field,
+            code="check_failed",
+            problems=result.errors,
+        )
 
 
 def _guard(invoice: Invoice) -> None:
@@ -52,8 +56,11 @@ def _guard(invoice: Invoice) -> None:
     if invoice.record_status == RecordStatus.VOID:
         raise SubmissionError("A void invoice cannot be submitted.", field="record_status", code="wrong_status")
     if invoice.healthcode_status not in RESUBMITTABLE:
-        raise SubmissionError(f"This invoice is already with Healthcode ({invoice.get_healthcode_status_display()}).",
-                              field="healthcode_status", code="already_submitted")
+        raise SubmissionError(
+            f"This invoice is already with Healthcode ({invoice.get_healthcode_status_display()}).",
+            field="healthcode_status",
+            code="already_submitted",
+        )
 
 
 def _next_version(invoice: Invoice, previous: Submission | None) -> int:
@@ -88,17 +95,36 @@ def _queue(*, invoice_id: int, user, bulk, checked, practice_id: int | None = No
         _check_or_refuse(invoice)
     previous = current_submission(invoice)
     version = _next_version(invoice, previous)
-    replaces = previous if (previous is not None and previous.bill_id
-                            and previous.healthcode_status == HealthcodeStatus.FAILED
-                            and not Submission.objects.filter(replaces=previous).exists()) else None
-    facts = dataclasses.replace(checked, invoice_number=invoice.number) if checked is not None else facts_for_invoice(invoice)
+    replaces = (
+        previous
+        if (
+            previous is not None
+            and previous.bill_id
+            and previous.healthcode_status == HealthcodeStatus.FAILED
+            and not Submission.objects.filter(replaces=previous).exists()
+        )
+        else None
+    )
+    facts = (
+        dataclasses.replace(checked, invoice_number=invoice.number)
+        if checked is not None
+        else facts_for_invoice(invoice)
+    )
     key, claim_json = _frozen_claim(facts, invoice=invoice, version=version, replaces=replaces)
     submission = Submission.objects.create(
-        practice_id=invoice.practice_id, invoice=invoice, version=version, idempotency_key=key,
-        claim_json=claim_json, replaces=replaces, bulk=bulk, submitted_by=user,
-        healthcode_status=HealthcodeStatus.QUEUED)
-    _event(submission, invoice.healthcode_status, HealthcodeStatus.QUEUED, _queued_message(version, replaces),
-           actor=user)
+        practice_id=invoice.practice_id,
+        invoice=invoice,
+        version=version,
+        idempotency_key=key,
+        claim_json=claim_json,
+        replaces=replaces,
+        bulk=bulk,
+        submitted_by=user,
+        healthcode_status=HealthcodeStatus.QUEUED,
+    )
+    _event(
+        submission, invoice.healthcode_status, HealthcodeStatus.QUEUED, _queued_message(version, replaces), actor=user
+    )
     billing.set_clearing_house_status(invoice=invoice, status=HealthcodeStatus.QUEUED, version=version)
     return submission
 
@@ -111,11 +137,17 @@ def _queue_chunk_or_one_by_one(*, practice, checked: list, user, bulk) -> list[d
     skipped, queued = [], []
     for facts in checked:
         try:
-            queued.append(_queue(invoice_id=facts.invoice_id, practice_id=practice.pk, user=user, bulk=bulk,
-                                 checked=facts).pk)
+            queued.append(
+                _queue(invoice_id=facts.invoice_id, practice_id=practice.pk, user=user, bulk=bulk, checked=facts).pk
+            )
         except SubmissionError as exc:
-            skipped.append({"invoice_id": facts.invoice_id, "number": facts.invoice_number or f"Draft {facts.invoice_id}",
-                            "why": exc.message})
+            skipped.append(
+                {
+                    "invoice_id": facts.invoice_id,
+                    "number": facts.invoice_number or f"Draft {facts.invoice_id}",
+                    "why": exc.message,
+                }
+            )
     if queued:
         transaction.on_commit(lambda: enqueue_many(queued))
     return skipped
@@ -130,11 +162,15 @@ def _queue_chunk(*, practice, checked: list, user, bulk) -> list[dict]:
     ids = [f.invoice_id for f in checked]
     invoices = billing.lock_invoices(practice_id=practice.pk, invoice_ids=ids)
     latest: dict[int, Submission] = {}
-    for previous in Submission.objects.filter(invoice_id__in=ids).order_by("invoice_id", "version").only(
-            "pk", "invoice_id", "version", "bill_id", "healthcode_status"):
+    for previous in (
+        Submission.objects.filter(invoice_id__in=ids)
+        .order_by("invoice_id", "version")
+        .only("pk", "invoice_id", "version", "bill_id", "healthcode_status")
+    ):
         latest[previous.invoice_id] = previous  # ascending: the last one is the current version
-    replaced = set(Submission.objects.filter(replaces_id__in=[p.pk for p in latest.values()])
-                   .values_list("replaces_id", flat=True))
+    replaced = set(
+        Submission.objects.filter(replaces_id__in=[p.pk for p in latest.values()]).values_list("replaces_id", flat=True)
+    )
     skipped, ready = [], []
     for facts in checked:
         invoice = invoices.get(facts.invoice_id)
@@ -143,33 +179,69 @@ def _queue_chunk(*, practice, checked: list, user, bulk) -> list[dict]:
                 raise SubmissionError(NO_SUCH_INVOICE)
             _guard(invoice)
         except SubmissionError as exc:
-            skipped.append({"invoice_id": facts.invoice_id, "number": facts.invoice_number or f"Draft {facts.invoice_id}",
-                            "why": exc.message})
+            skipped.append(
+                {
+                    "invoice_id": facts.invoice_id,
+                    "number": facts.invoice_number or f"Draft {facts.invoice_id}",
+                    "why": exc.message,
+                }
+            )
             continue
         ready.append((invoice, facts))
     if not ready:
         return skipped
-    billing.issue_invoices(practice=practice, invoices=[invoice for invoice, _ in ready
-                                                        if invoice.record_status == RecordStatus.DRAFT], user=user)
+    billing.issue_invoices(
+        practice=practice,
+        invoices=[invoice for invoice, _ in ready if invoice.record_status == RecordStatus.DRAFT],
+        user=user,
+    )
     submissions, events, versions = [], [], {}
     for invoice, facts in ready:
         previous = latest.get(invoice.pk)
         version = versions[invoice.pk] = _next_version(invoice, previous)
-        replaces = previous if (previous is not None and previous.bill_id and previous.pk not in replaced
-                                and previous.healthcode_status == HealthcodeStatus.FAILED) else None
-        key, claim_json = _frozen_claim(dataclasses.replace(facts, invoice_number=invoice.number), invoice=invoice,
-                                        version=version, replaces=replaces)
-        submission = Submission(practice_id=invoice.practice_id, invoice=invoice, version=version,
-                                idempotency_key=key, claim_json=claim_json, replaces=replaces, bulk=bulk,
-                                submitted_by=user, healthcode_status=HealthcodeStatus.QUEUED)
+        replaces = (
+            previous
+            if (
+                previous is not None
+                and previous.bill_id
+                and previous.pk not in replaced
+                and previous.healthcode_status == HealthcodeStatus.FAILED
+            )
+            else None
+        )
+        key, claim_json = _frozen_claim(
+            dataclasses.replace(facts, invoice_number=invoice.number),
+            invoice=invoice,
+            version=version,
+            replaces=replaces,
+        )
+        submission = Submission(
+            practice_id=invoice.practice_id,
+            invoice=invoice,
+            version=version,
+            idempotency_key=key,
+            claim_json=claim_json,
+            replaces=replaces,
+            bulk=bulk,
+            submitted_by=user,
+            healthcode_status=HealthcodeStatus.QUEUED,
+        )
         submissions.append(submission)
-        events.append(SubmissionEvent(
-            practice_id=invoice.practice_id, submission=submission, from_status=invoice.healthcode_status,
-            to_status=HealthcodeStatus.QUEUED, actor=user, message=_queued_message(version, replaces)))
+        events.append(
+            SubmissionEvent(
+                practice_id=invoice.practice_id,
+                submission=submission,
+                from_status=invoice.healthcode_status,
+                to_status=HealthcodeStatus.QUEUED,
+                actor=user,
+                message=_queued_message(version, replaces),
+            )
+        )
     Submission.objects.bulk_create(submissions)
     SubmissionEvent.objects.bulk_create(events)
-    billing.set_clearing_house_statuses(changes=[(invoice, HealthcodeStatus.QUEUED) for invoice, _ in ready],
-                                        versions=versions, user=user)
+    billing.set_clearing_house_statuses(
+        changes=[(invoice, HealthcodeStatus.QUEUED) for invoice, _ in ready], versions=versions, user=user
+    )
     queued = [submission.pk for submission in submissions]
     transaction.on_commit(lambda: enqueue_many(queued))
     return skipped

@@ -38,20 +38,24 @@ def refresh_status(*, submission: Submission, actor=None) -> Submission:
     """Ask the clearing house where one bill is (on demand, or from the schedule)."""
     submission = Submission.objects.select_related("practice").get(pk=submission.pk)  # the row as it is now
     if not submission.bill_id:
-        raise SubmissionError("This bill has not reached Healthcode yet: there is no status to ask for.",
-                              code="not_sent")
+        raise SubmissionError(
+            "This bill has not reached Healthcode yet: there is no status to ask for.", code="not_sent"
+        )
     with client_for_practice(submission.practice) as client:
         try:
             answer = client.claim_status(bill_id=submission.bill_id)
         except HealthcodeError as exc:
             raise SubmissionError(f"Could not ask Healthcode: {exc.message}", code=exc.code) from None
     if answer.status_code != 200:
-        raise SubmissionError(f"Healthcode answered HTTP {answer.status_code} to the status request.",
-                              code="status_error")
+        raise SubmissionError(
+            f"Healthcode answered HTTP {answer.status_code} to the status request.", code="status_error"
+        )
     try:
         bill = answers.first_claim_response(answers.parse_json(answer.text))
     except answers.AnswerError as exc:
-        raise SubmissionError(f"Healthcode's status answer could not be read: {exc.message}", code="bad_answer") from None
+        raise SubmissionError(
+            f"Healthcode's status answer could not be read: {exc.message}", code="bad_answer"
+        ) from None
     if bill is None:
         raise SubmissionError(f"Healthcode does not know bill {submission.bill_id}.", code="not_found")
     return apply_answer(submission_id=submission.pk, bill=bill, actor=actor)
@@ -68,13 +72,18 @@ def sync_due(*, practice=None, stale_after_seconds: int = 120, limit: int = 1000
     """The schedule's work: follow every bill not yet settled, and recover submissions a crashed
     worker left behind (queued or sending, untouched for a while: sent again with the same key)."""
     counts = {"refreshed": 0, "failed": 0, "recovered": 0}
-    open_bills = Submission.objects.filter(state=SubmissionState.ACCEPTED).exclude(
-        healthcode_status__in=FINAL_STATUSES).select_related("practice")
-    stuck = Submission.objects.filter(state__in=[SubmissionState.QUEUED, SubmissionState.SENDING],
-                                      updated_at__lt=timezone.now() - dt.timedelta(seconds=stale_after_seconds))
+    open_bills = (
+        Submission.objects.filter(state=SubmissionState.ACCEPTED)
+        .exclude(healthcode_status__in=FINAL_STATUSES)
+        .select_related("practice")
+    )
+    stuck = Submission.objects.filter(
+        state__in=[SubmissionState.QUEUED, SubmissionState.SENDING],
+        updated_at__lt=timezone.now() - dt.timedelta(seconds=stale_after_seconds),
+    )
     if practice is not None:
         open_bills, stuck = open_bills.filter(practice=practice), stuck.filter(practice=practice)
-    for submission in (open_bills.order_by("last_synced_at", "id")[:limit] if refresh else []):
+    for submission in open_bills.order_by("last_synced_at", "id")[:limit] if refresh else []:
         try:
             refresh_status(submission=submission)
             counts["refreshed"] += 1
@@ -93,8 +102,11 @@ def cancel_bill(*, invoice: Invoice, actor=None) -> Submission:
     if submission is None or not submission.bill_id:
         raise SubmissionError("There is no bill at Healthcode to cancel.", code="not_sent")
     if submission.healthcode_status not in CANCELLABLE:
-        raise SubmissionError(f"A bill that is {submission.status_words or submission.healthcode_status} cannot be "
-                              "cancelled (possible until the insurer collects it).", code="wrong_status")
+        raise SubmissionError(
+            f"A bill that is {submission.status_words or submission.healthcode_status} cannot be "
+            "cancelled (possible until the insurer collects it).",
+            code="wrong_status",
+        )
     with client_for_practice(invoice.practice) as client:
         try:
             answer = client.cancel_claim(bill_id=submission.bill_id)
@@ -106,9 +118,15 @@ def cancel_bill(*, invoice: Invoice, actor=None) -> Submission:
         refresh_status(submission=submission, actor=actor)
         raise SubmissionError(f"Healthcode would not cancel the bill: {words}", code="conflict")
     if answer.status_code != 200:
-        raise SubmissionError(f"Healthcode answered HTTP {answer.status_code} to the cancellation.", code="cancel_error")
-    return apply_answer(submission_id=submission.pk, bill=answers.claim_response(body),
-                        message="Cancelled at the practice's request", actor=actor)
+        raise SubmissionError(
+            f"Healthcode answered HTTP {answer.status_code} to the cancellation.", code="cancel_error"
+        )
+    return apply_answer(
+        submission_id=submission.pk,
+        bill=answers.claim_response(body),
+        message="Cancelled at the practice's request",
+        actor=actor,
+    )
 
 
 def _safe_json(text: str) -> dict:

@@ -25,8 +25,12 @@ logger = logging.getLogger("openpractice.healthcode")
 # How the clearing house's statuses follow one another: a reply may repeat a status or move on,
 # never go back (an old reply arriving late must not undo a newer one).
 STATUS_RANK = {
-    HealthcodeStatus.QUEUED: 0, HealthcodeStatus.UNPROCESSED: 1, HealthcodeStatus.VALIDATED: 2,
-    HealthcodeStatus.FAILED: 2, HealthcodeStatus.AWAITING_COLLECTION: 3, HealthcodeStatus.COLLECTED: 4,
+    HealthcodeStatus.QUEUED: 0,
+    HealthcodeStatus.UNPROCESSED: 1,
+    HealthcodeStatus.VALIDATED: 2,
+    HealthcodeStatus.FAILED: 2,
+    HealthcodeStatus.AWAITING_COLLECTION: 3,
+    HealthcodeStatus.COLLECTED: 4,
     HealthcodeStatus.CANCELLED: 5,
 }
 FINAL_STATUSES = (HealthcodeStatus.FAILED, HealthcodeStatus.COLLECTED, HealthcodeStatus.CANCELLED)
@@ -36,8 +40,14 @@ CANCELLABLE = (HealthcodeStatus.UNPROCESSED, HealthcodeStatus.VALIDATED, Healthc
 
 # -- events and locks -------------------------------------------------------------------------
 def _event(submission: Submission, from_status: str, to_status: str, message: str, actor=None) -> None:
-    SubmissionEvent.objects.create(practice_id=submission.practice_id, submission=submission,
-                                   from_status=from_status, to_status=to_status, message=message[:2000], actor=actor)
+    SubmissionEvent.objects.create(
+        practice_id=submission.practice_id,
+        submission=submission,
+        from_status=from_status,
+        to_status=to_status,
+        message=message[:2000],
+        actor=actor,
+    )
 
 
 def _lock(invoice_id: int, practice_id: int | None, submission_id: int | None = None):
@@ -81,8 +91,9 @@ def _transition(submission: Submission, bill: answers.BillAnswer, *, message: st
     if submission.state == SubmissionState.REJECTED:
         return False, None
     if submission.bill_id and submission.bill_id != bill.bill_id:
-        raise SubmissionError(f"Healthcode answered about bill {bill.bill_id}, not {submission.bill_id}.",
-                              code="wrong_bill")
+        raise SubmissionError(
+            f"Healthcode answered about bill {bill.bill_id}, not {submission.bill_id}.", code="wrong_bill"
+        )
     before = submission.healthcode_status
     if submission.state == SubmissionState.ACCEPTED and STATUS_RANK[bill.status] < STATUS_RANK.get(before, 0):
         return False, None  # a late, older answer
@@ -100,9 +111,14 @@ def _transition(submission: Submission, bill: answers.BillAnswer, *, message: st
     words = bill.words
     if bill.errors:
         words += ": " + "; ".join(f"{e['field']}: {e['error']}" for e in bill.errors)
-    return True, SubmissionEvent(practice_id=submission.practice_id, submission=submission, from_status=before,
-                                 to_status=bill.status, actor=actor,
-                                 message=f"{message + '. ' if message else ''}Healthcode: {words}"[:2000])
+    return True, SubmissionEvent(
+        practice_id=submission.practice_id,
+        submission=submission,
+        from_status=before,
+        to_status=bill.status,
+        actor=actor,
+        message=f"{message + '. ' if message else ''}Healthcode: {words}"[:2000],
+    )
 
 
 def _accept_many(accepted: dict) -> dict[int, str]:
@@ -115,8 +131,12 @@ def _accept_many(accepted: dict) -> dict[int, str]:
     # The ids come from our own submission rows, which may belong to more than one practice.
     invoices = billing.lock_invoices(practice_id=None, invoice_ids=list(invoice_ids))
     submissions = list(Submission.objects.select_for_update().filter(pk__in=list(accepted)).order_by("pk"))
-    current = dict(Submission.objects.filter(invoice_id__in=list(invoices)).values("invoice_id")
-                   .annotate(top=Max("version")).values_list("invoice_id", "top"))
+    current = dict(
+        Submission.objects.filter(invoice_id__in=list(invoices))
+        .values("invoice_id")
+        .annotate(top=Max("version"))
+        .values_list("invoice_id", "top")
+    )
     states, changed, events, moves = {}, [], [], []
     for submission in submissions:
         outcome = accepted[submission.pk]
@@ -137,8 +157,20 @@ def _accept_many(accepted: dict) -> dict[int, str]:
     now = timezone.now()
     for submission in changed:
         submission.updated_at = now
-    update_fields(changed, ["state", "bill_id", "healthcode_status", "status_words", "errors", "collected_at",
-                            "last_error", "last_synced_at", "updated_at"])
+    update_fields(
+        changed,
+        [
+            "state",
+            "bill_id",
+            "healthcode_status",
+            "status_words",
+            "errors",
+            "collected_at",
+            "last_error",
+            "last_synced_at",
+            "updated_at",
+        ],
+    )
     SubmissionEvent.objects.bulk_create(events)
     billing.set_clearing_house_statuses(changes=moves)
     return states

@@ -36,12 +36,22 @@ FIX_LINKS = {
     "practitioner": lambda i: reverse("practices:practitioner_profile", args=[i.practitioner_id]),
     "product": lambda i: reverse("products:list"),
     "location": lambda i: reverse("practices:location_list"),
-    "insurer": lambda i: reverse("billing:edit", args=[i.pk]) if not i.insurer_contact_id else reverse(
-        "contacts:edit", args=[i.insurer_contact_id]),
+    "insurer": lambda i: (
+        reverse("billing:edit", args=[i.pk])
+        if not i.insurer_contact_id
+        else reverse("contacts:edit", args=[i.insurer_contact_id])
+    ),
     "coding": lambda i: reverse("coding:settings"),
 }
-FIX_LABELS = {"invoice": "Edit invoice", "patient": "Edit patient", "practitioner": "Edit practitioner",
-              "product": "Products", "location": "Locations", "insurer": "Edit insurer", "coding": "Code sets"}
+FIX_LABELS = {
+    "invoice": "Edit invoice",
+    "patient": "Edit patient",
+    "practitioner": "Edit practitioner",
+    "product": "Products",
+    "location": "Locations",
+    "insurer": "Edit insurer",
+    "coding": "Code sets",
+}
 
 
 def problem_rows(invoice, problems) -> list[dict]:
@@ -82,8 +92,12 @@ def invoice_healthcode(context, invoice):
     ready = services.is_configured(practice=practice)
     resubmittable = invoice.healthcode_status in hc.RESUBMITTABLE
     return {
-        "invoice": invoice, "check": check, "problem_rows": problem_rows(invoice, check.problems),
-        "submissions": submissions, "current": current, "can_bill": _can_bill(request),
+        "invoice": invoice,
+        "check": check,
+        "problem_rows": problem_rows(invoice, check.problems),
+        "submissions": submissions,
+        "current": current,
+        "can_bill": _can_bill(request),
         "healthcode_ready": ready,
         "can_submit": bool(check.passed and resubmittable),
         "can_cancel": bool(current and current.bill_id and current.healthcode_status in hc.CANCELLABLE),
@@ -92,23 +106,37 @@ def invoice_healthcode(context, invoice):
         or bool(current and any(e.get("field") == "RegistrationNo" for e in current.errors or [])),
         # The insurer keeps a member database and has not answered for these details yet: offer to
         # ask it (Find Member), where opening the page once asked by itself.
-        "ask_member": bool(ready and resubmittable and invoice.is_editable and invoice.insurance_id
-                           and any(p.rule == "member-not-checked" for p in check.problems)),
-        "request": request, "csrf_token": context.get("csrf_token"),
+        "ask_member": bool(
+            ready
+            and resubmittable
+            and invoice.is_editable
+            and invoice.insurance_id
+            and any(p.rule == "member-not-checked" for p in check.problems)
+        ),
+        "request": request,
+        "csrf_token": context.get("csrf_token"),
     }
 
 
 @register.inclusion_tag("healthcode/_submit_all.html", takes_context=True)
 def invoice_list_submit_all(context, filters, shown, page_full):
-    """"Select all N matching this filter and submit": offered when the page shown is full (so more
+    """ "Select all N matching this filter and submit": offered when the page shown is full (so more
     invoices may match than are shown) and counted only then."""
     request = context.get("request")
     can_bill = _can_bill(request)
     practice = _practice(context)
-    matching = (billing_selectors.submittable_matching(practice=practice, **filters).count()
-                if can_bill and page_full and practice is not None else 0)
-    return {"can_bill": can_bill, "matching": matching, "shown": shown, "filters": filters,
-            "csrf_token": context.get("csrf_token")}
+    matching = (
+        billing_selectors.submittable_matching(practice=practice, **filters).count()
+        if can_bill and page_full and practice is not None
+        else 0
+    )
+    return {
+        "can_bill": can_bill,
+        "matching": matching,
+        "shown": shown,
+        "filters": filters,
+        "csrf_token": context.get("csrf_token"),
+    }
 
 
 @register.inclusion_tag("healthcode/_submit_selected.html", takes_context=True)
@@ -120,5 +148,9 @@ def invoice_list_submit_selected(context):
 def invoices_not_ready(context):
     practice = _practice(context)
     rows = selectors.not_ready(practice=practice) if practice is not None else []
-    return {"rows": rows[:NOT_READY_SHOWN], "count": len(rows), "can_bill": _can_bill(context.get("request")),
-            "csrf_token": context.get("csrf_token")}
+    return {
+        "rows": rows[:NOT_READY_SHOWN],
+        "count": len(rows),
+        "can_bill": _can_bill(context.get("request")),
+        "csrf_token": context.get("csrf_token"),
+    }

@@ -16,6 +16,11 @@ def invoice_remittances(context, invoice):
     can_bill = bool(request and request.membership and request.membership.can("billing"))
     rows = [(line, selectors.transfer_of(line=line)) for line in lines]
     received = list(selectors.allocations(practice=practice).filter(patient_invoice=invoice)) if practice else []
-    return {"rows": rows, "invoice": invoice, "can_bill": can_bill, "received": received, "request": request,
-            "csrf_token": context.get("csrf_token")}
-
+    return {
+        "rows": rows,
+        "invoice": invoice,
+        "can_bill": can_bill,
+        "received": received,
+        "request": request,
+        "csrf_token": context.get("csrf_token"),
+    }

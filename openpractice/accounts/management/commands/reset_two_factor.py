@@ -22,5 +22,8 @@ class Command(BaseCommand):
             self.stdout.write(f"Two-factor sign-in is already off for {user.email}.")
             return
         services.reset_two_factor(user=user)
-        self.stdout.write(self.style.SUCCESS(
-            f"Two-factor sign-in is off for {user.email}. They can sign in with their password and set it up again."))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Two-factor sign-in is off for {user.email}. They can sign in with their password and set it up again."
+            )
+        )

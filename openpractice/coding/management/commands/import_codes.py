@@ -21,7 +21,9 @@ class Command(BaseCommand):
         parser.add_argument("file", help="the CSV file (UTF-8, header row)")
         parser.add_argument("--practice", required=True, help="practice id or exact name")
         parser.add_argument("--system", choices=[s.value for s in IMPORTABLE_SYSTEMS], default="ccsd")
-        parser.add_argument("--insurer", help="Healthcode identifier (e.g. bup) or id: the file is that insurer's accepted codes")
+        parser.add_argument(
+            "--insurer", help="Healthcode identifier (e.g. bup) or id: the file is that insurer's accepted codes"
+        )
         parser.add_argument("--keep-missing", action="store_true", help="do not retire codes missing from the file")
         parser.add_argument("--dry-run", action="store_true", help="check the file and show the changes; save nothing")
 
@@ -35,17 +37,31 @@ class Command(BaseCommand):
         source = CsvCodeSource(path.read_bytes())
         try:
             if options["dry_run"]:
-                incoming = source.read(system=options["system"], with_fee=kind == ImportKind.ACCEPTED,
-                                       progress=self._progress)
-                plan = services.plan_import(practice=practice, kind=kind, system=options["system"], insurer=insurer,
-                                            incoming=incoming, retire_missing=not options["keep_missing"])
+                incoming = source.read(
+                    system=options["system"], with_fee=kind == ImportKind.ACCEPTED, progress=self._progress
+                )
+                plan = services.plan_import(
+                    practice=practice,
+                    kind=kind,
+                    system=options["system"],
+                    insurer=insurer,
+                    incoming=incoming,
+                    retire_missing=not options["keep_missing"],
+                )
                 self._end_progress()
-                self.stdout.write(f"Dry run: would add {len(plan.added)}, change {len(plan.changed)}, retire "
-                                  f"{len(plan.retired)}; {plan.unchanged} unchanged. Nothing saved.")
+                self.stdout.write(
+                    f"Dry run: would add {len(plan.added)}, change {len(plan.changed)}, retire "
+                    f"{len(plan.retired)}; {plan.unchanged} unchanged. Nothing saved."
+                )
                 return
             outcome = services.import_code_set(
-                practice=practice, kind=kind, system=options["system"], source=source, insurer=insurer,
-                retire_missing=not options["keep_missing"], progress=self._progress,
+                practice=practice,
+                kind=kind,
+                system=options["system"],
+                source=source,
+                insurer=insurer,
+                retire_missing=not options["keep_missing"],
+                progress=self._progress,
             )
         except CodeFileError as exc:
             self._end_progress()
@@ -55,11 +71,13 @@ class Command(BaseCommand):
         except CodingError as exc:
             raise CommandError(exc.message) from None
         self._end_progress()
-        self.stdout.write(self.style.SUCCESS(
-            f"Imported {path.name}: {outcome.added} added, {outcome.changed} changed, {outcome.retired} retired, "
-            f"{outcome.unchanged} unchanged ({outcome.rows} rows in {outcome.seconds:.1f} s, "
-            f"{outcome.rows_per_second:,.0f} rows/s)."
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Imported {path.name}: {outcome.added} added, {outcome.changed} changed, {outcome.retired} retired, "
+                f"{outcome.unchanged} unchanged ({outcome.rows} rows in {outcome.seconds:.1f} s, "
+                f"{outcome.rows_per_second:,.0f} rows/s)."
+            )
+        )
 
     def _progress(self, done: int, total: int) -> None:
         width = 30
@@ -81,9 +99,14 @@ class Command(BaseCommand):
         return practice
 
     def _insurer(self, practice, value: str):
-        insurer = (selectors.get_insurer(practice=practice, insurer_id=int(value)) if value.isdigit()
-                   else selectors.find_insurer(practice=practice, healthcode_identifier=value))
+        insurer = (
+            selectors.get_insurer(practice=practice, insurer_id=int(value))
+            if value.isdigit()
+            else selectors.find_insurer(practice=practice, healthcode_identifier=value)
+        )
         if insurer is None:
-            raise CommandError(f"No insurer “{value}” in the directory of {practice.name} (use its Healthcode "
-                               "identifier, e.g. bup, or its id).")
+            raise CommandError(
+                f"No insurer “{value}” in the directory of {practice.name} (use its Healthcode "
+                "identifier, e.g. bup, or its id)."
+            )
         return insurer

@@ -16,10 +16,15 @@ class Command(BaseCommand):
     help = "Refresh the Healthcode status of open bills; re-send submissions stuck by a crash."
 
     def add_arguments(self, parser):
-        parser.add_argument("--stale-after", type=int, default=120,
-                            help="Seconds a queued/sending submission may sit untouched before it is sent again.")
-        parser.add_argument("--recover-only", action="store_true",
-                            help="Only re-send stuck submissions; do not ask for statuses.")
+        parser.add_argument(
+            "--stale-after",
+            type=int,
+            default=120,
+            help="Seconds a queued/sending submission may sit untouched before it is sent again.",
+        )
+        parser.add_argument(
+            "--recover-only", action="store_true", help="Only re-send stuck submissions; do not ask for statuses."
+        )
         parser.add_argument("--loop", type=int, default=0, help="Repeat every N seconds (0: once).")
 
     def handle(self, *args, stale_after, loop, recover_only, **options):
@@ -28,9 +33,11 @@ class Command(BaseCommand):
             counts = sync_due(stale_after_seconds=stale_after, refresh=not recover_only)
             counts["tasks taken up"] = requeue_expired()  # of workers that died (the task lease)
             if any(counts.values()) or not loop:
-                self.stdout.write(f"refreshed {counts['refreshed']}, not refreshed {counts['failed']}, "
-                                  f"re-sent {counts['recovered']}, tasks of dead workers queued again "
-                                  f"{counts['tasks taken up']}")
+                self.stdout.write(
+                    f"refreshed {counts['refreshed']}, not refreshed {counts['failed']}, "
+                    f"re-sent {counts['recovered']}, tasks of dead workers queued again "
+                    f"{counts['tasks taken up']}"
+                )
             if not loop:
                 return False
             time.sleep(loop)

@@ -38,23 +38,49 @@ DEMO_USERS = [
 ]
 # The sandbox's demo practitioners (sandbox/seed.py PRACTITIONERS): Healthcode identifier, specialty, title.
 DEMO_PRACTITIONERS = {
-    "dr.patel@demo.openpractice.test": ("0651978", "6519780", "Trauma and orthopaedic surgery", "Consultant Orthopaedic Surgeon"),
+    "dr.patel@demo.openpractice.test": (
+        "0651978",
+        "6519780",
+        "Trauma and orthopaedic surgery",
+        "Consultant Orthopaedic Surgeon",
+    ),
     "dr.sample@demo.openpractice.test": ("0712345", "7123450", "Cardiology", "Consultant Cardiologist"),
     "carys.demo@demo.openpractice.test": ("0698765", "6987650", "Ophthalmology", "Consultant Ophthalmic Surgeon"),
 }
 DEMO_INSURERS = [("Bupa", "bup"), ("AXA Health", "ppp"), ("Aviva", "nuh"), ("Vitality", "slh")]
 # Sample industry standard codes: invented, as the sandbox's (real ISC values are not public).
-DEMO_ISC = [("SCON1", "SAMPLE ISC: initial outpatient consultation"), ("SCON2", "SAMPLE ISC: follow-up outpatient consultation"),
-            ("SCAR1", "SAMPLE ISC: cardiac diagnostic test"), ("SOPH1", "SAMPLE ISC: ophthalmology diagnostic test")]
+DEMO_ISC = [
+    ("SCON1", "SAMPLE ISC: initial outpatient consultation"),
+    ("SCON2", "SAMPLE ISC: follow-up outpatient consultation"),
+    ("SCAR1", "SAMPLE ISC: cardiac diagnostic test"),
+    ("SOPH1", "SAMPLE ISC: ophthalmology diagnostic test"),
+]
 # Codes each insurer does not accept in the sandbox (sandbox/seed.py _NOT_ACCEPTED): their lists leave them out.
 DEMO_CCSD = ["W8500", "W8520", "C7520", "C6180", "E2880", "H2510", "20110", "25000", "64301", "20300"]
 DEMO_NOT_ACCEPTED = {"bup": {"E2880"}, "ppp": {"H2510"}, "slh": {"C6180"}}
 # name, type, procedure type, minutes, list price, ISC, CCSD, {insurer: contract price}
 DEMO_PRODUCTS = [
-    ("Initial consultation", "appointment", "Initial consultation", 30, "220.00", "SCON1", "20300",
-     {"bup": "180.00", "ppp": "190.00", "nuh": "185.00", "slh": "175.00"}),
+    (
+        "Initial consultation",
+        "appointment",
+        "Initial consultation",
+        30,
+        "220.00",
+        "SCON1",
+        "20300",
+        {"bup": "180.00", "ppp": "190.00", "nuh": "185.00", "slh": "175.00"},
+    ),
     ("Follow-up consultation", "appointment", "Follow-up consultation", 20, "160.00", "SCON2", "", {"bup": "130.00"}),
-    ("Knee arthroscopy", "procedure", "Day case surgery", None, "1100.00", "", "W8520", {"bup": "950.00", "ppp": "900.00"}),
+    (
+        "Knee arthroscopy",
+        "procedure",
+        "Day case surgery",
+        None,
+        "1100.00",
+        "",
+        "W8520",
+        {"bup": "950.00", "ppp": "900.00"},
+    ),
     ("Epley manoeuvre", "procedure", "Minor procedure", 20, "150.00", "", "E2880", {"nuh": "140.00"}),
     ("Electrocardiogram (ECG)", "procedure", "Diagnostic test", 15, "75.00", "SCAR1", "20110", {"bup": "60.00"}),
 ]
@@ -78,10 +104,13 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--quiet-if-exists", action="store_true", help="Say nothing when it is already there.")
-        parser.add_argument("--test-connection", action="store_true",
-                            help="Only run the demo practice's Healthcode connection test (waiting up to 20 s for "
-                                 "the sandbox to start), if its credentials have not passed it yet: the clearing "
-                                 "house takes no other call from untested credentials.")
+        parser.add_argument(
+            "--test-connection",
+            action="store_true",
+            help="Only run the demo practice's Healthcode connection test (waiting up to 20 s for "
+            "the sandbox to start), if its credentials have not passed it yet: the clearing "
+            "house takes no other call from untested credentials.",
+        )
 
     def handle(self, *args, **options):
         if options["test_connection"]:
@@ -112,27 +141,50 @@ class Command(BaseCommand):
                 email=email, password=DEMO_PASSWORD, full_name=name
             )
         practice = services.create_practice(
-            name=DEMO_PRACTICE, owner=users[Role.OWNER],
-            address_line1="10 Harley Street", city="London", postcode="W1G 9PF",
-            phone="020 7946 0000", email="hello@demo.openpractice.test",
+            name=DEMO_PRACTICE,
+            owner=users[Role.OWNER],
+            address_line1="10 Harley Street",
+            city="London",
+            postcode="W1G 9PF",
+            phone="020 7946 0000",
+            email="hello@demo.openpractice.test",
         )
         for email, _, role in DEMO_USERS[1:]:
             services.enrol_member(practice=practice, user=User.objects.get(email=email), role=role)
-        services.create_location(practice=practice, data={
-            "name": "Harley Street consulting rooms", "address_line1": "10 Harley Street",
-            "city": "London", "postcode": "W1G 9PF", "phone": "020 7946 0000", "is_active": True,
-        })
-        services.create_location(practice=practice, data={
-            "name": "London Bridge Hospital", "address_line1": "27 Tooley Street",
-            "city": "London", "postcode": "SE1 2PR", "phone": "", "is_active": True,
-        })
+        services.create_location(
+            practice=practice,
+            data={
+                "name": "Harley Street consulting rooms",
+                "address_line1": "10 Harley Street",
+                "city": "London",
+                "postcode": "W1G 9PF",
+                "phone": "020 7946 0000",
+                "is_active": True,
+            },
+        )
+        services.create_location(
+            practice=practice,
+            data={
+                "name": "London Bridge Hospital",
+                "address_line1": "27 Tooley Street",
+                "city": "London",
+                "postcode": "SE1 2PR",
+                "phone": "",
+                "is_active": True,
+            },
+        )
         self._healthcode_setup(practice, users[Role.OWNER])
         save_healthcode_credentials(
-            practice=practice, environment="sandbox",
+            practice=practice,
+            environment="sandbox",
             discovery_url=settings.SANDBOX_URL.rstrip("/") + "/.well-known/healthcode-discovery",
-            site_id=SANDBOX_SITE_ID, api_key_id=SANDBOX_API_KEY_ID, api_key=SANDBOX_API_KEY,
+            site_id=SANDBOX_SITE_ID,
+            api_key_id=SANDBOX_API_KEY_ID,
+            api_key=SANDBOX_API_KEY,
         )
-        self.stdout.write(self.style.SUCCESS(f"Demo practice “{DEMO_PRACTICE}” loaded. Log in at http://127.0.0.1:8000 with:"))
+        self.stdout.write(
+            self.style.SUCCESS(f"Demo practice “{DEMO_PRACTICE}” loaded. Log in at http://127.0.0.1:8000 with:")
+        )
         for email, _, role in DEMO_USERS:
             self.stdout.write(f"  {Role(role).label:<13} {email}  password: {DEMO_PASSWORD}")
 
@@ -143,50 +195,110 @@ class Command(BaseCommand):
 
         for email, (identifier, gmc, specialty, title) in DEMO_PRACTITIONERS.items():
             membership = Membership.objects.get(practice=practice, user__email=email)
-            save_practitioner_profile(membership=membership, healthcode_identifier=identifier, gmc_number=gmc,
-                                      specialty=specialty, professional_title=title)
+            save_practitioner_profile(
+                membership=membership,
+                healthcode_identifier=identifier,
+                gmc_number=gmc,
+                specialty=specialty,
+                professional_title=title,
+            )
         rooms = Location.objects.get(practice=practice, name="Harley Street consulting rooms")
-        services.update_location(location=rooms, data={"healthcode_600_number": "600123456", "is_provider": True,
-                                                       "is_payee": True})
+        services.update_location(
+            location=rooms, data={"healthcode_600_number": "600123456", "is_provider": True, "is_payee": True}
+        )
         hospital = Location.objects.get(practice=practice, name="London Bridge Hospital")
         services.update_location(location=hospital, data={"healthcode_600_number": "600654321", "is_provider": True})
 
         isc = "code,description\n" + "".join(f"{code},{text}\n" for code, text in DEMO_ISC)
-        import_code_set(practice=practice, kind="codes", system="isc",
-                        source=CsvCodeSource(isc.encode(), source=CodeSource.SAMPLE))
+        import_code_set(
+            practice=practice, kind="codes", system="isc", source=CsvCodeSource(isc.encode(), source=CodeSource.SAMPLE)
+        )
         contacts = {}
         for name, identifier in DEMO_INSURERS:
             insurer = find_insurer(practice=practice, healthcode_identifier=identifier)
-            contacts[identifier] = create_contact(practice=practice, data={
-                "contact_type": "insurer", "name": name, "insurer": insurer,
-                "email": f"providers@{identifier}.example", "phone": "0345 600 0000"})
+            contacts[identifier] = create_contact(
+                practice=practice,
+                data={
+                    "contact_type": "insurer",
+                    "name": name,
+                    "insurer": insurer,
+                    "email": f"providers@{identifier}.example",
+                    "phone": "0345 600 0000",
+                },
+            )
             if identifier in DEMO_NOT_ACCEPTED:
                 accepted = "code\n" + "".join(f"{c}\n" for c in DEMO_CCSD if c not in DEMO_NOT_ACCEPTED[identifier])
-                import_code_set(practice=practice, kind="accepted", system="ccsd", insurer=insurer,
-                                source=CsvCodeSource(accepted.encode(), source=CodeSource.SAMPLE))
-        gp = create_contact(practice=practice, data={"contact_type": "gp", "name": "Dr Helen Ward, Marylebone Health Centre",
-                                                     "phone": "020 7946 0321", "city": "London", "postcode": "NW1 5LT"})
+                import_code_set(
+                    practice=practice,
+                    kind="accepted",
+                    system="ccsd",
+                    insurer=insurer,
+                    source=CsvCodeSource(accepted.encode(), source=CodeSource.SAMPLE),
+                )
+        gp = create_contact(
+            practice=practice,
+            data={
+                "contact_type": "gp",
+                "name": "Dr Helen Ward, Marylebone Health Centre",
+                "phone": "020 7946 0321",
+                "city": "London",
+                "postcode": "NW1 5LT",
+            },
+        )
         start = dt.date(dt.date.today().year, 1, 1)
         for name, kind, procedure_type, minutes, price, isc_code, ccsd, contracts in DEMO_PRODUCTS:
-            product = products.create_product(practice=practice, data={
-                "product_type": kind, "name": name, "procedure_type": procedure_type, "duration_minutes": minutes,
-                "list_price": Decimal(price), "vat_treatment": "exempt", "industry_standard_code": isc_code,
-                "procedure_code": ccsd})
+            product = products.create_product(
+                practice=practice,
+                data={
+                    "product_type": kind,
+                    "name": name,
+                    "procedure_type": procedure_type,
+                    "duration_minutes": minutes,
+                    "list_price": Decimal(price),
+                    "vat_treatment": "exempt",
+                    "industry_standard_code": isc_code,
+                    "procedure_code": ccsd,
+                },
+            )
             for identifier, contract_price in contracts.items():
-                products.set_contract_price(product=product, insurer_contact=contacts[identifier],
-                                            price=Decimal(contract_price), valid_from=start)
+                products.set_contract_price(
+                    product=product,
+                    insurer_contact=contacts[identifier],
+                    price=Decimal(contract_price),
+                    valid_from=start,
+                )
         previous = None
         for first, last, sex, born, postcode, identifier, registration, phone, nhs in DEMO_PATIENTS:
-            patient = patients.create_patient(practice=practice, data={
-                "first_name": first, "last_name": last, "sex": sex, "date_of_birth": dt.date.fromisoformat(born),
-                "postcode": postcode, "phone": phone, "email": f"{first.lower()}.{last.lower()}@example.com",
-                "nhs_number": nhs, "address_line1": "1 Example Street", "city": "London" if postcode.startswith("SW") else ""})
-            patients.add_relationship(patient=patient, data={
-                "relationship_type": "insurance", "related_contact": contacts[identifier], "related_patient": None,
-                "registration_number": registration})
-            patients.add_relationship(patient=patient, data={"relationship_type": "gp", "related_contact": gp,
-                                                             "related_patient": None})
+            patient = patients.create_patient(
+                practice=practice,
+                data={
+                    "first_name": first,
+                    "last_name": last,
+                    "sex": sex,
+                    "date_of_birth": dt.date.fromisoformat(born),
+                    "postcode": postcode,
+                    "phone": phone,
+                    "email": f"{first.lower()}.{last.lower()}@example.com",
+                    "nhs_number": nhs,
+                    "address_line1": "1 Example Street",
+                    "city": "London" if postcode.startswith("SW") else "",
+                },
+            )
+            patients.add_relationship(
+                patient=patient,
+                data={
+                    "relationship_type": "insurance",
+                    "related_contact": contacts[identifier],
+                    "related_patient": None,
+                    "registration_number": registration,
+                },
+            )
+            patients.add_relationship(
+                patient=patient, data={"relationship_type": "gp", "related_contact": gp, "related_patient": None}
+            )
             if previous is not None:
-                patients.add_relationship(patient=patient, data={"relationship_type": "emergency",
-                                                                 "related_contact": None, "related_patient": previous})
+                patients.add_relationship(
+                    patient=patient,
+                    data={"relationship_type": "emergency", "related_contact": None, "related_patient": previous},
+                )
             previous = patient

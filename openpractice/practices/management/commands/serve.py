@@ -17,10 +17,8 @@ class Command(BaseCommand):
         from django.conf import settings
         from waitress import serve
 
-
         self.stdout.write(f"Serving OpenPractice on http://{host}:{port}")
         # waitress buffers a body (chunked ones too) before the app sees it: cap that buffer at the
         # largest body any path accepts, so an endless upload is cut off by the server itself.
         largest = max(settings.UPLOAD_MAX_BYTES, settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
-        serve(application, host=host, port=port, threads=threads, ident="OpenPractice",
-              max_request_body_size=largest)
+        serve(application, host=host, port=port, threads=threads, ident="OpenPractice", max_request_body_size=largest)

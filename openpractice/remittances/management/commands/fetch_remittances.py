@@ -26,7 +26,8 @@ class Command(BaseCommand):
         while True:
             if now:
                 for practice in Practice.objects.filter(
-                        pk__in=HealthcodeIntegration.objects.filter(last_test_ok=True).values("practice_id")):
+                    pk__in=HealthcodeIntegration.objects.filter(last_test_ok=True).values("practice_id")
+                ):
                     self.stdout.write(f"{practice.name}: {fetch_remittances(practice=practice).message}")
             else:
                 fetch_all_remittances.enqueue()

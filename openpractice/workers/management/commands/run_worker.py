@@ -23,19 +23,45 @@ class Command(DbWorkerCommand):
 
     def add_arguments(self, parser) -> None:
         super().add_arguments(parser)
-        parser.add_argument("--max-reconnects", type=int, default=None,
-                            help="Give up after this many lost connections (default: never).")
+        parser.add_argument(
+            "--max-reconnects",
+            type=int,
+            default=None,
+            help="Give up after this many lost connections (default: never).",
+        )
 
-    def handle(self, *, verbosity, queue_name, interval, batch, backend_name, startup_delay, reload, max_tasks,
-               worker_id, exclude_queues, max_reconnects=None, **options) -> None:
+    def handle(
+        self,
+        *,
+        verbosity,
+        queue_name,
+        interval,
+        batch,
+        backend_name,
+        startup_delay,
+        reload,
+        max_tasks,
+        worker_id,
+        exclude_queues,
+        max_reconnects=None,
+        **options,
+    ) -> None:
         self.configure_logging(verbosity)
         queue_names = queue_name.split(",")
         excluded = exclude_queues.split(",") if exclude_queues else []
         if excluded and "*" not in queue_names:
             raise CommandError("--exclude-queues can only be used with --queue-name=*")
-        worker = ResilientWorker(queue_names=queue_names, interval=interval, batch=batch, backend_name=backend_name,
-                                 startup_delay=startup_delay, max_tasks=max_tasks, worker_id=worker_id,
-                                 excluded_queue_names=excluded, max_reconnects=max_reconnects)
+        worker = ResilientWorker(
+            queue_names=queue_names,
+            interval=interval,
+            batch=batch,
+            backend_name=backend_name,
+            startup_delay=startup_delay,
+            max_tasks=max_tasks,
+            worker_id=worker_id,
+            excluded_queue_names=excluded,
+            max_reconnects=max_reconnects,
+        )
 
         def run() -> None:
             heartbeat = Heartbeat(worker_id)
