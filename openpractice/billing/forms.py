@@ -7,6 +7,7 @@ from django import forms
 from openpractice.billing.models import BillTo, PaymentMethod, ProviderKind, ServiceSetting
 from openpractice.coding.forms import CodeField
 from openpractice.coding.models import CodeSystem
+from openpractice.patients.models import PatientRelationship
 from openpractice.patients.selectors import insurance_of
 from openpractice.practices.models import Location, Membership
 from openpractice.products.models import Product
@@ -30,7 +31,7 @@ class InvoiceForm(forms.Form):
     bill_to = forms.ChoiceField(
         label="Bill to", choices=BillTo.choices, widget=forms.RadioSelect, initial=BillTo.INSURER
     )
-    insurance = forms.ModelChoiceField(
+    insurance: forms.ModelChoiceField[PatientRelationship] = forms.ModelChoiceField(
         label="Insurance provider",
         required=False,
         queryset=None,
@@ -110,7 +111,7 @@ class InvoiceForm(forms.Form):
 
 
 class LineForm(forms.Form):
-    product = forms.ModelChoiceField(label="Product", queryset=None, required=False)
+    product: forms.ModelChoiceField[Product] = forms.ModelChoiceField(label="Product", queryset=None, required=False)
     service_date = forms.DateField(label="Date of service", required=False, widget=DATE)
     quantity = forms.IntegerField(label="Quantity", min_value=1, max_value=999, required=False, initial=1)
 

@@ -65,7 +65,7 @@ class ServiceSetting(models.TextChoices):
     DAYCASE = "daycase", "Daycase"
 
 
-SETTING_CODES = {
+SETTING_CODES: dict[str, str] = {
     ServiceSetting.CONSULTING_ROOM: "O",
     ServiceSetting.OUTPATIENT: "O",
     ServiceSetting.INPATIENT: "I",

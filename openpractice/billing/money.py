@@ -25,7 +25,8 @@ def parse_money(text, *, field: str, label: str):
         value = Decimal(raw)
     except InvalidOperation:
         raise BillingError(f"{label}: enter an amount in pounds, such as 120.00.", field=field) from None
-    if not value.is_finite() or abs(value) >= Decimal("100000000") or value.as_tuple().exponent < -2:
+    exponent = value.as_tuple().exponent  # an int for a finite value; "n", "N" or "F" otherwise
+    if not value.is_finite() or abs(value) >= Decimal("100000000") or (isinstance(exponent, int) and exponent < -2):
         raise BillingError(f"{label}: enter pounds and pence with at most two decimal places.", field=field)
     return round_money(value)
 

@@ -41,7 +41,7 @@ from openpractice.products.models import Product
 from openpractice.products.selectors import contracts_of
 
 MAX_NUMBER_LENGTH = 10  # AXA Health's limit, the strictest insurer rule Healthcode publishes
-DEFAULT_PREFIXES = {SequenceKind.INVOICE: "INV", SequenceKind.CREDIT_NOTE: "CN"}
+DEFAULT_PREFIXES: dict[str, str] = {SequenceKind.INVOICE: "INV", SequenceKind.CREDIT_NOTE: "CN"}
 PREFIX = re.compile(r"^[A-Z]{1,4}$")
 MAX_LINES = 50
 MAX_QUANTITY = 999
@@ -414,7 +414,7 @@ def update_invoice(*, invoice: Invoice, data: dict, lines: list[dict] | None = N
     cleaned = _clean_lines(invoice.practice, header, lines)
     _apply_header(invoice, header)
     _write_lines(invoice, cleaned)
-    invoice._change_reason = "Edited"
+    invoice._change_reason = "Edited"  # type: ignore[attr-defined]  # simple-history reads it; not a model field
     invoice.save()
     _refresh_outcome(invoice)
     return invoice
@@ -439,7 +439,7 @@ def _mark_issued(invoice: Invoice, number: str, now: dt.datetime) -> None:
     invoice.record_status = RecordStatus.ISSUED
     invoice.issued_at = now
     invoice.updated_at = now
-    invoice._change_reason = f"Issued as {number}"
+    invoice._change_reason = f"Issued as {number}"  # type: ignore[attr-defined]  # simple-history reads it; not a model field
 
 
 @transaction.atomic
@@ -511,7 +511,7 @@ def void_invoice(*, invoice: Invoice, reason: str) -> Invoice:
     invoice.record_status = RecordStatus.VOID
     invoice.voided_at = timezone.now()
     invoice.void_reason = reason[:200]
-    invoice._change_reason = f"Voided: {reason[:80]}"
+    invoice._change_reason = f"Voided: {reason[:80]}"  # type: ignore[attr-defined]  # simple-history reads it; not a model field
     invoice.save(update_fields=["record_status", "voided_at", "void_reason", "updated_at"])
     return invoice
 
@@ -584,7 +584,7 @@ class Settling(Protocol):
 
 
 class SettlementChunk(NamedTuple):
-    ids: bulk.Values  # for the caller's own `invoice_id__anyof` reads
+    ids: arrays.Values  # for the caller's own `invoice_id__anyof` reads
     invoices: list[tuple]  # SETTLEMENT_COLUMNS
     lines: list[tuple]  # SETTLEMENT_LINE_COLUMNS, each invoice's charge lines
 
@@ -797,7 +797,7 @@ def write_off(*, invoice: Invoice, reason: str) -> Invoice:
     if not (reason or "").strip():
         raise BillingError("Say why the balance is written off.", field="reason", code="required")
     invoice.written_off_total += invoice.balance
-    invoice._change_reason = f"Written off: {reason.strip()[:80]}"
+    invoice._change_reason = f"Written off: {reason.strip()[:80]}"  # type: ignore[attr-defined]  # simple-history reads it; not a model field
     invoice.save(update_fields=["written_off_total", "updated_at"])
     _refresh_outcome(invoice)
     return invoice
@@ -848,7 +848,7 @@ def _mark_clearing_house_status(invoice: Invoice, status: str, version: int | No
     if version is not None:
         invoice.version = version
     invoice.updated_at = now
-    invoice._change_reason = f"Healthcode: {HealthcodeStatus(status).label}"
+    invoice._change_reason = f"Healthcode: {HealthcodeStatus(status).label}"  # type: ignore[attr-defined]  # simple-history reads it; not a model field
     return True
 
 

@@ -290,7 +290,7 @@ def invoice_payment(request, invoice_id: int):
         messages.error(
             request,
             "Payment not recorded: "
-            + "; ".join(f"{form.fields[f].label}: {' '.join(e)}" for f, e in form.errors.items()),
+            + "; ".join(f"{form.fields[f].label}: {' '.join(str(m) for m in e)}" for f, e in form.errors.items()),
         )
         return redirect("billing:detail", invoice_id)
     data = form.cleaned_data

@@ -51,7 +51,7 @@ def parse_json(text: str) -> dict:
 
 
 def _extensions(resource: dict) -> dict[str, object]:
-    found = {}
+    found: dict[str, object] = {}
     for ext in resource.get("extension") or []:
         if isinstance(ext, dict) and str(ext.get("url", "")).startswith(EXT):
             name = ext["url"][len(EXT) :]
@@ -79,6 +79,7 @@ def claim_response(body: dict) -> BillAnswer:
     words = ext.get("bill-status") or body.get("disposition")
     if words not in STATUS_WORDS:
         raise AnswerError(f"The ClaimResponse's bill status '{words}' is not one of {', '.join(STATUS_WORDS)}.")
+    assert isinstance(words, str)  # only text passes the check above: STATUS_WORDS is keyed by str
     errors = []
     for entry in body.get("error") or []:
         entry_ext = _extensions(entry)

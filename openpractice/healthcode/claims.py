@@ -53,7 +53,8 @@ def _identifier(system: str, value: str) -> dict:
 
 
 def build_claim(facts: BillFacts, *, version_key: str, replaces_bill_id: str = "") -> dict:
-    patient = {
+    # FHIR JSON: values of every shape, so the dicts are typed dict[str, object].
+    patient: dict[str, object] = {
         "resourceType": "Patient",
         "id": "patient",
         "name": [{"family": facts.patient_last_name, "given": [facts.patient_first_name]}],
@@ -64,19 +65,25 @@ def build_claim(facts: BillFacts, *, version_key: str, replaces_bill_id: str = "
         patient["address"] = [{"postalCode": facts.patient_postcode}]
     if facts.patient_sex in FHIR_SEX:
         patient["gender"] = FHIR_SEX[facts.patient_sex]
-    insurance = {"sequence": 1, "focal": True, "coverage": _identifier(SYSTEM_MEMBERSHIP, facts.membership_number)}
+    insurance: dict[str, object] = {
+        "sequence": 1,
+        "focal": True,
+        "coverage": _identifier(SYSTEM_MEMBERSHIP, facts.membership_number),
+    }
     if facts.auth_code:
         insurance["preAuthRef"] = [facts.auth_code]
-    items, total = [], Decimal("0.00")
+    items: list[dict[str, object]] = []
+    total = Decimal("0.00")
     for line in facts.lines:
-        codings = []
+        codings: list[dict[str, str]] = []
         if line.service_code:
             codings.append({"system": SYSTEM_ISC, "code": line.service_code})
         if line.procedure_code:
             codings.append({"system": SYSTEM_CCSD, "code": line.procedure_code})
-        item = {
+        product: dict[str, object] = {"coding": codings} if codings else {"text": "service"}
+        item: dict[str, object] = {
             "sequence": line.sequence,
-            "productOrService": {"coding": codings} if codings else {"text": "service"},
+            "productOrService": product,
             "quantity": {"value": line.quantity},
             "unitPrice": _money(line.unit_price),
             "net": _money(line.net_amount),
@@ -86,7 +93,7 @@ def build_claim(facts: BillFacts, *, version_key: str, replaces_bill_id: str = "
         items.append(item)
         total += line.net_amount
     provider_system = SYSTEM_LOCATION_600 if facts.provider_is_location else SYSTEM_HEALTHCODE_IDENTIFIER
-    claim = {
+    claim: dict[str, object] = {
         "resourceType": "Claim",
         "contained": [patient],
         "identifier": [

@@ -465,6 +465,7 @@ class HealthcodeClient:
             state = _breakers.get(self._session_key)
             left = state.open_until - time.monotonic() if state else 0
         if left > 0:
+            assert state is not None  # left is only positive with a breaker
             raise HealthcodeError(
                 f"{what} not called: the clearing house failed {state.failures} times in a row for this practice, "
                 f"so its calls are paused for {left:.0f} more seconds. Other practices are not affected; try again "

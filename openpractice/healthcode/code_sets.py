@@ -23,7 +23,7 @@ MAX_PAGES = 2000
 class ClearingHouseCodeSource:
     """A coding.importing.CodeSetSource reading the clearing house's code-set search API."""
 
-    source = CodeSource.CLEARING_HOUSE
+    source: str = CodeSource.CLEARING_HOUSE  # str, as CodeSetSource declares it
 
     def __init__(self, *, practice):
         self.practice = practice

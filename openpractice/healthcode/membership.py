@@ -82,7 +82,7 @@ def find_member(*, relationship, active_on: dt.date) -> MembershipCheck:
 
 def _interpret(body: dict) -> tuple[str, list[str], str, dict]:
     coverages = answers.bundle_resources(body, "Coverage")
-    issues = []
+    issues: list[dict] = []
     for resource in answers.bundle_resources(body, "OperationOutcome"):
         issues += resource.get("issue") or []
     differing = [expr for issue in issues for expr in (issue.get("expression") or [])]

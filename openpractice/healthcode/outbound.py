@@ -165,7 +165,7 @@ def checked_addresses(host: str, port: int) -> list[str]:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except OSError as exc:
         raise httpcore.ConnectError(f"{host} could not be resolved ({exc})") from None
-    addresses = list(dict.fromkeys(info[4][0] for info in infos))
+    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))  # an IP address is always text
     if not rule.private_ok:
         for text in addresses:
             if not _is_public(ipaddress.ip_address(text.split("%", 1)[0])):

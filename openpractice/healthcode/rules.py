@@ -75,7 +75,7 @@ class LineFacts:
 
 @dataclasses.dataclass(frozen=True)
 class BillFacts:
-    invoice_id: int | None
+    invoice_id: int  # always a saved invoice (BillFacts are read from the database)
     invoice_number: str
     is_insurer_bill: bool
     is_void: bool

@@ -52,7 +52,7 @@ def _record_test(*, practice: Practice, ok: bool, message: str, fingerprint: str
     integration.last_test_message = message[:2000]
     # Only if the credentials were not changed while the test ran: a pass proves the ones tested.
     integration.tested_fingerprint = fingerprint if ok and fingerprint == fingerprint_of(integration) else ""
-    integration._change_reason = "Connection tested"
+    integration._change_reason = "Connection tested"  # type: ignore[attr-defined]  # simple-history reads it; not a model field
     integration.save(
         update_fields=["last_tested_at", "last_test_ok", "last_test_message", "tested_fingerprint", "updated_at"]
     )

@@ -7,6 +7,7 @@ import base64
 import binascii
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TypedDict
 
 from ninja import Router, Schema, Status
 from pydantic import Field
@@ -100,6 +101,16 @@ class ImportIn(Schema):
     preview: bool = Field(False, description="true: read and report only, post nothing")
 
 
+class _FileOptions(TypedDict):
+    """What an import and its preview are both given, from ImportIn."""
+
+    kind: str
+    mapping: dict[str, str]
+    insurer_identifier: str
+    payment_reference: str
+    payment_date: date | None
+
+
 class PostedLineOut(Schema):
     sequence: int = Field(description="The line in this file")
     invoice_number: str
@@ -164,7 +175,7 @@ def import_remittance(request, payload: ImportIn):
         raise RemittanceError(
             "content_base64 is not base64: encode the file's bytes.", field="content_base64"
         ) from None
-    options = {
+    options: _FileOptions = {
         "kind": payload.kind,
         "mapping": payload.mapping,
         "insurer_identifier": payload.insurer_identifier,

@@ -148,7 +148,8 @@ def _kind(value) -> str:
     """What a JSON value is, in words (for a message about the wrong type)."""
     if isinstance(value, bool):
         return "true/false"
-    return {dict: "an object", list: "a list", str: "text"}.get(type(value), "a number")
+    kinds: dict[type, str] = {dict: "an object", list: "a list", str: "text"}
+    return kinds.get(type(value), "a number")
 
 
 def _show(value) -> str:
@@ -427,7 +428,9 @@ def _items(response: dict | None, problems: _Problems, where: str) -> tuple[list
     """Per charge line of a bill's ClaimResponse: submitted, paid (benefit), shortfall, reason."""
     if not isinstance(response, dict):
         return [], "", []
-    items, code, reasons = [], "", []
+    items: list[dict[str, object]] = []
+    code = ""
+    reasons: list[str] = []
     for index, item in enumerate(_list(response.get("item"), problems, f"{where} ClaimResponse", "item"), start=1):
         here = f"{where} ClaimResponse.item[{index}]"
         if not isinstance(item, dict):
@@ -437,7 +440,14 @@ def _items(response: dict | None, problems: _Problems, where: str) -> tuple[list
         if not isinstance(sequence, int) or isinstance(sequence, bool) or not 1 <= sequence <= 9999:
             problems.add(here, "itemSequence", "missing: the charge line's sequence, a whole number from 1")
             continue
-        row = {"sequence": sequence, "submitted": "0.00", "paid": "0.00", "shortfall": "0.00", "code": "", "reason": ""}
+        row: dict[str, object] = {
+            "sequence": sequence,
+            "submitted": "0.00",
+            "paid": "0.00",
+            "shortfall": "0.00",
+            "code": "",
+            "reason": "",
+        }
         for adjudication in _list(item.get("adjudication"), problems, here, "adjudication"):
             if not isinstance(adjudication, dict):
                 problems.add(here, "adjudication", f"{_kind(adjudication)}, not an object")
@@ -449,11 +459,12 @@ def _items(response: dict | None, problems: _Problems, where: str) -> tuple[list
             row[key] = str(money(_money_value(adjudication.get("amount")), problems, here, f"adjudication.{category}"))
             if key == "shortfall":
                 reason = _dict(adjudication.get("reason"), problems, here, "adjudication.reason")
-                row["code"] = _code(reason, problems, here, "adjudication.reason")[:40]
-                row["reason"] = _text(reason.get("text"), problems, here, "adjudication.reason.text")[:200]
-                code = code or row["code"]
-                if row["reason"] and row["reason"] not in reasons:
-                    reasons.append(row["reason"])
+                line_code = _code(reason, problems, here, "adjudication.reason")[:40]
+                line_reason = _text(reason.get("text"), problems, here, "adjudication.reason.text")[:200]
+                row["code"], row["reason"] = line_code, line_reason
+                code = code or line_code
+                if line_reason and line_reason not in reasons:
+                    reasons.append(line_reason)
         items.append(row)
     return items, code, reasons
 
@@ -513,12 +524,12 @@ def parse_csv(
     text = decode_text(content)
     nul = text.find("\x00")
     if nul >= 0:
-        row = text.count("\n", 0, nul) + 1
+        nul_row = text.count("\n", 0, nul) + 1
         raise RemittanceError(
-            f"The file has a NUL character on row {row}: it is not a CSV export. Save the "
+            f"The file has a NUL character on row {nul_row}: it is not a CSV export. Save the "
             "spreadsheet as “CSV UTF-8” and import it again.",
             field="file",
-            problems=[{"row": f"row {row}", "field": "file", "problem": "a NUL character"}],
+            problems=[{"row": f"row {nul_row}", "field": "file", "problem": "a NUL character"}],
         )
     reader = csv.DictReader(io.StringIO(text))
     try:
@@ -551,7 +562,7 @@ def parse_csv(
                 field=f"column_{field}",
             )
     problems = _Problems()
-    lines = []
+    lines: list[ParsedLine] = []
     rows = iter(reader)
     number = 1  # row 1 is the header
     while True:

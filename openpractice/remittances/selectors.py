@@ -143,7 +143,7 @@ def suggestions(*, line: RemittanceLine, limit: int = 5) -> list[tuple[Invoice, 
         elif line.invoice_number and line.invoice_number[-4:] and line.invoice_number[-4:] in invoice.number:
             score += 10
             why.append("similar invoice number")
-        if key and invoice.insurance_id and invoice.insurance.registration_key == key:
+        if key and invoice.insurance is not None and invoice.insurance.registration_key == key:
             score += 30
             why.append("same registration number")
         if invoice.total == line.amount_invoiced:

@@ -91,7 +91,10 @@ def store_batch(
                 **fields,
             )
     except IntegrityError:  # stored by a concurrent fetch (or import) a moment ago
-        return received_before(practice=practice, external_id=external_id, content_key=content_key), False
+        found = received_before(practice=practice, external_id=external_id, content_key=content_key)
+        if found is None:  # not a duplicate after all: the error is about something else
+            raise
+        return found, False
     return batch, True
 
 
@@ -239,7 +242,9 @@ def _load_owed(practice, invoice_ids: set[int]) -> dict[int, _Owed]:
     # are read before the next chunk is locked.
     for chunk, rows, lines in billing.lock_for_settlement(practice=practice, invoice_ids=invoice_ids):
         for row in rows:
-            owed[row[0]] = _Owed(*row[:4], pounds(row[4]), pounds(row[5]), pounds(row[6]), pounds(row[7]), {}, {})
+            owed[row[0]] = _Owed(
+                row[0], row[1], row[2], row[3], pounds(row[4]), pounds(row[5]), pounds(row[6]), pounds(row[7]), {}, {}
+            )
         for line_id, invoice_id, sequence, net, vat in lines:
             owed[invoice_id].lines[sequence] = line_id
             owed[invoice_id].line_owed[line_id] = pounds(net) + pounds(vat)
@@ -272,6 +277,8 @@ def _money_reader():
 class NewLine:
     """A parsed line on its way into the ledger (written once, with its outcome)."""
 
+    sequence: int  # set with the ParsedLine's other fields in __init__, as the preview reads it
+
     def __init__(self, parsed: parsing.ParsedLine, line_key: str | None = None):
         self.__dict__.update(vars(parsed))
         self.pk = None
@@ -291,13 +298,13 @@ def match_lines(
     numbers = sorted({line.invoice_number.upper() for line in lines if line.invoice_number})
     by_number: dict[str, dict] = {}
     for chunk in bulk.chunks(numbers):
-        for row in (
+        for found in (
             Invoice.objects.filter(practice=practice, number__anyof=chunk)
             .values("id", "number", "bill_to", "record_status", "insurer_contact__insurer__healthcode_identifier")
             .order_by()
         ):
-            by_number[row["number"].upper()] = row
-    waiting = []
+            by_number[found["number"].upper()] = found
+    waiting: list[RemittanceLine] = []
     for line in lines:
         row = by_number.get(line.invoice_number.upper()) if line.invoice_number else None
         if row is None:
@@ -399,6 +406,7 @@ def allocate_lines(
         raise RuntimeError("allocate_lines must run inside a transaction")
     now = timezone.now()
     user_id = getattr(user, "pk", None)
+    matches: dict[int, tuple[int | None, str, str]]
     if forced is not None:
         matches = {key: (invoice_id, MatchMethod.MANUAL, "") for key, invoice_id in forced.items()}
     else:
@@ -429,10 +437,12 @@ def allocate_lines(
             problem = f"Bill {line.bill_id} was already posted from another remittance"
         planned: list[dict] = []
         if not problem:
+            assert entry is not None  # no invoice found sets a problem above
             planned, problem = _plan(entry, line)
         if problem:
             line.status, line.problem, line.invoice_id = LineStatus.REVIEW, problem[:300], None
             continue
+        assert entry is not None  # as above: no problem, so the invoice was found
         for row in planned:
             if row["invoice_line_id"]:
                 entry.line_owed[row["invoice_line_id"]] -= row["amount"]
@@ -799,7 +809,9 @@ def transfer_shortfall(*, line: RemittanceLine, user=None) -> Invoice:
         raise RemittanceError(
             f"Nothing is owed on invoice {invoice.number} any more: there is no shortfall to move.", field="shortfall"
         )
-    insurer = line.batch.insurer_name or (invoice.insurer_contact.name if invoice.insurer_contact_id else "the insurer")
+    insurer = line.batch.insurer_name or (
+        invoice.insurer_contact.name if invoice.insurer_contact is not None else "the insurer"
+    )
     reason = line.shortfall_reason or ("Rejected" if line.amount_paid == 0 else "Shortfall")
     patient_invoice = billing.create_shortfall_invoice(
         invoice=invoice,

@@ -54,7 +54,7 @@ def record_bulk(*, practice, invoice_ids: list[int], user=None) -> BulkSubmissio
     """The run and one item per invoice of this practice asked for, in one transaction; ids of
     no invoice of the practice are listed as not sent at once."""
     wanted = sorted(set(invoice_ids))
-    found = set()
+    found: set[int] = set()
     for start in range(0, len(wanted), 2000):
         found.update(
             Invoice.objects.for_practice(practice)

@@ -29,6 +29,7 @@ from openpractice.healthcode.models import ApiExchange, Submission, SubmissionSt
 from openpractice.healthcode.submission.transitions import (
     _accept_many,
     _event,
+    _lock_known_submission,
     _lock_submission,
     apply_answer,
     current_submission,
@@ -124,6 +125,7 @@ def _send(client, submission) -> _Outcome:
 
 def _record_outcome(submission_id: int, outcome: _Outcome) -> str:
     if outcome.kind == "accepted":
+        assert outcome.bill is not None  # _send always gives an accepted outcome its bill
         apply_answer(submission_id=submission_id, bill=outcome.bill, message=outcome.message)
         return SubmissionState.ACCEPTED
     if outcome.kind == "refused":
@@ -136,7 +138,7 @@ def _not_delivered(submission_id: int, message: str) -> str:
     """Network trouble or a 5xx after the client's own retries: back to the queue, sent again
     later with the same key. After MAX_SEND_ATTEMPTS it waits for the sync command's recovery."""
     with transaction.atomic():
-        invoice, submission = _lock_submission(submission_id)
+        invoice, submission = _lock_known_submission(submission_id)
         if submission.state != SubmissionState.SENDING:
             return submission.state
         submission.state = SubmissionState.QUEUED
@@ -157,7 +159,7 @@ def _not_delivered(submission_id: int, message: str) -> str:
 
 @transaction.atomic
 def _refused(submission_id: int, status_code: int, issues: list[dict]) -> None:
-    invoice, submission = _lock_submission(submission_id)
+    invoice, submission = _lock_known_submission(submission_id)
     if submission.state != SubmissionState.SENDING:
         return
     submission.state = SubmissionState.REJECTED
@@ -171,7 +173,8 @@ def _refused(submission_id: int, status_code: int, issues: list[dict]) -> None:
         HealthcodeStatus.FAILED,
         f"Refused by Healthcode (HTTP {status_code}): {words}",
     )
-    if current_submission(invoice).pk == submission.pk:
+    current = current_submission(invoice)  # never None: the invoice has at least this submission
+    if current is not None and current.pk == submission.pk:
         billing.set_clearing_house_status(invoice=invoice, status=HealthcodeStatus.FAILED)
 
 

@@ -24,7 +24,7 @@ logger = logging.getLogger("openpractice.healthcode")
 
 # How the clearing house's statuses follow one another: a reply may repeat a status or move on,
 # never go back (an old reply arriving late must not undo a newer one).
-STATUS_RANK = {
+STATUS_RANK: dict[str, int] = {
     HealthcodeStatus.QUEUED: 0,
     HealthcodeStatus.UNPROCESSED: 1,
     HealthcodeStatus.VALIDATED: 2,
@@ -65,6 +65,14 @@ def _lock_submission(submission_id: int) -> tuple[Invoice, Submission] | None:
     return _lock(row["invoice_id"], row["practice_id"], submission_id)
 
 
+def _lock_known_submission(submission_id: int) -> tuple[Invoice, Submission]:
+    """`_lock_submission` for a submission the caller knows exists: a submission is never deleted
+    (its invoice is PROTECTed) short of deleting the whole practice."""
+    locked = _lock_submission(submission_id)
+    assert locked is not None, f"submission {submission_id} does not exist"
+    return locked
+
+
 def current_submission(invoice: Invoice) -> Submission | None:
     return Submission.objects.filter(invoice=invoice).order_by("-version").first()
 
@@ -73,14 +81,15 @@ def current_submission(invoice: Invoice) -> Submission | None:
 @transaction.atomic
 def apply_answer(*, submission_id: int, bill: answers.BillAnswer, message: str = "", actor=None) -> Submission:
     """Record what the clearing house says about a bill: a forward transition only, with an event."""
-    invoice, submission = _lock_submission(submission_id)
+    invoice, submission = _lock_known_submission(submission_id)
     applies, event = _transition(submission, bill, message=message, actor=actor)
     if not applies:
         return submission
     submission.save()
     if event is not None:
         event.save()
-    if current_submission(invoice).pk == submission.pk:
+    current = current_submission(invoice)  # never None: the invoice has at least this submission
+    if current is not None and current.pk == submission.pk:
         billing.set_clearing_house_status(invoice=invoice, status=bill.status)
     return submission
 

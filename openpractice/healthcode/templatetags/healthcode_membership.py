@@ -16,7 +16,9 @@ register = template.Library()
 @register.simple_tag(takes_context=True)
 def membership_check_ready(context) -> bool:
     practice = getattr(context.get("request"), "practice", None)
-    return bool(practice) and services.is_configured(practice=practice)
+    if not practice:
+        return False
+    return services.is_configured(practice=practice)
 
 
 @register.inclusion_tag("healthcode/_membership_check_button.html", takes_context=True)
