@@ -110,8 +110,20 @@ def _queue(*, invoice_id: int, user, bulk, checked, practice_id: int | None = No
         if checked is not None
         else facts_for_invoice(invoice)
     )
+    submission = _new_submission(facts, invoice=invoice, version=version, replaces=replaces, bulk=bulk, user=user)
+    submission.save()
+    _event(
+        submission, invoice.healthcode_status, HealthcodeStatus.QUEUED, _queued_message(version, replaces), actor=user
+    )
+    billing.set_clearing_house_status(invoice=invoice, status=HealthcodeStatus.QUEUED, version=version)
+    return submission
+
+
+def _new_submission(facts, *, invoice, version: int, replaces, bulk, user) -> Submission:
+    """One version of a bill, its Claim frozen as it will be sent (not saved: one bill saves it,
+    a chunk inserts its submissions together)."""
     key, claim_json = _frozen_claim(facts, invoice=invoice, version=version, replaces=replaces)
-    submission = Submission.objects.create(
+    return Submission(
         practice_id=invoice.practice_id,
         invoice=invoice,
         version=version,
@@ -122,11 +134,6 @@ def _queue(*, invoice_id: int, user, bulk, checked, practice_id: int | None = No
         submitted_by=user,
         healthcode_status=HealthcodeStatus.QUEUED,
     )
-    _event(
-        submission, invoice.healthcode_status, HealthcodeStatus.QUEUED, _queued_message(version, replaces), actor=user
-    )
-    billing.set_clearing_house_status(invoice=invoice, status=HealthcodeStatus.QUEUED, version=version)
-    return submission
 
 
 def _queue_chunk_or_one_by_one(*, practice, checked: list, user, bulk) -> list[dict]:
@@ -209,22 +216,13 @@ def _queue_chunk(*, practice, checked: list, user, bulk) -> list[dict]:
             )
             else None
         )
-        key, claim_json = _frozen_claim(
+        submission = _new_submission(
             dataclasses.replace(facts, invoice_number=invoice.number),
             invoice=invoice,
             version=version,
             replaces=replaces,
-        )
-        submission = Submission(
-            practice_id=invoice.practice_id,
-            invoice=invoice,
-            version=version,
-            idempotency_key=key,
-            claim_json=claim_json,
-            replaces=replaces,
             bulk=bulk,
-            submitted_by=user,
-            healthcode_status=HealthcodeStatus.QUEUED,
+            user=user,
         )
         submissions.append(submission)
         events.append(
