@@ -131,5 +131,4 @@ class PractitionerProfile(models.Model):
 
     @property
     def identifier_warning(self) -> str:
-
         return healthcode_identifier_warning(self.healthcode_identifier)

@@ -272,7 +272,6 @@ def practitioner_profile_context(membership, form=None) -> dict:
 @require_POST
 @require_capability(Capability.MANAGE_USERS)
 def practitioner_profile(request, membership_id: int):
-
     membership = get_for_practice_or_404(Membership.objects.select_related("user"), request.practice, pk=membership_id)
     form = PractitionerProfileForm(request.POST)
     if form.is_valid():

@@ -93,7 +93,6 @@ def invoices_of_patient(*, patient) -> QuerySet[Invoice]:
 
 
 def invoice_with_rows(*, practice, invoice_id) -> Invoice:
-
     qs = (
         invoices(practice=practice)
         .select_related(

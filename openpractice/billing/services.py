@@ -184,7 +184,6 @@ def _date(value, field: str, label: str, *, required: bool = False):
 
 
 def _clean_header(practice, data: dict) -> dict:
-
     out = {f: data.get(f) for f in HEADER_FIELDS}
     if out["bill_to"] not in BillTo.values:
         raise BillingError("Choose who the invoice is to: the patient or an insurer of the patient.", field="bill_to")
@@ -275,7 +274,6 @@ def _clean_header(practice, data: dict) -> dict:
 
 
 def _clean_lines(practice, header: dict, lines: list[dict]) -> list[dict]:
-
     if not lines:
         raise BillingError(
             "Add at least one line: choose a product and the date of service.", field="lines", code="required"

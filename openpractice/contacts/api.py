@@ -72,7 +72,6 @@ def _out(c: Contact) -> dict:
 
 
 def _data(request, payload: ContactIn) -> dict:
-
     data = payload.dict(exclude={"insurer_id", "healthcode_identifier"})
     insurer = None
     if payload.insurer_id is not None:

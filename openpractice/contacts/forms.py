@@ -36,7 +36,6 @@ class ContactForm(forms.Form):
         return str(insurer) if insurer else value
 
     def _insurer(self, value):
-
         if not value:
             return None
         if str(value).isdigit():

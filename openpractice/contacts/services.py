@@ -27,7 +27,6 @@ FIELDS = (
 
 
 def _clean(practice, data: dict, instance: Contact | None = None) -> dict:
-
     out = {f: data[f] if f in data else (getattr(instance, f) if instance else None) for f in FIELDS}
     for field in FIELDS:
         if field != "insurer" and isinstance(out[field], str):

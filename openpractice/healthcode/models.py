@@ -186,7 +186,6 @@ class SubmissionEvent(models.Model):
 
     @property
     def to_status_label(self) -> str:
-
         return HealthcodeStatus(self.to_status).label if self.to_status in HealthcodeStatus.values else self.to_status
 
 

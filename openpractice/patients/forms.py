@@ -94,7 +94,6 @@ class RelationshipForm(forms.Form):
         return [self[name] for name in self.INSURANCE_FIELDS]
 
     def clean_related(self):
-
         value = self.cleaned_data.get("related")
         person = resolve_person(practice=self.practice, value=value)
         if person is None:

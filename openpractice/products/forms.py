@@ -10,7 +10,6 @@ from openpractice.widgets import TypeaheadWidget
 
 
 def _code_widget(practice, system):
-
     def label(value):
         code = get_code(practice=practice, system=system, code=value)
         return f"{code.code} — {code.description}" if code else value

@@ -102,6 +102,5 @@ def code_warnings(*, product: Product, on_date: date | None = None) -> list[Code
 
 
 def code_description(*, practice, system: str, code: str) -> str:
-
     found = get_code(practice=practice, system=system, code=code) if code else None
     return found.description if found else ""

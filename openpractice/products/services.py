@@ -42,7 +42,6 @@ def money(value, *, field: str, label: str) -> Decimal:
 
 
 def _code(practice, value: str, system: str, field: str, label: str) -> str:
-
     value = (value or "").strip()
     if not value:
         return ""

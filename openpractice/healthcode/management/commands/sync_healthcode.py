@@ -28,7 +28,6 @@ class Command(BaseCommand):
         parser.add_argument("--loop", type=int, default=0, help="Repeat every N seconds (0: once).")
 
     def handle(self, *args, stale_after, loop, recover_only, **options):
-
         def once() -> bool:
             counts = sync_due(stale_after_seconds=stale_after, refresh=not recover_only)
             counts["tasks taken up"] = requeue_expired()  # of workers that died (the task lease)

@@ -22,7 +22,6 @@ class Command(BaseCommand):
         parser.add_argument("--loop", type=int, default=0, help="Repeat every N seconds (0: once).")
 
     def handle(self, *args, now, loop, **options):
-
         while True:
             if now:
                 for practice in Practice.objects.filter(
