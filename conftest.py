@@ -155,7 +155,7 @@ def sandbox_credentials(healthcode_sandbox):
     clear_caches()
     return {
         "environment": "sandbox",
-        "discovery_url": f"{healthcode_sandbox.url}/.well-known/healthcode-discovery",
+        "discovery_url": f"{healthcode_sandbox.url}/.well-known/discovery-document.json",
         "site_id": healthcode_sandbox.site_id,
         "api_key_id": healthcode_sandbox.client_id,
         "api_key": healthcode_sandbox.client_secret,

@@ -90,7 +90,7 @@ class Installation:
                 "--count",
                 str(count),
                 "--discovery",
-                f"{self.sandbox.url}/.well-known/healthcode-discovery",
+                f"{self.sandbox.url}/.well-known/discovery-document.json",
                 "--site",
                 self.sandbox.site_id,
                 "--key-id",

@@ -25,7 +25,7 @@ def test_credentials_untested_then_tested_then_changed(
     clear_caches()
     sandbox = start_sandbox(tmp_path)
     base = live_server.url
-    discovery = f"{sandbox.url}/.well-known/healthcode-discovery"
+    discovery = f"{sandbox.url}/.well-known/discovery-document.json"
     try:
         login("owner@harley.test", PASSWORD)
         page.goto(f"{base}/settings/integrations/healthcode/")
@@ -48,7 +48,7 @@ def test_credentials_untested_then_tested_then_changed(
 
         # Another address, key left blank: the key is asked for, on its own field, and nothing saved.
         page.get_by_role("button", name="Edit credentials").click()
-        moved = f"http://127.0.0.1:{free_port()}/.well-known/healthcode-discovery"
+        moved = f"http://127.0.0.1:{free_port()}/.well-known/discovery-document.json"
         page.get_by_label("Discovery document URL").fill(moved)
         page.get_by_role("button", name="Save credentials").click()
         key_field = page.get_by_label("API key", exact=True)

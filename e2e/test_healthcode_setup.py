@@ -60,7 +60,7 @@ def test_setup_guide_end_to_end(
         # 1. Settings > Integrations > Healthcode: credentials, then Test connection.
         page.goto(f"{base}/settings/integrations/")
         page.get_by_role("button", name="Set up Healthcode").click()
-        page.get_by_label("Discovery document URL").fill(f"{sandbox.url}/.well-known/healthcode-discovery")
+        page.get_by_label("Discovery document URL").fill(f"{sandbox.url}/.well-known/discovery-document.json")
         page.get_by_label("Site ID").fill("HC16190")
         page.get_by_label("API key id").fill("openpractice-demo")
         page.get_by_label("API key", exact=True).fill("sandbox-demo-key")

@@ -240,6 +240,8 @@ HEALTHCODE_MAX_REPLY_BYTES = env_int("HEALTHCODE_MAX_REPLY_BYTES", 10_000_000, m
 # After this many failures in a row a practice's clearing-house calls fail at once for the cool-off.
 HEALTHCODE_BREAKER_FAILURES = env_int("HEALTHCODE_BREAKER_FAILURES", 5, minimum=1)
 HEALTHCODE_BREAKER_COOLOFF_SECONDS = env_int("HEALTHCODE_BREAKER_COOLOFF_SECONDS", 60, minimum=1)
+# The HC-API-Version header sent on every call to the clearing house (Healthcode's default is 1).
+HEALTHCODE_API_VERSION = env_str("HEALTHCODE_API_VERSION", "1")
 # Bills one worker keeps in flight at once when sending a bulk submission.
 HEALTHCODE_DELIVERY_THREADS = env_int("HEALTHCODE_DELIVERY_THREADS", 8, minimum=1)
 

@@ -38,6 +38,15 @@ API_PREFIX = "/api/v1"
 TOKEN_PATH = "/oauth2/token"
 ADMIN_PREFIX = "/_sandbox"
 ADMIN_TOKEN_HEADER = "X-Sandbox-Admin-Token"
+# Healthcode's documented discovery document path; the sandbox's first path answers it too, for
+# settings saved before it moved.
+DISCOVERY_PATH = "/.well-known/discovery-document.json"
+OLD_DISCOVERY_PATH = "/.well-known/healthcode-discovery"
+# The HC-API-Version request header: the versions this API answers, and the one a request
+# without the header gets.
+API_VERSION_HEADER = "HC-API-Version"
+API_VERSIONS = ("1",)
+DEFAULT_API_VERSION = "1"
 
 
 class DropConnection(Exception):
@@ -95,6 +104,7 @@ class SandboxApp:
         request.context["db"] = connection
         try:
             if is_api:
+                self._check_api_version(request)
                 self._authenticate(request)
             response = handler(request)
         finally:
@@ -153,6 +163,20 @@ class SandboxApp:
             )
         request.context["site_id"] = site_id
 
+    def _check_api_version(self, request: Request) -> None:
+        """HC-API-Version: missing means version 1; a version this API does not answer is refused
+        with an OperationOutcome naming the header and the versions it does answer."""
+        version = (request.header(API_VERSION_HEADER) or DEFAULT_API_VERSION).strip()
+        if version not in API_VERSIONS:
+            raise HttpError(
+                400,
+                "not-supported",
+                f"{API_VERSION_HEADER} '{version[:20]}' is not a version of this API; it answers version "
+                f"{', '.join(API_VERSIONS)} (send the header with one of them, or leave it out for {DEFAULT_API_VERSION})",
+                API_VERSION_HEADER,
+            )
+        request.context["api_version"] = version
+
     def _require_admin(self, request: Request) -> None:
         if not self.admin_token:
             raise HttpError(
@@ -166,7 +190,8 @@ class SandboxApp:
     def _add_routes(self) -> None:
         add = self.router.add
         add("GET", "/", self.index)
-        add("GET", "/.well-known/healthcode-discovery", self.discovery)
+        add("GET", DISCOVERY_PATH, self.discovery)
+        add("GET", OLD_DISCOVERY_PATH, self.discovery)
         add("GET", "/.well-known/openid-configuration", self.openid_configuration)
         add("POST", TOKEN_PATH, self.token)
         add("POST", f"{API_PREFIX}/insurers/_search", self.list_insurers)
@@ -191,7 +216,7 @@ class SandboxApp:
         return json_response(
             {
                 "service": "OpenPractice Healthcode sandbox",
-                "discovery": f"{request.base_url}/.well-known/healthcode-discovery",
+                "discovery": f"{request.base_url}{DISCOVERY_PATH}",
             }
         )
 

@@ -2,9 +2,10 @@
 
 The lifecycle runs on the sandbox clock and is brought up to date lazily (``progress``)
 before anything reads bills or remittances, so a frozen clock gives identical results
-every run. Timings (sandbox seconds) are our choice:
-submitted -> +60 s validated or failed -> +60 s awaiting collection -> +1 h collected
--> +1 day in a remittance batch.
+every run. Statuses are Healthcode's published words; timings (sandbox seconds) are our choice:
+submitted (Unprocessed) -> +30 s In-process -> +60 s Validated, AwaitingCorrection (it failed a
+rule) or NotRequired (a bill for nothing: there is nothing to pay) -> +60 s AwaitingCollection
+-> +1 h Collected -> +1 day in a remittance batch. Cancelled at the practice's request.
 """
 
 from __future__ import annotations
@@ -20,12 +21,34 @@ from sandbox import clock, db, remittances, validation
 from sandbox.claim_mapping import BillSubmission, ClaimNotAccepted, bill_from_claim
 
 UNPROCESSED = "Unprocessed"
+IN_PROCESS = "In-process"
 VALIDATED = "Validated"
-FAILED = "Failed"
-AWAITING_COLLECTION = "Awaiting collection"
+AWAITING_CORRECTION = "AwaitingCorrection"
+FAILED = AWAITING_CORRECTION  # the name the code had for it first
+NOT_REQUIRED = "NotRequired"
+AWAITING_COLLECTION = "AwaitingCollection"
 COLLECTED = "Collected"
 CANCELLED = "Cancelled"
+# Never stored: a status search for a bill id Healthcode does not know, and the word for no status.
+NOT_FOUND = "NotFound"
+UNSPECIFIED = "Unspecified"
+# Every bill status Healthcode publishes, in its order.
+PUBLISHED_STATUSES = (
+    UNPROCESSED,
+    IN_PROCESS,
+    NOT_REQUIRED,
+    AWAITING_CORRECTION,
+    VALIDATED,
+    CANCELLED,
+    AWAITING_COLLECTION,
+    COLLECTED,
+    NOT_FOUND,
+    UNSPECIFIED,
+)
+# The words stored before the sandbox used Healthcode's own (db.initialise renames them).
+OLDER_WORDS = {"Failed": AWAITING_CORRECTION, "Awaiting collection": AWAITING_COLLECTION}
 
+PICKUP_DELAY = dt.timedelta(seconds=30)  # Unprocessed until Healthcode starts its checks
 VALIDATION_DELAY = dt.timedelta(seconds=60)
 QUEUE_DELAY = dt.timedelta(seconds=60)
 COLLECTION_DELAY = dt.timedelta(hours=1)
@@ -99,7 +122,7 @@ def submit(
                 json.dumps(claim, default=str),
                 bill.replaces_bill_id,
                 clock.format_instant(now),
-                clock.format_instant(now + VALIDATION_DELAY),
+                clock.format_instant(now + PICKUP_DELAY),
             ),
         )
         for line in bill.lines:
@@ -129,8 +152,8 @@ def _check_replaceable(connection: sqlite3.Connection, site_id: str, bill_id: st
     old = connection.execute("SELECT * FROM bills WHERE site_id = ? AND bill_id = ?", (site_id, bill_id)).fetchone()
     if old is None:
         raise ClaimNotAccepted([("Claim.related", f"Bill {bill_id} named in Claim.related is not known")])
-    if old["status"] != FAILED:
-        raise BillConflict(f"Bill {bill_id} is {old['status']}: only a failed bill can be replaced")
+    if old["status"] != AWAITING_CORRECTION:
+        raise BillConflict(f"Bill {bill_id} is {old['status']}: only a bill awaiting correction can be replaced")
     if old["replaced_by_bill_id"]:
         raise BillConflict(f"Bill {bill_id} has already been replaced by {old['replaced_by_bill_id']}")
 
@@ -140,9 +163,9 @@ def progress(connection: sqlite3.Connection, now: dt.datetime) -> None:
     # INDEXED BY: without statistics SQLite walks the primary key for the ORDER BY, reading every
     # bill on every submission (quadratic over a run); the due bills are few.
     due = connection.execute(
-        "SELECT * FROM bills INDEXED BY bills_by_next_step WHERE next_step_due_at <= ? AND status IN (?, ?, ?) "
+        "SELECT * FROM bills INDEXED BY bills_by_next_step WHERE next_step_due_at <= ? AND status IN (?, ?, ?, ?) "
         "ORDER BY bill_id",
-        (clock.format_instant(now), UNPROCESSED, VALIDATED, AWAITING_COLLECTION),
+        (clock.format_instant(now), UNPROCESSED, IN_PROCESS, VALIDATED, AWAITING_COLLECTION),
     ).fetchall()
     for bill in due:
         status = bill["status"]
@@ -150,8 +173,16 @@ def progress(connection: sqlite3.Connection, now: dt.datetime) -> None:
         step_at = clock.parse_instant(bill["next_step_due_at"])
         changes: dict[str, Any] = {}
         if status == UNPROCESSED and step_at <= now:
+            status = IN_PROCESS
+            step_at = step_at + VALIDATION_DELAY - PICKUP_DELAY
+        if status == IN_PROCESS and step_at <= now:
             changes["validated_at"] = clock.format_instant(step_at)
-            status = VALIDATED if bill["passed_validation"] else FAILED
+            if not bill["passed_validation"]:
+                status = AWAITING_CORRECTION
+            elif amount(bill["amount_invoiced"]) == 0:
+                status = NOT_REQUIRED
+            else:
+                status = VALIDATED
             step_at = step_at + QUEUE_DELAY
         if status == VALIDATED and step_at <= now:
             changes["awaiting_collection_at"] = clock.format_instant(step_at)
@@ -162,7 +193,9 @@ def progress(connection: sqlite3.Connection, now: dt.datetime) -> None:
             status = COLLECTED
             step_at = step_at + remittances.REMITTANCE_DELAY
         changes["status"] = status
-        changes["next_step_due_at"] = None if status == FAILED else clock.format_instant(step_at)
+        changes["next_step_due_at"] = (
+            None if status in (AWAITING_CORRECTION, NOT_REQUIRED) else clock.format_instant(step_at)
+        )
         assignments = ", ".join(f"{column} = ?" for column in changes)
         connection.execute(f"UPDATE bills SET {assignments} WHERE bill_id = ?", (*changes.values(), bill["bill_id"]))
     remittances.create_due_batches(connection, now)
@@ -228,7 +261,7 @@ def cancel(connection: sqlite3.Connection, site_id: str, bill_id: str) -> sqlite
 
 def visible_errors(bill: sqlite3.Row) -> list[dict[str, Any]]:
     """Errors are known at submission but only reported once the bill has been validated."""
-    if bill["status"] == UNPROCESSED or bill["validated_at"] is None:
+    if bill["status"] in (UNPROCESSED, IN_PROCESS) or bill["validated_at"] is None:
         return []
     return json.loads(bill["errors_json"])
 

@@ -198,6 +198,9 @@ def initialise(data_dir: Path) -> None:
                 (str(SCHEMA_VERSION),),
             )
             stored = get_setting(connection, "schema_version")
+            # Bills stored under the sandbox's first status words take Healthcode's published ones.
+            for older, published in (("Failed", "AwaitingCorrection"), ("Awaiting collection", "AwaitingCollection")):
+                connection.execute("UPDATE bills SET status = ? WHERE status = ?", (published, older))
         if stored != str(SCHEMA_VERSION):
             # No migrations yet: say so plainly rather than run on a schema we do not know.
             raise RuntimeError(

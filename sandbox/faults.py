@@ -30,6 +30,9 @@ class FaultConfig:
     # idempotency.
     after_processing_rate: float = 0.5
     seed: int = 0
+    # Not a fault but a test mode: when set, every bill is reported with this status word (one of
+    # Healthcode's, or one it has not published yet), whatever its lifecycle says.
+    reported_status: str = ""
 
     @classmethod
     def from_mapping(cls, values: dict[str, object]) -> FaultConfig:
@@ -40,7 +43,9 @@ class FaultConfig:
         config = cls()
         for name, value in values.items():
             current = getattr(config, name)
-            if isinstance(current, bool):
+            if isinstance(current, str):
+                parsed = str(value).strip()[:40]
+            elif isinstance(current, bool):
                 parsed: object = value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes")
             elif isinstance(current, int):
                 parsed = int(value)  # type: ignore[arg-type]

@@ -6,7 +6,7 @@ import sqlite3
 from decimal import Decimal
 from typing import Any
 
-from sandbox import NAMESPACE, bills, remittances, rules, seed
+from sandbox import NAMESPACE, bills, faults, remittances, rules, seed
 from sandbox.claim_mapping import (
     SYSTEM_BILL_ID,
     SYSTEM_CCSD,
@@ -136,7 +136,12 @@ def _category(code: str, system: str = SYSTEM_ADJUDICATION) -> dict[str, Any]:
 
 def claim_response(connection: sqlite3.Connection, bill: sqlite3.Row) -> dict[str, Any]:
     status = bill["status"]
-    outcome = {bills.UNPROCESSED: "queued", bills.FAILED: "error"}.get(status, "complete")
+    # Test mode (faults.reported_status): every bill reported with one status word, known or not,
+    # to show that a client copes with values Healthcode may add without notice.
+    status = faults.load(connection).reported_status or status
+    outcome = {bills.UNPROCESSED: "queued", bills.IN_PROCESS: "queued", bills.AWAITING_CORRECTION: "error"}.get(
+        status, "complete"
+    )
     extensions = [
         extension("bill-status", valueString=status),
         extension("submitted-at", valueDateTime=bill["submitted_at"]),

@@ -180,7 +180,7 @@ def _wait_until_ready(url: str, process: subprocess.Popen, log_path: Path, timeo
         if process.poll() is not None:
             raise RuntimeError(f"sandbox exited with {process.returncode}: {log_path.read_text(errors='replace')}")
         try:
-            with urllib.request.urlopen(f"{url}/.well-known/healthcode-discovery", timeout=1) as answer:
+            with urllib.request.urlopen(f"{url}/.well-known/discovery-document.json", timeout=1) as answer:
                 if answer.status == 200:
                     return
         except (urllib.error.URLError, ConnectionError, TimeoutError):
@@ -199,12 +199,12 @@ def unique_invoice(prefix: str = "T") -> str:
 
 
 class SandboxApi:
-    """A minimal client: discovery, client-credentials token, SU-SiteId on every call."""
+    """A minimal client: discovery, client-credentials token, SU-SiteId and HC-API-Version on every call."""
 
     def __init__(self, sandbox: SandboxProcess, timeout: float = 10.0):
         self.sandbox = sandbox
         self.http = httpx.Client(base_url=sandbox.url, timeout=timeout)
-        self.endpoints = self.http.get("/.well-known/healthcode-discovery").json()
+        self.endpoints = self.http.get("/.well-known/discovery-document.json").json()
         self.token = self.fetch_token()
 
     def fetch_token(self, client_id: str | None = None, client_secret: str | None = None) -> str:
@@ -220,7 +220,12 @@ class SandboxApi:
         return answer.json()["access_token"]
 
     def headers(self, **extra: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}", "SU-SiteId": self.sandbox.site_id, **extra}
+        return {
+            "Authorization": f"Bearer {self.token}",
+            "SU-SiteId": self.sandbox.site_id,
+            "HC-API-Version": "1",
+            **extra,
+        }
 
     def search(self, endpoint_key: str, **form: Any) -> httpx.Response:
         return self.http.post(

@@ -24,23 +24,39 @@ class RecordStatus(models.TextChoices):
 
 
 class HealthcodeStatus(models.TextChoices):
+    """Where an insurer bill is. Two are the app's own (not submitted, queued); the rest are the
+    bill statuses Healthcode publishes (healthcode.answers.PUBLISHED_STATUSES maps its words),
+    labelled in plain words for every page, filter and report."""
+
     NOT_SUBMITTED = "not_submitted", "Not submitted"
     QUEUED = "queued", "Sending to Healthcode"
-    UNPROCESSED = "unprocessed", "Unprocessed"
-    VALIDATED = "validated", "Validated"
-    FAILED = "failed", "Failed"
-    AWAITING_COLLECTION = "awaiting_collection", "Awaiting collection"
-    COLLECTED = "collected", "Collected"
+    UNPROCESSED = "unprocessed", "Unprocessed — waiting for Healthcode's checks"
+    IN_PROCESS = "in_process", "In process — being checked by Healthcode"
+    VALIDATED = "validated", "Validated — passed Healthcode's checks"
+    # Healthcode's AwaitingCorrection. The stored value keeps its older name ("failed"): saved
+    # filters and every reader of it keep working, and no stored row had to change.
+    FAILED = "failed", "Awaiting correction — fix and resubmit"
+    AWAITING_COLLECTION = "awaiting_collection", "Awaiting collection by the insurer"
+    COLLECTED = "collected", "Collected by the insurer"
     CANCELLED = "cancelled", "Cancelled"
+    NOT_REQUIRED = "not_required", "Not required — Healthcode needs no bill"
+    NOT_FOUND = "not_found", "Not found at Healthcode"
+    UNSPECIFIED = "unspecified", "Unspecified — Healthcode gave no status we know"
 
+
+# Healthcode's name for the status stored as "failed".
+AWAITING_CORRECTION = HealthcodeStatus.FAILED
 
 # Statuses in which a bill is with the clearing house and must not be edited or sent again.
+# Unspecified is here too: until Healthcode says where the bill is, it may still be live.
 LIVE_HEALTHCODE_STATUSES = (
     HealthcodeStatus.QUEUED,
     HealthcodeStatus.UNPROCESSED,
+    HealthcodeStatus.IN_PROCESS,
     HealthcodeStatus.VALIDATED,
     HealthcodeStatus.AWAITING_COLLECTION,
     HealthcodeStatus.COLLECTED,
+    HealthcodeStatus.UNSPECIFIED,
 )
 
 

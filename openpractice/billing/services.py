@@ -21,6 +21,7 @@ from openpractice.billing.models import (
     BillTo,
     CreditNote,
     HealthcodeStatus,
+    LIVE_HEALTHCODE_STATUSES,
     Invoice,
     InvoiceLine,
     NumberSequence,
@@ -487,13 +488,7 @@ def void_invoice(*, invoice: Invoice, reason: str) -> Invoice:
         )
     if invoice.record_status == RecordStatus.VOID:
         raise BillingError("This invoice is already void.", field="record_status", code="wrong_status")
-    if invoice.healthcode_status in (
-        HealthcodeStatus.QUEUED,
-        HealthcodeStatus.UNPROCESSED,
-        HealthcodeStatus.VALIDATED,
-        HealthcodeStatus.AWAITING_COLLECTION,
-        HealthcodeStatus.COLLECTED,
-    ):
+    if invoice.healthcode_status in LIVE_HEALTHCODE_STATUSES:
         raise BillingError(
             "The bill is with Healthcode: cancel it there first (possible until the insurer "
             "collects it), or issue a credit note.",

@@ -10,18 +10,51 @@ import dataclasses
 import datetime as dt
 import json
 
+import logging
+import re
+
 from openpractice.billing.models import HealthcodeStatus
+
+logger = logging.getLogger("openpractice.healthcode")
 
 NS = "https://openpractice.org/fhir/healthcode"
 EXT = f"{NS}/StructureDefinition/"
-STATUS_WORDS = {
+# The bill statuses Healthcode publishes, in its own spelling, and where each leaves a bill here.
+PUBLISHED_STATUSES: dict[str, HealthcodeStatus] = {
     "Unprocessed": HealthcodeStatus.UNPROCESSED,
+    "In-process": HealthcodeStatus.IN_PROCESS,
+    "NotRequired": HealthcodeStatus.NOT_REQUIRED,
+    "AwaitingCorrection": HealthcodeStatus.FAILED,
     "Validated": HealthcodeStatus.VALIDATED,
-    "Failed": HealthcodeStatus.FAILED,
-    "Awaiting collection": HealthcodeStatus.AWAITING_COLLECTION,
-    "Collected": HealthcodeStatus.COLLECTED,
     "Cancelled": HealthcodeStatus.CANCELLED,
+    "AwaitingCollection": HealthcodeStatus.AWAITING_COLLECTION,
+    "Collected": HealthcodeStatus.COLLECTED,
+    "NotFound": HealthcodeStatus.NOT_FOUND,
+    "Unspecified": HealthcodeStatus.UNSPECIFIED,
 }
+# Older spellings that mean the same (the sandbox's words before it used Healthcode's own).
+_OLDER_WORDS = {"Failed": HealthcodeStatus.FAILED}
+
+
+def _folded(words: str) -> str:
+    """"In-process", "Inprocess", "in process" and "IN_PROCESS" are one status: Healthcode's own
+    listings spell them more than one way."""
+    return re.sub(r"[^a-z]", "", words.lower())
+
+
+STATUS_WORDS: dict[str, HealthcodeStatus] = {
+    _folded(words): status for words, status in {**PUBLISHED_STATUSES, **_OLDER_WORDS}.items()
+}
+
+
+def status_for(words: object) -> HealthcodeStatus:
+    """The app's status for Healthcode's words. Healthcode may add values without notice: one we
+    do not know is Unspecified (its words are kept with the bill and logged), never an error."""
+    status = STATUS_WORDS.get(_folded(words)) if isinstance(words, str) else None
+    if status is None:
+        logger.warning("Healthcode sent a bill status OpenPractice does not know: %r; shown as Unspecified", words)
+        return HealthcodeStatus.UNSPECIFIED
+    return status
 
 
 class AnswerError(Exception):
@@ -34,7 +67,7 @@ class AnswerError(Exception):
 class BillAnswer:
     bill_id: str
     status: str  # HealthcodeStatus value
-    words: str  # the clearing house's own status words
+    words: str  # the clearing house's own status words, kept as sent (even ones we do not know)
     errors: list[dict]
     collected_at: dt.datetime | None
     replaced_by: str = ""
@@ -76,10 +109,9 @@ def claim_response(body: dict) -> BillAnswer:
     if not isinstance(bill_id, str) or not bill_id:
         raise AnswerError("The ClaimResponse has no bill id (id).")
     ext = _extensions(body)
-    words = ext.get("bill-status") or body.get("disposition")
-    if words not in STATUS_WORDS:
-        raise AnswerError(f"The ClaimResponse's bill status '{words}' is not one of {', '.join(STATUS_WORDS)}.")
-    assert isinstance(words, str)  # only text passes the check above: STATUS_WORDS is keyed by str
+    raw = ext.get("bill-status") or body.get("disposition")
+    status = status_for(raw)
+    words = str(raw)[:200] if raw not in (None, "") else "Unspecified"
     errors = []
     for entry in body.get("error") or []:
         entry_ext = _extensions(entry)
@@ -96,8 +128,8 @@ def claim_response(body: dict) -> BillAnswer:
         )
     return BillAnswer(
         bill_id=bill_id,
-        status=STATUS_WORDS[words],
-        words=str(words),
+        status=status,
+        words=words,
         errors=errors,
         collected_at=_datetime(ext.get("collected-at")),
         replaced_by=str(ext.get("replaced-by") or ""),

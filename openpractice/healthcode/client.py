@@ -15,7 +15,8 @@ Shape (the submission issue builds claims, Find Member and remittances on top):
   `breaker_failures` failures in a row, that practice's calls fail at once for `breaker_cooloff`
   seconds, so one practice's unreachable or slow clearing house never holds up another's work.
 - `client.call(endpoint_key, data=..., json=...)` sends `Authorization: Bearer …` and
-  `SU-SiteId`; searches are form-encoded POSTs as Healthcode publishes.
+  `SU-SiteId`; searches are form-encoded POSTs as Healthcode publishes. Every request (discovery
+  and token too) carries `HC-API-Version` (settings.HEALTHCODE_API_VERSION, or `api_version=`).
 - Secrets never reach a log: the API key and access tokens are replaced by `[redacted]` in every
   message this module logs or raises.
 - `test_connection()` runs discovery, token and one site-scoped call, checks each answer is the
@@ -48,6 +49,7 @@ DEFAULT_MAX_REPLY_BYTES = 10_000_000
 DEFAULT_BREAKER_FAILURES = 5  # failures in a row that open a practice's circuit
 DEFAULT_BREAKER_COOLOFF = 60.0  # seconds its calls then fail at once
 DISCOVERY_TTL = 3600.0
+API_VERSION_HEADER = "HC-API-Version"
 TOKEN_MARGIN = 30.0  # refresh this many seconds before the token expires
 
 # A cheap, read-only call that proves the site: the first key the discovery document has.
@@ -153,6 +155,7 @@ class HealthcodeClient:
         max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES,
         breaker_failures: int = DEFAULT_BREAKER_FAILURES,
         breaker_cooloff: float = DEFAULT_BREAKER_COOLOFF,
+        api_version: str | None = None,
     ):
         # recorder(exchange: dict) is told of every request and reply, secrets already redacted.
         self.recorder = recorder
@@ -177,7 +180,11 @@ class HealthcodeClient:
             timeout=timeout,
             transport=transport or outbound.GuardedTransport(),
             follow_redirects=False,
-            headers={"User-Agent": "OpenPractice", "Accept-Encoding": "gzip, identity"},
+            headers={
+                "User-Agent": "OpenPractice",
+                "Accept-Encoding": "gzip, identity",
+                API_VERSION_HEADER: str(api_version or getattr(settings, "HEALTHCODE_API_VERSION", "1")),
+            },
         )
 
     def __repr__(self) -> str:  # never the key

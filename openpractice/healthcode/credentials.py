@@ -26,10 +26,11 @@ def save_healthcode_credentials(
     api_key: str | None,
 ) -> HealthcodeIntegration:
     """Store the practice's Healthcode credentials. A blank discovery_url takes the environment's
-    documented address; the address must be one the clearing-house client may call. A blank
+    documented address, and a host's bare address is completed to the documented discovery path
+    on it (outbound.complete_discovery_url); the address must be one the client may call. A blank
     api_key keeps the one already set, unless the environment, discovery URL or API key id
     changed: the stored key is only ever sent where, and with the key id, it was entered for."""
-    discovery_url = (discovery_url or "").strip() or outbound.default_discovery_url(environment)
+    discovery_url = outbound.complete_discovery_url(discovery_url) or outbound.default_discovery_url(environment)
     try:
         outbound.rule_for_url(discovery_url)
     except outbound.OutboundRefused as exc:

@@ -10,8 +10,12 @@ class HealthcodeCredentialsForm(forms.Form):
         label="Discovery document URL",
         max_length=500,
         required=False,
-        help_text="Where the clearing house publishes its endpoints. Leave blank for the environment's own "
+        assume_scheme="https",
+        help_text="Where the clearing house publishes its endpoints: Healthcode's is "
+        "https://api.healthcode.co.uk/.well-known/discovery-document.json (UAT: the same path on the UAT host). "
+        "Type just the host's address and OpenPractice adds that path; leave blank for the environment's own "
         "address. Only Healthcode, the sandbox and hosts your administrator allows can be used.",
+        widget=forms.URLInput(attrs={"placeholder": "https://api.healthcode.co.uk/.well-known/discovery-document.json"}),
     )
     site_id = forms.CharField(label="Site ID", max_length=20, validators=[validate_site_id])
     api_key_id = forms.CharField(label="API key id", max_length=200)

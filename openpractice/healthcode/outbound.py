@@ -25,11 +25,13 @@ from urllib.parse import urlsplit
 import httpcore
 import httpx
 
-# Healthcode's documented discovery document (HEALTHCODE.md); its API, auth and UAT hosts are
-# all under this domain.
-LIVE_DISCOVERY_URL = "https://api.healthcode.co.uk/.well-known/discovery-document.json"
+# Healthcode's documented discovery document (HEALTHCODE.md): the same path on the live and UAT
+# hosts, and on the sandbox; its API, auth and UAT hosts are all under this domain.
+DISCOVERY_PATH = "/.well-known/discovery-document.json"
+LIVE_ORIGIN = "https://api.healthcode.co.uk"
+LIVE_DISCOVERY_URL = LIVE_ORIGIN + DISCOVERY_PATH
 LIVE_DOMAIN = ".healthcode.co.uk"
-SANDBOX_DISCOVERY_PATH = "/.well-known/healthcode-discovery"
+SANDBOX_DISCOVERY_PATH = DISCOVERY_PATH
 
 
 class OutboundRefused(Exception):
@@ -138,6 +140,16 @@ def default_discovery_url(environment: str) -> str:
     if environment == "live":
         return LIVE_DISCOVERY_URL
     return settings.SANDBOX_URL.rstrip("/") + SANDBOX_DISCOVERY_PATH
+
+
+def complete_discovery_url(url: str) -> str:
+    """A host's bare address (https://api.healthcode.co.uk, with or without a trailing slash)
+    completed to the documented discovery path on it; any other URL is left as typed."""
+    url = (url or "").strip()
+    parts = urlsplit(url)
+    if parts.scheme and parts.netloc and parts.path in ("", "/") and not parts.query and not parts.fragment:
+        return f"{parts.scheme}://{parts.netloc}{DISCOVERY_PATH}"
+    return url
 
 
 def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:

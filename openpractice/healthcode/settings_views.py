@@ -3,14 +3,13 @@ parse, call a service, and render."""
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from openpractice.healthcode import services
+from openpractice.healthcode import outbound, services
 from openpractice.healthcode.credentials import save_healthcode_credentials
 from openpractice.healthcode.errors import HealthcodeSetupError
 from openpractice.healthcode.forms import HealthcodeCredentialsForm
@@ -60,16 +59,23 @@ def credentials(request):
         if integration
         else {
             "environment": "sandbox",
-            "discovery_url": settings.SANDBOX_URL.rstrip("/") + "/.well-known/healthcode-discovery",
+            "discovery_url": outbound.default_discovery_url("sandbox"),
         }
     )
     form = HealthcodeCredentialsForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            save_healthcode_credentials(practice=request.practice, **form.cleaned_data)
+            saved = save_healthcode_credentials(practice=request.practice, **form.cleaned_data)
         except HealthcodeSetupError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:
+            typed = (form.cleaned_data.get("discovery_url") or "").strip()
+            if typed and typed != saved.discovery_url:
+                messages.info(
+                    request,
+                    f"The discovery document URL was completed to {saved.discovery_url}: Healthcode publishes "
+                    "its discovery document at that path on its host.",
+                )
             messages.success(request, "Healthcode credentials saved. The API key is stored encrypted.")
             return HttpResponseRedirect(reverse("healthcode:integrations"))
     return render(

@@ -117,7 +117,7 @@ def test_a_chunk_with_refusals_and_network_trouble(demo, make_invoice, monkeypat
     keys = dict(Submission.objects.filter(pk__in=ids).values_list("idempotency_key", "pk"))
 
     def handler(request):
-        if request.url.path.endswith("healthcode-discovery"):
+        if request.url.path.endswith("discovery-document.json"):
             return httpx.Response(
                 200, json={"token_endpoint": "http://hc.test/token", "submit_claim_endpoint": "http://hc.test/bills"}
             )
@@ -159,7 +159,7 @@ def test_a_chunk_with_refusals_and_network_trouble(demo, make_invoice, monkeypat
 
     def mock_client(*, practice, recorder, **options):
         return HealthcodeClient(
-            discovery_url="http://hc.test/.well-known/healthcode-discovery",
+            discovery_url="http://hc.test/.well-known/discovery-document.json",
             site_id="HC1",
             api_key_id="id",
             api_key="very-secret-key",

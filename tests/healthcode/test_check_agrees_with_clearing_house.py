@@ -138,7 +138,7 @@ def practice(db, own_sandbox):
     save_healthcode_credentials(
         practice=practice,
         environment="sandbox",
-        discovery_url=f"{own_sandbox.url}/.well-known/healthcode-discovery",
+        discovery_url=f"{own_sandbox.url}/.well-known/discovery-document.json",
         site_id=own_sandbox.site_id,
         api_key_id=own_sandbox.client_id,
         api_key=own_sandbox.client_secret,

@@ -46,7 +46,7 @@ def test_bad_url_not_a_discovery_document(sandbox_credentials, healthcode_sandbo
 
 def test_bad_url_nothing_listening(sandbox_credentials):
     with _client(
-        sandbox_credentials, discovery_url=f"http://127.0.0.1:{free_port()}/.well-known/healthcode-discovery"
+        sandbox_credentials, discovery_url=f"http://127.0.0.1:{free_port()}/.well-known/discovery-document.json"
     ) as client:
         report = client.test_connection()
     assert not report.ok and "Could not reach" in report.message
@@ -72,7 +72,7 @@ def test_timeout_is_reported(tmp_path, sandbox_credentials):
         clear_caches()
         with _client(
             sandbox_credentials,
-            discovery_url=f"{slow.url}/.well-known/healthcode-discovery",
+            discovery_url=f"{slow.url}/.well-known/discovery-document.json",
             timeout=httpx.Timeout(0.5),
         ) as client:
             report = client.test_connection()

@@ -24,7 +24,7 @@ from openpractice.healthcode.models import ApiExchange, HealthcodeIntegration
 from openpractice.practices import crypto
 from sandbox.testing import free_port
 
-DISCOVERY = "/.well-known/healthcode-discovery"
+DISCOVERY = "/.well-known/discovery-document.json"
 
 
 def _client(url: str, **options) -> HealthcodeClient:
@@ -120,11 +120,11 @@ def test_a_passed_test_covers_only_the_credentials_tested(practice, sandbox_cred
 @pytest.mark.parametrize(
     "url",
     [
-        "http://127.0.0.1:22/.well-known/healthcode-discovery",  # loopback, not the sandbox's port
-        "http://localhost:8100/.well-known/healthcode-discovery",  # not the configured name
-        "http://10.1.2.3/.well-known/healthcode-discovery",  # private
+        "http://127.0.0.1:22/.well-known/discovery-document.json",  # loopback, not the sandbox's port
+        "http://localhost:8100/.well-known/discovery-document.json",  # not the configured name
+        "http://10.1.2.3/.well-known/discovery-document.json",  # private
         "http://169.254.169.254/latest/meta-data/",  # link-local (cloud metadata)
-        "http://[::1]:8100/.well-known/healthcode-discovery",
+        "http://[::1]:8100/.well-known/discovery-document.json",
         "http://api.healthcode.co.uk/.well-known/discovery-document.json",  # live is https only
         "https://healthcode.co.uk.evil.example/discovery",
         "https://user:pw@api.healthcode.co.uk/.well-known/discovery-document.json",

@@ -8,7 +8,7 @@ from openpractice.healthcode.models import HealthcodeIntegration
 SECRET = "sk-live-super-secret-0123456789"
 FORM = {
     "environment": "sandbox",
-    "discovery_url": "http://127.0.0.1:8100/.well-known/healthcode-discovery",
+    "discovery_url": "http://127.0.0.1:8100/.well-known/discovery-document.json",
     "site_id": "hc16190",
     "api_key_id": "key-id-1",
     "api_key": SECRET,

@@ -26,7 +26,7 @@ def _record_real_exchanges(practice):
         return _discovery_and_token(request) or next(replies)
 
     with HealthcodeClient(
-        discovery_url="http://hc.test/.well-known/healthcode-discovery",
+        discovery_url="http://hc.test/.well-known/discovery-document.json",
         site_id="HC1",
         api_key_id="id",
         api_key=SECRET,

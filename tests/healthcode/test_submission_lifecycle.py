@@ -18,7 +18,7 @@ from openpractice.healthcode.models import ApiExchange, SubmissionState
 
 def _mock_client(handler, recorder=None, retries=3):
     return HealthcodeClient(
-        discovery_url="http://hc.test/.well-known/healthcode-discovery",
+        discovery_url="http://hc.test/.well-known/discovery-document.json",
         site_id="HC1",
         api_key_id="id",
         api_key="very-secret-key",
@@ -30,7 +30,7 @@ def _mock_client(handler, recorder=None, retries=3):
 
 
 def _discovery_and_token(request):
-    if request.url.path.endswith("healthcode-discovery"):
+    if request.url.path.endswith("discovery-document.json"):
         return httpx.Response(
             200, json={"token_endpoint": "http://hc.test/token", "submit_claim_endpoint": "http://hc.test/bills"}
         )
@@ -88,7 +88,7 @@ def test_token_refreshed_once_on_401():
     tokens, seen = iter(["old", "new"]), []
 
     def handler(request):
-        if request.url.path.endswith("healthcode-discovery"):
+        if request.url.path.endswith("discovery-document.json"):
             return httpx.Response(
                 200, json={"token_endpoint": "http://hc.test/token", "submit_claim_endpoint": "http://hc.test/bills"}
             )

@@ -39,7 +39,7 @@ def demo_remit(db, remit_sandbox):
     save_healthcode_credentials(
         practice=practice,
         environment="sandbox",
-        discovery_url=f"{remit_sandbox.url}/.well-known/healthcode-discovery",
+        discovery_url=f"{remit_sandbox.url}/.well-known/discovery-document.json",
         site_id=remit_sandbox.site_id,
         api_key_id=remit_sandbox.client_id,
         api_key=remit_sandbox.client_secret,

@@ -33,7 +33,7 @@ def test_a_wrong_key_with_anothers_site_fetches_and_acknowledges_nothing(demo_re
     assert pending_for_a
 
     practice_b = make_practice("Beta Clinic")
-    discovery = f"{remit_sandbox.url}/.well-known/healthcode-discovery"
+    discovery = f"{remit_sandbox.url}/.well-known/discovery-document.json"
     # B's own, real credentials (the sandbox's second site) see none of A's remittances.
     save_healthcode_credentials(
         practice=practice_b,

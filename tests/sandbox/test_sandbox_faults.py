@@ -35,7 +35,7 @@ def test_error_rate_answers_503_with_an_operation_outcome(faulty):
     set_faults(error_rate=1.0)
     assert_operation_outcome(api.search("list_insurers_endpoint"), 503, "Injected")
     # Discovery and admin are never faulted, so tests can always see and repair the sandbox.
-    assert api.http.get("/.well-known/healthcode-discovery").status_code == 200
+    assert api.http.get("/.well-known/discovery-document.json").status_code == 200
     set_faults()
     assert api.search("list_insurers_endpoint").status_code == 200
 

@@ -56,9 +56,12 @@ from openpractice.healthcode.submission.transitions import (
     CANCELLABLE,
     FINAL_STATUSES,
     RESUBMITTABLE,
+    SETTLED_STATUSES,
+    SIDEWAYS_STATUSES,
     STATUS_RANK,
     apply_answer,
     current_submission,
+    moves_forward,
 )
 
 __all__ = [
@@ -67,6 +70,8 @@ __all__ = [
     "FINAL_STATUSES",
     "MAX_SEND_ATTEMPTS",
     "RESUBMITTABLE",
+    "SETTLED_STATUSES",
+    "SIDEWAYS_STATUSES",
     "STATUS_RANK",
     "_queue",
     "apply_answer",
@@ -80,6 +85,7 @@ __all__ = [
     "enqueue_bulk_queueing",
     "enqueue_delivery",
     "enqueue_many",
+    "moves_forward",
     "queue_bulk",
     "queue_bulk_task",
     "record_bulk",

@@ -11,7 +11,7 @@ import logging
 from django.utils import timezone
 from django_tasks import task
 
-from openpractice.billing.models import Invoice
+from openpractice.billing.models import HealthcodeStatus, Invoice
 from openpractice.healthcode import answers
 from openpractice.healthcode.client import HealthcodeError
 from openpractice.healthcode.connection import client_for_practice
@@ -57,7 +57,10 @@ def refresh_status(*, submission: Submission, actor=None) -> Submission:
             f"Healthcode's status answer could not be read: {exc.message}", code="bad_answer"
         ) from None
     if bill is None:
-        raise SubmissionError(f"Healthcode does not know bill {submission.bill_id}.", code="not_found")
+        # No bill matched the bill id: what Healthcode's own NotFound status says.
+        bill = answers.BillAnswer(
+            bill_id=submission.bill_id, status=HealthcodeStatus.NOT_FOUND, words="NotFound", errors=[], collected_at=None
+        )
     return apply_answer(submission_id=submission.pk, bill=bill, actor=actor)
 
 

@@ -27,15 +27,43 @@ logger = logging.getLogger("openpractice.healthcode")
 STATUS_RANK: dict[str, int] = {
     HealthcodeStatus.QUEUED: 0,
     HealthcodeStatus.UNPROCESSED: 1,
-    HealthcodeStatus.VALIDATED: 2,
-    HealthcodeStatus.FAILED: 2,
-    HealthcodeStatus.AWAITING_COLLECTION: 3,
-    HealthcodeStatus.COLLECTED: 4,
-    HealthcodeStatus.CANCELLED: 5,
+    HealthcodeStatus.IN_PROCESS: 2,
+    HealthcodeStatus.VALIDATED: 3,
+    HealthcodeStatus.FAILED: 3,  # AwaitingCorrection: the checks' other outcome
+    HealthcodeStatus.NOT_REQUIRED: 3,  # ... and their third: no bill is needed
+    HealthcodeStatus.AWAITING_COLLECTION: 4,
+    HealthcodeStatus.COLLECTED: 5,
+    HealthcodeStatus.CANCELLED: 6,
 }
-FINAL_STATUSES = (HealthcodeStatus.FAILED, HealthcodeStatus.COLLECTED, HealthcodeStatus.CANCELLED)
-RESUBMITTABLE = (HealthcodeStatus.NOT_SUBMITTED, HealthcodeStatus.FAILED, HealthcodeStatus.CANCELLED)
-CANCELLABLE = (HealthcodeStatus.UNPROCESSED, HealthcodeStatus.VALIDATED, HealthcodeStatus.AWAITING_COLLECTION)
+# Statuses that say where a bill is not, rather than a step on its way: Healthcode does not know
+# it (NotFound) or gave no status we know (Unspecified). They are recorded over any unsettled
+# status, and whatever Healthcode says next replaces them.
+SIDEWAYS_STATUSES = (HealthcodeStatus.NOT_FOUND, HealthcodeStatus.UNSPECIFIED)
+# Nothing more will happen to a bill in these: the schedule stops asking about it.
+SETTLED_STATUSES = (HealthcodeStatus.COLLECTED, HealthcodeStatus.CANCELLED, HealthcodeStatus.NOT_REQUIRED)
+FINAL_STATUSES = (HealthcodeStatus.FAILED, *SETTLED_STATUSES)
+# A new version may be sent: never sent, awaiting correction, cancelled, or unknown to Healthcode.
+RESUBMITTABLE = (
+    HealthcodeStatus.NOT_SUBMITTED,
+    HealthcodeStatus.FAILED,
+    HealthcodeStatus.CANCELLED,
+    HealthcodeStatus.NOT_FOUND,
+)
+CANCELLABLE = (
+    HealthcodeStatus.UNPROCESSED,
+    HealthcodeStatus.IN_PROCESS,
+    HealthcodeStatus.VALIDATED,
+    HealthcodeStatus.AWAITING_COLLECTION,
+)
+
+
+def moves_forward(before: str, after: str) -> bool:
+    """Whether an answer saying `after` may replace `before` on an accepted bill."""
+    if after in SIDEWAYS_STATUSES:
+        return before not in SETTLED_STATUSES
+    if before in SIDEWAYS_STATUSES:
+        return True
+    return STATUS_RANK[after] >= STATUS_RANK.get(before, 0)
 
 
 # -- events and locks -------------------------------------------------------------------------
@@ -104,7 +132,7 @@ def _transition(submission: Submission, bill: answers.BillAnswer, *, message: st
             f"Healthcode answered about bill {bill.bill_id}, not {submission.bill_id}.", code="wrong_bill"
         )
     before = submission.healthcode_status
-    if submission.state == SubmissionState.ACCEPTED and STATUS_RANK[bill.status] < STATUS_RANK.get(before, 0):
+    if submission.state == SubmissionState.ACCEPTED and not moves_forward(before, bill.status):
         return False, None  # a late, older answer
     changed = submission.state != SubmissionState.ACCEPTED or before != bill.status or submission.errors != bill.errors
     submission.state = SubmissionState.ACCEPTED

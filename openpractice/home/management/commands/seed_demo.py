@@ -177,7 +177,7 @@ class Command(BaseCommand):
         save_healthcode_credentials(
             practice=practice,
             environment="sandbox",
-            discovery_url=settings.SANDBOX_URL.rstrip("/") + "/.well-known/healthcode-discovery",
+            discovery_url=settings.SANDBOX_URL.rstrip("/") + "/.well-known/discovery-document.json",
             site_id=SANDBOX_SITE_ID,
             api_key_id=SANDBOX_API_KEY_ID,
             api_key=SANDBOX_API_KEY,
