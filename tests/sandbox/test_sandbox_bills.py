@@ -82,7 +82,7 @@ def test_valid_bill_moves_validated_then_awaiting_collection_then_collected(api,
     bill = api.bill(bill_id)
     assert bill_status(bill) == "Validated" and bill["outcome"] == "complete" and "error" not in bill
     api.advance(60)
-    assert bill_status(api.bill(bill_id)) == "Awaiting collection"
+    assert bill_status(api.bill(bill_id)) == "AwaitingCollection"
     api.advance(3600)
     bill = api.bill(bill_id)
     assert bill_status(bill) == "Collected"
@@ -100,7 +100,7 @@ def test_failed_bill_carries_bill_and_line_errors_as_field_error_suggestion(api,
     assert "error" not in api.bill(bill_id)  # not reported before validation
     api.advance(61)
     bill = api.bill(bill_id)
-    assert bill_status(bill) == "Failed" and bill["outcome"] == "error"
+    assert bill_status(bill) == "AwaitingCorrection" and bill["outcome"] == "error"
     errors = errors_of(bill)
     setting = next(e for e in errors if e["rule"] == "setting-invalid")
     assert setting["level"] == "bill" and setting["field"] == "Setting" and setting["line"] is None
@@ -114,7 +114,7 @@ def test_failed_bill_is_corrected_by_a_submission_that_replaces_it(api, today):
     invoice = unique_invoice()
     failed_id = api.submit(example_claim(invoice_number=invoice, service_date=today, last_name="Benet")).json()["id"]
     api.advance(61)
-    assert bill_status(api.bill(failed_id)) == "Failed"
+    assert bill_status(api.bill(failed_id)) == "AwaitingCorrection"
     answer = api.submit(example_claim(invoice_number=invoice, service_date=today, replaces=failed_id))
     assert answer.status_code == 201
     corrected_id = answer.json()["id"]
@@ -134,7 +134,7 @@ def test_only_a_failed_bill_can_be_replaced(api, today):
     valid_id = api.submit(example_claim(invoice_number=unique_invoice(), service_date=today)).json()["id"]
     api.advance(61)
     answer = api.submit(example_claim(invoice_number=unique_invoice(), service_date=today, replaces=valid_id))
-    assert_operation_outcome(answer, 409, "only a failed bill")
+    assert_operation_outcome(answer, 409, "only a bill awaiting correction")
     unknown = api.submit(example_claim(invoice_number=unique_invoice(), service_date=today, replaces="HCB99999999"))
     assert_operation_outcome(unknown, 422, "HCB99999999")
 

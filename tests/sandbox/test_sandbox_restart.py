@@ -20,7 +20,7 @@ def test_state_survives_a_restart(fresh_sandbox):
 
     assert api.http.get("/_sandbox/clock", headers=fresh_sandbox.admin_headers).json()["now"] == clock_before
     assert api.search("list_insurers_endpoint").json()["total"] == insurers_before  # token and seed kept
-    assert bill_status(api.bill(bill_id)) == "Awaiting collection"
+    assert bill_status(api.bill(bill_id)) == "AwaitingCollection"
     again = api.submit(claim)
     assert again.status_code == 200 and again.json()["id"] == bill_id  # idempotency survives too
     # Faults are per run: a restart without flags clears them.

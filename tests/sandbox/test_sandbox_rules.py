@@ -207,7 +207,7 @@ def test_rule_fails_the_bill_that_breaks_it_and_accepts_the_one_that_keeps_it(ap
         case.prepare(api, today)
     failed, passed = _validated(api, case.failing(today), case.passing(today))
     rule = RULES[case.rule_id]
-    assert bill_status(failed) == "Failed"
+    assert bill_status(failed) == "AwaitingCorrection"
     matching = [error for error in errors_of(failed) if error["rule"] == case.rule_id]
     assert matching, errors_of(failed)
     assert matching[0]["field"] == rule.field and matching[0]["level"] == rule.level
