@@ -173,7 +173,11 @@ def test_the_bulk_status_form_matches_the_single_form(demo, make_invoice):
     assert (
         _reasons(single)[-3:]
         == _reasons(many)[-3:]
-        == ["Healthcode: Sending to Healthcode", "Healthcode: Unprocessed", "Healthcode: Failed"]
+        == [
+            "Healthcode: Sending to Healthcode",
+            f"Healthcode: {HealthcodeStatus.UNPROCESSED.label}",
+            "Healthcode: Awaiting correction — fix and resubmit",
+        ]
     )
 
 

@@ -171,7 +171,7 @@ def test_failed_bill_is_corrected_and_resubmitted_as_a_linked_version(demo, make
     invoice.refresh_from_db()
     assert invoice.healthcode_status == HealthcodeStatus.FAILED
     assert [e["field"] for e in first.errors] == ["RegistrationNo"]
-    assert "clearing" not in first.events.last().message and "Failed" in first.events.last().message
+    assert "clearing" not in first.events.last().message and "AwaitingCorrection" in first.events.last().message
 
     PatientRelationship.objects.filter(pk=invoice.insurance_id).update(registration_number="10000001")
     second = hc.submit_invoice(invoice=invoice, enqueue=False)
