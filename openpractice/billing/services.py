@@ -17,11 +17,11 @@ from django.utils import timezone
 
 from openpractice.billing.errors import BillingError
 from openpractice.billing.models import (
+    LIVE_HEALTHCODE_STATUSES,
     SHORTFALL_PRICE_SOURCE,
     BillTo,
     CreditNote,
     HealthcodeStatus,
-    LIVE_HEALTHCODE_STATUSES,
     Invoice,
     InvoiceLine,
     NumberSequence,

@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-
 import logging
 import re
 
@@ -37,7 +36,7 @@ _OLDER_WORDS = {"Failed": HealthcodeStatus.FAILED}
 
 
 def _folded(words: str) -> str:
-    """"In-process", "Inprocess", "in process" and "IN_PROCESS" are one status: Healthcode's own
+    """ "In-process", "Inprocess", "in process" and "IN_PROCESS" are one status: Healthcode's own
     listings spell them more than one way."""
     return re.sub(r"[^a-z]", "", words.lower())
 

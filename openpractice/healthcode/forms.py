@@ -15,7 +15,9 @@ class HealthcodeCredentialsForm(forms.Form):
         "https://api.healthcode.co.uk/.well-known/discovery-document.json (UAT: the same path on the UAT host). "
         "Type just the host's address and OpenPractice adds that path; leave blank for the environment's own "
         "address. Only Healthcode, the sandbox and hosts your administrator allows can be used.",
-        widget=forms.URLInput(attrs={"placeholder": "https://api.healthcode.co.uk/.well-known/discovery-document.json"}),
+        widget=forms.URLInput(
+            attrs={"placeholder": "https://api.healthcode.co.uk/.well-known/discovery-document.json"}
+        ),
     )
     site_id = forms.CharField(label="Site ID", max_length=20, validators=[validate_site_id])
     api_key_id = forms.CharField(label="API key id", max_length=200)

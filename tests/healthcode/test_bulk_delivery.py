@@ -62,7 +62,10 @@ def test_a_chunk_is_queued_and_delivered_with_every_record(demo, make_invoice, h
         assert submission.healthcode_status == HealthcodeStatus.UNPROCESSED and submission.attempts == 1
         assert [e.to_status for e in submission.events.order_by("id")] == ["queued", "unprocessed"]
         assert submission.invoice.healthcode_status == HealthcodeStatus.UNPROCESSED
-        assert submission.invoice.history.first().history_change_reason == f"Healthcode: {HealthcodeStatus.UNPROCESSED.label}"
+        assert (
+            submission.invoice.history.first().history_change_reason
+            == f"Healthcode: {HealthcodeStatus.UNPROCESSED.label}"
+        )
     exchanges = ApiExchange.objects.filter(practice=demo, endpoint="submit_claim_endpoint")
     assert exchanges.count() == 6
     for exchange in exchanges:

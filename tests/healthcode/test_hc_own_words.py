@@ -123,7 +123,10 @@ def test_default_discovery_urls_use_the_documented_path(settings):
         (" https://uat.api.healthcode.co.uk ", "https://uat.api.healthcode.co.uk/.well-known/discovery-document.json"),
         ("http://127.0.0.1:8100", "http://127.0.0.1:8100/.well-known/discovery-document.json"),
         # Anything with a path is an address someone meant: left as typed.
-        ("http://127.0.0.1:8100/.well-known/healthcode-discovery", "http://127.0.0.1:8100/.well-known/healthcode-discovery"),
+        (
+            "http://127.0.0.1:8100/.well-known/healthcode-discovery",
+            "http://127.0.0.1:8100/.well-known/healthcode-discovery",
+        ),
         ("https://proxy.example/healthcode/discovery", "https://proxy.example/healthcode/discovery"),
         ("https://api.healthcode.co.uk/?x=1", "https://api.healthcode.co.uk/?x=1"),
         ("", ""),
@@ -147,20 +150,26 @@ def test_saving_a_base_url_stores_the_documented_path(practice, sandbox_credenti
     assert saved.discovery_url == f"{healthcode_sandbox.url}/.well-known/discovery-document.json"
 
 
-def test_the_settings_form_completes_a_base_url_and_says_so(owner_client, practice, sandbox_credentials, healthcode_sandbox):
+def test_the_settings_form_completes_a_base_url_and_says_so(
+    owner_client, practice, sandbox_credentials, healthcode_sandbox
+):
     page = owner_client.get("/settings/integrations/healthcode/").content.decode()
     assert 'placeholder="https://api.healthcode.co.uk/.well-known/discovery-document.json"' in page
     assert "Type just the host&#x27;s address and OpenPractice adds that path" in page
     assert f'value="{outbound.default_discovery_url("sandbox")}"' in page  # a new set-up's default
     response = owner_client.post(
-        "/settings/integrations/healthcode/", {**sandbox_credentials, "discovery_url": healthcode_sandbox.url}, follow=True
+        "/settings/integrations/healthcode/",
+        {**sandbox_credentials, "discovery_url": healthcode_sandbox.url},
+        follow=True,
     )
     full = f"{healthcode_sandbox.url}/.well-known/discovery-document.json"
     html = response.content.decode()
     assert f"The discovery document URL was completed to {full}" in html
     assert HealthcodeIntegration.objects.get(practice=practice).discovery_url == full
     # Typed in full, nothing to say.
-    response = owner_client.post("/settings/integrations/healthcode/", {**sandbox_credentials, "discovery_url": full}, follow=True)
+    response = owner_client.post(
+        "/settings/integrations/healthcode/", {**sandbox_credentials, "discovery_url": full}, follow=True
+    )
     assert "was completed to" not in response.content.decode()
 
 
@@ -202,7 +211,14 @@ def test_awaiting_correction_keeps_the_failed_behaviour():
 
 
 @pytest.mark.parametrize(
-    "spelling, words", [("Inprocess", "In-process"), ("in process", "In-process"), ("AWAITING_COLLECTION", "AwaitingCollection"), ("Awaiting collection", "AwaitingCollection"), ("not-found", "NotFound")]
+    "spelling, words",
+    [
+        ("Inprocess", "In-process"),
+        ("in process", "In-process"),
+        ("AWAITING_COLLECTION", "AwaitingCollection"),
+        ("Awaiting collection", "AwaitingCollection"),
+        ("not-found", "NotFound"),
+    ],
 )
 def test_other_spellings_of_a_published_status_are_the_same_status(spelling, words):
     assert answers.status_for(spelling) == answers.PUBLISHED_STATUSES[words]

@@ -4,20 +4,53 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('billing', '0003_lean_write_indexes'),
+        ("billing", "0003_lean_write_indexes"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='historicalinvoice',
-            name='healthcode_status',
-            field=models.CharField(choices=[('not_submitted', 'Not submitted'), ('queued', 'Sending to Healthcode'), ('unprocessed', "Unprocessed — waiting for Healthcode's checks"), ('in_process', 'In process — being checked by Healthcode'), ('validated', "Validated — passed Healthcode's checks"), ('failed', 'Awaiting correction — fix and resubmit'), ('awaiting_collection', 'Awaiting collection by the insurer'), ('collected', 'Collected by the insurer'), ('cancelled', 'Cancelled'), ('not_required', 'Not required — Healthcode needs no bill'), ('not_found', 'Not found at Healthcode'), ('unspecified', 'Unspecified — Healthcode gave no status we know')], default='not_submitted', max_length=20),
+            model_name="historicalinvoice",
+            name="healthcode_status",
+            field=models.CharField(
+                choices=[
+                    ("not_submitted", "Not submitted"),
+                    ("queued", "Sending to Healthcode"),
+                    ("unprocessed", "Unprocessed — waiting for Healthcode's checks"),
+                    ("in_process", "In process — being checked by Healthcode"),
+                    ("validated", "Validated — passed Healthcode's checks"),
+                    ("failed", "Awaiting correction — fix and resubmit"),
+                    ("awaiting_collection", "Awaiting collection by the insurer"),
+                    ("collected", "Collected by the insurer"),
+                    ("cancelled", "Cancelled"),
+                    ("not_required", "Not required — Healthcode needs no bill"),
+                    ("not_found", "Not found at Healthcode"),
+                    ("unspecified", "Unspecified — Healthcode gave no status we know"),
+                ],
+                default="not_submitted",
+                max_length=20,
+            ),
         ),
         migrations.AlterField(
-            model_name='invoice',
-            name='healthcode_status',
-            field=models.CharField(choices=[('not_submitted', 'Not submitted'), ('queued', 'Sending to Healthcode'), ('unprocessed', "Unprocessed — waiting for Healthcode's checks"), ('in_process', 'In process — being checked by Healthcode'), ('validated', "Validated — passed Healthcode's checks"), ('failed', 'Awaiting correction — fix and resubmit'), ('awaiting_collection', 'Awaiting collection by the insurer'), ('collected', 'Collected by the insurer'), ('cancelled', 'Cancelled'), ('not_required', 'Not required — Healthcode needs no bill'), ('not_found', 'Not found at Healthcode'), ('unspecified', 'Unspecified — Healthcode gave no status we know')], default='not_submitted', max_length=20),
+            model_name="invoice",
+            name="healthcode_status",
+            field=models.CharField(
+                choices=[
+                    ("not_submitted", "Not submitted"),
+                    ("queued", "Sending to Healthcode"),
+                    ("unprocessed", "Unprocessed — waiting for Healthcode's checks"),
+                    ("in_process", "In process — being checked by Healthcode"),
+                    ("validated", "Validated — passed Healthcode's checks"),
+                    ("failed", "Awaiting correction — fix and resubmit"),
+                    ("awaiting_collection", "Awaiting collection by the insurer"),
+                    ("collected", "Collected by the insurer"),
+                    ("cancelled", "Cancelled"),
+                    ("not_required", "Not required — Healthcode needs no bill"),
+                    ("not_found", "Not found at Healthcode"),
+                    ("unspecified", "Unspecified — Healthcode gave no status we know"),
+                ],
+                default="not_submitted",
+                max_length=20,
+            ),
         ),
     ]

@@ -59,7 +59,11 @@ def refresh_status(*, submission: Submission, actor=None) -> Submission:
     if bill is None:
         # No bill matched the bill id: what Healthcode's own NotFound status says.
         bill = answers.BillAnswer(
-            bill_id=submission.bill_id, status=HealthcodeStatus.NOT_FOUND, words="NotFound", errors=[], collected_at=None
+            bill_id=submission.bill_id,
+            status=HealthcodeStatus.NOT_FOUND,
+            words="NotFound",
+            errors=[],
+            collected_at=None,
         )
     return apply_answer(submission_id=submission.pk, bill=bill, actor=actor)
 
