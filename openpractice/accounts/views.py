@@ -17,15 +17,12 @@ from openpractice.accounts.errors import AccountError
 from openpractice.accounts.forms import (
     ApiTokenForm,
     EmailLoginForm,
-    PractitionerProfileForm,
     RecoveryCodesForm,
     TurnOffTwoFactorForm,
     TwoFactorCodeForm,
     TwoFactorSetupForm,
 )
-from openpractice.accounts.models import ApiToken, PractitionerProfile
-from openpractice.practices.forms import MemberForm
-from openpractice.practices.models import Membership
+from openpractice.accounts.models import ApiToken
 from openpractice.practices.permissions import require_capability
 from openpractice.practices.roles import Capability
 from openpractice.practices.tenancy import get_for_practice_or_404
@@ -253,47 +250,3 @@ def api_token_revoke(request, token_id: int):
     services.revoke_api_token(token=token)
     messages.success(request, f"Token “{token.name}” revoked.")
     return redirect("accounts:api_tokens")
-
-
-def practitioner_profile_context(membership, form=None) -> dict:
-    """The practitioner card on Settings > Users > a user's page."""
-
-    profile = PractitionerProfile.objects.filter(membership=membership).first()
-    if form is None:
-        initial = (
-            {f: getattr(profile, f) for f in ("healthcode_identifier", "gmc_number", "specialty", "professional_title")}
-            if profile
-            else {}
-        )
-        form = PractitionerProfileForm(initial=initial)
-    return {"profile": profile, "profile_form": form}
-
-
-@require_POST
-@require_capability(Capability.MANAGE_USERS)
-def practitioner_profile(request, membership_id: int):
-    membership = get_for_practice_or_404(Membership.objects.select_related("user"), request.practice, pk=membership_id)
-    form = PractitionerProfileForm(request.POST)
-    if form.is_valid():
-        try:
-            _, warnings = services.save_practitioner_profile(membership=membership, **form.cleaned_data)
-        except AccountError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-        else:
-            # A warning (6 digits: a GMC number without its leading zero?) shows on the card itself.
-            messages.success(
-                request,
-                f"Practitioner details for {membership.user} saved."
-                + (" Check the warning below." if warnings else ""),
-            )
-            return redirect("practices:user_edit", membership.id)
-    return render(
-        request,
-        "accounts/user_edit.html",
-        {
-            "form": MemberForm(initial={"role": membership.role, "is_active": membership.is_active}),
-            "membership": membership,
-            "settings_tab": "users",
-            **practitioner_profile_context(membership, form),
-        },
-    )
