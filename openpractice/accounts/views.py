@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from openpractice.accounts import selectors, services, throttle, two_factor
 from openpractice.accounts.errors import AccountError
@@ -243,10 +243,25 @@ def api_tokens(request):
     return render(request, "accounts/api_tokens.html", {"form": form, "tokens": tokens, "new_token": new_token})
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @require_capability(Capability.VIEW_RECORDS)
 def api_token_revoke(request, token_id: int):
+    """GET asks, naming the token; the POST revokes it."""
     token = get_for_practice_or_404(ApiToken.objects.filter(user=request.user), request.practice, pk=token_id)
-    services.revoke_api_token(token=token)
-    messages.success(request, f"Token “{token.name}” revoked.")
-    return redirect("accounts:api_tokens")
+    if request.method == "POST":
+        services.revoke_api_token(token=token)
+        messages.success(request, f"Token “{token.name}” revoked.")
+        return redirect("accounts:api_tokens")
+    return render(
+        request,
+        "confirm.html",
+        {
+            "title": f"Revoke token “{token.name}”?",
+            "question": f"Revoke the API token “{token.name}” ({token.prefix}…)?",
+            "explanation": "Software using it is refused from now on. This cannot be undone: make a new token "
+            "if it is needed again.",
+            "confirm_label": f"Revoke token “{token.name}”",
+            "cancel_url": reverse("accounts:api_tokens"),
+            "cancel_label": "Keep it",
+        },
+    )
