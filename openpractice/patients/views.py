@@ -185,7 +185,7 @@ def relationship_remove(request, patient_id: int, relationship_id: int):
             "question": f"Remove {relationship.name} from {patient.full_name}?",
             "explanation": (
                 f"It goes from {patient.full_name}'s record; new invoices can no longer use it. "
-                "A membership an invoice was billed with stays: the invoice needs it."
+                "A membership an invoice was billed with cannot be removed: the invoice needs it."
                 if relationship.is_insurance
                 else f"It goes from {patient.full_name}'s record. You can add it again later."
             ),
