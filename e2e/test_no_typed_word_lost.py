@@ -231,7 +231,9 @@ def test_product_page_refuses_archive_while_a_contract_price_is_typed(
 
     page.get_by_role("link", name="Remove Bupa contract price £950.00 from 1 Jan 2026").click()
     page.get_by_role("button", name="Discard my changes and continue").click()
-    expect(page.locator("h1")).to_have_text("Remove the Bupa contract price £950.00 from 1 Jan 2026 from Knee arthroscopy?")
+    expect(page.locator("h1")).to_have_text(
+        "Remove the Bupa contract price £950.00 from 1 Jan 2026 from Knee arthroscopy?"
+    )
     page.get_by_role("button", name="Remove Bupa contract price £950.00 from 1 Jan 2026").click()
     expect(page.locator(".flash-success")).to_contain_text("removed from Knee arthroscopy")
     assert not ContractPrice.objects.exists()
