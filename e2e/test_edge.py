@@ -39,7 +39,6 @@ def test_pages_work_under_the_policy_and_load_nothing_from_elsewhere(page, live_
     from openpractice.patients.models import Patient
 
     page.goto(f"{live_server.url}/patients/{Patient.objects.order_by('id').first().pk}/edit/")
-    page.locator("#add-relationship summary").click()
     select, box = page.locator("#id_relationship_type"), page.locator("[data-insurance-only]")
     select.select_option("insurance")
     expect(box).to_be_visible()

@@ -79,12 +79,12 @@ def test_setup_guide_end_to_end(
         page.get_by_label("GMC number").fill("6519780")
         page.get_by_label("Specialty").fill("Trauma and orthopaedic surgery")
         page.get_by_label("Professional title").fill("Consultant Orthopaedic Surgeon")
-        page.get_by_role("button", name="Save practitioner details").click()
+        page.get_by_role("button", name="Save", exact=True).click()
         expect(page.locator(".flash-warning").first).to_contain_text("without its leading zero")
         screenshot(page, "setup-03-identifier-warning")
         page.get_by_label("Healthcode identifier").fill("0651978")
-        page.get_by_role("button", name="Save practitioner details").click()
-        expect(page.locator(".flash-success")).to_contain_text("Practitioner details for Mr Rhys Jones saved")
+        page.get_by_role("button", name="Save", exact=True).click()
+        expect(page.locator(".flash-success")).to_have_text("Mr Rhys Jones saved.")
 
         # 3. Locations: the consulting rooms bill as provider and payee with their 600 number.
         page.goto(f"{base}/settings/locations/new/")
@@ -137,14 +137,13 @@ def test_setup_guide_end_to_end(
         page.get_by_label("Phone").fill("07700 900101")
         page.get_by_label("Postcode").fill("SW1A 1AA")
         page.get_by_role("button", name="Save patient").click()
-        page.get_by_text("Add relationship").click()
         page.get_by_label("Relationship type").select_option(label="Insurance provider")
         _choose(page, "Patient or contact name", "Bup", "Bupa")
         page.get_by_label("Registration number").fill("10000001!")
         page.get_by_label("Authorisation code").fill("B123456")
         page.get_by_label("Authorised sessions").fill("6")
         page.get_by_label("Authorisation expires").fill("2026-12-31")
-        page.get_by_role("button", name="Save relationship").click()
+        page.get_by_role("button", name="Add relationship").click()
         # Refused at the field, with every other value still there.
         expect(page.locator("#id_registration_number_error")).to_contain_text("letters and digits")
         expect(page.get_by_label("Authorisation code")).to_have_value("B123456")
@@ -152,8 +151,10 @@ def test_setup_guide_end_to_end(
         expect(page.get_by_role("combobox", name="Patient or contact name")).to_have_value("Bupa")
         screenshot(page, "setup-07-registration-refused")
         page.get_by_label("Registration number").fill("10000001")
-        page.get_by_role("button", name="Save relationship").click()
-        expect(page.locator(".flash-success")).to_contain_text("Insurance provider Bupa added")
+        page.get_by_role("button", name="Add relationship").click()
+        expect(page.locator(".flash-success")).to_contain_text(
+            "Relationship with Bupa saved (Insurance provider, membership 10000001)."
+        )
         screenshot(page, "setup-08-patient-edit")
 
         # Every value again, on the summary pages.

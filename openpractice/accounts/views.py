@@ -10,22 +10,19 @@ from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from openpractice.accounts import selectors, services, throttle, two_factor
 from openpractice.accounts.errors import AccountError
 from openpractice.accounts.forms import (
     ApiTokenForm,
     EmailLoginForm,
-    PractitionerProfileForm,
     RecoveryCodesForm,
     TurnOffTwoFactorForm,
     TwoFactorCodeForm,
     TwoFactorSetupForm,
 )
-from openpractice.accounts.models import ApiToken, PractitionerProfile
-from openpractice.practices.forms import MemberForm
-from openpractice.practices.models import Membership
+from openpractice.accounts.models import ApiToken
 from openpractice.practices.permissions import require_capability
 from openpractice.practices.roles import Capability
 from openpractice.practices.tenancy import get_for_practice_or_404
@@ -246,54 +243,25 @@ def api_tokens(request):
     return render(request, "accounts/api_tokens.html", {"form": form, "tokens": tokens, "new_token": new_token})
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @require_capability(Capability.VIEW_RECORDS)
 def api_token_revoke(request, token_id: int):
+    """GET asks, naming the token; the POST revokes it."""
     token = get_for_practice_or_404(ApiToken.objects.filter(user=request.user), request.practice, pk=token_id)
-    services.revoke_api_token(token=token)
-    messages.success(request, f"Token “{token.name}” revoked.")
-    return redirect("accounts:api_tokens")
-
-
-def practitioner_profile_context(membership, form=None) -> dict:
-    """The practitioner card on Settings > Users > a user's page."""
-
-    profile = PractitionerProfile.objects.filter(membership=membership).first()
-    if form is None:
-        initial = (
-            {f: getattr(profile, f) for f in ("healthcode_identifier", "gmc_number", "specialty", "professional_title")}
-            if profile
-            else {}
-        )
-        form = PractitionerProfileForm(initial=initial)
-    return {"profile": profile, "profile_form": form}
-
-
-@require_POST
-@require_capability(Capability.MANAGE_USERS)
-def practitioner_profile(request, membership_id: int):
-    membership = get_for_practice_or_404(Membership.objects.select_related("user"), request.practice, pk=membership_id)
-    form = PractitionerProfileForm(request.POST)
-    if form.is_valid():
-        try:
-            _, warnings = services.save_practitioner_profile(membership=membership, **form.cleaned_data)
-        except AccountError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-        else:
-            # A warning (6 digits: a GMC number without its leading zero?) shows on the card itself.
-            messages.success(
-                request,
-                f"Practitioner details for {membership.user} saved."
-                + (" Check the warning below." if warnings else ""),
-            )
-            return redirect("practices:user_edit", membership.id)
+    if request.method == "POST":
+        services.revoke_api_token(token=token)
+        messages.success(request, f"Token “{token.name}” revoked.")
+        return redirect("accounts:api_tokens")
     return render(
         request,
-        "accounts/user_edit.html",
+        "confirm.html",
         {
-            "form": MemberForm(initial={"role": membership.role, "is_active": membership.is_active}),
-            "membership": membership,
-            "settings_tab": "users",
-            **practitioner_profile_context(membership, form),
+            "title": f"Revoke token “{token.name}”?",
+            "question": f"Revoke the API token “{token.name}” ({token.prefix}…)?",
+            "explanation": "Software using it is refused from now on. This cannot be undone: make a new token "
+            "if it is needed again.",
+            "confirm_label": f"Revoke token “{token.name}”",
+            "cancel_url": reverse("accounts:api_tokens"),
+            "cancel_label": "Keep it",
         },
     )

@@ -9,6 +9,7 @@ from openpractice.domain_errors import DomainError
 
 class Code(StrEnum):
     DUPLICATE = "duplicate"
+    IN_USE = "in_use"
     INVALID = "invalid"
     REQUIRED = "required"
 

@@ -87,6 +87,11 @@ class RelationshipForm(forms.Form):
             placeholder="Type a name",
         )
 
+    def has_anything_typed(self) -> bool:
+        """Whether the person filled in any of it (a bound form): then it is saved, or refused
+        with its errors, never silently dropped."""
+        return any(self[name].data not in (None, "") for name in self.fields)
+
     def general_fields(self):
         return [self["relationship_type"], self["related"], self["notes"]]
 

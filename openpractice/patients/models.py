@@ -143,3 +143,11 @@ class PatientRelationship(models.Model):
     @property
     def is_insurance(self) -> bool:
         return self.relationship_type == RelationshipType.INSURANCE
+
+    @property
+    def name(self) -> str:
+        """What the relationship is, in the words a Remove button and its confirmation use:
+        "Bupa membership 12345678", "Emergency contact Jane Bennett"."""
+        if self.is_insurance:
+            return f"{self.counterpart} membership {self.registration_number}"
+        return f"{self.get_relationship_type_display()} {self.counterpart}"

@@ -8,6 +8,7 @@ from datetime import date
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
 from django.utils import timezone
 
 from openpractice.coding import insurer_formats as formats
@@ -106,6 +107,18 @@ def update_patient(*, patient: Patient, data: dict) -> Patient:
     _set_keys(patient)
     patient.save()
     return patient
+
+
+@transaction.atomic
+def update_patient_and_add_relationship(
+    *, patient: Patient, data: dict, relationship: dict | None
+) -> tuple[Patient, PatientRelationship | None]:
+    """The patient's edit page in one go: the details, and the new relationship when one was
+    filled in. Both are saved or neither (a refused membership number leaves the details as they
+    were), so "Save patient" never drops a relationship typed beside it."""
+    patient = update_patient(patient=patient, data=data)
+    added = add_relationship(patient=patient, data=relationship) if relationship is not None else None
+    return patient, added
 
 
 @transaction.atomic
@@ -234,4 +247,13 @@ def update_relationship(*, relationship: PatientRelationship, data: dict) -> Pat
 
 @transaction.atomic
 def remove_relationship(*, relationship: PatientRelationship) -> None:
-    relationship.delete()
+    """Refused for a membership an invoice was billed with: the invoice keeps pointing at it."""
+    try:
+        with transaction.atomic():
+            relationship.delete()
+    except ProtectedError:
+        raise PatientError(
+            f"{relationship.name} is on an invoice, so it stays on the record. If the patient's "
+            "insurance has changed, add the new membership as another relationship.",
+            code="in_use",
+        ) from None

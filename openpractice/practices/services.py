@@ -13,7 +13,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from openpractice.accounts.models import User, hash_token
+from openpractice.accounts.models import PractitionerProfile, User, hash_token
+from openpractice.accounts.services import save_practitioner_profile
 from openpractice.practices.errors import PracticeError
 from openpractice.practices.models import (
     Invitation,
@@ -350,3 +351,23 @@ def change_member(*, membership: Membership, role: str, is_active: bool, changed
     membership._change_reason = f"Changed by {changed_by.email}"
     membership.save()
     return membership
+
+
+PRACTITIONER_FIELDS = ("healthcode_identifier", "gmc_number", "specialty", "professional_title")
+
+
+@transaction.atomic
+def save_member(
+    *, membership: Membership, role: str, is_active: bool, practitioner: dict, changed_by: User
+) -> tuple[Membership, list[str]]:
+    """A user's page in one go: role, active, and practitioner details, all saved or none (a
+    refused Healthcode identifier leaves the role as it was). Returns the membership and any
+    warnings to show. Someone with no practitioner details and nothing typed gets no profile: a
+    profile is what makes a member a practitioner on the invoice form."""
+    membership = change_member(membership=membership, role=role, is_active=is_active, changed_by=changed_by)
+    details = {field: practitioner.get(field) or "" for field in PRACTITIONER_FIELDS}
+    has_profile = PractitionerProfile.objects.filter(membership=membership).exists()
+    if not has_profile and not any(str(value).strip() for value in details.values()):
+        return membership, []
+    _, warnings = save_practitioner_profile(membership=membership, **details)
+    return membership, warnings

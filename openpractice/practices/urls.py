@@ -1,6 +1,5 @@
 from django.urls import path
 
-from openpractice.accounts import views as account_views
 from openpractice.practices import views
 
 app_name = "practices"
@@ -20,7 +19,7 @@ urlpatterns = [
     path("settings/users/<int:membership_id>/", views.user_edit, name="user_edit"),
     path(
         "settings/users/<int:membership_id>/practitioner/",
-        account_views.practitioner_profile,
+        views.practitioner_profile,
         name="practitioner_profile",
     ),
 ]

@@ -10,10 +10,13 @@ from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_not_required
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
-from openpractice.accounts.models import User
-from openpractice.accounts.views import practitioner_profile_context
+from openpractice.accounts import services as account_services
+from openpractice.accounts.errors import AccountError
+from openpractice.accounts.forms import PractitionerProfileForm
+from openpractice.accounts.models import PractitionerProfile, User
+from openpractice.domain_errors import DomainError
 from openpractice.practices import selectors, services
 from openpractice.practices.errors import PracticeError
 from openpractice.practices.forms import (
@@ -243,30 +246,92 @@ def invitation_accept(request, token: str):
     return render(request, "practices/invitation_accept.html", {**context, "form": form})
 
 
-@require_capability(Capability.MANAGE_USERS)
-def user_edit(request, membership_id: int):
-    membership = get_for_practice_or_404(Membership.objects.select_related("user"), request.practice, pk=membership_id)
-    form = MemberForm(request.POST or None, initial={"role": membership.role, "is_active": membership.is_active})
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.change_member(
-                membership=membership,
-                role=form.cleaned_data["role"],
-                is_active=form.cleaned_data["is_active"],
-                changed_by=request.user,
-            )
-        except PracticeError as exc:
-            _form_error(form, exc)
-        else:
-            messages.success(request, f"{membership.user} saved.")
-            return redirect("practices:user_list")
+def _profile_initial(profile) -> dict:
+    return {f: getattr(profile, f) for f in services.PRACTITIONER_FIELDS} if profile else {}
+
+
+def _user_page(request, membership, member_form, profile_form, *, status: int = 200):
+    """Settings > Users > a user: the role and the practitioner details in ONE form, one Save."""
     return render(
         request,
         "accounts/user_edit.html",
         {
-            "form": form,
+            "form": member_form,
+            "profile_form": profile_form,
+            "profile": PractitionerProfile.objects.filter(membership=membership).first(),
             "membership": membership,
             "settings_tab": "users",
-            **practitioner_profile_context(membership),
+            "refused": [
+                form[name].label if name in form.fields else "the page"
+                for form in (member_form, profile_form)
+                if form.is_bound
+                for name in form.errors
+            ],
         },
+        status=status,
     )
+
+
+def _route_error(exc: DomainError, member_form, profile_form) -> None:
+    """A service's refusal at the field it names, on whichever form has that field."""
+    if exc.field in profile_form.fields:
+        profile_form.add_error(exc.field, exc.message)
+    else:
+        member_form.add_error(exc.field if exc.field in member_form.fields else None, exc.message)
+
+
+@require_capability(Capability.MANAGE_USERS)
+def user_edit(request, membership_id: int):
+    """One Save for everything on the page: role, active, practitioner details, validated
+    together and saved together (save_member), or nothing saved and every typed value shown
+    again with the refused field named."""
+    membership = get_for_practice_or_404(Membership.objects.select_related("user"), request.practice, pk=membership_id)
+    profile = PractitionerProfile.objects.filter(membership=membership).first()
+    data = request.POST if request.method == "POST" else None
+    member_form = MemberForm(data, initial={"role": membership.role, "is_active": membership.is_active})
+    profile_form = PractitionerProfileForm(data, initial=_profile_initial(profile))
+    if data is not None and member_form.is_valid() & profile_form.is_valid():  # both, so both show errors
+        try:
+            membership, warnings = services.save_member(
+                membership=membership,
+                role=member_form.cleaned_data["role"],
+                is_active=member_form.cleaned_data["is_active"],
+                practitioner=profile_form.cleaned_data,
+                changed_by=request.user,
+            )
+        except (PracticeError, AccountError) as exc:
+            _route_error(exc, member_form, profile_form)
+        else:
+            if warnings:
+                # The warning (6 digits: a GMC number without its leading zero?) shows on the page.
+                messages.success(request, f"{membership.user} saved. Check the warning below.")
+                return redirect("practices:user_edit", membership.id)
+            messages.success(request, f"{membership.user} saved.")
+            return redirect("practices:user_list")
+    return _user_page(request, membership, member_form, profile_form)
+
+
+@require_http_methods(["GET", "POST"])
+@require_capability(Capability.MANAGE_USERS)
+def practitioner_profile(request, membership_id: int):
+    """The practitioner details alone. GET is where a "no Healthcode identifier" message links:
+    the user's page, at the field. A POST (a page open from before the one-Save page) saves the
+    details alone and leaves the role as it is."""
+    membership = get_for_practice_or_404(Membership.objects.select_related("user"), request.practice, pk=membership_id)
+    if request.method == "GET":
+        return redirect(reverse("practices:user_edit", args=[membership.id]) + "#id_healthcode_identifier")
+    member_form = MemberForm(initial={"role": membership.role, "is_active": membership.is_active})
+    profile_form = PractitionerProfileForm(request.POST)
+    if profile_form.is_valid():
+        try:
+            _, warnings = account_services.save_practitioner_profile(membership=membership, **profile_form.cleaned_data)
+        except AccountError as exc:
+            _route_error(exc, member_form, profile_form)
+        else:
+            messages.success(
+                request,
+                f"Practitioner details for {membership.user} saved."
+                + (" Check the warning below." if warnings else ""),
+            )
+            return redirect("practices:user_edit", membership.id)
+    return _user_page(request, membership, member_form, profile_form)

@@ -112,5 +112,10 @@ class ContractPrice(models.Model):
     def __str__(self) -> str:
         return f"{self.product} for {self.insurer_contact}: £{self.price}"
 
+    @property
+    def name(self) -> str:
+        """What a Remove button and its confirmation call it: "Bupa contract price £950.00 from 1 Jan 2026"."""
+        return f"{self.insurer_contact.name} contract price £{self.price:,.2f} from {self.valid_from:%-d %b %Y}"
+
     def is_valid_on(self, day) -> bool:
         return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)

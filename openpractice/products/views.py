@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
 
 from openpractice.coding.models import CodeSystem
 from openpractice.contacts.selectors import insurer_contacts
@@ -113,14 +114,34 @@ def contract_add(request, product_id: int):
     return render(request, "products/detail.html", _detail_context(request, product, form))
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @require_capability(Capability.EDIT_RECORDS)
 def contract_remove(request, product_id: int, contract_id: int):
+    """GET asks, naming the price; the POST removes it."""
     product = get_for_practice_or_404(Product, request.practice, pk=product_id)
-    contract = get_for_practice_or_404(ContractPrice.objects.filter(product=product), request.practice, pk=contract_id)
-    services.remove_contract_price(contract=contract)
-    messages.success(request, "Contract price removed.")
-    return redirect("products:detail", product.id)
+    contract = get_for_practice_or_404(
+        ContractPrice.objects.filter(product=product).select_related("insurer_contact"),
+        request.practice,
+        pk=contract_id,
+    )
+    name = contract.name
+    if request.method == "POST":
+        services.remove_contract_price(contract=contract)
+        messages.success(request, f"{name} removed from {product.name}.")
+        return redirect("products:detail", product.id)
+    return render(
+        request,
+        "confirm.html",
+        {
+            "title": f"Remove {name}?",
+            "question": f"Remove the {name} from {product.name}?",
+            "explanation": f"Bills for {product.name} to {contract.insurer_contact.name} then use the next "
+            "contract price that applies, or the list price. Invoices already made keep their prices.",
+            "confirm_label": f"Remove {name}",
+            "cancel_url": reverse("products:detail", args=[product.id]),
+            "cancel_label": "Keep it",
+        },
+    )
 
 
 @require_POST

@@ -31,3 +31,18 @@ def test_cannot_revoke_someone_elses_token(owner_client, receptionist, practice)
     assert owner_client.post(f"/accounts/api-tokens/{token.pk}/revoke/").status_code == 404
     token.refresh_from_db()
     assert token.is_active
+
+
+def test_revoke_asks_first_naming_the_token(owner_client, owner, practice):
+    from openpractice.accounts.services import create_api_token
+
+    token, _ = create_api_token(user=owner, practice=practice, name="Accounts export")
+    listing = owner_client.get("/accounts/api-tokens/").content.decode()
+    assert "Revoke “Accounts export”" in listing
+    page = owner_client.get(f"/accounts/api-tokens/{token.pk}/revoke/").content.decode()
+    assert "Revoke the API token “Accounts export”" in page and ">Revoke token “Accounts export”</button>" in page
+    token.refresh_from_db()
+    assert token.is_active  # GET never writes
+    owner_client.post(f"/accounts/api-tokens/{token.pk}/revoke/")
+    token.refresh_from_db()
+    assert not token.is_active
