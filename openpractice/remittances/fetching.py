@@ -218,9 +218,7 @@ def request_fetch(*, practice, user=None) -> FetchRun:
     running = active_run(practice=practice)
     if running is not None:
         return running
-    FetchRun.objects.for_practice(practice).filter(
-        status__in=(FetchRunStatus.QUEUED, FetchRunStatus.RUNNING)
-    ).update(
+    FetchRun.objects.for_practice(practice).filter(status__in=(FetchRunStatus.QUEUED, FetchRunStatus.RUNNING)).update(
         status=FetchRunStatus.FAILED,
         error="It did not finish (the worker stopped); fetched again.",
         finished_at=timezone.now(),
@@ -277,7 +275,9 @@ def run_fetch(*, run_id: int) -> str:
     try:
         report = fetch_remittances(practice=run.practice)
     except Exception as exc:
-        fail_run(run_id=run.pk, reason=f"An unexpected error stopped the fetch ({type(exc).__name__}); nothing was lost.")
+        fail_run(
+            run_id=run.pk, reason=f"An unexpected error stopped the fetch ({type(exc).__name__}); nothing was lost."
+        )
         raise
     finish_run(run=run, report=report)
     return report.message

@@ -17,8 +17,8 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from django.utils import timezone
 from django.db.models import Q
+from django.utils import timezone
 
 from openpractice.practices.tenancy import PracticeScopedQuerySet
 

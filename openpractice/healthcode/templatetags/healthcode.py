@@ -85,7 +85,10 @@ def invoice_healthcode_status(invoice):
 @register.simple_tag
 def invoice_healthcode_in_motion(invoice) -> bool:
     """Sent and not at a final status: the page polls until the bill settles."""
-    return invoice.is_insurer_bill and invoice.healthcode_status not in (HealthcodeStatus.NOT_SUBMITTED, *hc.FINAL_STATUSES)
+    return invoice.is_insurer_bill and invoice.healthcode_status not in (
+        HealthcodeStatus.NOT_SUBMITTED,
+        *hc.FINAL_STATUSES,
+    )
 
 
 @register.inclusion_tag("healthcode/_invoice_panel.html", takes_context=True)
