@@ -83,7 +83,7 @@ def practice_a(practice, make_member, insurer_contact):
     from openpractice.practices.models import Membership
     from openpractice.practices.services import create_location, invite_member
     from openpractice.products.models import ContractPrice
-    from openpractice.remittances.models import PendingImport
+    from openpractice.remittances.models import FetchRun, PendingImport
 
     world = World(practice, make_member, insurer_contact, last="Quuxley")
     world.patient.first_name = "Zebedee"
@@ -141,6 +141,7 @@ def practice_a(practice, make_member, insurer_contact):
         content=b"Quuxley",
         expires_at=timezone.now() + dt.timedelta(hours=1),
     )
+    fetch_run = FetchRun.objects.create(practice=practice, status="failed", error="Quuxley unreachable")
     exchange = ApiExchange.objects.create(
         practice=practice,
         endpoint="claims",
@@ -167,6 +168,7 @@ def practice_a(practice, make_member, insurer_contact):
         "bulk_id": bulk.pk,
         "exchange_id": exchange.pk,
         "pending_id": pending.pk,
+        "run_id": fetch_run.pk,
         "invitation_id": invitation.pk,
         "system": "ccsd",
         "code": code.code,

@@ -12,6 +12,7 @@ urlpatterns = [
     path("invoices/new/", views.invoice_new, name="add"),
     path("invoices/<int:invoice_id>/", views.invoice_detail, name="detail"),
     path("invoices/<int:invoice_id>/edit/", views.invoice_edit, name="edit"),
+    path("invoices/<int:invoice_id>/live/", views.invoice_live, name="live"),
     path("invoices/<int:invoice_id>/pdf/", views.invoice_pdf, name="pdf"),
     path("invoices/<int:invoice_id>/registration-number/", views.fix_registration, name="fix_registration"),
     path("invoices/<int:invoice_id>/issue/", views.invoice_issue, name="issue"),

@@ -209,6 +209,7 @@ def invoice_detail(request, invoice_id: int):
         "billing/detail.html",
         {
             "invoice": invoice,
+            "live_version": _live_version(invoice),
             "can_bill": _can_bill(request),
             "payment_form": PaymentForm(initial={"received_on": timezone.localdate(), "amount": invoice.balance}),
             "credit_form": CreditNoteForm(),
@@ -222,6 +223,26 @@ def invoice_detail(request, invoice_id: int):
             ),
         },
     )
+
+
+def _live_version(invoice: Invoice) -> str:
+    """What the page last saw of the invoice: every write to it (a Healthcode status, a payment,
+    a remittance's settlement) moves updated_at."""
+    return f"{invoice.updated_at.timestamp():.6f}"
+
+
+@require_GET
+@require_capability(Capability.VIEW_RECORDS)
+def invoice_live(request, invoice_id: int):
+    """Polled by the invoice page while its bill is on its way (billing/_live.html): 204 while the
+    invoice is as the page saw it; once it changed, the parts that follow from it, swapped out of
+    band together (badges, the Healthcode panel and its history, money, payments, remittance).
+    Only reads: the changes come from the workers and the schedule."""
+    invoice = selectors.invoice_with_rows(practice=request.practice, invoice_id=invoice_id)
+    version = _live_version(invoice)
+    if request.GET.get("seen") == version:
+        return HttpResponse(status=204)
+    return render(request, "billing/_live_parts.html", {"invoice": invoice, "live_version": version})
 
 
 @require_GET

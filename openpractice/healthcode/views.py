@@ -98,7 +98,8 @@ def invoice_check_membership(request, invoice_id: int):
 @require_GET
 @require_capability(Capability.VIEW_RECORDS)
 def invoice_status(request, invoice_id: int):
-    """The Healthcode status badge, polled by htmx while a bill is on its way."""
+    """The Healthcode status badge alone (the invoice page polls billing's invoice_live, which
+    swaps this badge with the rest of the page's parts)."""
     invoice = get_for_practice_or_404(Invoice, request.practice, pk=invoice_id)
     return render(request, "healthcode/_hc_status.html", {"invoice": invoice})
 

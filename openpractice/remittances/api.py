@@ -163,8 +163,8 @@ def get_remittance(request, batch_id: int):
 
 @router.post("/remittances/fetch", response={202: dict}, auth=auth_for(Capability.BILLING))
 def fetch(request):
-    fetching.request_fetch(practice=request.practice)
-    return Status(202, {"detail": "Fetching remittances from Healthcode."})
+    run = fetching.request_fetch(practice=request.practice, user=request.user)
+    return Status(202, {"detail": "Fetching remittances from Healthcode.", "run": run.pk, "status": run.status})
 
 
 @router.post("/remittances/import", response={200: PreviewOut, 201: BatchDetailOut}, auth=auth_for(Capability.BILLING))

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime as dt
 import logging
 
 from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
 
 from openpractice.billing.models import HealthcodeStatus
 from openpractice.healthcode import submission as hc
@@ -22,8 +25,16 @@ from openpractice.healthcode.errors import HealthcodeSetupError, SubmissionError
 from openpractice.healthcode.models import Submission
 from openpractice.healthcode.services import require_tested
 from openpractice.remittances import parsing, services
-from openpractice.remittances.errors import RemittanceError
-from openpractice.remittances.models import BatchSource, BatchStatus, RemittanceBatch
+from openpractice.remittances.errors import Code, RemittanceError
+from openpractice.remittances.models import (
+    BatchSource,
+    BatchStatus,
+    FetchRun,
+    FetchRunStatus,
+    LineStatus,
+    RemittanceBatch,
+    RemittanceLine,
+)
 
 logger = logging.getLogger("openpractice.remittances")
 PAGE = 100
@@ -37,7 +48,11 @@ class FetchReport:
     posted: int = 0
     already_had: int = 0  # seen before: acknowledged again, nothing posted
     acknowledged: int = 0
+    matched: int = 0  # lines of the batches posted now that were matched to an invoice
+    to_review: int = 0  # ... and those left for a person to match
     failed: list[str] = dataclasses.field(default_factory=list)
+    # Why the run as a whole stopped (not set up, the pending list unreadable): the fetch failed.
+    stopped: str = ""
 
     @property
     def message(self) -> str:
@@ -86,6 +101,7 @@ def fetch_remittances(*, practice, client=None) -> FetchReport:
         context = contextlib.nullcontext(client) if client is not None else _client(practice)
     except HealthcodeSetupError as exc:
         report.failed.append(exc.message)
+        report.stopped = exc.message
         return report
     with context as client:
         try:
@@ -95,6 +111,7 @@ def fetch_remittances(*, practice, client=None) -> FetchReport:
                 _one(practice, client, remittance_id, report)
         except HealthcodeError as exc:
             report.failed.append(exc.message)
+            report.stopped = exc.message
     logger.info("Remittances for practice %s: %s", practice.pk, report.message)
     return report
 
@@ -130,6 +147,7 @@ def _one(practice, client, remittance_id: str, report: FetchReport) -> None:
         try:
             services.post_batch(batch_id=batch.pk)
             report.posted += 1
+            _count_lines(batch, report)
         except RemittanceError as exc:
             report.failed.append(f"{remittance_id}: {exc.message}")
         else:
@@ -146,6 +164,17 @@ def _one(practice, client, remittance_id: str, report: FetchReport) -> None:
     if batch.external_id == remittance_id:  # not a file that said the same remittance before it arrived
         services.mark_acknowledged(batch=batch)
     report.acknowledged += 1
+
+
+def _count_lines(batch, report: FetchReport) -> None:
+    by_status = dict(
+        RemittanceLine.objects.filter(practice_id=batch.practice_id, batch=batch)
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    report.matched += by_status.get(LineStatus.ALLOCATED, 0)
+    report.to_review += by_status.get(LineStatus.REVIEW, 0)
 
 
 STATUS_REFRESH_LIMIT = 50  # the rest catch up through sync_healthcode
@@ -167,10 +196,88 @@ def _refresh_bill_statuses(practice, batch) -> None:
             logger.info("Status of bill %s not refreshed: %s", submission.bill_id, exc.message)
 
 
-def request_fetch(*, practice) -> None:
-    """On demand (the Fetch now button, the API): queued for the worker once the request's
-    transaction commits."""
-    # Here, not at the top: the tasks module imports this one (its task runs fetch_remittances).
+# -- a fetch asked for by a person: its run, queued, running, done or failed --------------------
+def active_run(*, practice) -> FetchRun | None:
+    """The practice's run still queued or running, unless it is stale (its worker died)."""
+    cutoff = timezone.now() - dt.timedelta(minutes=FetchRun.STALE_AFTER_MINUTES)
+    return (
+        FetchRun.objects.for_practice(practice)
+        .filter(status__in=(FetchRunStatus.QUEUED, FetchRunStatus.RUNNING), created_at__gte=cutoff)
+        .first()
+    )
+
+
+@transaction.atomic
+def request_fetch(*, practice, user=None) -> FetchRun:
+    """On demand (the Fetch now button, the API): a run queued for the worker once the request's
+    transaction commits. A run already queued or running is the answer to a second press (one
+    fetch at a time is enough); one left behind by a dead worker is closed as failed first."""
+    # Here, not at the top: the tasks module imports this one (its task runs run_fetch).
     from openpractice.remittances.tasks import fetch_practice_remittances
 
-    transaction.on_commit(lambda: fetch_practice_remittances.enqueue(practice.pk))
+    running = active_run(practice=practice)
+    if running is not None:
+        return running
+    FetchRun.objects.for_practice(practice).filter(status__in=(FetchRunStatus.QUEUED, FetchRunStatus.RUNNING)).update(
+        status=FetchRunStatus.FAILED,
+        error="It did not finish (the worker stopped); fetched again.",
+        finished_at=timezone.now(),
+    )
+    run = FetchRun.objects.create(practice=practice, requested_by=user)
+    transaction.on_commit(lambda: fetch_practice_remittances.enqueue(practice.pk, run.pk))
+    return run
+
+
+@transaction.atomic
+def start_run(*, run_id: int) -> FetchRun | None:
+    """Queued -> running. None when the run has finished already (a task run twice does nothing
+    the second time); a running run may start again (its worker died and the task was requeued)."""
+    run = FetchRun.objects.select_for_update().filter(pk=run_id).first()
+    if run is None or not run.is_active:
+        return None
+    run.status = FetchRunStatus.RUNNING
+    run.started_at = timezone.now()
+    run.save(update_fields=["status", "started_at"])
+    return run
+
+
+@transaction.atomic
+def finish_run(*, run: FetchRun, report: FetchReport) -> FetchRun:
+    """Running -> done (with what it found and any problem with one remittance) or failed (the
+    fetch as a whole could not run: the reason)."""
+    run = FetchRun.objects.select_for_update().get(pk=run.pk)
+    if run.status != FetchRunStatus.RUNNING:
+        raise RemittanceError(
+            f"This fetch is {run.get_status_display().lower()}, not running.", field="status", code=Code.WRONG_STATUS
+        )
+    run.status = FetchRunStatus.FAILED if report.stopped else FetchRunStatus.DONE
+    run.error = report.stopped
+    run.fetched, run.matched, run.to_review = report.stored, report.matched, report.to_review
+    run.problems = [p for p in report.failed if p != report.stopped][:50]
+    run.finished_at = timezone.now()
+    run.save()
+    return run
+
+
+@transaction.atomic
+def fail_run(*, run_id: int, reason: str) -> None:
+    """Any run not finished yet -> failed, with the reason (an unexpected error in the worker)."""
+    FetchRun.objects.filter(pk=run_id, status__in=(FetchRunStatus.QUEUED, FetchRunStatus.RUNNING)).update(
+        status=FetchRunStatus.FAILED, error=reason[:2000], finished_at=timezone.now()
+    )
+
+
+def run_fetch(*, run_id: int) -> str:
+    """The worker's side of a requested fetch: start the run, fetch, record the outcome."""
+    run = start_run(run_id=run_id)
+    if run is None:
+        return f"Fetch run {run_id} has finished already."
+    try:
+        report = fetch_remittances(practice=run.practice)
+    except Exception as exc:
+        fail_run(
+            run_id=run.pk, reason=f"An unexpected error stopped the fetch ({type(exc).__name__}); nothing was lost."
+        )
+        raise
+    finish_run(run=run, report=report)
+    return report.message

@@ -12,11 +12,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from openpractice.practices.tenancy import PracticeScopedQuerySet
 
@@ -303,3 +305,56 @@ class PendingImport(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+
+class FetchRunStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Fetching"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class FetchRun(models.Model):
+    """One "Fetch from Healthcode now": queued by the button, run by a worker, kept with its outcome
+    so the remittances page shows where it is (and, after a reload, what it found)."""
+
+    # A run queued or running for longer than this is taken as lost (its worker died): a new
+    # request may start another, and the page stops waiting for it.
+    STALE_AFTER_MINUTES = 15
+
+    practice = models.ForeignKey("practices.Practice", on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=10, choices=FetchRunStatus.choices, default=FetchRunStatus.QUEUED)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # The outcome: new remittances stored, their lines matched to invoices, and what went wrong.
+    fetched = models.PositiveIntegerField(default=0)
+    matched = models.PositiveIntegerField(default=0)
+    to_review = models.PositiveIntegerField(default=0)
+    problems = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)  # why a failed run failed
+
+    objects = PracticeScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["practice", "-created_at"], name="remittance_fetch_run_latest")]
+
+    def __str__(self) -> str:
+        return f"Fetch run {self.pk} ({self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (FetchRunStatus.QUEUED, FetchRunStatus.RUNNING)
+
+    @property
+    def is_stale(self) -> bool:
+        """Queued or running for too long: its worker died (a new request closes it)."""
+        return self.is_active and self.created_at < timezone.now() - dt.timedelta(minutes=self.STALE_AFTER_MINUTES)
+
+    @property
+    def is_polled(self) -> bool:
+        return self.is_active and not self.is_stale

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models import Exists, Max, Min, OuterRef, Q, QuerySet, Sum
 
 from openpractice.billing.models import BillTo, Invoice, RecordStatus
 from openpractice.patients.keys import registration_key
@@ -12,6 +12,7 @@ from openpractice.practices.tenancy import get_for_practice_or_404
 from openpractice.remittances.models import (
     Allocation,
     AllocationKind,
+    FetchRun,
     LineStatus,
     RemittanceBatch,
     RemittanceLine,
@@ -100,6 +101,52 @@ def remittance_for_invoice(*, practice, invoice) -> list[RemittanceLine]:
         .select_related("batch")
         .order_by("-batch__payment_date", "-id")
     )
+
+
+def payments_for_invoice(*, practice, invoice) -> list[dict]:
+    """What the ledger applied to an invoice, one row per remittance line and kind, for the
+    invoice's payments panel: an insurer's payment, a shortfall moved to the patient. Reversed rows
+    and their reversals cancel and are left out, as are lines that paid nothing (a rejection), so
+    the rows add up to what the ledger counts in the invoice's paid total."""
+    rows = (
+        Allocation.objects.for_practice(practice)
+        .filter(invoice_id=invoice.pk, reversed_by__isnull=True)
+        .exclude(kind=AllocationKind.REVERSAL)
+        .values(
+            "remittance_line_id",
+            "kind",
+            "remittance_line__batch_id",
+            "remittance_line__batch__payment_reference",
+            "remittance_line__batch__insurer_name",
+            "patient_invoice_id",
+            "patient_invoice__number",
+        )
+        .annotate(amount=Sum("amount"), posted_on=Max("posted_on"), first_id=Min("id"))
+        .order_by("posted_on", "first_id")
+    )
+    return [
+        {
+            "kind": row["kind"],
+            "posted_on": row["posted_on"],
+            "amount": row["amount"],
+            "batch_id": row["remittance_line__batch_id"],
+            "reference": row["remittance_line__batch__payment_reference"],
+            "insurer": row["remittance_line__batch__insurer_name"],
+            "patient_invoice_id": row["patient_invoice_id"],
+            "patient_invoice_number": row["patient_invoice__number"],
+        }
+        for row in rows
+        if row["amount"]
+    ]
+
+
+def latest_fetch_run(*, practice) -> FetchRun | None:
+    """The practice's most recent "Fetch from Healthcode now", for the remittances page."""
+    return FetchRun.objects.for_practice(practice).first()
+
+
+def fetch_run(*, practice, run_id) -> FetchRun:
+    return get_for_practice_or_404(FetchRun, practice, pk=run_id)
 
 
 def settings_for(*, practice) -> RemittanceSettings:

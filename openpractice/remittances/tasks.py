@@ -6,11 +6,15 @@ from django_tasks import task
 
 from openpractice.healthcode.models import HealthcodeIntegration
 from openpractice.practices.models import Practice
-from openpractice.remittances.fetching import fetch_remittances
+from openpractice.remittances.fetching import fetch_remittances, run_fetch
 
 
 @task(queue_name="healthcode")
-def fetch_practice_remittances(practice_id: int) -> str:
+def fetch_practice_remittances(practice_id: int, run_id: int | None = None) -> str:
+    """A fetch for one practice: the schedule's (no run) or one a person asked for (its run
+    records queued, running, done or failed for the remittances page)."""
+    if run_id is not None:
+        return run_fetch(run_id=run_id)
     return fetch_remittances(practice=Practice.objects.get(pk=practice_id)).message
 
 

@@ -7,6 +7,7 @@ app_name = "remittances"
 urlpatterns = [
     path("remittances/", views.batch_list, name="list"),
     path("remittances/fetch/", views.fetch_now, name="fetch"),
+    path("remittances/fetch/<int:run_id>/", views.fetch_progress, name="fetch_progress"),
     path("remittances/review/", views.review_queue, name="review"),
     path("remittances/shortfalls/", views.shortfalls, name="shortfalls"),
     path("remittances/import/", views.import_file, name="import"),

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from openpractice.billing.models import Invoice
 from openpractice.practices.permissions import require_capability
@@ -39,22 +40,50 @@ def _tabs(active: str, practice) -> dict:
     }
 
 
+def _inbox(request) -> dict:
+    return {
+        "batches": selectors.batches(practice=request.practice)[:100],
+        "can_bill": _can_bill(request),
+        **_tabs("inbox", request.practice),
+    }
+
+
 @require_capability(Capability.VIEW_RECORDS)
 def batch_list(request):
-    rows = selectors.batches(practice=request.practice)[:100]
     return render(
         request,
         "remittances/list.html",
-        {"batches": rows, "can_bill": _can_bill(request), **_tabs("inbox", request.practice)},
+        {**_inbox(request), "run": selectors.latest_fetch_run(practice=request.practice)},
     )
+
+
+def _fetch_progress(request, run):
+    """The fetch's progress element; once the run has finished, the inbox and its tabs too
+    (out-of-band), so the new remittances appear without a reload."""
+    finished = not run.is_active
+    context = {"run": run, "with_inbox": finished, **(_inbox(request) if finished else {})}
+    return render(request, "remittances/_fetch_progress.html", context)
 
 
 @require_POST
 @require_capability(Capability.BILLING)
 def fetch_now(request):
-    fetching.request_fetch(practice=request.practice)
-    messages.success(request, "Fetching remittances from Healthcode: new ones appear here in a moment.")
+    run = fetching.request_fetch(practice=request.practice, user=request.user)
+    if request.headers.get("HX-Request"):
+        return _fetch_progress(request, run)
+    messages.success(request, "Fetching remittances from Healthcode: the progress shows below.")
     return redirect("remittances:list")
+
+
+@require_GET
+@require_capability(Capability.VIEW_RECORDS)
+def fetch_progress(request, run_id: int):
+    """Polled by htmx while a fetch is queued or running: 204 (nothing to swap) while the state is
+    the one the page shows (?was=), the new element once it changes."""
+    run = selectors.fetch_run(practice=request.practice, run_id=run_id)
+    if run.is_polled and request.GET.get("was") == run.status:
+        return HttpResponse(status=204)
+    return _fetch_progress(request, run)
 
 
 @require_capability(Capability.VIEW_RECORDS)

@@ -2,7 +2,9 @@
 knows nothing of Healthcode (its templates `{% load healthcode %}` and place one tag per part,
 as the invoice page does with the remittances panel):
 
-- `{% invoice_healthcode_status invoice %}`: the status badge, polled while the bill is queued;
+- `{% invoice_healthcode_status invoice %}`: the status badge;
+- `{% invoice_healthcode_in_motion invoice as moving %}`: whether the bill is on its way (its
+  status will change by itself), so the invoice page keeps polling (billing's `_live.html`);
 - `{% invoice_healthcode invoice %}`: the invoice page's Healthcode panel (the pre-submission
   check with fix links, submit / refresh / cancel, asking the insurer about the membership,
   Healthcode's errors and the submissions);
@@ -19,7 +21,7 @@ from django import template
 from django.urls import reverse
 
 from openpractice.billing import selectors as billing_selectors
-from openpractice.billing.models import RecordStatus
+from openpractice.billing.models import HealthcodeStatus, RecordStatus
 from openpractice.healthcode import selectors, services
 from openpractice.healthcode import submission as hc
 from openpractice.healthcode.checking import check_invoice
@@ -78,6 +80,15 @@ def _practice(context):
 @register.inclusion_tag("healthcode/_hc_status.html")
 def invoice_healthcode_status(invoice):
     return {"invoice": invoice}
+
+
+@register.simple_tag
+def invoice_healthcode_in_motion(invoice) -> bool:
+    """Sent and not at a final status: the page polls until the bill settles."""
+    return invoice.is_insurer_bill and invoice.healthcode_status not in (
+        HealthcodeStatus.NOT_SUBMITTED,
+        *hc.FINAL_STATUSES,
+    )
 
 
 @register.inclusion_tag("healthcode/_invoice_panel.html", takes_context=True)

@@ -1,5 +1,10 @@
-"""{% invoice_remittances invoice %}: what the insurer's remittances said about an invoice, for
-billing's invoice page (one include line there; the data comes from this app's selectors)."""
+"""Remittances' parts of billing's invoice page (one tag each there; the data comes from this
+app's selectors, so billing never imports this app):
+
+- `{% invoice_remittances invoice %}`: what the insurer's remittances said about the invoice;
+- `{% invoice_remittance_payments invoice %}`: the ledger's rows (insurer payments, shortfalls
+  moved to the patient) as rows of the invoice's payments table, beside billing's own payments.
+  The ledger is the one record of them; billing's paid total counts the same rows."""
 
 from django import template
 
@@ -24,3 +29,10 @@ def invoice_remittances(context, invoice):
         "request": request,
         "csrf_token": context.get("csrf_token"),
     }
+
+
+@register.inclusion_tag("remittances/_payment_rows.html", takes_context=True)
+def invoice_remittance_payments(context, invoice):
+    practice = getattr(context.get("request"), "practice", None)
+    rows = selectors.payments_for_invoice(practice=practice, invoice=invoice) if practice else []
+    return {"rows": rows}
