@@ -118,7 +118,9 @@ REGISTRATION_RULES: dict[str, _Rule] = {
 # "aetna americas" is not an insurer: it is the rule for an Allianz Partners member whose number is
 # an Aetna Americas W number (_authorisation_key).
 AUTHORISATION_RULES: dict[str, _Rule] = {
-    "aetna americas": _Rule("Aetna Americas (Allianz Partners)", ((r"C\d{6,10}", "C + 6 to 10 digits"), (r"\d{5,8}", "5 to 8 digits"))),
+    "aetna americas": _Rule(
+        "Aetna Americas (Allianz Partners)", ((r"C\d{6,10}", "C + 6 to 10 digits"), (r"\d{5,8}", "5 to 8 digits"))
+    ),
     "alliance health": _Rule("Alliance Health", ((r"[A-Z]{3}\d{5}", "AAANNNNN"), (r"[A-Z]-[A-Z]\d{5}", "A-ANNNNN"))),
     "allianz partners": _Rule("Allianz", ((r"[A-Z0-9-]+", "letters, digits and hyphens"),)),
     "nuh": _Rule(
