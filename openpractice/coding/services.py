@@ -505,6 +505,8 @@ def save_insurer(*, practice, user, insurer: Insurer | None, data: dict) -> Insu
     if insurer is not None and insurer.practice_id not in (None, practice.pk):
         raise CodingError("No such insurer in this practice's directory.", code="not_found")
     published = None
+    if insurer is not None:  # as stored: a ModelForm's validation writes its values onto the instance it got
+        insurer = Insurer.objects.get(pk=insurer.pk)
     if insurer is not None and insurer.practice_id is None and not user.is_superuser:
         target = published = _practice_version_of(practice=practice, published=insurer)
     elif insurer is None:
