@@ -75,7 +75,7 @@ def sync_code_sets_from_clearing_house(*, practice) -> dict:
     """Import the clearing house's ISC and CCSD code sets into the practice's codes (source
     "clearing_house"), through the coding app's importer: all-or-nothing, idempotent."""
     require_tested(practice=practice)
-    outcomes = {}
+    outcomes: dict[str, object] = {}
     for system in ("isc", "ccsd"):
         source = ClearingHouseCodeSource(practice=practice)
         outcome = import_code_set(

@@ -217,7 +217,11 @@ VALID_AUTH = [
 ]
 INVALID_AUTH = [
     ("aetna", "AUTH-1", "Aetna Americas (Allianz Partners) authorisation codes look like C + 6 to 10 digits"),
-    ("aetna", "C12345", "Aetna Americas (Allianz Partners) authorisation codes look like C + 6 to 10 digits or 5 to 8 digits"),
+    (
+        "aetna",
+        "C12345",
+        "Aetna Americas (Allianz Partners) authorisation codes look like C + 6 to 10 digits or 5 to 8 digits",
+    ),
     ("aetna", "1234", "5 to 8 digits"),
     ("aetna", "C12345678901", "C + 6 to 10 digits"),
     ("alliance", "AB123456", "Alliance Health authorisation codes look like AAANNNNN or A-ANNNNN"),

@@ -43,9 +43,9 @@ numbers = st.one_of(
         ["W123456789", "W1234567890-01", "W1234 12345", "W1234 123456-12", "P12345", "1234567", "BI-1234-5678-9012"]
     ),
 ).map(normalise)
-codes = st.one_of(
-    _shaped(4), st.text(string.ascii_uppercase + string.digits + "-/\\", min_size=1, max_size=30)
-).map(normalise)
+codes = st.one_of(_shaped(4), st.text(string.ascii_uppercase + string.digits + "-/\\", min_size=1, max_size=30)).map(
+    normalise
+)
 
 
 @given(st.sampled_from(sorted(PUBLISHED_FORMATS)), numbers)
