@@ -325,3 +325,40 @@ def test_contact_and_patient_pages_say_where_to_set_it(demo, demo_client, allian
         assert "not public" not in page and "( )" not in page, url
     options = owner.get(reverse("coding:insurer_options"), {"q": "alliance"}).content.decode()
     assert "No Healthcode identifier yet" in options and "—" not in options
+
+
+def test_an_allianz_partners_member_with_a_w_number_has_aetnas_authorisation_rule(practice):
+    from openpractice.patients import services as patients
+    from openpractice.patients.errors import PatientError
+
+    allianz = create_contact(
+        practice=practice,
+        data={"contact_type": "insurer", "name": "Allianz Partners", "insurer": _published("Allianz Partners")},
+    )
+    patient = patients.create_patient(
+        practice=practice,
+        data={
+            "first_name": "Walter",
+            "last_name": "Aetnason",
+            "sex": "male",
+            "date_of_birth": dt.date(1975, 5, 5),
+            "postcode": "SW1A 1AA",
+        },
+    )
+
+    def insure(number, code):
+        return patients.add_relationship(
+            patient=patient,
+            data={
+                "relationship_type": "insurance",
+                "related_contact": allianz,
+                "registration_number": number,
+                "authorisation_code": code,
+            },
+        )
+
+    with pytest.raises(PatientError, match="C \\+ 6 to 10 digits") as refused:
+        insure("W1234 123456-01", "AUTH-1")
+    assert refused.value.field == "authorisation_code"
+    assert insure("w1234  123456-01", "c1234567").registration_number == "W1234 123456-01"
+    assert insure("P123456", "AUTH-1").authorisation_code == "AUTH-1"  # a P member: Allianz's free format
