@@ -12,7 +12,7 @@ import datetime as dt
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sandbox import NAMESPACE
+from sandbox import NAMESPACE, rules
 
 SYSTEM_INVOICE_NUMBER = f"{NAMESPACE}/sid/invoice-number"
 SYSTEM_INVOICE_VERSION = f"{NAMESPACE}/sid/invoice-version"
@@ -169,6 +169,7 @@ def bill_from_claim(claim: dict[str, Any]) -> BillSubmission:
             ("Claim.identifier", f"Claim.identifier with system {SYSTEM_INVOICE_NUMBER} (InvoiceNo) is required")
         )
     insurer_identifier = _reference_identifier(claim.get("insurer"), SYSTEM_INSURER)
+    insurer_identifier = rules.INSURER_ALIASES.get(insurer_identifier or "", insurer_identifier)
     if not insurer_identifier:
         problems.append(("Claim.insurer", f"Claim.insurer.identifier with system {SYSTEM_INSURER} is required"))
     patient = _contained(claim, claim.get("patient"), "Patient")

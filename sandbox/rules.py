@@ -249,18 +249,20 @@ def _format(shown_as: str, regex: str) -> Format:
     return Format(shown_as, re.compile(rf"^(?:{regex})$"))
 
 
+# Aetna Americas members are Allianz Partners members (billed to `alz`) with a W number.
+AETNA_AMERICAS_NUMBERS = [
+    _format("W + 9 digits (optionally -NN)", r"W\d{9}(?:-\d{2})?"),
+    _format("W + 10 digits (optionally -NN)", r"W\d{10}(?:-\d{2})?"),
+    _format("W + 4 digits + space + 5 or 6 digits (optionally -NN)", r"W\d{4} \d{5,6}(?:-\d{2})?"),
+]
+
 # Membership number formats. Source: Healthcode's "validation rules: membership numbers"
 # and AXA's "understanding our membership numbers" pages. Bupa's and Aviva's formats are
 # not public: the sandbox's own choice is marked "(sandbox)".
 MEMBERSHIP_FORMATS: dict[str, list[Format]] = {
     "alh": [_format("NNNNNN, NNNNNNN or NNNNNNNN", r"\d{6,8}")],
-    "alz": [_format("P + 4 to 9 digits", r"P\d{4,9}")],
-    "aet": [
-        _format("P + 4 to 9 digits", r"P\d{4,9}"),
-        _format("W + 9 digits (optionally -NN)", r"W\d{9}(?:-\d{2})?"),
-        _format("W + 10 digits (optionally -NN)", r"W\d{10}(?:-\d{2})?"),
-        _format("W + 4 digits + space + 5 or 6 digits (optionally -NN)", r"W\d{4} \d{5,6}(?:-\d{2})?"),
-    ],
+    # Allianz Partners: P numbers, and its Aetna Americas members' W numbers.
+    "alz": [_format("P + 4 to 9 digits", r"P\d{4,9}"), *AETNA_AMERICAS_NUMBERS],
     "bui": [_format("XX-NNNN-NNNN-NNNN", r"[A-Z0-9]{2}-\d{4}-\d{4}-\d{4}")],
     "ppp": [
         _format("AXA-AA000000", r"AXA-[A-Z]{2}\d{6}"),
@@ -291,7 +293,6 @@ VITALITY_MEMBER_NUMBER = re.compile(r"^12\d{8}$")
 # Pre-authorisation formats. Source: Healthcode's "validation rules: authorisation numbers".
 # AXA does not validate them; insurers not listed are not checked.
 AUTHORISATION_FORMATS: dict[str, list[Format]] = {
-    "aet": [_format("C + 6 to 10 digits", r"C\d{6,10}"), _format("5 to 8 digits", r"\d{5,8}")],
     "alh": [_format("AAANNNNN", r"[A-Z]{3}\d{5}"), _format("A-ANNNNN", r"[A-Z]-[A-Z]\d{5}")],
     "alz": [_format("letters, digits and hyphens", r"[A-Za-z0-9\-]+")],
     "nuh": [
@@ -300,6 +301,13 @@ AUTHORISATION_FORMATS: dict[str, list[Format]] = {
         _format("NNNNNN/NN", r"\d{6}/\d{2}"),
     ],
 }
+
+# Aetna's authorisation formats: for an Allianz Partners member with an Aetna Americas W number.
+AETNA_AUTHORISATION_FORMATS = [_format("C + 6 to 10 digits", r"C\d{6,10}"), _format("5 to 8 digits", r"\d{5,8}")]
+ALLIANZ_INSURER = "alz"
+# Identifiers the sandbox once listed, and the insurer that took them over: a bill to `aet` (the
+# former separate "Allianz Partners (Aetna Americas)" entry) is a bill to Allianz Partners.
+INSURER_ALIASES = {"aet": ALLIANZ_INSURER}
 
 ICD10_CODE = re.compile(r"^[A-TV-Z]\d{2}(?:\.\d{1,2})?$")
 AXA_INSURER = "ppp"
@@ -316,3 +324,10 @@ def matches_any(value: str, formats: list[Format]) -> bool:
 
 def describe(formats: list[Format]) -> str:
     return "; ".join(fmt.shown_as for fmt in formats)
+
+
+def authorisation_formats(insurer_identifier: str, membership_number: str) -> list[Format] | None:
+    """The authorisation formats for this bill's insurer and member (None: not checked)."""
+    if insurer_identifier == ALLIANZ_INSURER and matches_any(membership_number or "", AETNA_AMERICAS_NUMBERS):
+        return AETNA_AUTHORISATION_FORMATS
+    return AUTHORISATION_FORMATS.get(insurer_identifier)

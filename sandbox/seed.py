@@ -59,11 +59,14 @@ INSURERS = [
     # Identifiers below are not public: sandbox-only values.
     ("alh", "Alliance Health", "format", False, False, False, None, PAY_IN_FULL, ""),
     ("alz", "Allianz Partners", "format", False, False, False, None, PAY_IN_FULL, ""),
-    ("aet", "Allianz Partners (Aetna Americas)", "format", False, False, False, None, PAY_IN_FULL, ""),
     ("hlx", "Healix Health Services", "format", False, False, False, None, PAY_IN_FULL, ""),
     ("wtw", "Willis Towers Watson", "format", False, False, False, None, PAY_IN_FULL, ""),
 ]
 DATABASE_INSURERS = ("bup", "ppp", "nuh", "slh")
+
+# Aetna Americas members are Allianz Partners members (W numbers): the separate `aet` entry an
+# earlier sandbox listed is retired on start (rules.INSURER_ALIASES still takes bills sent to it).
+RETIRED_INSURERS = ("aet",)
 
 # identifier, name, specialty, insurers that recognise them (None = all)
 PRACTITIONERS = [
@@ -196,6 +199,10 @@ def seed(connection: sqlite3.Connection) -> None:
         )
     for row in INSURERS:
         execute("INSERT OR IGNORE INTO insurers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+    for identifier in RETIRED_INSURERS:
+        for table in ("practitioner_recognitions", "members", "insurer_codes"):
+            execute(f"DELETE FROM {table} WHERE insurer_identifier = ?", (identifier,))
+        execute("DELETE FROM insurers WHERE identifier = ?", (identifier,))
     all_insurers = [row[0] for row in INSURERS]
     for identifier, name, specialty, recognised_by in PRACTITIONERS:
         execute("INSERT OR IGNORE INTO practitioners VALUES (?, ?, ?)", (identifier, name, specialty))

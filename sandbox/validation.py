@@ -50,7 +50,7 @@ def validate(
         errors.append(error("setting-invalid", setting=bill.setting or ""))
     errors += _check_membership(connection, bill, insurer)
     if bill.auth_code:
-        formats = rules.AUTHORISATION_FORMATS.get(bill.insurer_identifier)
+        formats = rules.authorisation_formats(bill.insurer_identifier, bill.membership_number)
         if formats and not rules.matches_any(bill.auth_code, formats):
             errors.append(
                 error(

@@ -160,9 +160,19 @@ class InsurerForm(forms.ModelForm):
         model = Insurer
         fields = ["name", "healthcode_identifier", "member_check", "find_member_fields", "is_active"]
         widgets = {"member_check": forms.RadioSelect}
+        labels = {"healthcode_identifier": "Healthcode identifier"}
         help_texts = {
-            "healthcode_identifier": "Healthcode's identifier for this insurer, e.g. bup (Bupa), ppp (AXA Health).",
+            "healthcode_identifier": (
+                "Healthcode's identifier for this insurer: 2 to 10 lower-case letters or digits, e.g. bup (Bupa), "
+                "ppp (AXA Health). “Sync from Healthcode” on the insurer directory fills the ones Healthcode "
+                "lists; one typed here is kept by every sync."
+            ),
         }
+
+    def __init__(self, *args, focus_identifier: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if focus_identifier:  # arrived from a "no Healthcode identifier yet: set it" link
+            self.fields["healthcode_identifier"].widget.attrs["autofocus"] = True
 
     def clean_healthcode_identifier(self):
         value = self.cleaned_data["healthcode_identifier"].strip().lower()

@@ -14,9 +14,11 @@ Choices written down here:
 - The AXA Health family (AXA, Freedom, Exeter, AXA Global) is billed to AXA Health (`ppp`), so
   the AXA Health insurer accepts every family format; a directory entry named Freedom, Exeter or
   AXA Global accepts only its own.
-- Allianz Partners accepts `P` + 4 to 9 digits; the Aetna Americas `W` formats (each optionally
-  followed by `-NN`) belong to the Allianz Partners (Aetna Americas) insurer, any directory entry
-  whose name mentions Aetna.
+- Allianz Partners accepts `P` + 4 to 9 digits and the Aetna Americas `W` formats (each optionally
+  followed by `-NN`): Aetna Americas members are billed to Allianz Partners, so there is no
+  separate Aetna insurer to pick (a directory entry whose name mentions Aetna is read as Allianz
+  Partners too). An authorisation code is Aetna's format (`C` + 6 to 10 digits, or 5 to 8
+  digits) when the member's number is an Aetna Americas `W` number, else Allianz's free format.
 - Insurers without a published format (Bupa, Aviva: checked against the member database at
   Healthcode; the rest: unknown) get a general check: letters, digits, `-`, `/`, `\\`, spaces,
   at most 30 characters, at least one digit.
@@ -34,6 +36,7 @@ __all__ = [
     "check_registration_number",
     "check_authorisation_code",
     "insurer_key",
+    "is_aetna_americas_number",
     "normalise",
     "registration_formats",
     "authorisation_formats",
@@ -102,8 +105,7 @@ _AETNA_W = (
 
 REGISTRATION_RULES: dict[str, _Rule] = {
     "alliance health": _Rule("Alliance Health", ((r"\d{6,8}", "NNNNNN, NNNNNNN or NNNNNNNN (6 to 8 digits)"),)),
-    "allianz partners": _Rule("Allianz Partners", _ALLIANZ),
-    "aetna": _Rule("Allianz Partners (Aetna Americas)", _ALLIANZ + _AETNA_W),
+    "allianz partners": _Rule("Allianz Partners", _ALLIANZ + _AETNA_W),
     "bui": _Rule("Bupa Global", ((r"[A-Z0-9]{2}-\d{4}-\d{4}-\d{4}", "XX-NNNN-NNNN-NNNN (such as BI-1234-5678-9012)"),)),
     "ppp": _Rule("AXA Health", _AXA + _FREEDOM + _EXETER + _AXA_GLOBAL),
     "freedom": _Rule("Freedom", _FREEDOM),
@@ -113,8 +115,12 @@ REGISTRATION_RULES: dict[str, _Rule] = {
 }
 
 # -- pre-authorisation numbers -----------------------------------------------------------------
+# "aetna americas" is not an insurer: it is the rule for an Allianz Partners member whose number is
+# an Aetna Americas W number (_authorisation_key).
 AUTHORISATION_RULES: dict[str, _Rule] = {
-    "aetna": _Rule("Aetna", ((r"C\d{6,10}", "C + 6 to 10 digits"), (r"\d{5,8}", "5 to 8 digits"))),
+    "aetna americas": _Rule(
+        "Aetna Americas (Allianz Partners)", ((r"C\d{6,10}", "C + 6 to 10 digits"), (r"\d{5,8}", "5 to 8 digits"))
+    ),
     "alliance health": _Rule("Alliance Health", ((r"[A-Z]{3}\d{5}", "AAANNNNN"), (r"[A-Z]-[A-Z]\d{5}", "A-ANNNNN"))),
     "allianz partners": _Rule("Allianz", ((r"[A-Z0-9-]+", "letters, digits and hyphens"),)),
     "nuh": _Rule(
@@ -134,7 +140,7 @@ _MAX_LENGTH = 30
 
 # Names (normalised) and identifiers that lead to each key above.
 _NAME_KEYS = (
-    ("aetna", "aetna"),
+    ("aetna", "allianz partners"),
     ("bupa global", "bui"),
     ("bupa international", "bui"),
     ("alliance health", "alliance health"),
@@ -154,9 +160,6 @@ def insurer_key(identifier: str | None = None, name: str | None = None) -> str:
     """The key the rule tables use for an insurer: its Healthcode identifier where Healthcode
     publishes one, else a family name found in its name ("" when neither is known)."""
     name_key = _norm_name(name)
-    # A name that says Aetna wins over the identifier: it is an Allianz Partners sub-scheme.
-    if "aetna" in name_key:
-        return "aetna"
     ident = (identifier or "").strip().lower()
     if ident in _IDENTIFIER_KEYS:
         return ident
@@ -200,24 +203,35 @@ def check_registration_number(
             "That is the Vitality member number (10 digits starting 12). Enter the 8-digit policy number "
             "instead (NNNNNNNN).",
         )
-    if key == "allianz partners" and value.startswith("W"):
-        return FormatResult(
-            False,
-            value,
-            f"Allianz Partners registration numbers look like {rule.shapes}. W numbers belong to Aetna Americas "
-            "members: choose the Allianz Partners (Aetna Americas) insurer.",
-        )
     return FormatResult(False, value, f"{rule.label} registration numbers look like {rule.shapes}.")
 
 
+def is_aetna_americas_number(registration_number: str | None) -> bool:
+    """An Allianz Partners member number in one of the Aetna Americas W formats."""
+    value = normalise(registration_number)
+    return any(re.fullmatch(regex, value) for regex, _ in _AETNA_W)
+
+
+def _authorisation_key(identifier: str | None, name: str | None, registration_number: str | None) -> str:
+    key = insurer_key(identifier, name)
+    if key == "allianz partners" and is_aetna_americas_number(registration_number):
+        return "aetna americas"
+    return key
+
+
 def check_authorisation_code(
-    value: str | None, *, identifier: str | None = None, name: str | None = None
+    value: str | None,
+    *,
+    identifier: str | None = None,
+    name: str | None = None,
+    registration_number: str | None = None,
 ) -> FormatResult:
-    """Is this a pre-authorisation number the insurer could have issued? Blank is fine (optional)."""
+    """Is this a pre-authorisation number the insurer could have issued? Blank is fine (optional).
+    `registration_number` matters for Allianz Partners: an Aetna Americas member's code is Aetna's."""
     value = normalise(value)
     if not value:
         return FormatResult(True, value)
-    key = insurer_key(identifier, name)
+    key = _authorisation_key(identifier, name, registration_number)
     if key in _NOT_VALIDATED:
         return (
             _general("Authorisation code", value, name or "") if len(value) > _MAX_LENGTH else FormatResult(True, value)
@@ -236,6 +250,8 @@ def registration_formats(*, identifier: str | None = None, name: str | None = No
     return rule.shapes if rule else ""
 
 
-def authorisation_formats(*, identifier: str | None = None, name: str | None = None) -> str:
-    rule = AUTHORISATION_RULES.get(insurer_key(identifier, name))
+def authorisation_formats(
+    *, identifier: str | None = None, name: str | None = None, registration_number: str | None = None
+) -> str:
+    rule = AUTHORISATION_RULES.get(_authorisation_key(identifier, name, registration_number))
     return rule.shapes if rule else ""

@@ -142,6 +142,15 @@ DEFAULT_FIND_MEMBER_FIELDS = {
     MemberCheck.FORMAT: ["membershipNumber"],
 }
 
+
+class IdentifierSource(models.TextChoices):
+    """Where an insurer's Healthcode identifier came from: a sync never overwrites one set by hand."""
+
+    SHIPPED = "shipped", "Shipped with OpenPractice"
+    CLEARING_HOUSE = "clearing_house", "From the clearing house"
+    MANUAL = "manual", "Set by hand"
+
+
 healthcode_identifier_validator = RegexValidator(
     r"^[a-z0-9]{2,10}$",
     "Enter the Healthcode identifier in lower case, 2 to 10 letters or digits (e.g. bup for Bupa).",
@@ -163,6 +172,10 @@ class Insurer(models.Model):
     name = models.CharField(max_length=120)
     healthcode_identifier = models.CharField(
         "Healthcode identifier (Insurance)", max_length=10, blank=True, validators=[healthcode_identifier_validator]
+    )
+    # Blank while there is no identifier.
+    identifier_source = models.CharField(
+        "identifier from", max_length=16, choices=IdentifierSource.choices, blank=True, default=""
     )
     member_check = models.CharField(
         "membership check", max_length=10, choices=MemberCheck.choices, default=MemberCheck.FORMAT
@@ -197,6 +210,12 @@ class Insurer(models.Model):
     @property
     def is_published(self) -> bool:
         return self.practice_id is None
+
+    @property
+    def find_member_labels(self) -> list[str]:
+        """The Find Member inputs in words ("Date of birth", not dateOfBirth)."""
+        labels = dict(FindMemberField.choices)
+        return [labels.get(name, name) for name in self.find_member_fields or []]
 
 
 class AcceptedCode(models.Model):

@@ -36,17 +36,22 @@ def load_reference_data(*, code_model=None, insurer_model=None, using: str = "de
 
 def load_insurers(insurer_model, *, using: str = "default") -> int:
     existing = set(insurer_model.objects.using(using).filter(practice__isnull=True).values_list("name", flat=True))
+    # Migration 0002 runs this with a historical model that predates identifier_source (0006 fills it).
+    records_source = any(field.name == "identifier_source" for field in insurer_model._meta.fields)
     new = []
     with INSURERS_CSV.open(newline="", encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
             if row["name"] in existing:
                 continue
             check = row["member_check"]
+            identifier = row["healthcode_identifier"].strip().lower()
+            shipped = {"identifier_source": "shipped" if identifier else ""} if records_source else {}
             new.append(
                 insurer_model(
                     practice=None,
                     name=row["name"],
-                    healthcode_identifier=row["healthcode_identifier"].strip().lower(),
+                    healthcode_identifier=identifier,
+                    **shipped,
                     member_check=check,
                     find_member_fields=DATABASE_CHECK_FIELDS if check == "database" else FORMAT_CHECK_FIELDS,
                     source="published",

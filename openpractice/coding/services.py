@@ -9,9 +9,11 @@ page shows progress.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -19,19 +21,25 @@ from openpractice.coding import importing
 from openpractice.coding.errors import CodingError
 from openpractice.coding.importing import CodeSetSource, CsvCodeSource, ImportPlan, IncomingCode, Progress
 from openpractice.coding.models import (
+    DEFAULT_FIND_MEMBER_FIELDS,
     IMPORTABLE_SYSTEMS,
     AcceptedCode,
     Code,
     CodeImport,
     CodeSource,
+    IdentifierSource,
     ImportKind,
     ImportStatus,
     Insurer,
+    MemberCheck,
+    healthcode_identifier_validator,
 )
+from openpractice.coding.normalise import words
 from openpractice.coding.search_index import bulk_code_writes, bulk_gin_writes, search_text
 from openpractice.coding.selectors import insurers_for_practice
 from openpractice.db import bulk, sql
 from openpractice.db.bulk import COPY_NULL, copy_text
+from openpractice.practices.models import Practice
 
 # Files up to this size are checked and applied while the page waits; larger ones in the background.
 SYNC_LIMIT_BYTES = 1024 * 1024
@@ -454,29 +462,187 @@ def discard_import(*, code_import: CodeImport) -> None:
 INSURER_FIELDS = ("name", "healthcode_identifier", "member_check", "find_member_fields", "is_active")
 
 
+# Apps above coding that link to directory entries register a function here (contacts, in its
+# AppConfig.ready(): an insurer contact), called as f(practice=, published=, version=) when a
+# practice makes its own version of a published entry, so every link of that practice follows the
+# entry it now sees (a contact left on the published entry would never see the identifier set).
+PRACTICE_VERSION_FOLLOWERS: list[Callable[..., object]] = []
+
+
+def _practice_version_of(*, practice, published: Insurer) -> Insurer:
+    """A new (unsaved) practice version of a published entry, carrying its values."""
+    return Insurer(
+        practice=practice,
+        based_on=published,
+        name=published.name,
+        healthcode_identifier=published.healthcode_identifier,
+        identifier_source=published.identifier_source,
+        member_check=published.member_check,
+        find_member_fields=list(published.find_member_fields or []),
+        is_active=published.is_active,
+        source=CodeSource.MANUAL,
+        source_url=published.source_url,
+    )
+
+
+def _follow_practice_version(*, practice, published: Insurer, version: Insurer) -> None:
+    AcceptedCode.objects.filter(practice=practice, insurer=published).update(insurer=version)
+    for follow in PRACTICE_VERSION_FOLLOWERS:
+        follow(practice=practice, published=published, version=version)
+
+
 @transaction.atomic
 def save_insurer(*, practice, user, insurer: Insurer | None, data: dict) -> Insurer:
     """Add an insurer to the practice's directory, or edit one.
 
     Editing a published entry saves the practice's own version of it (the published one stays for
-    other practices), unless the user is a site administrator (superuser), who edits it for all.
+    other practices; the practice's contacts and accepted-code lists follow the version), unless
+    the user is a site administrator (superuser), who edits it for all. An identifier typed here
+    is recorded as set by hand, which the clearing-house sync never overwrites.
     """
     values = {name: data[name] for name in INSURER_FIELDS if name in data}
     values["healthcode_identifier"] = (values.get("healthcode_identifier") or "").strip().lower()
     if insurer is not None and insurer.practice_id not in (None, practice.pk):
         raise CodingError("No such insurer in this practice's directory.", code="not_found")
+    published = None
+    if insurer is not None:  # as stored: a ModelForm's validation writes its values onto the instance it got
+        insurer = Insurer.objects.get(pk=insurer.pk)
     if insurer is not None and insurer.practice_id is None and not user.is_superuser:
-        target = Insurer(practice=practice, based_on=insurer, source=CodeSource.MANUAL, source_url=insurer.source_url)
+        target = published = _practice_version_of(practice=practice, published=insurer)
     elif insurer is None:
         target = Insurer(practice=practice, source=CodeSource.MANUAL)
     else:
         target = Insurer.objects.select_for_update().get(pk=insurer.pk)
     _check_insurer_clashes(practice=practice, target=target, values=values)
+    if values["healthcode_identifier"] != target.healthcode_identifier:
+        target.identifier_source = IdentifierSource.MANUAL if values["healthcode_identifier"] else ""
     for name, value in values.items():
         setattr(target, name, value)
     target._change_reason = "Insurer directory edited"
     target.save()
+    if published is not None:
+        assert insurer is not None  # a practice version is made only of an existing published entry
+        _follow_practice_version(practice=practice, published=insurer, version=target)
     return target
+
+
+# The clearing house's insurer list ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DirectoryEntry:
+    """One insurer as the clearing house lists it."""
+
+    identifier: str
+    name: str
+    member_check: str = MemberCheck.FORMAT
+
+
+@dataclass
+class DirectorySyncOutcome:
+    added: list[str] = field(default_factory=list)  # insurers new to the directory
+    filled: list[str] = field(default_factory=list)  # insurers that had no identifier
+    corrected: list[tuple[str, str, str]] = field(default_factory=list)  # (name, was, now): not set by hand
+    kept: list[tuple[str, str, str]] = field(default_factory=list)  # (name, ours, theirs): set by hand, left
+    unchanged: int = 0
+
+    @property
+    def summary(self) -> str:
+        parts = [
+            f"{len(self.added)} added",
+            f"{len(self.filled)} identifier{'s' if len(self.filled) != 1 else ''} filled",
+        ]
+        if self.corrected:
+            parts.append(f"{len(self.corrected)} corrected")
+        text = ", ".join(parts) + "."
+        for name, ours, theirs in self.kept:
+            text += (
+                f" {name}: kept the identifier {ours} set by hand; the clearing house lists it as {theirs} "
+                "(change it on the insurer's page if that is right)."
+            )
+        return text
+
+
+def _name_key(name: str) -> str:
+    return " ".join(words(name.lower()))
+
+
+def _check_directory(entries: list[DirectoryEntry]) -> None:
+    seen: set[str] = set()
+    for entry in entries:
+        if not entry.name.strip():
+            raise CodingError(f"The clearing house lists insurer {entry.identifier!r} with no name.", code="invalid")
+        try:
+            healthcode_identifier_validator(entry.identifier)
+        except ValidationError:
+            raise CodingError(
+                f"The clearing house lists {entry.name} with identifier {entry.identifier!r}, which is not a "
+                "Healthcode insurer identifier (2 to 10 lower-case letters or digits).",
+                code="invalid",
+            ) from None
+        if entry.identifier in seen:
+            raise CodingError(f"The clearing house lists identifier {entry.identifier} twice.", code="duplicate")
+        seen.add(entry.identifier)
+        if entry.member_check not in MemberCheck.values:
+            raise CodingError(
+                f"The clearing house lists {entry.name} with membership check {entry.member_check!r}.", code="invalid"
+            )
+
+
+@transaction.atomic
+def apply_clearing_house_directory(*, practice, entries: list[DirectoryEntry]) -> DirectorySyncOutcome:
+    """Bring the practice's directory in line with the clearing house's insurer list, all or nothing.
+
+    An insurer whose identifier is already in the directory is left as it is. One matched by name
+    gets the clearing house's identifier when it has none, or when its identifier was shipped or
+    synced; one set by hand is kept and reported. An insurer not in the directory is added as the
+    practice's own. A published entry is changed through the practice's own version of it."""
+    _check_directory(entries)
+    outcome = DirectorySyncOutcome()
+    # One sync of a practice at a time: a second waits, then sees what the first added.
+    Practice.objects.select_for_update().filter(pk=practice.pk).first()
+    directory = list(insurers_for_practice(practice=practice, include_inactive=True).select_for_update())
+    by_identifier = {i.healthcode_identifier: i for i in directory if i.healthcode_identifier}
+    by_name = {_name_key(i.name): i for i in directory}
+    for entry in entries:
+        if entry.identifier in by_identifier:
+            outcome.unchanged += 1
+            continue
+        known = by_name.get(_name_key(entry.name))
+        if known is None:
+            added = Insurer(
+                practice=practice,
+                name=entry.name.strip()[:120],
+                healthcode_identifier=entry.identifier,
+                identifier_source=IdentifierSource.CLEARING_HOUSE,
+                member_check=entry.member_check,
+                find_member_fields=list(DEFAULT_FIND_MEMBER_FIELDS[MemberCheck(entry.member_check)]),
+                source=CodeSource.CLEARING_HOUSE,
+            )
+            added._change_reason = "Added from the clearing house's insurer list"
+            added.save()
+            by_identifier[entry.identifier] = by_name[_name_key(added.name)] = added
+            outcome.added.append(added.name)
+            continue
+        was = known.healthcode_identifier
+        if was and known.identifier_source == IdentifierSource.MANUAL:
+            outcome.kept.append((known.name, was, entry.identifier))
+            continue
+        target = known
+        if known.practice_id is None:
+            target = _practice_version_of(practice=practice, published=known)
+        target.healthcode_identifier = entry.identifier
+        target.identifier_source = IdentifierSource.CLEARING_HOUSE
+        target._change_reason = "Healthcode identifier from the clearing house's insurer list"
+        target.save()
+        if known.practice_id is None:
+            _follow_practice_version(practice=practice, published=known, version=target)
+        by_identifier[entry.identifier] = by_name[_name_key(target.name)] = target
+        if was:
+            outcome.corrected.append((target.name, was, entry.identifier))
+        else:
+            outcome.filled.append(target.name)
+    return outcome
 
 
 def _check_insurer_clashes(*, practice, target: Insurer, values: dict) -> None:

@@ -14,6 +14,7 @@ from openpractice.coding.models import CodeImport, CodeSystem
 from openpractice.practices.permissions import require_capability
 from openpractice.practices.roles import Capability
 from openpractice.practices.tenancy import get_for_practice_or_404
+from openpractice.redirects import redirect_to_next, safe_next
 from openpractice.widgets import TypeaheadOption, option_label, typeahead_options_response
 
 
@@ -55,7 +56,9 @@ def insurer_options(request):
     query = request.GET.get("q", "")[:100]
     insurers = selectors.search_insurers(practice=request.practice, query=query) if query.strip() else []
     options = [
-        TypeaheadOption(value=str(i.pk), label=str(i), primary=i.healthcode_identifier or "—", secondary=i.name)
+        TypeaheadOption(value=str(i.pk), label=str(i), primary=i.healthcode_identifier, secondary=i.name)
+        if i.healthcode_identifier
+        else TypeaheadOption(value=str(i.pk), label=str(i), primary=i.name, badge="No Healthcode identifier yet")
         for i in insurers
     ]
     return typeahead_options_response(request, options, query=query)
@@ -186,7 +189,11 @@ def insurer_edit(request, insurer_id: int | None = None):
         insurer = selectors.get_insurer(practice=request.practice, insurer_id=insurer_id)
         if insurer is None:
             raise Http404("No such insurer in this practice's directory.")
-    form = InsurerForm(request.POST or None, instance=insurer)
+    # "Set it" links from an invoice, contact or patient come with ?focus=identifier and a `next`
+    # page to return to once the identifier is saved.
+    form = InsurerForm(
+        request.POST or None, instance=insurer, focus_identifier=request.GET.get("focus") == "identifier"
+    )
     if request.method == "POST" and form.is_valid():
         try:
             saved = services.save_insurer(
@@ -196,5 +203,9 @@ def insurer_edit(request, insurer_id: int | None = None):
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:
             messages.success(request, f"Insurer “{saved.name}” saved.")
-            return redirect("coding:insurers")
-    return render(request, "coding/insurer_form.html", _coding_context(request, form=form, insurer=insurer))
+            return redirect_to_next(request, "coding:insurers")
+    return render(
+        request,
+        "coding/insurer_form.html",
+        _coding_context(request, form=form, insurer=insurer, next=safe_next(request)),
+    )

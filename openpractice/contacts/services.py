@@ -100,3 +100,17 @@ def set_archived(*, contact: Contact, archived: bool) -> Contact:
     contact._change_reason = "Archived" if archived else "Restored"
     contact.save(update_fields=["is_archived", "updated_at"])
     return contact
+
+
+@transaction.atomic
+def follow_insurer_version(*, practice, published, version) -> int:
+    """The practice made its own version of a published directory entry (an identifier set by hand
+    or by the clearing-house sync): its insurer contacts now name that version, so bills and
+    membership checks use what the practice sees. Registered with coding in ContactsConfig.ready()."""
+    moved = 0
+    for contact in Contact.objects.select_for_update().filter(practice=practice, insurer=published):
+        contact.insurer = version
+        contact._change_reason = "Follows the practice's version of its insurer directory entry"
+        contact.save(update_fields=["insurer", "updated_at"])
+        moved += 1
+    return moved

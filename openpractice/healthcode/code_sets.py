@@ -1,11 +1,9 @@
 """The clearing house's reference data as sources: code sets (service-type = ISC, procedure-code =
-CCSD) for the coding importer, and the insurer directory for InsurerRules."""
+CCSD) for the coding importer. The insurer list is directory.py's."""
 
 from __future__ import annotations
 
 import datetime as dt
-
-from django.utils import timezone
 
 from openpractice.coding.importing import CodeFileError, IncomingCode, Problem
 from openpractice.coding.models import CodeSource
@@ -13,7 +11,6 @@ from openpractice.coding.normalise import code_key
 from openpractice.healthcode import answers
 from openpractice.healthcode.client import HealthcodeError
 from openpractice.healthcode.connection import client_for_practice
-from openpractice.healthcode.models import InsurerRules
 
 CODE_SETS = {"isc": "service-type", "ccsd": "procedure-code"}
 PAGE = 100
@@ -78,33 +75,3 @@ def _incoming(row: int, entry: dict) -> IncomingCode:
         active_from=day(period.get("start")),
         active_to=day(period.get("end")),
     )
-
-
-def insurer_rules_from_directory(*, practice) -> int:
-    updated = 0
-    with client_for_practice(practice) as client:
-        answer = client.list_insurers(page=1, count=100)
-    if answer.status_code != 200:
-        return 0
-    for org in answers.bundle_resources(answers.parse_json(answer.text), "Organization"):
-        ident = next((i.get("value") for i in org.get("identifier") or []), None)
-        if not ident:
-            continue
-        ext = {
-            str(e.get("url", "")).rsplit("/", 1)[-1]: next((v for k, v in e.items() if k.startswith("value")), None)
-            for e in org.get("extension") or []
-        }
-        InsurerRules.objects.update_or_create(
-            healthcode_identifier=ident,
-            defaults={
-                "name": org.get("name") or ident,
-                "member_check": ext.get("member-check") or "format",
-                "requires_diagnosis": bool(ext.get("requires-diagnosis")),
-                "requires_agreed_fees": bool(ext.get("requires-agreed-fees")),
-                "time_limit_months": ext.get("time-limit-months"),
-                "membership_formats": str(ext.get("membership-number-formats") or "")[:500],
-                "synced_at": timezone.now(),
-            },
-        )
-        updated += 1
-    return updated

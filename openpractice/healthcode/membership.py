@@ -44,7 +44,9 @@ def find_member(*, relationship, active_on: dt.date) -> MembershipCheck:
     insurer = relationship.related_contact.insurer if relationship.related_contact else None
     if insurer is None or not insurer.healthcode_identifier:
         raise SubmissionError(
-            "The insurer has no Healthcode identifier (Insurance): set it on the insurer contact.", field="insurer"
+            "The insurer has no Healthcode identifier yet: set it in the insurer directory (Settings › Coding › "
+            "Insurers), or sync the directory from Healthcode.",
+            field="insurer",
         )
     fields = {
         "insurerIdentifier": insurer.healthcode_identifier,

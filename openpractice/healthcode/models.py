@@ -47,11 +47,14 @@ class HealthcodeIntegration(models.Model):
     # that last passed "Test connection". Other clearing-house calls need it to match the current
     # credentials: changed credentials are untested credentials.
     tested_fingerprint = models.CharField(max_length=64, blank=True, editable=False)
+    # The last sync of the insurer directory from the clearing house's insurer list (directory.py).
+    directory_synced_at = models.DateTimeField(null=True, blank=True, editable=False)
+    directory_sync_outcome = models.TextField(blank=True, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     # Moved from practices without moving data: both tables keep their names.
     history = HistoricalRecords(
-        excluded_fields=["api_key_encrypted", "tested_fingerprint"],
+        excluded_fields=["api_key_encrypted", "tested_fingerprint", "directory_synced_at", "directory_sync_outcome"],
         table_name="practices_historicalhealthcodeintegration",
     )
 

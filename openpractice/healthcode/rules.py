@@ -215,8 +215,9 @@ def check_bill(facts: BillFacts, knowledge: Knowledge, today: dt.date) -> list[P
                 "insurer-identifier-missing",
                 BILL,
                 "Insurer",
-                f"{facts.insurer_name or 'The insurer'} has no Healthcode identifier (Insurance)",
-                "Pick the insurer's Healthcode identifier on its contact",
+                f"{facts.insurer_name or 'The insurer'} has no Healthcode identifier (Insurance) yet",
+                "Set the insurer's Healthcode identifier in the insurer directory (Settings › Coding › Insurers), "
+                "or sync the directory from Healthcode",
                 fix="insurer",
             )
         ]
@@ -244,8 +245,11 @@ def check_bill(facts: BillFacts, knowledge: Knowledge, today: dt.date) -> list[P
             )
         )
     problems += _membership(facts, knowledge, insurer)
-    if facts.auth_code and formats.authorisation_formats(identifier=facts.insurer_identifier, name=name):
-        result = formats.check_authorisation_code(facts.auth_code, identifier=facts.insurer_identifier, name=name)
+    # An Allianz Partners member with an Aetna Americas W number has Aetna's authorisation format.
+    whose = {"identifier": facts.insurer_identifier, "name": name, "registration_number": facts.membership_number}
+    auth_shapes = formats.authorisation_formats(**whose)
+    if facts.auth_code and auth_shapes:
+        result = formats.check_authorisation_code(facts.auth_code, **whose)
         if not result.ok:
             problems.append(
                 _problem(
@@ -253,7 +257,7 @@ def check_bill(facts: BillFacts, knowledge: Knowledge, today: dt.date) -> list[P
                     BILL,
                     "AuthCode",
                     f"Authorisation code '{facts.auth_code}' is not in a valid format for {name}",
-                    f"Valid formats: {formats.authorisation_formats(identifier=facts.insurer_identifier, name=name)}",
+                    f"Valid formats: {auth_shapes}",
                 )
             )
     problems += _dates(facts, insurer, today)

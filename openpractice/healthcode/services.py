@@ -1,5 +1,5 @@
 """Healthcode actions for a practice: the connection test, the code-set and insurer-directory
-sync, and the membership-check seam. The gate every call passes (credentials that passed the
+sync (the directory's own module is directory.py), and the membership-check seam. The gate every call passes (credentials that passed the
 test) and the client itself live in `connection.py`; their names are importable from here too."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from django.utils import timezone
 from openpractice.coding.models import ImportKind
 from openpractice.coding.services import import_code_set
 from openpractice.healthcode.client import ConnectionReport
-from openpractice.healthcode.code_sets import ClearingHouseCodeSource, insurer_rules_from_directory
+from openpractice.healthcode.code_sets import ClearingHouseCodeSource
 from openpractice.healthcode.connection import (  # noqa: F401 (NOT_TESTED: callers import it from here)
     NOT_TESTED,
     client_for,
@@ -20,6 +20,7 @@ from openpractice.healthcode.connection import (  # noqa: F401 (NOT_TESTED: call
     recorder_for,
     require_tested,
 )
+from openpractice.healthcode.directory import DirectoryReplyError, sync_insurer_directory
 from openpractice.healthcode.errors import HealthcodeSetupError
 from openpractice.healthcode.membership import find_member
 from openpractice.healthcode.models import HealthcodeIntegration
@@ -74,17 +75,15 @@ def sync_code_sets_from_clearing_house(*, practice) -> dict:
     """Import the clearing house's ISC and CCSD code sets into the practice's codes (source
     "clearing_house"), through the coding app's importer: all-or-nothing, idempotent."""
     require_tested(practice=practice)
-    outcomes = {}
+    outcomes: dict[str, object] = {}
     for system in ("isc", "ccsd"):
         source = ClearingHouseCodeSource(practice=practice)
         outcome = import_code_set(
             practice=practice, kind=ImportKind.CODES, system=system, source=source, retire_missing=False
         )
         outcomes[system] = {"added": outcome.added, "changed": outcome.changed, "rows": outcome.rows}
-    sync_insurer_rules(practice=practice)
+    try:  # the insurer list too: identifiers the shipped directory lacks, and each insurer's rules
+        outcomes["insurers"] = sync_insurer_directory(practice=practice).summary
+    except DirectoryReplyError as exc:  # the code sets are in; the directory is left as it was
+        outcomes["insurers"] = exc.message
     return outcomes
-
-
-def sync_insurer_rules(*, practice) -> int:
-    """Refresh InsurerRules from the clearing house's insurer directory."""
-    return insurer_rules_from_directory(practice=practice)

@@ -1,5 +1,6 @@
-"""Settings › Integrations: the Healthcode credentials and their connection test. Thin: they
-parse, call a service, and render."""
+"""Settings › Integrations: the Healthcode credentials and their connection test; and the insurer
+directory's "Sync from Healthcode" (Settings › Coding › Insurers). Thin: they parse, call a
+service, and render."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from django.views.decorators.http import require_POST
 
 from openpractice.healthcode import outbound, services
 from openpractice.healthcode.credentials import save_healthcode_credentials
-from openpractice.healthcode.errors import HealthcodeSetupError
+from openpractice.healthcode.directory import sync_insurer_directory as sync_directory
+from openpractice.healthcode.errors import HealthcodeSetupError, SubmissionError
 from openpractice.healthcode.forms import HealthcodeCredentialsForm
 from openpractice.practices.permissions import require_capability
 from openpractice.practices.roles import Capability
@@ -44,6 +46,18 @@ def test_connection(request):
         else:
             messages.error(request, "Connection to Healthcode failed. " + report.message)
     return redirect("healthcode:integrations")
+
+
+@require_POST
+@require_capability(Capability.MANAGE_SETTINGS)
+def sync_insurer_directory(request):
+    try:
+        outcome = sync_directory(practice=request.practice)
+    except SubmissionError as exc:  # not set up, or a reply that changed nothing
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Synced from Healthcode: {outcome.summary}")
+    return redirect("coding:insurers")
 
 
 @require_capability(Capability.MANAGE_INTEGRATIONS)

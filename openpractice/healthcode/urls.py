@@ -24,6 +24,11 @@ urlpatterns = [
     path("settings/integrations/healthcode/", settings_views.credentials, name="settings"),
     path("settings/integrations/healthcode/test/", settings_views.test_connection, name="test_connection"),
     path(
+        "settings/coding/insurers/sync-from-healthcode/",
+        settings_views.sync_insurer_directory,
+        name="sync_insurer_directory",
+    ),
+    path(
         "patients/<int:patient_id>/relationships/<int:relationship_id>/check-membership/",
         membership_views.check_membership,
         name="check_relationship_membership",

@@ -188,7 +188,10 @@ def _clean_relationship(patient: Patient, data: dict) -> dict:
     if not registration.ok:
         raise PatientError(registration.message, field="registration_number")
     authorisation = formats.check_authorisation_code(
-        data.get("authorisation_code"), identifier=insurer.healthcode_identifier, name=insurer.name
+        data.get("authorisation_code"),
+        identifier=insurer.healthcode_identifier,
+        name=insurer.name,
+        registration_number=registration.value,  # an Aetna Americas member's code is Aetna's
     )
     if not authorisation.ok:
         raise PatientError(authorisation.message, field="authorisation_code")

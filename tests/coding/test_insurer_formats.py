@@ -1,5 +1,6 @@
 """Every published membership and authorisation format, valid and invalid (HEALTHCODE.md)."""
 
+import re
 import string
 
 import pytest
@@ -7,9 +8,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from openpractice.coding.insurer_formats import (
+    authorisation_formats,
     check_authorisation_code,
     check_registration_number,
     insurer_key,
+    is_aetna_americas_number,
     registration_formats,
 )
 
@@ -20,7 +23,8 @@ alnum = lambda n: st.text(string.ascii_uppercase + string.digits, min_size=n, ma
 INSURERS = {
     "alliance": {"name": "Alliance Health"},
     "allianz": {"name": "Allianz Partners"},
-    "aetna": {"name": "Allianz Partners (Aetna Americas)"},
+    # An Aetna Americas member is an Allianz Partners member with a W number (AUTH_MEMBER below).
+    "aetna": {"identifier": "alz", "name": "Allianz Partners"},
     "bupa_global": {"identifier": "bui", "name": "Bupa Global"},
     "axa": {"identifier": "ppp", "name": "AXA Health"},
     "freedom": {"name": "Freedom"},
@@ -37,6 +41,8 @@ VALID_REGISTRATION = [
     ("alliance", "12345678"),
     ("allianz", "P1234"),
     ("allianz", "P123456789"),
+    ("allianz", "W123456789"),  # an Aetna Americas member: billed to Allianz Partners
+    ("allianz", "W1234 123456-12"),
     ("aetna", "P12345"),
     ("aetna", "W123456789"),
     ("aetna", "W1234567890"),
@@ -85,7 +91,6 @@ INVALID_REGISTRATION = [
     ("alliance", "A123456", "Alliance Health"),
     ("allianz", "P123", "P + 4 to 9 digits"),
     ("allianz", "P1234567890", "P + 4 to 9 digits"),
-    ("allianz", "W123456789", "Aetna Americas"),
     ("aetna", "W12345678", "W + 9 digits"),
     ("aetna", "W1234 1234", "W + 4 digits"),
     ("aetna", "W123456789-1", "-NN"),
@@ -159,7 +164,9 @@ def test_aetna_w_numbers(shape, suffix, data):
         value += data.draw(digits(int(part))) if part.isdigit() else part
     if suffix:
         value += "-" + data.draw(digits(2))
-    assert check_registration_number(value, name="Aetna Americas").ok
+    assert check_registration_number(value, name="Allianz Partners").ok
+    assert check_registration_number(value, identifier="alz", name="Allianz Partners").ok
+    assert is_aetna_americas_number(value)
 
 
 @given(alnum(2), digits(4), digits(4), digits(4))
@@ -209,7 +216,12 @@ VALID_AUTH = [
     ("vitality", ""),
 ]
 INVALID_AUTH = [
-    ("aetna", "C12345", "Aetna authorisation codes look like C + 6 to 10 digits or 5 to 8 digits"),
+    ("aetna", "AUTH-1", "Aetna Americas (Allianz Partners) authorisation codes look like C + 6 to 10 digits"),
+    (
+        "aetna",
+        "C12345",
+        "Aetna Americas (Allianz Partners) authorisation codes look like C + 6 to 10 digits or 5 to 8 digits",
+    ),
     ("aetna", "1234", "5 to 8 digits"),
     ("aetna", "C12345678901", "C + 6 to 10 digits"),
     ("alliance", "AB123456", "Alliance Health authorisation codes look like AAANNNNN or A-ANNNNN"),
@@ -220,22 +232,46 @@ INVALID_AUTH = [
 ]
 
 
+# The member's registration number, where it decides the authorisation format.
+AUTH_MEMBER = {"aetna": "W123456789", "allianz": "P12345"}
+
+
 @pytest.mark.parametrize("insurer,value", VALID_AUTH)
 def test_valid_authorisation_codes(insurer, value):
-    result = check_authorisation_code(value, **INSURERS[insurer])
+    result = check_authorisation_code(value, **INSURERS[insurer], registration_number=AUTH_MEMBER.get(insurer))
     assert result.ok, result.message
 
 
 @pytest.mark.parametrize("insurer,value,expected", INVALID_AUTH)
 def test_invalid_authorisation_codes_name_the_format(insurer, value, expected):
-    result = check_authorisation_code(value, **INSURERS[insurer])
+    result = check_authorisation_code(value, **INSURERS[insurer], registration_number=AUTH_MEMBER.get(insurer))
     assert not result.ok
     assert expected in result.message
 
 
-@given(digits(6, 10))
-def test_aetna_c_codes(value):
-    assert check_authorisation_code("C" + value, name="Aetna Americas").ok
+@given(digits(6, 10), digits(5, 8), st.sampled_from(["W123456789", "W1234567890-01", "W1234 12345"]))
+def test_aetna_codes_for_allianz_members_with_w_numbers(c_digits, plain, member):
+    allianz = {"identifier": "alz", "name": "Allianz Partners", "registration_number": member}
+    assert check_authorisation_code("C" + c_digits, **allianz).ok
+    assert check_authorisation_code(plain, **allianz).ok
+    assert authorisation_formats(**allianz) == "C + 6 to 10 digits or 5 to 8 digits"
+
+
+@given(st.text(string.ascii_uppercase + string.digits + "-", min_size=1, max_size=30))
+def test_allianz_w_member_codes_are_aetnas_p_member_codes_free(value):
+    aetna_shape = bool(re.fullmatch(r"C\d{6,10}|\d{5,8}", value))
+    w_member = check_authorisation_code(value, name="Allianz Partners", registration_number="W123456789")
+    p_member = check_authorisation_code(value, name="Allianz Partners", registration_number="P12345")
+    assert w_member.ok == aetna_shape
+    assert p_member.ok
+    if not w_member.ok:
+        assert "C + 6 to 10 digits" in w_member.message
+
+
+@given(digits(4, 9), digits(0, 3))
+def test_p_numbers_are_not_aetna_numbers(value, noise):
+    assert not is_aetna_americas_number("P" + value)
+    assert not is_aetna_americas_number("W" + noise)
 
 
 @given(letters(3), digits(5), letters(1), letters(1))
@@ -265,8 +301,10 @@ def test_never_crashes_and_always_explains(value):
 
 def test_insurer_keys():
     assert insurer_key("bup", "Bupa") == "bup"
-    assert insurer_key("", "Allianz Partners (Aetna Americas)") == "aetna"
-    assert insurer_key("aet", "Aetna Americas") == "aetna"
+    # No separate Aetna insurer: a directory entry that mentions Aetna is read as Allianz Partners.
+    assert insurer_key("", "Allianz Partners (Aetna Americas)") == "allianz partners"
+    assert insurer_key("aet", "Aetna Americas") == "allianz partners"
+    assert insurer_key("alz", "Allianz Partners") == "allianz partners"
     assert insurer_key(None, "Bupa Global") == "bui"
     assert insurer_key("alh", "Alliance Health") == "alliance health"
     assert insurer_key(None, "AXA Global") == "axa global"

@@ -33,10 +33,25 @@ MEMBERS = [
     ("ppp", "HOL/A1234567", "Emily", "Hughes", "female", "1972-03-08", "CF10 1EP"),  # lapsed
     ("nuh", "100200300", "Noah", "Patel", "male", "1992-01-15", "BS1 4DJ"),
     ("slh", "40123456", "Mia", "Robinson", "female", "1995-08-19", "G1 1XQ"),
+    # Checked by format: Alliance Health, and Allianz Partners members with a P number and with an
+    # Aetna Americas W number (whose authorisation code must be Aetna's format).
+    ("alh", "1234567", "Ada", "Lovelace", "female", "1980-12-10", "SW1A 1AA"),
+    ("alz", "P123456", "Paul", "Allianz", "male", "1970-01-01", "SW1A 1AA"),
+    ("alz", "W1234 123456-01", "Walter", "Aetnason", "male", "1975-05-05", "SW1A 1AA"),
 ]
 MUTATIONS = ["none"] * 10 + ["wrong_number", "wrong_postcode", "wrong_birth_date", "wrong_surname", "legacy_bad_format"]
-WRONG_NUMBERS = {"bup": "10000077", "ppp": "AX7654321B", "nuh": "100200377", "slh": "40123477"}
-BAD_FORMATS = {"bup": "1000", "ppp": "AX12", "nuh": "12345", "slh": "1212345678"}
+WRONG_NUMBERS = {
+    "bup": "10000077",
+    "ppp": "AX7654321B",
+    "nuh": "100200377",
+    "slh": "40123477",
+    "alh": "7654321",
+    "alz": "W123456789",
+}
+BAD_FORMATS = {"bup": "1000", "ppp": "AX12", "nuh": "12345", "slh": "1212345678", "alh": "12345", "alz": "W12"}
+# The insurers whose identifier is not public: their contacts are added once the directory sync
+# (part of the code-set sync) has filled their identifiers.
+NOT_PUBLIC_INSURERS = {"alh": "Alliance Health", "alz": "Allianz Partners"}
 # Maxima (GBP per unit) for the agreed-fee insurers, as their contracts teams list them.
 CCSD_MAXIMA = {
     "W8500": "1200.00",
@@ -84,7 +99,7 @@ bills = st.fixed_dictionaries(
         "mutation": st.sampled_from(MUTATIONS),
         "days_ago": st.sampled_from([0, 0, 3, 3, 10, 40, 100, 200, -4]),
         "diagnosis": st.sampled_from(["M17.1"] * 4 + ["H25.9", ""]),
-        "auth": st.sampled_from([""] * 4 + ["123456/12", "AUTH-1"]),
+        "auth": st.sampled_from([""] * 4 + ["123456/12", "AUTH-1", "C1234567", "ABC12345"]),
         "products": st.lists(st.sampled_from(PRODUCTS[:1] * 8 + PRODUCTS[1:]), min_size=1, max_size=2),
         "quantity": st.integers(1, 3),
         "setting": st.sampled_from(["consulting_room", "outpatient", "inpatient", "daycase"]),
@@ -172,6 +187,12 @@ def practice(db, own_sandbox):
             },
         )
     assert Contact.objects.filter(practice=practice, contact_type="insurer").count() == 4
+    from openpractice.contacts.services import create_contact
+
+    for identifier, name in NOT_PUBLIC_INSURERS.items():
+        insurer = find_insurer(practice=practice, healthcode_identifier=identifier)
+        assert insurer is not None and insurer.name == name  # filled by the directory sync
+        create_contact(practice=practice, data={"contact_type": "insurer", "name": name, "insurer": insurer})
     return practice
 
 

@@ -226,12 +226,13 @@ def test_rule_fails_the_bill_that_breaks_it_and_accepts_the_one_that_keeps_it(ap
         ("alz", "P1234", True),
         ("alz", "P123456789", True),
         ("alz", "P123", False),
-        ("alz", "W123456789", False),
-        ("aet", "W123456789", True),
-        ("aet", "W1234567890-01", True),
-        ("aet", "W1234 12345", True),
-        ("aet", "W1234 123456-12", True),
-        ("aet", "W12345", False),
+        # Aetna Americas members are Allianz Partners members with W numbers.
+        ("alz", "W123456789", True),
+        ("alz", "W1234567890-01", True),
+        ("alz", "W1234 12345", True),
+        ("alz", "W1234 123456-12", True),
+        ("alz", "W12345", False),
+        ("aet", "W123456789", True),  # a bill to the retired `aet` entry goes to Allianz Partners
         ("bui", "BI-1234-5678-9012", True),
         ("bui", "BI-1234-5678-901", False),
         ("slh", "4012345", False),
@@ -247,10 +248,11 @@ def test_membership_number_formats_of_format_checked_insurers(api, today, insure
 @pytest.mark.parametrize(
     "insurer, auth_code, valid",
     [
-        ("aet", "C123456", True),
-        ("aet", "C12345678901", False),
-        ("aet", "12345", True),
-        ("aet", "1234", False),
+        ("alz-w", "C123456", True),
+        ("alz-w", "C12345678901", False),
+        ("alz-w", "12345", True),
+        ("alz-w", "1234", False),
+        ("alz-w", "AUTH-123", False),  # an Aetna Americas member's code is Aetna's
         ("alh", "ABC12345", True),
         ("alh", "A-B12345", True),
         ("alh", "AB-12345", False),
@@ -263,8 +265,9 @@ def test_membership_number_formats_of_format_checked_insurers(api, today, insure
     ],
 )
 def test_authorisation_number_formats(api, today, insurer, auth_code, valid):
-    membership = {"alh": "1234567", "alz": "P12345", "aet": "P12345"}
+    membership = {"alh": "1234567", "alz": "P12345", "alz-w": "W123456789"}
     overrides = {"membership_number": membership[insurer]} if insurer in membership else {}
+    insurer = insurer.removesuffix("-w")
     bill_id = api.submit(claim(today, insurer, auth_code=auth_code, **overrides)).json()["id"]
     api.advance(61)
     rules_broken = {error["rule"] for error in errors_of(api.bill(bill_id))}

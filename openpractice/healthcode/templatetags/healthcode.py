@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from django import template
 from django.urls import reverse
+from django.utils.http import urlencode
 
 from openpractice.billing import selectors as billing_selectors
 from openpractice.billing.models import HealthcodeStatus, RecordStatus
@@ -38,11 +39,7 @@ FIX_LINKS = {
     "practitioner": lambda i: reverse("practices:practitioner_profile", args=[i.practitioner_id]),
     "product": lambda i: reverse("products:list"),
     "location": lambda i: reverse("practices:location_list"),
-    "insurer": lambda i: (
-        reverse("billing:edit", args=[i.pk])
-        if not i.insurer_contact_id
-        else reverse("contacts:edit", args=[i.insurer_contact_id])
-    ),
+    "insurer": lambda i: _insurer_fix_link(i),
     "coding": lambda i: reverse("coding:settings"),
 }
 FIX_LABELS = {
@@ -51,13 +48,30 @@ FIX_LABELS = {
     "practitioner": "Edit practitioner",
     "product": "Products",
     "location": "Locations",
-    "insurer": "Edit insurer",
+    "insurer": "Set the insurer's Healthcode identifier",
     "coding": "Code sets",
 }
 
 
-def problem_rows(invoice, problems) -> list[dict]:
-    """Each problem of the check with a link to the page that fixes it."""
+def _insurer_fix_link(invoice) -> str:
+    """Straight to the identifier field of the insurer's directory entry, coming back to the
+    invoice once saved; the contact's own page only when the contact names no directory entry."""
+    contact = invoice.insurer_contact if invoice.insurer_contact_id else None
+    if contact is None:
+        return reverse("billing:edit", args=[invoice.pk])
+    if contact.insurer_id is None:
+        return reverse("contacts:edit", args=[contact.pk])
+    back = urlencode({"focus": "identifier", "next": reverse("billing:detail", args=[invoice.pk])})
+    return f"{reverse('coding:insurer_edit', args=[contact.insurer_id])}?{back}#id_healthcode_identifier"
+
+
+# Who can fix it, for a person whose role cannot (the insurer directory needs manage_settings).
+NEEDS_CAPABILITY = {"insurer": (Capability.MANAGE_SETTINGS, "A practice owner or administrator can set it")}
+
+
+def problem_rows(invoice, problems, *, membership=None) -> list[dict]:
+    """Each problem of the check with a link to the page that fixes it (or, when `membership`'s
+    role cannot open that page, who can)."""
     rows = []
     for p in problems:
         link = FIX_LINKS.get(p.fix, FIX_LINKS["invoice"])(invoice)
@@ -65,7 +79,11 @@ def problem_rows(invoice, problems) -> list[dict]:
             line = next((line for line in invoice.lines.all() if line.sequence == p.line), None)
             if line is not None:
                 link = reverse("products:edit", args=[line.product_id])
-        rows.append({"problem": p, "link": link, "link_label": FIX_LABELS.get(p.fix, "Fix")})
+        label = FIX_LABELS.get(p.fix, "Fix")
+        needed = NEEDS_CAPABILITY.get(p.fix)
+        if needed and membership is not None and not membership.can(needed[0]):
+            link, label = "", needed[1]
+        rows.append({"problem": p, "link": link, "link_label": label})
     return rows
 
 
@@ -105,7 +123,7 @@ def invoice_healthcode(context, invoice):
     return {
         "invoice": invoice,
         "check": check,
-        "problem_rows": problem_rows(invoice, check.problems),
+        "problem_rows": problem_rows(invoice, check.problems, membership=getattr(request, "membership", None)),
         "submissions": submissions,
         "current": current,
         "can_bill": _can_bill(request),
@@ -159,8 +177,18 @@ def invoice_list_submit_selected(context):
 def invoices_not_ready(context):
     practice = _practice(context)
     rows = selectors.not_ready(practice=practice) if practice is not None else []
+    membership = getattr(context.get("request"), "membership", None)
+    shown = [
+        # The insurer's missing identifier is fixed in the directory, not on the invoice: its link here.
+        (
+            invoice,
+            result,
+            problem_rows(invoice, [p for p in result.errors[:3] if p.fix == "insurer"], membership=membership),
+        )
+        for invoice, result in rows[:NOT_READY_SHOWN]
+    ]
     return {
-        "rows": rows[:NOT_READY_SHOWN],
+        "rows": shown,
         "count": len(rows),
         "can_bill": _can_bill(context.get("request")),
         "csrf_token": context.get("csrf_token"),

@@ -1,4 +1,5 @@
-"""Follow every bill not yet settled and recover submissions a crashed worker left behind.
+"""Follow every bill not yet settled, recover submissions a crashed worker left behind, and sync
+each practice's insurer directory from the clearing house's insurer list once a day.
 
 Run it on a schedule (cron or a systemd timer, every few minutes), e.g.:
     */5 * * * *  cd /srv/openpractice && .venv/bin/python manage.py sync_healthcode
@@ -8,12 +9,16 @@ import time
 
 from django.core.management.base import BaseCommand
 
+from openpractice.healthcode.directory import sync_due_directories
 from openpractice.healthcode.submission import sync_due
 from openpractice.workers.runtime import keep_going, requeue_expired
 
 
 class Command(BaseCommand):
-    help = "Refresh the Healthcode status of open bills; re-send submissions stuck by a crash."
+    help = (
+        "Refresh the Healthcode status of open bills; re-send submissions stuck by a crash; sync insurer "
+        "directories not synced for a day."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -31,11 +36,12 @@ class Command(BaseCommand):
         def once() -> bool:
             counts = sync_due(stale_after_seconds=stale_after, refresh=not recover_only)
             counts["tasks taken up"] = requeue_expired()  # of workers that died (the task lease)
-            if any(counts.values()) or not loop:
+            directories = sync_due_directories() if not recover_only else {}
+            if any(counts.values()) or any(directories.values()) or not loop:
                 self.stdout.write(
                     f"refreshed {counts['refreshed']}, not refreshed {counts['failed']}, "
                     f"re-sent {counts['recovered']}, tasks of dead workers queued again "
-                    f"{counts['tasks taken up']}"
+                    f"{counts['tasks taken up']}" + "".join(f", {what} {n}" for what, n in directories.items())
                 )
             if not loop:
                 return False
