@@ -50,7 +50,7 @@ def _demo_practice_on(sandbox):
     save_healthcode_credentials(
         practice=practice,
         environment="sandbox",
-        discovery_url=f"{sandbox.url}/.well-known/healthcode-discovery",
+        discovery_url=f"{sandbox.url}/.well-known/discovery-document.json",
         site_id=sandbox.site_id,
         api_key_id=sandbox.client_id,
         api_key=sandbox.client_secret,
