@@ -44,7 +44,7 @@ from openpractice.healthcode.submission.delivery import (
     enqueue_delivery,
     enqueue_many,
 )
-from openpractice.healthcode.submission.queue import _queue, submit_invoice
+from openpractice.healthcode.submission.queue import _queue, next_version, submit_invoice
 from openpractice.healthcode.submission.status import (
     cancel_bill,
     refresh_invoice,
@@ -80,6 +80,7 @@ __all__ = [
     "enqueue_bulk_queueing",
     "enqueue_delivery",
     "enqueue_many",
+    "next_version",
     "queue_bulk",
     "queue_bulk_task",
     "record_bulk",
