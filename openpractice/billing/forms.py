@@ -101,7 +101,8 @@ class InvoiceForm(forms.Form):
         self.fields["insurance"].label_from_instance = lambda r: f"{r.related_contact.name} — {r.registration_number}"
         self.insurance_count = len(insurance_of(patient=patient))
         kept = (invoice.practitioner_id, invoice.controlling_specialist_id) if invoice is not None else ()
-        self.fields["practitioner"].queryset = practitioners(practice=practice, first=membership, also=kept)
+        self.practitioner_choices = practitioners(practice=practice, first=membership, also=kept)
+        self.fields["practitioner"].queryset = self.practitioner_choices
         self.fields["controlling_specialist"].queryset = practitioners(practice=practice, also=kept)
         locations = Location.objects.for_practice(practice).filter(is_active=True)
         for name in ("location", "payee_location", "facility"):

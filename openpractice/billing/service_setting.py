@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable
 
 from openpractice.billing.models import ServiceSetting
+from openpractice.products.models import Product
 
 # A stay: admitted, so the bill carries the admission date (and the discharge date once known).
 STAYS = frozenset({ServiceSetting.INPATIENT, ServiceSetting.DAYCASE})
@@ -38,10 +39,10 @@ def setting_of_procedure_type(procedure_type: str) -> str | None:
     return None
 
 
-def setting_for_products(products: Iterable) -> str | None:
+def setting_for_products(products: Iterable[Product]) -> str | None:
     """The setting a bill of these products needs: the biggest stay any of them calls for, or
     None when none calls for a stay (the bill's own choice stands)."""
-    found = [s for s in (setting_of_procedure_type(getattr(p, "procedure_type", "")) for p in products) if s]
+    found = [s for s in (setting_of_procedure_type(p.procedure_type) for p in products) if s]
     return max(found, key=RANK.__getitem__) if found else None
 
 
@@ -49,12 +50,12 @@ def needs_admission_date(setting: str) -> bool:
     return setting in STAYS
 
 
-def too_small_for(setting: str, products: Iterable) -> tuple[str, object] | None:
+def too_small_for(setting: str, products: Iterable[Product]) -> tuple[str, Product] | None:
     """(the setting needed, the product needing it) when `setting` is less of a stay than a
     product calls for, else None."""
-    worst = None
+    worst: tuple[str, Product] | None = None
     for product in products:
-        needed = setting_of_procedure_type(getattr(product, "procedure_type", ""))
+        needed = setting_of_procedure_type(product.procedure_type)
         if needed and RANK[needed] > RANK.get(setting, 0) and (worst is None or RANK[needed] > RANK[worst[0]]):
             worst = (needed, product)
     return worst

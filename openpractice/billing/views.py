@@ -120,7 +120,7 @@ def _invoice_initial(invoice: Invoice | None, patient: Patient, form: InvoiceFor
 
 def _preselected_practitioner(form: InvoiceForm):
     """The signed-in practitioner (listed first), or the practice's only practitioner."""
-    choices = list(form.fields["practitioner"].queryset[:2])
+    choices = list(form.practitioner_choices[:2])
     if choices and (choices[0].leads == 0 or len(choices) == 1):
         return choices[0]
     return None

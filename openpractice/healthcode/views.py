@@ -69,7 +69,7 @@ def _submit_summary(request, invoice: Invoice) -> dict:
     resubmittable = invoice.is_insurer_bill and invoice.healthcode_status in hc.RESUBMITTABLE
     return {
         "invoice": invoice,
-        "insurer": invoice.insurer_contact.insurer if invoice.insurer_contact_id else None,
+        "insurer": invoice.insurer_contact.insurer if invoice.insurer_contact is not None else None,
         "check": check,
         "healthcode_ready": ready,
         "can_submit": bool(ready and resubmittable and check is not None and check.passed),
