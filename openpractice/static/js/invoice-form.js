@@ -1,6 +1,7 @@
 // Invoice form (billing/form.html): the Service setting follows the products (a day case product
 // makes it Daycase) and the admission and discharge dates show only for a stay, at once. Without
-// this script every field shows, and the server asks for what a setting needs on the first save.
+// this script every field shows, the server asks for what a setting needs on the first save, and
+// "Update the total" re-prices the lines; with it the running total follows every change.
 (() => {
   const RANK = { consulting_room: 0, outpatient: 0, daycase: 1, inpatient: 2 };
   const STAYS = new Set(["daycase", "inpatient"]);
@@ -44,6 +45,35 @@
       }
       showStayFields();
     }
+
+    // The running total: the form is priced on the server (the save's own code) as lines change.
+    // An update cut short (a newer one, or the page leaving on Save) just leaves the last total.
+    const quote = form.querySelector("[data-quote-url]");
+    let timer = null;
+    let pending = null;
+    let leaving = false;
+    function refreshTotal() {
+      if (!quote || leaving) return;
+      if (pending) pending.abort();
+      pending = new AbortController();
+      fetch(quote.dataset.quoteUrl, {
+        method: "POST",
+        body: new FormData(form),
+        credentials: "same-origin",
+        signal: pending.signal,
+      })
+        .then((response) => (response.ok ? response.text() : Promise.reject(response.status)))
+        .then((html) => { if (!leaving) quote.innerHTML = html; })
+        .catch(() => {});
+    }
+    const soon = () => { clearTimeout(timer); timer = setTimeout(refreshTotal, 250); };
+    form.addEventListener("input", (event) => { if (event.target.closest(".lines-table")) soon(); });
+    form.addEventListener("change", (event) => { if (!event.target.closest(".typeahead")) soon(); });
+    form.addEventListener("submit", () => {
+      leaving = true;
+      clearTimeout(timer);
+      if (pending) pending.abort();
+    });
 
     form.addEventListener("change", (event) => {
       const el = event.target;
