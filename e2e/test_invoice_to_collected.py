@@ -95,6 +95,8 @@ def test_invoice_fails_check_is_fixed_submitted_and_collected(
     screenshot(page, "invoice-03-check-passes")
 
     submit.click()
+    expect(page.locator("#submit-summary")).to_contain_text("10000001")  # the confirmation, with the bill
+    page.get_by_role("button", name="Send to Healthcode").click()
     expect(page.locator("#hc-status")).to_contain_text("Unprocessed")
     number = page.locator("h1").inner_text().split()[-1]
     assert re.fullmatch(r"INV\d{6}", number)

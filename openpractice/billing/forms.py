@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils import timezone
 
 from openpractice.billing.models import BillTo, PaymentMethod, ProviderKind, ServiceSetting
+from openpractice.billing.service_setting import needs_admission_date, too_small_for
 from openpractice.coding.forms import CodeField
 from openpractice.coding.models import CodeSystem
 from openpractice.patients.models import PatientRelationship
 from openpractice.patients.selectors import insurance_of
-from openpractice.practices.models import Location, Membership
+from openpractice.practices.models import Location
+from openpractice.practices.selectors import practitioners
 from openpractice.products.models import Product
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -19,7 +22,7 @@ class MembershipChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, membership):
         profile = getattr(membership, "practitioner_profile", None)
         ident = getattr(profile, "healthcode_identifier", "") if profile else ""
-        return f"{membership.user.full_name}" + (f" ({ident})" if ident else "")
+        return f"{membership.user.full_name}" + (f" ({ident})" if ident else " (no Healthcode identifier)")
 
 
 class LocationChoiceField(forms.ModelChoiceField):
@@ -49,9 +52,14 @@ class InvoiceForm(forms.Form):
         help_text="Sent to Healthcode as O (consultation room, outpatient), I (inpatient) or D (daycase).",
     )
     admission_date = forms.DateField(
-        label="Admission date", required=False, widget=DATE, help_text="Inpatient and daycase only."
+        label="Admission date",
+        required=False,
+        widget=DATE,
+        help_text="Needed for an inpatient or daycase bill.",
     )
-    discharge_date = forms.DateField(label="Discharge date", required=False, widget=DATE)
+    discharge_date = forms.DateField(
+        label="Discharge date", required=False, widget=DATE, help_text="Once known (for a daycase, the same day)."
+    )
     primary_diagnosis = CodeField(
         system=CodeSystem.ICD10, allow_inactive=True, required=False, label="Primary diagnosis (ICD-10)"
     )
@@ -82,7 +90,9 @@ class InvoiceForm(forms.Form):
     facility = LocationChoiceField(label="Facility (treating hospital)", queryset=None, required=False)
     notes = forms.CharField(label="Notes", required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
-    def __init__(self, *args, practice, patient, **kwargs):
+    def __init__(self, *args, practice, patient, membership=None, invoice=None, **kwargs):
+        """`membership`: the signed-in member, listed first when a practitioner; `invoice`: the
+        invoice being edited, whose own practitioner and specialist stay choosable."""
         super().__init__(*args, **kwargs)
 
         self.fields["insurance"].queryset = patient.relationships.filter(relationship_type="insurance").select_related(
@@ -90,19 +100,42 @@ class InvoiceForm(forms.Form):
         )
         self.fields["insurance"].label_from_instance = lambda r: f"{r.related_contact.name} — {r.registration_number}"
         self.insurance_count = len(insurance_of(patient=patient))
-        members = (
-            Membership.objects.for_practice(practice)
-            .filter(is_active=True)
-            .select_related("user", "practitioner_profile")
-            .order_by("user__full_name")
-        )
-        self.fields["practitioner"].queryset = members
-        self.fields["controlling_specialist"].queryset = members
+        kept = (invoice.practitioner_id, invoice.controlling_specialist_id) if invoice is not None else ()
+        self.practitioner_choices = practitioners(practice=practice, first=membership, also=kept)
+        self.fields["practitioner"].queryset = self.practitioner_choices
+        self.fields["controlling_specialist"].queryset = practitioners(practice=practice, also=kept)
         locations = Location.objects.for_practice(practice).filter(is_active=True)
         for name in ("location", "payee_location", "facility"):
             self.fields[name].queryset = locations
         for name in ("primary_diagnosis", "other_diagnosis_1", "other_diagnosis_2"):
             self.fields[name].set_practice(practice)
+
+    def clean(self):
+        data = super().clean()
+        setting = data.get("service_setting") or ""
+        if needs_admission_date(setting) and not data.get("admission_date") and "admission_date" not in self.errors:
+            label = ServiceSetting(setting).label.lower()
+            self.add_error(
+                "admission_date",
+                f"Enter the admission date: a {label} bill needs it, such as {timezone.localdate():%d/%m/%Y}.",
+            )
+        admitted, discharged = data.get("admission_date"), data.get("discharge_date")
+        if needs_admission_date(setting) and admitted and discharged and discharged < admitted:
+            self.add_error("discharge_date", "The discharge date cannot be before the admission date.")
+        return data
+
+    def check_setting(self, products) -> None:
+        """A field error when a product calls for more of a stay than the chosen setting (a day
+        case product on a consultation room bill): caught on this save, not by Healthcode."""
+        setting = self.cleaned_data.get("service_setting") or ""
+        wrong = too_small_for(setting, products)
+        if wrong is not None:
+            needed, product = wrong
+            label = ServiceSetting(needed).label
+            self.add_error(
+                "service_setting",
+                f"{product.name} is {product.procedure_type.lower()}: choose {label} (and enter the admission date).",
+            )
 
     def header(self) -> dict:
         data = dict(self.cleaned_data)
@@ -127,6 +160,10 @@ class LineForm(forms.Form):
 
 
 class BaseLineFormSet(forms.BaseFormSet):
+    def products(self) -> list:
+        """The products chosen so far, on lines that read (a bound, validated formset)."""
+        return [f.cleaned_data["product"] for f in self.forms if getattr(f, "cleaned_data", {}).get("product")]
+
     def lines(self) -> list[dict]:
         return [
             {

@@ -34,6 +34,7 @@ from openpractice.billing.models import (
     ServiceSetting,
 )
 from openpractice.billing.money import ZERO, parse_money, round_money
+from openpractice.billing.service_setting import needs_admission_date
 from openpractice.coding.models import CodeSystem
 from openpractice.coding.selectors import get_code
 from openpractice.db import arrays, bulk
@@ -232,9 +233,14 @@ def _clean_header(practice, data: dict) -> dict:
         raise BillingError(
             "Choose the Service setting: Consultation room, Outpatient, Inpatient or Daycase.", field="service_setting"
         )
-    out["admission_date"] = _date(out["admission_date"], "admission_date", "admission date")
+    stay = needs_admission_date(out["service_setting"])
+    label = ServiceSetting(out["service_setting"]).label.lower()
+    # Healthcode fails an in-patient or day case bill without it: asked for on the first save.
+    out["admission_date"] = _date(
+        out["admission_date"], "admission_date", f"admission date (a {label} bill needs it)", required=stay
+    )
     out["discharge_date"] = _date(out["discharge_date"], "discharge_date", "discharge date")
-    if out["service_setting"] in (ServiceSetting.INPATIENT, ServiceSetting.DAYCASE):
+    if stay:
         if out["admission_date"] and out["discharge_date"] and out["discharge_date"] < out["admission_date"]:
             raise BillingError("The discharge date cannot be before the admission date.", field="discharge_date")
     else:  # only a stay has admission and discharge dates
@@ -317,14 +323,46 @@ def _clean_lines(practice, header: dict, lines: list[dict]) -> list[dict]:
     return cleaned
 
 
+class Totals(NamedTuple):
+    net: Decimal
+    vat: Decimal
+    total: Decimal
+
+
+def totals_of(lines: Sequence[Mapping]) -> Totals:
+    """An invoice's totals from its priced lines (each already rounded to the penny)."""
+    net = sum((line["net_amount"] for line in lines), ZERO)
+    vat = sum((line["vat_amount"] for line in lines), ZERO)
+    return Totals(net, vat, net + vat)
+
+
+@dataclasses.dataclass(frozen=True)
+class Quote:
+    """What a bill of these lines comes to before it is saved: the invoice form's running total.
+    Priced by the same code as the save (_clean_lines, totals_of), so the saved total is the
+    total the form showed."""
+
+    lines: list[dict]
+    net: Decimal
+    vat: Decimal
+    total: Decimal
+
+
+def quote_lines(*, practice, insurer_contact, lines: list[dict]) -> Quote:
+    """Price lines for the payer (None: the patient, list prices) without writing anything.
+    Raises BillingError as the save would for a line it cannot price."""
+    if not lines:
+        return Quote([], ZERO, ZERO, ZERO)
+    priced = _clean_lines(practice, {"insurer_contact": insurer_contact}, lines)
+    return Quote(priced, *totals_of(priced))
+
+
 def _write_lines(invoice: Invoice, lines: list[dict]) -> None:
     invoice.lines.all().delete()
     InvoiceLine.objects.bulk_create(
         [InvoiceLine(practice_id=invoice.practice_id, invoice=invoice, **line) for line in lines]
     )
-    invoice.net_total = sum((line["net_amount"] for line in lines), ZERO)
-    invoice.vat_total = sum((line["vat_amount"] for line in lines), ZERO)
-    invoice.total = invoice.net_total + invoice.vat_total
+    invoice.net_total, invoice.vat_total, invoice.total = totals_of(lines)
 
 
 def _apply_header(invoice: Invoice, header: dict) -> None:

@@ -10,6 +10,7 @@ urlpatterns = [
     path("invoices/", views.invoice_list, name="list"),
     path("settings/billing/", views.numbering_settings, name="numbering"),
     path("invoices/new/", views.invoice_new, name="add"),
+    path("invoices/new/total/", views.invoice_quote, name="quote"),
     path("invoices/<int:invoice_id>/", views.invoice_detail, name="detail"),
     path("invoices/<int:invoice_id>/edit/", views.invoice_edit, name="edit"),
     path("invoices/<int:invoice_id>/live/", views.invoice_live, name="live"),

@@ -4,6 +4,8 @@ views) are the healthcode app's, placed by its template tags: nothing here knows
 
 from __future__ import annotations
 
+import json
+
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -23,8 +25,9 @@ from openpractice.billing.forms import (
     invoice_filters,
     optional_int,
 )
-from openpractice.billing.models import BillTo, HealthcodeStatus, Invoice
+from openpractice.billing.models import BillTo, HealthcodeStatus, Invoice, ServiceSetting
 from openpractice.billing.pdf import invoice_pdf as render_pdf
+from openpractice.billing.service_setting import setting_of_procedure_type, too_small_for
 from openpractice.contacts.selectors import insurer_contacts
 from openpractice.patients.errors import PatientError
 from openpractice.patients.models import Patient
@@ -34,6 +37,7 @@ from openpractice.practices.models import Membership
 from openpractice.practices.permissions import require_capability
 from openpractice.practices.roles import Capability
 from openpractice.practices.tenancy import get_for_practice_or_404
+from openpractice.products.models import Product
 
 PAGE_SIZE = 50
 
@@ -95,17 +99,16 @@ def _line_initial(invoice: Invoice | None):
     ]
 
 
-def _invoice_initial(invoice: Invoice | None, patient: Patient, user) -> dict:
+def _invoice_initial(invoice: Invoice | None, patient: Patient, form: InvoiceForm) -> dict:
     if invoice is None:
         insurance = patient.relationships.filter(relationship_type="insurance").first()
-        own = Membership.objects.for_practice(patient.practice).filter(user=user).first()
         return {
             "bill_to": BillTo.INSURER if insurance else BillTo.PATIENT,
             "insurance": insurance,
             "invoice_date": timezone.localdate(),
-            "service_setting": "consulting_room",
+            "service_setting": ServiceSetting.CONSULTING_ROOM,  # until a product calls for a stay
             "payee_kind": "practitioner",
-            "practitioner": own if own and hasattr(own, "practitioner_profile") else None,
+            "practitioner": _preselected_practitioner(form),
         }
     initial = {f: getattr(invoice, f) for f in services.HEADER_FIELDS if f not in ("patient", "other_diagnoses")}
     others = list(invoice.other_diagnoses or [])
@@ -113,6 +116,14 @@ def _invoice_initial(invoice: Invoice | None, patient: Patient, user) -> dict:
         other_diagnosis_1=others[0] if others else "", other_diagnosis_2=others[1] if len(others) > 1 else ""
     )
     return initial
+
+
+def _preselected_practitioner(form: InvoiceForm):
+    """The signed-in practitioner (listed first), or the practice's only practitioner."""
+    choices = list(form.practitioner_choices[:2])
+    if choices and (choices[0].leads == 0 or len(choices) == 1):
+        return choices[0]
+    return None
 
 
 @require_capability(Capability.BILLING)
@@ -135,34 +146,103 @@ def invoice_edit(request, invoice_id: int):
     return _invoice_form(request, patient=invoice.patient, invoice=invoice)
 
 
+def _forms(request, *, patient, invoice, data=None):
+    """The header form and the lines, bound to `data` (a POST) or filled from the invoice."""
+    practice = request.practice
+    form = InvoiceForm(data, practice=practice, patient=patient, membership=request.membership, invoice=invoice)
+    if data is None:
+        form.initial = _invoice_initial(invoice, patient, form)
+    lines = LineFormSet(
+        data,
+        prefix="lines",
+        initial=None if data is not None else _line_initial(invoice) + [{"quantity": 1}] * 2,
+        form_kwargs={"practice": practice},
+    )
+    return form, lines
+
+
+def _quote(request, form: InvoiceForm, lines, invoice: Invoice | None) -> dict:
+    """The running total of what is filled in so far, priced by the save's own code
+    (services.quote_lines): lines not complete yet are left out, and said to be."""
+    practice = request.practice
+    if not form.is_bound:
+        if invoice is None:
+            return {"quote": services.quote_lines(practice=practice, insurer_contact=None, lines=[])}
+        rows = [
+            {"product": line.product, "service_date": line.service_date, "quantity": line.quantity}
+            for line in invoice.lines.all()
+        ]
+        return {"quote": services.quote_lines(practice=practice, insurer_contact=invoice.insurer_contact, lines=rows)}
+    form.is_valid()
+    lines.is_valid()
+    header = getattr(form, "cleaned_data", {})
+    insurance = header.get("insurance")
+    insurer_contact = insurance.related_contact if header.get("bill_to") == BillTo.INSURER and insurance else None
+    fallback_date = header.get("invoice_date") or timezone.localdate()
+    rows, incomplete = [], False
+    for line_form in lines.forms:
+        data = getattr(line_form, "cleaned_data", {})
+        if not data.get("product"):
+            incomplete = incomplete or bool(line_form.errors)
+            continue
+        if line_form.errors:
+            incomplete = True
+            if "quantity" in line_form.errors:
+                continue
+        rows.append(
+            {
+                "product": data["product"],
+                "service_date": data.get("service_date") or fallback_date,
+                "quantity": data.get("quantity") or 1,
+            }
+        )
+    try:
+        quote = services.quote_lines(practice=practice, insurer_contact=insurer_contact, lines=rows)
+    except BillingError:
+        return {"quote": None, "quote_incomplete": True}
+    return {"quote": quote, "quote_incomplete": incomplete, "quote_payer": insurer_contact}
+
+
+def _raise_setting_to_products(data, lines) -> None:
+    """Without JavaScript, re-showing the form (another line, the total) sets the setting a
+    chosen product calls for, as the page's script does at once."""
+    lines.is_valid()
+    needed = too_small_for(data.get("service_setting", ""), lines.products())
+    if needed is not None:
+        data["service_setting"] = needed[0]
+
+
 def _invoice_form(request, *, patient, invoice):
     practice = request.practice
     bound = request.method == "POST"
-    form = InvoiceForm(
-        request.POST if bound else None,
-        practice=practice,
-        patient=patient,
-        initial=_invoice_initial(invoice, patient, request.user),
-    )
-    rows = int(request.POST.get("lines-TOTAL_FORMS", 0) or 0) if bound else 0
-    lines = LineFormSet(
-        request.POST if bound else None,
-        prefix="lines",
-        initial=None if bound else _line_initial(invoice) + [{"quantity": 1}] * 2,
-        form_kwargs={"practice": practice},
-    )
-    status = 200
-    if bound and "add_line" in request.POST:
+    form, lines = _forms(request, patient=patient, invoice=invoice, data=request.POST if bound else None)
+    context = {"patient": patient, "invoice": invoice, "product_settings_json": json.dumps(_product_settings(practice))}
+    if bound and ("add_line" in request.POST or "update_total" in request.POST):
         data = request.POST.copy()
-        data["lines-TOTAL_FORMS"] = str(rows + 1)
-        form = InvoiceForm(data, practice=practice, patient=patient)
-        lines = LineFormSet(data, prefix="lines", form_kwargs={"practice": practice})
+        if "add_line" in request.POST:
+            data["lines-TOTAL_FORMS"] = str(int(data.get("lines-TOTAL_FORMS", 0) or 0) + 1)
+        _raise_setting_to_products(data, lines)
+        form, lines = _forms(request, patient=patient, invoice=invoice, data=data)
+        form.is_valid()  # errors shown only after Save: these re-shows keep what was typed
+        form.errors.clear()
+        lines.is_valid()
+        for line_form in lines.forms:
+            line_form.errors.clear()
         return render(
             request,
             "billing/form.html",
-            {"form": form, "lines": lines, "patient": patient, "invoice": invoice, "adding_line": True},
+            {
+                **context,
+                "form": form,
+                "lines": lines,
+                "adding_line": "add_line" in request.POST,
+                **_quote(request, form, lines, invoice),
+            },
         )
+    status = 200
     if bound:
+        if form.is_valid() and lines.is_valid():
+            form.check_setting(lines.products())
         if form.is_valid() and lines.is_valid():
             try:
                 header = {**form.header(), "patient": patient}
@@ -183,9 +263,30 @@ def _invoice_form(request, *, patient, invoice):
     return render(
         request,
         "billing/form.html",
-        {"form": form, "lines": lines, "patient": patient, "invoice": invoice},
+        {**context, "form": form, "lines": lines, **_quote(request, form, lines, invoice)},
         status=status,
     )
+
+
+def _product_settings(practice) -> dict[str, str]:
+    """Product id → the setting it calls for, for the page's script (only products that call for one)."""
+    return {
+        str(product.pk): setting
+        for product in Product.objects.for_practice(practice).filter(is_archived=False).only("pk", "procedure_type")
+        if (setting := setting_of_procedure_type(product.procedure_type))
+    }
+
+
+@require_POST
+@require_capability(Capability.BILLING)
+def invoice_quote(request):
+    """The form's running total, re-priced as lines change (the page posts the form here; the
+    POST writes nothing: a form's worth of fields does not belong in an address)."""
+    patient = get_for_practice_or_404(Patient, request.practice, pk=optional_int(request.POST.get("patient")) or 0)
+    invoice_id = optional_int(request.POST.get("invoice"))
+    invoice = get_for_practice_or_404(Invoice, request.practice, pk=invoice_id) if invoice_id else None
+    form, lines = _forms(request, patient=patient, invoice=invoice, data=request.POST)
+    return render(request, "billing/_quote.html", _quote(request, form, lines, invoice))
 
 
 def _form_error(form, lines, exc: BillingError) -> None:

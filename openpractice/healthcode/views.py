@@ -10,14 +10,15 @@ from __future__ import annotations
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from openpractice.billing import selectors as billing_selectors
 from openpractice.billing.errors import BillingError
 from openpractice.billing.forms import invoice_filters, optional_int
-from openpractice.billing.models import HealthcodeStatus, Invoice
+from openpractice.billing.models import HealthcodeStatus, Invoice, RecordStatus
 from openpractice.healthcode import selectors, services
 from openpractice.healthcode import submission as hc
+from openpractice.healthcode.checking import check_invoice
 from openpractice.healthcode.errors import HealthcodeSetupError, SubmissionError
 from openpractice.healthcode.membership import describe
 from openpractice.healthcode.models import ApiExchange, BulkSubmission, MembershipOutcome, SubmissionState
@@ -42,15 +43,41 @@ def _action(request, invoice_id: int, do, success: str):
     return redirect("billing:detail", invoice_id)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @require_capability(Capability.BILLING)
 def invoice_submit(request, invoice_id: int):
+    """GET: the confirmation, with the bill's summary and what will happen (reads only);
+    POST: send it (the invoice panel's "Submit to Healthcode" opens the GET)."""
+    if request.method == "GET":
+        invoice = billing_selectors.invoice_with_rows(practice=request.practice, invoice_id=invoice_id)
+        return render(request, "healthcode/submit_confirm.html", _submit_summary(request, invoice))
     return _action(
         request,
         invoice_id,
         lambda i: hc.submit_invoice(invoice=i, user=request.user),
         "Submitted to Healthcode (version {result.version}): the status updates here as Healthcode answers.",
     )
+
+
+def _submit_summary(request, invoice: Invoice) -> dict:
+    """What the confirmation shows: the bill as it will go, whether it can go now, and what
+    sending it does (the draft is issued and numbered; a failed bill goes again as a new version)."""
+    practice = request.practice
+    check = check_invoice(invoice=invoice) if invoice.is_insurer_bill else None
+    previous = hc.current_submission(invoice)
+    ready = services.is_configured(practice=practice)
+    resubmittable = invoice.is_insurer_bill and invoice.healthcode_status in hc.RESUBMITTABLE
+    return {
+        "invoice": invoice,
+        "insurer": invoice.insurer_contact.insurer if invoice.insurer_contact is not None else None,
+        "check": check,
+        "healthcode_ready": ready,
+        "can_submit": bool(ready and resubmittable and check is not None and check.passed),
+        "resubmittable": resubmittable,
+        "previous": previous,
+        "next_version": hc.next_version(invoice, previous),
+        "issues_now": invoice.record_status == RecordStatus.DRAFT,
+    }
 
 
 @require_POST

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 
 from openpractice.accounts.models import User, hash_token
 from openpractice.db import rows
 from openpractice.practices.models import Invitation, Location, Membership, Practice
+from openpractice.practices.roles import Role
 
 
 def active_memberships(*, user) -> QuerySet[Membership]:
@@ -44,6 +45,24 @@ def practice_members(*, practice: Practice, include_inactive: bool = True) -> Qu
     if not include_inactive:
         qs = qs.filter(is_active=True, user__is_active=True)
     return qs.order_by("-is_active", "user__full_name")
+
+
+def practitioners(*, practice: Practice, first=None, also=()) -> QuerySet[Membership]:
+    """The practice's practitioners: active members with the practitioner role, or with
+    practitioner details (a Healthcode identifier lives there; an owner who treats patients has
+    them). `first` (a membership, e.g. the signed-in one) leads when it is a practitioner; the rest
+    by name. `also`: membership ids kept in the list whatever they are now (an invoice's own
+    practitioner, so editing it never silently changes who treated the patient)."""
+    is_practitioner = Q(role=Role.PRACTITIONER) | Q(practitioner_profile__isnull=False)
+    qs = Membership.objects.for_practice(practice).filter(
+        (Q(is_active=True, user__is_active=True) & is_practitioner) | Q(pk__in=[i for i in also if i])
+    )
+    first_id = getattr(first, "pk", None)
+    return (
+        qs.select_related("user", "practitioner_profile")
+        .annotate(leads=Case(When(pk=first_id or 0, then=Value(0)), default=Value(1), output_field=IntegerField()))
+        .order_by("leads", "user__full_name", "pk")
+    )
 
 
 def open_invitations(*, practice: Practice) -> QuerySet[Invitation]:

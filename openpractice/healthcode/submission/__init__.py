@@ -44,7 +44,7 @@ from openpractice.healthcode.submission.delivery import (
     enqueue_delivery,
     enqueue_many,
 )
-from openpractice.healthcode.submission.queue import _queue, submit_invoice
+from openpractice.healthcode.submission.queue import _queue, next_version, submit_invoice
 from openpractice.healthcode.submission.status import (
     cancel_bill,
     refresh_invoice,
@@ -86,6 +86,7 @@ __all__ = [
     "enqueue_delivery",
     "enqueue_many",
     "moves_forward",
+    "next_version",
     "queue_bulk",
     "queue_bulk_task",
     "record_bulk",

@@ -63,7 +63,7 @@ def _guard(invoice: Invoice) -> None:
         )
 
 
-def _next_version(invoice: Invoice, previous: Submission | None) -> int:
+def next_version(invoice: Invoice, previous: Submission | None) -> int:
     """A claim is never edited after submission: a correction goes out as the next version."""
     if previous is not None and previous.version >= invoice.version:
         return previous.version + 1
@@ -94,7 +94,7 @@ def _queue(*, invoice_id: int, user, bulk, checked, practice_id: int | None = No
     if checked is None:
         _check_or_refuse(invoice)
     previous = current_submission(invoice)
-    version = _next_version(invoice, previous)
+    version = next_version(invoice, previous)
     replaces = (
         previous
         if (
@@ -205,7 +205,7 @@ def _queue_chunk(*, practice, checked: list, user, bulk) -> list[dict]:
     submissions, events, versions = [], [], {}
     for invoice, facts in ready:
         previous = latest.get(invoice.pk)
-        version = versions[invoice.pk] = _next_version(invoice, previous)
+        version = versions[invoice.pk] = next_version(invoice, previous)
         replaces = (
             previous
             if (
