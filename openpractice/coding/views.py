@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from openpractice.coding import selectors, services
 from openpractice.coding.errors import CodingError
@@ -158,10 +159,24 @@ def import_apply(request, import_id: int):
     return redirect("coding:import_detail", import_id=code_import.pk)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @require_capability(Capability.MANAGE_SETTINGS)
 def import_discard(request, import_id: int):
+    """GET asks, naming the file; the POST discards the staged import."""
     code_import = _import(request, import_id)
+    if request.method == "GET":
+        return render(
+            request,
+            "confirm.html",
+            {
+                "title": f"Discard the import of {code_import.filename}?",
+                "question": f"Discard the import of {code_import.filename}?",
+                "explanation": "None of its codes have been applied; discarding it changes nothing in your code sets.",
+                "confirm_label": f"Discard {code_import.filename}",
+                "cancel_url": reverse("coding:import_detail", args=[code_import.id]),
+                "cancel_label": "Keep it",
+            },
+        )
     try:
         services.discard_import(code_import=code_import)
         messages.success(request, f"Import of {code_import.filename} discarded; nothing was changed.")

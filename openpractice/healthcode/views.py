@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -91,11 +92,32 @@ def invoice_refresh(request, invoice_id: int):
     )
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @require_capability(Capability.BILLING)
 def invoice_cancel(request, invoice_id: int):
-    return _action(
-        request, invoice_id, lambda i: hc.cancel_bill(invoice=i, actor=request.user), "Bill cancelled at Healthcode."
+    """GET asks, naming the bill; the POST cancels it at Healthcode (it cannot be taken back)."""
+    if request.method == "POST":
+        return _action(
+            request,
+            invoice_id,
+            lambda i: hc.cancel_bill(invoice=i, actor=request.user),
+            "Bill cancelled at Healthcode.",
+        )
+    invoice = get_for_practice_or_404(Invoice, request.practice, pk=invoice_id)
+    name = f"invoice {invoice.number}" if invoice.number else "this draft's bill"
+    insurer = invoice.insurer_contact.name if invoice.insurer_contact is not None else "the insurer"
+    return render(
+        request,
+        "confirm.html",
+        {
+            "title": f"Cancel the bill for {name}?",
+            "question": f"Cancel the bill for {name} to {insurer} at Healthcode?",
+            "explanation": "Healthcode withdraws the bill and the insurer will not pay it. "
+            "To bill again, submit it once more as a new version.",
+            "confirm_label": f"Cancel the bill for {name}",
+            "cancel_url": reverse("billing:detail", args=[invoice.id]),
+            "cancel_label": "Keep the bill",
+        },
     )
 
 

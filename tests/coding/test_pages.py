@@ -176,3 +176,19 @@ def test_api_search_and_lookups(receptionist, practice, api_token_for, client, b
     names = [i["name"] for i in client.get("/api/v1/insurers", {"q": "axa"}, **headers).json()]
     assert names == ["AXA Health"]
     assert client.get("/api/v1/codes/ccsd/search", {"q": "W85"}).status_code == 401
+
+
+def test_discard_asks_first_naming_the_file(owner_client, practice):
+    upload(owner_client, csv_bytes("code,description", "W8500,Knee scope"))
+    code_import = CodeImport.objects.get(practice=practice)
+    page = owner_client.get(reverse("coding:import_detail", args=[code_import.pk])).content.decode()
+    assert f'<form method="get" action="{reverse("coding:import_discard", args=[code_import.pk])}"' in page
+    question = owner_client.get(reverse("coding:import_discard", args=[code_import.pk]))
+    assert question.status_code == 200
+    assert "Discard the import of codes.csv?" in question.content.decode()
+    assert "Discard codes.csv</button>" in question.content.decode()
+    code_import.refresh_from_db()
+    assert code_import.status == ImportStatus.READY  # asking changed nothing
+    owner_client.post(reverse("coding:import_discard", args=[code_import.pk]))
+    code_import.refresh_from_db()
+    assert code_import.status != ImportStatus.READY
