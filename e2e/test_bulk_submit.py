@@ -61,6 +61,8 @@ def test_bulk_submit_with_progress_and_summary(
     expect(page.get_by_role("button", name="Submit 5 selected to Healthcode")).to_be_visible()
     screenshot(page, "invoices-selected")
     page.get_by_role("button", name="Submit 5 selected to Healthcode").click()
+    expect(page.locator("#bulk-count")).to_have_text("5")  # asked first: how many, to whom, how much
+    page.get_by_role("button", name="Send 5 bills to Healthcode").click()
     expect(page.locator("#bulk-progress")).to_contain_text("4 of 4 answered")
     expect(page.locator("#bulk-accepted")).to_have_text("4")
     expect(page.locator("main")).to_contain_text("Not sent (1)")

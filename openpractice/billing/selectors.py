@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Prefetch, QuerySet, Sum
 from django.utils import timezone
 
 from openpractice.billing.models import (
@@ -86,6 +87,25 @@ def submittable_matching(*, practice, **filters) -> QuerySet[Invoice]:
         .filter(healthcode_status__in=[HealthcodeStatus.NOT_SUBMITTED, HealthcodeStatus.FAILED])
         .order_by("pk")
     )
+
+
+def totals_by_insurer(invoices: QuerySet[Invoice]) -> dict:
+    """How many bills and how much, per insurer and in all, for a set of invoices: what a bulk
+    submission's confirmation shows before anything is sent. Summed in the database."""
+    rows = list(
+        invoices.order_by()
+        .values("insurer_contact__name")
+        .annotate(count=Count("pk"), amount=Sum("total"))
+        .order_by("insurer_contact__name")
+    )
+    return {
+        "rows": [
+            {"insurer": row["insurer_contact__name"] or "—", "count": row["count"], "amount": row["amount"]}
+            for row in rows
+        ],
+        "count": sum(row["count"] for row in rows),
+        "amount": sum((row["amount"] for row in rows), Decimal("0.00")),
+    }
 
 
 def invoices_of_patient(*, patient) -> QuerySet[Invoice]:

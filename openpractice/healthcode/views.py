@@ -159,12 +159,10 @@ def invoice_status(request, invoice_id: int):
 def bulk_submit(request):
     """Ticked rows post their ids; "Select all N matching" posts the filter instead (never
     thousands of ids, so no field-count limit), and the ids are resolved here, in this practice."""
-    if request.POST.get("scope") == "matching":
-        ids = list(
-            billing_selectors.submittable_matching(
-                practice=request.practice, **invoice_filters(request.POST)
-            ).values_list("pk", flat=True)
-        )
+    matching = request.POST.get("scope") == "matching"
+    if matching:
+        chosen = billing_selectors.submittable_matching(practice=request.practice, **invoice_filters(request.POST))
+        ids = list(chosen.values_list("pk", flat=True))
         if not ids:
             messages.error(request, "No invoice matching this filter can be submitted to Healthcode.")
             return redirect("billing:list")
@@ -173,6 +171,20 @@ def bulk_submit(request):
         if not ids:
             messages.error(request, "Select the invoices to submit first (tick the boxes in the list).")
             return redirect("billing:list")
+        chosen = billing_selectors.invoices(practice=request.practice).filter(pk__in=ids)
+    if request.POST.get("confirmed") != "yes":
+        # Nothing goes before the biller has seen how many bills, to whom and for how much.
+        filters = {k: request.POST.get(k, "") for k in ("q", "healthcode_status", "insurer", "practitioner", "age")}
+        return render(
+            request,
+            "healthcode/bulk_confirm.html",
+            {
+                "summary": billing_selectors.totals_by_insurer(chosen),
+                "matching": matching,
+                "filters": filters,
+                "ids": ids,
+            },
+        )
     bulk = hc.submit_many(practice=request.practice, invoice_ids=ids, user=request.user)
     return redirect("healthcode:bulk", bulk.pk)
 

@@ -119,7 +119,15 @@ def test_select_all_matching_submits_over_a_thousand_invoices_without_a_field_li
 
     answer = biller.post(
         "/invoices/bulk/",
-        {"scope": "matching", "q": "", "healthcode_status": "", "insurer": "", "practitioner": "", "age": ""},
+        {
+            "scope": "matching",
+            "q": "",
+            "healthcode_status": "",
+            "insurer": "",
+            "practitioner": "",
+            "age": "",
+            "confirmed": "yes",
+        },
     )
     assert answer.status_code == 302, answer.status_code  # not Django's 400 for too many fields
     bulk = BulkSubmission.objects.get(practice=demo)
@@ -134,8 +142,43 @@ def test_select_all_matching_keeps_to_the_filter(demo, make_invoice):
     bupa = [make_invoice(last_name="Bennett") for _ in range(2)]
     make_invoice(last_name="Patel")  # Aviva
     insurer = Contact.objects.get(pk=bupa[0].insurer_contact_id)
-    answer = _client().post("/invoices/bulk/", {"scope": "matching", "insurer": str(insurer.pk)})
+    answer = _client().post("/invoices/bulk/", {"scope": "matching", "insurer": str(insurer.pk), "confirmed": "yes"})
     assert answer.status_code == 302
     bulk = BulkSubmission.objects.get(practice=demo)
     chosen = set(bulk.items.values_list("invoice__insurer_contact_id", flat=True))
     assert chosen == {insurer.pk}
+
+
+def test_bulk_submit_asks_first_with_count_insurers_and_amount(demo, make_invoice):
+    from decimal import Decimal
+
+    from openpractice.billing.money import format_gbp
+
+    bupa = [make_invoice(last_name="Bennett") for _ in range(2)]
+    aviva = make_invoice(last_name="Patel")
+    chosen = bupa + [aviva]
+    biller = _client()
+    asked = biller.post("/invoices/bulk/", {"invoice": [i.pk for i in chosen]})
+    assert asked.status_code == 200
+    page = asked.content.decode()
+    assert "Submit 3 bills to Healthcode?" in page and "Send 3 bills to Healthcode</button>" in page
+    assert '<td>Bupa</td><td class="num">2</td>' in page and '<td>Aviva</td><td class="num">1</td>' in page
+    assert format_gbp(sum((i.total for i in chosen), Decimal("0"))) in page
+    assert not BulkSubmission.objects.filter(practice=demo).exists()  # nothing sent by asking
+    for invoice in chosen:
+        assert f'<input type="hidden" name="invoice" value="{invoice.pk}">' in page
+    sent = biller.post("/invoices/bulk/", {"invoice": [i.pk for i in chosen], "confirmed": "yes"})
+    assert sent.status_code == 302
+    assert BulkSubmission.objects.get(practice=demo).items.count() == 3
+
+
+def test_bulk_confirmation_of_a_filter_carries_the_filter_not_ids(demo, make_invoice):
+    from openpractice.contacts.models import Contact
+
+    bupa = make_invoice(last_name="Bennett")
+    make_invoice(last_name="Patel")
+    insurer = Contact.objects.get(pk=bupa.insurer_contact_id)
+    page = _client().post("/invoices/bulk/", {"scope": "matching", "insurer": str(insurer.pk)}).content.decode()
+    assert '<input type="hidden" name="scope" value="matching">' in page
+    assert f'<input type="hidden" name="insurer" value="{insurer.pk}">' in page
+    assert 'name="invoice"' not in page and "Submit 1 bill to Healthcode?" in page

@@ -224,7 +224,7 @@ def test_bulk_page_and_progress(demo, make_invoice):
     not_ready = make_invoice(service_date=dt.date.today() + dt.timedelta(days=5))
     client = Client()
     client.force_login(User.objects.get(email="billing@demo.openpractice.test"))
-    response = client.post("/invoices/bulk/", {"invoice": [i.pk for i in ready] + [not_ready.pk]})
+    response = client.post("/invoices/bulk/", {"invoice": [i.pk for i in ready] + [not_ready.pk], "confirmed": "yes"})
     assert response.status_code == 302
     page = client.get(response["Location"])
     assert page.status_code == 200 and b"Not sent (1)" in page.content and b"FDOS" in page.content
