@@ -189,5 +189,8 @@ def invoice_filters(data) -> dict:
         "insurer_id": optional_int(data.get("insurer")),
         "practitioner_id": optional_int(data.get("practitioner")),
         "age": data.get("age", ""),
+        "record_status": data.get("record_status", ""),
+        "bill_to": data.get("bill_to", ""),
+        "owing": data.get("owing", "") == "1",
         "query": data.get("q", "")[:50],
     }
