@@ -80,7 +80,10 @@ WORK = {
         ["Initial consultation", "Follow-up consultation", "Knee arthroscopy"],
         ["M17.1", "M23.2", "M25.5"],
     ),
-    "dr.sample": (["Initial consultation", "Follow-up consultation", "Electrocardiogram (ECG)"], ["I20.9", "R07.4", "I10"]),
+    "dr.sample": (
+        ["Initial consultation", "Follow-up consultation", "Electrocardiogram (ECG)"],
+        ["I20.9", "R07.4", "I10"],
+    ),
     "carys.demo": (["Initial consultation", "Follow-up consultation", "Epley manoeuvre"], ["H81.1", "H40.1", "R42"]),
 }
 # Products an insurer has a contract price for, or takes at list price (the others' time it is
@@ -147,7 +150,7 @@ class Year:
         self.bill_ids = itertools.count(40001)
         self.to_remit: dict[str, list[Bill]] = defaultdict(list)
         self.counts = Counts()
-        self.end = timezone.make_aware(dt.datetime.combine(today, dt.time(18, 0)))
+        self.end = timezone.now()  # the real moment: nothing is stamped later than it
         self.clock = DemoClock(timezone.make_aware(dt.datetime.combine(today - dt.timedelta(days=DAYS), dt.time(8))))
 
     # -- the queue -------------------------------------------------------------------------------
@@ -250,10 +253,10 @@ class Year:
         if not to_insurer:
             self._self_pay(invoice, day, age)
             return
-        if forgetful or product not in INSURER_TAKES[insurer] or age <= 2:
-            return  # a draft: not ready, or raised in the last couple of days
+        if forgetful or product not in INSURER_TAKES[insurer] or age <= 1:
+            return  # a draft: not ready, or raised since yesterday
         bill = Bill(invoice, insurer, patient, insurance.registration_number)
-        if age < 30 and rng.random() < 0.06:
+        if age < 30 and rng.random() < 0.1:
             self.at(day, 17, lambda: billing.issue_invoice(invoice=invoice))  # issued, not sent yet
             return
         self.at(day + dt.timedelta(days=rng.choice([0, 1, 1, 2])), 17, lambda: self._submit(bill))
@@ -267,14 +270,15 @@ class Year:
             return
         invoice = billing.issue_invoice(invoice=invoice)
         roll = rng.random()
-        if roll < 0.72:
+        if roll < 0.62:
             self.at(day + dt.timedelta(days=rng.randrange(0, 25)), 12, lambda: self._pay(invoice, whole=True))
-        elif roll < 0.82:
+        elif roll < 0.72:
             self.at(day + dt.timedelta(days=rng.randrange(0, 20)), 12, lambda: self._pay(invoice, whole=False))
-        elif roll < 0.86:
+        elif roll < 0.76:
             self.at(day + dt.timedelta(days=rng.randrange(5, 30)), 11, lambda: self._goodwill(invoice))
-        elif roll < 0.90:
+        elif roll < 0.80:
             self.at(day + dt.timedelta(days=150), 11, lambda: self._write_off(invoice))
+        # the rest: not paid yet (patient debt to chase)
 
     def _pay(self, invoice: Invoice, *, whole: bool) -> None:
         invoice.refresh_from_db()
@@ -316,10 +320,15 @@ class Year:
 
     def _submit(self, bill: Bill, *, correcting: bool = False) -> None:
         submission = submit_invoice(invoice=bill.invoice, user=self.biller, enqueue=False)
+        bill.invoice.refresh_from_db()  # issued by the submission: its number is what the insurer quotes
         bill.bill_id = f"HCB{next(self.bill_ids):08d}"
         self._answer(bill, submission.pk, HealthcodeStatus.UNPROCESSED, "Unprocessed")
         day = timezone.localdate()
-        self.at(day + dt.timedelta(days=1), 7, lambda: self._validate(bill, submission.pk, correcting))
+        self.at(
+            day + dt.timedelta(days=self.rng.choice([1, 1, 2])),
+            7,
+            lambda: self._validate(bill, submission.pk, correcting),
+        )
 
     def _validate(self, bill: Bill, submission_id: int, correcting: bool) -> None:
         rng = self.rng
@@ -328,7 +337,7 @@ class Year:
             rule, field, error = rng.choice(FAILURES)
             problem = {"rule": rule, "field": field, "error": error, "suggestion": "", "level": "bill", "line": None}
             self._answer(bill, submission_id, HealthcodeStatus.FAILED, "Failed", [problem])
-            if (self.today - day).days > 25:  # corrected and sent again within the week
+            if (self.today - day).days > 25 and rng.random() < 0.75:  # corrected and sent again within the week
                 self.at(day + dt.timedelta(days=rng.randrange(2, 7)), 10, lambda: self._correct(bill, rule))
             return
         self._answer(bill, submission_id, HealthcodeStatus.VALIDATED, "Validated")
@@ -336,7 +345,9 @@ class Year:
 
     def _correct(self, bill: Bill, rule: str) -> None:
         if rule == "missing-authorisation":
-            billing.update_invoice(invoice=bill.invoice, data={"authorisation_code": f"{100000 + bill.invoice.pk:06d}/01"})
+            billing.update_invoice(
+                invoice=bill.invoice, data={"authorisation_code": f"{100000 + bill.invoice.pk:06d}/01"}
+            )
         bill.invoice.refresh_from_db()
         self._submit(bill, correcting=True)
 
@@ -389,8 +400,10 @@ class Year:
         patient_invoice = remittances.transfer_shortfall(line=line, user=self.biller)
         self.counts.shortfalls_moved += 1
         day = timezone.localdate()
-        if self.rng.random() < 0.7:
-            self.at(day + dt.timedelta(days=self.rng.randrange(7, 40)), 12, lambda: self._pay(patient_invoice, whole=True))
+        if self.rng.random() < 0.6:
+            self.at(
+                day + dt.timedelta(days=self.rng.randrange(7, 40)), 12, lambda: self._pay(patient_invoice, whole=True)
+            )
 
     def _bundle(self, identifier: str, day: dt.date, bills: list[Bill], number: int, *, stray: bool) -> dict:
         """A remittance as the clearing house sends it (docs/sandbox.md): a PaymentReconciliation

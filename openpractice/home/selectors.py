@@ -94,10 +94,7 @@ class DayOfWork:
     def work_waiting(self) -> int:
         """Everything on the "waiting" row, added up."""
         return (
-            self.failed.count
-            + self.not_ready.count
-            + (self.review.count if self.review else 0)
-            + self.shortfalls.count
+            self.failed.count + self.not_ready.count + (self.review.count if self.review else 0) + self.shortfalls.count
         )
 
 
@@ -108,7 +105,6 @@ def _url(name: str, query: str) -> str:
 def day_of_work(*, practice, scope: Scope, today: dt.date | None = None) -> DayOfWork:
     today = today or timezone.localdate()
     who = scope.practitioner_id
-    invoices_url = reverse("billing:list")
 
     bands = report_selectors.owed_by_band(practice=practice, practitioner_id=who, today=today)
     owed = [
@@ -133,9 +129,7 @@ def day_of_work(*, practice, scope: Scope, today: dt.date | None = None) -> DayO
         invoices = invoices.filter(practitioner_id=who)
     counts = invoices.aggregate(
         total=Count("id"),
-        failed=Count(
-            "id", filter=Q(healthcode_status=HealthcodeStatus.FAILED, record_status=RecordStatus.ISSUED)
-        ),
+        failed=Count("id", filter=Q(healthcode_status=HealthcodeStatus.FAILED, record_status=RecordStatus.ISSUED)),
     )
     failed = Figure(
         label="Failed at Healthcode",
@@ -170,9 +164,7 @@ def day_of_work(*, practice, scope: Scope, today: dt.date | None = None) -> DayO
             label=debt.insurer,
             count=debt.invoices,
             amount=debt.amount,
-            url=_url(
-                "billing:list", scope.query(owing=1, bill_to=BillTo.INSURER, insurer=debt.insurer_id, age="90+")
-            ),
+            url=_url("billing:list", scope.query(owing=1, bill_to=BillTo.INSURER, insurer=debt.insurer_id, age="90+")),
         )
         for debt in report_selectors.old_insurer_debt(practice=practice, practitioner_id=who, today=today)
     ]
@@ -190,4 +182,3 @@ def day_of_work(*, practice, scope: Scope, today: dt.date | None = None) -> DayO
         invoices_url=_url("billing:list", scope.query()),
         invoice_count=counts["total"],
     )
-

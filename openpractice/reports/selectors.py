@@ -160,7 +160,9 @@ def owed_by_band(
     aggregates = {}
     for i, case in enumerate(bucket_conditions(today)):
         aggregates[f"b{i}"] = Coalesce(
-            Sum(Case(When(case, then=BALANCE), default=Value(ZERO), output_field=MONEY)), Value(ZERO), output_field=MONEY
+            Sum(Case(When(case, then=BALANCE), default=Value(ZERO), output_field=MONEY)),
+            Value(ZERO),
+            output_field=MONEY,
         )
         aggregates[f"n{i}"] = Count("id", filter=case)
     grouped = {
