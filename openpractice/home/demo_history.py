@@ -112,11 +112,11 @@ class DemoClock:
     @contextlib.contextmanager
     def running(self) -> Iterator[DemoClock]:
         real = timezone.now
-        timezone.now = lambda: self.moment  # type: ignore[assignment]  # the demo's replayed day
+        timezone.now = lambda: self.moment  # the demo's replayed day
         try:
             yield self
         finally:
-            timezone.now = real  # type: ignore[assignment]
+            timezone.now = real
 
 
 @dataclasses.dataclass
@@ -145,7 +145,7 @@ class Year:
         self.contacts = contacts  # insurer identifier -> Contact
         self.today = today
         self.rng = random.Random(SEED)
-        self.queue: list[tuple[dt.datetime, int, Callable[[], None]]] = []
+        self.queue: list[tuple[dt.datetime, int, Callable[[], object]]] = []
         self.order = itertools.count()
         self.bill_ids = itertools.count(40001)
         self.to_remit: dict[str, list[Bill]] = defaultdict(list)
@@ -154,7 +154,7 @@ class Year:
         self.clock = DemoClock(timezone.make_aware(dt.datetime.combine(today - dt.timedelta(days=DAYS), dt.time(8))))
 
     # -- the queue -------------------------------------------------------------------------------
-    def at(self, day: dt.date, hour: int, step: Callable[[], None]) -> None:
+    def at(self, day: dt.date, hour: int, step: Callable[[], object]) -> None:
         moment = timezone.make_aware(dt.datetime.combine(day, dt.time(hour, self.rng.randrange(60))))
         if moment <= self.end:  # what has not happened yet by today never happens
             heapq.heappush(self.queue, (moment, next(self.order), step))
@@ -255,6 +255,7 @@ class Year:
             return
         if forgetful or product not in INSURER_TAKES[insurer] or age <= 1:
             return  # a draft: not ready, or raised since yesterday
+        assert insurance is not None  # to_insurer: the patient has one
         bill = Bill(invoice, insurer, patient, insurance.registration_number)
         if age < 30 and rng.random() < 0.1:
             self.at(day, 17, lambda: billing.issue_invoice(invoice=invoice))  # issued, not sent yet

@@ -133,7 +133,12 @@ def world(db):
     )
     w.draft = w.invoice(day=days_ago(2), diagnosis="", issue=False)
     w.short = w.invoice(day=days_ago(20))
-    w.remittance([(w.short.number, w.short.total, w.short.total - Decimal("30.00")), ("INV999999", Decimal("50.00"), Decimal("50.00"))])
+    w.remittance(
+        [
+            (w.short.number, w.short.total, w.short.total - Decimal("30.00")),
+            ("INV999999", Decimal("50.00"), Decimal("50.00")),
+        ]
+    )
     w.self_pay = w.invoice(day=days_ago(10), to="patient")
     w.aviva = w.invoice(last="Patel", who=w.sample, day=days_ago(120))
     return w
