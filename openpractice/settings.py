@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from openpractice.env import (
+    browse_url,
     database_config,
     env_bool,
     env_int,
@@ -25,14 +26,17 @@ SECRET_KEY = env_str("SECRET_KEY") or secret_from_file(DATA_DIR / "secret_key")
 # Where `make run` (scripts/run.py, `manage.py serve`) listens, and the address `seed_demo` prints.
 OPENPRACTICE_HOST = env_str("OPENPRACTICE_HOST", "127.0.0.1")
 OPENPRACTICE_PORT = env_int("OPENPRACTICE_PORT", 8000, minimum=1)
-# Listening on every interface (0.0.0.0, ::) is reached on this machine as 127.0.0.1.
-_BROWSE_HOST = "127.0.0.1" if OPENPRACTICE_HOST in ("0.0.0.0", "::", "") else OPENPRACTICE_HOST
-OPENPRACTICE_URL = f"http://{f'[{_BROWSE_HOST}]' if ':' in _BROWSE_HOST else _BROWSE_HOST}:{OPENPRACTICE_PORT}"
+OPENPRACTICE_URL = browse_url(OPENPRACTICE_HOST, OPENPRACTICE_PORT)
+_BROWSE_HOST = OPENPRACTICE_URL.split("//", 1)[1].rsplit(":", 1)[0]
 # Only this machine's own names by default (and the name `make run` listens on); the test runner
 # adds its "testserver" itself.
 ALLOWED_HOSTS = env_list(
     "ALLOWED_HOSTS",
-    list(dict.fromkeys(["127.0.0.1", "localhost", "[::1]", *([_BROWSE_HOST] if ":" not in _BROWSE_HOST else [])])),
+    list(
+        dict.fromkeys(
+            ["127.0.0.1", "localhost", "[::1]", *([_BROWSE_HOST] if not _BROWSE_HOST.startswith("[") else [])]
+        )
+    ),
 )
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 SITE_NAME = env_str("SITE_NAME", "OpenPractice")

@@ -162,11 +162,12 @@ class Year:
     def play(self) -> Counts:
         self._people()
         first = self.today - dt.timedelta(days=DAYS)
+        # Every day alike (the clinic also opens at weekends): the practice played is then the same
+        # whichever day of the week it is loaded, only its dates move.
         for offset in range(DAYS + 1):
             day = first + dt.timedelta(days=offset)
-            if day.weekday() < 5:
-                for _ in range(self.rng.choices([0, 1, 2, 3], weights=[1, 4, 4, 2])[0]):
-                    self.at(day, 9 + self.rng.randrange(8), self._visit_on(day))
+            for _ in range(self.rng.choices([0, 1, 2, 3], weights=[3, 4, 2, 1])[0]):
+                self.at(day, 9 + self.rng.randrange(8), self._visit_on(day))
         for identifier, (every, offset) in INSURER_PAYS_EVERY.items():
             day = first + dt.timedelta(days=offset)
             while day <= self.today:
