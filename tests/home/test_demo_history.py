@@ -20,9 +20,12 @@ from openpractice.remittances.models import Allocation, RemittanceBatch, Remitta
 def _shape(practice) -> dict:
     invoices = Invoice.objects.filter(practice=practice)
     return {
-        "states": dict(
-            invoices.values_list("bill_to", "record_status", "healthcode_status").annotate(n=Count("id")).order_by()
-        ),
+        "states": {
+            (to, record, hc): n
+            for to, record, hc, n in invoices.values_list("bill_to", "record_status", "healthcode_status")
+            .annotate(n=Count("id"))
+            .order_by()
+        },
         "outcomes": dict(invoices.values_list("payment_outcome").annotate(n=Count("id")).order_by()),
         "lines": dict(RemittanceLine.objects.values_list("status").annotate(n=Count("id")).order_by()),
         "ledger": dict(Allocation.objects.values_list("kind").annotate(n=Count("id")).order_by()),
