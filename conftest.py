@@ -37,6 +37,8 @@ def _clearing_house_hosts(settings):
     """Tests start sandboxes on free ports of 127.0.0.1 (and some use httpx's mock transport for
     hc.test): allowed here as an administrator would list them. Tests of the refusals set their own."""
     settings.HEALTHCODE_ALLOWED_HOSTS = ["127.0.0.1", "hc.test"]
+    # seed_demo's year of invoices is for people trying the app: tests that want it ask (--history).
+    settings.DEMO_HISTORY = False
 
 
 @pytest.fixture

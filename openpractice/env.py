@@ -117,3 +117,10 @@ def database_config(url: str, *, sqlite_path: Path) -> dict:
     if config["ENGINE"].endswith("postgresql") and not config.get("NAME"):
         raise ConfigurationError("DATABASE_URL names no database; add /dbname at the end.")
     return config
+
+
+def browse_url(host: str, port: int) -> str:
+    """The address to open for a server listening on host:port: every interface (0.0.0.0, ::) is
+    reached on this machine as 127.0.0.1; an IPv6 address goes in brackets."""
+    host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}"

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from openpractice.env import (
+    browse_url,
     database_config,
     env_bool,
     env_int,
@@ -22,8 +23,21 @@ DATA_DIR = writable_dir("OPENPRACTICE_DATA_DIR", BASE_DIR / "data")
 
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY") or secret_from_file(DATA_DIR / "secret_key")
-# Only this machine's own names by default; the test runner adds its "testserver" itself.
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+# Where `make run` (scripts/run.py, `manage.py serve`) listens, and the address `seed_demo` prints.
+OPENPRACTICE_HOST = env_str("OPENPRACTICE_HOST", "127.0.0.1")
+OPENPRACTICE_PORT = env_int("OPENPRACTICE_PORT", 8000, minimum=1)
+OPENPRACTICE_URL = browse_url(OPENPRACTICE_HOST, OPENPRACTICE_PORT)
+_BROWSE_HOST = OPENPRACTICE_URL.split("//", 1)[1].rsplit(":", 1)[0]
+# Only this machine's own names by default (and the name `make run` listens on); the test runner
+# adds its "testserver" itself.
+ALLOWED_HOSTS = env_list(
+    "ALLOWED_HOSTS",
+    list(
+        dict.fromkeys(
+            ["127.0.0.1", "localhost", "[::1]", *([_BROWSE_HOST] if not _BROWSE_HOST.startswith("[") else [])]
+        )
+    ),
+)
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 SITE_NAME = env_str("SITE_NAME", "OpenPractice")
 
@@ -221,6 +235,9 @@ TASKS = {
 # every TASK_LEASE_SECONDS / 4. Reconnection after a lost database waits at most this long.
 TASK_LEASE_SECONDS = env_int("TASK_LEASE_SECONDS", 120, minimum=2)
 WORKER_RECONNECT_MAX_SECONDS = env_int("WORKER_RECONNECT_MAX_SECONDS", 30, minimum=1)
+
+# seed_demo plays twelve months of the demo practice's work (home/demo_history.py) unless this is off.
+DEMO_HISTORY = env_bool("OPENPRACTICE_DEMO_HISTORY", True)
 
 # Healthcode sandbox clearing house started by `make run` (see docs/sandbox.md).
 SANDBOX_URL = env_str("SANDBOX_URL", "http://127.0.0.1:8100")

@@ -135,7 +135,8 @@ def main() -> int:
             kwargs={"cwd": ROOT},
             daemon=True,
         ).start()
-    print(f"\nOpenPractice: http://{HOST}:{PORT}  (demo logins in README.md)", flush=True)
+    browse = "127.0.0.1" if HOST in ("0.0.0.0", "::", "") else HOST  # every interface: this machine's own
+    print(f"\nOpenPractice: http://{browse}:{PORT}  (demo logins in README.md)", flush=True)
     if any(c.name == "sandbox" for c in everything):
         print(
             f"Sandbox clearing house: http://127.0.0.1:{SANDBOX_PORT}  (admin token: {SANDBOX_ADMIN_TOKEN})", flush=True

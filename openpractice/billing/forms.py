@@ -218,6 +218,19 @@ def optional_int(value) -> int | None:
         return None
 
 
+# The names the list's filter fields go by in a GET or a post: what invoice_filters reads.
+INVOICE_FILTER_FIELDS = (
+    "q",
+    "healthcode_status",
+    "insurer",
+    "practitioner",
+    "age",
+    "record_status",
+    "bill_to",
+    "owing",
+)
+
+
 def invoice_filters(data) -> dict:
     """The invoice list's filters as the list reads them (GET), or as "Select all matching" posts
     them: the keyword arguments of selectors.search_invoices."""
@@ -226,5 +239,8 @@ def invoice_filters(data) -> dict:
         "insurer_id": optional_int(data.get("insurer")),
         "practitioner_id": optional_int(data.get("practitioner")),
         "age": data.get("age", ""),
+        "record_status": data.get("record_status", ""),
+        "bill_to": data.get("bill_to", ""),
+        "owing": data.get("owing", "") == "1",
         "query": data.get("q", "")[:50],
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from django.db.models import Count, Prefetch, QuerySet, Sum
+from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
 from openpractice.billing.models import (
@@ -43,10 +43,18 @@ def search_invoices(
     practitioner_id: int | None = None,
     age: str = "",
     record_status: str = "",
+    bill_to: str = "",
+    owing: bool = False,
     query: str = "",
     today: dt.date | None = None,
 ) -> QuerySet[Invoice]:
     qs = invoices(practice=practice)
+    if owing:  # issued and not settled: the rows of the aged-debt report
+        qs = qs.filter(record_status=RecordStatus.ISSUED).filter(
+            ~Q(total=F("paid_total") + F("credited_total") + F("written_off_total"))
+        )
+    if bill_to in BillTo.values:
+        qs = qs.filter(bill_to=bill_to)
     if healthcode_status in HealthcodeStatus.values:
         qs = qs.filter(healthcode_status=healthcode_status)
     if record_status in RecordStatus.values:
@@ -58,7 +66,8 @@ def search_invoices(
     if age in AGE_BUCKETS:
         today = today or timezone.localdate()
         low, high = AGE_BUCKETS[age]
-        qs = qs.filter(invoice_date__lte=today - dt.timedelta(days=low))
+        if low:  # the youngest band has no upper edge: an invoice dated ahead counts in it, as in aged debt
+            qs = qs.filter(invoice_date__lte=today - dt.timedelta(days=low))
         if high is not None:
             qs = qs.filter(invoice_date__gte=today - dt.timedelta(days=high))
     text = (query or "").strip()

@@ -52,15 +52,18 @@ def invoice_list(request):
     practice = request.practice
     view = request.GET.get("view", "")
     filters = invoice_filters(request.GET)
-    rows = []
+    rows: list[Invoice] = []
+    count = 0
     if view != "not_ready":  # the "Not ready to submit" view is Healthcode's ({% invoices_not_ready %})
-        rows = list(selectors.search_invoices(practice=practice, **filters)[:PAGE_SIZE])
+        found = selectors.search_invoices(practice=practice, **filters)
+        rows = list(found[:PAGE_SIZE])
+        count = found.count() if len(rows) >= PAGE_SIZE else len(rows)  # all that match, not one page
     return render(
         request,
         "billing/list.html",
         {
             "rows": rows,
-            "count": len(rows),
+            "count": count,
             "page_full": len(rows) >= PAGE_SIZE,
             "view": view,
             "filters": filters,

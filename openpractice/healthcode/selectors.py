@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
+from collections import Counter
 
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
@@ -56,12 +58,40 @@ def submissions_of(*, practice, invoice) -> QuerySet[Submission]:
     )
 
 
-def not_ready(*, practice, limit: int = 500) -> list[tuple]:
+def not_ready_candidates(*, practice, practitioner_id: int | None = None) -> QuerySet:
+    """What could go to Healthcode now (insurer invoices not sent, or failed); one practitioner's when given."""
+    candidates = billing_selectors.submittable_candidates(practice=practice)
+    return candidates.filter(practitioner_id=practitioner_id) if practitioner_id else candidates
+
+
+def not_ready(*, practice, limit: int = 500, practitioner_id: int | None = None) -> list[tuple]:
     """(invoice, CheckResult) for the insurer invoices that could go to Healthcode now but fail the
     pre-submission check: the list's "Not ready to submit" view (of the first `limit` candidates)."""
-    candidates = billing_selectors.submittable_candidates(practice=practice)
+    candidates = not_ready_candidates(practice=practice, practitioner_id=practitioner_id)
     results: dict[int, CheckResult] = check_invoices(practice=practice, queryset=candidates)
     return [(invoice, results[invoice.pk]) for invoice in candidates[:limit] if not results[invoice.pk].passed]
+
+
+@dataclasses.dataclass
+class NotReady:
+    """How many bills fail the pre-submission check, and the commonest reasons (field, words, bills)."""
+
+    count: int
+    reasons: list[tuple[str, str, int]]
+
+
+def not_ready_summary(*, practice, practitioner_id: int | None = None, reasons: int = 3) -> NotReady:
+    """The "Not ready to submit" view counted, with why: the check run over every candidate (a
+    handful of queries however many bills, checking.check_invoices) and each blocking problem
+    counted once per bill, by its field and words."""
+    candidates = not_ready_candidates(practice=practice, practitioner_id=practitioner_id)
+    results = check_invoices(practice=practice, queryset=candidates)
+    failing = [result for result in results.values() if not result.passed]
+    why: Counter[tuple[str, str]] = Counter()
+    for result in failing:
+        why.update({(problem.field, problem.error) for problem in result.errors})
+    top = sorted(why.items(), key=lambda item: (-item[1], item[0]))[:reasons]
+    return NotReady(count=len(failing), reasons=[(field, error, n) for (field, error), n in top])
 
 
 # A bulk run whose queueing made no progress for this long, unfinished, was cut short (a crash).

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from openpractice.billing import selectors as billing_selectors
 from openpractice.billing.errors import BillingError
-from openpractice.billing.forms import invoice_filters, optional_int
+from openpractice.billing.forms import INVOICE_FILTER_FIELDS, invoice_filters, optional_int
 from openpractice.billing.models import HealthcodeStatus, Invoice, RecordStatus
 from openpractice.healthcode import selectors, services
 from openpractice.healthcode import submission as hc
@@ -174,7 +174,7 @@ def bulk_submit(request):
         chosen = billing_selectors.invoices(practice=request.practice).filter(pk__in=ids)
     if request.POST.get("confirmed") != "yes":
         # Nothing goes before the biller has seen how many bills, to whom and for how much.
-        filters = {k: request.POST.get(k, "") for k in ("q", "healthcode_status", "insurer", "practitioner", "age")}
+        filters = {k: request.POST[k] for k in INVOICE_FILTER_FIELDS if request.POST.get(k)}
         return render(
             request,
             "healthcode/bulk_confirm.html",

@@ -1,5 +1,7 @@
-"""The dashboard: the practice at a glance and the getting-started checklist, which reads every
-app's set-up (practice, team, Healthcode credentials, practitioners, insurers, prices, patients)."""
+"""The dashboard: the day's work (home/selectors.py: money owed by age, failed bills, bills not
+ready, remittance lines and shortfalls waiting, old debt; each a link to the list of exactly those
+rows), and the getting-started checklist while set-up is incomplete, which reads every app's
+set-up (practice, team, Healthcode credentials, practitioners, insurers, prices, patients)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from django.urls import reverse
 from openpractice.accounts.models import PractitionerProfile
 from openpractice.contacts.models import Contact
 from openpractice.healthcode.services import integration_for, is_tested
+from openpractice.home import selectors
 from openpractice.patients.models import PatientRelationship
 from openpractice.practices.permissions import require_capability
 from openpractice.practices.roles import Capability
@@ -68,14 +71,14 @@ def dashboard(request):
         },
         *_healthcode_setup_steps(practice),
     ]
+    scope = selectors.scope_for(request.membership)
     return render(
         request,
         "home/dashboard.html",
         {
             "checklist": checklist,
             "checklist_done": all(item["done"] for item in checklist),
-            "member_count": practice.memberships.filter(is_active=True).count(),
-            "location_count": practice.locations.filter(is_active=True).count(),
             "integration": integration,
+            "work": selectors.day_of_work(practice=practice, scope=scope),
         },
     )

@@ -55,17 +55,18 @@ def review_queue(*, practice) -> QuerySet[RemittanceLine]:
     )
 
 
-def open_transfers(*, practice) -> QuerySet[RemittanceLine]:
-    """Allocated lines with a shortfall not yet moved to the patient."""
+def open_transfers(*, practice, practitioner_id: int | None = None) -> QuerySet[RemittanceLine]:
+    """Allocated lines with a shortfall not yet moved to the patient (on one practitioner's bills when given)."""
     moved = Allocation.objects.filter(
         remittance_line=OuterRef("pk"), kind=AllocationKind.SHORTFALL_TRANSFER, reversed_by__isnull=True
     )
-    return (
+    found = (
         RemittanceLine.objects.for_practice(practice)
         .filter(status=LineStatus.ALLOCATED, shortfall__gt=0)
         .filter(~Exists(moved))
         .select_related("invoice", "invoice__patient", "batch")
     )
+    return found.filter(invoice__practitioner_id=practitioner_id) if practitioner_id else found
 
 
 def transfer_of(*, line: RemittanceLine) -> Allocation | None:

@@ -10,7 +10,9 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from openpractice.billing.forms import optional_int
 from openpractice.billing.models import Invoice
+from openpractice.practices.models import Membership
 from openpractice.practices.permissions import require_capability
 from openpractice.practices.roles import Capability
 from openpractice.practices.tenancy import get_for_practice_or_404
@@ -193,11 +195,26 @@ def shortfalls(request):
         services.save_settings(practice=request.practice, **form.cleaned_data)
         messages.success(request, "Shortfall rule saved.")
         return redirect("remittances:shortfalls")
-    lines = selectors.open_transfers(practice=request.practice).order_by("-batch__payment_date", "id")[:200]
+    # ?practitioner=<membership id>: one practitioner's bills (the dashboard's link for a practitioner)
+    practitioner = (
+        Membership.objects.for_practice(request.practice)
+        .filter(pk=optional_int(request.GET.get("practitioner")))
+        .select_related("user")
+        .first()
+    )
+    lines = selectors.open_transfers(
+        practice=request.practice, practitioner_id=practitioner.pk if practitioner else None
+    ).order_by("-batch__payment_date", "id")[:200]
     return render(
         request,
         "remittances/shortfalls.html",
-        {"lines": lines, "form": form, "can_bill": _can_bill(request), **_tabs("shortfalls", request.practice)},
+        {
+            "lines": lines,
+            "form": form,
+            "practitioner": practitioner,
+            "can_bill": _can_bill(request),
+            **_tabs("shortfalls", request.practice),
+        },
     )
 
 

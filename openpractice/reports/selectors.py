@@ -72,19 +72,34 @@ class DebtReport:
         return max((r.total for r in self.rows), default=ZERO)
 
 
-def outstanding_invoices(*, practice):
-    return Invoice.objects.filter(practice=practice, record_status=RecordStatus.ISSUED).filter(OWING)
+def outstanding_invoices(*, practice, practitioner_id: int | None = None):
+    """Issued invoices that still owe something (or are overpaid); one practitioner's when given."""
+    found = Invoice.objects.filter(practice=practice, record_status=RecordStatus.ISSUED).filter(OWING)
+    return found.filter(practitioner_id=practitioner_id) if practitioner_id else found
 
 
-def aged_debt(*, practice, by: str = "insurer", today: dt.date | None = None, limit: int | None = None) -> DebtReport:
-    today = today or timezone.localdate()
+def bucket_conditions(today: dt.date) -> list[Q]:
+    """Each age band of BUCKETS as a condition on the invoice date (days since it, as of `today`):
+    the invoice list's `age` filter (billing.selectors.AGE_BUCKETS) draws the same lines."""
     edges = [today - dt.timedelta(days=d) for d in (30, 60, 90)]
-    bucket_cases = [
+    return [
         Q(invoice_date__gte=edges[0]),
         Q(invoice_date__lt=edges[0], invoice_date__gte=edges[1]),
         Q(invoice_date__lt=edges[1], invoice_date__gte=edges[2]),
         Q(invoice_date__lt=edges[2]),
     ]
+
+
+def aged_debt(
+    *,
+    practice,
+    by: str = "insurer",
+    today: dt.date | None = None,
+    limit: int | None = None,
+    practitioner_id: int | None = None,
+) -> DebtReport:
+    today = today or timezone.localdate()
+    bucket_cases = bucket_conditions(today)
     sums = {
         f"b{i}": Coalesce(
             Sum(Case(When(case, then=BALANCE), default=Value(ZERO), output_field=MONEY)),
@@ -94,11 +109,11 @@ def aged_debt(*, practice, by: str = "insurer", today: dt.date | None = None, li
         for i, case in enumerate(bucket_cases)
     }
     if by == "patient":
-        qs = outstanding_invoices(practice=practice).filter(bill_to=BillTo.PATIENT)
+        qs = outstanding_invoices(practice=practice, practitioner_id=practitioner_id).filter(bill_to=BillTo.PATIENT)
         group = "patient_id"
     else:
         by = "insurer"
-        qs = outstanding_invoices(practice=practice).filter(bill_to=BillTo.INSURER)
+        qs = outstanding_invoices(practice=practice, practitioner_id=practitioner_id).filter(bill_to=BillTo.INSURER)
         group = "insurer_contact_id"
     grouped = list(qs.values(group).annotate(n=Count("id"), **sums).order_by())
     labels = _labels(by, [g[group] for g in grouped])
@@ -125,6 +140,82 @@ def aged_debt(*, practice, by: str = "insurer", today: dt.date | None = None, li
         invoices=sum(r.invoices for r in rows),
     )
     return report
+
+
+@dataclasses.dataclass
+class Band:
+    """One age band of what one kind of payer owes: the amount and how many invoices make it."""
+
+    bucket: str
+    amount: Decimal
+    invoices: int
+
+
+def owed_by_band(
+    *, practice, practitioner_id: int | None = None, today: dt.date | None = None
+) -> dict[str, list[Band]]:
+    """What insurers and what patients owe, by age band (BUCKETS), in one query: for each of
+    BillTo's values, one Band per bucket. The same rows as aged_debt's totals."""
+    today = today or timezone.localdate()
+    aggregates = {}
+    for i, case in enumerate(bucket_conditions(today)):
+        aggregates[f"b{i}"] = Coalesce(
+            Sum(Case(When(case, then=BALANCE), default=Value(ZERO), output_field=MONEY)),
+            Value(ZERO),
+            output_field=MONEY,
+        )
+        aggregates[f"n{i}"] = Count("id", filter=case)
+    grouped = {
+        row["bill_to"]: row
+        for row in outstanding_invoices(practice=practice, practitioner_id=practitioner_id)
+        .values("bill_to")
+        .annotate(**aggregates)
+        .order_by()
+    }
+    return {
+        payer: [
+            Band(
+                bucket=name,
+                amount=_pounds(grouped.get(payer, {}).get(f"b{i}")),
+                invoices=grouped.get(payer, {}).get(f"n{i}", 0),
+            )
+            for i, name in enumerate(BUCKETS)
+        ]
+        for payer in BillTo.values
+    }
+
+
+@dataclasses.dataclass
+class InsurerDebt:
+    insurer_id: int
+    insurer: str
+    amount: Decimal
+    invoices: int
+
+
+def old_insurer_debt(
+    *, practice, practitioner_id: int | None = None, today: dt.date | None = None
+) -> list[InsurerDebt]:
+    """Insurer debt in the oldest band (over 90 days) by insurer, largest first, in one query."""
+    today = today or timezone.localdate()
+    rows = (
+        outstanding_invoices(practice=practice, practitioner_id=practitioner_id)
+        .filter(bill_to=BillTo.INSURER)
+        .filter(bucket_conditions(today)[-1])
+        .values("insurer_contact_id", "insurer_contact__name")
+        .annotate(n=Count("id"), owed=Coalesce(Sum(BALANCE, output_field=MONEY), Value(ZERO), output_field=MONEY))
+        .order_by()
+    )
+    found = [
+        InsurerDebt(
+            insurer_id=row["insurer_contact_id"],
+            insurer=row["insurer_contact__name"] or "(unknown)",
+            amount=_pounds(row["owed"]),
+            invoices=row["n"],
+        )
+        for row in rows
+    ]
+    return sorted(found, key=lambda debt: (-debt.amount, debt.insurer))
 
 
 def _labels(by: str, keys: list) -> dict:

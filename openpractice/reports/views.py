@@ -7,6 +7,7 @@ import datetime as dt
 from django.shortcuts import render
 
 from openpractice.csv_export import csv_response  # every export: no formulas reach a spreadsheet
+from openpractice.practices.models import Membership
 from openpractice.practices.permissions import require_capability
 from openpractice.practices.roles import Capability
 from openpractice.reports import selectors
@@ -17,6 +18,13 @@ REPORTS = [
     ("payments", "Payments received"),
     ("days", "Days to payment"),
 ]
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
 
 
 def _date(value: str | None):
@@ -34,10 +42,19 @@ def index(request):
 @require_capability(Capability.VIEW_RECORDS)
 def aged_debt(request):
     by = "patient" if request.GET.get("by") == "patient" else "insurer"
-    report = selectors.aged_debt(practice=request.practice, by=by)
+    # ?practitioner=<membership id>: one practitioner's invoices (the dashboard's link for a practitioner)
+    practitioner = (
+        Membership.objects.for_practice(request.practice)
+        .filter(pk=_int(request.GET.get("practitioner")))
+        .select_related("user")
+        .first()
+    )
+    report = selectors.aged_debt(
+        practice=request.practice, by=by, practitioner_id=practitioner.pk if practitioner else None
+    )
     if request.GET.get("format") == "csv":
         return csv_response(
-            f"aged-debt-by-{by}",
+            f"aged-debt-by-{by}{f'-{practitioner.pk}' if practitioner else ''}",
             [by.title(), *selectors.BUCKETS, "Total", "Invoices"],
             [[r.label, *r.buckets, r.total, r.invoices] for r in report.rows]
             + [["Total", *report.totals, report.total, report.invoices]],
@@ -49,6 +66,8 @@ def aged_debt(request):
         {
             "report": report,
             "by": by,
+            "practitioner": practitioner,
+            "scope": f"&practitioner={practitioner.pk}" if practitioner else "",
             "bars": bars,
             "tab": "aged_debt",
             "totals_named": list(zip(selectors.BUCKETS, report.totals)),

@@ -176,7 +176,12 @@ def invoice_list_submit_selected(context):
 @register.inclusion_tag("healthcode/_not_ready.html", takes_context=True)
 def invoices_not_ready(context):
     practice = _practice(context)
-    rows = selectors.not_ready(practice=practice) if practice is not None else []
+    filters = context.get("filters") or {}  # the invoice list's, read from its GET: a practitioner's own
+    rows = (
+        selectors.not_ready(practice=practice, practitioner_id=filters.get("practitioner_id"))
+        if practice is not None
+        else []
+    )
     membership = getattr(context.get("request"), "membership", None)
     shown = [
         # The insurer's missing identifier is fixed in the directory, not on the invoice: its link here.

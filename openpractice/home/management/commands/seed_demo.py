@@ -1,7 +1,10 @@
-"""Load the demo practice once: users for every role, locations, the sandbox credentials, and the
+"""Load the demo practice once: users for every role, locations, the sandbox credentials, the
 Healthcode set-up (practitioners' identifiers, insurer contacts, products with contract prices and
-codes, patients insured with the sandbox's demo members)."""
+codes, patients insured with the sandbox's demo members) and, unless told not to, twelve months of
+its work played through the services (home/demo_history.py): invoices in every state, bills at
+Healthcode, remittances, shortfalls, payments and debt."""
 
+import argparse
 import datetime as dt
 import time
 from decimal import Decimal
@@ -20,6 +23,7 @@ from openpractice.coding.services import import_code_set
 from openpractice.contacts.services import create_contact
 from openpractice.healthcode import services as healthcode
 from openpractice.healthcode.credentials import save_healthcode_credentials
+from openpractice.home.demo_history import play_year
 from openpractice.patients import services as patients
 from openpractice.practices import services
 from openpractice.practices.models import Location, Membership, Practice
@@ -100,10 +104,20 @@ SANDBOX_API_KEY = "sandbox-demo-key"
 
 
 class Command(BaseCommand):
-    help = "Create the demo practice with an owner, a practitioner, a receptionist and a biller (once)."
+    help = (
+        "Create the demo practice (once): an owner, practitioners, a receptionist and a biller, its "
+        "Healthcode set-up and a year of its invoices, bills, remittances and payments."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--quiet-if-exists", action="store_true", help="Say nothing when it is already there.")
+        parser.add_argument(
+            "--history",
+            action=argparse.BooleanOptionalAction,
+            default=None,
+            help="Play twelve months of the practice's work (default: settings.DEMO_HISTORY, on; the "
+            "test suite turns it off and asks for it where it needs it).",
+        )
         parser.add_argument(
             "--test-connection",
             action="store_true",
@@ -173,7 +187,7 @@ class Command(BaseCommand):
                 "is_active": True,
             },
         )
-        self._healthcode_setup(practice, users[Role.OWNER])
+        contacts = self._healthcode_setup(practice, users[Role.OWNER])
         save_healthcode_credentials(
             practice=practice,
             environment="sandbox",
@@ -182,8 +196,17 @@ class Command(BaseCommand):
             api_key_id=SANDBOX_API_KEY_ID,
             api_key=SANDBOX_API_KEY,
         )
+        history = settings.DEMO_HISTORY if options.get("history") is None else options["history"]
+        if history:
+            started = time.monotonic()
+            counts = play_year(practice=practice, biller=users[Role.BILLING], contacts=contacts)
+            self.stdout.write(
+                f"Played twelve months of the practice's work in {time.monotonic() - started:.0f} s: "
+                f"{counts.invoices} invoices, {counts.remittances} remittances, "
+                f"{counts.shortfalls_moved} shortfalls moved to patients."
+            )
         self.stdout.write(
-            self.style.SUCCESS(f"Demo practice “{DEMO_PRACTICE}” loaded. Log in at http://127.0.0.1:8000 with:")
+            self.style.SUCCESS(f"Demo practice “{DEMO_PRACTICE}” loaded. Log in at {settings.OPENPRACTICE_URL} with:")
         )
         for email, _, role in DEMO_USERS:
             self.stdout.write(f"  {Role(role).label:<13} {email}  password: {DEMO_PASSWORD}")
@@ -245,7 +268,7 @@ class Command(BaseCommand):
                 "postcode": "NW1 5LT",
             },
         )
-        start = dt.date(dt.date.today().year, 1, 1)
+        start = dt.date(dt.date.today().year - 1, 1, 1)  # prices in force for the year of history
         for name, kind, procedure_type, minutes, price, isc_code, ccsd, contracts in DEMO_PRODUCTS:
             product = products.create_product(
                 practice=practice,
@@ -302,3 +325,4 @@ class Command(BaseCommand):
                     data={"relationship_type": "emergency", "related_contact": None, "related_patient": previous},
                 )
             previous = patient
+        return contacts
