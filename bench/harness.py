@@ -231,7 +231,7 @@ def _child(argv: list[str]) -> None:
     if args.command == "prepare":
         from openpractice.healthcode.credentials import save_healthcode_credentials
 
-        call_command("seed_demo", "--quiet-if-exists")
+        call_command("seed_demo", "--quiet-if-exists", "--no-history")  # the set-up alone: figures stay comparable
         practice = Practice.objects.get(name=DEMO_PRACTICE)
         save_healthcode_credentials(
             practice=practice,
