@@ -94,8 +94,8 @@ _AXE_RUN = """async (impacts) => {
 class AxeScanner:
     """One test's scans: the states already scanned and the violations found."""
 
-    def __init__(self, exempt_rules: dict[str, str]):
-        self.exempt_rules = exempt_rules
+    def __init__(self, exemptions: list[tuple[str, str]]):
+        self.exemptions = exemptions  # (rule id, path prefix): see _axe_exemptions
         self.scanned: set[str] = set()
         self.violations: dict[tuple[str, str], dict] = {}
         self.errors: list[str] = []
@@ -118,7 +118,7 @@ class AxeScanner:
             found = await frame.evaluate(_AXE_RUN, list(AXE_IMPACTS_THAT_FAIL))
             self.scanned.add(key)
             for violation in found:
-                if violation["id"] in self.exempt_rules:
+                if any(violation["id"] == rule and key.startswith(prefix) for rule, prefix in self.exemptions):
                     continue
                 self.violations.setdefault((key, violation["id"]), {**violation, "page": key})
         except PlaywrightError as exc:
@@ -139,12 +139,24 @@ class AxeScanner:
         return "\n".join(lines)
 
 
-_SCANNERS: "weakref.WeakKeyDictionary[object, AxeScanner]" = weakref.WeakKeyDictionary()
+_SCANNERS: weakref.WeakKeyDictionary[object, AxeScanner] = weakref.WeakKeyDictionary()
 
 # Actions after which the page on screen may be a different page or state: scan before each.
 _FRAME_ACTIONS = (
-    "goto", "click", "dblclick", "fill", "press", "type", "check", "uncheck", "set_checked",
-    "select_option", "set_input_files", "tap", "dispatch_event", "drag_and_drop",
+    "goto",
+    "click",
+    "dblclick",
+    "fill",
+    "press",
+    "type",
+    "check",
+    "uncheck",
+    "set_checked",
+    "select_option",
+    "set_input_files",
+    "tap",
+    "dispatch_event",
+    "drag_and_drop",
 )
 _PAGE_ACTIONS = ("reload", "go_back", "go_forward", "close")
 
@@ -169,14 +181,15 @@ for _name in _PAGE_ACTIONS:
     setattr(_ImplPage, _name, _scan_first(getattr(_ImplPage, _name), lambda page: page.main_frame))
 
 
-def _axe_exemptions(item) -> dict[str, str]:
-    """`@pytest.mark.axe_exempt("rule-id", reason="why")`: the only way to let a rule pass."""
-    exempt = {}
+def _axe_exemptions(item) -> list[tuple[str, str]]:
+    """`@pytest.mark.axe_exempt("rule-id", reason="why", path="/prefix/")`: the only way to let a
+    rule pass, on the pages under `path` (every page the test opens when no path is given)."""
+    exempt = []
     for mark in item.iter_markers("axe_exempt"):
         rule, reason = (mark.args[0] if mark.args else ""), mark.kwargs.get("reason", "")
         if not rule or not reason.strip():
             raise pytest.UsageError(f"{item.nodeid}: axe_exempt needs the rule id and reason='why'")
-        exempt[rule] = reason
+        exempt.append((rule, mark.kwargs.get("path", "/")))
     return exempt
 
 
@@ -202,9 +215,7 @@ def page(page, request):
     if not page.is_closed() and page.url.startswith("http"):
         page._sync(scanner.scan(page._impl_obj.main_frame))
     assert not violations, "Content-Security-Policy violations:\n" + "\n".join(violations)
-    assert not scanner.violations, (
-        "Accessibility violations (axe-core, serious or critical):\n" + scanner.report()
-    )
+    assert not scanner.violations, "Accessibility violations (axe-core, serious or critical):\n" + scanner.report()
 
 
 @pytest.fixture
