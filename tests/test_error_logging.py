@@ -47,3 +47,10 @@ def test_a_client_error_loses_its_traceback():
     record = _record(403)
     assert ClientErrorsWithoutTraceback().filter(record)
     assert record.exc_info is None
+
+
+def test_a_403_from_the_api_logs_no_traceback(client, receptionist, practice, api_token_for, console):
+    response = client.get("/api/v1/users", **api_token_for(receptionist, practice))
+    assert response.status_code == 403
+    assert "Traceback" not in console.getvalue()
+    assert len(console.getvalue().splitlines()) <= 1
