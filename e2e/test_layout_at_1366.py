@@ -40,7 +40,12 @@ def test_exchange_log_fits_the_window(page, live_server, login, screenshot, widt
             method="POST",
             url=LONG_URL,
             request_headers={"Idempotency-Key": "k" * 120, "Authorization": "[redacted]"},
-            request_body='{"resourceType": "Claim", "identifier": [{"value": "' + "9" * 300 + '"}]}',
+            # Long enough to scroll in its box: the box must take the keyboard's focus to scroll.
+            request_body='{"resourceType": "Claim", "identifier": [{"value": "'
+            + "9" * 300
+            + '"}], "item": ['
+            + ", ".join(f'{{"sequence": {n}}}' for n in range(1, 80))
+            + "]}",
             status_code=None if attempt < 3 else 201,
             error=LONG_ERROR if attempt < 3 else "",
             duration_ms=30_000,
