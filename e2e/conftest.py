@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from e2e.axe_scan import AxeScanner, scan_now, watch
+
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls in the same test
@@ -51,11 +53,26 @@ def screenshot():
     return take
 
 
+def _axe_exemptions(item) -> list[tuple[str, str]]:
+    """`@pytest.mark.axe_exempt("rule-id", reason="why", path="/prefix/")`: the only way to let a
+    rule pass, on the pages under `path` (every page the test opens when no path is given)."""
+    exempt = []
+    for mark in item.iter_markers("axe_exempt"):
+        rule, reason = (mark.args[0] if mark.args else ""), mark.kwargs.get("reason", "")
+        if not rule or not reason.strip():
+            raise pytest.UsageError(f"{item.nodeid}: axe_exempt needs the rule id and reason='why'")
+        exempt.append((rule, mark.kwargs.get("path", "/")))
+    return exempt
+
+
 @pytest.fixture
-def page(page):
-    """pytest-playwright's page, failing the test that uses it if the browser reports a
-    Content-Security-Policy violation (an inline script, style or handler, or a resource from
-    elsewhere): every page must work under the policy the app sends (settings.py)."""
+def page(page, request):
+    """pytest-playwright's page, failing the test that uses it
+    - if the browser reports a Content-Security-Policy violation (an inline script, style or
+      handler, or a resource from elsewhere): every page must work under the policy the app sends
+      (settings.py);
+    - if axe-core finds a serious or critical accessibility violation on any page the test opened
+      (e2e/axe_scan.py); `@pytest.mark.axe_exempt` lets one rule pass, with the reason."""
     violations: list[str] = []
 
     def record(msg):
@@ -63,8 +80,15 @@ def page(page):
             violations.append(f"{page.url}: {msg.text}")
 
     page.on("console", record)
+    scanner = AxeScanner(_axe_exemptions(request.node))
+    watch(page, scanner)
     yield page
+    if not page.is_closed() and page.url.startswith("http"):
+        scan_now(page, scanner)
+        # A scan that can never run (axe refused, say) must not pass as "no violations".
+        assert scanner.scanned, "axe-core scanned no page: " + "; ".join(scanner.errors)
     assert not violations, "Content-Security-Policy violations:\n" + "\n".join(violations)
+    assert not scanner.violations, "Accessibility violations (axe-core, serious or critical):\n" + scanner.report()
 
 
 @pytest.fixture

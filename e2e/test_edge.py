@@ -15,6 +15,12 @@ from openpractice.home.management.commands.seed_demo import DEMO_PASSWORD
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
+@pytest.mark.axe_exempt(
+    "nested-interactive",
+    path="/api/v1/docs",
+    reason="Swagger UI (django-ninja's bundle) puts the copy and lock buttons inside each operation's "
+    "expand button; its markup is not ours to change. Its colours are fixed in css/api-docs.css.",
+)
 def test_pages_work_under_the_policy_and_load_nothing_from_elsewhere(page, live_server, login, console_errors):
     own = urlsplit(live_server.url).netloc
     elsewhere: list[str] = []

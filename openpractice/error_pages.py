@@ -1,5 +1,7 @@
 """Error pages in the app's own layout (404, 403, 500): `handler404/403/500` in urls.py."""
 
+import logging
+
 from django.http import HttpResponseServerError, JsonResponse
 from django.shortcuts import render
 from django.template.loader import get_template
@@ -20,3 +22,16 @@ def permission_denied(request, exception=None):
 def server_error(request):
     # No context processors: the request that failed may be what broke them.
     return HttpResponseServerError(get_template("errors/500.html").render({}))
+
+
+class ClientErrorsWithoutTraceback(logging.Filter):
+    """On `django.request` (settings.LOGGING): a 4xx answer (a 403 from PermissionDenied, a 400)
+    is the app working as meant, so it is logged as the one warning line Django writes, without
+    the traceback of the exception that produced it. A 5xx keeps its traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        status = getattr(record, "status_code", None)
+        if status is not None and 400 <= status < 500:
+            record.exc_info = None
+            record.exc_text = None
+        return True
