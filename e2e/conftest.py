@@ -110,3 +110,45 @@ def login(page, live_server):
         page.wait_for_load_state("networkidle")
 
     return do
+
+
+# Tasks run at once, in the request that enqueues them: a browser test sees a bill go without a worker.
+IMMEDIATE_TASKS = {
+    "default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend", "QUEUES": ["default", "healthcode"]}
+}
+
+
+@pytest.fixture
+def sandbox(tmp_path):
+    """The sandbox clearing house as a real process of its own, for this test."""
+    from openpractice.healthcode.client import clear_caches
+    from sandbox.testing import start_sandbox
+
+    clear_caches()
+    process = start_sandbox(tmp_path / "sandbox")
+    yield process
+    process.stop()
+
+
+def demo_practice_on(sandbox):
+    """The demo practice (set-up only), connected to `sandbox` with credentials that passed the test."""
+    from django.core.management import call_command
+
+    from openpractice.healthcode.credentials import save_healthcode_credentials
+    from openpractice.healthcode.services import test_connection
+    from openpractice.home.management.commands.seed_demo import DEMO_PRACTICE
+    from openpractice.practices.models import Practice
+
+    call_command("load_reference_codes")  # ICD-10 and the insurer directory, gone after an earlier test's flush
+    call_command("seed_demo")
+    practice = Practice.objects.get(name=DEMO_PRACTICE)
+    save_healthcode_credentials(
+        practice=practice,
+        environment="sandbox",
+        discovery_url=f"{sandbox.url}/.well-known/discovery-document.json",
+        site_id=sandbox.site_id,
+        api_key_id=sandbox.client_id,
+        api_key=sandbox.client_secret,
+    )
+    assert test_connection(practice=practice).ok
+    return practice

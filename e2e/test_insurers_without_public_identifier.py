@@ -16,47 +16,12 @@ import datetime as dt
 import re
 
 import pytest
-from django.core.management import call_command
 from playwright.sync_api import expect
 
-from openpractice.home.management.commands.seed_demo import DEMO_PASSWORD, DEMO_PRACTICE
+from e2e.conftest import IMMEDIATE_TASKS, demo_practice_on
+from openpractice.home.management.commands.seed_demo import DEMO_PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-IMMEDIATE_TASKS = {
-    "default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend", "QUEUES": ["default", "healthcode"]}
-}
-
-
-@pytest.fixture
-def sandbox(tmp_path):
-    from openpractice.healthcode.client import clear_caches
-    from sandbox.testing import start_sandbox
-
-    clear_caches()
-    process = start_sandbox(tmp_path / "sandbox")
-    yield process
-    process.stop()
-
-
-def _demo_practice_on(sandbox):
-    from openpractice.healthcode.credentials import save_healthcode_credentials
-    from openpractice.healthcode.services import test_connection
-    from openpractice.practices.models import Practice
-
-    call_command("load_reference_codes")
-    call_command("seed_demo")
-    practice = Practice.objects.get(name=DEMO_PRACTICE)
-    save_healthcode_credentials(
-        practice=practice,
-        environment="sandbox",
-        discovery_url=f"{sandbox.url}/.well-known/discovery-document.json",
-        site_id=sandbox.site_id,
-        api_key_id=sandbox.client_id,
-        api_key=sandbox.client_secret,
-    )
-    assert test_connection(practice=practice).ok
-    return practice
 
 
 def _choose(page, label: str, typed: str, option_text: str):
@@ -157,7 +122,7 @@ def test_alliance_health_and_an_aetna_americas_member_are_billed_to_collected(
     from openpractice.billing.models import Invoice
 
     settings.TASKS = IMMEDIATE_TASKS
-    practice = _demo_practice_on(sandbox)
+    practice = demo_practice_on(sandbox)
     base = live_server.url
     login("owner@demo.openpractice.test", DEMO_PASSWORD)
 

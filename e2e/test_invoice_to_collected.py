@@ -5,47 +5,18 @@ Collected while the sandbox clock is advanced. The sandbox is a real process sta
 import re
 
 import pytest
-from django.core.management import call_command
 from playwright.sync_api import expect
 
-from openpractice.home.management.commands.seed_demo import DEMO_PASSWORD, DEMO_PRACTICE
+from e2e.conftest import IMMEDIATE_TASKS, demo_practice_on
+from openpractice.home.management.commands.seed_demo import DEMO_PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-IMMEDIATE_TASKS = {
-    "default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend", "QUEUES": ["default", "healthcode"]}
-}
-
-
-@pytest.fixture
-def sandbox(tmp_path):
-    from openpractice.healthcode.client import clear_caches
-    from sandbox.testing import start_sandbox
-
-    clear_caches()
-    process = start_sandbox(tmp_path / "sandbox")
-    yield process
-    process.stop()
-
 
 def _demo_practice_on(sandbox):
-    from openpractice.healthcode.credentials import save_healthcode_credentials
-    from openpractice.healthcode.services import test_connection
     from openpractice.patients.models import PatientRelationship
-    from openpractice.practices.models import Practice
 
-    call_command("load_reference_codes")  # ICD-10 and the insurer directory, gone after an earlier test's flush
-    call_command("seed_demo")
-    practice = Practice.objects.get(name=DEMO_PRACTICE)
-    save_healthcode_credentials(
-        practice=practice,
-        environment="sandbox",
-        discovery_url=f"{sandbox.url}/.well-known/discovery-document.json",
-        site_id=sandbox.site_id,
-        api_key_id=sandbox.client_id,
-        api_key=sandbox.client_secret,
-    )
-    assert test_connection(practice=practice).ok
+    practice = demo_practice_on(sandbox)
     # The registration number was typed wrong when the patient registered: one digit off.
     PatientRelationship.objects.filter(practice=practice, registration_number="10000001").update(
         registration_number="10000011", registration_key="10000011"

@@ -10,48 +10,14 @@ import re
 
 import httpx
 import pytest
-from django.core.management import call_command
 from playwright.sync_api import expect
 
-from openpractice.home.management.commands.seed_demo import DEMO_PASSWORD, DEMO_PRACTICE
+from e2e.conftest import IMMEDIATE_TASKS, demo_practice_on
+from openpractice.home.management.commands.seed_demo import DEMO_PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-IMMEDIATE_TASKS = {
-    "default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend", "QUEUES": ["default", "healthcode"]}
-}
 ADJUDICATED = 130 + 3600 + 86400 + 5  # validated, collected, then a day to the remittance
-
-
-@pytest.fixture
-def sandbox(tmp_path):
-    from openpractice.healthcode.client import clear_caches
-    from sandbox.testing import start_sandbox
-
-    clear_caches()
-    process = start_sandbox(tmp_path / "sandbox")
-    yield process
-    process.stop()
-
-
-def _practice_on(sandbox):
-    from openpractice.healthcode.credentials import save_healthcode_credentials
-    from openpractice.healthcode.services import test_connection
-    from openpractice.practices.models import Practice
-
-    call_command("load_reference_codes")  # an earlier transactional test's flush removed ICD-10
-    call_command("seed_demo")
-    practice = Practice.objects.get(name=DEMO_PRACTICE)
-    save_healthcode_credentials(
-        practice=practice,
-        environment="sandbox",
-        discovery_url=f"{sandbox.url}/.well-known/discovery-document.json",
-        site_id=sandbox.site_id,
-        api_key_id=sandbox.client_id,
-        api_key=sandbox.client_secret,
-    )
-    assert test_connection(practice=practice).ok
-    return practice
 
 
 def _submitted(practice, last_name: str, product: str):
@@ -90,7 +56,7 @@ def test_remittance_arrives_outcomes_shortfall_moves_and_aged_debt_changes(
     page, live_server, login, screenshot, console_errors, sandbox, settings
 ):
     settings.TASKS = IMMEDIATE_TASKS  # "Fetch now" runs as soon as the request commits
-    practice = _practice_on(sandbox)
+    practice = demo_practice_on(sandbox)
     admin = httpx.Client(base_url=sandbox.url, headers=sandbox.admin_headers, timeout=10)
     assert admin.put("/_sandbox/insurers/bup/adjudication", json={"mode": "pay_in_full"}).status_code == 200
     assert (
