@@ -66,18 +66,19 @@ def _patient_insured(page, base, *, first, last, born, insurer, typed, number, a
     page.get_by_label("Date of birth").fill(born)
     page.get_by_label("Postcode").fill("SW1A 1AA")
     page.get_by_role("button", name="Save patient").click()
-    page.get_by_text("Add relationship").click()
     page.get_by_label("Relationship type").select_option(label="Insurance provider")
     _choose(page, "Patient or contact name", typed, insurer)
     page.get_by_label("Registration number").fill(number)
     if refused_auth:
         page.get_by_label("Authorisation code").fill(refused_auth[0])
-        page.get_by_role("button", name="Save relationship").click()
+        page.get_by_role("button", name="Add relationship").click()
         expect(page.locator("#id_authorisation_code_error")).to_contain_text(refused_auth[1])
         expect(page.get_by_label("Registration number")).to_have_value(number)
     page.get_by_label("Authorisation code").fill(auth)
-    page.get_by_role("button", name="Save relationship").click()
-    expect(page.locator(".flash-success")).to_contain_text(f"Insurance provider {insurer} added")
+    page.get_by_role("button", name="Add relationship").click()
+    expect(page.locator(".flash-success")).to_contain_text(
+        f"Relationship with {insurer} saved (Insurance provider, membership {number})."
+    )
 
 
 def _raise_invoice(page, base, *, last, auth):
