@@ -88,7 +88,7 @@ def test_new_invoice_shows_what_the_bill_needs_and_submit_confirms(
     assert _serious_accessibility_problems(page) == []
     page.get_by_role("button", name="Save invoice").click()
 
-    expect(page.locator("h1")).to_contain_text("Invoice Draft")
+    expect(page.locator("h1")).to_contain_text("Invoice (draft, no number yet)")
     expect(page.locator("#balance")).to_have_text("£950.00")  # what the form showed
     page.get_by_role("button", name="Check membership with Bupa").click()
     expect(page.locator("#check-result")).to_contain_text("Passed")

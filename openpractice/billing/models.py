@@ -240,7 +240,8 @@ class Invoice(models.Model):
 
     @property
     def display_number(self) -> str:
-        return self.number or f"Draft {self.pk}"
+        # A draft has no number yet: said in words, never a figure that reads like an invoice number.
+        return self.number or "(draft, no number yet)"
 
     @property
     def balance(self) -> Decimal:

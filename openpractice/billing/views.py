@@ -354,7 +354,7 @@ def invoice_live(request, invoice_id: int):
 def invoice_pdf(request, invoice_id: int):
     invoice = selectors.invoice_with_rows(practice=request.practice, invoice_id=invoice_id)
     response = HttpResponse(render_pdf(invoice=invoice), content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="invoice-{invoice.display_number}.pdf"'
+    response["Content-Disposition"] = f'inline; filename="invoice-{invoice.number or f"draft-{invoice.pk}"}.pdf"'
     return response
 
 

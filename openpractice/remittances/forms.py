@@ -45,7 +45,10 @@ class ShortfallSettingsForm(forms.Form):
 class ImportForm(forms.Form):
     kind = forms.ChoiceField(
         label="File type",
-        choices=[("fhir", "Healthcode remittance (FHIR Bundle, JSON)"), ("csv", "CSV from the insurer")],
+        choices=[
+            ("fhir", "Healthcode remittance file (.json, as downloaded from Healthcode)"),
+            ("csv", "CSV from the insurer"),
+        ],
         initial="fhir",
     )
     file = forms.FileField(label="Remittance file")

@@ -951,7 +951,9 @@ def _read_file(
         text = parsing.json_text(content)
         return parsing.parse_bundle(parsing.load_json(text)), text
     if kind != "csv":
-        raise RemittanceError("Choose the file type: FHIR Bundle (JSON) or CSV.", field="kind")
+        raise RemittanceError(
+            "Choose the file type: a Healthcode remittance file (.json) or an insurer's CSV.", field="kind"
+        )
     if not payment_reference.strip():
         raise RemittanceError(
             "Enter the BACS reference of the payment, as on the remittance advice.",
