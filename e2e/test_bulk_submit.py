@@ -6,7 +6,8 @@ import datetime as dt
 import pytest
 from playwright.sync_api import expect
 
-from e2e.test_invoice_to_collected import IMMEDIATE_TASKS, _demo_practice_on, sandbox  # noqa: F401
+from e2e.conftest import IMMEDIATE_TASKS
+from e2e.test_invoice_to_collected import _demo_practice_on
 from openpractice.home.management.commands.seed_demo import DEMO_PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
