@@ -504,11 +504,12 @@ def save_insurer(*, practice, user, insurer: Insurer | None, data: dict) -> Insu
     values["healthcode_identifier"] = (values.get("healthcode_identifier") or "").strip().lower()
     if insurer is not None and insurer.practice_id not in (None, practice.pk):
         raise CodingError("No such insurer in this practice's directory.", code="not_found")
-    published = None
+    version_made = False
     if insurer is not None:  # as stored: a ModelForm's validation writes its values onto the instance it got
         insurer = Insurer.objects.get(pk=insurer.pk)
     if insurer is not None and insurer.practice_id is None and not user.is_superuser:
-        target = published = _practice_version_of(practice=practice, published=insurer)
+        target = _practice_version_of(practice=practice, published=insurer)
+        version_made = True
     elif insurer is None:
         target = Insurer(practice=practice, source=CodeSource.MANUAL)
     else:
@@ -520,7 +521,7 @@ def save_insurer(*, practice, user, insurer: Insurer | None, data: dict) -> Insu
         setattr(target, name, value)
     target._change_reason = "Insurer directory edited"
     target.save()
-    if published is not None:
+    if version_made:
         assert insurer is not None  # a practice version is made only of an existing published entry
         _follow_practice_version(practice=practice, published=insurer, version=target)
     return target
