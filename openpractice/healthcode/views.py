@@ -154,18 +154,20 @@ def invoice_status(request, invoice_id: int):
 
 
 # -- bulk -----------------------------------------------------------------------------------------
+def _nothing_matching(request):
+    messages.error(request, "No invoice matching this filter can be submitted to Healthcode.")
+    return redirect("billing:list")
+
+
 @require_POST
 @require_capability(Capability.BILLING)
 def bulk_submit(request):
     """Ticked rows post their ids; "Select all N matching" posts the filter instead (never
     thousands of ids, so no field-count limit), and the ids are resolved here, in this practice."""
     matching = request.POST.get("scope") == "matching"
+    ids: list[int] | None = None  # a filter's ids are read only once the biller confirms
     if matching:
         chosen = billing_selectors.submittable_matching(practice=request.practice, **invoice_filters(request.POST))
-        ids = list(chosen.values_list("pk", flat=True))
-        if not ids:
-            messages.error(request, "No invoice matching this filter can be submitted to Healthcode.")
-            return redirect("billing:list")
     else:
         ids = [i for i in (optional_int(v) for v in request.POST.getlist("invoice")) if i]
         if not ids:
@@ -174,17 +176,19 @@ def bulk_submit(request):
         chosen = billing_selectors.invoices(practice=request.practice).filter(pk__in=ids)
     if request.POST.get("confirmed") != "yes":
         # Nothing goes before the biller has seen how many bills, to whom and for how much.
+        summary = billing_selectors.totals_by_insurer(chosen)
+        if matching and not summary["count"]:
+            return _nothing_matching(request)
         filters = {k: request.POST[k] for k in INVOICE_FILTER_FIELDS if request.POST.get(k)}
         return render(
             request,
             "healthcode/bulk_confirm.html",
-            {
-                "summary": billing_selectors.totals_by_insurer(chosen),
-                "matching": matching,
-                "filters": filters,
-                "ids": ids,
-            },
+            {"summary": summary, "matching": matching, "filters": filters, "ids": ids or []},
         )
+    if ids is None:
+        ids = list(chosen.values_list("pk", flat=True))
+        if not ids:
+            return _nothing_matching(request)
     bulk = hc.submit_many(practice=request.practice, invoice_ids=ids, user=request.user)
     return redirect("healthcode:bulk", bulk.pk)
 

@@ -66,6 +66,20 @@ def test_the_page_polls_while_the_bill_moves_and_the_poll_swaps_nothing_until_it
     assert biller.get(f"/invoices/{invoice.pk}/live/?seen={seen}").status_code == 204
 
 
+def test_a_poll_that_finds_nothing_new_reads_the_invoice_row_alone(world, biller):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    invoice = _sent(world)
+    seen = _seen(biller.get(f"/invoices/{invoice.pk}/").content.decode())
+    with CaptureQueriesContext(connection) as quiet:
+        assert biller.get(f"/invoices/{invoice.pk}/live/?seen={seen}").status_code == 204
+    touched = " ".join(q["sql"] for q in quiet.captured_queries)
+    assert '"billing_invoice"' in touched
+    for table in ("billing_invoiceline", "billing_payment", "billing_creditnote", "patients_patient"):
+        assert f'"{table}"' not in touched, table  # the rows are read only when there is something to draw
+
+
 def test_a_status_change_swaps_badge_history_money_and_payments_together(world, biller):
     invoice = _sent(world, HealthcodeStatus.UNPROCESSED)
     page = biller.get(f"/invoices/{invoice.pk}/").content.decode()

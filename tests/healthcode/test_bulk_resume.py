@@ -184,3 +184,20 @@ def test_bulk_confirmation_of_a_filter_carries_the_filter_not_ids(demo, make_inv
     assert '<input type="hidden" name="scope" value="matching">' in page
     assert f'<input type="hidden" name="insurer" value="{insurer.pk}">' in page
     assert 'name="invoice"' not in page and "Submit 1 bill to Healthcode?" in page
+
+
+def test_a_filter_that_matches_nothing_submittable_says_so_and_asks_nothing(demo, make_invoice):
+    from openpractice.contacts.models import Contact
+
+    bupa = make_invoice(last_name="Bennett")
+    insurer = Contact.objects.get(pk=bupa.insurer_contact_id)
+    biller = _client()
+    asked = biller.post("/invoices/bulk/", {"scope": "matching", "insurer": str(insurer.pk), "q": "nobody-called-this"})
+    assert asked.status_code == 302 and asked["Location"] == "/invoices/"
+    listing = biller.get("/invoices/").content.decode()
+    assert "No invoice matching this filter can be submitted to Healthcode." in listing
+    confirmed = biller.post(
+        "/invoices/bulk/", {"scope": "matching", "q": "nobody-called-this", "confirmed": "yes"}, follow=True
+    )
+    assert "No invoice matching this filter can be submitted to Healthcode." in confirmed.content.decode()
+    assert not BulkSubmission.objects.filter(practice=demo).exists()
