@@ -85,7 +85,7 @@ def run_gunicorn(application: Any, plan: ServerPlan) -> None:
 
 
 def run_waitress(application: Any, plan: ServerPlan, *, max_body_bytes: int) -> None:
-    from waitress import serve
+    from waitress import serve  # type: ignore[import-untyped]
 
     # waitress buffers a body (chunked ones too) before the app sees it: cap that buffer at the
     # largest body any path accepts, so an endless upload is cut off by the server itself.

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from openpractice.env import (
     browse_url,
+    cache_config,
     database_config,
     env_bool,
     env_int,
@@ -141,14 +142,9 @@ TWO_FACTOR_PENDING_SECONDS = env_int("TWO_FACTOR_PENDING_SECONDS", 300, minimum=
 # two-factor sign-in (accounts/admin.py).
 ADMIN_ENABLED = env_bool("ADMIN_ENABLED", False)
 
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-        "LOCATION": "openpractice_cache",
-    }
-}
-if env_str("REDIS_URL"):
-    CACHES["default"] = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env_str("REDIS_URL")}
+# Redis where REDIS_URL is set (its outages fall back to the database cache: openpractice/cache.py),
+# otherwise the database cache.
+CACHES = cache_config(env_str("REDIS_URL"))
 
 # Sessions and cookies: secure by default behind HTTPS; plain HTTP on a developer's machine.
 HTTPS = env_bool("HTTPS", False)
