@@ -33,11 +33,13 @@ def pytest_collection_modifyitems(config, items):
 
 
 # The database cache for every test, whatever REDIS_URL says (the test database gets its table):
-# tests/test_cache_redis.py tests Redis itself.
+# tests/test_cache_redis.py tests Redis itself. Static files by their own names, as the test server
+# finds them, whatever a `make run` collected (tests/test_collectstatic_if_changed.py tests those).
 TEST_CACHES = {
     alias: {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "openpractice_cache"}
     for alias in ("default", "database")
 }
+TEST_STATIC_STORAGE = {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"}
 
 
 def pytest_configure(config):
@@ -46,7 +48,8 @@ def pytest_configure(config):
     if settings.configured:
         from django.test.utils import override_settings
 
-        override_settings(CACHES=TEST_CACHES).enable()
+        storages = {**settings.STORAGES, "staticfiles": TEST_STATIC_STORAGE}
+        override_settings(CACHES=TEST_CACHES, STORAGES=storages).enable()
 
 
 @pytest.fixture(autouse=True)

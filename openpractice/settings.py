@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from whitenoise.compress import Compressor
+
 from openpractice.env import (
     browse_url,
     cache_config,
@@ -214,9 +216,12 @@ STATIC_ROOT.mkdir(exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "openpractice" / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "openpractice.static_storage.HashedStaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True
+# Source maps are for a developer's tools, seldom fetched: not worth compressing (most of the time
+# `collectstatic` took was the API docs' maps).
+WHITENOISE_SKIP_COMPRESS_EXTENSIONS = [*Compressor.SKIP_COMPRESS_EXTENSIONS, "map"]
 WHITENOISE_AUTOREFRESH = DEBUG
 
 TASKS = {
