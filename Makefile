@@ -17,6 +17,7 @@ install: $(STAMP)
 migrate: $(STAMP)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py createcachetable
+	$(PY) manage.py collectstatic_if_changed
 
 ## run: install, migrate, load the demo practice once, start the app (:8000), sandbox (:8100) and worker
 run: migrate
