@@ -23,7 +23,10 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from openpractice.billing.models import BillTo, Invoice, Payment, RecordStatus
+from openpractice.billing.money import format_gbp
 from openpractice.patients.models import Patient
+from openpractice.receivables.models import ChaseStage
+from openpractice.receivables.schedule import DEFAULT_STAGES, Stage
 from openpractice.remittances.models import Allocation, AllocationKind
 
 ZERO = Decimal("0.00")
@@ -221,3 +224,46 @@ def accounts_owing(*, practice, today: dt.date | None = None, page: int = 1) -> 
         count=count,
         total=_pounds(totals["total_owed"]),
     )
+
+
+def chase_schedule(*, practice) -> list[Stage]:
+    """The practice's stages in order: its saved ones, else the defaults."""
+    saved = {s.key: s for s in ChaseStage.objects.for_practice(practice)}
+    return [
+        Stage(
+            key=default.key,
+            days_overdue=saved[default.key].days_overdue,
+            enabled=saved[default.key].enabled,
+            email_subject=saved[default.key].email_subject,
+            email_body=saved[default.key].email_body,
+            letter_body=saved[default.key].letter_body,
+        )
+        if default.key in saved
+        else default
+        for default in DEFAULT_STAGES
+    ]
+
+
+def merge_fields(*, practice, patient: Patient, today: dt.date | None = None) -> dict[str, str]:
+    """The merge fields of the chase templates for one patient, from their account as it is."""
+    account = patient_account(practice=practice, patient=patient, today=today)
+    oldest = next((i for i in account.items if i.balance > 0), None)
+    return {
+        "patient_name": patient.full_name,
+        "balance": format_gbp(account.balance),
+        "oldest_invoice": oldest.number if oldest else "",
+        "oldest_invoice_date": f"{oldest.invoice_date:%-d %B %Y}" if oldest else "",
+        "due_date": f"{oldest.due_on:%-d %B %Y}" if oldest else "",
+        "practice_name": practice.name,
+        "practice_phone": practice.phone,
+        # Card payment online is not built yet: the link says where it will go.
+        "payment_link": "[payment link]",
+    }
+
+
+def preview_patients(*, practice, limit: int = 20) -> list[tuple[int, str]]:
+    """Patients to preview the templates with: those who owe, longest overdue first, else any."""
+    owing = [(r.patient_id, r.name) for r in accounts_owing(practice=practice).rows[:limit]]
+    if owing:
+        return owing
+    return [(p.pk, p.full_name) for p in Patient.objects.filter(practice=practice).order_by("last_name", "id")[:limit]]

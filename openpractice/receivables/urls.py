@@ -7,4 +7,5 @@ app_name = "receivables"
 urlpatterns = [
     path("patients/<int:patient_id>/account/", views.patient_account, name="patient_account"),
     path("collections/accounts/", views.accounts_owing, name="accounts"),
+    path("settings/collections/", views.schedule_settings, name="schedule"),
 ]
