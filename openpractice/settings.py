@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "openpractice.billing",
     "openpractice.healthcode",
     "openpractice.remittances",
+    "openpractice.receivables",
     "openpractice.reports",
     "openpractice.home",  # the dashboard and demo data: reads every app above, imported by none
 ]
