@@ -4,7 +4,7 @@ beside waitress (`--server waitress`), on the demo practice with its year of his
 Each server is started as `make run` starts it, on a free port of 127.0.0.1; a logged-in biller's
 mix of pages (dashboard, invoice list and search, an invoice, patient list and search, the
 type-ahead, aged debt) is asked for by 1, 4 and 16 simulated users at once, each for a bounded
-time (--quick: 1 and 8 users, shorter). Rows: requests/s, p50 and p95 per number of users, errors,
+time, the servers taking turns (--quick: 1 and 8 users, shorter). Rows: requests/s, p50 and p95 per number of users, errors,
 the CPU the server used (cores) and its memory (PSS of all its processes).
 
 Last run (--quick, SQLite, 2 cores shared with other work, load average ~7): gunicorn (3 × 4)
@@ -23,7 +23,6 @@ import re
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -31,10 +30,19 @@ from bench import benchmark, percentile, quick
 
 REPO = Path(__file__).resolve().parent.parent
 LOGIN = ("billing@demo.openpractice.test", "demo-practice-2026")
-SERVERS = {
-    "gunicorn": ["--server", "gunicorn"],  # cores + 1 processes of 4 threads (WEB_WORKERS, WEB_THREADS)
-    "waitress": ["--server", "waitress"],  # one process of 8 threads
-}
+
+
+def _servers() -> dict[str, list[str]]:
+    """gunicorn as `manage.py serve` sizes it on PostgreSQL (a process per core and one more, 4
+    threads each) and on SQLite (one process of 8 threads), and the waitress it replaced."""
+    from openpractice.serving import usable_cores
+
+    many = usable_cores() + 1
+    return {
+        f"gunicorn {many}×4": ["--server", "gunicorn", "--workers", str(many), "--threads", "4"],
+        "gunicorn 1×8": ["--server", "gunicorn", "--workers", "1", "--threads", "8"],
+        "waitress 1×8": ["--server", "waitress", "--threads", "8"],
+    }
 
 
 def _free_port() -> int:
@@ -115,77 +123,102 @@ def _login(base: str):
 
 
 def _drive(base: str, cookies, mix: list[str], *, users: int, seconds: float) -> tuple[list[float], int]:
+    """`users` simulated users asking for pages of the mix one after another until the time is up.
+    One thread running an event loop: a client of threads would fight for Python's lock with the
+    servers on a small machine, and measure itself."""
+    import asyncio
+
     import httpx
 
-    times: list[float] = []
-    errors = [0]
-    lock = threading.Lock()
-    deadline = time.monotonic() + seconds
-
-    def user(seed: int) -> None:
+    async def user(seed: int, client: httpx.AsyncClient, deadline: float) -> tuple[list[float], int]:
         chooser = random.Random(seed)
-        mine, failed = [], 0
-        with httpx.Client(base_url=base, cookies=cookies, timeout=30) as client:
-            while time.monotonic() < deadline:
-                started = time.perf_counter()
-                try:
-                    ok = client.get(chooser.choice(mix)).status_code == 200
-                except httpx.HTTPError:
-                    ok = False
-                mine.append((time.perf_counter() - started) * 1000)
-                failed += not ok
-        with lock:
-            times.extend(mine)
-            errors[0] += failed
+        times, failed = [], 0
+        while time.monotonic() < deadline:
+            started = time.perf_counter()
+            try:
+                ok = (await client.get(chooser.choice(mix))).status_code == 200
+            except httpx.HTTPError:
+                ok = False
+            times.append((time.perf_counter() - started) * 1000)
+            failed += not ok
+        return times, failed
 
-    threads = [threading.Thread(target=user, args=(n,)) for n in range(users)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(seconds + 60)
-    return times, errors[0]
+    async def everyone() -> tuple[list[float], int]:
+        limits = httpx.Limits(max_connections=users, max_keepalive_connections=users)
+        async with httpx.AsyncClient(base_url=base, cookies=cookies, timeout=30, limits=limits) as client:
+            deadline = time.monotonic() + seconds
+            results = await asyncio.gather(*(user(n, client, deadline) for n in range(users)))
+        return [t for times, _ in results for t in times], sum(failed for _, failed in results)
+
+    return asyncio.run(everyone())
 
 
-def _measure(name: str, arguments: list[str], mix: list[str], steps: list[int], seconds: float) -> list[dict]:
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    log = open(Path(os.environ["OPENPRACTICE_DATA_DIR"]) / f"{name}.log", "w")
-    server = subprocess.Popen(
-        [sys.executable, "manage.py", "serve", "--host", "127.0.0.1", "--port", str(port), *arguments],
-        cwd=REPO,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+class Server:
+    """One `manage.py serve` on a free port, logged in once as the biller."""
+
+    def __init__(self, name: str, arguments: list[str]):
+        self.name, self.port = name, _free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log = open(Path(os.environ["OPENPRACTICE_DATA_DIR"]) / f"{name.replace(' ', '-')}.log", "w")
+        self.process = subprocess.Popen(
+            [sys.executable, "manage.py", "serve", "--host", "127.0.0.1", "--port", str(self.port), *arguments],
+            cwd=REPO,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        self.cookies = None
+
+    def start(self) -> None:
+        self.cookies = _wait_and_login(self.base, self.process).cookies
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(5)
+        self.log.close()
+
+
+def _measure(servers: list[Server], mix: list[str], steps: list[int], seconds: float, rounds: int) -> list[dict]:
+    """Each step's time is split into `rounds` turns per server, taken in turn, so that whatever
+    else the machine is doing meanwhile falls on both servers alike."""
+    for server in servers:
+        _drive(server.base, server.cookies, mix, users=4, seconds=min(3.0, seconds))  # warm every process
     rows = []
-    try:
-        client = _wait_and_login(base, server)
-        _drive(base, client.cookies, mix, users=4, seconds=min(3.0, seconds))  # warm every process
-        for users in steps:
-            tree = _process_tree(server.pid)
-            cpu_before, started = _cpu_seconds(tree), time.monotonic()
-            times, errors = _drive(base, client.cookies, mix, users=users, seconds=seconds)
-            wall = time.monotonic() - started
-            cores = (_cpu_seconds(tree) - cpu_before) / wall
+    for users in steps:
+        times: dict[str, list[float]] = {s.name: [] for s in servers}
+        errors = dict.fromkeys(times, 0)
+        cpu = dict.fromkeys(times, 0.0)
+        wall = dict.fromkeys(times, 0.0)
+        for _ in range(rounds):
+            for server in servers:
+                tree = _process_tree(server.process.pid)
+                cpu_before, started = _cpu_seconds(tree), time.monotonic()
+                got, failed = _drive(server.base, server.cookies, mix, users=users, seconds=seconds / rounds)
+                wall[server.name] += time.monotonic() - started
+                cpu[server.name] += _cpu_seconds(tree) - cpu_before
+                times[server.name] += got
+                errors[server.name] += failed
+        for name in times:
             label = f"{name}, {users} user{'s' if users > 1 else ''}"
             rows += [
-                {"metric": f"{label}: requests/s", "value": round(len(times) / wall, 1), "unit": "req/s"},
-                {"metric": f"{label}: p50", "value": round(percentile(times, 0.5), 1), "unit": "ms"},
-                {"metric": f"{label}: p95", "value": round(percentile(times, 0.95), 1), "unit": "ms"},
-                {"metric": f"{label}: errors", "value": errors, "unit": "requests", "ok": errors == 0},
-                {"metric": f"{label}: server CPU", "value": round(cores, 2), "unit": "cores"},
+                {"metric": f"{label}: requests/s", "value": round(len(times[name]) / wall[name], 1), "unit": "req/s"},
+                {"metric": f"{label}: p50", "value": round(percentile(times[name], 0.5), 1), "unit": "ms"},
+                {"metric": f"{label}: p95", "value": round(percentile(times[name], 0.95), 1), "unit": "ms"},
+                {"metric": f"{label}: errors", "value": errors[name], "unit": "requests", "ok": errors[name] == 0},
+                {"metric": f"{label}: server CPU", "value": round(cpu[name] / wall[name], 2), "unit": "cores"},
             ]
-        tree = _process_tree(server.pid)
+    for server in servers:
+        tree = _process_tree(server.process.pid)
         rows.append(
-            {"metric": f"{name}: memory ({len(tree)} processes, PSS)", "value": round(_pss_mb(tree)), "unit": "MB"}
+            {
+                "metric": f"{server.name}: memory ({len(tree)} processes, PSS)",
+                "value": round(_pss_mb(tree)),
+                "unit": "MB",
+            }
         )
-    finally:
-        server.terminate()
-        try:
-            server.wait(20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(5)
-        log.close()
     return rows
 
 
@@ -213,8 +246,12 @@ def http_mix() -> list[dict]:
     call_command("seed_demo", stdout=io.StringIO())
     mix = _mix()
     connections.close_all()  # SQLite: leave the file to the servers
-    steps, seconds = ([1, 8], 4.0) if quick() else ([1, 4, 16], 10.0)
-    rows = []
-    for name, arguments in SERVERS.items():
-        rows += _measure(name, arguments, mix, steps, seconds)
-    return rows
+    steps, seconds = ([1, 8], 4.0) if quick() else ([1, 4, 16], 12.0)
+    servers = [Server(name, arguments) for name, arguments in _servers().items()]
+    try:
+        for server in servers:
+            server.start()
+        return _measure(servers, mix, steps, seconds, rounds=2 if quick() else 4)
+    finally:
+        for server in servers:
+            server.stop()
