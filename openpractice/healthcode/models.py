@@ -310,3 +310,7 @@ class InvoiceCheckProblem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.field}: {self.message}"
+
+    @property
+    def error(self) -> str:  # named as rules.Problem names it, so templates show either
+        return self.message

@@ -25,7 +25,7 @@ from django.utils import timezone
 from django_tasks import task
 
 from openpractice.billing import selectors as billing_selectors
-from openpractice.billing.models import Invoice
+from openpractice.billing.models import BillTo, HealthcodeStatus, Invoice, RecordStatus
 from openpractice.db import bulk
 from openpractice.healthcode import rules
 from openpractice.healthcode.checking import DatabaseKnowledge, check_many, facts_for_queryset
@@ -37,6 +37,15 @@ INLINE_LIMIT = 200  # a page checks this many due bills itself; more go to the r
 QUEUED_FOR_SECONDS = 60  # a practice's recheck task is queued at most once in this long
 
 _PROBLEM_COLUMNS = ("stored_check_id", "position", "code", "field", "message", "fix", "line")
+
+
+# A stored check's invoice is a candidate: billing_selectors.submittable_candidates, as a filter on
+# the join (the "Not ready" view walks the checks' own index; tests hold the two equal).
+CANDIDATE_CHECK = (
+    Q(invoice__bill_to=BillTo.INSURER)
+    & ~Q(invoice__record_status=RecordStatus.VOID)
+    & Q(invoice__healthcode_status__in=[HealthcodeStatus.NOT_SUBMITTED, HealthcodeStatus.FAILED])
+)
 
 
 def candidates(*, practice, practitioner_id: int | None = None) -> QuerySet[Invoice]:

@@ -24,44 +24,8 @@ from openpractice.healthcode import rules, stored_checks
 from openpractice.healthcode.models import InvoiceCheck, InvoiceCheckProblem, MembershipCheck, MembershipOutcome
 from openpractice.home.management.commands.seed_demo import DEMO_PRACTICE
 from openpractice.patients.models import Patient
-from openpractice.practices.models import Location, Membership, Practice
-from openpractice.products.models import Product
-
-TODAY = dt.date.today()
-
-
-class Demo:
-    """The demo practice's set-up (no year of history) and a way to raise insurer bills in it."""
-
-    def __init__(self):
-        call_command("seed_demo", "--quiet-if-exists", "--no-history")
-        self.practice = Practice.objects.get(name=DEMO_PRACTICE)
-        self.patel = Membership.objects.get(practice=self.practice, user__email__startswith="dr.patel")
-        self.sample = Membership.objects.get(practice=self.practice, user__email__startswith="dr.sample")
-
-    def bill(self, *, last="Bennett", diagnosis="M17.1", day=None, who=None, issue=True) -> Invoice:
-        patient = Patient.objects.get(practice=self.practice, last_name=last)
-        insurance = next(r for r in patient.relationships.all() if r.relationship_type == "insurance")
-        day = day or TODAY
-        invoice = billing.create_invoice(
-            practice=self.practice,
-            data={
-                "bill_to": "insurer",
-                "patient": patient,
-                "insurance": insurance,
-                "practitioner": who or self.patel,
-                "invoice_date": min(day, TODAY),
-                "primary_diagnosis": diagnosis,
-            },
-            lines=[
-                {
-                    "product": Product.objects.get(practice=self.practice, name="Initial consultation"),
-                    "service_date": day,
-                    "quantity": 1,
-                }
-            ],
-        )
-        return billing.issue_invoice(invoice=invoice) if issue else invoice
+from openpractice.practices.models import Location, Practice
+from tests.healthcode.demo_bills import TODAY, Demo
 
 
 @pytest.fixture
