@@ -211,9 +211,13 @@ class Invoice(models.Model):
 
     class Meta:
         ordering = ["-invoice_date", "-id"]
+        # The list's keyset (invoice_date, id) under each filter it offers (billing.selectors.invoice_page):
+        # read backwards for newest first. The number's index is its unique constraint's.
         indexes = [
-            models.Index(fields=["practice", "healthcode_status", "invoice_date"], name="invoice_hc_status"),
-            models.Index(fields=["practice", "record_status", "invoice_date"], name="invoice_record_status"),
+            models.Index(fields=["practice", "invoice_date", "id"], name="invoice_list_order"),
+            models.Index(fields=["practice", "healthcode_status", "invoice_date", "id"], name="invoice_hc_status_list"),
+            models.Index(fields=["practice", "record_status", "invoice_date", "id"], name="invoice_record_status_list"),
+            models.Index(fields=["practice", "insurer_contact", "invoice_date", "id"], name="invoice_insurer_list"),
         ]
         constraints = [
             models.UniqueConstraint(

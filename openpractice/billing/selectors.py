@@ -1,10 +1,18 @@
-"""Reads for invoices: the list with its filters, a patient's invoices, one invoice with its rows."""
+"""Reads for invoices: the list with its filters, a patient's invoices, one invoice with its rows.
+
+The list (`invoice_page`) is paged by keyset on (invoice date, id), newest first, and never
+counts every row: page 1,000 costs what page 1 does, at any size of history. Each filter and
+the search box read through an index of billing/0005 (or the patients' name index): the number
+by prefix, the surname by prefix of its key, status, insurer and age as ranges under the
+practice."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from decimal import Decimal
 
+from django.core import signing
 from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
@@ -18,7 +26,14 @@ from openpractice.billing.models import (
     SequenceKind,
 )
 from openpractice.billing.services import DEFAULT_PREFIXES, format_number
+from openpractice.patients import keys
+from openpractice.patients.models import Patient
 from openpractice.practices.tenancy import get_for_practice_or_404
+
+PAGE_SIZE = 50
+# The list says how many invoices match only up to here ("more than 1,000"): a capped count reads
+# at most this many index entries, however long the history.
+COUNT_CAP = 1000
 
 # Age of an invoice since its date, for the list filter: label -> (min days, max days)
 AGE_BUCKETS = {
@@ -35,7 +50,7 @@ def invoices(*, practice) -> QuerySet[Invoice]:
     )
 
 
-def search_invoices(
+def _filtered(
     *,
     practice,
     healthcode_status: str = "",
@@ -45,7 +60,6 @@ def search_invoices(
     record_status: str = "",
     bill_to: str = "",
     owing: bool = False,
-    query: str = "",
     today: dt.date | None = None,
 ) -> QuerySet[Invoice]:
     qs = invoices(practice=practice)
@@ -70,10 +84,149 @@ def search_invoices(
             qs = qs.filter(invoice_date__lte=today - dt.timedelta(days=low))
         if high is not None:
             qs = qs.filter(invoice_date__gte=today - dt.timedelta(days=high))
+    return qs
+
+
+def number_condition(text: str) -> Q | None:
+    """Invoice numbers starting with `text` (INV0001, inv0001): a range on the (practice, number)
+    index. None when the text cannot start a number (numbers are letters then digits)."""
+    prefix = text.strip().upper()
+    if not prefix or len(prefix) > 10 or not prefix.isalnum():
+        return None
+    return ~Q(number="") & Q(number__gte=prefix, number__lt=keys.next_prefix(prefix))
+
+
+def surname_condition(*, practice, text: str) -> Q | None:
+    """Invoices of patients whose surname starts with `text`: the patients by a range on their name
+    index, the invoices by patient. None when the text cannot start a surname (it has digits)."""
+    key = keys.name_key(text)
+    if not key or any(ch.isdigit() for ch in text):
+        return None
+    patients = Patient.objects.for_practice(practice).filter(
+        last_name_key__gte=key, last_name_key__lt=keys.next_prefix(key)
+    )
+    return Q(patient__in=patients.values("pk"))
+
+
+def search_invoices(*, practice, query: str = "", **filters) -> QuerySet[Invoice]:
+    """Every invoice matching the list's filters, newest first: what a bulk submission of a filter
+    and the API read. The list's pages come from invoice_page."""
+    qs = _filtered(practice=practice, **filters)
     text = (query or "").strip()
     if text:
-        qs = qs.filter(number__istartswith=text) | qs.filter(patient__last_name__istartswith=text)
+        conditions = [c for c in (number_condition(text), surname_condition(practice=practice, text=text)) if c]
+        if not conditions:
+            return qs.none()
+        qs = qs.filter(conditions[0] | conditions[1] if len(conditions) == 2 else conditions[0])
     return qs.order_by("-invoice_date", "-id")
+
+
+# -- the list's pages: keyset on (invoice_date, id), newest first -----------------------------------
+_CURSOR_SALT = "billing.invoice_page"
+
+
+def _cursor(invoice: Invoice) -> str:
+    return signing.Signer(salt=_CURSOR_SALT).sign(f"{invoice.invoice_date.isoformat()}.{invoice.pk}")
+
+
+def read_cursor(value: str | None) -> tuple[dt.date, int] | None:
+    """The (invoice date, id) a cursor points at; None for a missing, tampered or malformed one
+    (the list then shows its first page: an address is never a server error)."""
+    if not value:
+        return None
+    try:
+        day, pk = signing.Signer(salt=_CURSOR_SALT).unsign(value[:200]).split(".")
+        return dt.date.fromisoformat(day), int(pk)
+    except (signing.BadSignature, ValueError):
+        return None
+
+
+def _older_than(day: dt.date, pk: int) -> Q:
+    # The leading <= gives the database a range start on the (practice, ..., invoice_date, id) index.
+    return Q(invoice_date__lte=day) & (Q(invoice_date__lt=day) | Q(invoice_date=day, id__lt=pk))
+
+
+def _newer_than(day: dt.date, pk: int) -> Q:
+    return Q(invoice_date__gte=day) & (Q(invoice_date__gt=day) | Q(invoice_date=day, id__gt=pk))
+
+
+@dataclasses.dataclass
+class InvoicePage:
+    rows: list[Invoice]
+    older: str | None  # cursor of the next page (older invoices), None on the last
+    newer: str | None  # cursor of the previous page (newer invoices), None on the first
+    count: int  # how many match, up to COUNT_CAP
+    count_capped: bool  # more than COUNT_CAP match
+
+    @property
+    def more_than_shown(self) -> bool:
+        return bool(self.older or self.newer)
+
+
+def _take(querysets: list[QuerySet[Invoice]], *, newest_first: bool, limit: int) -> list[Invoice]:
+    """The first `limit` invoices of the union of `querysets` in list order: each queryset read
+    once (already ordered, cut at `limit`), merged here. A search by number and by surname are two
+    index ranges; one query OR-ing them would walk the whole list instead."""
+    found: dict[int, Invoice] = {}
+    for qs in querysets:
+        for invoice in qs[:limit]:
+            found[invoice.pk] = invoice
+    ordered = sorted(found.values(), key=lambda i: (i.invoice_date, i.pk), reverse=newest_first)
+    return ordered[:limit]
+
+
+def invoice_page(
+    *,
+    practice,
+    after: str | None = None,
+    before: str | None = None,
+    query: str = "",
+    page_size: int = PAGE_SIZE,
+    **filters,
+) -> InvoicePage:
+    """One page of the invoice list: `after` a cursor (older invoices) or `before` one (newer),
+    else the newest. A fixed number of queries whatever the history: the page (one query, or one
+    per search kind), and a count capped at COUNT_CAP."""
+    base = _filtered(practice=practice, **filters)
+    text = (query or "").strip()
+    if text:
+        conditions = [c for c in (number_condition(text), surname_condition(practice=practice, text=text)) if c]
+        parts = [base.filter(c) for c in conditions]
+    else:
+        parts = [base]
+    backwards = read_cursor(before)
+    forwards = None if backwards else read_cursor(after)
+    if backwards:
+        ordered = [p.filter(_newer_than(*backwards)).order_by("invoice_date", "id") for p in parts]
+        rows = _take(ordered, newest_first=False, limit=page_size + 1)
+        more_newer = len(rows) > page_size
+        rows = list(reversed(rows[:page_size]))
+        older = _cursor(rows[-1]) if rows else None
+        newer = _cursor(rows[0]) if rows and more_newer else None
+    else:
+        ordered = [
+            (p.filter(_older_than(*forwards)) if forwards else p).order_by("-invoice_date", "-id") for p in parts
+        ]
+        rows = _take(ordered, newest_first=True, limit=page_size + 1)
+        more_older = len(rows) > page_size
+        rows = rows[:page_size]
+        older = _cursor(rows[-1]) if more_older else None
+        newer = _cursor(rows[0]) if forwards and rows else None
+    count, capped = _capped_count(parts) if (older or newer) else (len(rows), False)
+    return InvoicePage(rows=rows, older=older, newer=newer, count=count, count_capped=capped)
+
+
+def count_up_to(queryset: QuerySet, cap: int = COUNT_CAP) -> int:
+    """How many rows `queryset` has, but never more than cap + 1: reads at most that many."""
+    return queryset.order_by().values("pk")[: cap + 1].count()
+
+
+def _capped_count(parts: list[QuerySet[Invoice]]) -> tuple[int, bool]:
+    """How many invoices match, reading at most COUNT_CAP + 1 ids of each part."""
+    ids: set[int] = set()
+    for part in parts:
+        ids.update(part.order_by().values_list("pk", flat=True)[: COUNT_CAP + 1])
+    return min(len(ids), COUNT_CAP), len(ids) > COUNT_CAP
 
 
 def submittable_candidates(*, practice) -> QuerySet[Invoice]:

@@ -10,11 +10,13 @@ from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
 
 from openpractice.billing import selectors, services
 from openpractice.billing.errors import BillingError
 from openpractice.billing.forms import (
+    INVOICE_FILTER_FIELDS,
     CreditNoteForm,
     EmailForm,
     InvoiceForm,
@@ -39,8 +41,6 @@ from openpractice.practices.roles import Capability
 from openpractice.practices.tenancy import get_for_practice_or_404
 from openpractice.products.models import Product
 
-PAGE_SIZE = 50
-
 
 def _can_bill(request) -> bool:
     return bool(request.membership and request.membership.can(Capability.BILLING))
@@ -52,19 +52,18 @@ def invoice_list(request):
     practice = request.practice
     view = request.GET.get("view", "")
     filters = invoice_filters(request.GET)
-    rows: list[Invoice] = []
-    count = 0
+    page = None
     if view != "not_ready":  # the "Not ready to submit" view is Healthcode's ({% invoices_not_ready %})
-        found = selectors.search_invoices(practice=practice, **filters)
-        rows = list(found[:PAGE_SIZE])
-        count = found.count() if len(rows) >= PAGE_SIZE else len(rows)  # all that match, not one page
+        page = selectors.invoice_page(
+            practice=practice, after=request.GET.get("after"), before=request.GET.get("before"), **filters
+        )
     return render(
         request,
         "billing/list.html",
         {
-            "rows": rows,
-            "count": count,
-            "page_full": len(rows) >= PAGE_SIZE,
+            "page": page,
+            "rows": page.rows if page else [],
+            "filter_query": _filter_query(request.GET),
             "view": view,
             "filters": filters,
             "statuses": HealthcodeStatus.choices,
@@ -76,6 +75,11 @@ def invoice_list(request):
             "can_bill": _can_bill(request),
         },
     )
+
+
+def _filter_query(data) -> str:
+    """The list's filters as a query string, for the Newer / Older links (without the cursors)."""
+    return urlencode([(name, data[name]) for name in INVOICE_FILTER_FIELDS if data.get(name)])
 
 
 @require_capability(Capability.VIEW_RECORDS)

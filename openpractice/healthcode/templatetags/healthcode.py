@@ -148,19 +148,20 @@ def invoice_healthcode(context, invoice):
 
 @register.inclusion_tag("healthcode/_submit_all.html", takes_context=True)
 def invoice_list_submit_all(context, filters, shown, page_full):
-    """ "Select all N matching this filter and submit": offered when the page shown is full (so more
-    invoices may match than are shown) and counted only then."""
+    """ "Select all N matching this filter and submit": offered when the list has more pages than the
+    one shown, and counted only then, up to billing's COUNT_CAP (the confirmation counts them all)."""
     request = context.get("request")
     can_bill = _can_bill(request)
     practice = _practice(context)
     matching = (
-        billing_selectors.submittable_matching(practice=practice, **filters).count()
+        billing_selectors.count_up_to(billing_selectors.submittable_matching(practice=practice, **filters))
         if can_bill and page_full and practice is not None
         else 0
     )
     return {
         "can_bill": can_bill,
-        "matching": matching,
+        "matching": min(matching, billing_selectors.COUNT_CAP),
+        "matching_capped": matching > billing_selectors.COUNT_CAP,
         "shown": shown,
         "filters": filters,
         "csrf_token": context.get("csrf_token"),

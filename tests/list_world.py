@@ -1,0 +1,102 @@
+"""Worlds of a chosen size for the list and report pages: a practice with patients, insurers and
+invoices in every state, written in bulk (the pages only read them). The fixed-query tests build a
+small world and a bigger one and compare what each page costs."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from decimal import Decimal
+
+from openpractice.accounts.models import User
+from openpractice.billing.models import BillTo, HealthcodeStatus, Invoice, Payment, RecordStatus
+from openpractice.contacts.models import Contact
+from openpractice.patients import keys
+from openpractice.patients.models import Patient
+from openpractice.practices.models import Membership
+from openpractice.practices.roles import Role
+
+SURNAMES = ("Bennett", "Clarke", "Patel", "Robinson", "Benson", "Ahmed", "Okafor", "Walsh")
+STATUSES = (
+    HealthcodeStatus.NOT_SUBMITTED,
+    HealthcodeStatus.VALIDATED,
+    HealthcodeStatus.COLLECTED,
+    HealthcodeStatus.FAILED,
+)
+TODAY = dt.date(2026, 6, 30)
+
+
+@dataclasses.dataclass
+class World:
+    practice: object
+    user: User
+    practitioner: Membership
+    insurers: list[Contact]
+    patients: list[Patient]
+    invoices: list[Invoice]
+
+
+def build_world(practice, *, invoices: int, patients: int | None = None, email: str = "") -> World:
+    """`invoices` invoices over `patients` patients (default: one per three invoices), a day apart
+    backwards from TODAY with several on each day (so the keyset's tie-break on id is exercised),
+    alternating insurer and patient bills, every status, some paid, some part-paid."""
+    number = Invoice.objects.filter(practice=practice).count()
+    user = User.objects.create_user(
+        email=email or f"owner{number}.{practice.pk}@lists.test", password="x", full_name="Olive Owner"
+    )
+    practitioner = Membership.objects.create(user=user, practice=practice, role=Role.OWNER)
+    insurers = [
+        Contact.objects.create(practice=practice, contact_type="insurer", name=name, name_key=keys.name_key(name))
+        for name in ("Bupa", "AXA Health", "Vitality")
+    ]
+    people = []
+    for n in range(patients or max(1, invoices // 3)):
+        last = f"{SURNAMES[n % len(SURNAMES)]}{'' if n < len(SURNAMES) else n}"
+        first = f"Pat{n}"
+        people.append(
+            Patient(
+                practice=practice,
+                first_name=first,
+                last_name=last,
+                last_name_key=keys.name_key(last),
+                first_name_key=keys.name_key(first),
+                date_of_birth=dt.date(1970, 1, 1) + dt.timedelta(days=n),
+            )
+        )
+    people = Patient.objects.bulk_create(people)
+    rows = []
+    for n in range(invoices):
+        to_insurer = n % 2 == 0
+        record = (RecordStatus.DRAFT, RecordStatus.ISSUED, RecordStatus.ISSUED, RecordStatus.VOID, RecordStatus.ISSUED)[
+            n % 5
+        ]
+        total = Decimal(100 + (n * 37) % 400) + Decimal("0.50")
+        paid = (Decimal("0.00"), total, Decimal("40.00"))[n % 3] if record == RecordStatus.ISSUED else Decimal("0.00")
+        rows.append(
+            Invoice(
+                practice=practice,
+                number="" if record == RecordStatus.DRAFT else f"LST{number + n + 1:06d}",
+                bill_to=BillTo.INSURER if to_insurer else BillTo.PATIENT,
+                patient=people[n % len(people)],
+                insurer_contact=insurers[n % len(insurers)] if to_insurer else None,
+                practitioner=practitioner,
+                invoice_date=TODAY - dt.timedelta(days=(n // 3) * 7),
+                record_status=record,
+                healthcode_status=STATUSES[(n // 2) % len(STATUSES)] if to_insurer else HealthcodeStatus.NOT_SUBMITTED,
+                total=total,
+                net_total=total,
+                paid_total=paid,
+            )
+        )
+    made = Invoice.objects.bulk_create(rows)
+    Payment.objects.bulk_create(
+        Payment(
+            practice=practice,
+            invoice=invoice,
+            amount=invoice.paid_total,
+            received_on=invoice.invoice_date + dt.timedelta(days=20),
+        )
+        for invoice in made
+        if invoice.paid_total
+    )
+    return World(practice, user, practitioner, insurers, people, made)
