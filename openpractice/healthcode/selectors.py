@@ -135,7 +135,10 @@ def not_ready_page(
     page = checks
     if after is not None:
         day, invoice_id = after
-        page = page.filter(Q(invoice_date__lt=day) | Q(invoice_date=day, invoice_id__lt=invoice_id))
+        # The leading <= gives the database a range start on the index (invoice_check_not_ready).
+        page = page.filter(
+            Q(invoice_date__lte=day) & (Q(invoice_date__lt=day) | Q(invoice_date=day, invoice_id__lt=invoice_id))
+        )
     found = list(
         page.select_related("invoice__patient", "invoice__insurer_contact__insurer")
         .prefetch_related(Prefetch("problems", queryset=InvoiceCheckProblem.objects.order_by("position")))
