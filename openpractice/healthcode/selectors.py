@@ -8,7 +8,7 @@ import datetime as dt
 import json
 import re
 
-from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from openpractice.billing.models import Invoice
@@ -71,16 +71,9 @@ def not_ready_candidates(*, practice, practitioner_id: int | None = None) -> Que
 
 
 def _not_ready_checks(*, practice, practitioner_id: int | None = None) -> QuerySet[InvoiceCheck]:
-    """Stored checks that failed and still hold, of bills that could go to Healthcode now. A check
-    that is stale or older than its invoice's last save is left out: it is being checked again
-    (stored_checks.due), and the page says how many."""
-    checks = InvoiceCheck.objects.filter(
-        stored_checks.CANDIDATE_CHECK,
-        practice=practice,
-        passed=False,
-        stale=False,
-        invoice__updated_at__lte=F("checked_at"),
-    )
+    """Stored checks that failed and still hold, of bills that could go to Healthcode now. A stale
+    check is left out: it is being checked again (stored_checks.pending), and the page says how many."""
+    checks = InvoiceCheck.objects.filter(stored_checks.CANDIDATE_CHECK, practice=practice, passed=False, stale=False)
     return checks.filter(invoice__practitioner_id=practitioner_id) if practitioner_id else checks
 
 

@@ -237,7 +237,7 @@ def test_refresh_queues_the_task_when_many_are_due(demo, monkeypatch, django_cap
     with django_capture_on_commit_callbacks(execute=True) as queued:
         assert stored_checks.refresh(practice=demo.practice) == len(bills)
         assert stored_checks.refresh(practice=demo.practice) == len(bills)  # queued once, not per page
-    assert len(queued) == 1 and not InvoiceCheck.objects.exists()
+    assert len(queued) == 1 and not InvoiceCheck.objects.filter(stale=False).exists()
     task = DBTaskResult.objects.get()
     assert task.task_path == "openpractice.healthcode.stored_checks.recheck_due_bills"
     assert stored_checks.recheck_due_bills.call(demo.practice.pk) == len(bills)
@@ -266,3 +266,22 @@ def test_the_recheck_command(demo):
         call_command("recheck_bills", "--practice", "0")
     with pytest.raises(CommandError, match="--batch must be 1 or more"):
         call_command("recheck_bills", "--batch", "0")
+
+
+def test_a_saved_candidate_gets_a_stale_check_a_page_finds(demo):
+    invoice = demo.bill()
+    check = InvoiceCheck.objects.get(pk=invoice.pk)
+    assert check.stale and not check.passed
+    assert list(stored_checks.pending(practice=demo.practice).values_list("invoice_id", flat=True)) == [invoice.pk]
+    _checked(demo, invoice)
+    assert not stored_checks.pending(practice=demo.practice).exists()
+    # Changed without a save: not pending (pages read only indexed rows), but due on the schedule.
+    Invoice.objects.filter(pk=invoice.pk).update(primary_diagnosis="", updated_at=timezone.now())
+    assert not stored_checks.pending(practice=demo.practice).exists() and due_ids(demo) == {invoice.pk}
+
+
+def test_a_practice_with_no_stored_check_has_every_candidate_checked(demo):
+    bills = [demo.bill(), demo.bill(diagnosis="")]
+    InvoiceCheck.objects.all().delete()  # as just after the upgrade that added stored checks
+    assert stored_checks.refresh(practice=demo.practice) == 0
+    assert InvoiceCheck.objects.filter(pk__in=[b.pk for b in bills], stale=False).count() == 2
