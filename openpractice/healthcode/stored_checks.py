@@ -167,6 +167,7 @@ def refresh(*, practice, practitioner_id: int | None = None) -> int:
     """Bring the stored checks a page is about to read up to date: up to INLINE_LIMIT pending bills
     are checked now; beyond that the recheck task is queued. How many remain to be checked. A
     practice with no stored check yet (just upgraded) has every candidate due."""
+    scope: QuerySet  # of invoice ids
     if InvoiceCheck.objects.filter(practice=practice).exists():
         scope = pending(practice=practice, practitioner_id=practitioner_id).values_list("invoice_id", flat=True)
     else:
