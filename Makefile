@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint install migrate bench clean-data
+.PHONY: run test lint install migrate bench bench-scale clean-data
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,7 @@ install: $(STAMP)
 migrate: $(STAMP)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py createcachetable
+	$(PY) manage.py collectstatic_if_changed
 
 ## run: install, migrate, load the demo practice once, start the app (:8000), sandbox (:8100) and worker
 run: migrate
@@ -37,6 +38,10 @@ lint: $(STAMP)
 ## bench: speed and memory figures (prints a table, writes bench/results/*.json)
 bench: $(STAMP)
 	$(PY) -m bench
+
+## bench-scale: pages over HTTP at 1,000,000 invoices on PostgreSQL, and 20 simulated staff (needs `pip install -e ".[load]"`)
+bench-scale: $(STAMP)
+	$(PY) -m bench scale
 
 clean-data:
 	rm -rf data

@@ -32,6 +32,26 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+# The database cache for every test, whatever REDIS_URL says (the test database gets its table):
+# tests/test_cache_redis.py tests Redis itself. Static files by their own names, as the test server
+# finds them, whatever a `make run` collected (tests/test_collectstatic_if_changed.py tests those).
+TEST_CACHES = {
+    alias: {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "openpractice_cache"}
+    for alias in ("default", "database")
+}
+TEST_STATIC_STORAGE = {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"}
+
+
+def pytest_configure(config):
+    from django.conf import settings
+
+    if settings.configured:
+        from django.test.utils import override_settings
+
+        storages = {**settings.STORAGES, "staticfiles": TEST_STATIC_STORAGE}
+        override_settings(CACHES=TEST_CACHES, STORAGES=storages).enable()
+
+
 @pytest.fixture(autouse=True)
 def _clearing_house_hosts(settings):
     """Tests start sandboxes on free ports of 127.0.0.1 (and some use httpx's mock transport for

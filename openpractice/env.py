@@ -124,3 +124,79 @@ def browse_url(host: str, port: int) -> str:
     reached on this machine as 127.0.0.1; an IPv6 address goes in brackets."""
     host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
     return f"http://{f'[{host}]' if ':' in host else host}:{port}"
+
+
+def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value not in choices:
+        raise ConfigurationError(f"{name}={raw!r} is not one of {', '.join(choices)}.")
+    return value
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (a container's or taskset's share, not the whole host's)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+WEB_SERVERS = ("gunicorn", "waitress")
+
+
+def web_server() -> str:
+    """WEB_SERVER: gunicorn (several processes, each with threads) or waitress (one process)."""
+    return env_choice("WEB_SERVER", "gunicorn", WEB_SERVERS)
+
+
+def web_workers() -> int:
+    """WEB_WORKERS: web processes; by default one per usable core and one more, so a process
+    waiting on the database or a clearing house leaves every core busy."""
+    return env_int("WEB_WORKERS", usable_cores() + 1, minimum=1)
+
+
+def web_threads(default: int = 4) -> int:
+    """WEB_THREADS: threads in each web process (one request each)."""
+    return env_int("WEB_THREADS", default, minimum=1)
+
+
+def web_access_log() -> bool:
+    """WEB_ACCESS_LOG: one line per request on standard output (off: the proxy in front logs)."""
+    return env_bool("WEB_ACCESS_LOG", False)
+
+
+# Redis must answer within this or the request goes on without the cache (openpractice/cache.py).
+REDIS_TIMEOUT_SECONDS = 2.0
+
+
+def cache_config(redis_url: str) -> dict:
+    """Django CACHES: Redis where REDIS_URL is set, otherwise the database (a table made by
+    `createcachetable`). The database cache is always there as "database": where Redis cannot be
+    reached an operation falls back to it (openpractice/cache.py), so the login throttle keeps
+    counting and a page never fails because the cache is down."""
+    database = {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "openpractice_cache"}
+    if not redis_url:
+        return {"default": database, "database": database}
+    scheme = redis_url.split("://", 1)[0] if "://" in redis_url else ""
+    if scheme not in {"redis", "rediss", "unix"}:
+        raise ConfigurationError(
+            f"REDIS_URL must look like redis://host:6379/0 (or rediss://, unix://); "
+            f"got a URL with scheme {scheme or '(none)'!r}."
+        )
+    return {
+        "default": {
+            "BACKEND": "openpractice.cache.FailSoftRedisCache",
+            "LOCATION": redis_url,
+            "FALLBACK": "database",
+            "OPTIONS": {
+                "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+                "socket_timeout": REDIS_TIMEOUT_SECONDS,
+                # One attempt: the fallback, not a retry loop, is what keeps a page quick.
+                "retry_on_timeout": False,
+            },
+        },
+        "database": database,
+    }

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from whitenoise.compress import Compressor
+
 from openpractice.env import (
     browse_url,
+    cache_config,
     database_config,
     env_bool,
     env_int,
@@ -68,6 +71,7 @@ INSTALLED_APPS = [
     "openpractice.billing",
     "openpractice.healthcode",
     "openpractice.remittances",
+    "openpractice.receivables",
     "openpractice.reports",
     "openpractice.home",  # the dashboard and demo data: reads every app above, imported by none
 ]
@@ -141,14 +145,9 @@ TWO_FACTOR_PENDING_SECONDS = env_int("TWO_FACTOR_PENDING_SECONDS", 300, minimum=
 # two-factor sign-in (accounts/admin.py).
 ADMIN_ENABLED = env_bool("ADMIN_ENABLED", False)
 
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-        "LOCATION": "openpractice_cache",
-    }
-}
-if env_str("REDIS_URL"):
-    CACHES["default"] = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env_str("REDIS_URL")}
+# Redis where REDIS_URL is set (its outages fall back to the database cache: openpractice/cache.py),
+# otherwise the database cache.
+CACHES = cache_config(env_str("REDIS_URL"))
 
 # Sessions and cookies: secure by default behind HTTPS; plain HTTP on a developer's machine.
 HTTPS = env_bool("HTTPS", False)
@@ -218,9 +217,12 @@ STATIC_ROOT.mkdir(exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "openpractice" / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "openpractice.static_storage.HashedStaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True
+# Source maps are for a developer's tools, seldom fetched: not worth compressing (most of the time
+# `collectstatic` took was the API docs' maps).
+WHITENOISE_SKIP_COMPRESS_EXTENSIONS = [*Compressor.SKIP_COMPRESS_EXTENSIONS, "map"]
 WHITENOISE_AUTOREFRESH = DEBUG
 
 TASKS = {

@@ -37,6 +37,7 @@ from openpractice.coding.models import (
 from openpractice.coding.normalise import words
 from openpractice.coding.search_index import bulk_code_writes, bulk_gin_writes, search_text
 from openpractice.coding.selectors import insurers_for_practice
+from openpractice.coding.signals import send_reference_changed
 from openpractice.db import bulk, sql
 from openpractice.db.bulk import COPY_NULL, copy_text
 from openpractice.practices.models import Practice
@@ -139,6 +140,8 @@ def import_code_set(
         )
     else:
         _apply_codes(practice=practice, system=system, plan=plan, source=source.source, retire_on=retire_date(today))
+    if plan.added or plan.changed or plan.retired:
+        send_reference_changed(sender=Code, practice=practice)
     return ImportOutcome(
         len(plan.added),
         len(plan.changed),
@@ -524,6 +527,7 @@ def save_insurer(*, practice, user, insurer: Insurer | None, data: dict) -> Insu
     if version_made:
         assert insurer is not None  # a practice version is made only of an existing published entry
         _follow_practice_version(practice=practice, published=insurer, version=target)
+    send_reference_changed(sender=Insurer, practice=practice if target.practice_id else None)
     return target
 
 
@@ -643,6 +647,8 @@ def apply_clearing_house_directory(*, practice, entries: list[DirectoryEntry]) -
             outcome.corrected.append((target.name, was, entry.identifier))
         else:
             outcome.filled.append(target.name)
+    if outcome.added or outcome.filled or outcome.corrected:
+        send_reference_changed(sender=Insurer, practice=practice)
     return outcome
 
 

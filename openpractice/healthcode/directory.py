@@ -19,10 +19,11 @@ import datetime as dt
 from django.db import transaction
 from django.utils import timezone
 
+from openpractice.billing.models import Invoice
 from openpractice.coding.errors import CodingError
 from openpractice.coding.models import MemberCheck
 from openpractice.coding.services import DirectoryEntry, DirectorySyncOutcome, apply_clearing_house_directory
-from openpractice.healthcode import answers
+from openpractice.healthcode import answers, stored_checks
 from openpractice.healthcode.client import HealthcodeError
 from openpractice.healthcode.connection import client_for_practice, is_tested, require_tested
 from openpractice.healthcode.errors import SubmissionError
@@ -128,14 +129,27 @@ def store_insurer_rules(organizations: list[dict]) -> int:
     """What the clearing house says about each insurer (diagnosis required, agreed fees, time
     limit), for the pre-submission check (InsurerRules)."""
     stored = 0
+    before = {row.healthcode_identifier: _checked(row) for row in InsurerRules.objects.all()}
+    changed = []
     for organization in organizations:
         identifier = _identifier(organization) if isinstance(organization, dict) else ""
         if identifier and len(identifier) <= 10:
-            InsurerRules.objects.update_or_create(
+            row, _ = InsurerRules.objects.update_or_create(
                 healthcode_identifier=identifier, defaults=_insurer_rules(organization)
             )
+            if before.get(identifier) != _checked(row):
+                changed.append(identifier)
             stored += 1
+    if changed:  # the stored checks of bills to those insurers, in every practice
+        stored_checks.mark_invoices_stale(
+            Invoice.objects.filter(insurer_contact__insurer__healthcode_identifier__in=changed)
+        )
     return stored
+
+
+def _checked(row: InsurerRules) -> tuple:
+    """What the pre-submission check reads of an insurer's rules (checking.DatabaseKnowledge.insurer)."""
+    return (row.member_check, row.requires_diagnosis, row.requires_agreed_fees, row.time_limit_months)
 
 
 def sync_insurer_directory(*, practice) -> DirectorySyncOutcome:

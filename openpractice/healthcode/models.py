@@ -10,6 +10,9 @@
 - SubmissionEvent: every transition, with the clearing house's own words.
 - ApiExchange: every request and reply, secrets redacted, for support.
 - BulkSubmission: a batch a biller sent in one go, for the progress bar.
+- InvoiceCheck / InvoiceCheckProblem: the stored pre-submission check of each bill that could go
+  to Healthcode, with its blocking problems, so the "Not ready" view and the dashboard read rows
+  instead of checking every bill per request (stored_checks.py keeps them current).
 """
 
 from __future__ import annotations
@@ -246,3 +249,64 @@ class BulkSubmissionItem(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["bulk", "invoice"], name="bulk_item_one_per_invoice")]
+
+
+class InvoiceCheck(models.Model):
+    """The last pre-submission check of one invoice (stored_checks.record_checks). `stale` when
+    something the check reads changed since (receivers.py, or `coding.signals.reference_changed`);
+    `recheck_on` is the first day the calendar alone could change the answer (a service date
+    reached, an insurer's time limit passed). A stale or due check is checked again by
+    stored_checks.refresh (inline when few) or the recheck task."""
+
+    invoice = models.OneToOneField(
+        "billing.Invoice", on_delete=models.CASCADE, primary_key=True, related_name="stored_check"
+    )
+    practice = models.ForeignKey("practices.Practice", on_delete=models.CASCADE, related_name="+", db_index=False)
+    passed = models.BooleanField()
+    error_count = models.PositiveSmallIntegerField(default=0)  # blocking problems (all stored below)
+    invoice_date = models.DateField()  # the invoice's, copied: the "Not ready" view pages on it
+    # When the facts were read: an invoice saved after this (its updated_at) is checked again.
+    checked_at = models.DateTimeField()
+    stale = models.BooleanField(default=False)
+    stale_at = models.DateTimeField(null=True, blank=True)  # when last marked stale
+    recheck_on = models.DateField(null=True, blank=True)
+
+    objects = PracticeScopedQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            # The "Not ready" view, newest first, keyset paged; and its count.
+            models.Index(
+                fields=["practice", "-invoice_date", "-invoice"],
+                condition=Q(passed=False, stale=False),
+                name="invoice_check_not_ready",
+            ),
+            models.Index(fields=["practice", "recheck_on"], name="invoice_check_recheck_on"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Check of invoice {self.invoice_id}: {'passed' if self.passed else 'not ready'}"
+
+
+class InvoiceCheckProblem(models.Model):
+    """One blocking problem of a stored check, as rules.Problem words it (warnings are not stored:
+    they never hold a bill back)."""
+
+    stored_check = models.ForeignKey(InvoiceCheck, on_delete=models.CASCADE, related_name="problems", db_index=False)
+    position = models.PositiveSmallIntegerField()  # the check's order
+    code = models.CharField(max_length=60)  # the rule id (rules.Problem.rule)
+    field = models.CharField(max_length=60)  # Healthcode's field name
+    message = models.CharField(max_length=500)
+    fix = models.CharField(max_length=20, default="invoice")  # where to fix it (rules.Problem.fix)
+    line = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["stored_check", "position"]
+        indexes = [
+            # A page's problems in order; counting by reason reads field and message from the index.
+            models.Index(fields=["stored_check", "position"], name="check_problem_order"),
+            models.Index(fields=["stored_check", "field", "message"], name="check_problem_reason"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"

@@ -647,5 +647,26 @@ def _line(
     return problems
 
 
+def result_changes_on(facts: BillFacts, insurer: InsurerFacts, today: dt.date) -> dt.date | None:
+    """The first day after `today` on which the calendar alone could change this bill's check (a
+    stored check is checked again then): a date of service reached, or the insurer's time limit
+    passed; tomorrow when no line has a date (its codes are checked against today). None when no
+    later day can change it."""
+    dates = [line.service_date for line in facts.lines if line.service_date]
+    if not dates:
+        return today + dt.timedelta(days=1)
+    days = [day for day in dates if day > today]
+    first = min(dates)
+    months = insurer.time_limit_months
+    if months and first <= today:
+        # The first day on which `first < months_before(day, months)`, the time-limit rule above.
+        day = first + dt.timedelta(days=28 * months)
+        while not first < months_before(day, months):
+            day += dt.timedelta(days=1)
+        if day > today:
+            days.append(day)
+    return min(days) if days else None
+
+
 def blocking(problems: list[Problem]) -> list[Problem]:
     return [p for p in problems if p.blocks]

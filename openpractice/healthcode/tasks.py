@@ -10,6 +10,7 @@ from __future__ import annotations
 from django_tasks import task
 
 from openpractice.healthcode import services
+from openpractice.healthcode.stored_checks import recheck_due_bills  # noqa: F401 (defined beside what it runs)
 from openpractice.healthcode.submission import (  # noqa: F401 (the stored task paths, see above)
     deliver_many,
     deliver_submission,

@@ -41,4 +41,5 @@ def practice(request):
         "can_manage_users": bool(membership and membership.can(Capability.MANAGE_USERS)),
         "can_manage_integrations": bool(membership and membership.can(Capability.MANAGE_INTEGRATIONS)),
         "can_view_audit": bool(membership and membership.can(Capability.VIEW_AUDIT)),
+        "can_manage_collections": bool(membership and membership.can(Capability.MANAGE_COLLECTIONS)),
     }

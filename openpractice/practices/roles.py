@@ -24,13 +24,16 @@ class Capability(models.TextChoices):
     MANAGE_USERS = "manage_users", "Invite users and set their roles"
     MANAGE_INTEGRATIONS = "manage_integrations", "Set up the Healthcode integration"
     VIEW_AUDIT = "view_audit", "See who opened which records (the read log)"
+    MANAGE_COLLECTIONS = "manage_collections", "Chase what patients owe: accounts, reminders, the work queue"
 
 
 _ALL = set(Capability)
 CAPABILITIES: dict[str, frozenset[str]] = {
     Role.OWNER: frozenset(_ALL),
     Role.ADMIN: frozenset(_ALL),
-    Role.BILLING: frozenset({Capability.VIEW_RECORDS, Capability.EDIT_RECORDS, Capability.BILLING}),
+    Role.BILLING: frozenset(
+        {Capability.VIEW_RECORDS, Capability.EDIT_RECORDS, Capability.BILLING, Capability.MANAGE_COLLECTIONS}
+    ),
     Role.PRACTITIONER: frozenset({Capability.VIEW_RECORDS, Capability.EDIT_RECORDS}),
     Role.RECEPTIONIST: frozenset({Capability.VIEW_RECORDS, Capability.EDIT_RECORDS}),
 }

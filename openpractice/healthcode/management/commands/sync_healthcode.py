@@ -1,5 +1,6 @@
-"""Follow every bill not yet settled, recover submissions a crashed worker left behind, and sync
-each practice's insurer directory from the clearing house's insurer list once a day.
+"""Follow every bill not yet settled, recover submissions a crashed worker left behind, sync
+each practice's insurer directory from the clearing house's insurer list once a day, and queue the
+recheck of stored pre-submission checks that may be out of date (stored_checks.py).
 
 Run it on a schedule (cron or a systemd timer, every few minutes), e.g.:
     */5 * * * *  cd /srv/openpractice && .venv/bin/python manage.py sync_healthcode
@@ -10,6 +11,7 @@ import time
 from django.core.management.base import BaseCommand
 
 from openpractice.healthcode.directory import sync_due_directories
+from openpractice.healthcode.stored_checks import queue_due_rechecks
 from openpractice.healthcode.submission import sync_due
 from openpractice.workers.runtime import keep_going, requeue_expired
 
@@ -17,7 +19,7 @@ from openpractice.workers.runtime import keep_going, requeue_expired
 class Command(BaseCommand):
     help = (
         "Refresh the Healthcode status of open bills; re-send submissions stuck by a crash; sync insurer "
-        "directories not synced for a day."
+        "directories not synced for a day; queue the recheck of stored checks that may be out of date."
     )
 
     def add_arguments(self, parser):
@@ -37,11 +39,14 @@ class Command(BaseCommand):
             counts = sync_due(stale_after_seconds=stale_after, refresh=not recover_only)
             counts["tasks taken up"] = requeue_expired()  # of workers that died (the task lease)
             directories = sync_due_directories() if not recover_only else {}
+            counts["practices with bills to check again"] = queue_due_rechecks() if not recover_only else 0
             if any(counts.values()) or any(directories.values()) or not loop:
                 self.stdout.write(
                     f"refreshed {counts['refreshed']}, not refreshed {counts['failed']}, "
                     f"re-sent {counts['recovered']}, tasks of dead workers queued again "
-                    f"{counts['tasks taken up']}" + "".join(f", {what} {n}" for what, n in directories.items())
+                    f"{counts['tasks taken up']}, practices with bills to check again "
+                    f"{counts['practices with bills to check again']}"
+                    + "".join(f", {what} {n}" for what, n in directories.items())
                 )
             if not loop:
                 return False

@@ -1,24 +1,52 @@
-"""Serve the app with waitress (threads; static files by WhiteNoise)."""
+"""Serve the app: gunicorn with several processes and threads, or waitress (openpractice/serving.py).
+Static files are served by WhiteNoise inside the app."""
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from openpractice.wsgi import application
+from openpractice import env, serving
 
 
 class Command(BaseCommand):
-    help = "Serve OpenPractice on HOST:PORT with waitress."
+    help = (
+        "Serve OpenPractice on HOST:PORT: gunicorn with WEB_WORKERS processes (default: cores + 1) of "
+        "WEB_THREADS threads (default 4), or waitress with --server waitress."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("--host", default="127.0.0.1")
-        parser.add_argument("--port", type=int, default=8000)
-        parser.add_argument("--threads", type=int, default=8)
+        parser.add_argument("--host", default=settings.OPENPRACTICE_HOST)
+        parser.add_argument("--port", type=int, default=settings.OPENPRACTICE_PORT)
+        parser.add_argument("--server", choices=env.WEB_SERVERS, help="default: WEB_SERVER, else gunicorn")
+        parser.add_argument(
+            "--workers", type=int, help="web processes (gunicorn); default: WEB_WORKERS, else cores + 1"
+        )
+        parser.add_argument(
+            "--threads", type=int, help="threads per process; default: WEB_THREADS, else 4 (waitress 8)"
+        )
+        parser.add_argument("--access-log", action="store_true", help="log every request (default: WEB_ACCESS_LOG)")
 
-    def handle(self, *args, host, port, threads, **options):
-        from django.conf import settings
-        from waitress import serve
+    def handle(self, *args, **options):
+        plan = plan_from(options)
+        self.stdout.write(f"Serving OpenPractice on {env.browse_url(plan.host, plan.port)} ({plan.describe()})")
+        self.stdout.flush()
+        from openpractice.wsgi import application
 
-        self.stdout.write(f"Serving OpenPractice on http://{host}:{port}")
-        # waitress buffers a body (chunked ones too) before the app sees it: cap that buffer at the
-        # largest body any path accepts, so an endless upload is cut off by the server itself.
-        largest = max(settings.UPLOAD_MAX_BYTES, settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
-        serve(application, host=host, port=port, threads=threads, ident="OpenPractice", max_request_body_size=largest)
+        if plan.server == "waitress":
+            largest = max(settings.UPLOAD_MAX_BYTES, settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+            serving.run_waitress(application, plan, max_body_bytes=largest)
+        else:
+            serving.run_gunicorn(application, plan)
+
+
+def plan_from(options: dict) -> serving.ServerPlan:
+    """The command line first, then the environment, then the defaults."""
+    server = options.get("server") or env.web_server()
+    waitress = server == "waitress"
+    return serving.ServerPlan(
+        server=server,
+        host=options["host"],
+        port=options["port"],
+        workers=1 if waitress else options.get("workers") or env.web_workers(),
+        threads=options.get("threads") or env.web_threads(8 if waitress else 4),
+        access_log=bool(options.get("access_log")) or env.web_access_log(),
+    )

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class ReceivablesConfig(AppConfig):
+    name = "openpractice.receivables"
+    label = "receivables"
+    verbose_name = "Collections"
+    nav_entries = ((47, "Collections", "receivables:accounts", "manage_collections"),)

@@ -1,0 +1,59 @@
+"""Collections forms: the chase schedule (five stages, each with days and templates)."""
+
+from __future__ import annotations
+
+from django import forms
+
+from openpractice.receivables.schedule import MERGE_FIELDS, Stage, field_name
+
+
+class ScheduleForm(forms.Form):
+    """One group of fields per stage, named `<stage>-<field>`, plus the patient to preview with."""
+
+    preview_patient = forms.TypedChoiceField(label="Preview with", coerce=int, required=False)
+
+    def __init__(self, *args, stages: list[Stage], patients: list[tuple[int, str]], **kwargs):
+        initial = {field_name(s.key, f): getattr(s, f) for s in stages for f in Stage.__dataclass_fields__}
+        if patients:
+            initial["preview_patient"] = patients[0][0]
+        kwargs["initial"] = initial
+        super().__init__(*args, **kwargs)
+        self.stages = stages
+        preview = self.fields["preview_patient"]
+        assert isinstance(preview, forms.TypedChoiceField)
+        preview.choices = patients
+        help_merge = "Merge fields: " + ", ".join(f"{{{{ {name} }}}} ({what})" for name, what in MERGE_FIELDS.items())
+        for stage in stages:
+            k = stage.key
+            self.fields[field_name(k, "enabled")] = forms.BooleanField(label="Send this stage", required=False)
+            self.fields[field_name(k, "days_overdue")] = forms.IntegerField(
+                label="Days overdue", min_value=0, max_value=3650, help_text="Days after the bill fell due."
+            )
+            self.fields[field_name(k, "email_subject")] = forms.CharField(
+                label="Email subject", max_length=200, required=False
+            )
+            self.fields[field_name(k, "email_body")] = forms.CharField(
+                label="Email", widget=forms.Textarea(attrs={"rows": 6}), required=False, help_text=help_merge
+            )
+            self.fields[field_name(k, "letter_body")] = forms.CharField(
+                label="Letter", widget=forms.Textarea(attrs={"rows": 6}), required=False
+            )
+
+    def stage_groups(self):
+        """(stage, its bound fields) for the template, in the schedule's order."""
+        names = ("enabled", "days_overdue", "email_subject", "email_body", "letter_body")
+        return [(stage, [self[field_name(stage.key, n)] for n in names]) for stage in self.stages]
+
+    def cleaned_stages(self) -> list[Stage]:
+        data = self.cleaned_data
+        return [
+            Stage(
+                key=s.key,
+                enabled=bool(data[field_name(s.key, "enabled")]),
+                days_overdue=data[field_name(s.key, "days_overdue")],
+                email_subject=data[field_name(s.key, "email_subject")],
+                email_body=data[field_name(s.key, "email_body")],
+                letter_body=data[field_name(s.key, "letter_body")],
+            )
+            for s in self.stages
+        ]

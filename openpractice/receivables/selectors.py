@@ -1,0 +1,269 @@
+"""Reads: what each patient owes (their account), who owes the practice (accounts owing).
+
+A patient's account is their issued patient invoices (self-pay bills and the shortfalls moved to
+them from insurers) that still owe something or are overpaid, and what they paid. Every figure is
+summed in the database from billing's stored totals (balance = total - paid - credited - written
+off, the reports' `BALANCE`), so the account always equals the invoices it is made of.
+
+An item's kind: a **shortfall** is a patient invoice that a live (not reversed) shortfall transfer
+of the remittance ledger names; an **excess** is a shortfall whose insurer reason says excess; a
+**credit** is any patient invoice paid more than it owes (a negative balance); the rest are
+**self-pay** bills.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from decimal import Decimal
+from typing import Any, cast
+
+from django.db.models import Case, Count, DecimalField, Exists, F, Min, OuterRef, Q, QuerySet, Sum, Value, When
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from openpractice.billing.models import BillTo, Invoice, Payment, RecordStatus
+from openpractice.billing.money import format_gbp
+from openpractice.patients.models import Patient
+from openpractice.receivables.models import ChaseStage
+from openpractice.receivables.schedule import DEFAULT_STAGES, Stage
+from openpractice.remittances.models import Allocation, AllocationKind
+
+ZERO = Decimal("0.00")
+PENNY = Decimal("0.01")
+MONEY: DecimalField = DecimalField(max_digits=14, decimal_places=2)
+# The reports' spelling of the balance and of "still owes or is overpaid" (reports/0001's index).
+BALANCE = F("total") - F("paid_total") - F("credited_total") - F("written_off_total")
+OWING = ~Q(total=F("paid_total") + F("credited_total") + F("written_off_total"))
+# When a bill falls due: its due date, else its date (a self-pay bill without terms is due at once).
+DUE_ON = Coalesce(F("due_date"), F("invoice_date"))
+ACCOUNTS_PER_PAGE = 50
+
+
+class ItemKind:
+    SELF_PAY = "self_pay"
+    SHORTFALL = "shortfall"
+    EXCESS = "excess"
+    CREDIT = "credit"
+
+    LABELS = {SELF_PAY: "Self-pay", SHORTFALL: "Shortfall", EXCESS: "Excess", CREDIT: "Credit"}
+
+
+def _pounds(value) -> Decimal:
+    """SQLite hands sums back as Decimal('430') or a float's text: always two places."""
+    return Decimal(str(value if value is not None else 0)).quantize(PENNY)
+
+
+def _live_transfer(**extra) -> Exists:
+    return Exists(
+        Allocation.objects.filter(
+            patient_invoice=OuterRef("pk"),
+            kind=AllocationKind.SHORTFALL_TRANSFER,
+            reversed_by__isnull=True,
+            **extra,
+        )
+    )
+
+
+def open_invoices(*, practice) -> QuerySet[Invoice]:
+    """Issued patient invoices of the practice that still owe something or are overpaid."""
+    return Invoice.objects.filter(practice=practice, bill_to=BillTo.PATIENT, record_status=RecordStatus.ISSUED).filter(
+        OWING
+    )
+
+
+def item_fields() -> dict:
+    """Each invoice's `item_kind`, `open_balance` and `due_on`, decided in the query (for values())."""
+    return {
+        "open_balance": BALANCE,
+        "due_on": DUE_ON,
+        "item_kind": Case(
+            When(total__lt=F("paid_total") + F("credited_total") + F("written_off_total"), then=Value(ItemKind.CREDIT)),
+            When(_live_transfer(reason__icontains="excess"), then=Value(ItemKind.EXCESS)),
+            When(_live_transfer(), then=Value(ItemKind.SHORTFALL)),
+            default=Value(ItemKind.SELF_PAY),
+        ),
+    }
+
+
+@dataclasses.dataclass(frozen=True)
+class OpenItem:
+    invoice_id: int
+    number: str
+    invoice_date: dt.date
+    due_on: dt.date
+    kind: str
+    total: Decimal
+    paid: Decimal
+    balance: Decimal
+    days_overdue: int
+
+    @property
+    def kind_label(self) -> str:
+        return ItemKind.LABELS[self.kind]
+
+
+@dataclasses.dataclass(frozen=True)
+class PatientAccount:
+    patient: Patient
+    items: list[OpenItem]
+    payments: list[Payment]
+    owed: Decimal  # the sum of what open items still owe
+    credit: Decimal  # what overpaid items hold for the patient (positive)
+
+    @property
+    def balance(self) -> Decimal:
+        """What the patient owes, less any credit (negative: the practice owes the patient)."""
+        return self.owed - self.credit
+
+
+def patient_account(*, practice, patient: Patient, today: dt.date | None = None) -> PatientAccount:
+    """One patient's open items and payments: three queries, whatever the history."""
+    today = today or timezone.localdate()
+    # Typed plainly: the annotated keys are not the model's fields the stubs know.
+    rows: list[dict[str, Any]] = list(
+        cast(Any, open_invoices(practice=practice))
+        .filter(patient=patient)
+        .order_by(DUE_ON.asc(), "invoice_date", "id")
+        .values("id", "number", "invoice_date", "total", "paid_total", **item_fields())
+    )
+    items = [
+        OpenItem(
+            invoice_id=r["id"],
+            number=r["number"],
+            invoice_date=r["invoice_date"],
+            due_on=r["due_on"],
+            kind=r["item_kind"],
+            total=_pounds(r["total"]),
+            paid=_pounds(r["paid_total"]),
+            balance=_pounds(r["open_balance"]),
+            days_overdue=max((today - r["due_on"]).days, 0),
+        )
+        for r in rows
+    ]
+    payments = list(
+        Payment.objects.filter(
+            practice=practice, invoice__patient=patient, invoice__bill_to=BillTo.PATIENT
+        ).select_related("invoice")
+    )
+    owed = sum((i.balance for i in items if i.balance > 0), ZERO)
+    credit = -sum((i.balance for i in items if i.balance < 0), ZERO)
+    return PatientAccount(patient=patient, items=items, payments=payments, owed=owed, credit=credit)
+
+
+def patient_balance(*, practice, patient_id: int) -> Decimal:
+    """What one patient owes in all, less credit (the patient page's figure): one query."""
+    total = open_invoices(practice=practice).filter(patient_id=patient_id).aggregate(b=Sum(BALANCE, output_field=MONEY))
+    return _pounds(total["b"])
+
+
+@dataclasses.dataclass(frozen=True)
+class AccountRow:
+    patient_id: int
+    name: str
+    balance: Decimal
+    invoices: int
+    oldest_due: dt.date
+    days_overdue: int
+
+
+@dataclasses.dataclass(frozen=True)
+class AccountsPage:
+    rows: list[AccountRow]
+    number: int
+    pages: int
+    count: int
+    total: Decimal
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.pages
+
+
+def accounts_owing(*, practice, today: dt.date | None = None, page: int = 1) -> AccountsPage:
+    """Patients who owe the practice (balance above zero), the longest overdue first. Two
+    queries whatever the size (the count and total; one page of rows with the names)."""
+    today = today or timezone.localdate()
+    grouped = (
+        open_invoices(practice=practice)
+        .values("patient_id")
+        .annotate(
+            owed=Sum(BALANCE, output_field=MONEY),
+            invoices=Count("id"),
+            oldest_due=Min(DUE_ON),
+        )
+        .filter(Q(owed__gt=0))
+    )
+    # Django sums the grouped rows in a subquery: the database counts and totals them.
+    totals = grouped.aggregate(patients=Count("patient_id"), total_owed=Sum("owed"))
+    count = totals["patients"] or 0
+    pages = max(1, -(-count // ACCOUNTS_PER_PAGE))
+    number = min(max(page, 1), pages)
+    start = (number - 1) * ACCOUNTS_PER_PAGE
+    rows = grouped.annotate(first_name=F("patient__first_name"), last_name=F("patient__last_name")).order_by(
+        "oldest_due", "patient_id"
+    )[start : start + ACCOUNTS_PER_PAGE]
+    return AccountsPage(
+        rows=[
+            AccountRow(
+                patient_id=r["patient_id"],
+                name=f"{r['first_name']} {r['last_name']}",
+                balance=_pounds(r["owed"]),
+                invoices=r["invoices"],
+                oldest_due=r["oldest_due"],
+                days_overdue=max((today - r["oldest_due"]).days, 0),
+            )
+            for r in rows
+        ],
+        number=number,
+        pages=pages,
+        count=count,
+        total=_pounds(totals["total_owed"]),
+    )
+
+
+def chase_schedule(*, practice) -> list[Stage]:
+    """The practice's stages in order: its saved ones, else the defaults."""
+    saved = {s.key: s for s in ChaseStage.objects.for_practice(practice)}
+    return [
+        Stage(
+            key=default.key,
+            days_overdue=saved[default.key].days_overdue,
+            enabled=saved[default.key].enabled,
+            email_subject=saved[default.key].email_subject,
+            email_body=saved[default.key].email_body,
+            letter_body=saved[default.key].letter_body,
+        )
+        if default.key in saved
+        else default
+        for default in DEFAULT_STAGES
+    ]
+
+
+def merge_fields(*, practice, patient: Patient, today: dt.date | None = None) -> dict[str, str]:
+    """The merge fields of the chase templates for one patient, from their account as it is."""
+    account = patient_account(practice=practice, patient=patient, today=today)
+    oldest = next((i for i in account.items if i.balance > 0), None)
+    return {
+        "patient_name": patient.full_name,
+        "balance": format_gbp(account.balance),
+        "oldest_invoice": oldest.number if oldest else "",
+        "oldest_invoice_date": f"{oldest.invoice_date:%-d %B %Y}" if oldest else "",
+        "due_date": f"{oldest.due_on:%-d %B %Y}" if oldest else "",
+        "practice_name": practice.name,
+        "practice_phone": practice.phone,
+        # Card payment online is not built yet: the link says where it will go.
+        "payment_link": "[payment link]",
+    }
+
+
+def preview_patients(*, practice, limit: int = 20) -> list[tuple[int, str]]:
+    """Patients to preview the templates with: those who owe, longest overdue first, else any."""
+    owing = [(r.patient_id, r.name) for r in accounts_owing(practice=practice).rows[:limit]]
+    if owing:
+        return owing
+    return [(p.pk, p.full_name) for p in Patient.objects.filter(practice=practice).order_by("last_name", "id")[:limit]]
