@@ -212,7 +212,7 @@ def invoice_page(
         rows = rows[:page_size]
         older = _cursor(rows[-1]) if more_older else None
         newer = _cursor(rows[0]) if forwards and rows else None
-    count, capped = _capped_count(parts) if (older or newer) else (len(rows), False)
+    count, capped = _capped_count(parts)  # always: the page's queries are the same on every page
     return InvoicePage(rows=rows, older=older, newer=newer, count=count, count_capped=capped)
 
 
