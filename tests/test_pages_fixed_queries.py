@@ -62,18 +62,17 @@ def _older_link(client: Client) -> str:
 
 @pytest.fixture(scope="module")
 def worlds(django_db_blocker, django_db_setup):
-    """A small world and a bigger one, each its own practice and signed-in owner."""
+    """A small world and a bigger one, each its own practice and signed-in owner: built once for
+    the module in a transaction rolled back at its end (each test's own is a savepoint inside)."""
+    from django.db import transaction
+
     from openpractice.practices.models import Practice
 
-    with django_db_blocker.unblock():
+    with django_db_blocker.unblock(), transaction.atomic():
         small = build_world(Practice.objects.create(name="Small Clinic"), invoices=60, patients=5)
         big = build_world(Practice.objects.create(name="Big Clinic"), invoices=400, patients=120)
-    yield small, big
-    with django_db_blocker.unblock():
-        # Module-scoped rows outlive the tests' transactions: removed, so other modules start clean.
-        from django.core.management import call_command
-
-        call_command("flush", "--no-input")
+        yield small, big
+        transaction.set_rollback(True)
 
 
 @pytest.mark.parametrize("name", [name for name, _ in PAGES])

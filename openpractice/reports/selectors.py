@@ -4,8 +4,8 @@ rows that make it up, so a report always equals the sum of the ledger.
 - Aged debt: the balance of each issued invoice (total less paid, credited and written off,
   where paid = billing's payments + the remittance ledger's allocations), bucketed by days since
   the invoice date; by insurer (insurer invoices) or by patient (patient invoices). A partial
-  covering index (migration reports/0001) makes this an index-only scan of the invoices that
-  still owe something.
+  covering index (migration reports/0002) makes this an index-only scan of the invoices that
+  still owe something, and statistics on the balance let PostgreSQL know how few they are.
 - Bills by Healthcode status: counts, totals and balances of insurer invoices.
 - Payments by period and insurer: the ledger's insurer payments and their reversals, plus
   billing's manual payments, by month or week of the date paid.
@@ -20,10 +20,11 @@ from collections import defaultdict
 from collections.abc import Iterator
 from decimal import Decimal
 
-from django.db.models import Case, Count, DecimalField, F, Min, Q, Sum, Value, When
+from django.db.models import Case, Count, DecimalField, Min, Q, Sum, Value, When
 from django.db.models.functions import Coalesce, TruncMonth, TruncWeek
 from django.utils import timezone
 
+from openpractice.billing import models as billing_models
 from openpractice.billing.models import BillTo, HealthcodeStatus, Invoice, Payment, RecordStatus
 from openpractice.contacts.models import Contact
 from openpractice.patients.models import Patient
@@ -40,9 +41,9 @@ def _pounds(value) -> Decimal:
 
 BUCKETS = ("0-30", "31-60", "61-90", "90+")
 MONEY = DecimalField(max_digits=14, decimal_places=2)
-# The balance as the partial index (reports/0001) spells it, so PostgreSQL can use the index.
-BALANCE = F("total") - F("paid_total") - F("credited_total") - F("written_off_total")
-OWING = ~Q(total=F("paid_total") + F("credited_total") + F("written_off_total"))
+# The balance and "owes something" as the partial index (reports/0002) spells them (billing.models).
+BALANCE = billing_models.BALANCE
+OWING = billing_models.OWING
 
 
 @dataclasses.dataclass
