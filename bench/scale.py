@@ -233,6 +233,11 @@ class Server:
             time.sleep(0.3)
         raise TimeoutError(f"manage.py serve not answering after {timeout} s: {self.log.read_text()[-2000:]}")
 
+    def describe(self) -> str:
+        """What serve said it started (server, processes, threads)."""
+        lines = [line for line in self.log.read_text(errors="replace").splitlines() if "Serving" in line]
+        return lines[0].strip() if lines else ""
+
     def processes(self):
         import psutil
 
@@ -481,6 +486,7 @@ def main(argv: list[str]) -> int:
         server.wait_ready()
         http = measure_http(page_list, server.url, args.rounds, args.page_budget_seconds)
         load = None if args.no_load else run_load(page_list, server, args.users, args.scale_seconds, folder)
+        served_by = server.describe()
     finally:
         server.stop()
     rows = []
@@ -491,7 +497,7 @@ def main(argv: list[str]) -> int:
         rows.append(row)
     if load is not None:
         load["ok"] = load["p95_ms"] < LOAD_TARGET_MS and load["errors"] == 0
-    print_report(rows, load, sizes)
+    print_report(rows, load, sizes, served_by)
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"scale-{time.strftime('%Y%m%d-%H%M%S')}.json"
     path.write_text(
@@ -504,6 +510,7 @@ def main(argv: list[str]) -> int:
                 "load_average_at_start": load_before,
                 "load_average_at_end": os.getloadavg()[0],
                 "cores": os.cpu_count(),
+                "server": served_by,
                 "pages": rows,
                 "load": load,
             },
@@ -514,8 +521,9 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-def print_report(rows: list[dict], load: dict | None, sizes: Sizes) -> None:
+def print_report(rows: list[dict], load: dict | None, sizes: Sizes, served_by: str = "") -> None:
     print(f"\nscale: PostgreSQL, {sizes.invoices:,} invoices, {sizes.patients:,} patients, {sizes.codes:,} codes")
+    print(f"{served_by}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     headers = ["page", "HTTP p50", "HTTP p95", "SQL p50", "ratio", "queries", "target", "ok"]
     table = [
         [
