@@ -311,17 +311,27 @@ class CpuMeter:
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def _backends(self):
+        """This database's backends, and the parallel workers of a query one of them runs (whose
+        title names the backend's pid, not the database)."""
+        import re
+
         import psutil
 
         marker = f" {self.database} "
+        ours, helpers = [], []
         for process in psutil.process_iter(["name", "cmdline"]):
             try:
                 title = " ".join(process.info["cmdline"] or []) + " "
-                if process.info["name"] == "postgres" or title.startswith("postgres"):
-                    if marker in title:
-                        yield process
             except (psutil.Error, TypeError):
                 continue
+            if not title.startswith("postgres"):
+                continue
+            if marker in title:
+                ours.append(process)
+            elif found := re.search(r"parallel worker for PID (\d+)", title):
+                helpers.append((int(found.group(1)), process))
+        pids = {process.pid for process in ours}
+        return ours + [process for leader, process in helpers if leader in pids]
 
     def _sample(self) -> None:
         import psutil
