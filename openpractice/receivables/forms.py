@@ -16,9 +16,12 @@ class ScheduleForm(forms.Form):
         initial = {field_name(s.key, f): getattr(s, f) for s in stages for f in Stage.__dataclass_fields__}
         if patients:
             initial["preview_patient"] = patients[0][0]
-        super().__init__(*args, initial=initial, **kwargs)
+        kwargs["initial"] = initial
+        super().__init__(*args, **kwargs)
         self.stages = stages
-        self.fields["preview_patient"].choices = patients
+        preview = self.fields["preview_patient"]
+        assert isinstance(preview, forms.TypedChoiceField)
+        preview.choices = patients
         help_merge = "Merge fields: " + ", ".join(f"{{{{ {name} }}}} ({what})" for name, what in MERGE_FIELDS.items())
         for stage in stages:
             k = stage.key
