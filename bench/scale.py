@@ -15,7 +15,9 @@ On PostgreSQL, in the database bench/scale_data.py builds (1,000,000 invoices, 2
 
 Prints a table and writes bench/results/scale-*.json.
 
-    python -m bench scale [--rebuild] [--rounds 20] [--users 20] [--scale-seconds 60] [--no-load]
+    python -m bench scale [--rebuild] [--rounds 20] [--users 20] [--scale-seconds 60] [--no-load] [--explain]
+
+The JSON keeps each page's slowest statement and its time (with --explain, its plan as run).
 """
 
 from __future__ import annotations
@@ -161,7 +163,30 @@ def timed(measure, rounds: int, budget: float) -> list[float]:
     return times
 
 
-def measure_sql(page_list: list[Page], rounds: int, budget: float) -> dict[str, dict]:
+def slowest(statements: list[str], explain: bool) -> dict:
+    """The page's slowest statement (timed alone, once), and with `explain` its plan as run
+    (EXPLAIN ANALYZE, in a transaction rolled back): where a slow page's time goes."""
+    from django.db import connection, transaction
+
+    each = []
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            for sql in statements:
+                start = time.perf_counter()
+                cursor.execute(sql)
+                if cursor.description is not None:
+                    cursor.fetchall()
+                each.append(((time.perf_counter() - start) * 1000, sql))
+            ms, sql = max(each, key=lambda pair: pair[0])
+            found = {"slowest_ms": round(ms, 1), "slowest_sql": sql[:2000]}
+            if explain and sql.lstrip().upper().startswith("SELECT"):
+                cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
+                found["slowest_plan"] = [row[0] for row in cursor.fetchall()]
+        transaction.set_rollback(True)
+    return found
+
+
+def measure_sql(page_list: list[Page], rounds: int, budget: float, explain: bool = False) -> dict[str, dict]:
     from django.test import Client
 
     from openpractice.accounts.models import User
@@ -179,6 +204,7 @@ def measure_sql(page_list: list[Page], rounds: int, budget: float) -> dict[str, 
             "sql_p50_ms": statistics.median(times),
             "sql_p95_ms": percentile(times, 0.95),
             "sql_rounds": len(times),
+            **slowest(statements, explain),
         }
         print(
             f"  scale: SQL of {page.name}: {found[page.name]['sql_p50_ms']:.1f} ms, {queries} queries", file=sys.stderr
@@ -471,6 +497,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--users", type=int, default=20, help="simulated staff in the load run")
     parser.add_argument("--scale-seconds", type=int, default=60, help="length of the load run")
     parser.add_argument("--no-load", action="store_true", help="skip the locust run")
+    parser.add_argument("--explain", action="store_true", help="keep the plan of each page's slowest statement")
     parser.add_argument("--database", default=DATABASE, help="the PostgreSQL database of the scale world")
     args = parser.parse_args(argv)
     if not args.no_load:
@@ -489,7 +516,7 @@ def main(argv: list[str]) -> int:
     found = targets()
     page_list = pages(found)
     load_before = os.getloadavg()[0]
-    sql = measure_sql(page_list, args.rounds, args.page_budget_seconds)
+    sql = measure_sql(page_list, args.rounds, args.page_budget_seconds, args.explain)
     folder = Path(tempfile.mkdtemp(prefix="openpractice-scale-"))
     server = Server(folder, args.database)
     try:
