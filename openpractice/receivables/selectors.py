@@ -18,14 +18,41 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any, cast
 
-from django.db.models import Case, Count, DecimalField, Exists, F, Min, OuterRef, Q, QuerySet, Sum, Value, When
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    DecimalField,
+    Exists,
+    F,
+    IntegerField,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from openpractice.billing.models import BillTo, Invoice, Payment, RecordStatus
+from openpractice.billing.models import BillTo, Invoice, Payment, PaymentOutcome, RecordStatus
 from openpractice.billing.money import format_gbp
 from openpractice.patients.models import Patient
-from openpractice.receivables.models import ChaseStage
+from openpractice.receivables import rules
+from openpractice.receivables.models import (
+    STAGE_ORDER,
+    AccountActivity,
+    ActivityKind,
+    ChaseItem,
+    ChaseRun,
+    ChaseStage,
+    Debt,
+    ItemOutcome,
+)
 from openpractice.receivables.schedule import DEFAULT_STAGES, Stage
 from openpractice.remittances.models import Allocation, AllocationKind
 
@@ -267,3 +294,97 @@ def preview_patients(*, practice, limit: int = 20) -> list[tuple[int, str]]:
     if owing:
         return owing
     return [(p.pk, p.full_name) for p in Patient.objects.filter(practice=practice).order_by("last_name", "id")[:limit]]
+
+
+@dataclasses.dataclass(frozen=True)
+class Candidate:
+    invoice_id: int
+    patient_id: int
+    email: str
+    stage: str
+    balance: Decimal
+    days_overdue: int
+
+
+def chase_candidates(*, practice, today: dt.date, invoice_ids=None) -> list[Candidate]:
+    """Every open debt of the practice that needs a stage today, and which: `rules.next_stage`
+    decided in one query for all of them. The schedule is known before the query, so each
+    "furthest stage sent" leads to a known next stage, days and gap: the query compares dates
+    (due on or before today less the stage's days), never does date arithmetic."""
+    stages = chase_schedule(practice=practice)
+    sent = AccountActivity.objects.filter(invoice=OuterRef("pk"), kind=ActivityKind.CHASE_SENT)
+    position = Case(
+        *[When(stage=key, then=Value(order)) for key, order in STAGE_ORDER.items()], output_field=IntegerField()
+    )
+    branches = []
+    for last in range(-1, len(STAGE_ORDER)):
+        following = rules.next_in_use(stages, last)
+        if following is None:
+            continue
+        when = Q(last_position__isnull=True) if last < 0 else Q(last_position=last)
+        when &= Q(due_on__lte=today - dt.timedelta(days=following.days_overdue))
+        if last >= 0:
+            when &= Q(last_sent_on__lte=today - dt.timedelta(days=rules.gap_days(stages, last, following)))
+        branches.append((when, following.key))
+    if not branches:
+        return []
+    held = Debt.objects.filter(invoice=OuterRef("pk")).filter(Q(disputed=True) | Q(promised_until__gte=today))
+    owing: Any = (
+        open_invoices(practice=practice)
+        .filter(total__gt=F("paid_total") + F("credited_total") + F("written_off_total"), written_off_total=0)
+        .exclude(payment_outcome=PaymentOutcome.WRITTEN_OFF)
+        .filter(~Exists(held))
+    )
+    if invoice_ids is not None:
+        owing = owing.filter(pk__in=list(invoice_ids))
+    found = (
+        owing.annotate(
+            due_on=DUE_ON,
+            open_balance=BALANCE,
+            last_position=Subquery(sent.values("invoice").annotate(m=Max(position)).values("m")[:1]),
+            last_sent_on=Subquery(sent.values("invoice").annotate(m=Max("on_date")).values("m")[:1]),
+        )
+        .annotate(next_stage=Case(*[When(when, then=Value(key)) for when, key in branches], output_field=CharField()))
+        .filter(Q(next_stage__isnull=False))
+        .order_by("due_on", "id")
+        .values("id", "patient_id", "patient__email", "next_stage", "due_on", "open_balance")
+    )
+    return [
+        Candidate(
+            invoice_id=r["id"],
+            patient_id=r["patient_id"],
+            email=r["patient__email"] or "",
+            stage=r["next_stage"],
+            balance=_pounds(r["open_balance"]),
+            days_overdue=(today - r["due_on"]).days,
+        )
+        for r in found
+    ]
+
+
+def chase_runs(*, practice) -> QuerySet[ChaseRun]:
+    return ChaseRun.objects.for_practice(practice).annotate(item_count=Count("items"))
+
+
+def run_items(*, run: ChaseRun) -> QuerySet[ChaseItem]:
+    return ChaseItem.objects.filter(practice_id=run.practice_id, run=run).select_related("invoice", "patient")
+
+
+def run_letters(*, run: ChaseRun) -> QuerySet[AccountActivity]:
+    """The letters a sent run left to print: the activity keeps each letter's text as sent."""
+    return (
+        AccountActivity.objects.filter(
+            practice_id=run.practice_id, chase_item__run=run, chase_item__outcome=ItemOutcome.TO_PRINT
+        )
+        .select_related("patient", "invoice")
+        .order_by("patient__last_name", "id")
+    )
+
+
+def activity_of(*, practice, patient_id: int | None = None, invoice_id: int | None = None):
+    found = AccountActivity.objects.for_practice(practice).select_related("invoice", "created_by")
+    if patient_id is not None:
+        found = found.filter(patient_id=patient_id)
+    if invoice_id is not None:
+        found = found.filter(invoice_id=invoice_id)
+    return found

@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import datetime as dt
+from collections.abc import Collection, Sequence
 
-from django.db import transaction
+from django.core.mail import EmailMessage
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 
+from openpractice.receivables import selectors
 from openpractice.receivables.errors import ReceivablesError
-from openpractice.receivables.models import ChaseStage, StageKey
-from openpractice.receivables.schedule import TEMPLATE_FIELDS, Stage, check_template, field_name
+from openpractice.receivables.models import (
+    AccountActivity,
+    ActivityKind,
+    Channel,
+    ChaseItem,
+    ChaseRun,
+    ChaseStage,
+    ItemOutcome,
+    RunStatus,
+    StageKey,
+)
+from openpractice.receivables.schedule import TEMPLATE_FIELDS, Stage, check_template, field_name, render_stage
 
 MAX_DAYS = 3650
 
@@ -64,3 +78,102 @@ def save_chase_schedule(*, practice, stages: Sequence[Stage], user=None) -> list
         )
         saved.append(row)
     return saved
+
+
+# -- chase runs ---------------------------------------------------------------------------------
+
+
+def create_chase_run(*, practice, today: dt.date | None = None, user=None) -> ChaseRun:
+    """Today's chase run: one item per debt that needs a stage (selectors.chase_candidates),
+    emailed where the patient has an email address, else a letter. Nothing is sent. Running it
+    again the same day gives the same run."""
+    today = today or timezone.localdate()
+    with transaction.atomic():
+        run, made = ChaseRun.objects.get_or_create(practice=practice, run_on=today, defaults={"created_by": user})
+        if not made:
+            return run
+        ChaseItem.objects.bulk_create(
+            ChaseItem(
+                practice=practice,
+                run=run,
+                invoice_id=c.invoice_id,
+                patient_id=c.patient_id,
+                stage=c.stage,
+                channel=Channel.EMAIL if c.email else Channel.LETTER,
+                balance=c.balance,
+                days_overdue=c.days_overdue,
+            )
+            for c in selectors.chase_candidates(practice=practice, today=today)
+        )
+    return run
+
+
+def _send_email(*, to: str, subject: str, body: str, reply_to: str) -> None:
+    EmailMessage(subject=subject, body=body, to=[to], reply_to=[reply_to] if reply_to else None).send()
+
+
+@transaction.atomic
+def send_chase_run(*, run: ChaseRun, include: Collection[int], user=None) -> dict[str, int]:
+    """Send the items of a reviewed run that the biller left ticked (`include`, item ids): each
+    still due is recorded as a chase_sent activity (the database refuses a stage twice for one
+    debt), emailed once the transaction commits or marked as a letter to print; the rest are
+    left out. As of the run's date, or today if later."""
+    run = ChaseRun.objects.select_for_update().get(pk=run.pk)
+    if run.status != RunStatus.REVIEW:
+        raise ReceivablesError("This chase run has been sent already.", field="status", code="wrong_status")
+    as_of = max(run.run_on, timezone.localdate())
+    items = list(run.items.filter(outcome=ItemOutcome.PENDING).select_related("patient"))
+    wanted = {i.pk for i in items} & set(include)
+    due = {
+        c.invoice_id: c.stage
+        for c in selectors.chase_candidates(
+            practice=run.practice, today=as_of, invoice_ids=[i.invoice_id for i in items if i.pk in wanted]
+        )
+    }
+    stages = {s.key: s for s in selectors.chase_schedule(practice=run.practice)}
+    fields_of: dict[int, dict[str, str]] = {}
+    for item in items:
+        if item.pk not in wanted:
+            item.outcome = ItemOutcome.SKIPPED
+        elif due.get(item.invoice_id) != item.stage:
+            item.outcome = ItemOutcome.NOT_DUE
+        else:
+            if item.patient_id not in fields_of:
+                fields_of[item.patient_id] = selectors.merge_fields(
+                    practice=run.practice, patient=item.patient, today=as_of
+                )
+            rendered = render_stage(stages[item.stage], fields_of[item.patient_id])
+            email = item.patient.email if item.channel == Channel.EMAIL else ""
+            channel = Channel.EMAIL if email else Channel.LETTER
+            try:
+                with transaction.atomic():
+                    AccountActivity.objects.create(
+                        practice=run.practice,
+                        patient_id=item.patient_id,
+                        invoice_id=item.invoice_id,
+                        kind=ActivityKind.CHASE_SENT,
+                        stage=item.stage,
+                        channel=channel,
+                        on_date=as_of,
+                        detail=f"{rendered.subject}\n\n{rendered.email}" if email else rendered.letter,
+                        amount=item.balance,
+                        chase_item=item,
+                        created_by=user,
+                    )
+            except IntegrityError:
+                item.outcome = ItemOutcome.NOT_DUE  # sent meanwhile (another run, another click)
+            else:
+                item.channel = channel
+                item.outcome = ItemOutcome.EMAILED if email else ItemOutcome.TO_PRINT
+                if email:
+                    message = {"to": email, "subject": rendered.subject, "body": rendered.email}
+                    transaction.on_commit(
+                        lambda m=message: _send_email(**m, reply_to=run.practice.email or ""),  # type: ignore[misc]
+                    )
+    ChaseItem.objects.bulk_update(items, ["outcome", "channel"])
+    run.status, run.sent_at, run.sent_by = RunStatus.SENT, timezone.now(), user
+    run.save(update_fields=["status", "sent_at", "sent_by"])
+    counts: dict[str, int] = {}
+    for item in items:
+        counts[item.outcome] = counts.get(item.outcome, 0) + 1
+    return counts

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from openpractice.patients.models import Patient
 from openpractice.practices.permissions import require_capability
@@ -14,6 +14,7 @@ from openpractice.practices.tenancy import get_for_practice_or_404
 from openpractice.receivables import selectors, services
 from openpractice.receivables.errors import ReceivablesError
 from openpractice.receivables.forms import ScheduleForm
+from openpractice.receivables.models import ItemOutcome
 from openpractice.receivables.schedule import render_stage
 
 
@@ -29,7 +30,10 @@ def _page_number(request) -> int:
 def patient_account(request, patient_id: int):
     patient = get_for_practice_or_404(Patient, request.practice, pk=patient_id)
     account = selectors.patient_account(practice=request.practice, patient=patient)
-    return render(request, "receivables/patient_account.html", {"patient": patient, "account": account})
+    activity = selectors.activity_of(practice=request.practice, patient_id=patient.pk)[:100]
+    return render(
+        request, "receivables/patient_account.html", {"patient": patient, "account": account, "activity": activity}
+    )
 
 
 @require_GET
@@ -73,3 +77,59 @@ def schedule_settings(request):
         "receivables/schedule.html",
         {"form": form, "previews": previews, "settings_tab": "collections", "has_patients": bool(patients)},
     )
+
+
+@require_GET
+@require_capability(Capability.MANAGE_COLLECTIONS)
+def run_list(request):
+    runs = selectors.chase_runs(practice=request.practice)[:50]
+    return render(request, "receivables/runs.html", {"runs": runs, "tab": "runs"})
+
+
+@require_POST
+@require_capability(Capability.MANAGE_COLLECTIONS)
+def run_now(request):
+    run = services.create_chase_run(practice=request.practice, user=request.user)
+    return redirect("receivables:run", run.pk)
+
+
+@require_http_methods(["GET", "POST"])
+@require_capability(Capability.MANAGE_COLLECTIONS)
+def run_review(request, chase_run_id: int):
+    """A run to review: every item ticked; the biller unticks what should not go and sends."""
+    run = get_for_practice_or_404(selectors.chase_runs(practice=request.practice), request.practice, pk=chase_run_id)
+    if request.method == "POST":
+        include = {int(v) for v in request.POST.getlist("include") if v.isdigit()}
+        try:
+            counts = services.send_chase_run(run=run, include=include, user=request.user)
+        except ReceivablesError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _sent_message(counts))
+        return redirect("receivables:run", run.pk)
+    return render(
+        request,
+        "receivables/run.html",
+        {"run": run, "items": selectors.run_items(run=run), "tab": "runs"},
+    )
+
+
+def _sent_message(counts: dict[str, int]) -> str:
+    emailed, letters = counts.get(ItemOutcome.EMAILED, 0), counts.get(ItemOutcome.TO_PRINT, 0)
+    said = [
+        f"{emailed} email{'s' if emailed != 1 else ''} sent",
+        f"{letters} letter{'s' if letters != 1 else ''} to print",
+    ]
+    if left := counts.get(ItemOutcome.SKIPPED, 0):
+        said.append(f"{left} left out")
+    if gone := counts.get(ItemOutcome.NOT_DUE, 0):
+        said.append(f"{gone} no longer due")
+    return "Chase run sent: " + ", ".join(said) + "."
+
+
+@require_GET
+@require_capability(Capability.MANAGE_COLLECTIONS)
+def run_letters(request, chase_run_id: int):
+    """The run's letters, one a page, for printing."""
+    run = get_for_practice_or_404(selectors.chase_runs(practice=request.practice), request.practice, pk=chase_run_id)
+    return render(request, "receivables/letters.html", {"run": run, "letters": selectors.run_letters(run=run)})
