@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection, Sequence
+from decimal import Decimal
 
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from openpractice.billing import services as billing
+from openpractice.billing.errors import BillingError
+from openpractice.billing.models import BillTo, Invoice, RecordStatus
+from openpractice.billing.money import parse_money
 from openpractice.receivables import selectors
 from openpractice.receivables.errors import ReceivablesError
 from openpractice.receivables.models import (
@@ -18,6 +23,7 @@ from openpractice.receivables.models import (
     ChaseItem,
     ChaseRun,
     ChaseStage,
+    Debt,
     ItemOutcome,
     RunStatus,
     StageKey,
@@ -177,3 +183,117 @@ def send_chase_run(*, run: ChaseRun, include: Collection[int], user=None) -> dic
     for item in items:
         counts[item.outcome] = counts.get(item.outcome, 0) + 1
     return counts
+
+
+# -- the work queue: a debt's owner, notes, promises and disputes -------------------------------
+
+MAX_PROMISE_DAYS = 365
+MAX_TEXT = 2000
+
+
+def _open_debt(invoice: Invoice) -> tuple[Invoice, Debt]:
+    """The invoice locked (billing's lock order: the invoice before what hangs off it) and its
+    debt row, made if it has none; refused unless it is an issued patient invoice."""
+    invoice = billing.lock_invoice(invoice.pk, invoice.practice_id)
+    if invoice.bill_to != BillTo.PATIENT or invoice.record_status != RecordStatus.ISSUED:
+        raise ReceivablesError(
+            "Only an issued patient invoice is a debt to work.", field="invoice", code="wrong_status"
+        )
+    debt, _ = Debt.objects.select_for_update().get_or_create(
+        invoice=invoice, defaults={"practice_id": invoice.practice_id}
+    )
+    return invoice, debt
+
+
+def _record(invoice: Invoice, kind: str, *, by, detail: str = "", amount: Decimal | None = None) -> AccountActivity:
+    return AccountActivity.objects.create(
+        practice_id=invoice.practice_id,
+        patient_id=invoice.patient_id,
+        invoice=invoice,
+        kind=kind,
+        on_date=timezone.localdate(),
+        detail=detail,
+        amount=amount,
+        created_by=by,
+    )
+
+
+def _text(value: str, *, field: str, label: str) -> str:
+    text = (value or "").strip()
+    if not text:
+        raise ReceivablesError(f"{label}: write something.", field=field, code="required")
+    if len(text) > MAX_TEXT:
+        raise ReceivablesError(f"{label}: at most {MAX_TEXT} characters.", field=field)
+    return text
+
+
+@transaction.atomic
+def assign_debt(*, invoice: Invoice, assignee_id: int | None, by=None) -> Debt:
+    """Give the debt to a member who can chase debts (None: nobody)."""
+    invoice, debt = _open_debt(invoice)
+    names = dict(selectors.collectors(practice=invoice.practice))
+    if assignee_id is not None and assignee_id not in names:
+        raise ReceivablesError(
+            "Assign to: choose someone in the practice who can chase debts.", field="assignee", code="invalid"
+        )
+    if debt.assigned_to_id == assignee_id:
+        return debt
+    debt.assigned_to_id = assignee_id
+    debt.save(update_fields=["assigned_to", "updated_at"])
+    _record(invoice, ActivityKind.ASSIGNED, by=by, detail=f"To {names[assignee_id]}" if assignee_id else "To nobody")
+    return debt
+
+
+@transaction.atomic
+def add_note(*, invoice: Invoice, text: str, by=None) -> AccountActivity:
+    invoice, _ = _open_debt(invoice)
+    return _record(invoice, ActivityKind.NOTE, by=by, detail=_text(text, field="note", label="Note"))
+
+
+@transaction.atomic
+def promise_to_pay(*, invoice: Invoice, until: dt.date, amount, by=None, today: dt.date | None = None) -> Debt:
+    """The patient promised `amount` by `until`: the chase pauses until then (rules.Holds)."""
+    invoice, debt = _open_debt(invoice)
+    today = today or timezone.localdate()
+    if invoice.balance <= 0:
+        raise ReceivablesError("Nothing is owed on this invoice.", field="amount", code="wrong_status")
+    try:
+        value = parse_money(amount, field="amount", label="Amount")
+    except BillingError as exc:
+        raise ReceivablesError(exc.message, field="amount") from None
+    if value <= 0 or value > invoice.balance:
+        raise ReceivablesError(
+            f"Amount: more than £0.00 and at most the balance of £{invoice.balance:.2f}.", field="amount"
+        )
+    if not isinstance(until, dt.date) or until < today or until > today + dt.timedelta(days=MAX_PROMISE_DAYS):
+        raise ReceivablesError(
+            f"Promised by: a date from today to {MAX_PROMISE_DAYS} days ahead.", field="until", code="invalid"
+        )
+    debt.promised_until, debt.promised_amount = until, value
+    debt.save(update_fields=["promised_until", "promised_amount", "updated_at"])
+    _record(invoice, ActivityKind.PROMISE, by=by, amount=value, detail=f"To pay by {until:%-d %B %Y}")
+    return debt
+
+
+@transaction.atomic
+def dispute_debt(*, invoice: Invoice, reason: str, by=None) -> Debt:
+    """The patient disputes the bill: the chase pauses until the dispute is resolved."""
+    invoice, debt = _open_debt(invoice)
+    if debt.disputed:
+        raise ReceivablesError("This debt is disputed already.", field="reason", code="wrong_status")
+    debt.disputed, debt.dispute_reason = True, _text(reason, field="reason", label="Reason")[:300]
+    debt.save(update_fields=["disputed", "dispute_reason", "updated_at"])
+    _record(invoice, ActivityKind.DISPUTE, by=by, detail=debt.dispute_reason)
+    return debt
+
+
+@transaction.atomic
+def resolve_dispute(*, invoice: Invoice, outcome: str, by=None) -> Debt:
+    """The dispute is settled: the chase carries on from where it stopped."""
+    invoice, debt = _open_debt(invoice)
+    if not debt.disputed:
+        raise ReceivablesError("This debt is not disputed.", field="outcome", code="wrong_status")
+    debt.disputed, debt.dispute_reason = False, ""
+    debt.save(update_fields=["disputed", "dispute_reason", "updated_at"])
+    _record(invoice, ActivityKind.DISPUTE_RESOLVED, by=by, detail=_text(outcome, field="outcome", label="Outcome"))
+    return debt

@@ -6,6 +6,8 @@ app_name = "receivables"
 
 urlpatterns = [
     path("patients/<int:patient_id>/account/", views.patient_account, name="patient_account"),
+    path("collections/", views.work_queue, name="queue"),
+    path("collections/debts/<int:invoice_id>/", views.debt_detail, name="debt"),
     path("collections/accounts/", views.accounts_owing, name="accounts"),
     path("settings/collections/", views.schedule_settings, name="schedule"),
     path("collections/runs/", views.run_list, name="runs"),
