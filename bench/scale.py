@@ -580,6 +580,11 @@ def print_report(rows: list[dict], load: dict | None, sizes: Sizes, served_by: s
     print("  ".join("-" * w for w in widths))
     for row in table:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)))
+    for r in rows:  # where a page that misses its target spends its database time
+        if not r["ok"] and r.get("slowest_sql") and r["slowest_ms"] >= 20:
+            print(
+                f"  {r['page']}: slowest statement {r['slowest_ms']:,.0f} ms: {' '.join(r['slowest_sql'].split())[:110]}"
+            )
     if load is not None:
         print(
             f"\nload: {load['users']} simulated staff for {load['seconds']:.0f} s: {load['requests_per_s']:.1f} requests/s, "
