@@ -165,6 +165,9 @@ class Server:
             cwd=REPO,
             stdout=self.log,
             stderr=subprocess.STDOUT,
+            # Its own session, so its own scheduling group (Linux autogroup): as a real server, it
+            # does not share one CPU share with this load generator.
+            start_new_session=True,
         )
         self.cookies = None
 
