@@ -19,6 +19,7 @@ MODULES = [
     "bench.remittances",
     "bench.parsers",
     "bench.reliability",
+    "bench.http_mix",
 ]
 REGISTRY: dict[str, Callable[[], list[dict]]] = {}
 

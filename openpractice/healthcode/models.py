@@ -281,6 +281,8 @@ class InvoiceCheck(models.Model):
                 condition=Q(passed=False, stale=False),
                 name="invoice_check_not_ready",
             ),
+            # What a page checks again first (stored_checks.pending): stale, or at the recheck day.
+            models.Index(fields=["practice"], condition=Q(stale=True), name="invoice_check_stale"),
             models.Index(fields=["practice", "recheck_on"], name="invoice_check_recheck_on"),
         ]
 
@@ -310,3 +312,7 @@ class InvoiceCheckProblem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.field}: {self.message}"
+
+    @property
+    def error(self) -> str:  # named as rules.Problem names it, so templates show either
+        return self.message

@@ -2,7 +2,7 @@
 (checking.facts_for_queryset and DatabaseKnowledge). Each save is one UPDATE of the affected checks,
 connected in HealthcodeConfig.ready; billing and the set-up apps know nothing of it.
 
-- an invoice saved (its lines are written through the invoice's services, which save the invoice:
+- an invoice saved (a candidate without a check gets a stale one, so pages find it; its lines are written through the invoice's services, which save the invoice:
   no receiver per line, and a line receiver would stop Django's fast bulk delete of lines);
   a change made with `update()` still shows, as an `updated_at` after the check (stored_checks.due);
 - the patient, the insurance relationship, the insurer contact, the practitioner's details, a location;
@@ -22,14 +22,14 @@ from openpractice.billing.models import Invoice
 from openpractice.coding.signals import reference_changed as reference_signal
 from openpractice.contacts.models import Contact
 from openpractice.healthcode import stored_checks
-from openpractice.healthcode.models import InvoiceCheck, MembershipCheck
+from openpractice.healthcode.models import MembershipCheck
 from openpractice.patients.models import Patient, PatientRelationship
 from openpractice.practices.models import Location
 
 
 def invoice_saved(sender, instance, raw=False, **kwargs) -> None:
     if not raw:
-        stored_checks.mark_stale(InvoiceCheck.objects.filter(invoice_id=instance.pk))
+        stored_checks.invoice_saved(instance)
 
 
 def _invoices_where(**lookup):

@@ -1,18 +1,25 @@
-"""Reads for Healthcode's pages: the exchange log, an invoice's submissions, bulk runs."""
+"""Reads for Healthcode's pages: the exchange log, an invoice's submissions, bulk runs, the
+"Not ready to submit" view and its count (from the stored checks, stored_checks.py)."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
 import json
-from collections import Counter
+import re
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from openpractice.billing import selectors as billing_selectors
-from openpractice.healthcode.checking import CheckResult, check_invoices
-from openpractice.healthcode.models import ApiExchange, Submission, SubmissionState
+from openpractice.billing.models import Invoice
+from openpractice.healthcode import stored_checks
+from openpractice.healthcode.models import (
+    ApiExchange,
+    InvoiceCheck,
+    InvoiceCheckProblem,
+    Submission,
+    SubmissionState,
+)
 
 PAGE_SIZE = 50
 
@@ -60,16 +67,82 @@ def submissions_of(*, practice, invoice) -> QuerySet[Submission]:
 
 def not_ready_candidates(*, practice, practitioner_id: int | None = None) -> QuerySet:
     """What could go to Healthcode now (insurer invoices not sent, or failed); one practitioner's when given."""
-    candidates = billing_selectors.submittable_candidates(practice=practice)
-    return candidates.filter(practitioner_id=practitioner_id) if practitioner_id else candidates
+    return stored_checks.candidates(practice=practice, practitioner_id=practitioner_id)
 
 
-def not_ready(*, practice, limit: int = 500, practitioner_id: int | None = None) -> list[tuple]:
-    """(invoice, CheckResult) for the insurer invoices that could go to Healthcode now but fail the
-    pre-submission check: the list's "Not ready to submit" view (of the first `limit` candidates)."""
-    candidates = not_ready_candidates(practice=practice, practitioner_id=practitioner_id)
-    results: dict[int, CheckResult] = check_invoices(practice=practice, queryset=candidates)
-    return [(invoice, results[invoice.pk]) for invoice in candidates[:limit] if not results[invoice.pk].passed]
+def _not_ready_checks(*, practice, practitioner_id: int | None = None) -> QuerySet[InvoiceCheck]:
+    """Stored checks that failed and still hold, of bills that could go to Healthcode now. A stale
+    check is left out: it is being checked again (stored_checks.pending), and the page says how many."""
+    checks = InvoiceCheck.objects.filter(stored_checks.CANDIDATE_CHECK, practice=practice, passed=False, stale=False)
+    return checks.filter(invoice__practitioner_id=practitioner_id) if practitioner_id else checks
+
+
+class BadCursor(ValueError):
+    """A "Not ready" page link that names no page: the first page is shown instead, saying so."""
+
+
+_CURSOR = re.compile(r"^(\d{4}-\d{2}-\d{2})\.(\d{1,18})$")
+
+
+def parse_cursor(text: str | None) -> tuple[dt.date, int] | None:
+    """`YYYY-MM-DD.id`, the last bill of the page before: (date, id); None for the first page."""
+    if not text:
+        return None
+    found = _CURSOR.match(text.strip())
+    if found is None:
+        raise BadCursor(text)
+    try:
+        return dt.date.fromisoformat(found[1]), int(found[2])
+    except ValueError:
+        raise BadCursor(text) from None
+
+
+def cursor_of(check: InvoiceCheck) -> str:
+    return f"{check.invoice_date.isoformat()}.{check.invoice_id}"
+
+
+@dataclasses.dataclass
+class NotReadyRow:
+    invoice: Invoice
+    problems: list[InvoiceCheckProblem]  # every blocking problem, in the check's order
+
+    @property
+    def errors(self) -> list[InvoiceCheckProblem]:
+        return self.problems
+
+
+@dataclasses.dataclass
+class NotReadyPage:
+    rows: list[NotReadyRow]
+    next_cursor: str  # "" on the last page
+    count: int  # every bill not ready (checked and still true), not only this page's
+
+
+def not_ready_page(
+    *, practice, practitioner_id: int | None = None, after: tuple[dt.date, int] | None = None, limit: int = PAGE_SIZE
+) -> NotReadyPage:
+    """The "Not ready to submit" view, newest first, `limit` bills after the cursor, each with its
+    reasons: three queries whatever the number of bills (the page with its invoices, the problems
+    of the page, the count)."""
+    checks = _not_ready_checks(practice=practice, practitioner_id=practitioner_id)
+    page = checks
+    if after is not None:
+        day, invoice_id = after
+        # The leading <= gives the database a range start on the index (invoice_check_not_ready).
+        page = page.filter(
+            Q(invoice_date__lte=day) & (Q(invoice_date__lt=day) | Q(invoice_date=day, invoice_id__lt=invoice_id))
+        )
+    found = list(
+        page.select_related("invoice__patient", "invoice__insurer_contact__insurer")
+        .prefetch_related(Prefetch("problems", queryset=InvoiceCheckProblem.objects.order_by("position")))
+        .order_by("-invoice_date", "-invoice_id")[: limit + 1]
+    )
+    shown = found[:limit]
+    return NotReadyPage(
+        rows=[NotReadyRow(invoice=check.invoice, problems=list(check.problems.all())) for check in shown],
+        next_cursor=cursor_of(shown[-1]) if len(found) > limit else "",
+        count=len(found) if after is None and len(found) <= limit else checks.count(),
+    )
 
 
 @dataclasses.dataclass
@@ -81,17 +154,16 @@ class NotReady:
 
 
 def not_ready_summary(*, practice, practitioner_id: int | None = None, reasons: int = 3) -> NotReady:
-    """The "Not ready to submit" view counted, with why: the check run over every candidate (a
-    handful of queries however many bills, checking.check_invoices) and each blocking problem
-    counted once per bill, by its field and words."""
-    candidates = not_ready_candidates(practice=practice, practitioner_id=practitioner_id)
-    results = check_invoices(practice=practice, queryset=candidates)
-    failing = [result for result in results.values() if not result.passed]
-    why: Counter[tuple[str, str]] = Counter()
-    for result in failing:
-        why.update({(problem.field, problem.error) for problem in result.errors})
-    top = sorted(why.items(), key=lambda item: (-item[1], item[0]))[:reasons]
-    return NotReady(count=len(failing), reasons=[(field, error, n) for (field, error), n in top])
+    """The "Not ready to submit" view counted, with why, from the stored checks: each blocking
+    problem counted once per bill, by its field and words. Two queries whatever the number of bills."""
+    checks = _not_ready_checks(practice=practice, practitioner_id=practitioner_id)
+    why = (
+        InvoiceCheckProblem.objects.filter(stored_check__in=checks)
+        .values_list("field", "message")
+        .annotate(bills=Count("stored_check", distinct=True))
+        .order_by("-bills", "field", "message")[:reasons]
+    )
+    return NotReady(count=checks.count(), reasons=[(field, message, n) for field, message, n in why])
 
 
 # A bulk run whose queueing made no progress for this long, unfinished, was cut short (a crash).

@@ -25,7 +25,7 @@ from django.utils import timezone
 from django_tasks import task
 
 from openpractice.billing import selectors as billing_selectors
-from openpractice.billing.models import Invoice
+from openpractice.billing.models import BillTo, HealthcodeStatus, Invoice, RecordStatus
 from openpractice.db import bulk
 from openpractice.healthcode import rules
 from openpractice.healthcode.checking import DatabaseKnowledge, check_many, facts_for_queryset
@@ -37,6 +37,15 @@ INLINE_LIMIT = 200  # a page checks this many due bills itself; more go to the r
 QUEUED_FOR_SECONDS = 60  # a practice's recheck task is queued at most once in this long
 
 _PROBLEM_COLUMNS = ("stored_check_id", "position", "code", "field", "message", "fix", "line")
+
+
+# A stored check's invoice is a candidate: billing_selectors.submittable_candidates, as a filter on
+# the join (the "Not ready" view walks the checks' own index; tests hold the two equal).
+CANDIDATE_CHECK = (
+    Q(invoice__bill_to=BillTo.INSURER)
+    & ~Q(invoice__record_status=RecordStatus.VOID)
+    & Q(invoice__healthcode_status__in=[HealthcodeStatus.NOT_SUBMITTED, HealthcodeStatus.FAILED])
+)
 
 
 def candidates(*, practice, practitioner_id: int | None = None) -> QuerySet[Invoice]:
@@ -142,11 +151,28 @@ def queue_recheck(*, practice) -> bool:
     return True
 
 
+def pending(*, practice, practitioner_id: int | None = None, today: dt.date | None = None) -> QuerySet[InvoiceCheck]:
+    """The stored checks of candidates marked stale or at their recheck day: what a page checks
+    again, read from the checks' own indexes (never a walk over every candidate). A candidate
+    saved gets a stale check row (receivers.invoice_saved); one that became a candidate without a
+    save, or an invoice changed with update(), is found by `due`, on the schedule."""
+    today = today or timezone.localdate()
+    checks = InvoiceCheck.objects.filter(CANDIDATE_CHECK, practice=practice).filter(
+        Q(stale=True) | Q(recheck_on__lte=today)
+    )
+    return checks.filter(invoice__practitioner_id=practitioner_id) if practitioner_id else checks
+
+
 def refresh(*, practice, practitioner_id: int | None = None) -> int:
-    """Bring the stored checks a page is about to read up to date: up to INLINE_LIMIT due bills
-    are checked now; beyond that the recheck task is queued. How many remain to be checked."""
-    scope = due(practice=practice, practitioner_id=practitioner_id)
-    ids = list(scope.order_by("pk").values_list("pk", flat=True)[: INLINE_LIMIT + 1])
+    """Bring the stored checks a page is about to read up to date: up to INLINE_LIMIT pending bills
+    are checked now; beyond that the recheck task is queued. How many remain to be checked. A
+    practice with no stored check yet (just upgraded) has every candidate due."""
+    scope: QuerySet  # of invoice ids
+    if InvoiceCheck.objects.filter(practice=practice).exists():
+        scope = pending(practice=practice, practitioner_id=practitioner_id).values_list("invoice_id", flat=True)
+    else:
+        scope = due(practice=practice, practitioner_id=practitioner_id).values_list("pk", flat=True)
+    ids = list(scope.order_by()[: INLINE_LIMIT + 1])
     if not ids:
         return 0
     if len(ids) <= INLINE_LIMIT:
@@ -168,6 +194,36 @@ def queue_due_rechecks() -> int:
 # -- marking stale (receivers.py and coding.signals.reference_changed) --------------------------
 def mark_stale(checks: QuerySet[InvoiceCheck]) -> int:
     return checks.update(stale=True, stale_at=timezone.now())
+
+
+def invoice_saved(invoice: Invoice) -> None:
+    """An invoice was saved: its check is stale. A candidate without a check gets a stale row, so
+    pages find it through `pending` (one upsert); any other invoice, one UPDATE."""
+    candidate = (
+        invoice.bill_to == BillTo.INSURER
+        and invoice.record_status != RecordStatus.VOID
+        and invoice.healthcode_status in (HealthcodeStatus.NOT_SUBMITTED, HealthcodeStatus.FAILED)
+    )
+    if not candidate:
+        mark_stale(InvoiceCheck.objects.filter(invoice_id=invoice.pk))
+        return
+    now = timezone.now()
+    InvoiceCheck.objects.bulk_create(
+        [
+            InvoiceCheck(
+                invoice_id=invoice.pk,
+                practice_id=invoice.practice_id,
+                passed=False,
+                invoice_date=invoice.invoice_date,
+                checked_at=now,
+                stale=True,
+                stale_at=now,
+            )
+        ],
+        update_conflicts=True,
+        unique_fields=["invoice"],
+        update_fields=["stale", "stale_at"],
+    )
 
 
 def mark_invoices_stale(invoices: QuerySet[Invoice]) -> int:

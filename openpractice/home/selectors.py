@@ -17,6 +17,7 @@ from django.utils import timezone
 from openpractice.billing import selectors as billing_selectors
 from openpractice.billing.models import BillTo, HealthcodeStatus, RecordStatus
 from openpractice.healthcode import selectors as healthcode_selectors
+from openpractice.healthcode import stored_checks
 from openpractice.practices.roles import Capability
 from openpractice.remittances import selectors as remittance_selectors
 from openpractice.reports import selectors as report_selectors
@@ -79,6 +80,7 @@ class DayOfWork:
     failed: Figure
     not_ready: Figure
     not_ready_reasons: list[tuple[str, str, int]]
+    rechecking: int  # bills whose pre-submission check is being run again: not counted in not_ready yet
     review: Figure | None  # remittance lines nobody could match: the practice's, not a practitioner's
     shortfalls: Figure
     old_debt: list[Figure]  # insurer debt over 90 days, by insurer
@@ -137,6 +139,8 @@ def day_of_work(*, practice, scope: Scope, today: dt.date | None = None) -> DayO
         url=_url("billing:list", scope.query(healthcode_status=HealthcodeStatus.FAILED, record_status="issued")),
     )
 
+    # The stored checks first: a few due bills are checked now, more by the recheck task (counted).
+    rechecking = stored_checks.refresh(practice=practice, practitioner_id=who)
     summary = healthcode_selectors.not_ready_summary(practice=practice, practitioner_id=who)
     not_ready = Figure(
         label="Not ready to submit", count=summary.count, url=_url("billing:list", scope.query(view="not_ready"))
@@ -175,6 +179,7 @@ def day_of_work(*, practice, scope: Scope, today: dt.date | None = None) -> DayO
         failed=failed,
         not_ready=not_ready,
         not_ready_reasons=summary.reasons,
+        rechecking=rechecking,
         review=review,
         shortfalls=shortfalls,
         old_debt=old_debt,

@@ -24,44 +24,8 @@ from openpractice.healthcode import rules, stored_checks
 from openpractice.healthcode.models import InvoiceCheck, InvoiceCheckProblem, MembershipCheck, MembershipOutcome
 from openpractice.home.management.commands.seed_demo import DEMO_PRACTICE
 from openpractice.patients.models import Patient
-from openpractice.practices.models import Location, Membership, Practice
-from openpractice.products.models import Product
-
-TODAY = dt.date.today()
-
-
-class Demo:
-    """The demo practice's set-up (no year of history) and a way to raise insurer bills in it."""
-
-    def __init__(self):
-        call_command("seed_demo", "--quiet-if-exists", "--no-history")
-        self.practice = Practice.objects.get(name=DEMO_PRACTICE)
-        self.patel = Membership.objects.get(practice=self.practice, user__email__startswith="dr.patel")
-        self.sample = Membership.objects.get(practice=self.practice, user__email__startswith="dr.sample")
-
-    def bill(self, *, last="Bennett", diagnosis="M17.1", day=None, who=None, issue=True) -> Invoice:
-        patient = Patient.objects.get(practice=self.practice, last_name=last)
-        insurance = next(r for r in patient.relationships.all() if r.relationship_type == "insurance")
-        day = day or TODAY
-        invoice = billing.create_invoice(
-            practice=self.practice,
-            data={
-                "bill_to": "insurer",
-                "patient": patient,
-                "insurance": insurance,
-                "practitioner": who or self.patel,
-                "invoice_date": min(day, TODAY),
-                "primary_diagnosis": diagnosis,
-            },
-            lines=[
-                {
-                    "product": Product.objects.get(practice=self.practice, name="Initial consultation"),
-                    "service_date": day,
-                    "quantity": 1,
-                }
-            ],
-        )
-        return billing.issue_invoice(invoice=invoice) if issue else invoice
+from openpractice.practices.models import Location, Practice
+from tests.healthcode.demo_bills import TODAY, Demo
 
 
 @pytest.fixture
@@ -273,7 +237,7 @@ def test_refresh_queues_the_task_when_many_are_due(demo, monkeypatch, django_cap
     with django_capture_on_commit_callbacks(execute=True) as queued:
         assert stored_checks.refresh(practice=demo.practice) == len(bills)
         assert stored_checks.refresh(practice=demo.practice) == len(bills)  # queued once, not per page
-    assert len(queued) == 1 and not InvoiceCheck.objects.exists()
+    assert len(queued) == 1 and not InvoiceCheck.objects.filter(stale=False).exists()
     task = DBTaskResult.objects.get()
     assert task.task_path == "openpractice.healthcode.stored_checks.recheck_due_bills"
     assert stored_checks.recheck_due_bills.call(demo.practice.pk) == len(bills)
@@ -302,3 +266,22 @@ def test_the_recheck_command(demo):
         call_command("recheck_bills", "--practice", "0")
     with pytest.raises(CommandError, match="--batch must be 1 or more"):
         call_command("recheck_bills", "--batch", "0")
+
+
+def test_a_saved_candidate_gets_a_stale_check_a_page_finds(demo):
+    invoice = demo.bill()
+    check = InvoiceCheck.objects.get(pk=invoice.pk)
+    assert check.stale and not check.passed
+    assert list(stored_checks.pending(practice=demo.practice).values_list("invoice_id", flat=True)) == [invoice.pk]
+    _checked(demo, invoice)
+    assert not stored_checks.pending(practice=demo.practice).exists()
+    # Changed without a save: not pending (pages read only indexed rows), but due on the schedule.
+    Invoice.objects.filter(pk=invoice.pk).update(primary_diagnosis="", updated_at=timezone.now())
+    assert not stored_checks.pending(practice=demo.practice).exists() and due_ids(demo) == {invoice.pk}
+
+
+def test_a_practice_with_no_stored_check_has_every_candidate_checked(demo):
+    bills = [demo.bill(), demo.bill(diagnosis="")]
+    InvoiceCheck.objects.all().delete()  # as just after the upgrade that added stored checks
+    assert stored_checks.refresh(practice=demo.practice) == 0
+    assert InvoiceCheck.objects.filter(pk__in=[b.pk for b in bills], stale=False).count() == 2

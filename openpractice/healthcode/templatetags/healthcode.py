@@ -23,15 +23,14 @@ from django.utils.http import urlencode
 
 from openpractice.billing import selectors as billing_selectors
 from openpractice.billing.models import HealthcodeStatus, RecordStatus
-from openpractice.healthcode import selectors, services
+from openpractice.healthcode import selectors, services, stored_checks
 from openpractice.healthcode import submission as hc
 from openpractice.healthcode.checking import check_invoice
 from openpractice.practices.roles import Capability
 
 register = template.Library()
 
-# The "Not ready to submit" view shows this many of the invoices that fail the check.
-NOT_READY_SHOWN = 200
+NOT_READY_PAGE_SIZE = 50  # bills on a page of the "Not ready to submit" view
 
 FIX_LINKS = {
     "invoice": lambda i: reverse("billing:edit", args=[i.pk]),
@@ -177,26 +176,43 @@ def invoice_list_submit_selected(context):
 
 @register.inclusion_tag("healthcode/_not_ready.html", takes_context=True)
 def invoices_not_ready(context):
+    """The stored checks that fail, a page at a time (`?after=YYYY-MM-DD.id`), with the number of
+    bills still being checked again. Bills due a check are checked first when few (stored_checks.refresh:
+    the one write this view makes, to its own stored answers)."""
+    request = context.get("request")
     practice = _practice(context)
+    if practice is None:
+        return {"rows": [], "count": 0}
     filters = context.get("filters") or {}  # the invoice list's, read from its GET: a practitioner's own
-    rows = (
-        selectors.not_ready(practice=practice, practitioner_id=filters.get("practitioner_id"))
-        if practice is not None
-        else []
+    practitioner_id = filters.get("practitioner_id")
+    bad_cursor = False
+    try:
+        after = selectors.parse_cursor(request.GET.get("after") if request else None)
+    except selectors.BadCursor:
+        after, bad_cursor = None, True
+    rechecking = stored_checks.refresh(practice=practice, practitioner_id=practitioner_id)
+    page = selectors.not_ready_page(
+        practice=practice, practitioner_id=practitioner_id, after=after, limit=NOT_READY_PAGE_SIZE
     )
-    membership = getattr(context.get("request"), "membership", None)
-    shown = [
+    membership = getattr(request, "membership", None)
+    rows = [
         # The insurer's missing identifier is fixed in the directory, not on the invoice: its link here.
         (
-            invoice,
-            result,
-            problem_rows(invoice, [p for p in result.errors[:3] if p.fix == "insurer"], membership=membership),
+            row.invoice,
+            row,
+            problem_rows(row.invoice, [p for p in row.problems[:3] if p.fix == "insurer"], membership=membership),
         )
-        for invoice, result in rows[:NOT_READY_SHOWN]
+        for row in page.rows
     ]
+    base = {"view": "not_ready", **({"practitioner": practitioner_id} if practitioner_id else {})}
     return {
-        "rows": shown,
-        "count": len(rows),
-        "can_bill": _can_bill(context.get("request")),
+        "rows": rows,
+        "count": page.count,
+        "rechecking": rechecking,
+        "bad_cursor": bad_cursor,
+        "paged": after is not None,
+        "first_url": f"?{urlencode(base)}",
+        "next_url": f"?{urlencode({**base, 'after': page.next_cursor})}" if page.next_cursor else "",
+        "can_bill": _can_bill(request),
         "csrf_token": context.get("csrf_token"),
     }
