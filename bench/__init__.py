@@ -20,6 +20,7 @@ MODULES = [
     "bench.remittances",
     "bench.parsers",
     "bench.reliability",
+    "bench.http_mix",
 ]
 REGISTRY: dict[str, Callable[[], list[dict]]] = {}
 

@@ -15,7 +15,9 @@ On PostgreSQL, in the database bench/scale_data.py builds (1,000,000 invoices, 2
 
 Prints a table and writes bench/results/scale-*.json.
 
-    python -m bench scale [--rebuild] [--rounds 20] [--users 20] [--scale-seconds 60] [--no-load]
+    python -m bench scale [--rebuild] [--rounds 20] [--users 20] [--scale-seconds 60] [--no-load] [--explain]
+
+The JSON keeps each page's slowest statement and its time (with --explain, its plan as run).
 """
 
 from __future__ import annotations
@@ -161,7 +163,30 @@ def timed(measure, rounds: int, budget: float) -> list[float]:
     return times
 
 
-def measure_sql(page_list: list[Page], rounds: int, budget: float) -> dict[str, dict]:
+def slowest(statements: list[str], explain: bool) -> dict:
+    """The page's slowest statement (timed alone, once), and with `explain` its plan as run
+    (EXPLAIN ANALYZE, in a transaction rolled back): where a slow page's time goes."""
+    from django.db import connection, transaction
+
+    each = []
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            for sql in statements:
+                start = time.perf_counter()
+                cursor.execute(sql)
+                if cursor.description is not None:
+                    cursor.fetchall()
+                each.append(((time.perf_counter() - start) * 1000, sql))
+            ms, sql = max(each, key=lambda pair: pair[0])
+            found = {"slowest_ms": round(ms, 1), "slowest_sql": sql[:2000]}
+            if explain and sql.lstrip().upper().startswith("SELECT"):
+                cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
+                found["slowest_plan"] = [row[0] for row in cursor.fetchall()]
+        transaction.set_rollback(True)
+    return found
+
+
+def measure_sql(page_list: list[Page], rounds: int, budget: float, explain: bool = False) -> dict[str, dict]:
     from django.test import Client
 
     from openpractice.accounts.models import User
@@ -179,6 +204,7 @@ def measure_sql(page_list: list[Page], rounds: int, budget: float) -> dict[str, 
             "sql_p50_ms": statistics.median(times),
             "sql_p95_ms": percentile(times, 0.95),
             "sql_rounds": len(times),
+            **slowest(statements, explain),
         }
         print(
             f"  scale: SQL of {page.name}: {found[page.name]['sql_p50_ms']:.1f} ms, {queries} queries", file=sys.stderr
@@ -232,6 +258,11 @@ class Server:
                 pass
             time.sleep(0.3)
         raise TimeoutError(f"manage.py serve not answering after {timeout} s: {self.log.read_text()[-2000:]}")
+
+    def describe(self) -> str:
+        """What serve said it started (server, processes, threads)."""
+        lines = [line for line in self.log.read_text(errors="replace").splitlines() if "Serving" in line]
+        return lines[0].strip() if lines else ""
 
     def processes(self):
         import psutil
@@ -306,17 +337,27 @@ class CpuMeter:
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def _backends(self):
+        """This database's backends, and the parallel workers of a query one of them runs (whose
+        title names the backend's pid, not the database)."""
+        import re
+
         import psutil
 
         marker = f" {self.database} "
+        ours, helpers = [], []
         for process in psutil.process_iter(["name", "cmdline"]):
             try:
                 title = " ".join(process.info["cmdline"] or []) + " "
-                if process.info["name"] == "postgres" or title.startswith("postgres"):
-                    if marker in title:
-                        yield process
             except (psutil.Error, TypeError):
                 continue
+            if not title.startswith("postgres"):
+                continue
+            if marker in title:
+                ours.append(process)
+            elif found := re.search(r"parallel worker for PID (\d+)", title):
+                helpers.append((int(found.group(1)), process))
+        pids = {process.pid for process in ours}
+        return ours + [process for leader, process in helpers if leader in pids]
 
     def _sample(self) -> None:
         import psutil
@@ -456,6 +497,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--users", type=int, default=20, help="simulated staff in the load run")
     parser.add_argument("--scale-seconds", type=int, default=60, help="length of the load run")
     parser.add_argument("--no-load", action="store_true", help="skip the locust run")
+    parser.add_argument("--explain", action="store_true", help="keep the plan of each page's slowest statement")
     parser.add_argument("--database", default=DATABASE, help="the PostgreSQL database of the scale world")
     args = parser.parse_args(argv)
     if not args.no_load:
@@ -474,13 +516,14 @@ def main(argv: list[str]) -> int:
     found = targets()
     page_list = pages(found)
     load_before = os.getloadavg()[0]
-    sql = measure_sql(page_list, args.rounds, args.page_budget_seconds)
+    sql = measure_sql(page_list, args.rounds, args.page_budget_seconds, args.explain)
     folder = Path(tempfile.mkdtemp(prefix="openpractice-scale-"))
     server = Server(folder, args.database)
     try:
         server.wait_ready()
         http = measure_http(page_list, server.url, args.rounds, args.page_budget_seconds)
         load = None if args.no_load else run_load(page_list, server, args.users, args.scale_seconds, folder)
+        served_by = server.describe()
     finally:
         server.stop()
     rows = []
@@ -491,7 +534,7 @@ def main(argv: list[str]) -> int:
         rows.append(row)
     if load is not None:
         load["ok"] = load["p95_ms"] < LOAD_TARGET_MS and load["errors"] == 0
-    print_report(rows, load, sizes)
+    print_report(rows, load, sizes, served_by)
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"scale-{time.strftime('%Y%m%d-%H%M%S')}.json"
     path.write_text(
@@ -504,6 +547,7 @@ def main(argv: list[str]) -> int:
                 "load_average_at_start": load_before,
                 "load_average_at_end": os.getloadavg()[0],
                 "cores": os.cpu_count(),
+                "server": served_by,
                 "pages": rows,
                 "load": load,
             },
@@ -514,8 +558,9 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-def print_report(rows: list[dict], load: dict | None, sizes: Sizes) -> None:
+def print_report(rows: list[dict], load: dict | None, sizes: Sizes, served_by: str = "") -> None:
     print(f"\nscale: PostgreSQL, {sizes.invoices:,} invoices, {sizes.patients:,} patients, {sizes.codes:,} codes")
+    print(f"{served_by}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     headers = ["page", "HTTP p50", "HTTP p95", "SQL p50", "ratio", "queries", "target", "ok"]
     table = [
         [

@@ -136,14 +136,6 @@ def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     return value
 
 
-def usable_cores() -> int:
-    """The cores this process may run on (a container's or taskset's share, not the whole host's)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):  # not on Linux
-        return max(1, os.cpu_count() or 1)
-
-
 WEB_SERVERS = ("gunicorn", "waitress")
 
 
@@ -152,13 +144,12 @@ def web_server() -> str:
     return env_choice("WEB_SERVER", "gunicorn", WEB_SERVERS)
 
 
-def web_workers() -> int:
-    """WEB_WORKERS: web processes; by default one per usable core and one more, so a process
-    waiting on the database or a clearing house leaves every core busy."""
-    return env_int("WEB_WORKERS", usable_cores() + 1, minimum=1)
+def web_workers(default: int) -> int:
+    """WEB_WORKERS: web processes (the default depends on the database: manage.py serve)."""
+    return env_int("WEB_WORKERS", default, minimum=1)
 
 
-def web_threads(default: int = 4) -> int:
+def web_threads(default: int) -> int:
     """WEB_THREADS: threads in each web process (one request each)."""
     return env_int("WEB_THREADS", default, minimum=1)
 

@@ -1,4 +1,4 @@
-"""The production web server: gunicorn, several processes each with a few threads.
+"""The production web server: gunicorn, processes each with a few threads (`default_size`).
 
 `manage.py serve` (and so `make run`) starts it. The app is loaded once in the master process
 (preload) and the processes fork from it, sharing its memory; before each fork the master closes
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import os
 from typing import Any
 
 GRACEFUL_TIMEOUT_SECONDS = 8  # a request in flight gets this long to finish on SIGTERM
@@ -37,6 +38,25 @@ class ServerPlan:
         if self.server == "waitress":
             return f"waitress, 1 process × {self.threads} threads"
         return f"gunicorn, {self.workers} processes × {self.threads} threads"
+
+
+def default_size(*, server: str, engine: str) -> tuple[int, int]:
+    """(processes, threads) when WEB_WORKERS and WEB_THREADS are not set. On PostgreSQL one process
+    per core and one more (processes run Python in parallel; the extra one covers a process that
+    waits), four threads each (they fill the time a request waits on the database). SQLite takes
+    one writer at a time, and writers in several processes wait on each other by polling: there,
+    one process of eight threads got more requests through (bench/http_mix.py)."""
+    if server == "waitress" or engine.endswith("sqlite3"):
+        return 1, 8
+    return usable_cores() + 1, 4
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (a container's or taskset's share, not the whole host's)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not on Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def _before_fork(server: Any, worker: Any) -> None:

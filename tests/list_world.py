@@ -15,6 +15,16 @@ from openpractice.patients import keys
 from openpractice.patients.models import Patient
 from openpractice.practices.models import Membership
 from openpractice.practices.roles import Role
+from openpractice.products.models import Product
+from openpractice.remittances.models import (
+    Allocation,
+    AllocationKind,
+    BatchSource,
+    BatchStatus,
+    LineStatus,
+    RemittanceBatch,
+    RemittanceLine,
+)
 
 SURNAMES = ("Bennett", "Clarke", "Patel", "Robinson", "Benson", "Ahmed", "Okafor", "Walsh")
 STATUSES = (
@@ -34,6 +44,7 @@ class World:
     insurers: list[Contact]
     patients: list[Patient]
     invoices: list[Invoice]
+    batches: list[RemittanceBatch]
 
 
 def build_world(practice, *, invoices: int, patients: int | None = None, email: str = "") -> World:
@@ -99,4 +110,66 @@ def build_world(practice, *, invoices: int, patients: int | None = None, email: 
         for invoice in made
         if invoice.paid_total
     )
-    return World(practice, user, practitioner, insurers, people, made)
+    batches = _remittances(practice, [i for i in made if i.bill_to == BillTo.INSURER and i.number])
+    for n in range(max(2, invoices // 5)):
+        name = f"Procedure {n:03d}"
+        Product.objects.create(
+            practice=practice,
+            product_type="procedure",
+            name=name,
+            name_key=keys.name_key(name),
+            list_price=Decimal(100 + n),
+        )
+        contact = f"Dr Referrer {n:03d}"
+        Contact.objects.create(
+            practice=practice, contact_type="referrer", name=contact, name_key=keys.name_key(contact)
+        )
+    return World(practice, user, practitioner, insurers, people, made, batches)
+
+
+def _remittances(practice, insurer_bills: list[Invoice]) -> list[RemittanceBatch]:
+    """A remittance per five insurer bills, each line paid (part-paid on every third, the rest a
+    shortfall), waiting for review (every fourth), with the ledger's payments."""
+    batches = []
+    for start in range(0, len(insurer_bills), 5):
+        bills = insurer_bills[start : start + 5]
+        batch = RemittanceBatch.objects.create(
+            practice=practice,
+            source=BatchSource.CLEARING_HOUSE,
+            external_id=f"REM{start:06d}",
+            insurer_name=bills[0].insurer_contact.name,
+            payment_reference=f"BACS{start:06d}",
+            payment_date=bills[0].invoice_date + dt.timedelta(days=25),
+            payment_amount=sum((b.total for b in bills), Decimal("0.00")),
+            raw_payload="{}",
+            status=BatchStatus.POSTED,
+        )
+        batches.append(batch)
+        for sequence, bill in enumerate(bills, start=1):
+            review = (start + sequence) % 4 == 0
+            paid = bill.total if sequence % 3 else bill.total - Decimal("20.00")
+            line = RemittanceLine.objects.create(
+                practice=practice,
+                batch=batch,
+                sequence=sequence,
+                invoice_number=bill.number,
+                patient_name=f"{bill.patient.first_name} {bill.patient.last_name}",
+                amount_invoiced=bill.total,
+                amount_paid=paid,
+                shortfall=bill.total - paid,
+                status=LineStatus.REVIEW if review else LineStatus.ALLOCATED,
+                problem="No invoice with this number and amount" if review else "",
+                invoice=None if review else bill,
+            )
+            if not review:
+                Allocation.objects.create(
+                    practice=practice,
+                    invoice=bill,
+                    remittance_line=line,
+                    kind=AllocationKind.INSURER_PAYMENT,
+                    amount=paid,
+                    shortfall=bill.total - paid,
+                    insurer_contact=bill.insurer_contact,
+                    posted_on=batch.payment_date,
+                )
+    return batches

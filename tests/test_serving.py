@@ -17,7 +17,7 @@ import httpx
 import pytest
 from gunicorn.config import KNOWN_SETTINGS
 
-from openpractice import env, serving
+from openpractice import serving
 from openpractice.env import ConfigurationError
 from openpractice.practices.management.commands.serve import plan_from
 
@@ -32,23 +32,33 @@ def web_env(monkeypatch):
     return monkeypatch
 
 
-def _plan(**options):
-    return plan_from({"host": "127.0.0.1", "port": 8000, **options})
+POSTGRESQL = "django.db.backends.postgresql"
+SQLITE = "django.db.backends.sqlite3"
 
 
-def test_defaults_are_gunicorn_sized_to_the_machine(web_env):
+def _plan(engine=POSTGRESQL, **options):
+    return plan_from({"host": "127.0.0.1", "port": 8000, **options}, engine=engine)
+
+
+def test_on_postgresql_a_process_per_core_and_one_more(web_env):
     plan = _plan()
     assert plan.server == "gunicorn"
-    assert plan.workers == env.usable_cores() + 1
+    assert plan.workers == serving.usable_cores() + 1
     assert plan.threads == 4
     assert plan.access_log is False
 
 
-def test_environment_sizes_the_server(web_env):
+def test_on_sqlite_one_process_of_eight_threads(web_env):
+    plan = _plan(SQLITE)
+    assert (plan.server, plan.workers, plan.threads) == ("gunicorn", 1, 8)
+
+
+@pytest.mark.parametrize("engine", [POSTGRESQL, SQLITE])
+def test_environment_sizes_the_server(web_env, engine):
     web_env.setenv("WEB_WORKERS", "5")
     web_env.setenv("WEB_THREADS", "2")
     web_env.setenv("WEB_ACCESS_LOG", "true")
-    plan = _plan()
+    plan = _plan(engine)
     assert (plan.workers, plan.threads, plan.access_log) == (5, 2, True)
     assert plan.describe() == "gunicorn, 5 processes × 2 threads"
 

@@ -83,6 +83,7 @@ def practice_a(practice, make_member, insurer_contact):
     from openpractice.practices.models import Membership
     from openpractice.practices.services import create_location, invite_member
     from openpractice.products.models import ContractPrice
+    from openpractice.receivables.models import ChaseRun
     from openpractice.remittances.models import FetchRun, PendingImport
 
     world = World(practice, make_member, insurer_contact, last="Quuxley")
@@ -142,6 +143,7 @@ def practice_a(practice, make_member, insurer_contact):
         expires_at=timezone.now() + dt.timedelta(hours=1),
     )
     fetch_run = FetchRun.objects.create(practice=practice, status="failed", error="Quuxley unreachable")
+    chase_run = ChaseRun.objects.create(practice=practice, run_on=dt.date(2026, 1, 5))
     exchange = ApiExchange.objects.create(
         practice=practice,
         endpoint="claims",
@@ -169,6 +171,7 @@ def practice_a(practice, make_member, insurer_contact):
         "exchange_id": exchange.pk,
         "pending_id": pending.pk,
         "run_id": fetch_run.pk,
+        "chase_run_id": chase_run.pk,
         "invitation_id": invitation.pk,
         "system": "ccsd",
         "code": code.code,

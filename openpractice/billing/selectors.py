@@ -13,10 +13,11 @@ import datetime as dt
 from decimal import Decimal
 
 from django.core import signing
-from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
 from openpractice.billing.models import (
+    OWING,
     BillTo,
     HealthcodeStatus,
     Invoice,
@@ -64,9 +65,7 @@ def _filtered(
 ) -> QuerySet[Invoice]:
     qs = invoices(practice=practice)
     if owing:  # issued and not settled: the rows of the aged-debt report
-        qs = qs.filter(record_status=RecordStatus.ISSUED).filter(
-            ~Q(total=F("paid_total") + F("credited_total") + F("written_off_total"))
-        )
+        qs = qs.filter(record_status=RecordStatus.ISSUED).filter(OWING)
     if bill_to in BillTo.values:
         qs = qs.filter(bill_to=bill_to)
     if healthcode_status in HealthcodeStatus.values:
@@ -212,7 +211,7 @@ def invoice_page(
         rows = rows[:page_size]
         older = _cursor(rows[-1]) if more_older else None
         newer = _cursor(rows[0]) if forwards and rows else None
-    count, capped = _capped_count(parts) if (older or newer) else (len(rows), False)
+    count, capped = _capped_count(parts)  # always: the page's queries are the same on every page
     return InvoicePage(rows=rows, older=older, newer=newer, count=count, count_capped=capped)
 
 

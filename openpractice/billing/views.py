@@ -63,6 +63,7 @@ def invoice_list(request):
         {
             "page": page,
             "rows": page.rows if page else [],
+            "count": page.count if page else 0,
             "filter_query": _filter_query(request.GET),
             "view": view,
             "filters": filters,

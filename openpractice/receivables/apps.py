@@ -5,4 +5,4 @@ class ReceivablesConfig(AppConfig):
     name = "openpractice.receivables"
     label = "receivables"
     verbose_name = "Collections"
-    nav_entries = ((47, "Collections", "receivables:accounts", "manage_collections"),)
+    nav_entries = ((47, "Collections", "receivables:queue", "manage_collections"),)

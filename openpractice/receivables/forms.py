@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
+from openpractice.receivables.models import StageKey
 from openpractice.receivables.schedule import MERGE_FIELDS, Stage, field_name
 
 
@@ -57,3 +58,45 @@ class ScheduleForm(forms.Form):
             )
             for s in self.stages
         ]
+
+
+class QueueFilterForm(forms.Form):
+    stage = forms.ChoiceField(label="Next stage", required=False)
+    assigned = forms.ChoiceField(label="Worked by", required=False)
+    overdue = forms.BooleanField(label="Overdue only", required=False)
+
+    def __init__(self, *args, collectors: list[tuple[int, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        _choices(self, "stage", [("", "Any stage"), *StageKey.choices])
+        _choices(self, "assigned", [("", "Anyone"), ("none", "Nobody yet"), *[(str(i), n) for i, n in collectors]])
+
+
+def _choices(form: forms.Form, name: str, choices: list) -> None:
+    field = form.fields[name]
+    assert isinstance(field, forms.ChoiceField)
+    field.choices = choices
+
+
+class AssignForm(forms.Form):
+    assignee = forms.ChoiceField(label="Assign to", required=False)
+
+    def __init__(self, *args, collectors: list[tuple[int, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        _choices(self, "assignee", [("", "Nobody"), *[(str(i), n) for i, n in collectors]])
+
+
+class NoteForm(forms.Form):
+    note = forms.CharField(label="Note", widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
+
+
+class PromiseForm(forms.Form):
+    until = forms.DateField(label="Promised to pay by", widget=forms.DateInput(attrs={"type": "date"}))
+    amount = forms.CharField(label="Amount (£)", max_length=20, help_text="At most the balance.")
+
+
+class DisputeForm(forms.Form):
+    reason = forms.CharField(label="What the patient disputes", max_length=300)
+
+
+class ResolveForm(forms.Form):
+    outcome = forms.CharField(label="How the dispute was settled", max_length=2000)

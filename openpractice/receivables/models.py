@@ -51,3 +51,154 @@ class ChaseStage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_key_display()} at {self.days_overdue} days"
+
+
+class Debt(models.Model):
+    """The working state of one patient invoice that is being chased: who works it, and what
+    pauses its chase (a dispute; a promise to pay until a date). Made when first needed; an
+    invoice without one is simply open, unassigned and not paused."""
+
+    practice = models.ForeignKey("practices.Practice", on_delete=models.CASCADE, related_name="+", db_index=False)
+    invoice = models.OneToOneField("billing.Invoice", on_delete=models.CASCADE, related_name="debt")
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    disputed = models.BooleanField(default=False)
+    dispute_reason = models.CharField(max_length=300, blank=True)
+    promised_until = models.DateField("promised to pay by", null=True, blank=True)
+    promised_amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PracticeScopedQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["practice", "assigned_to"], name="debt_assigned")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(promised_amount__isnull=True) | Q(promised_amount__gt=0), name="debt_promise_positive"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Debt on invoice {self.invoice_id}"
+
+
+class RunStatus(models.TextChoices):
+    REVIEW = "review", "Waiting for review"
+    SENT = "sent", "Sent"
+
+
+class ChaseRun(models.Model):
+    """One day's chase for a practice: what each debt needs, for a biller to review and send."""
+
+    practice = models.ForeignKey("practices.Practice", on_delete=models.CASCADE, related_name="+", db_index=False)
+    run_on = models.DateField("run on")
+    status = models.CharField(max_length=8, choices=RunStatus.choices, default=RunStatus.REVIEW)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    sent_at = models.DateTimeField(null=True, blank=True)
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = PracticeScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-run_on", "-id"]
+        # One run a day: running the chase again that day gives the same run.
+        constraints = [models.UniqueConstraint(fields=["practice", "run_on"], name="chase_run_once_a_day")]
+
+    def __str__(self) -> str:
+        return f"Chase run of {self.run_on:%d/%m/%Y}"
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", "Email"
+    LETTER = "letter", "Letter"
+
+
+class ItemOutcome(models.TextChoices):
+    PENDING = "", "Not sent yet"
+    EMAILED = "emailed", "Emailed"
+    TO_PRINT = "to_print", "Letter to print"
+    SKIPPED = "skipped", "Left out"
+    NOT_DUE = "not_due", "No longer due"
+
+
+class ChaseItem(models.Model):
+    practice = models.ForeignKey("practices.Practice", on_delete=models.CASCADE, related_name="+", db_index=False)
+    run = models.ForeignKey(ChaseRun, on_delete=models.CASCADE, related_name="items")
+    invoice = models.ForeignKey("billing.Invoice", on_delete=models.CASCADE, related_name="+")
+    patient = models.ForeignKey("patients.Patient", on_delete=models.CASCADE, related_name="+", db_index=False)
+    stage = models.CharField(max_length=16, choices=StageKey.choices)
+    channel = models.CharField(max_length=6, choices=Channel.choices)
+    balance = models.DecimalField(max_digits=12, decimal_places=2)
+    days_overdue = models.PositiveIntegerField()
+    outcome = models.CharField(max_length=8, choices=ItemOutcome.choices, blank=True, default=ItemOutcome.PENDING)
+
+    objects = PracticeScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["run", "id"]
+        constraints = [models.UniqueConstraint(fields=["run", "invoice"], name="chase_item_once_per_run")]
+
+
+class ActivityKind(models.TextChoices):
+    CHASE_SENT = "chase_sent", "Chase sent"
+    NOTE = "note", "Note"
+    ASSIGNED = "assigned", "Assigned"
+    PROMISE = "promise", "Promise to pay"
+    DISPUTE = "dispute", "Disputed"
+    DISPUTE_RESOLVED = "dispute_resolved", "Dispute resolved"
+
+
+class AccountActivity(models.Model):
+    """What happened on a patient's account, one row each, never edited or deleted: the chase's
+    sends, notes, assignments, promises and disputes."""
+
+    practice = models.ForeignKey("practices.Practice", on_delete=models.CASCADE, related_name="+", db_index=False)
+    patient = models.ForeignKey("patients.Patient", on_delete=models.CASCADE, related_name="+", db_index=False)
+    invoice = models.ForeignKey("billing.Invoice", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=16, choices=ActivityKind.choices)
+    stage = models.CharField(max_length=16, choices=StageKey.choices, blank=True)
+    channel = models.CharField(max_length=6, choices=Channel.choices, blank=True)
+    on_date = models.DateField("date")
+    detail = models.TextField(blank=True)
+    amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    chase_item = models.ForeignKey(
+        ChaseItem, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
+
+    objects = PracticeScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["practice", "patient", "created_at"], name="activity_of_patient")]
+        constraints = [
+            # A stage goes to a debt at most once, whatever runs, workers or clicks race.
+            models.UniqueConstraint(
+                fields=["invoice", "stage"], condition=Q(kind="chase_sent"), name="chase_stage_sent_once_per_debt"
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="chase_sent") | (~Q(stage="") & Q(invoice__isnull=False)),
+                name="activity_chase_names_stage_and_invoice",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on {self.on_date}"
+
+    def save(self, *args, **kwargs):
+        # Append-only: the activity is the account's record of what was sent and said.
+        if self.pk is not None:
+            raise ValueError("Account activity is never edited: record a new activity instead.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("Account activity is never deleted.")

@@ -18,14 +18,45 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any, cast
 
-from django.db.models import Case, Count, DecimalField, Exists, F, Min, OuterRef, Q, QuerySet, Sum, Value, When
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    DecimalField,
+    Exists,
+    F,
+    IntegerField,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from openpractice.billing.models import BillTo, Invoice, Payment, RecordStatus
+from openpractice.billing.models import BillTo, Invoice, Payment, PaymentOutcome, RecordStatus
 from openpractice.billing.money import format_gbp
 from openpractice.patients.models import Patient
-from openpractice.receivables.models import ChaseStage
+from openpractice.practices.models import Membership
+from openpractice.practices.roles import Capability, Role, role_can
+from openpractice.practices.tenancy import get_for_practice_or_404
+from openpractice.receivables import rules
+from openpractice.receivables.models import (
+    STAGE_ORDER,
+    AccountActivity,
+    ActivityKind,
+    ChaseItem,
+    ChaseRun,
+    ChaseStage,
+    Debt,
+    ItemOutcome,
+    StageKey,
+)
 from openpractice.receivables.schedule import DEFAULT_STAGES, Stage
 from openpractice.remittances.models import Allocation, AllocationKind
 
@@ -267,3 +298,306 @@ def preview_patients(*, practice, limit: int = 20) -> list[tuple[int, str]]:
     if owing:
         return owing
     return [(p.pk, p.full_name) for p in Patient.objects.filter(practice=practice).order_by("last_name", "id")[:limit]]
+
+
+@dataclasses.dataclass(frozen=True)
+class Candidate:
+    invoice_id: int
+    patient_id: int
+    email: str
+    stage: str
+    balance: Decimal
+    days_overdue: int
+
+
+def chase_candidates(*, practice, today: dt.date, invoice_ids=None) -> list[Candidate]:
+    """Every open debt of the practice that needs a stage today, and which: `rules.next_stage`
+    decided in one query for all of them. The schedule is known before the query, so each
+    "furthest stage sent" leads to a known next stage, days and gap: the query compares dates
+    (due on or before today less the stage's days), never does date arithmetic."""
+    stages = chase_schedule(practice=practice)
+    sent = AccountActivity.objects.filter(invoice=OuterRef("pk"), kind=ActivityKind.CHASE_SENT)
+    position = Case(
+        *[When(stage=key, then=Value(order)) for key, order in STAGE_ORDER.items()], output_field=IntegerField()
+    )
+    branches = []
+    for last in range(-1, len(STAGE_ORDER)):
+        following = rules.next_in_use(stages, last)
+        if following is None:
+            continue
+        when = Q(last_position__isnull=True) if last < 0 else Q(last_position=last)
+        when &= Q(due_on__lte=today - dt.timedelta(days=following.days_overdue))
+        if last >= 0:
+            when &= Q(last_sent_on__lte=today - dt.timedelta(days=rules.gap_days(stages, last, following)))
+        branches.append((when, following.key))
+    if not branches:
+        return []
+    held = Debt.objects.filter(invoice=OuterRef("pk")).filter(Q(disputed=True) | Q(promised_until__gte=today))
+    owing: Any = (
+        open_invoices(practice=practice)
+        .filter(total__gt=F("paid_total") + F("credited_total") + F("written_off_total"), written_off_total=0)
+        .exclude(payment_outcome=PaymentOutcome.WRITTEN_OFF)
+        .filter(~Exists(held))
+    )
+    if invoice_ids is not None:
+        owing = owing.filter(pk__in=list(invoice_ids))
+    found = (
+        owing.annotate(
+            due_on=DUE_ON,
+            open_balance=BALANCE,
+            last_position=Subquery(sent.values("invoice").annotate(m=Max(position)).values("m")[:1]),
+            last_sent_on=Subquery(sent.values("invoice").annotate(m=Max("on_date")).values("m")[:1]),
+        )
+        .annotate(next_stage=Case(*[When(when, then=Value(key)) for when, key in branches], output_field=CharField()))
+        .filter(Q(next_stage__isnull=False))
+        .order_by("due_on", "id")
+        .values("id", "patient_id", "patient__email", "next_stage", "due_on", "open_balance")
+    )
+    return [
+        Candidate(
+            invoice_id=r["id"],
+            patient_id=r["patient_id"],
+            email=r["patient__email"] or "",
+            stage=r["next_stage"],
+            balance=_pounds(r["open_balance"]),
+            days_overdue=(today - r["due_on"]).days,
+        )
+        for r in found
+    ]
+
+
+def chase_runs(*, practice) -> QuerySet[ChaseRun]:
+    return ChaseRun.objects.for_practice(practice).annotate(item_count=Count("items"))
+
+
+def run_items(*, run: ChaseRun) -> QuerySet[ChaseItem]:
+    return ChaseItem.objects.filter(practice_id=run.practice_id, run=run).select_related("invoice", "patient")
+
+
+def run_letters(*, run: ChaseRun) -> QuerySet[AccountActivity]:
+    """The letters a sent run left to print: the activity keeps each letter's text as sent."""
+    return (
+        AccountActivity.objects.filter(
+            practice_id=run.practice_id, chase_item__run=run, chase_item__outcome=ItemOutcome.TO_PRINT
+        )
+        .select_related("patient", "invoice")
+        .order_by("patient__last_name", "id")
+    )
+
+
+def activity_of(*, practice, patient_id: int | None = None, invoice_id: int | None = None):
+    found = AccountActivity.objects.for_practice(practice).select_related("invoice", "created_by")
+    if patient_id is not None:
+        found = found.filter(patient_id=patient_id)
+    if invoice_id is not None:
+        found = found.filter(invoice_id=invoice_id)
+    return found
+
+
+# -- the work queue -----------------------------------------------------------------------------
+
+QUEUE_PER_PAGE = 50
+
+
+def collectors(*, practice) -> list[tuple[int, str]]:
+    """Active members who can chase debts: (user id, name), for assigning."""
+    roles = [role for role in Role.values if role_can(role, Capability.MANAGE_COLLECTIONS)]
+    return list(
+        Membership.objects.filter(practice=practice, is_active=True, role__in=roles)
+        .order_by("user__full_name")
+        .values_list("user_id", "user__full_name")
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class QueueRow:
+    invoice_id: int
+    number: str
+    patient_id: int
+    patient_name: str
+    balance: Decimal
+    due_on: dt.date
+    days_overdue: int
+    next_stage: str | None  # StageKey; None: every stage in use was sent
+    action_on: dt.date | None  # when the next stage falls due
+    hold: str  # why the chase is paused ("" when it is not)
+    assigned_to: str
+
+    @property
+    def next_action(self) -> str:
+        if self.hold:
+            return self.hold
+        if self.next_stage is None:
+            return "Every stage sent: call the patient or write off"
+        return StageKey(self.next_stage).label
+
+    @property
+    def action_due(self) -> bool:
+        return not self.hold and self.action_on is not None and self.action_on <= timezone.localdate()
+
+
+@dataclasses.dataclass(frozen=True)
+class QueuePage:
+    rows: list[QueueRow]
+    number: int
+    pages: int
+    count: int
+
+
+def _annotated_debts(practice, stages) -> Any:
+    """Open patient debts with their chase state: due date, balance, furthest stage sent and when,
+    the next stage (from the furthest sent, as rules.next_in_use), holds and who works them."""
+    sent = AccountActivity.objects.filter(invoice=OuterRef("pk"), kind=ActivityKind.CHASE_SENT)
+    position = Case(
+        *[When(stage=key, then=Value(order)) for key, order in STAGE_ORDER.items()], output_field=IntegerField()
+    )
+    nexts = []
+    for last in range(-1, len(STAGE_ORDER)):
+        following = rules.next_in_use(stages, last)
+        if following is not None:
+            when = Q(last_position__isnull=True) if last < 0 else Q(last_position=last)
+            nexts.append(When(when, then=Value(following.key)))
+    owing: Any = open_invoices(practice=practice).filter(
+        total__gt=F("paid_total") + F("credited_total") + F("written_off_total")
+    )
+    return owing.annotate(
+        due_on=DUE_ON,
+        open_balance=BALANCE,
+        last_position=Subquery(sent.values("invoice").annotate(m=Max(position)).values("m")[:1]),
+        last_sent_on=Subquery(sent.values("invoice").annotate(m=Max("on_date")).values("m")[:1]),
+    ).annotate(next_stage=Case(*nexts, default=Value(""), output_field=CharField()))
+
+
+def work_queue(
+    *,
+    practice,
+    today: dt.date | None = None,
+    stage: str = "",
+    assigned: str = "",
+    overdue_only: bool = False,
+    page: int = 1,
+) -> QueuePage:
+    """Every open patient debt with its next action and when it is due, oldest first; filtered
+    by next stage, by who works it (a user id, or "none") and to the overdue. Two queries."""
+    today = today or timezone.localdate()
+    stages = chase_schedule(practice=practice)
+    debts = _annotated_debts(practice, stages)
+    if stage:
+        debts = debts.filter(Q(next_stage=stage))
+    if assigned == "none":
+        debts = debts.filter(Q(debt__isnull=True) | Q(debt__assigned_to__isnull=True))
+    elif assigned.isdigit():
+        debts = debts.filter(debt__assigned_to_id=int(assigned))
+    if overdue_only:
+        debts = debts.filter(Q(due_on__lt=today))
+    count = debts.count()
+    pages = max(1, -(-count // QUEUE_PER_PAGE))
+    number = min(max(page, 1), pages)
+    start = (number - 1) * QUEUE_PER_PAGE
+    rows = debts.order_by("due_on", "id").values(
+        "id",
+        "number",
+        "patient_id",
+        "patient__first_name",
+        "patient__last_name",
+        "open_balance",
+        "due_on",
+        "last_position",
+        "last_sent_on",
+        "next_stage",
+        "written_off_total",
+        "debt__disputed",
+        "debt__promised_until",
+        "debt__assigned_to__full_name",
+    )[start : start + QUEUE_PER_PAGE]
+    by_position = {s.position: s for s in stages}
+    return QueuePage(
+        rows=[_queue_row(r, stages, by_position, today) for r in rows], number=number, pages=pages, count=count
+    )
+
+
+def _queue_row(r: dict, stages: list[Stage], by_position: dict[int, Stage], today: dt.date) -> QueueRow:
+    following = next((s for s in stages if s.key == r["next_stage"]), None)
+    action_on = None
+    if following is not None:
+        action_on = r["due_on"] + dt.timedelta(days=following.days_overdue)
+        if r["last_sent_on"] is not None and r["last_position"] in by_position:
+            gap = rules.gap_days(stages, r["last_position"], following)
+            action_on = max(action_on, r["last_sent_on"] + dt.timedelta(days=gap))
+    promised = r["debt__promised_until"]
+    hold = (
+        "Disputed"
+        if r["debt__disputed"]
+        else f"Promised to pay by {promised:%-d %B %Y}"
+        if promised and promised >= today
+        else "Partly written off"
+        if r["written_off_total"]
+        else ""
+    )
+    return QueueRow(
+        invoice_id=r["id"],
+        number=r["number"],
+        patient_id=r["patient_id"],
+        patient_name=f"{r['patient__first_name']} {r['patient__last_name']}",
+        balance=_pounds(r["open_balance"]),
+        due_on=r["due_on"],
+        days_overdue=max((today - r["due_on"]).days, 0),
+        next_stage=r["next_stage"] or None,
+        action_on=action_on,
+        hold=hold,
+        assigned_to=r["debt__assigned_to__full_name"] or "",
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class DebtView:
+    invoice: Invoice
+    kind: str
+    debt: Debt | None
+    row: QueueRow | None  # None once nothing is owed
+    sent: list[AccountActivity]
+
+    @property
+    def kind_label(self) -> str:
+        return ItemKind.LABELS[self.kind]
+
+
+def patient_invoice(*, practice, invoice_id) -> Invoice:
+    """An issued patient invoice of the practice (another practice's, or an insurer's, is a 404)."""
+    found = Invoice.objects.filter(bill_to=BillTo.PATIENT, record_status=RecordStatus.ISSUED).select_related("patient")
+    return get_for_practice_or_404(found, practice, pk=invoice_id)
+
+
+def debt_view(*, practice, invoice: Invoice, today: dt.date | None = None) -> DebtView:
+    today = today or timezone.localdate()
+    stages = chase_schedule(practice=practice)
+    found = (
+        _annotated_debts(practice, stages)
+        .filter(pk=invoice.pk)
+        .values(
+            "id",
+            "number",
+            "patient_id",
+            "patient__first_name",
+            "patient__last_name",
+            "open_balance",
+            "due_on",
+            "last_position",
+            "last_sent_on",
+            "next_stage",
+            "written_off_total",
+            "debt__disputed",
+            "debt__promised_until",
+            "debt__assigned_to__full_name",
+        )
+        .first()
+    )
+    kinds: Any = Invoice.objects.filter(pk=invoice.pk)
+    kind = kinds.annotate(**item_fields()).values_list("item_kind", flat=True).first() or ItemKind.SELF_PAY
+    return DebtView(
+        invoice=invoice,
+        kind=kind,
+        debt=Debt.objects.filter(invoice=invoice).select_related("assigned_to").first(),
+        row=_queue_row(found, stages, {s.position: s for s in stages}, today) if found else None,
+        sent=list(activity_of(practice=practice, invoice_id=invoice.pk).filter(kind=ActivityKind.CHASE_SENT)),
+    )

@@ -2,13 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import datetime as dt
+from collections.abc import Collection, Sequence
+from decimal import Decimal
 
-from django.db import transaction
+from django.core.mail import EmailMessage
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 
+from openpractice.billing import services as billing
+from openpractice.billing.errors import BillingError
+from openpractice.billing.models import BillTo, Invoice, RecordStatus
+from openpractice.billing.money import parse_money
+from openpractice.receivables import selectors
 from openpractice.receivables.errors import ReceivablesError
-from openpractice.receivables.models import ChaseStage, StageKey
-from openpractice.receivables.schedule import TEMPLATE_FIELDS, Stage, check_template, field_name
+from openpractice.receivables.models import (
+    AccountActivity,
+    ActivityKind,
+    Channel,
+    ChaseItem,
+    ChaseRun,
+    ChaseStage,
+    Debt,
+    ItemOutcome,
+    RunStatus,
+    StageKey,
+)
+from openpractice.receivables.schedule import TEMPLATE_FIELDS, Stage, check_template, field_name, render_stage
 
 MAX_DAYS = 3650
 
@@ -64,3 +84,216 @@ def save_chase_schedule(*, practice, stages: Sequence[Stage], user=None) -> list
         )
         saved.append(row)
     return saved
+
+
+# -- chase runs ---------------------------------------------------------------------------------
+
+
+def create_chase_run(*, practice, today: dt.date | None = None, user=None) -> ChaseRun:
+    """Today's chase run: one item per debt that needs a stage (selectors.chase_candidates),
+    emailed where the patient has an email address, else a letter. Nothing is sent. Running it
+    again the same day gives the same run."""
+    today = today or timezone.localdate()
+    with transaction.atomic():
+        run, made = ChaseRun.objects.get_or_create(practice=practice, run_on=today, defaults={"created_by": user})
+        if not made:
+            return run
+        ChaseItem.objects.bulk_create(
+            ChaseItem(
+                practice=practice,
+                run=run,
+                invoice_id=c.invoice_id,
+                patient_id=c.patient_id,
+                stage=c.stage,
+                channel=Channel.EMAIL if c.email else Channel.LETTER,
+                balance=c.balance,
+                days_overdue=c.days_overdue,
+            )
+            for c in selectors.chase_candidates(practice=practice, today=today)
+        )
+    return run
+
+
+def _send_email(*, to: str, subject: str, body: str, reply_to: str) -> None:
+    EmailMessage(subject=subject, body=body, to=[to], reply_to=[reply_to] if reply_to else None).send()
+
+
+@transaction.atomic
+def send_chase_run(*, run: ChaseRun, include: Collection[int], user=None) -> dict[str, int]:
+    """Send the items of a reviewed run that the biller left ticked (`include`, item ids): each
+    still due is recorded as a chase_sent activity (the database refuses a stage twice for one
+    debt), emailed once the transaction commits or marked as a letter to print; the rest are
+    left out. As of the run's date, or today if later."""
+    run = ChaseRun.objects.select_for_update().get(pk=run.pk)
+    if run.status != RunStatus.REVIEW:
+        raise ReceivablesError("This chase run has been sent already.", field="status", code="wrong_status")
+    as_of = max(run.run_on, timezone.localdate())
+    items = list(run.items.filter(outcome=ItemOutcome.PENDING).select_related("patient"))
+    wanted = {i.pk for i in items} & set(include)
+    due = {
+        c.invoice_id: c.stage
+        for c in selectors.chase_candidates(
+            practice=run.practice, today=as_of, invoice_ids=[i.invoice_id for i in items if i.pk in wanted]
+        )
+    }
+    stages = {s.key: s for s in selectors.chase_schedule(practice=run.practice)}
+    fields_of: dict[int, dict[str, str]] = {}
+    for item in items:
+        if item.pk not in wanted:
+            item.outcome = ItemOutcome.SKIPPED
+        elif due.get(item.invoice_id) != item.stage:
+            item.outcome = ItemOutcome.NOT_DUE
+        else:
+            if item.patient_id not in fields_of:
+                fields_of[item.patient_id] = selectors.merge_fields(
+                    practice=run.practice, patient=item.patient, today=as_of
+                )
+            rendered = render_stage(stages[item.stage], fields_of[item.patient_id])
+            email = item.patient.email if item.channel == Channel.EMAIL else ""
+            channel = Channel.EMAIL if email else Channel.LETTER
+            try:
+                with transaction.atomic():
+                    AccountActivity.objects.create(
+                        practice=run.practice,
+                        patient_id=item.patient_id,
+                        invoice_id=item.invoice_id,
+                        kind=ActivityKind.CHASE_SENT,
+                        stage=item.stage,
+                        channel=channel,
+                        on_date=as_of,
+                        detail=f"{rendered.subject}\n\n{rendered.email}" if email else rendered.letter,
+                        amount=item.balance,
+                        chase_item=item,
+                        created_by=user,
+                    )
+            except IntegrityError:
+                item.outcome = ItemOutcome.NOT_DUE  # sent meanwhile (another run, another click)
+            else:
+                item.channel = channel
+                item.outcome = ItemOutcome.EMAILED if email else ItemOutcome.TO_PRINT
+                if email:
+                    message = {"to": email, "subject": rendered.subject, "body": rendered.email}
+                    transaction.on_commit(
+                        lambda m=message: _send_email(**m, reply_to=run.practice.email or ""),  # type: ignore[misc]
+                    )
+    ChaseItem.objects.bulk_update(items, ["outcome", "channel"])
+    run.status, run.sent_at, run.sent_by = RunStatus.SENT, timezone.now(), user
+    run.save(update_fields=["status", "sent_at", "sent_by"])
+    counts: dict[str, int] = {}
+    for item in items:
+        counts[item.outcome] = counts.get(item.outcome, 0) + 1
+    return counts
+
+
+# -- the work queue: a debt's owner, notes, promises and disputes -------------------------------
+
+MAX_PROMISE_DAYS = 365
+MAX_TEXT = 2000
+
+
+def _open_debt(invoice: Invoice) -> tuple[Invoice, Debt]:
+    """The invoice locked (billing's lock order: the invoice before what hangs off it) and its
+    debt row, made if it has none; refused unless it is an issued patient invoice."""
+    invoice = billing.lock_invoice(invoice.pk, invoice.practice_id)
+    if invoice.bill_to != BillTo.PATIENT or invoice.record_status != RecordStatus.ISSUED:
+        raise ReceivablesError(
+            "Only an issued patient invoice is a debt to work.", field="invoice", code="wrong_status"
+        )
+    debt, _ = Debt.objects.select_for_update().get_or_create(
+        invoice=invoice, defaults={"practice_id": invoice.practice_id}
+    )
+    return invoice, debt
+
+
+def _record(invoice: Invoice, kind: str, *, by, detail: str = "", amount: Decimal | None = None) -> AccountActivity:
+    return AccountActivity.objects.create(
+        practice_id=invoice.practice_id,
+        patient_id=invoice.patient_id,
+        invoice=invoice,
+        kind=kind,
+        on_date=timezone.localdate(),
+        detail=detail,
+        amount=amount,
+        created_by=by,
+    )
+
+
+def _text(value: str, *, field: str, label: str) -> str:
+    text = (value or "").strip()
+    if not text:
+        raise ReceivablesError(f"{label}: write something.", field=field, code="required")
+    if len(text) > MAX_TEXT:
+        raise ReceivablesError(f"{label}: at most {MAX_TEXT} characters.", field=field)
+    return text
+
+
+@transaction.atomic
+def assign_debt(*, invoice: Invoice, assignee_id: int | None, by=None) -> Debt:
+    """Give the debt to a member who can chase debts (None: nobody)."""
+    invoice, debt = _open_debt(invoice)
+    names = dict(selectors.collectors(practice=invoice.practice))
+    if assignee_id is not None and assignee_id not in names:
+        raise ReceivablesError(
+            "Assign to: choose someone in the practice who can chase debts.", field="assignee", code="invalid"
+        )
+    if debt.assigned_to_id == assignee_id:
+        return debt
+    debt.assigned_to_id = assignee_id
+    debt.save(update_fields=["assigned_to", "updated_at"])
+    _record(invoice, ActivityKind.ASSIGNED, by=by, detail=f"To {names[assignee_id]}" if assignee_id else "To nobody")
+    return debt
+
+
+@transaction.atomic
+def add_note(*, invoice: Invoice, text: str, by=None) -> AccountActivity:
+    invoice, _ = _open_debt(invoice)
+    return _record(invoice, ActivityKind.NOTE, by=by, detail=_text(text, field="note", label="Note"))
+
+
+@transaction.atomic
+def promise_to_pay(*, invoice: Invoice, until: dt.date, amount, by=None, today: dt.date | None = None) -> Debt:
+    """The patient promised `amount` by `until`: the chase pauses until then (rules.Holds)."""
+    invoice, debt = _open_debt(invoice)
+    today = today or timezone.localdate()
+    if invoice.balance <= 0:
+        raise ReceivablesError("Nothing is owed on this invoice.", field="amount", code="wrong_status")
+    try:
+        value = parse_money(amount, field="amount", label="Amount")
+    except BillingError as exc:
+        raise ReceivablesError(exc.message, field="amount") from None
+    if value <= 0 or value > invoice.balance:
+        raise ReceivablesError(
+            f"Amount: more than £0.00 and at most the balance of £{invoice.balance:.2f}.", field="amount"
+        )
+    if not isinstance(until, dt.date) or until < today or until > today + dt.timedelta(days=MAX_PROMISE_DAYS):
+        raise ReceivablesError(
+            f"Promised by: a date from today to {MAX_PROMISE_DAYS} days ahead.", field="until", code="invalid"
+        )
+    debt.promised_until, debt.promised_amount = until, value
+    debt.save(update_fields=["promised_until", "promised_amount", "updated_at"])
+    _record(invoice, ActivityKind.PROMISE, by=by, amount=value, detail=f"To pay by {until:%-d %B %Y}")
+    return debt
+
+
+@transaction.atomic
+def dispute_debt(*, invoice: Invoice, reason: str, by=None) -> Debt:
+    """The patient disputes the bill: the chase pauses until the dispute is resolved."""
+    invoice, debt = _open_debt(invoice)
+    if debt.disputed:
+        raise ReceivablesError("This debt is disputed already.", field="reason", code="wrong_status")
+    debt.disputed, debt.dispute_reason = True, _text(reason, field="reason", label="Reason")[:300]
+    debt.save(update_fields=["disputed", "dispute_reason", "updated_at"])
+    _record(invoice, ActivityKind.DISPUTE, by=by, detail=debt.dispute_reason)
+    return debt
+
+
+@transaction.atomic
+def resolve_dispute(*, invoice: Invoice, outcome: str, by=None) -> Debt:
+    """The dispute is settled: the chase carries on from where it stopped."""
+    invoice, debt = _open_debt(invoice)
+    if not debt.disputed:
+        raise ReceivablesError("This debt is not disputed.", field="outcome", code="wrong_status")
+    debt.disputed, debt.dispute_reason = False, ""
+    debt.save(update_fields=["disputed", "dispute_reason", "updated_at"])
+    _record(invoice, ActivityKind.DISPUTE_RESOLVED, by=by, detail=_text(outcome, field="outcome", label="Outcome"))
+    return debt

@@ -6,6 +6,12 @@ app_name = "receivables"
 
 urlpatterns = [
     path("patients/<int:patient_id>/account/", views.patient_account, name="patient_account"),
+    path("collections/", views.work_queue, name="queue"),
+    path("collections/debts/<int:invoice_id>/", views.debt_detail, name="debt"),
     path("collections/accounts/", views.accounts_owing, name="accounts"),
     path("settings/collections/", views.schedule_settings, name="schedule"),
+    path("collections/runs/", views.run_list, name="runs"),
+    path("collections/runs/new/", views.run_now, name="run_now"),
+    path("collections/runs/<int:chase_run_id>/", views.run_review, name="run"),
+    path("collections/runs/<int:chase_run_id>/letters/", views.run_letters, name="run_letters"),
 ]

@@ -165,23 +165,68 @@ def owed_invoices(*, practice) -> QuerySet[Invoice]:
 
 def suggestions(*, line: RemittanceLine, limit: int = 5) -> list[tuple[Invoice, int, list[str]]]:
     """Invoices a biller might mean for an unmatched line, best first: (invoice, score, why)."""
+    return suggestions_for(practice=line.practice, lines=[line], limit=limit)[line.pk]
 
-    practice = line.practice
+
+# Each line considers at most this many candidates, newest first.
+CANDIDATES_PER_LINE = 50
+
+
+def _clues(line: RemittanceLine) -> tuple[list[str], str]:
     words = [w for w in line.patient_name.replace(",", " ").split() if len(w) > 1]
+    key = registration_key(line.membership_number) if line.membership_number else ""
+    return words, key
+
+
+def _criteria(line: RemittanceLine) -> Q:
+    words, key = _clues(line)
     criteria = Q(total=line.amount_invoiced)
     if line.invoice_number:
         criteria |= Q(number__iexact=line.invoice_number) | Q(number__icontains=line.invoice_number[-4:])
-    key = registration_key(line.membership_number) if line.membership_number else ""
     if key:
         criteria |= Q(insurance__registration_key=key)
     for word in words:
         criteria |= Q(patient__last_name__iexact=word)
-    found = (
+    return criteria
+
+
+def _matches(line: RemittanceLine, invoice: Invoice) -> bool:
+    """_criteria(line), asked of an invoice already read."""
+    words, key = _clues(line)
+    number = line.invoice_number
+    return (
+        invoice.total == line.amount_invoiced
+        or bool(number and (invoice.number.upper() == number.upper() or number[-4:].upper() in invoice.number.upper()))
+        or bool(key and invoice.insurance is not None and invoice.insurance.registration_key == key)
+        or any(w.lower() == invoice.patient.last_name.lower() for w in words)
+    )
+
+
+def suggestions_for(
+    *, practice, lines: list[RemittanceLine], limit: int = 5
+) -> dict[int, list[tuple[Invoice, int, list[str]]]]:
+    """Suggestions for each of `lines` (a page of the review queue), from ONE query: the invoices
+    that could match any of them (newest first, CANDIDATES_PER_LINE for each line at most), then
+    each line's own, scored here."""
+    if not lines:
+        return {}
+    criteria = Q()
+    for line in lines:
+        criteria |= _criteria(line)
+    candidates = list(
         owed_invoices(practice=practice)
         .filter(criteria)
         .select_related("patient", "insurance", "insurer_contact__insurer")
-        .order_by("-invoice_date")[:50]
+        .order_by("-invoice_date", "-id")[: CANDIDATES_PER_LINE * len(lines)]
     )
+    return {
+        line.pk: _scored(line, [i for i in candidates if _matches(line, i)][:CANDIDATES_PER_LINE], limit)
+        for line in lines
+    }
+
+
+def _scored(line: RemittanceLine, found: list[Invoice], limit: int) -> list[tuple[Invoice, int, list[str]]]:
+    words, key = _clues(line)
     scored = []
     for invoice in found:
         why, score = [], 0

@@ -126,7 +126,8 @@ def batch_detail(request, batch_id: int):
 @require_capability(Capability.VIEW_RECORDS)
 def review_queue(request):
     lines = list(selectors.review_queue(practice=request.practice)[:50])
-    rows = [(line, selectors.suggestions(line=line)) for line in lines]
+    suggested = selectors.suggestions_for(practice=request.practice, lines=lines)  # one query for the page
+    rows = [(line, suggested[line.pk]) for line in lines]
     return render(
         request,
         "remittances/review.html",

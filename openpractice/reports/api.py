@@ -47,11 +47,12 @@ def _row(key, label, buckets, total, invoices) -> dict:
 
 @router.get("/reports/aged-debt", response=AgedDebtOut, auth=auth_for(Capability.VIEW_RECORDS))
 def aged_debt(request, by: str = "insurer"):
-    report = selectors.aged_debt(practice=request.practice, by=by)
+    report = selectors.aged_debt(practice=request.practice, by=by, page_size=0)
+    rows = selectors.aged_debt_export(practice=request.practice, by=by, today=report.today)
     return {
         "by": report.by,
         "as_of": report.today,
-        "rows": [_row(r.key, r.label, r.buckets, r.total, r.invoices) for r in report.rows],
+        "rows": [_row(r.key, r.label, r.buckets, r.total, r.invoices) for r in rows],
         "totals": _row(None, "Total", report.totals, report.total, report.invoices),
     }
 

@@ -4,8 +4,8 @@ rows that make it up, so a report always equals the sum of the ledger.
 - Aged debt: the balance of each issued invoice (total less paid, credited and written off,
   where paid = billing's payments + the remittance ledger's allocations), bucketed by days since
   the invoice date; by insurer (insurer invoices) or by patient (patient invoices). A partial
-  covering index (migration reports/0001) makes this an index-only scan of the invoices that
-  still owe something.
+  covering index (migration reports/0002) makes this an index-only scan of the invoices that
+  still owe something, and statistics on the balance let PostgreSQL know how few they are.
 - Bills by Healthcode status: counts, totals and balances of insurer invoices.
 - Payments by period and insurer: the ledger's insurer payments and their reversals, plus
   billing's manual payments, by month or week of the date paid.
@@ -17,12 +17,14 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterator
 from decimal import Decimal
 
-from django.db.models import Case, Count, DecimalField, F, Min, Q, Sum, Value, When
+from django.db.models import Case, Count, DecimalField, Min, Q, Sum, Value, When
 from django.db.models.functions import Coalesce, TruncMonth, TruncWeek
 from django.utils import timezone
 
+from openpractice.billing import models as billing_models
 from openpractice.billing.models import BillTo, HealthcodeStatus, Invoice, Payment, RecordStatus
 from openpractice.contacts.models import Contact
 from openpractice.patients.models import Patient
@@ -39,9 +41,9 @@ def _pounds(value) -> Decimal:
 
 BUCKETS = ("0-30", "31-60", "61-90", "90+")
 MONEY = DecimalField(max_digits=14, decimal_places=2)
-# The balance as the partial index (reports/0001) spells it, so PostgreSQL can use the index.
-BALANCE = F("total") - F("paid_total") - F("credited_total") - F("written_off_total")
-OWING = ~Q(total=F("paid_total") + F("credited_total") + F("written_off_total"))
+# The balance and "owes something" as the partial index (reports/0002) spells them (billing.models).
+BALANCE = billing_models.BALANCE
+OWING = billing_models.OWING
 
 
 @dataclasses.dataclass
@@ -58,14 +60,21 @@ class DebtRow:
         return [float(b / self.total * 100) if self.total else 0.0 for b in self.buckets]
 
 
+# Aged debt shows this many insurers or patients a page, largest debt first.
+DEBT_PAGE_SIZE = 50
+
+
 @dataclasses.dataclass
 class DebtReport:
     by: str
     today: dt.date
-    rows: list[DebtRow]
+    rows: list[DebtRow]  # one page of them (all of them when the report was asked for unpaged)
     totals: list[Decimal]
     total: Decimal
     invoices: int
+    payers: int = 0  # how many insurers or patients owe, on every page
+    page: int = 1
+    pages: int = 1
 
     @property
     def largest(self) -> Decimal:
@@ -90,6 +99,24 @@ def bucket_conditions(today: dt.date) -> list[Q]:
     ]
 
 
+def _bucket_sums(today: dt.date) -> dict:
+    return {
+        f"b{i}": Coalesce(
+            Sum(Case(When(case, then=BALANCE), default=Value(ZERO), output_field=MONEY)),
+            Value(ZERO),
+            output_field=MONEY,
+        )
+        for i, case in enumerate(bucket_conditions(today))
+    }
+
+
+def _debt_rows(*, practice, by: str, practitioner_id: int | None):
+    """The invoices aged debt adds up, and what it groups them by."""
+    payer = BillTo.PATIENT if by == "patient" else BillTo.INSURER
+    group = "patient_id" if by == "patient" else "insurer_contact_id"
+    return outstanding_invoices(practice=practice, practitioner_id=practitioner_id).filter(bill_to=payer), group
+
+
 def aged_debt(
     *,
     practice,
@@ -97,28 +124,39 @@ def aged_debt(
     today: dt.date | None = None,
     limit: int | None = None,
     practitioner_id: int | None = None,
+    page: int | None = None,
+    page_size: int | None = None,
 ) -> DebtReport:
+    """Aged debt by insurer or by patient, largest first. Summed in the database in a fixed number
+    of queries whatever the number of payers: the totals (one aggregate), the rows (one grouped
+    query, cut to `page` when given: `page_size` rows from the largest) and their names (one).
+    `page_size=0` reads the totals alone."""
     today = today or timezone.localdate()
-    bucket_cases = bucket_conditions(today)
-    sums = {
-        f"b{i}": Coalesce(
-            Sum(Case(When(case, then=BALANCE), default=Value(ZERO), output_field=MONEY)),
-            Value(ZERO),
-            output_field=MONEY,
-        )
-        for i, case in enumerate(bucket_cases)
-    }
-    if by == "patient":
-        qs = outstanding_invoices(practice=practice, practitioner_id=practitioner_id).filter(bill_to=BillTo.PATIENT)
-        group = "patient_id"
-    else:
-        by = "insurer"
-        qs = outstanding_invoices(practice=practice, practitioner_id=practitioner_id).filter(bill_to=BillTo.INSURER)
-        group = "insurer_contact_id"
-    grouped = list(qs.values(group).annotate(n=Count("id"), **sums).order_by())
-    labels = _labels(by, [g[group] for g in grouped])
+    by = "patient" if by == "patient" else "insurer"
+    page_size = DEBT_PAGE_SIZE if page_size is None else page_size
+    qs, group = _debt_rows(practice=practice, by=by, practitioner_id=practitioner_id)
+    sums = _bucket_sums(today)
+    overall = qs.order_by().aggregate(n=Count("id"), payers=Count(group, distinct=True), **sums)
+    totals = [_pounds(overall[f"b{i}"]) for i in range(4)]
+    payers = overall["payers"] or 0
+    if page_size == 0:  # the totals alone
+        return DebtReport(by, today, [], totals, sum(totals, ZERO), overall["n"] or 0, payers)
+    grouped = (
+        qs.order_by()
+        .values(group)
+        .annotate(n=Count("id"), owed=Sum(BALANCE, output_field=MONEY), **sums)
+        .order_by("-owed", group)
+    )
+    pages = max(1, -(-payers // page_size))
+    if page is not None:
+        page = min(max(page, 1), pages)
+        grouped = grouped[(page - 1) * page_size : page * page_size]
+    elif limit:
+        grouped = grouped[:limit]
+    found = list(grouped)
+    labels = _labels(by, [g[group] for g in found])
     rows = []
-    for g in grouped:
+    for g in found:
         buckets = [_pounds(g[f"b{i}"]) for i in range(4)]
         rows.append(
             DebtRow(
@@ -129,17 +167,45 @@ def aged_debt(
                 invoices=g["n"],
             )
         )
-    rows.sort(key=lambda r: (-r.total, r.label))
-    totals = [sum((r.buckets[i] for r in rows), ZERO) for i in range(4)]
-    report = DebtReport(
+    return DebtReport(
         by=by,
         today=today,
-        rows=rows[:limit] if limit else rows,
+        rows=rows,
         totals=totals,
         total=sum(totals, ZERO),
-        invoices=sum(r.invoices for r in rows),
+        invoices=overall["n"] or 0,
+        payers=payers,
+        page=page or 1,
+        pages=pages if page is not None else 1,
     )
-    return report
+
+
+def aged_debt_export(
+    *, practice, by: str = "insurer", today: dt.date | None = None, practitioner_id: int | None = None
+) -> Iterator[DebtRow]:
+    """Every row of aged debt, largest first, named: read from one grouped query as the export
+    streams it (a database cursor, never a list of every payer in memory)."""
+    today = today or timezone.localdate()
+    by = "patient" if by == "patient" else "insurer"
+    qs, _ = _debt_rows(practice=practice, by=by, practitioner_id=practitioner_id)
+    names = (
+        ("patient_id", "patient__last_name", "patient__first_name")
+        if by == "patient"
+        else (
+            "insurer_contact_id",
+            "insurer_contact__name",
+        )
+    )
+    grouped = (
+        qs.order_by()
+        .values(*names)
+        .annotate(n=Count("id"), owed=Sum(BALANCE, output_field=MONEY), **_bucket_sums(today))
+        .order_by("-owed", names[0])
+    )
+    for g in grouped.iterator(chunk_size=2000):
+        label = f"{g[names[1]]}, {g[names[2]]}" if by == "patient" else g[names[1]] or "(unknown)"
+        buckets = [_pounds(g[f"b{i}"]) for i in range(4)]
+        yield DebtRow(key=g[names[0]], label=label, buckets=buckets, total=sum(buckets, ZERO), invoices=g["n"])
 
 
 @dataclasses.dataclass
@@ -219,17 +285,17 @@ def old_insurer_debt(
 
 
 def _labels(by: str, keys: list) -> dict:
+    """The names of the payers shown: one query for a page (a longer list in batches of 500)."""
     keys = [k for k in keys if k is not None]
-    if by == "patient":
-        labels = {}
-        for start in range(0, len(keys), 500):
-            for pk, first, last in Patient.objects.filter(pk__in=keys[start : start + 500]).values_list(
-                "pk", "first_name", "last_name"
-            ):
+    labels: dict = {}
+    for start in range(0, len(keys), 500):
+        batch = keys[start : start + 500]
+        if by == "patient":
+            for pk, first, last in Patient.objects.filter(pk__in=batch).values_list("pk", "first_name", "last_name"):
                 labels[pk] = f"{last}, {first}"
-        return labels
-
-    return dict(Contact.objects.filter(pk__in=keys).values_list("pk", "name"))
+        else:
+            labels.update(Contact.objects.filter(pk__in=batch).values_list("pk", "name"))
+    return labels
 
 
 def bills_by_status(*, practice) -> list[dict]:

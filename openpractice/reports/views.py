@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 from django.shortcuts import render
 
-from openpractice.csv_export import csv_response  # every export: no formulas reach a spreadsheet
+from openpractice.csv_export import csv_response, csv_stream_response  # every export: no formulas reach a spreadsheet
 from openpractice.practices.models import Membership
 from openpractice.practices.permissions import require_capability
 from openpractice.practices.roles import Capability
@@ -49,16 +50,21 @@ def aged_debt(request):
         .select_related("user")
         .first()
     )
-    report = selectors.aged_debt(
-        practice=request.practice, by=by, practitioner_id=practitioner.pk if practitioner else None
-    )
+    practitioner_id = practitioner.pk if practitioner else None
     if request.GET.get("format") == "csv":
-        return csv_response(
+        rows = selectors.aged_debt_export(practice=request.practice, by=by, practitioner_id=practitioner_id)
+        report = selectors.aged_debt(practice=request.practice, by=by, practitioner_id=practitioner_id, page_size=0)
+        return csv_stream_response(
             f"aged-debt-by-{by}{f'-{practitioner.pk}' if practitioner else ''}",
             [by.title(), *selectors.BUCKETS, "Total", "Invoices"],
-            [[r.label, *r.buckets, r.total, r.invoices] for r in report.rows]
-            + [["Total", *report.totals, report.total, report.invoices]],
+            itertools.chain(
+                ([r.label, *r.buckets, r.total, r.invoices] for r in rows),
+                [["Total", *report.totals, report.total, report.invoices]],
+            ),
         )
+    report = selectors.aged_debt(
+        practice=request.practice, by=by, practitioner_id=practitioner_id, page=_int(request.GET.get("page")) or 1
+    )
     bars = _chart(report)
     return render(
         request,

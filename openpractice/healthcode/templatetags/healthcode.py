@@ -148,19 +148,20 @@ def invoice_healthcode(context, invoice):
 
 @register.inclusion_tag("healthcode/_submit_all.html", takes_context=True)
 def invoice_list_submit_all(context, filters, shown, page_full):
-    """ "Select all N matching this filter and submit": offered when the list has more pages than the
-    one shown, and counted only then, up to billing's COUNT_CAP (the confirmation counts them all)."""
+    """ "Select all N matching this filter and submit": offered when more match than the page shows
+    (`page_full`: the list has other pages). Counted up to billing's COUNT_CAP whatever the page
+    (a fixed cost: the list runs the same queries on every page); the confirmation counts them all."""
     request = context.get("request")
     can_bill = _can_bill(request)
     practice = _practice(context)
     matching = (
         billing_selectors.count_up_to(billing_selectors.submittable_matching(practice=practice, **filters))
-        if can_bill and page_full and practice is not None
+        if can_bill and practice is not None
         else 0
     )
     return {
         "can_bill": can_bill,
-        "matching": min(matching, billing_selectors.COUNT_CAP),
+        "matching": min(matching, billing_selectors.COUNT_CAP) if page_full else 0,
         "matching_capped": matching > billing_selectors.COUNT_CAP,
         "shown": shown,
         "filters": filters,

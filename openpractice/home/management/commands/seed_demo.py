@@ -6,15 +6,19 @@ Healthcode, remittances, shortfalls, payments and debt."""
 
 import argparse
 import datetime as dt
+import json
 import time
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
 from openpractice.accounts.models import User
 from openpractice.accounts.services import save_practitioner_profile
+from openpractice.billing import services as billing
+from openpractice.billing.models import Invoice
 from openpractice.coding.importing import CsvCodeSource
 from openpractice.coding.models import Code, CodeSource, Insurer
 from openpractice.coding.reference import load_insurers, load_sample_ccsd
@@ -23,12 +27,17 @@ from openpractice.coding.services import import_code_set
 from openpractice.contacts.services import create_contact
 from openpractice.healthcode import services as healthcode
 from openpractice.healthcode.credentials import save_healthcode_credentials
-from openpractice.home.demo_history import play_year
+from openpractice.home.demo_history import EXT, NS, DemoClock, play_year
 from openpractice.patients import services as patients
+from openpractice.patients.models import Patient
 from openpractice.practices import services
 from openpractice.practices.models import Location, Membership, Practice
 from openpractice.practices.roles import Role
 from openpractice.products import services as products
+from openpractice.products.models import Product
+from openpractice.receivables import services as receivables
+from openpractice.remittances import services as remittances
+from openpractice.remittances.models import RemittanceLine
 
 DEMO_PRACTICE = "Harley Street Demo Clinic"
 DEMO_PASSWORD = "demo-practice-2026"
@@ -205,6 +214,7 @@ class Command(BaseCommand):
                 f"{counts.invoices} invoices, {counts.remittances} remittances, "
                 f"{counts.shortfalls_moved} shortfalls moved to patients."
             )
+            seed_collections(practice=practice, biller=users[Role.BILLING])
         self.stdout.write(
             self.style.SUCCESS(f"Demo practice “{DEMO_PRACTICE}” loaded. Log in at {settings.OPENPRACTICE_URL} with:")
         )
@@ -326,3 +336,168 @@ class Command(BaseCommand):
                 )
             previous = patient
         return contacts
+
+
+# -- Collections (receivables): a few patients who owe the practice ------------------------------
+# name, email, product, days ago, paid since (self-pay bills, due on their date)
+DEMO_SELF_PAY = [
+    ("Grace", "Hughes", "grace.hughes@example.com", "Initial consultation", 50, "70.00"),
+    ("Harry", "Evans", "", "Follow-up consultation", 20, ""),
+]
+# patient, insurer, product, days ago billed, days ago remitted, paid by the insurer, insurer's reason
+DEMO_SHORTFALLS = [
+    ("Clarke", "bup", "Initial consultation", 75, 60, "130.00", "Policy excess applies"),
+    ("Turner", "ppp", "Knee arthroscopy", 70, 45, "765.00", "Above the benefit maximum"),
+]
+
+
+def seed_collections(*, practice, biller, today: dt.date | None = None) -> int:
+    """Overdue self-pay bills and shortfalls moved to insured patients, made through the services on
+    the demo clock (home/demo_history.DemoClock) at the days they would have happened, so the
+    Collections pages (accounts owing, the work queue, a chase run) have debts of every age to show.
+    The number of debts made."""
+    today = today or dt.date.today()
+    doctor = Membership.objects.get(practice=practice, user__email="dr.patel@demo.openpractice.test")
+    product = {p.name: p for p in Product.objects.filter(practice=practice)}
+    clock = DemoClock(timezone_now_at(today))
+
+    def on(days_ago: int):
+        clock.moment = timezone_now_at(today - dt.timedelta(days=days_ago))
+        return clock.running()
+
+    made = 0
+    for first, last, email, name, days_ago, paid in DEMO_SELF_PAY:
+        with on(days_ago):
+            patient = patients.create_patient(
+                practice=practice,
+                data={
+                    "first_name": first,
+                    "last_name": last,
+                    "date_of_birth": dt.date(1968, 3, 14),
+                    "email": email,
+                    "address_line1": "2 Example Street",
+                    "city": "London",
+                    "postcode": "W1A 1AA",
+                },
+            )
+            day = today - dt.timedelta(days=days_ago)
+            invoice = billing.issue_invoice(
+                invoice=billing.create_invoice(
+                    practice=practice,
+                    data={"bill_to": "patient", "patient": patient, "practitioner": doctor, "invoice_date": day},
+                    lines=[{"product": product[name], "service_date": day, "quantity": 1}],
+                    created_by=biller,
+                )
+            )
+        if paid:
+            with on(days_ago - 10):
+                billing.record_payment(
+                    invoice=invoice, amount=paid, received_on=today - dt.timedelta(days=days_ago - 10), method="card"
+                )
+        made += 1
+    registration = {last: reg for _, last, _, _, _, _, reg, _, _ in DEMO_PATIENTS}
+    for last, insurer, name, billed, remitted, paid, reason in DEMO_SHORTFALLS:
+        patient = Patient.objects.get(practice=practice, last_name=last)
+        insurance = next(r for r in patient.relationships.all() if r.relationship_type == "insurance")
+        with on(billed):
+            day = today - dt.timedelta(days=billed)
+            invoice = billing.issue_invoice(
+                invoice=billing.create_invoice(
+                    practice=practice,
+                    data={
+                        "bill_to": "insurer",
+                        "patient": patient,
+                        "insurance": insurance,
+                        "practitioner": doctor,
+                        "invoice_date": day,
+                        "primary_diagnosis": "M17.1",
+                    },
+                    lines=[{"product": product[name], "service_date": day, "quantity": 1}],
+                    created_by=biller,
+                )
+            )
+        with on(remitted):
+            body = _shortfall_remittance(
+                invoice, insurer, registration[last], Decimal(paid), reason, today - dt.timedelta(days=remitted)
+            )
+            batch, _ = remittances.store_batch(
+                practice=practice, source="clearing_house", external_id=body["id"], raw_payload=json.dumps(body)
+            )
+            remittances.post_batch(batch_id=batch.pk, user=biller)
+        with on(remitted - 2):
+            line = RemittanceLine.objects.get(batch=batch, invoice=invoice)
+            remittances.transfer_shortfall(line=line, user=biller)
+        made += 1
+    harry = Invoice.objects.filter(practice=practice, patient__last_name="Evans", bill_to="patient").first()
+    if harry is not None:
+        with on(3):
+            receivables.add_note(invoice=harry, text="Rang Mr Evans: no answer, left a message.", by=biller)
+    return made
+
+
+def timezone_now_at(day: dt.date) -> dt.datetime:
+    """Ten in the morning of `day`, in the site's time zone (the demo clock's moment)."""
+    return timezone.make_aware(dt.datetime.combine(day, dt.time(10, 0)))
+
+
+def _shortfall_remittance(invoice, insurer: str, member: str, paid: Decimal, reason: str, day: dt.date) -> dict:
+    """A one-bill remittance as the clearing house sends it (docs/sandbox.md), paying `paid` of it."""
+    [line] = list(invoice.lines.all())
+    invoiced = line.net_amount + line.vat_amount
+    bill_id = f"HCBDEMO{invoice.pk:06d}"
+    money = lambda v: {"value": float(v), "currency": "GBP"}  # noqa: E731 (FHIR amounts are JSON numbers)
+    return {
+        "resourceType": "Bundle",
+        "id": f"RMTDEMO{invoice.pk:06d}",
+        "type": "collection",
+        "entry": [
+            {
+                "resource": {
+                    "resourceType": "PaymentReconciliation",
+                    "id": f"RMTDEMO{invoice.pk:06d}",
+                    "paymentIssuer": {"identifier": {"system": f"{NS}/sid/insurer-identifier", "value": insurer}},
+                    "paymentDate": day.isoformat(),
+                    "paymentAmount": money(paid),
+                    "paymentIdentifier": {
+                        "system": f"{NS}/sid/payment-reference",
+                        "value": f"BACS-DEMO-{invoice.pk:05d}",
+                    },
+                    "detail": [
+                        {
+                            "extension": [
+                                {"url": f"{EXT}/amount-invoiced", "valueMoney": money(invoiced)},
+                                {"url": f"{EXT}/shortfall", "valueMoney": money(invoiced - paid)},
+                                {"url": f"{EXT}/patient-name", "valueString": str(invoice.patient)},
+                                {"url": f"{EXT}/membership-number", "valueString": member},
+                            ],
+                            "identifier": {"system": f"{NS}/sid/bill-id", "value": bill_id},
+                            "request": {"identifier": {"system": f"{NS}/sid/invoice-number", "value": invoice.number}},
+                            "response": {"reference": f"ClaimResponse/{bill_id}"},
+                            "date": day.isoformat(),
+                            "amount": money(paid),
+                        }
+                    ],
+                }
+            },
+            {
+                "resource": {
+                    "resourceType": "ClaimResponse",
+                    "id": bill_id,
+                    "item": [
+                        {
+                            "itemSequence": line.sequence,
+                            "adjudication": [
+                                {"category": {"coding": [{"code": "submitted"}]}, "amount": money(invoiced)},
+                                {"category": {"coding": [{"code": "benefit"}]}, "amount": money(paid)},
+                                {
+                                    "category": {"coding": [{"code": "shortfall"}]},
+                                    "reason": {"coding": [{"code": "benefit-maximum"}], "text": reason},
+                                    "amount": money(invoiced - paid),
+                                },
+                            ],
+                        }
+                    ],
+                }
+            },
+        ],
+    }

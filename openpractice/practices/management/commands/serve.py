@@ -9,8 +9,8 @@ from openpractice import env, serving
 
 class Command(BaseCommand):
     help = (
-        "Serve OpenPractice on HOST:PORT: gunicorn with WEB_WORKERS processes (default: cores + 1) of "
-        "WEB_THREADS threads (default 4), or waitress with --server waitress."
+        "Serve OpenPractice on HOST:PORT: gunicorn with WEB_WORKERS processes of WEB_THREADS threads "
+        "(default: cores + 1 of 4 on PostgreSQL, 1 of 8 on SQLite), or waitress with --server waitress."
     )
 
     def add_arguments(self, parser):
@@ -18,10 +18,10 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=settings.OPENPRACTICE_PORT)
         parser.add_argument("--server", choices=env.WEB_SERVERS, help="default: WEB_SERVER, else gunicorn")
         parser.add_argument(
-            "--workers", type=int, help="web processes (gunicorn); default: WEB_WORKERS, else cores + 1"
+            "--workers", type=int, help="web processes (gunicorn); default: WEB_WORKERS, else cores + 1 (SQLite: 1)"
         )
         parser.add_argument(
-            "--threads", type=int, help="threads per process; default: WEB_THREADS, else 4 (waitress 8)"
+            "--threads", type=int, help="threads per process; default: WEB_THREADS, else 4 (SQLite, waitress: 8)"
         )
         parser.add_argument("--access-log", action="store_true", help="log every request (default: WEB_ACCESS_LOG)")
 
@@ -38,15 +38,16 @@ class Command(BaseCommand):
             serving.run_gunicorn(application, plan)
 
 
-def plan_from(options: dict) -> serving.ServerPlan:
-    """The command line first, then the environment, then the defaults."""
+def plan_from(options: dict, *, engine: str | None = None) -> serving.ServerPlan:
+    """The command line first, then the environment, then the defaults for the database."""
     server = options.get("server") or env.web_server()
-    waitress = server == "waitress"
+    engine = engine or settings.DATABASES["default"]["ENGINE"]
+    workers, threads = serving.default_size(server=server, engine=engine)
     return serving.ServerPlan(
         server=server,
         host=options["host"],
         port=options["port"],
-        workers=1 if waitress else options.get("workers") or env.web_workers(),
-        threads=options.get("threads") or env.web_threads(8 if waitress else 4),
+        workers=1 if server == "waitress" else options.get("workers") or env.web_workers(workers),
+        threads=options.get("threads") or env.web_threads(threads),
         access_log=bool(options.get("access_log")) or env.web_access_log(),
     )

@@ -1,0 +1,27 @@
+"""Background work on the Django Tasks API: the daily chase (a run per practice for review)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django_tasks import task
+
+from openpractice.practices.models import Practice
+from openpractice.receivables import services
+
+
+@task()
+def chase_practice(practice_id: int, today: str | None = None) -> int:
+    """Decide what one practice's open debts need (a ChaseRun for review); the number of items."""
+    practice = Practice.objects.get(pk=practice_id)
+    run = services.create_chase_run(practice=practice, today=dt.date.fromisoformat(today) if today else None)
+    return run.items.count()
+
+
+@task()
+def chase_all(today: str | None = None) -> int:
+    """The schedule's entry point: one task per practice."""
+    ids = list(Practice.objects.values_list("pk", flat=True))
+    for practice_id in ids:
+        chase_practice.enqueue(practice_id, today)
+    return len(ids)
