@@ -326,3 +326,18 @@ def test_the_insurer_rules_sync_marks_bills_to_an_insurer_only_when_its_rules_ch
     assert not _stale(bupa_bill)
     sync(3)
     assert _stale(bupa_bill) and not _stale(aviva_bill)
+
+
+def test_the_three_forms_of_could_go_to_healthcode_agree(demo):
+    """billing's submittable_candidates, the join filter the view pages with, and the test on one
+    saved invoice: the same bills."""
+    bills = [demo.bill(), demo.bill(issue=False), demo.bill(), demo.bill(), demo.bill(), demo.bill()]
+    Invoice.objects.filter(pk=bills[2].pk).update(healthcode_status="failed")
+    Invoice.objects.filter(pk=bills[3].pk).update(healthcode_status="collected")
+    Invoice.objects.filter(pk=bills[4].pk).update(record_status="void")
+    Invoice.objects.filter(pk=bills[5].pk).update(bill_to="patient")
+    stored_checks.record_checks(practice=demo.practice, queryset=Invoice.objects.all())
+    by_billing = set(stored_checks.candidates(practice=demo.practice).values_list("pk", flat=True))
+    by_join = set(InvoiceCheck.objects.filter(stored_checks.CANDIDATE_CHECK).values_list("invoice_id", flat=True))
+    in_memory = {i.pk for i in Invoice.objects.all() if stored_checks.is_candidate(i)}
+    assert by_billing == by_join == in_memory == {bills[0].pk, bills[1].pk, bills[2].pk}
