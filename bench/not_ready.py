@@ -4,13 +4,13 @@ request. 5,000 candidate insurer bills (1,000 with --quick), an eighth failing t
 `recheck_all` stores them, then each page's p50/p95 over a logged-in client with its query count,
 and the time a page spends checking 200 edited bills inline.
 
-Measured on PostgreSQL, 5,000 candidates (625 failing), 2 cores shared with four other sessions
-(load average about 12), 4 Dec 2026, median of 7 over a logged-in test client: before (b77ae2a,
-every candidate checked per request) Not ready 1,376 ms (and it checked only the newest 500) and
-the dashboard 1,602 ms; after, Not ready 153-182 ms (9 queries) and the dashboard 115-136 ms,
-beside the plain invoice list's 158-207 ms at the same time. `--quick` (1,000) on this load:
-PostgreSQL p95 241 ms / 164 ms, SQLite 389 ms / 228 ms; the page's time is template rendering
-(billing's status badge's `if` chain per row), not SQL."""
+Measured on PostgreSQL, 5,000 candidates (625 failing), 2 cores shared with other sessions, 4 Dec
+2026, median of 7 over a logged-in test client. Load average 3.5: before (b77ae2a, every candidate
+checked per request) Not ready 916 ms (25 queries, and it checked only the newest 500) and the
+dashboard 781 ms; after, Not ready 81 ms (9 queries, 13 ms of SQL) and the dashboard 50 ms (20
+queries), the plain invoice list 97 ms; `recheck_all` stored the 5,000 in 2.5 s. At load average
+12: before 1,376 / 1,602 ms, after 153-182 / 115-136 ms. The page's remaining time is template
+rendering (billing's status badge's `if` chain per row), not SQL."""
 
 from __future__ import annotations
 
