@@ -29,6 +29,7 @@ class Command(BaseCommand):
         plan = plan_from(options)
         self.stdout.write(f"Serving OpenPractice on {env.browse_url(plan.host, plan.port)} ({plan.describe()})")
         self.stdout.flush()
+        # The WSGI module sets up the app; imported here so that --help and argument errors stay light.
         from openpractice.wsgi import application
 
         if plan.server == "waitress":
