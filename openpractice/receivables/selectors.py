@@ -56,6 +56,8 @@ from openpractice.receivables.models import (
     Debt,
     ItemOutcome,
     StageKey,
+    WriteOff,
+    WriteOffEntry,
 )
 from openpractice.receivables.schedule import DEFAULT_STAGES, Stage
 from openpractice.remittances.models import Allocation, AllocationKind
@@ -625,3 +627,15 @@ def debt_view(*, practice, invoice: Invoice, today: dt.date | None = None) -> De
         row=_queue_row(found, stages, {s.position: s for s in stages}, today) if found else None,
         sent=list(activity_of(practice=practice, invoice_id=invoice.pk).filter(kind=ActivityKind.CHASE_SENT)),
     )
+
+
+def write_offs_of(*, practice, invoice_id: int) -> tuple[list[WriteOff], list[WriteOffEntry]]:
+    """A debt's write-off requests (newest first) and its ledger rows, each with whether it was reversed."""
+    asked = list(WriteOff.objects.for_practice(practice).filter(invoice_id=invoice_id).select_related("requested_by"))
+    entries = list(
+        WriteOffEntry.objects.for_practice(practice)
+        .filter(invoice_id=invoice_id)
+        .annotate(was_reversed=Exists(WriteOffEntry.objects.filter(reverses=OuterRef("pk"))))
+        .select_related("created_by")
+    )
+    return asked, entries
