@@ -7,10 +7,14 @@ type-ahead, aged debt) is asked for by 1, 4 and 16 simulated users at once, each
 time, the servers taking turns (--quick: 1 and 8 users, shorter). Rows: requests/s, p50 and p95 per number of users, errors,
 the CPU the server used (cores) and its memory (PSS of all its processes).
 
-Last run (--quick, SQLite, 2 cores shared with other work, load average ~7): gunicorn (3 × 4)
-1 user 15.6 req/s p50 69 ms p95 101 ms, 8 users 13.9 req/s p50 495 ms p95 962 ms, 166 MB;
-waitress (1 × 8) 1 user 9.5 req/s p50 108 ms p95 161 ms, 8 users 8.7 req/s p50 644 ms p95
-1,501 ms, 95 MB; no errors.
+Last run (SQLite, 2 cores shared with other helpers' work at load average ~11, 12 s per step,
+the servers in turn): requests/s, p50, p95 for 1 / 4 / 16 users, no errors anywhere —
+  gunicorn 3×4  10.3, 99, 160 ms / 12.7, 296, 555 ms / 12.6, 1,132, 1,928 ms; 178 MB
+  gunicorn 1×8  11.2, 91, 151 ms / 12.7, 292, 579 ms / 15.3, 858, 1,822 ms; 122 MB
+  waitress 1×8  10.6, 100, 157 ms / 13.4, 288, 526 ms / 15.2, 873, 1,552 ms; 98 MB
+Each server got 0.3-0.46 of a core whatever its processes (Linux shares CPU time between
+sessions), so this machine cannot show what processes add on idle cores; it shows the per-request
+cost is the same and gunicorn does not lose requests.
 """
 
 from __future__ import annotations
@@ -165,6 +169,9 @@ class Server:
             cwd=REPO,
             stdout=self.log,
             stderr=subprocess.STDOUT,
+            # Its own session, so its own scheduling group (Linux autogroup): as a real server, it
+            # does not share one CPU share with this load generator.
+            start_new_session=True,
         )
         self.cookies = None
 

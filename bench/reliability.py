@@ -5,7 +5,7 @@ A whole installation driven from outside, on PostgreSQL (BENCH_POSTGRES_URL; SQL
 PostgreSQL is absent, and then without the database cuts), all on 127.0.0.1:
 - the sandbox clearing house with faults (5xx, timeouts, dropped connections, half of them after
   the bill was made), switched off through its admin API when the chaos ends;
-- the real web server (`manage.py serve`, waitress), 2 workers (`manage.py run_worker`, short task
+- the real web server (`manage.py serve --server waitress`: one process, so a SIGKILL is one whole server down), 2 workers (`manage.py run_worker`, short task
   lease) and the schedule (`sync_healthcode --recover-only --loop`), as subprocesses; the bench
   restarts any of them that dies, as systemd would;
 - every invoice submitted in one bulk run through the API (`POST /invoices/healthcode/bulk-submit`);
@@ -71,7 +71,18 @@ class Fleet:
             "LOG_LEVEL": "WARNING",
         }
         self.commands = {
-            "web": ["manage.py", "serve", "--host", "127.0.0.1", "--port", str(port), "--threads", "8"],
+            "web": [
+                "manage.py",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--threads",
+                "8",
+                "--server",
+                "waitress",
+            ],
             "schedule": ["manage.py", "sync_healthcode", "--recover-only", "--stale-after", "20", "--loop", "5"],
         }
         for n in range(WORKERS):

@@ -14,6 +14,7 @@ copied back to Redis: keep cache timeouts short for anything that is invalidated
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -29,35 +30,52 @@ log = logging.getLogger(__name__)
 RETRY_SECONDS = 5.0
 
 
+@dataclasses.dataclass
+class RedisHealth:
+    """One per Redis address and process: Django makes a cache object per thread, and all the
+    threads should leave a Redis that is down alone, and say so once."""
+
+    down_until: float = 0.0  # monotonic time before which Redis is not tried
+    outage: bool = False
+    lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
+
+
+_health: dict[str, RedisHealth] = {}
+_health_lock = threading.Lock()
+
+
 class FailSoftRedisCache(RedisCache):
     def __init__(self, server, params):
         params = dict(params)
         self.fallback_alias: str | None = params.pop("FALLBACK", None)
         super().__init__(server, params)
-        self._down_until = 0.0  # monotonic time before which Redis is not tried
-        self._outage = False
-        self._lock = threading.Lock()
+        with _health_lock:
+            self.health = _health.setdefault(str(server), RedisHealth())
 
     def _call(self, name: str, *args, miss: Any = None):
-        if time.monotonic() >= self._down_until:
+        health = self.health
+        if time.monotonic() >= health.down_until:
             try:
                 result = getattr(super(), name)(*args)
             except RedisError as exc:
                 self._mark_down(exc)
             else:
-                if self._outage:
-                    self._outage = False
-                    log.warning("Redis cache reachable again.")
+                if health.outage:
+                    with health.lock:
+                        back, health.outage = health.outage, False
+                    if back:
+                        log.warning("Redis cache reachable again.")
                 return result
         if self.fallback_alias:
             return getattr(caches[self.fallback_alias], name)(*args)
         return miss
 
     def _mark_down(self, exc: Exception) -> None:
-        with self._lock:
-            first = not self._outage
-            self._outage = True
-            self._down_until = time.monotonic() + RETRY_SECONDS
+        health = self.health
+        with health.lock:
+            first = not health.outage
+            health.outage = True
+            health.down_until = time.monotonic() + RETRY_SECONDS
         if first:
             instead = f"the {self.fallback_alias} cache" if self.fallback_alias else "no cache"
             log.warning(

@@ -40,13 +40,12 @@ class ServerPlan:
         return f"gunicorn, {self.workers} processes × {self.threads} threads"
 
 
-def default_size(*, server: str, engine: str) -> tuple[int, int]:
-    """(processes, threads) when WEB_WORKERS and WEB_THREADS are not set. On PostgreSQL one process
-    per core and one more (processes run Python in parallel; the extra one covers a process that
-    waits), four threads each (they fill the time a request waits on the database). SQLite takes
-    one writer at a time, and writers in several processes wait on each other by polling: there,
-    one process of eight threads got more requests through (bench/http_mix.py)."""
-    if server == "waitress" or engine.endswith("sqlite3"):
+def default_size(*, server: str) -> tuple[int, int]:
+    """(processes, threads) when WEB_WORKERS and WEB_THREADS are not set: one process per core and
+    one more (processes run Python in parallel, threads of one process take turns; the extra one
+    covers a process that waits), four threads each (they fill the time a request waits on the
+    database). waitress is one process: eight threads, as before."""
+    if server == "waitress":
         return 1, 8
     return usable_cores() + 1, 4
 

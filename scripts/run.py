@@ -1,6 +1,6 @@
 #!/usr/bin/env python
-"""Start OpenPractice for a person to use: the web app (`manage.py serve`: gunicorn, sized for the
-database: docs/deployment.md), the sandbox clearing house, a task worker and the schedule, in one terminal. A
+"""Start OpenPractice for a person to use: the web app (`manage.py serve`: gunicorn, one process per
+core and one more), the sandbox clearing house, a task worker and the schedule, in one terminal. A
 process that exits unexpectedly is started again (waiting a little longer each time it keeps
 failing) and the console says so; Ctrl-C stops them all.
 

@@ -31,6 +31,14 @@ def redis_url():
     return REDIS_URL
 
 
+@pytest.fixture(autouse=True)
+def _healthy_redis():
+    """Each test starts with no outage remembered (the state is kept per address and process)."""
+    cache_module._health.clear()
+    yield
+    cache_module._health.clear()
+
+
 @pytest.fixture
 def closed_port_url():
     with socket.socket() as probe:
@@ -144,11 +152,28 @@ def test_redis_is_left_alone_for_a_while_then_tried_again(use_caches, redis_url,
     cache.set("back", "kept in the database")
     assert cache.get("back") == "kept in the database"
     assert len(tries) == 1, "Redis not tried again during the pause"
-    assert cache._down_until > time.monotonic() + cache_module.RETRY_SECONDS - 1
-    monkeypatch.setattr(cache, "_down_until", 0.0)  # the pause is over
+    assert cache.health.down_until > time.monotonic() + cache_module.RETRY_SECONDS - 1
+    cache.health.down_until = 0.0  # the pause is over
     assert cache.get("back") is None, "Redis again, which never had the value"
     assert len(tries) == 2
     assert "Redis cache reachable again" in caplog.text
+
+
+def test_every_thread_leaves_a_down_redis_alone(use_caches, closed_port_url, caplog):
+    import threading
+
+    from django.core.cache import caches
+
+    cache = use_caches(env.cache_config(closed_port_url))
+    caplog.set_level(logging.WARNING, logger="openpractice.cache")
+    cache.get("k")
+    in_thread = []
+    thread = threading.Thread(target=lambda: in_thread.append(caches["default"]))
+    thread.start()
+    thread.join(5)
+    assert in_thread[0] is not cache, "Django gives each thread its own cache object"
+    assert in_thread[0].health is cache.health and cache.health.outage
+    assert caplog.text.count("Redis cache unreachable") == 1
 
 
 def test_wrong_password_while_redis_is_down_is_counted_not_a_500(client, owner, use_caches, closed_port_url, settings):

@@ -32,15 +32,11 @@ def web_env(monkeypatch):
     return monkeypatch
 
 
-POSTGRESQL = "django.db.backends.postgresql"
-SQLITE = "django.db.backends.sqlite3"
+def _plan(**options):
+    return plan_from({"host": "127.0.0.1", "port": 8000, **options})
 
 
-def _plan(engine=POSTGRESQL, **options):
-    return plan_from({"host": "127.0.0.1", "port": 8000, **options}, engine=engine)
-
-
-def test_on_postgresql_a_process_per_core_and_one_more(web_env):
+def test_defaults_a_process_per_core_and_one_more(web_env):
     plan = _plan()
     assert plan.server == "gunicorn"
     assert plan.workers == serving.usable_cores() + 1
@@ -48,17 +44,11 @@ def test_on_postgresql_a_process_per_core_and_one_more(web_env):
     assert plan.access_log is False
 
 
-def test_on_sqlite_one_process_of_eight_threads(web_env):
-    plan = _plan(SQLITE)
-    assert (plan.server, plan.workers, plan.threads) == ("gunicorn", 1, 8)
-
-
-@pytest.mark.parametrize("engine", [POSTGRESQL, SQLITE])
-def test_environment_sizes_the_server(web_env, engine):
+def test_environment_sizes_the_server(web_env):
     web_env.setenv("WEB_WORKERS", "5")
     web_env.setenv("WEB_THREADS", "2")
     web_env.setenv("WEB_ACCESS_LOG", "true")
-    plan = _plan(engine)
+    plan = _plan()
     assert (plan.workers, plan.threads, plan.access_log) == (5, 2, True)
     assert plan.describe() == "gunicorn, 5 processes × 2 threads"
 

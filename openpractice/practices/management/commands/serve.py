@@ -10,7 +10,7 @@ from openpractice import env, serving
 class Command(BaseCommand):
     help = (
         "Serve OpenPractice on HOST:PORT: gunicorn with WEB_WORKERS processes of WEB_THREADS threads "
-        "(default: cores + 1 of 4 on PostgreSQL, 1 of 8 on SQLite), or waitress with --server waitress."
+        "(default: cores + 1 processes of 4 threads), or waitress with --server waitress."
     )
 
     def add_arguments(self, parser):
@@ -18,10 +18,10 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=settings.OPENPRACTICE_PORT)
         parser.add_argument("--server", choices=env.WEB_SERVERS, help="default: WEB_SERVER, else gunicorn")
         parser.add_argument(
-            "--workers", type=int, help="web processes (gunicorn); default: WEB_WORKERS, else cores + 1 (SQLite: 1)"
+            "--workers", type=int, help="web processes (gunicorn); default: WEB_WORKERS, else cores + 1"
         )
         parser.add_argument(
-            "--threads", type=int, help="threads per process; default: WEB_THREADS, else 4 (SQLite, waitress: 8)"
+            "--threads", type=int, help="threads per process; default: WEB_THREADS, else 4 (waitress 8)"
         )
         parser.add_argument("--access-log", action="store_true", help="log every request (default: WEB_ACCESS_LOG)")
 
@@ -39,11 +39,10 @@ class Command(BaseCommand):
             serving.run_gunicorn(application, plan)
 
 
-def plan_from(options: dict, *, engine: str | None = None) -> serving.ServerPlan:
-    """The command line first, then the environment, then the defaults for the database."""
+def plan_from(options: dict) -> serving.ServerPlan:
+    """The command line first, then the environment, then the defaults (serving.default_size)."""
     server = options.get("server") or env.web_server()
-    engine = engine or settings.DATABASES["default"]["ENGINE"]
-    workers, threads = serving.default_size(server=server, engine=engine)
+    workers, threads = serving.default_size(server=server)
     return serving.ServerPlan(
         server=server,
         host=options["host"],
