@@ -39,7 +39,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from openpractice.billing.models import BillTo, Invoice, Payment, PaymentOutcome, RecordStatus
+from openpractice.billing.models import BALANCE, OWING, BillTo, Invoice, Payment, PaymentOutcome, RecordStatus
 from openpractice.billing.money import format_gbp
 from openpractice.patients.models import Patient
 from openpractice.practices.models import Membership
@@ -65,9 +65,7 @@ from openpractice.remittances.models import Allocation, AllocationKind
 ZERO = Decimal("0.00")
 PENNY = Decimal("0.01")
 MONEY: DecimalField = DecimalField(max_digits=14, decimal_places=2)
-# The reports' spelling of the balance and of "still owes or is overpaid" (reports/0001's index).
-BALANCE = F("total") - F("paid_total") - F("credited_total") - F("written_off_total")
-OWING = ~Q(total=F("paid_total") + F("credited_total") + F("written_off_total"))
+# Billing's spelling of the balance and of "still owes or is overpaid" (reports/0002's partial index).
 # When a bill falls due: its due date, else its date (a self-pay bill without terms is due at once).
 DUE_ON = Coalesce(F("due_date"), F("invoice_date"))
 ACCOUNTS_PER_PAGE = 50
