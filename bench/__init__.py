@@ -16,6 +16,7 @@ MODULES = [
     "bench.coding",
     "bench.patients",
     "bench.healthcode",
+    "bench.not_ready",
     "bench.remittances",
     "bench.parsers",
     "bench.reliability",

@@ -102,6 +102,12 @@ def _after(practice, surname: str, number: str):
         "invoice list, by number": lambda: billing.invoice_page(practice=practice, query=number),
         "invoice list, status failed": lambda: billing.invoice_page(practice=practice, healthcode_status="failed"),
         "invoice list, page 2 (incl. page 1)": older_page,
+        "'Select all N matching' count, default": lambda: billing.count_up_to(
+            billing.submittable_matching(practice=practice)
+        ),
+        "'Select all N matching' count, surname": lambda: billing.count_up_to(
+            billing.submittable_matching(practice=practice, query=surname)
+        ),
         "aged debt by patient": lambda: reports.aged_debt(practice=practice, by="patient", page=1),
         "aged debt by patient, page 20": lambda: reports.aged_debt(practice=practice, by="patient", page=20),
         "aged debt by insurer": lambda: reports.aged_debt(practice=practice, by="insurer", page=1),

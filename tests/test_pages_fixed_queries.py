@@ -41,6 +41,8 @@ PAGES = [
     ("patients, search", lambda w: "/patients/?q=benn"),
     ("contacts", lambda w: "/contacts/"),
     ("products", lambda w: "/products/"),
+    ("invoice list, not ready to submit", lambda w: "/invoices/?view=not_ready"),
+    ("dashboard", lambda w: "/"),
 ]
 
 
@@ -66,11 +68,15 @@ def worlds(django_db_blocker, django_db_setup):
     the module in a transaction rolled back at its end (each test's own is a savepoint inside)."""
     from django.db import transaction
 
+    from openpractice.healthcode.stored_checks import recheck_all
     from openpractice.practices.models import Practice
 
     with django_db_blocker.unblock(), transaction.atomic():
         small = build_world(Practice.objects.create(name="Small Clinic"), invoices=60, patients=5)
         big = build_world(Practice.objects.create(name="Big Clinic"), invoices=400, patients=120)
+        # "Not ready" and the dashboard read stored check results, as the schedule leaves them.
+        recheck_all(practice=small.practice)
+        recheck_all(practice=big.practice)
         yield small, big
         transaction.set_rollback(True)
 

@@ -154,8 +154,8 @@ class InvoicePage:
     rows: list[Invoice]
     older: str | None  # cursor of the next page (older invoices), None on the last
     newer: str | None  # cursor of the previous page (newer invoices), None on the first
-    count: int  # how many match, up to COUNT_CAP
-    count_capped: bool  # more than COUNT_CAP match
+    count: int  # how many match, up to COUNT_CAP (a search: how many are on this page)
+    count_capped: bool  # more than `count` match
 
     @property
     def more_than_shown(self) -> bool:
@@ -185,7 +185,7 @@ def invoice_page(
 ) -> InvoicePage:
     """One page of the invoice list: `after` a cursor (older invoices) or `before` one (newer),
     else the newest. A fixed number of queries whatever the history: the page (one query, or one
-    per search kind), and a count capped at COUNT_CAP."""
+    per search kind), and, unless searching, a count capped at COUNT_CAP."""
     base = _filtered(practice=practice, **filters)
     text = (query or "").strip()
     if text:
@@ -211,7 +211,10 @@ def invoice_page(
         rows = rows[:page_size]
         older = _cursor(rows[-1]) if more_older else None
         newer = _cursor(rows[0]) if forwards and rows else None
-    count, capped = _capped_count(parts)  # always: the page's queries are the same on every page
+    if text:  # a search is not counted beyond its page: a common prefix would read thousands of rows
+        count, capped = len(rows), bool(older or newer)
+    else:  # counted (up to COUNT_CAP) on every page: the page's queries are the same on each
+        count, capped = _capped_count(parts)
     return InvoicePage(rows=rows, older=older, newer=newer, count=count, count_capped=capped)
 
 

@@ -834,6 +834,26 @@ def write_off(*, invoice: Invoice, reason: str) -> Invoice:
     return invoice
 
 
+@transaction.atomic
+def adjust_written_off(*, invoice: Invoice, amount: Decimal, reason: str) -> Invoice:
+    """Add `amount` to what is written off an invoice (negative: a write-off reversed). For the
+    receivables app's write-off ledger, whose rows are the record of each; never below nothing
+    written off, nor above what is not yet paid or credited."""
+    invoice = _locked(invoice)
+    _require_issued(invoice, "A write-off")
+    written_off = invoice.written_off_total + amount
+    if written_off < 0 or written_off > invoice.total - invoice.paid_total - invoice.credited_total:
+        raise BillingError(
+            f"Amount: at most the balance of £{invoice.balance:.2f} written off, and no more reversed than was.",
+            field="amount",
+        )
+    invoice.written_off_total = written_off
+    invoice._change_reason = reason[:100]  # type: ignore[attr-defined]  # simple-history reads it; not a model field
+    invoice.save(update_fields=["written_off_total", "updated_at"])
+    _refresh_outcome(invoice)
+    return invoice
+
+
 def email_invoice(*, invoice: Invoice, to: str, sent_by=None) -> None:
     """Email the PDF (console backend unless SMTP is configured)."""
     from django.core.exceptions import ValidationError

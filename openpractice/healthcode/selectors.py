@@ -141,7 +141,7 @@ def not_ready_page(
     return NotReadyPage(
         rows=[NotReadyRow(invoice=check.invoice, problems=list(check.problems.all())) for check in shown],
         next_cursor=cursor_of(shown[-1]) if len(found) > limit else "",
-        count=len(found) if after is None and len(found) <= limit else checks.count(),
+        count=checks.count(),
     )
 
 

@@ -7,9 +7,10 @@ and the dashboard read rows instead of checking every bill on every request.
 - A stored check is *due* when there is none, it is stale (receivers.py marks it when something
   the check reads changes; `coding.signals.reference_changed` marks a practice's), the invoice was
   saved after it was checked, or the calendar reached its `recheck_on`.
-- `refresh`: what a page does first: a few due bills are checked inline, more go to the recheck
-  task (queued on commit, once a minute at most per practice); the page says how many are being
-  checked again. `queue_due_rechecks` is the schedule's (sync_healthcode).
+- `refresh`: what a page does first: a few *pending* bills (stale, or at their recheck day: read
+  from the checks' own indexes) are checked inline, more go to the recheck task (queued on commit,
+  once a minute at most per practice); the page says how many are being checked again.
+  `queue_due_rechecks` is the schedule's (sync_healthcode): it walks every candidate for `due`.
 
 The submission itself always checks the bill afresh: a stored answer only decides what a list shows.
 """
@@ -39,13 +40,23 @@ QUEUED_FOR_SECONDS = 60  # a practice's recheck task is queued at most once in t
 _PROBLEM_COLUMNS = ("stored_check_id", "position", "code", "field", "message", "fix", "line")
 
 
+SUBMITTABLE_STATUSES = (HealthcodeStatus.NOT_SUBMITTED, HealthcodeStatus.FAILED)
 # A stored check's invoice is a candidate: billing_selectors.submittable_candidates, as a filter on
 # the join (the "Not ready" view walks the checks' own index; tests hold the two equal).
 CANDIDATE_CHECK = (
     Q(invoice__bill_to=BillTo.INSURER)
     & ~Q(invoice__record_status=RecordStatus.VOID)
-    & Q(invoice__healthcode_status__in=[HealthcodeStatus.NOT_SUBMITTED, HealthcodeStatus.FAILED])
+    & Q(invoice__healthcode_status__in=SUBMITTABLE_STATUSES)
 )
+
+
+def is_candidate(invoice: Invoice) -> bool:
+    """The same test on one invoice in memory."""
+    return (
+        invoice.bill_to == BillTo.INSURER
+        and invoice.record_status != RecordStatus.VOID
+        and invoice.healthcode_status in SUBMITTABLE_STATUSES
+    )
 
 
 def candidates(*, practice, practitioner_id: int | None = None) -> QuerySet[Invoice]:
@@ -199,12 +210,7 @@ def mark_stale(checks: QuerySet[InvoiceCheck]) -> int:
 def invoice_saved(invoice: Invoice) -> None:
     """An invoice was saved: its check is stale. A candidate without a check gets a stale row, so
     pages find it through `pending` (one upsert); any other invoice, one UPDATE."""
-    candidate = (
-        invoice.bill_to == BillTo.INSURER
-        and invoice.record_status != RecordStatus.VOID
-        and invoice.healthcode_status in (HealthcodeStatus.NOT_SUBMITTED, HealthcodeStatus.FAILED)
-    )
-    if not candidate:
+    if not is_candidate(invoice):
         mark_stale(InvoiceCheck.objects.filter(invoice_id=invoice.pk))
         return
     now = timezone.now()

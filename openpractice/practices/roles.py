@@ -25,6 +25,7 @@ class Capability(models.TextChoices):
     MANAGE_INTEGRATIONS = "manage_integrations", "Set up the Healthcode integration"
     VIEW_AUDIT = "view_audit", "See who opened which records (the read log)"
     MANAGE_COLLECTIONS = "manage_collections", "Chase what patients owe: accounts, reminders, the work queue"
+    APPROVE_WRITE_OFFS = "approve_write_offs", "Approve and reverse write-offs of patient debts"
 
 
 _ALL = set(Capability)

@@ -100,3 +100,18 @@ class DisputeForm(forms.Form):
 
 class ResolveForm(forms.Form):
     outcome = forms.CharField(label="How the dispute was settled", max_length=2000)
+
+
+class WriteOffForm(forms.Form):
+    amount = forms.CharField(label="Amount to write off (£)", max_length=20)
+    write_off_reason = forms.CharField(label="Why", max_length=300, help_text="For the accounts and the approver.")
+
+
+class DecideWriteOffForm(forms.Form):
+    write_off = forms.IntegerField(widget=forms.HiddenInput)
+    decision = forms.ChoiceField(choices=[("approve", "Approve"), ("decline", "Decline")])
+
+
+class ReverseWriteOffForm(forms.Form):
+    entry = forms.IntegerField(widget=forms.HiddenInput)
+    reverse_reason = forms.CharField(label="Why it is reversed", max_length=300)

@@ -152,6 +152,10 @@ class ActivityKind(models.TextChoices):
     PROMISE = "promise", "Promise to pay"
     DISPUTE = "dispute", "Disputed"
     DISPUTE_RESOLVED = "dispute_resolved", "Dispute resolved"
+    WRITE_OFF_REQUESTED = "write_off_asked", "Write-off asked for"
+    WRITTEN_OFF = "written_off", "Written off"
+    WRITE_OFF_DECLINED = "write_off_no", "Write-off declined"
+    WRITE_OFF_REVERSED = "write_off_back", "Write-off reversed"
 
 
 class AccountActivity(models.Model):
@@ -202,3 +206,67 @@ class AccountActivity(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("Account activity is never deleted.")
+
+
+class WriteOffStatus(models.TextChoices):
+    REQUESTED = "requested", "Waiting for approval"
+    APPROVED = "approved", "Approved"
+    DECLINED = "declined", "Declined"
+
+
+class WriteOff(models.Model):
+    """A write-off asked for by a biller and decided by someone who may approve write-offs (the
+    owner). Only an approved one is entered in the ledger (WriteOffEntry)."""
+
+    practice = models.ForeignKey("practices.Practice", on_delete=models.CASCADE, related_name="+", db_index=False)
+    invoice = models.ForeignKey("billing.Invoice", on_delete=models.PROTECT, related_name="+")
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    reason = models.CharField(max_length=300)
+    status = models.CharField(max_length=9, choices=WriteOffStatus.choices, default=WriteOffStatus.REQUESTED)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
+    requested_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    objects = PracticeScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="write_off_positive"),
+            # One request waiting per debt: a second would be decided against a stale balance.
+            models.UniqueConstraint(fields=["invoice"], condition=Q(status="requested"), name="write_off_one_waiting"),
+        ]
+
+
+class WriteOffEntry(models.Model):
+    """The write-off ledger: a row per approved write-off, and a reversal as the exact negative of
+    the row it reverses (at most once). Rows are never edited; the invoice's written-off total
+    (billing's, through `adjust_written_off`) moves with them."""
+
+    practice = models.ForeignKey("practices.Practice", on_delete=models.CASCADE, related_name="+", db_index=False)
+    invoice = models.ForeignKey("billing.Invoice", on_delete=models.PROTECT, related_name="+")
+    write_off = models.ForeignKey(WriteOff, on_delete=models.PROTECT, related_name="entries")
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    reason = models.CharField(max_length=300)
+    reverses = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by")
+    posted_on = models.DateField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
+
+    objects = PracticeScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(reverses__isnull=True) & Q(amount__gt=0)) | (Q(reverses__isnull=False) & Q(amount__lt=0)),
+                name="write_off_entry_sign_follows_reversal",
+            )
+        ]

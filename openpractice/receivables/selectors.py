@@ -39,7 +39,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from openpractice.billing.models import BillTo, Invoice, Payment, PaymentOutcome, RecordStatus
+from openpractice.billing.models import BALANCE, OWING, BillTo, Invoice, Payment, PaymentOutcome, RecordStatus
 from openpractice.billing.money import format_gbp
 from openpractice.patients.models import Patient
 from openpractice.practices.models import Membership
@@ -56,6 +56,8 @@ from openpractice.receivables.models import (
     Debt,
     ItemOutcome,
     StageKey,
+    WriteOff,
+    WriteOffEntry,
 )
 from openpractice.receivables.schedule import DEFAULT_STAGES, Stage
 from openpractice.remittances.models import Allocation, AllocationKind
@@ -63,9 +65,7 @@ from openpractice.remittances.models import Allocation, AllocationKind
 ZERO = Decimal("0.00")
 PENNY = Decimal("0.01")
 MONEY: DecimalField = DecimalField(max_digits=14, decimal_places=2)
-# The reports' spelling of the balance and of "still owes or is overpaid" (reports/0001's index).
-BALANCE = F("total") - F("paid_total") - F("credited_total") - F("written_off_total")
-OWING = ~Q(total=F("paid_total") + F("credited_total") + F("written_off_total"))
+# Billing's spelling of the balance and of "still owes or is overpaid" (reports/0002's partial index).
 # When a bill falls due: its due date, else its date (a self-pay bill without terms is due at once).
 DUE_ON = Coalesce(F("due_date"), F("invoice_date"))
 ACCOUNTS_PER_PAGE = 50
@@ -422,6 +422,7 @@ class QueueRow:
     action_on: dt.date | None  # when the next stage falls due
     hold: str  # why the chase is paused ("" when it is not)
     assigned_to: str
+    limitation_on: dt.date  # after this the debt cannot be recovered through the courts
 
     @property
     def next_action(self) -> str:
@@ -465,6 +466,12 @@ def _annotated_debts(practice, stages) -> Any:
         open_balance=BALANCE,
         last_position=Subquery(sent.values("invoice").annotate(m=Max(position)).values("m")[:1]),
         last_sent_on=Subquery(sent.values("invoice").annotate(m=Max("on_date")).values("m")[:1]),
+        last_paid_on=Subquery(
+            Payment.objects.filter(invoice=OuterRef("pk"))
+            .values("invoice")
+            .annotate(m=Max("received_on"))
+            .values("m")[:1]
+        ),
     ).annotate(next_stage=Case(*nexts, default=Value(""), output_field=CharField()))
 
 
@@ -509,6 +516,7 @@ def work_queue(
         "debt__disputed",
         "debt__promised_until",
         "debt__assigned_to__full_name",
+        "last_paid_on",
     )[start : start + QUEUE_PER_PAGE]
     by_position = {s.position: s for s in stages}
     return QueuePage(
@@ -546,7 +554,22 @@ def _queue_row(r: dict, stages: list[Stage], by_position: dict[int, Stage], toda
         action_on=action_on,
         hold=hold,
         assigned_to=r["debt__assigned_to__full_name"] or "",
+        limitation_on=limitation_date(due_on=r["due_on"], last_paid_on=r["last_paid_on"]),
     )
+
+
+LIMITATION_YEARS = 6
+
+
+def limitation_date(*, due_on: dt.date, last_paid_on: dt.date | None = None) -> dt.date:
+    """The day a debt becomes statute-barred (Limitation Act 1980: six years from when payment
+    was due, s.5; a part payment starts the six years again, s.29(5)). Shown so a biller acts in
+    time; an acknowledgment in writing also restarts it, which the app does not know of."""
+    start = max(due_on, last_paid_on) if last_paid_on else due_on
+    try:
+        return start.replace(year=start.year + LIMITATION_YEARS)
+    except ValueError:  # 29 February into a year without one
+        return start.replace(year=start.year + LIMITATION_YEARS, day=28)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -589,6 +612,7 @@ def debt_view(*, practice, invoice: Invoice, today: dt.date | None = None) -> De
             "debt__disputed",
             "debt__promised_until",
             "debt__assigned_to__full_name",
+            "last_paid_on",
         )
         .first()
     )
@@ -601,3 +625,15 @@ def debt_view(*, practice, invoice: Invoice, today: dt.date | None = None) -> De
         row=_queue_row(found, stages, {s.position: s for s in stages}, today) if found else None,
         sent=list(activity_of(practice=practice, invoice_id=invoice.pk).filter(kind=ActivityKind.CHASE_SENT)),
     )
+
+
+def write_offs_of(*, practice, invoice_id: int) -> tuple[list[WriteOff], list[WriteOffEntry]]:
+    """A debt's write-off requests (newest first) and its ledger rows, each with whether it was reversed."""
+    asked = list(WriteOff.objects.for_practice(practice).filter(invoice_id=invoice_id).select_related("requested_by"))
+    entries = list(
+        WriteOffEntry.objects.for_practice(practice)
+        .filter(invoice_id=invoice_id)
+        .annotate(was_reversed=Exists(WriteOffEntry.objects.filter(reverses=OuterRef("pk"))))
+        .select_related("created_by")
+    )
+    return asked, entries

@@ -27,6 +27,9 @@ from openpractice.receivables.models import (
     ItemOutcome,
     RunStatus,
     StageKey,
+    WriteOff,
+    WriteOffEntry,
+    WriteOffStatus,
 )
 from openpractice.receivables.schedule import TEMPLATE_FIELDS, Stage, check_template, field_name, render_stage
 
@@ -297,3 +300,100 @@ def resolve_dispute(*, invoice: Invoice, outcome: str, by=None) -> Debt:
     debt.save(update_fields=["disputed", "dispute_reason", "updated_at"])
     _record(invoice, ActivityKind.DISPUTE_RESOLVED, by=by, detail=_text(outcome, field="outcome", label="Outcome"))
     return debt
+
+
+# -- write-offs: asked for by a biller, approved by the owner, reversible the ledger way ---------
+
+
+@transaction.atomic
+def request_write_off(*, invoice: Invoice, amount, reason: str, by=None) -> WriteOff:
+    invoice, _ = _open_debt(invoice)
+    try:
+        value = parse_money(amount, field="amount", label="Amount")
+    except BillingError as exc:
+        raise ReceivablesError(exc.message, field="amount") from None
+    if value <= 0 or value > invoice.balance:
+        raise ReceivablesError(
+            f"Amount: more than £0.00 and at most the balance of £{invoice.balance:.2f}.", field="amount"
+        )
+    text = _text(reason, field="write_off_reason", label="Reason")[:300]
+    if WriteOff.objects.filter(invoice=invoice, status=WriteOffStatus.REQUESTED).exists():
+        raise ReceivablesError(
+            "A write-off of this debt is waiting for approval already.", field="amount", code="wrong_status"
+        )
+    asked = WriteOff.objects.create(
+        practice_id=invoice.practice_id, invoice=invoice, amount=value, reason=text, requested_by=by
+    )
+    _record(invoice, ActivityKind.WRITE_OFF_REQUESTED, by=by, amount=value, detail=text)
+    return asked
+
+
+def _waiting(write_off: WriteOff) -> tuple[Invoice, WriteOff]:
+    invoice, _ = _open_debt(write_off.invoice)
+    write_off = WriteOff.objects.select_for_update().get(pk=write_off.pk)
+    if write_off.status != WriteOffStatus.REQUESTED:
+        raise ReceivablesError(
+            f"This write-off was {write_off.get_status_display().lower()} already.", field="status", code="wrong_status"
+        )
+    return invoice, write_off
+
+
+@transaction.atomic
+def approve_write_off(*, write_off: WriteOff, by=None) -> WriteOffEntry:
+    """Enter the write-off in the ledger and write it off the invoice (billing). Refused when the
+    balance has fallen below it since it was asked for (decline and ask again)."""
+    invoice, write_off = _waiting(write_off)
+    if write_off.amount > invoice.balance:
+        raise ReceivablesError(
+            f"The balance is now £{invoice.balance:.2f}, less than the £{write_off.amount:.2f} asked for: "
+            "decline it and ask again.",
+            field="amount",
+            code="wrong_status",
+        )
+    entry = WriteOffEntry.objects.create(
+        practice_id=invoice.practice_id,
+        invoice=invoice,
+        write_off=write_off,
+        amount=write_off.amount,
+        reason=write_off.reason,
+        posted_on=timezone.localdate(),
+        created_by=by,
+    )
+    billing.adjust_written_off(invoice=invoice, amount=write_off.amount, reason=f"Written off: {write_off.reason}")
+    write_off.status, write_off.decided_by, write_off.decided_at = WriteOffStatus.APPROVED, by, timezone.now()
+    write_off.save(update_fields=["status", "decided_by", "decided_at"])
+    _record(invoice, ActivityKind.WRITTEN_OFF, by=by, amount=write_off.amount, detail=write_off.reason)
+    return entry
+
+
+@transaction.atomic
+def decline_write_off(*, write_off: WriteOff, by=None) -> WriteOff:
+    invoice, write_off = _waiting(write_off)
+    write_off.status, write_off.decided_by, write_off.decided_at = WriteOffStatus.DECLINED, by, timezone.now()
+    write_off.save(update_fields=["status", "decided_by", "decided_at"])
+    _record(invoice, ActivityKind.WRITE_OFF_DECLINED, by=by, amount=write_off.amount, detail=write_off.reason)
+    return write_off
+
+
+@transaction.atomic
+def reverse_write_off(*, entry: WriteOffEntry, reason: str, by=None) -> WriteOffEntry:
+    """Undo a write-off the ledger way: a row that is its exact negative (a row is reversed once);
+    the invoice owes it again and the chase carries on."""
+    invoice, _ = _open_debt(entry.invoice)
+    entry = WriteOffEntry.objects.select_for_update().get(pk=entry.pk)
+    if entry.reverses_id is not None or WriteOffEntry.objects.filter(reverses=entry).exists():
+        raise ReceivablesError("This write-off was reversed already.", field="status", code="wrong_status")
+    text = _text(reason, field="reverse_reason", label="Reason")[:300]
+    reversal = WriteOffEntry.objects.create(
+        practice_id=invoice.practice_id,
+        invoice=invoice,
+        write_off=entry.write_off,
+        amount=-entry.amount,
+        reason=text,
+        reverses=entry,
+        posted_on=timezone.localdate(),
+        created_by=by,
+    )
+    billing.adjust_written_off(invoice=invoice, amount=-entry.amount, reason=f"Write-off reversed: {text}")
+    _record(invoice, ActivityKind.WRITE_OFF_REVERSED, by=by, amount=entry.amount, detail=text)
+    return reversal

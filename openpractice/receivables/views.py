@@ -4,6 +4,7 @@ service, render. Everything here needs manage_collections."""
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -15,14 +16,17 @@ from openpractice.receivables import selectors, services
 from openpractice.receivables.errors import ReceivablesError
 from openpractice.receivables.forms import (
     AssignForm,
+    DecideWriteOffForm,
     DisputeForm,
     NoteForm,
     PromiseForm,
     QueueFilterForm,
     ResolveForm,
+    ReverseWriteOffForm,
     ScheduleForm,
+    WriteOffForm,
 )
-from openpractice.receivables.models import ItemOutcome
+from openpractice.receivables.models import ItemOutcome, WriteOff, WriteOffEntry
 from openpractice.receivables.schedule import render_stage
 
 
@@ -172,13 +176,21 @@ DEBT_ACTIONS = {
     "promise": PromiseForm,
     "dispute": DisputeForm,
     "resolve": ResolveForm,
+    "write_off": WriteOffForm,
+    "decide": DecideWriteOffForm,
+    "reverse": ReverseWriteOffForm,
 }
+# Deciding and reversing a write-off is the owner's (approve_write_offs), asking for one a biller's.
+NEEDS_APPROVER = {"decide", "reverse"}
 DONE = {
     "assign": "Assignment saved.",
     "note": "Note added.",
     "promise": "Promise to pay recorded: the chase pauses until then.",
     "dispute": "Dispute recorded: the chase pauses until it is resolved.",
     "resolve": "Dispute resolved: the chase carries on.",
+    "write_off": "Write-off asked for: it waits for the owner's approval.",
+    "decide": "Write-off decided.",
+    "reverse": "Write-off reversed: the patient owes it again.",
 }
 
 
@@ -193,6 +205,18 @@ def _act(action: str, invoice, data: dict, user):
         return services.promise_to_pay(invoice=invoice, until=data["until"], amount=data["amount"], by=user)
     if action == "dispute":
         return services.dispute_debt(invoice=invoice, reason=data["reason"], by=user)
+    if action == "write_off":
+        return services.request_write_off(
+            invoice=invoice, amount=data["amount"], reason=data["write_off_reason"], by=user
+        )
+    if action == "decide":
+        asked = get_for_practice_or_404(WriteOff, invoice.practice, pk=data["write_off"], invoice=invoice)
+        if data["decision"] == "approve":
+            return services.approve_write_off(write_off=asked, by=user)
+        return services.decline_write_off(write_off=asked, by=user)
+    if action == "reverse":
+        entry = get_for_practice_or_404(WriteOffEntry, invoice.practice, pk=data["entry"], invoice=invoice)
+        return services.reverse_write_off(entry=entry, reason=data["reverse_reason"], by=user)
     return services.resolve_dispute(invoice=invoice, outcome=data["outcome"], by=user)
 
 
@@ -216,6 +240,8 @@ def debt_detail(request, invoice_id: int):
         if action not in DEBT_ACTIONS:
             messages.error(request, "Choose what to record: assign, note, promise to pay or dispute.")
             return redirect("receivables:debt", invoice.pk)
+        if action in NEEDS_APPROVER and not request.membership.can(Capability.APPROVE_WRITE_OFFS):
+            raise PermissionDenied("Only the owner can approve or reverse a write-off.")
         cls = DEBT_ACTIONS[action]
         form = cls(request.POST, collectors=collectors) if action == "assign" else cls(request.POST)
         forms[action] = form
@@ -228,6 +254,7 @@ def debt_detail(request, invoice_id: int):
                 messages.success(request, DONE[action])
                 return redirect("receivables:debt", invoice.pk)
     view = selectors.debt_view(practice=practice, invoice=invoice)
+    asked, entries = selectors.write_offs_of(practice=practice, invoice_id=invoice.pk)
     if view.debt is not None and not forms["assign"].is_bound:
         forms["assign"] = AssignForm(initial={"assignee": view.debt.assigned_to_id or ""}, collectors=collectors)
     return render(
@@ -238,6 +265,9 @@ def debt_detail(request, invoice_id: int):
             "invoice": invoice,
             "forms": forms,
             "activity": selectors.activity_of(practice=practice, invoice_id=invoice.pk)[:100],
+            "write_offs": asked,
+            "entries": entries,
+            "can_approve": request.membership.can(Capability.APPROVE_WRITE_OFFS),
             "tab": "queue",
         },
     )

@@ -19,6 +19,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterator
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import Case, Count, DecimalField, Min, Q, Sum, Value, When
 from django.db.models.functions import Coalesce, TruncMonth, TruncWeek
@@ -40,7 +41,7 @@ def _pounds(value) -> Decimal:
 
 
 BUCKETS = ("0-30", "31-60", "61-90", "90+")
-MONEY = DecimalField(max_digits=14, decimal_places=2)
+MONEY: DecimalField = DecimalField(max_digits=14, decimal_places=2)
 # The balance and "owes something" as the partial index (reports/0002) spells them (billing.models).
 BALANCE = billing_models.BALANCE
 OWING = billing_models.OWING
@@ -127,33 +128,40 @@ def aged_debt(
     page: int | None = None,
     page_size: int | None = None,
 ) -> DebtReport:
-    """Aged debt by insurer or by patient, largest first. Summed in the database in a fixed number
-    of queries whatever the number of payers: the totals (one aggregate), the rows (one grouped
-    query, cut to `page` when given: `page_size` rows from the largest) and their names (one).
+    """Aged debt by insurer or by patient, largest first, summed in the database in a fixed number
+    of queries whatever the number of payers. By patient (thousands of payers): the totals (one
+    aggregate), the rows (one grouped query, cut to `page` when given: `page_size` rows from the
+    largest) and their names (one). By insurer (a practice deals with a few dozen at most): every
+    insurer's row in one grouped query, the totals added up from them, and their names.
     `page_size=0` reads the totals alone."""
     today = today or timezone.localdate()
     by = "patient" if by == "patient" else "insurer"
     page_size = DEBT_PAGE_SIZE if page_size is None else page_size
     qs, group = _debt_rows(practice=practice, by=by, practitioner_id=practitioner_id)
     sums = _bucket_sums(today)
-    overall = qs.order_by().aggregate(n=Count("id"), payers=Count(group, distinct=True), **sums)
-    totals = [_pounds(overall[f"b{i}"]) for i in range(4)]
-    payers = overall["payers"] or 0
-    if page_size == 0:  # the totals alone
-        return DebtReport(by, today, [], totals, sum(totals, ZERO), overall["n"] or 0, payers)
     grouped = (
         qs.order_by()
         .values(group)
         .annotate(n=Count("id"), owed=Sum(BALANCE, output_field=MONEY), **sums)
         .order_by("-owed", group)
     )
+    everyone = list(grouped) if by == "insurer" else []
+    if by == "insurer":
+        totals = [sum((_pounds(g[f"b{i}"]) for g in everyone), ZERO) for i in range(4)]
+        invoices, payers = sum(g["n"] for g in everyone), len(everyone)
+    else:
+        overall = qs.order_by().aggregate(n=Count("id"), payers=Count(group, distinct=True), **sums)
+        totals = [_pounds(overall[f"b{i}"]) for i in range(4)]
+        invoices, payers = overall["n"] or 0, overall["payers"] or 0
+    if page_size == 0:  # the totals alone
+        return DebtReport(by, today, [], totals, sum(totals, ZERO), invoices, payers)
     pages = max(1, -(-payers // page_size))
     if page is not None:
         page = min(max(page, 1), pages)
-        grouped = grouped[(page - 1) * page_size : page * page_size]
-    elif limit:
-        grouped = grouped[:limit]
-    found = list(grouped)
+        window = slice((page - 1) * page_size, page * page_size)
+    else:
+        window = slice(0, limit or None)
+    found = everyone[window] if by == "insurer" else list(grouped[window])
     labels = _labels(by, [g[group] for g in found])
     rows = []
     for g in found:
@@ -173,7 +181,7 @@ def aged_debt(
         rows=rows,
         totals=totals,
         total=sum(totals, ZERO),
-        invoices=overall["n"] or 0,
+        invoices=invoices,
         payers=payers,
         page=page or 1,
         pages=pages if page is not None else 1,
@@ -223,7 +231,7 @@ def owed_by_band(
     """What insurers and what patients owe, by age band (BUCKETS), in one query: for each of
     BillTo's values, one Band per bucket. The same rows as aged_debt's totals."""
     today = today or timezone.localdate()
-    aggregates = {}
+    aggregates: dict[str, Any] = {}
     for i, case in enumerate(bucket_conditions(today)):
         aggregates[f"b{i}"] = Coalesce(
             Sum(Case(When(case, then=BALANCE), default=Value(ZERO), output_field=MONEY)),

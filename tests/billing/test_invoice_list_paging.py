@@ -177,3 +177,22 @@ def test_a_short_list_has_no_pager(practice):
     world = build_world(practice, invoices=5)
     html = _client(world).get("/invoices/").content.decode()
     assert "5 invoices." in html and 'rel="next"' not in html and 'rel="prev"' not in html
+
+
+def test_a_search_is_not_counted_beyond_its_page(practice):
+    build_world(practice, invoices=12, patients=4)
+    page = selectors.invoice_page(practice=practice, query="lst", page_size=5)
+    assert (page.count, page.count_capped) == (5, True)
+    last = selectors.invoice_page(practice=practice, query="benn", page_size=50)
+    assert (last.count, last.count_capped) == (len(last.rows), False)
+
+
+def test_select_all_matching_is_counted_unless_searching(practice):
+    world = build_world(practice, invoices=300, patients=20)
+    client = _client(world)
+    submittable = selectors.submittable_matching(practice=world.practice).count()
+    assert submittable > 50
+    listing = client.get("/invoices/").content.decode()
+    assert f"Select all {submittable} matching this filter" in listing
+    searched = client.get("/invoices/?q=lst").content.decode()
+    assert "Select all matching this filter" in searched and 'name="q" value="lst"' in searched

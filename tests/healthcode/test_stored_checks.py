@@ -16,11 +16,13 @@ from django_tasks_db.models import DBTaskResult
 from openpractice.accounts.models import PractitionerProfile
 from openpractice.billing import services as billing
 from openpractice.billing.models import Invoice
-from openpractice.coding.models import Insurer
-from openpractice.coding.services import save_insurer
+from openpractice.coding.importing import CsvCodeSource
+from openpractice.coding.models import ImportKind, Insurer
+from openpractice.coding.services import import_code_set, save_insurer
 from openpractice.coding.signals import send_reference_changed
 from openpractice.contacts.models import Contact
 from openpractice.healthcode import rules, stored_checks
+from openpractice.healthcode.directory import INSURER_SYSTEM, store_insurer_rules
 from openpractice.healthcode.models import InvoiceCheck, InvoiceCheckProblem, MembershipCheck, MembershipOutcome
 from openpractice.home.management.commands.seed_demo import DEMO_PRACTICE
 from openpractice.patients.models import Patient
@@ -285,3 +287,57 @@ def test_a_practice_with_no_stored_check_has_every_candidate_checked(demo):
     InvoiceCheck.objects.all().delete()  # as just after the upgrade that added stored checks
     assert stored_checks.refresh(practice=demo.practice) == 0
     assert InvoiceCheck.objects.filter(pk__in=[b.pk for b in bills], stale=False).count() == 2
+
+
+def test_importing_a_code_set_makes_the_practices_checks_stale_and_the_same_file_again_does_not(demo):
+    invoice = demo.bill()
+    _checked(demo, invoice)
+
+    def import_codes():
+        return import_code_set(
+            practice=demo.practice,
+            kind=ImportKind.CODES,
+            system="ccsd",
+            source=CsvCodeSource(b"code,description\nZ9990,A code this practice adds\n"),
+            retire_missing=False,
+        )
+
+    import_codes()
+    assert _stale(invoice)
+    _checked(demo, invoice)
+    import_codes()  # nothing changed: the checks still hold
+    assert not _stale(invoice)
+
+
+def test_the_insurer_rules_sync_marks_bills_to_an_insurer_only_when_its_rules_change(demo):
+    bupa_bill, aviva_bill = demo.bill(), demo.bill(last="Patel")
+
+    def sync(months):
+        organization = {
+            "name": "Bupa",
+            "identifier": [{"system": INSURER_SYSTEM, "value": "bup"}],
+            "extension": [{"url": "https://example.test/time-limit-months", "valueInteger": months}],
+        }
+        store_insurer_rules([organization])
+
+    sync(6)
+    _checked(demo, bupa_bill, aviva_bill)
+    sync(6)  # the daily sync, nothing changed
+    assert not _stale(bupa_bill)
+    sync(3)
+    assert _stale(bupa_bill) and not _stale(aviva_bill)
+
+
+def test_the_three_forms_of_could_go_to_healthcode_agree(demo):
+    """billing's submittable_candidates, the join filter the view pages with, and the test on one
+    saved invoice: the same bills."""
+    bills = [demo.bill(), demo.bill(issue=False), demo.bill(), demo.bill(), demo.bill(), demo.bill()]
+    Invoice.objects.filter(pk=bills[2].pk).update(healthcode_status="failed")
+    Invoice.objects.filter(pk=bills[3].pk).update(healthcode_status="collected")
+    Invoice.objects.filter(pk=bills[4].pk).update(record_status="void")
+    Invoice.objects.filter(pk=bills[5].pk).update(bill_to="patient")
+    stored_checks.record_checks(practice=demo.practice, queryset=Invoice.objects.all())
+    by_billing = set(stored_checks.candidates(practice=demo.practice).values_list("pk", flat=True))
+    by_join = set(InvoiceCheck.objects.filter(stored_checks.CANDIDATE_CHECK).values_list("invoice_id", flat=True))
+    in_memory = {i.pk for i in Invoice.objects.all() if stored_checks.is_candidate(i)}
+    assert by_billing == by_join == in_memory == {bills[0].pk, bills[1].pk, bills[2].pk}

@@ -99,6 +99,7 @@ def test_account_page_shows_items_payments_and_balance(client_for, world, debts,
     assert "£250.00" in body  # 150.00 + 100.00
     assert "Self-pay" in body and "Shortfall" in body
     assert bill.number in body and "£30.00" in body
+    assert reverse("receivables:debt", args=[bill.pk]) in body
 
 
 def test_account_page_empty_state(client_for, world, biller):

@@ -160,3 +160,19 @@ def test_another_practices_debt_and_an_insurer_bill_are_404(client_for, world, o
     assert response.status_code == 404 and not AccountActivity.objects.exists()
     insurer_bill = world.invoice("Consultation")
     assert client_for(biller).get(reverse("receivables:debt", args=[insurer_bill.pk])).status_code == 404
+
+
+def test_the_limitation_date_is_six_years_from_due_or_the_last_payment(world, debts, overdue, client_for, biller):
+    due = overdue.invoice_date
+    assert _row(world, overdue).limitation_on == due.replace(year=due.year + 6)
+    debts.pay(overdue, "20.00", received_on=TODAY)
+    assert _row(world, overdue).limitation_on == selectors.limitation_date(due_on=TODAY)
+    body = client_for(biller).get(reverse("receivables:debt", args=[overdue.pk])).content.decode()
+    assert "Limitation date" in body
+
+
+def test_a_leap_day_limitation_date_falls_on_the_28th():
+    assert selectors.limitation_date(due_on=dt.date(2024, 2, 29)) == dt.date(2030, 2, 28)
+    assert selectors.limitation_date(due_on=dt.date(2024, 1, 5), last_paid_on=dt.date(2025, 3, 1)) == dt.date(
+        2031, 3, 1
+    )

@@ -150,18 +150,21 @@ def invoice_healthcode(context, invoice):
 def invoice_list_submit_all(context, filters, shown, page_full):
     """ "Select all N matching this filter and submit": offered when more match than the page shows
     (`page_full`: the list has other pages). Counted up to billing's COUNT_CAP whatever the page
-    (a fixed cost: the list runs the same queries on every page); the confirmation counts them all."""
+    (a fixed cost: the list runs the same queries on every page); a search is not counted (its
+    number or surname prefix would read thousands of rows). The confirmation counts them all."""
     request = context.get("request")
     can_bill = _can_bill(request)
     practice = _practice(context)
+    searching = bool(filters.get("query"))
     matching = (
         billing_selectors.count_up_to(billing_selectors.submittable_matching(practice=practice, **filters))
-        if can_bill and practice is not None
+        if can_bill and practice is not None and not searching
         else 0
     )
     return {
         "can_bill": can_bill,
-        "matching": min(matching, billing_selectors.COUNT_CAP) if page_full else 0,
+        "offer": can_bill and page_full and (searching or matching > shown),
+        "matching": None if searching else min(matching, billing_selectors.COUNT_CAP),
         "matching_capped": matching > billing_selectors.COUNT_CAP,
         "shown": shown,
         "filters": filters,
