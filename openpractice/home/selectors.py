@@ -10,7 +10,7 @@ import datetime as dt
 from decimal import Decimal
 from urllib.parse import urlencode
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Sum
 from django.urls import reverse
 from django.utils import timezone
 
@@ -86,7 +86,7 @@ class DayOfWork:
     old_debt: list[Figure]  # insurer debt over 90 days, by insurer
     aged_debt_url: str
     invoices_url: str
-    invoice_count: int
+    has_invoices: bool
 
     @property
     def owed_total(self) -> Decimal:
@@ -129,13 +129,12 @@ def day_of_work(*, practice, scope: Scope, today: dt.date | None = None) -> DayO
     invoices = billing_selectors.invoices(practice=practice)
     if who:
         invoices = invoices.filter(practitioner_id=who)
-    counts = invoices.aggregate(
-        total=Count("id"),
-        failed=Count("id", filter=Q(healthcode_status=HealthcodeStatus.FAILED, record_status=RecordStatus.ISSUED)),
-    )
+    # Whether there are any invoices (for the empty state) and the failed ones, each read from an
+    # index: a count of every invoice grows with the history (issue 18).
+    has_invoices = invoices.exists()
     failed = Figure(
         label="Failed at Healthcode",
-        count=counts["failed"],
+        count=invoices.filter(healthcode_status=HealthcodeStatus.FAILED, record_status=RecordStatus.ISSUED).count(),
         url=_url("billing:list", scope.query(healthcode_status=HealthcodeStatus.FAILED, record_status="issued")),
     )
 
@@ -185,5 +184,5 @@ def day_of_work(*, practice, scope: Scope, today: dt.date | None = None) -> DayO
         old_debt=old_debt,
         aged_debt_url=_url("reports:aged_debt", scope.query()),
         invoices_url=_url("billing:list", scope.query()),
-        invoice_count=counts["total"],
+        has_invoices=has_invoices,
     )

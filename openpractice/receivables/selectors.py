@@ -397,6 +397,24 @@ def activity_of(*, practice, patient_id: int | None = None, invoice_id: int | No
 # -- the work queue -----------------------------------------------------------------------------
 
 QUEUE_PER_PAGE = 50
+# What a row of the work queue (and one debt's page) reads of each debt.
+QUEUE_FIELDS = (
+    "id",
+    "number",
+    "patient_id",
+    "patient__first_name",
+    "patient__last_name",
+    "open_balance",
+    "due_on",
+    "last_position",
+    "last_sent_on",
+    "next_stage",
+    "written_off_total",
+    "debt__disputed",
+    "debt__promised_until",
+    "debt__assigned_to__full_name",
+    "last_paid_on",
+)
 
 
 def collectors(*, practice) -> list[tuple[int, str]]:
@@ -501,23 +519,7 @@ def work_queue(
     pages = max(1, -(-count // QUEUE_PER_PAGE))
     number = min(max(page, 1), pages)
     start = (number - 1) * QUEUE_PER_PAGE
-    rows = debts.order_by("due_on", "id").values(
-        "id",
-        "number",
-        "patient_id",
-        "patient__first_name",
-        "patient__last_name",
-        "open_balance",
-        "due_on",
-        "last_position",
-        "last_sent_on",
-        "next_stage",
-        "written_off_total",
-        "debt__disputed",
-        "debt__promised_until",
-        "debt__assigned_to__full_name",
-        "last_paid_on",
-    )[start : start + QUEUE_PER_PAGE]
+    rows = debts.order_by("due_on", "id").values(*QUEUE_FIELDS)[start : start + QUEUE_PER_PAGE]
     by_position = {s.position: s for s in stages}
     return QueuePage(
         rows=[_queue_row(r, stages, by_position, today) for r in rows], number=number, pages=pages, count=count
@@ -594,28 +596,7 @@ def patient_invoice(*, practice, invoice_id) -> Invoice:
 def debt_view(*, practice, invoice: Invoice, today: dt.date | None = None) -> DebtView:
     today = today or timezone.localdate()
     stages = chase_schedule(practice=practice)
-    found = (
-        _annotated_debts(practice, stages)
-        .filter(pk=invoice.pk)
-        .values(
-            "id",
-            "number",
-            "patient_id",
-            "patient__first_name",
-            "patient__last_name",
-            "open_balance",
-            "due_on",
-            "last_position",
-            "last_sent_on",
-            "next_stage",
-            "written_off_total",
-            "debt__disputed",
-            "debt__promised_until",
-            "debt__assigned_to__full_name",
-            "last_paid_on",
-        )
-        .first()
-    )
+    found = _annotated_debts(practice, stages).filter(pk=invoice.pk).values(*QUEUE_FIELDS).first()
     kinds: Any = Invoice.objects.filter(pk=invoice.pk)
     kind = kinds.annotate(**item_fields()).values_list("item_kind", flat=True).first() or ItemKind.SELF_PAY
     return DebtView(
