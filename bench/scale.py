@@ -427,6 +427,9 @@ def run_load(page_list: list[Page], server: Server, users: int, seconds: int, fo
         "--loglevel",
         "WARNING",
     ]
+    import resource
+
+    children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with CpuMeter(server, server.database) as meter:
         done = subprocess.run(
             command,
@@ -436,6 +439,10 @@ def run_load(page_list: list[Page], server: Server, users: int, seconds: int, fo
             text=True,
             timeout=seconds + 120,
         )
+    children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    locust_cpu = (children_after.ru_utime + children_after.ru_stime) - (
+        children_before.ru_utime + children_before.ru_stime
+    )
     rows = _locust_rows(Path(f"{prefix}_stats.csv"))
     total = rows.get("Aggregated")
     if total is None:
@@ -453,6 +460,7 @@ def run_load(page_list: list[Page], server: Server, users: int, seconds: int, fo
         "db_cpu_s": round(meter.db, 1),
         "web_cores": round(meter.web / meter.elapsed, 2),
         "db_cores": round(meter.db / meter.elapsed, 2),
+        "locust_cpu_s": round(locust_cpu, 1),  # the load generator shares the machine
         "per_page": {
             name: {"requests": int(r["Request Count"]), "p50_ms": float(r["50%"]), "p95_ms": float(r["95%"])}
             for name, r in rows.items()
@@ -580,12 +588,17 @@ def print_report(rows: list[dict], load: dict | None, sizes: Sizes, served_by: s
     print("  ".join("-" * w for w in widths))
     for row in table:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)))
+    for r in rows:  # where a page that misses its target spends its database time
+        if not r["ok"] and r.get("slowest_sql") and r["slowest_ms"] >= 20:
+            print(
+                f"  {r['page']}: slowest statement {r['slowest_ms']:,.0f} ms: {' '.join(r['slowest_sql'].split())[:110]}"
+            )
     if load is not None:
         print(
             f"\nload: {load['users']} simulated staff for {load['seconds']:.0f} s: {load['requests_per_s']:.1f} requests/s, "
             f"p50 {load['p50_ms']:.0f} ms, p95 {load['p95_ms']:.0f} ms, {load['errors']} errors "
             f"({load['requests']:,} requests); CPU: web {load['web_cpu_s']:.1f} s ({load['web_cores']:.2f} cores), "
-            f"PostgreSQL {load['db_cpu_s']:.1f} s ({load['db_cores']:.2f} cores); "
+            f"PostgreSQL {load['db_cpu_s']:.1f} s ({load['db_cores']:.2f} cores), locust {load.get('locust_cpu_s', 0):.1f} s; "
             f"target p95 < {LOAD_TARGET_MS:.0f} ms, no errors: {'yes' if load['ok'] else 'NO'}"
         )
         for failure in load["failures"]:

@@ -10,13 +10,11 @@ import pytest
 from django.db import connection
 from django.db.models import Count, F, Sum
 
-pytestmark = pytest.mark.django_db
-
 SIZES = dict(invoices=1500, patients=150, codes=60)  # enough for a fortnight of bills not yet sent
 
 
 @pytest.fixture
-def world():
+def world(db):
     if connection.vendor != "postgresql":
         pytest.skip("the scale world is PostgreSQL's (COPY, session_replication_role): run with DATABASE_URL")
     from django.core.management import call_command, get_commands
@@ -29,6 +27,7 @@ def world():
     return built
 
 
+@pytest.mark.django_db
 def test_the_tiny_world_has_the_sizes_asked_for_and_consistent_rows(world):
     from openpractice.billing.models import Invoice, InvoiceLine, NumberSequence, Payment
     from openpractice.coding.models import Code
@@ -87,6 +86,7 @@ def test_the_tiny_world_has_the_sizes_asked_for_and_consistent_rows(world):
     assert failing_recent <= made_to_fail  # nothing else keeps a fresh bill back
 
 
+@pytest.mark.django_db
 def test_every_page_the_benchmark_times_answers_on_the_tiny_world(world, client):
     from bench.scale import pages, targets
     from openpractice.accounts.models import User
@@ -97,3 +97,20 @@ def test_every_page_the_benchmark_times_answers_on_the_tiny_world(world, client)
         response = client.get(page.url)
         assert response.status_code == 200, (page.name, page.url, response.status_code)
         assert len(response.content) > 200, page.name
+
+
+def test_the_marker_names_every_apps_latest_migration_the_sizes_and_the_builder():
+    """What decides whether the kept database is current: it must change when a migration is added."""
+    from django.apps import apps
+    from django.db.migrations.loader import MigrationLoader
+
+    from bench.scale_data import BUILDER, Sizes, fingerprint
+
+    found = fingerprint(Sizes(invoices=10, patients=5, codes=2))
+    assert found["sizes"] == {"invoices": 10, "patients": 5, "codes": 2}
+    assert found["builder"] == BUILDER
+    graph = MigrationLoader(None, ignore_no_migrations=True).graph
+    for app in ("billing", "healthcode", "patients", "coding"):
+        assert apps.is_installed(f"openpractice.{app}")
+        latest = max(name for label, name in graph.leaf_nodes() if label == app)
+        assert f"{app}.{latest}" in found["migrations"]
