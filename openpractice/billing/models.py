@@ -12,7 +12,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q, Value
-from django.db.models.lookups import Exact
+from django.db.models.lookups import Exact, GreaterThan, LessThan
 from simple_history.models import HistoricalRecords
 
 from openpractice.practices.tenancy import PracticeScopedQuerySet
@@ -121,6 +121,8 @@ class NumberSequence(models.Model):
 # gets a default guess of nearly every row, and the planner then reads the whole table).
 BALANCE = F("total") - F("paid_total") - F("credited_total") - F("written_off_total")
 OWING = ~Q(Exact(BALANCE, Value(0)))
+OWES = Q(GreaterThan(BALANCE, Value(0)))  # still owes something
+OVERPAID = Q(LessThan(BALANCE, Value(0)))  # paid more than it owes: a credit
 
 
 class Invoice(models.Model):

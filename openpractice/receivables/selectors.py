@@ -39,7 +39,17 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from openpractice.billing.models import BALANCE, OWING, BillTo, Invoice, Payment, PaymentOutcome, RecordStatus
+from openpractice.billing.models import (
+    BALANCE,
+    OVERPAID,
+    OWES,
+    OWING,
+    BillTo,
+    Invoice,
+    Payment,
+    PaymentOutcome,
+    RecordStatus,
+)
 from openpractice.billing.money import format_gbp
 from openpractice.patients.models import Patient
 from openpractice.practices.models import Membership
@@ -109,7 +119,7 @@ def item_fields() -> dict:
         "open_balance": BALANCE,
         "due_on": DUE_ON,
         "item_kind": Case(
-            When(total__lt=F("paid_total") + F("credited_total") + F("written_off_total"), then=Value(ItemKind.CREDIT)),
+            When(OVERPAID, then=Value(ItemKind.CREDIT)),
             When(_live_transfer(reason__icontains="excess"), then=Value(ItemKind.EXCESS)),
             When(_live_transfer(), then=Value(ItemKind.SHORTFALL)),
             default=Value(ItemKind.SELF_PAY),
@@ -335,7 +345,7 @@ def chase_candidates(*, practice, today: dt.date, invoice_ids=None) -> list[Cand
     held = Debt.objects.filter(invoice=OuterRef("pk")).filter(Q(disputed=True) | Q(promised_until__gte=today))
     owing: Any = (
         open_invoices(practice=practice)
-        .filter(total__gt=F("paid_total") + F("credited_total") + F("written_off_total"), written_off_total=0)
+        .filter(OWES, written_off_total=0)
         .exclude(payment_outcome=PaymentOutcome.WRITTEN_OFF)
         .filter(~Exists(held))
     )
@@ -476,9 +486,7 @@ def _annotated_debts(practice, stages) -> Any:
         if following is not None:
             when = Q(last_position__isnull=True) if last < 0 else Q(last_position=last)
             nexts.append(When(when, then=Value(following.key)))
-    owing: Any = open_invoices(practice=practice).filter(
-        total__gt=F("paid_total") + F("credited_total") + F("written_off_total")
-    )
+    owing: Any = open_invoices(practice=practice).filter(OWES)
     return owing.annotate(
         due_on=DUE_ON,
         open_balance=BALANCE,
