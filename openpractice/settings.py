@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "openpractice.healthcode",
     "openpractice.remittances",
     "openpractice.receivables",
+    "openpractice.imports",
     "openpractice.reports",
     "openpractice.home",  # the dashboard and demo data: reads every app above, imported by none
 ]
