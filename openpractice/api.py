@@ -17,6 +17,7 @@ from openpractice.domain_errors import DomainError
 from openpractice.healthcode.api import router as healthcode_router
 from openpractice.healthcode.membership_api import router as healthcode_membership_router
 from openpractice.healthcode.settings_api import router as healthcode_settings_router
+from openpractice.imports.api import router as imports_router
 from openpractice.patients.api import router as patients_router
 from openpractice.practices.api import router as practices_router
 from openpractice.practices.api_auth import API_AUTH
@@ -90,3 +91,4 @@ api.add_router("/", healthcode_router)  # after billing's: its /invoices/… ope
 api.add_router("/", remittances_router)
 api.add_router("/", reports_router)
 api.add_router("/", audit_router)
+api.add_router("/", imports_router)
