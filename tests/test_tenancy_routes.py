@@ -143,6 +143,12 @@ def practice_a(practice, make_member, insurer_contact):
         expires_at=timezone.now() + dt.timedelta(hours=1),
     )
     fetch_run = FetchRun.objects.create(practice=practice, status="failed", error="Quuxley unreachable")
+    from openpractice.imports.services import create_import
+
+    data_import = create_import(
+        practice=practice, kind="patients", source_name="Quuxley PAS", filename="Quuxley.csv",
+        data=b"Id,First name,Last name,DOB\nQ1,Zebedee,Quuxley,01/01/1980\n",
+    )
     chase_run = ChaseRun.objects.create(practice=practice, run_on=dt.date(2026, 1, 5))
     exchange = ApiExchange.objects.create(
         practice=practice,
@@ -172,6 +178,7 @@ def practice_a(practice, make_member, insurer_contact):
         "pending_id": pending.pk,
         "run_id": fetch_run.pk,
         "chase_run_id": chase_run.pk,
+        "data_import_id": data_import.pk,
         "invitation_id": invitation.pk,
         "system": "ccsd",
         "code": code.code,

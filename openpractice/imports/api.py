@@ -88,11 +88,11 @@ def _out(run: ImportRun) -> dict:
     }
 
 
-def _run(request, import_id: int) -> ImportRun:
-    return get_for_practice_or_404(ImportRun, request.practice, pk=import_id)
+def _run(request, data_import_id: int) -> ImportRun:
+    return get_for_practice_or_404(ImportRun, request.practice, pk=data_import_id)
 
 
-@router.get("/imports/fields/{kind}", response=list[FieldOut], auth=AUTH)
+@router.get("/imports/fields", response=list[FieldOut], auth=AUTH)
 def import_fields(request, kind: ImportKind):
     """The fields a file of this kind can hold, for a mapping."""
     return [{"name": f.name, "label": f.label, "required": f.required, "help": f.help} for f in fields_of(kind)]
@@ -120,34 +120,34 @@ def create_import(
     return Status(201, _out(run))
 
 
-@router.get("/imports/{import_id}", response=ImportOut, auth=AUTH)
-def get_import(request, import_id: int):
+@router.get("/imports/{data_import_id}", response=ImportOut, auth=AUTH)
+def get_import(request, data_import_id: int):
     """The import's status, and while it is importing, its progress."""
-    return _out(_run(request, import_id))
+    return _out(_run(request, data_import_id))
 
 
-@router.put("/imports/{import_id}/mapping", response=ImportOut, auth=AUTH)
-def set_mapping(request, import_id: int, payload: MappingIn):
-    return _out(services.set_mapping(run=_run(request, import_id), mapping=payload.mapping))
+@router.put("/imports/{data_import_id}/mapping", response=ImportOut, auth=AUTH)
+def set_mapping(request, data_import_id: int, payload: MappingIn):
+    return _out(services.set_mapping(run=_run(request, data_import_id), mapping=payload.mapping))
 
 
-@router.post("/imports/{import_id}/check", response=CheckOut, auth=AUTH)
-def check_import(request, import_id: int):
+@router.post("/imports/{data_import_id}/check", response=CheckOut, auth=AUTH)
+def check_import(request, data_import_id: int):
     """The preview and dry run: every problem by row and field, and what an import would add and
     skip. Nothing is written."""
-    run = services.check_import(run=_run(request, import_id))
+    run = services.check_import(run=_run(request, data_import_id))
     return {**_out(run), "problems": run.problems}
 
 
-@router.get("/imports/{import_id}/problems", response=list[ProblemOut], auth=AUTH)
-def import_problems(request, import_id: int):
+@router.get("/imports/{data_import_id}/problems", response=list[ProblemOut], auth=AUTH)
+def import_problems(request, data_import_id: int):
     """The problems of the last check or failed import (the first 1,000; problem_count says how many)."""
-    return _run(request, import_id).problems
+    return _run(request, data_import_id).problems
 
 
-@router.post("/imports/{import_id}/post", response={200: ImportOut, 202: ImportOut}, auth=AUTH)
-def post_import(request, import_id: int):
+@router.post("/imports/{data_import_id}/post", response={200: ImportOut, 202: ImportOut}, auth=AUTH)
+def post_import(request, data_import_id: int):
     """Import the file all or nothing. A large file is imported in the background: 202, then
     follow GET /imports/{id} (status, phase, progress)."""
-    run = services.post_import(run=_run(request, import_id))
+    run = services.post_import(run=_run(request, data_import_id))
     return Status(202 if run.status == ImportStatus.POSTING else 200, _out(run))

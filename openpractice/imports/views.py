@@ -19,8 +19,8 @@ from openpractice.practices.tenancy import get_for_practice_or_404
 PROBLEMS_SHOWN = 200
 
 
-def _run(request, run_id: int) -> ImportRun:
-    return get_for_practice_or_404(ImportRun, request.practice, pk=run_id)
+def _run(request, data_import_id: int) -> ImportRun:
+    return get_for_practice_or_404(ImportRun, request.practice, pk=data_import_id)
 
 
 def _context(run: ImportRun, **extra) -> dict:
@@ -63,8 +63,8 @@ def start(request):
 
 
 @require_capability(Capability.MANAGE_SETTINGS)
-def columns(request, run_id: int):
-    run = _run(request, run_id)
+def columns(request, data_import_id: int):
+    run = _run(request, data_import_id)
     if run.status in (ImportStatus.POSTING, ImportStatus.POSTED):
         return redirect("imports:detail", run.pk)
     form = mapping_form(run, request.POST or None)
@@ -90,8 +90,8 @@ def columns(request, run_id: int):
 
 
 @require_capability(Capability.MANAGE_SETTINGS)
-def detail(request, run_id: int):
-    run = _run(request, run_id)
+def detail(request, data_import_id: int):
+    run = _run(request, data_import_id)
     if run.status == ImportStatus.UPLOADED:
         return redirect("imports:columns", run.pk)
     return render(request, "imports/detail.html", _context(run, problems=run.problems[:PROBLEMS_SHOWN]))
@@ -99,8 +99,8 @@ def detail(request, run_id: int):
 
 @require_POST
 @require_capability(Capability.MANAGE_SETTINGS)
-def check(request, run_id: int):
-    run = _run(request, run_id)
+def check(request, data_import_id: int):
+    run = _run(request, data_import_id)
     try:
         services.check_import(run=run)
     except ImportRunError as exc:
@@ -110,8 +110,8 @@ def check(request, run_id: int):
 
 @require_POST
 @require_capability(Capability.MANAGE_SETTINGS)
-def post(request, run_id: int):
-    run = _run(request, run_id)
+def post(request, data_import_id: int):
+    run = _run(request, data_import_id)
     try:
         run = services.post_import(run=run)
     except ImportRunError as exc:
@@ -123,8 +123,8 @@ def post(request, run_id: int):
 
 
 @require_capability(Capability.MANAGE_SETTINGS)
-def progress(request, run_id: int):
-    run = _run(request, run_id)
+def progress(request, data_import_id: int):
+    run = _run(request, data_import_id)
     response = render(request, "imports/_progress.html", _context(run))
     if run.status != ImportStatus.POSTING:
         response["HX-Redirect"] = reverse("imports:detail", args=[run.pk])

@@ -44,7 +44,7 @@ def test_upload_check_post_status(api_token_for, owner, practice):
     posted = client.post(f"/api/v1/imports/{run_id}/post")
     assert posted.status_code == 200 and posted.json()["status"] == "failed"
     assert not Patient.objects.filter(practice=practice).exists()
-    fields = client.get("/api/v1/imports/fields/patients").json()
+    fields = client.get("/api/v1/imports/fields?kind=patients").json()
     assert {"name": "first_name", "label": "First name", "required": True, "help": ""} in fields
 
 
