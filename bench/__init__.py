@@ -21,6 +21,7 @@ MODULES = [
     "bench.parsers",
     "bench.reliability",
     "bench.http_mix",
+    "bench.imports",
 ]
 REGISTRY: dict[str, Callable[[], list[dict]]] = {}
 

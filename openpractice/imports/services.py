@@ -154,7 +154,7 @@ def _record(run: ImportRun, plan: checks.Plan) -> None:
     """Each row made or matched, by its natural key: the next import of the same file skips it."""
     rows = [(run.practice_id, run.pk, run.kind, key, pk, True) for _, key, pk in plan.create]
     rows += [(run.practice_id, run.pk, run.kind, key, pk, False) for _, key, pk in plan.matched]
-    bulk.insert_rows(
+    bulk.copy_rows(
         ImportedRow._meta.db_table, ("practice_id", "run_id", "kind", "source_key", "object_id", "created"), rows
     )
     now = timezone.now()
