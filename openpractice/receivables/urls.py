@@ -1,6 +1,6 @@
 from django.urls import path
 
-from openpractice.receivables import views
+from openpractice.receivables import views, views_insurer
 
 app_name = "receivables"
 
@@ -14,4 +14,7 @@ urlpatterns = [
     path("collections/runs/new/", views.run_now, name="run_now"),
     path("collections/runs/<int:chase_run_id>/", views.run_review, name="run"),
     path("collections/runs/<int:chase_run_id>/letters/", views.run_letters, name="run_letters"),
+    path("collections/disputes/", views_insurer.dispute_list, name="disputes"),
+    path("collections/disputes/<int:verdict_id>/", views_insurer.dispute_detail, name="dispute"),
+    path("collections/insurers/", views_insurer.insurer_debt_list, name="insurer_debt"),
 ]

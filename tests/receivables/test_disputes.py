@@ -9,7 +9,6 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.urls import reverse
 from remit_helpers import bundle, receive
 
 from openpractice.receivables import disputes
