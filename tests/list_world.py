@@ -24,6 +24,7 @@ from openpractice.remittances.models import (
     LineStatus,
     RemittanceBatch,
     RemittanceLine,
+    ShortfallVerdict,
 )
 
 SURNAMES = ("Bennett", "Clarke", "Patel", "Robinson", "Benson", "Ahmed", "Okafor", "Walsh")
@@ -172,4 +173,18 @@ def _remittances(practice, insurer_bills: list[Invoice]) -> list[RemittanceBatch
                     insurer_contact=bill.insurer_contact,
                     posted_on=batch.payment_date,
                 )
+                if paid < bill.total:  # the insurer dispute list: every short line an underpayment
+                    ShortfallVerdict.objects.create(
+                        practice=practice,
+                        remittance_line=line,
+                        invoice=bill,
+                        insurer_contact=bill.insurer_contact,
+                        kind="underpayment",
+                        rule_kind="underpayment",
+                        billed=bill.total,
+                        paid=paid,
+                        shortfall=bill.total - paid,
+                        contract_price=bill.total,
+                        difference=bill.total - paid,
+                    )
     return batches

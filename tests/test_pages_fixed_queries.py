@@ -43,6 +43,11 @@ PAGES = [
     ("products", lambda w: "/products/"),
     ("invoice list, not ready to submit", lambda w: "/invoices/?view=not_ready"),
     ("dashboard", lambda w: "/"),
+    ("insurer debt", lambda w: "/collections/insurers/"),
+    ("insurer debt, one insurer and age", lambda w: f"/collections/insurers/?insurer={w.insurers[0].pk}&age=90"),
+    ("insurer debt, next page", lambda w: "/collections/insurers/?after=2026-01-01.1"),
+    ("insurer disputes", lambda w: "/collections/disputes/"),
+    ("insurer disputes, one insurer, all", lambda w: f"/collections/disputes/?status=all&insurer={w.insurers[0].pk}"),
 ]
 
 
