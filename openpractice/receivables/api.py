@@ -225,14 +225,16 @@ def create_run(request):
     return Status(201, _run(_find_run(request, run.pk), with_items=True))
 
 
-@router.get("/collections/chase-runs/{int:run_id}", response=RunDetailOut, auth=COLLECTIONS)
-def get_run(request, run_id: int):
-    return _run(_find_run(request, run_id), with_items=True)
+@router.get("/collections/chase-runs/{int:chase_run_id}", response=RunDetailOut, auth=COLLECTIONS)
+def get_run(request, chase_run_id: int):
+    return _run(_find_run(request, chase_run_id), with_items=True)
 
 
-@router.post("/collections/chase-runs/{int:run_id}/send", response=dict, auth=COLLECTIONS)
-def send_run(request, run_id: int, payload: SendIn):
-    counts = services.send_chase_run(run=_find_run(request, run_id), include=set(payload.include), user=request.user)
+@router.post("/collections/chase-runs/{int:chase_run_id}/send", response=dict, auth=COLLECTIONS)
+def send_run(request, chase_run_id: int, payload: SendIn):
+    counts = services.send_chase_run(
+        run=_find_run(request, chase_run_id), include=set(payload.include), user=request.user
+    )
     return {"sent": counts}
 
 
