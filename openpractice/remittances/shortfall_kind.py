@@ -4,7 +4,7 @@ say, and keeps the answer; a property test holds it.
 
 The rule, in order:
 1. The insurer's stated reason is a benefit limit or an excess (benefit maximum, outpatient limit,
-   policy excess, co-payment, not covered by the policy): the patient's, whatever was paid. The
+   policy excess, co-payment, not covered, a lapsed policy): the patient's, whatever was paid. The
    insurer said why it deducted and the policy lets the practice charge the patient for it.
 2. Otherwise, the insurer paid less than the price it agreed for these services (the contract
    price): an insurer underpayment. The difference (agreed less paid, never more than the
@@ -22,12 +22,14 @@ from enum import StrEnum
 
 ZERO = Decimal("0.00")
 
-# Codes and words an insurer uses for what its policy leaves to the patient.
+# Codes and words an insurer uses for what its policy leaves to the patient (a limit, an excess, or
+# no cover at all: a lapsed policy, an excluded treatment).
 PATIENT_CODES = frozenset(
     {"benefit-maximum", "benefit-limit", "excess", "co-payment", "copayment", "deductible", "not-covered"}
 )
 _PATIENT_WORDS = re.compile(
-    r"\b(excess|benefit|limit|maximum|co-?pay(ment)?|deductible|not covered|exhausted)\b", re.IGNORECASE
+    r"\b(excess|benefit|limit|maximum|co-?pay(ment)?|deductible|not covered|no cover|exhausted|lapsed|excluded|exclusion)\b",
+    re.IGNORECASE,
 )
 
 
