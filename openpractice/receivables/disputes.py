@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 from django.db import transaction
 from django.db.models import CharField, F, QuerySet, Value
@@ -89,14 +90,15 @@ def dispute_page(
 ) -> DisputePage:
     """One page of the dispute list, newest first, keyset paged (`after`: the id of the last row
     shown; ids rise with time): one query."""
-    found = underpayments(practice=practice)
+    # Typed plainly: `dispute_status` is an annotation the stubs do not know.
+    found: Any = underpayments(practice=practice)
     if status in STATUS_FILTERS:
         found = found.filter(dispute_status__in=[s.value for s in STATUS_FILTERS[status]])
     if insurer_id:
         found = found.filter(insurer_contact_id=insurer_id)
     if after is not None:
         found = found.filter(id__lt=after)
-    rows = list(found.order_by("-id")[: size + 1])
+    rows: list[Any] = list(found.order_by("-id")[: size + 1])
     more = len(rows) > size
     rows = rows[:size]
     return DisputePage(

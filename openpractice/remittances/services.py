@@ -902,7 +902,7 @@ def contract_totals(*, practice, invoice_ids: set[int]) -> dict[int, Decimal | N
             .values_list("invoice_id", "product_id", "quantity", "service_date")
             .order_by()
         )
-    contracts: dict[tuple[int, int], list[ContractPrice]] = defaultdict(list)
+    contracts: dict[tuple[int, int | None], list[ContractPrice]] = defaultdict(list)
     for contract in ContractPrice.objects.filter(
         practice=practice,
         product_id__in={line[1] for line in lines},
