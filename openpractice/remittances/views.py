@@ -231,7 +231,9 @@ def override(request, line_id: int):
         return redirect_to_next(request, "remittances:shortfalls")
     try:
         verdict = services.override_shortfall(line=line, user=request.user, **form.cleaned_data)
-        messages.success(request, f"Shortfall on invoice {verdict.invoice.number}: {verdict.get_kind_display().lower()}.")
+        messages.success(
+            request, f"Shortfall on invoice {verdict.invoice.number}: {verdict.get_kind_display().lower()}."
+        )
     except RemittanceError as exc:
         messages.error(request, exc.message)
     return redirect_to_next(request, "remittances:shortfalls")
