@@ -77,7 +77,9 @@ def build(*, debts: int, seed: int = 16) -> dict:
     rng = random.Random(seed)
     today = dt.date.today()
     practice = Practice.objects.create(name="Collections bench", phone="020 7946 0000", email="accounts@bench.test")
-    user = User.objects.create_user(email=f"dr@{practice.pk}.receivables.bench", password="x" * 20, full_name="Dr Bench")
+    user = User.objects.create_user(
+        email=f"dr@{practice.pk}.receivables.bench", password="x" * 20, full_name="Dr Bench"
+    )
     doctor = Membership.objects.create(user=user, practice=practice, role="practitioner")
 
     patients = max(1, debts // DEBTS_PER_PATIENT)
@@ -140,9 +142,7 @@ def build(*, debts: int, seed: int = 16) -> dict:
         plans.append((due, rng.random()))
     for start in range(0, len(invoice_rows), CHUNK):
         insert_rows(Invoice._meta.db_table, tuple(columns), invoice_rows[start : start + CHUNK])
-    invoices = list(
-        Invoice.objects.filter(practice=practice).order_by("pk").values_list("pk", "patient_id", "total")
-    )
+    invoices = list(Invoice.objects.filter(practice=practice).order_by("pk").values_list("pk", "patient_id", "total"))
 
     act_columns, act_template = _defaults(
         AccountActivity, practice=practice, patient_id=patient_ids[0], kind="chase_sent", on_date=today

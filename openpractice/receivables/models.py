@@ -306,7 +306,9 @@ class StatementRun(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["practice", "created_at"], name="statement_run_recent")]
-        constraints = [models.CheckConstraint(condition=Q(done__lte=F("requested")), name="statement_run_done_in_range")]
+        constraints = [
+            models.CheckConstraint(condition=Q(done__lte=F("requested")), name="statement_run_done_in_range")
+        ]
 
     def __str__(self) -> str:
         return f"Statements of {self.created_at:%d/%m/%Y}"

@@ -14,6 +14,7 @@ from openpractice.billing import services as billing
 from openpractice.billing.errors import BillingError
 from openpractice.billing.models import BillTo, Invoice, RecordStatus
 from openpractice.billing.money import format_gbp, parse_money
+from openpractice.db.bulk import insert_rows
 from openpractice.receivables import selectors
 from openpractice.receivables.errors import ReceivablesError
 from openpractice.receivables.models import (
@@ -100,6 +101,19 @@ def save_chase_schedule(*, practice, stages: Sequence[Stage], user=None) -> list
 # -- chase runs ---------------------------------------------------------------------------------
 
 
+ITEM_COLUMNS = (
+    "practice_id",
+    "run_id",
+    "invoice_id",
+    "patient_id",
+    "stage",
+    "channel",
+    "balance",
+    "days_overdue",
+    "outcome",
+)
+
+
 def create_chase_run(*, practice, today: dt.date | None = None, user=None) -> ChaseRun:
     """Today's chase run: one item per debt that needs a stage (selectors.chase_candidates),
     emailed where the patient has an email address, else a letter. Nothing is sent. Running it
@@ -109,18 +123,25 @@ def create_chase_run(*, practice, today: dt.date | None = None, user=None) -> Ch
         run, made = ChaseRun.objects.get_or_create(practice=practice, run_on=today, defaults={"created_by": user})
         if not made:
             return run
-        ChaseItem.objects.bulk_create(
-            ChaseItem(
-                practice=practice,
-                run=run,
-                invoice_id=c.invoice_id,
-                patient_id=c.patient_id,
-                stage=c.stage,
-                channel=Channel.EMAIL if c.email else Channel.LETTER,
-                balance=c.balance,
-                days_overdue=c.days_overdue,
-            )
-            for c in selectors.chase_candidates(practice=practice, today=today)
+        # COPY on PostgreSQL (insert_rows): a day's run can hold most of 100,000 debts, which
+        # bulk_create writes several times slower.
+        insert_rows(
+            ChaseItem._meta.db_table,
+            ITEM_COLUMNS,
+            [
+                (
+                    practice.pk,
+                    run.pk,
+                    c.invoice_id,
+                    c.patient_id,
+                    c.stage,
+                    Channel.EMAIL if c.email else Channel.LETTER,
+                    str(c.balance),
+                    c.days_overdue,
+                    ItemOutcome.PENDING,
+                )
+                for c in selectors.chase_candidates(practice=practice, today=today)
+            ],
         )
     return run
 

@@ -159,11 +159,7 @@ def _stylesheets():
     from openpractice.billing.pdf import static_only_fetcher
 
     fetcher = static_only_fetcher()
-    return tuple(
-        CSS(filename=path, url_fetcher=fetcher)
-        for path in (finders.find("css/statement-print.css"),)
-        if path
-    )
+    return tuple(CSS(filename=path, url_fetcher=fetcher) for path in (finders.find("css/statement-print.css"),) if path)
 
 
 def statements_html(statements: list[Statement]) -> str:
@@ -349,9 +345,9 @@ def run_patients(*, run: StatementRun, channel: str | None = None) -> list[Patie
     ids = list(run.patient_ids)
     if channel is not None:
         chosen = set(
-            AccountActivity.objects.filter(
-                practice_id=run.practice_id, statement_run=run, channel=channel
-            ).values_list("patient_id", flat=True)
+            AccountActivity.objects.filter(practice_id=run.practice_id, statement_run=run, channel=channel).values_list(
+                "patient_id", flat=True
+            )
         )
         ids = [pk for pk in ids if pk in chosen]
     found = Patient.objects.in_bulk(ids)

@@ -24,5 +24,9 @@ urlpatterns = [
         statement_views.statement_run_progress,
         name="statement_run_progress",
     ),
-    path("collections/statements/<int:statement_run_id>/pdf/", statement_views.statement_run_pdf, name="statement_run_pdf"),
+    path(
+        "collections/statements/<int:statement_run_id>/pdf/",
+        statement_views.statement_run_pdf,
+        name="statement_run_pdf",
+    ),
 ]

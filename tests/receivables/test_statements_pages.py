@@ -64,7 +64,9 @@ def test_download_and_email_from_the_account(client_for, world, owing, biller, d
     assert len(mail.outbox) == 1 and mail.outbox[0].attachments
 
 
-def test_ticked_patients_get_a_run_with_its_page(client_for, world, debts, owing, biller, django_capture_on_commit_callbacks):
+def test_ticked_patients_get_a_run_with_its_page(
+    client_for, world, debts, owing, biller, django_capture_on_commit_callbacks
+):
     other = patients.create_patient(
         practice=world.practice, data={"first_name": "Ann", "last_name": "Post", "date_of_birth": dt.date(1970, 1, 1)}
     )
@@ -87,15 +89,21 @@ def test_ticked_patients_get_a_run_with_its_page(client_for, world, debts, owing
 def test_matching_patients_and_bad_input(client_for, world, owing, biller, django_capture_on_commit_callbacks):
     client = client_for(biller)
     response = client.post(
-        reverse("receivables:statement_run_start"), {"choose": "matching", "over": "abc", "older_than": "1"}, follow=True
+        reverse("receivables:statement_run_start"),
+        {"choose": "matching", "over": "abc", "older_than": "1"},
+        follow=True,
     )
     assert "Owing over: an amount in pounds" in response.content.decode()
     response = client.post(
-        reverse("receivables:statement_run_start"), {"choose": "matching", "over": "500", "older_than": "0"}, follow=True
+        reverse("receivables:statement_run_start"),
+        {"choose": "matching", "over": "500", "older_than": "0"},
+        follow=True,
     )
     assert "No patient owes more than that" in response.content.decode()
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(reverse("receivables:statement_run_start"), {"choose": "matching", "over": "10", "older_than": "30"})
+        client.post(
+            reverse("receivables:statement_run_start"), {"choose": "matching", "over": "10", "older_than": "30"}
+        )
     assert StatementRun.objects.get().patient_ids == [world.patient.pk]
     response = client.post(reverse("receivables:statement_run_start"), {}, follow=True)
     assert "Choose at least one patient" in response.content.decode()
