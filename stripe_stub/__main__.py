@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import sys
+from pathlib import Path
 
 from stripe_stub.app import StripeStub
 
@@ -20,11 +21,13 @@ def main(argv: list[str] | None = None) -> int:
         default=os.environ.get("STRIPE_STUB_ADMIN_TOKEN"),
         help="enables the /_stub test hooks (default: $STRIPE_STUB_ADMIN_TOKEN)",
     )
+    parser.add_argument("--data-dir", type=Path, default=None, help="keep the stub's state here across restarts")
     arguments = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     import waitress
 
-    application = StripeStub(admin_token=arguments.admin_token)
+    state = arguments.data_dir / "stripe-stub.json" if arguments.data_dir else None
+    application = StripeStub(admin_token=arguments.admin_token, state_file=state)
     print(f"Stripe stub on http://{arguments.host}:{arguments.port}", flush=True)
     waitress.serve(
         application, host=arguments.host, port=arguments.port, threads=arguments.threads, ident="stripe-stub"

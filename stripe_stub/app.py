@@ -14,6 +14,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -66,7 +67,14 @@ class Account:
 
 
 class StripeStub:
-    def __init__(self, *, admin_token: str | None = None, deliver: bool = True, base_url: str = ""):
+    def __init__(
+        self,
+        *,
+        admin_token: str | None = None,
+        deliver: bool = True,
+        base_url: str = "",
+        state_file: Path | None = None,
+    ):
         self.admin_token = admin_token
         self.deliver_webhooks = deliver  # False: events are made and kept, sent only when asked
         self.base_url = base_url  # this stub's own address, for the checkout page's URL
@@ -74,6 +82,22 @@ class StripeStub:
         self.deliveries: list[Delivery] = []
         self._outbox: list[tuple[Account, str]] = []
         self.lock = threading.RLock()
+        # Kept across restarts when given (`make run` restarts a child that exits): every account's
+        # objects, endpoints and events, written after each change.
+        self.state_file = state_file
+        if state_file is not None and state_file.exists():
+            for key, saved in json.loads(state_file.read_text()).items():
+                self.accounts[key] = Account(**saved)
+
+    def save(self) -> None:
+        if self.state_file is None:
+            return
+        with self.lock:
+            document = json.dumps({key: dataclasses.asdict(a) for key, a in self.accounts.items()})
+        self.state_file.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.state_file.with_suffix(".tmp")
+        temporary.write_text(document)
+        temporary.replace(self.state_file)
 
     # -- the WSGI edge -------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
@@ -88,6 +112,8 @@ class StripeStub:
                 account = self._account(environ.get("HTTP_AUTHORIZATION", ""))
                 params = parse_form(body) if body else dict(query)
                 status, document = self._api(account, method, path, params, base)
+                if method == "POST":
+                    self.save()
                 self.flush()
                 return self._json(start_response, status, document)
             if path.startswith("/pay/"):
@@ -270,6 +296,7 @@ class StripeStub:
         """What the checkout page's "Pay" does (tests may call it directly): the session is paid
         with this card, or StubError(402) says why not. Its webhooks are sent before it returns."""
         paid = self._pay(session_id, card_number)
+        self.save()
         self.flush()
         return paid
 

@@ -262,7 +262,7 @@ def _apply(*, practice, kind: str, obj: dict, event_row: StripeEvent) -> tuple[s
         )
         if obj.get("payment_status") != "paid":
             return EventOutcome.IGNORED, "Not paid yet: payment_intent.succeeded records it."
-        return _payment_from(
+        outcome = _payment_from(
             practice=practice,
             intent=_intent_of(kind, obj),
             pence=obj.get("amount_total"),
@@ -270,6 +270,13 @@ def _apply(*, practice, kind: str, obj: dict, event_row: StripeEvent) -> tuple[s
             metadata=obj.get("metadata") or {},
             session_id=obj.get("id", ""),
         )
+        # The payment may have come first with payment_intent.succeeded, which names no session.
+        CardPayment.objects.filter(
+            practice=practice, payment_intent=_intent_of(kind, obj), checkout_session__isnull=True
+        ).update(
+            checkout_session=CheckoutSession.objects.filter(practice=practice, session_id=obj.get("id", "")).first()
+        )
+        return outcome
     if kind == "payment_intent.succeeded":
         return _payment_from(
             practice=practice,

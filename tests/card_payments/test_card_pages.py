@@ -140,3 +140,19 @@ def test_no_link_without_stripe_or_on_an_insurer_bill(practice, world, debts):
     assert "/pay/" not in render_to_string("billing/pdf.html", {"invoice": invoice, "practice": practice})
     insurer_bill = world.invoice("Consultation")
     assert "/pay/" not in render_to_string("billing/pdf.html", {"invoice": insurer_bill, "practice": practice})
+
+
+def test_the_thank_you_page_says_received_once_recorded(practice, world, debts, stripe_keys, stub, events):
+    invoice = debts.self_pay("Consultation")
+    link = links.pay_url(practice_id=practice.pk, patient_id=world.patient.pk, base_url="http://testserver")
+    Client().post(link)
+    session = CheckoutSession.objects.get()
+    done = f"{link}done/?session={session.session_id}"
+    assert "being confirmed" in Client().get(done).content.decode()
+    intent = "pi_thanks"
+    for event in (
+        events.intent_succeeded(intent, 18000, world.patient, [invoice]),
+        events.session_completed(intent, 18000, world.patient, [invoice], session=session.session_id),
+    ):
+        assert _post(reverse("card_payments:webhook", kwargs={"key": stripe_keys.webhook_key}), event).status_code == 200
+    assert "is received" in Client().get(done).content.decode()
