@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import json
 import logging
+from urllib.parse import urlsplit
 
 import stripe
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.http import Http404, HttpResponseRedirect, JsonResponse
@@ -109,6 +111,20 @@ def _link_or_404(token: str):
     return practice, patient, invoice
 
 
+STRIPE_CHECKOUT_ORIGIN = "https://checkout.stripe.com"
+
+
+def _pay_page_policy() -> str:
+    """The site's policy, but the "Pay" form may lead to Stripe Checkout: the browser holds a
+    form's redirect to form-action too (and, in development, the stub's checkout page)."""
+    policy = settings.CONTENT_SECURITY_POLICY
+    origins = [STRIPE_CHECKOUT_ORIGIN]
+    if settings.STRIPE_API_BASE:
+        parts = urlsplit(settings.STRIPE_API_BASE)
+        origins.append(f"{parts.scheme}://{parts.netloc}")
+    return policy.replace("form-action 'self'", "form-action 'self' " + " ".join(origins))
+
+
 @login_not_required
 def pay(request, token: str):
     practice, patient, invoice = _link_or_404(token)
@@ -129,7 +145,7 @@ def pay(request, token: str):
             return HttpResponseRedirect(session.url)
     owed = [invoice] if invoice else list(selectors.owed_invoices(practice=practice, patient_id=patient.pk))
     owed = [i for i in owed if i.balance > 0]
-    return render(
+    response = render(
         request,
         "card_payments/pay.html",
         {
@@ -143,6 +159,8 @@ def pay(request, token: str):
         },
         status=400 if error else 200,
     )
+    response["Content-Security-Policy"] = _pay_page_policy()
+    return response
 
 
 @login_not_required
