@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "openpractice.billing",
     "openpractice.healthcode",
     "openpractice.remittances",
+    "openpractice.card_payments",
     "openpractice.receivables",
     "openpractice.reports",
     "openpractice.home",  # the dashboard and demo data: reads every app above, imported by none
@@ -243,6 +244,13 @@ DEMO_HISTORY = env_bool("OPENPRACTICE_DEMO_HISTORY", True)
 
 # Healthcode sandbox clearing house started by `make run` (see docs/sandbox.md).
 SANDBOX_URL = env_str("SANDBOX_URL", "http://127.0.0.1:8100")
+
+# Card payments online (card_payments): the Stripe API's address. Blank: Stripe itself; `make run`
+# and the tests point it at the local stub (stripe_stub/, docs/stripe_stub.md).
+STRIPE_API_BASE = env_str("STRIPE_API_BASE", "")
+# This site's address as patients reach it: the "Pay online" link printed on invoices and in emails
+# (built without a request).
+PUBLIC_URL = env_str("OPENPRACTICE_PUBLIC_URL", "http://127.0.0.1:8000")
 
 # Talking to the clearing house: seconds to wait for an answer, further attempts after a network
 # error or a 5xx, and the first backoff (doubled per attempt).

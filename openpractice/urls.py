@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("openpractice.billing.urls")),
     path("", include("openpractice.healthcode.urls")),
     path("", include("openpractice.remittances.urls")),
+    path("", include("openpractice.card_payments.urls")),
     path("", include("openpractice.receivables.urls")),
     path("", include("openpractice.reports.urls")),
     path("", include("openpractice.audit.urls")),
