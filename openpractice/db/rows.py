@@ -9,6 +9,8 @@ statements (what is looked up and why); this module runs them:
 - `first(sql, params, *models)`: the first row of a statement whose SELECT list is one
   `columns()` per model, as one model instance per model (or None), through the same converters
   the ORM applies (SQLite dates and booleans, time zones).
+- `every(sql, params, *models)`: every row of such a statement, the same way (a few rows: a
+  user's memberships).
 - `instance(model, row, start)`: one such slice of a row as a model instance.
 - `insert_row(table, columns, values)`: one INSERT, its statement built once per table.
 """
@@ -67,8 +69,18 @@ def first(sql: str, params, *models) -> tuple | None:
     with connections["default"].cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
-    if row is None:
-        return None
+    return None if row is None else _instances(row, models)
+
+
+def every(sql: str, params, *models) -> list[tuple]:
+    """Every row of `sql` (as `first`), each as one instance per model."""
+    with connections["default"].cursor() as cursor:
+        cursor.execute(sql, params)
+        found = cursor.fetchall()
+    return [_instances(row, models) for row in found]
+
+
+def _instances(row, models) -> tuple:
     if len(models) == 1:  # the usual case, on every request: no offsets to count
         return (instance(models[0], row),)
     found, start = [], 0
