@@ -86,13 +86,13 @@ def instrument(clock: Clock) -> None:
     Template.render = render
 
 
-
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.scale_profile", description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--page", action="append", help="only pages whose name contains this")
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--cprofile", action="store_true")
+    parser.add_argument("--sort", default="tottime", help="cProfile order: tottime or cumulative")
     parser.add_argument("--database", default=DATABASE)
     args = parser.parse_args(argv)
     setup_django(args.database)
@@ -126,7 +126,9 @@ def main(argv: list[str]) -> int:
             sql_ms.append(replay_ms(statements))
         total = sum(page_ms) / 1000
         p50, s50 = statistics.median(page_ms), statistics.median(sql_ms)
-        print(f"\n{page.name}: page p50 {p50:.1f} ms, its SQL p50 {s50:.1f} ms, ratio {p50 / s50:.1f}x, {queries} queries")
+        print(
+            f"\n{page.name}: page p50 {p50:.1f} ms, its SQL p50 {s50:.1f} ms, ratio {p50 / s50:.1f}x, {queries} queries"
+        )
         accounted = 0.0
         for label, seconds in sorted(clock.own.items(), key=lambda kv: -kv[1]):
             accounted += seconds
@@ -140,7 +142,7 @@ def main(argv: list[str]) -> int:
             profile.disable()
             out = io.StringIO()
             stats = pstats.Stats(profile, stream=out)
-            stats.sort_stats("tottime").print_stats(args.top)
+            stats.sort_stats(args.sort).print_stats(args.top)
             print(out.getvalue()[-6000:])
     return 0
 
