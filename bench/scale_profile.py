@@ -13,9 +13,9 @@ is shared. `--cprofile` prints the functions that took most of the time outside 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import functools
-import contextlib
 import io
 import pstats
 import statistics
@@ -53,10 +53,9 @@ class Clock:
 
 def instrument(clock: Clock) -> None:
     """Wrap each middleware, view, template render and statement with the clock."""
+    from django.conf import settings
     from django.core.handlers.base import BaseHandler
     from django.template.backends.django import Template
-
-    from django.conf import settings
     from django.utils.module_loading import import_string
 
     for path in settings.MIDDLEWARE:
