@@ -142,7 +142,7 @@ def main(argv: list[str]) -> int:
             out = io.StringIO()
             stats = pstats.Stats(profile, stream=out)
             stats.sort_stats(args.sort).print_stats(args.top)
-            print(out.getvalue()[-6000:])
+            print(out.getvalue())
     return 0
 
 
