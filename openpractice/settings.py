@@ -105,7 +105,7 @@ TEMPLATES = [
         "DIRS": [BASE_DIR / "openpractice" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
-            "builtins": ["openpractice.billing.templatetags.money"],
+            "builtins": ["openpractice.billing.templatetags.money", "openpractice.billing.templatetags.invoice_badges"],
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
