@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "openpractice.remittances",
     "openpractice.receivables",
     "openpractice.reports",
+    "openpractice.bureaus",  # many practices in one place: reads and acts across the apps above
     "openpractice.home",  # the dashboard and demo data: reads every app above, imported by none
 ]
 
@@ -110,6 +111,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "openpractice.practices.context_processors.practice",
+                "openpractice.bureaus.context_processors.bureau",
             ],
         },
     },
