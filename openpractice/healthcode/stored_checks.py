@@ -233,7 +233,9 @@ def invoice_saved(invoice: Invoice) -> None:
 
 
 def mark_invoices_stale(invoices: QuerySet[Invoice]) -> int:
-    """One UPDATE: the stored checks of these invoices (a subquery, never a list of ids)."""
+    """One UPDATE: the stored checks of these invoices (a subquery, never a list of ids). Checks
+    already stale are updated too, on purpose: the new `stale_at` is what keeps a recheck that read
+    the facts before this change from marking them fresh (`record_checks`)."""
     return mark_stale(InvoiceCheck.objects.filter(invoice_id__in=invoices.values("pk")))
 
 
