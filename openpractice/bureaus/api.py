@@ -8,13 +8,12 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from ninja.errors import HttpError
 
 from openpractice.accounts.models import ApiToken
 from openpractice.bureaus import selectors, services
-from openpractice.bureaus.selectors import Kind, Workspace
-from openpractice.bureaus.views import filters_from
+from openpractice.bureaus.selectors import Kind, Workspace, filters_from
 from openpractice.practices.roles import Capability
 
 router = Router(tags=["bureau"])
@@ -148,7 +147,9 @@ def queue(
 @router.get("/bureau/aged-debt", response=list[DebtLineOut], operation_id="bureau_aged_debt")
 def aged_debt(request, practice: int | None = None, insurer: str = ""):
     space = _space(request)
-    report = selectors.aged_debt(space=space, filters=filters_from({"practice": str(practice or ""), "insurer": insurer}))
+    report = selectors.aged_debt(
+        space=space, filters=filters_from({"practice": str(practice or ""), "insurer": insurer})
+    )
     return [
         {
             "practice_id": r.practice_id,
@@ -205,14 +206,14 @@ def _run_out(space: Workspace, run) -> dict:
 def submit(request, body: SubmitIn):
     space = _space(request)
     run = services.submit_across(space=space, user=request.user, invoice_ids=body.invoice_ids)
-    return 202, _run_out(space, run)
+    return Status(202, _run_out(space, run))
 
 
 @router.post("/bureau/remittance-fetches", response={202: RunOut}, operation_id="bureau_fetch_remittances")
 def fetch(request, body: FetchIn):
     space = _space(request)
     run = services.fetch_across(space=space, user=request.user, practice_ids=body.practice_ids)
-    return 202, _run_out(space, run)
+    return Status(202, _run_out(space, run))
 
 
 @router.get("/bureau/runs/{bureau_run_id}", response=RunOut, operation_id="bureau_run")

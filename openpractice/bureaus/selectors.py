@@ -16,7 +16,21 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Case, Count, DecimalField, F, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    DecimalField,
+    F,
+    Max,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
@@ -47,7 +61,9 @@ def staff_of(*, user) -> BureauStaff | None:
     """The user's place in a bureau (the first, by the bureau's name), or None: one query."""
     if not getattr(user, "is_authenticated", False):
         return None
-    return BureauStaff.objects.filter(user=user, is_active=True).select_related("bureau").order_by("bureau__name").first()
+    return (
+        BureauStaff.objects.filter(user=user, is_active=True).select_related("bureau").order_by("bureau__name").first()
+    )
 
 
 @dataclasses.dataclass
@@ -128,6 +144,18 @@ class Filters:
         if self.practice_id is None:
             return allowed
         return [self.practice_id] if self.practice_id in allowed else []
+
+
+def as_int(value) -> int | None:
+    text = (value or "").strip()
+    return int(text) if text.isdigit() and len(text) < 18 else None
+
+
+def filters_from(data) -> Filters:
+    """The queue's filters from a query string; anything unknown is left out (never an error)."""
+    insurer = (data.get("insurer") or "").strip()[:10]
+    age = data.get("age") or ""
+    return Filters(practice_id=as_int(data.get("practice")), insurer=insurer, age=age if age in AGE_BUCKETS else "")
 
 
 @dataclasses.dataclass
@@ -228,8 +256,10 @@ def _bill_row(kind: str, invoice: Invoice, detail: str) -> Row:
 
 # Each kind: the rows it lists (a queryset over the practices given), and how to page and show them.
 def _failed(ids, filters, today) -> QuerySet:
-    return _invoices(ids, filters, today).filter(healthcode_status=HealthcodeStatus.FAILED).exclude(
-        record_status=RecordStatus.VOID
+    return (
+        _invoices(ids, filters, today)
+        .filter(healthcode_status=HealthcodeStatus.FAILED)
+        .exclude(record_status=RecordStatus.VOID)
     )
 
 

@@ -33,9 +33,7 @@ def add_practice(*, bureau: Bureau, practice: Practice) -> BureauPractice:
     """The bureau manages this practice from now on (a practice has one bureau at most)."""
     link = BureauPractice.objects.select_for_update().filter(practice=practice).first()
     if link is not None and link.bureau_id != bureau.pk:
-        raise BureauError(
-            f"{practice.name} is managed by another bureau already.", field="practice", code=Code.INVALID
-        )
+        raise BureauError(f"{practice.name} is managed by another bureau already.", field="practice", code=Code.INVALID)
     return link or BureauPractice.objects.create(bureau=bureau, practice=practice)
 
 

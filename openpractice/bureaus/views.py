@@ -16,22 +16,10 @@ from openpractice.billing.selectors import AGE_BUCKETS
 from openpractice.bureaus import selectors, services
 from openpractice.bureaus.errors import BureauError
 from openpractice.bureaus.permissions import require_bureau_staff
-from openpractice.bureaus.selectors import Filters, Kind
+from openpractice.bureaus.selectors import Kind, as_int, filters_from
 from openpractice.practices.middleware import SESSION_PRACTICE_KEY
 from openpractice.practices.roles import Capability
 from openpractice.redirects import safe_next
-
-
-def _int(value) -> int | None:
-    text = (value or "").strip()
-    return int(text) if text.isdigit() and len(text) < 18 else None
-
-
-def filters_from(data) -> Filters:
-    """The queue's filters from a query string; anything unknown is left out (never an error)."""
-    insurer = (data.get("insurer") or "").strip()[:10]
-    age = data.get("age") or ""
-    return Filters(practice_id=_int(data.get("practice")), insurer=insurer, age=age if age in AGE_BUCKETS else "")
 
 
 @require_GET
@@ -44,7 +32,9 @@ def queue(request):
     filters = filters_from(request.GET)
     page = selectors.queue_page(space=space, kind=kind, filters=filters, after=request.GET.get("after", ""))
     counts = selectors.counts(space=space, filters=filters)
-    kept = {k: v for k, v in (("practice", filters.practice_id), ("insurer", filters.insurer), ("age", filters.age)) if v}
+    kept = {
+        k: v for k, v in (("practice", filters.practice_id), ("insurer", filters.insurer), ("age", filters.age)) if v
+    }
     tabs = [
         {
             "kind": k,
@@ -89,7 +79,7 @@ def submit(request):
     """Ticked bills of several practices: first a confirmation (how many, of which practice, how
     much), then "Send" submits each practice's bills with its own Healthcode connection."""
     space = request.workspace
-    ids = [i for i in (_int(v) for v in request.POST.getlist("invoice")) if i]
+    ids = [i for i in (as_int(v) for v in request.POST.getlist("invoice")) if i]
     bills = selectors.chosen_bills(space=space, invoice_ids=ids)
     if request.POST.get("confirmed") != "yes":
         summary = selectors.totals_by_practice(bills)

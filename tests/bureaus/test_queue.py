@@ -12,7 +12,7 @@ from openpractice.practices.models import Membership, Practice
 from openpractice.practices.roles import Role
 from openpractice.remittances.models import LineStatus, RemittanceLine
 from openpractice.reports import selectors as reports
-from tests.bureaus.world import bureau_user, build_bureau
+from tests.bureaus.world import build_bureau, bureau_user
 from tests.list_world import TODAY
 
 pytestmark = pytest.mark.django_db
