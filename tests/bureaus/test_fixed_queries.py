@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from openpractice.bureaus.selectors import Kind
 from openpractice.practices.roles import Role
-from tests.bureaus.world import bureau_user, build_bureau
+from tests.bureaus.world import build_bureau, bureau_user
 
 pytestmark = pytest.mark.django_db
 
