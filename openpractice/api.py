@@ -11,6 +11,7 @@ from ninja import NinjaAPI
 from openpractice.accounts.api import router as accounts_router
 from openpractice.audit.api import router as audit_router
 from openpractice.billing.api import router as billing_router
+from openpractice.bureaus.api import router as bureaus_router
 from openpractice.coding.api import router as coding_router
 from openpractice.contacts.api import router as contacts_router
 from openpractice.domain_errors import DomainError
@@ -92,3 +93,4 @@ api.add_router("/", remittances_router)
 api.add_router("/", receivables_router)
 api.add_router("/", reports_router)
 api.add_router("/", audit_router)
+api.add_router("/", bureaus_router)

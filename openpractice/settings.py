@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "openpractice.card_payments",
     "openpractice.receivables",
     "openpractice.reports",
+    "openpractice.bureaus",  # many practices in one place: reads and acts across the apps above
     "openpractice.home",  # the dashboard and demo data: reads every app above, imported by none
 ]
 
@@ -111,6 +112,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "openpractice.practices.context_processors.practice",
+                "openpractice.bureaus.context_processors.bureau",
             ],
         },
     },
