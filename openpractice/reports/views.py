@@ -18,6 +18,7 @@ REPORTS = [
     ("bills", "Bills by Healthcode status"),
     ("payments", "Payments received"),
     ("days", "Days to payment"),
+    ("consultant", "Consultant report"),
 ]
 
 
