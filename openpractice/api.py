@@ -23,6 +23,7 @@ from openpractice.practices.api_auth import API_AUTH
 from openpractice.products.api import router as products_router
 from openpractice.remittances.api import router as remittances_router
 from openpractice.reports.api import router as reports_router
+from openpractice.reports.consultant_api import router as consultant_reports_router
 
 api = NinjaAPI(
     title="OpenPractice API",
@@ -89,4 +90,5 @@ api.add_router("/", billing_router)
 api.add_router("/", healthcode_router)  # after billing's: its /invoices/… operations follow billing's in the docs
 api.add_router("/", remittances_router)
 api.add_router("/", reports_router)
+api.add_router("/", consultant_reports_router)
 api.add_router("/", audit_router)
