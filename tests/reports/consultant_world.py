@@ -91,9 +91,9 @@ class Built:
         )
 
 
-def setup(practice, *, email: str | None = None) -> Built:
+def setup(practice, *, email: str | None = None, full_name: str = "Mr Sam Surgeon") -> Built:
     user = User.objects.create_user(
-        email=email or f"consultant{practice.pk}@reports.test", password="x" * 12, full_name="Mr Sam Surgeon"
+        email=email or f"consultant{practice.pk}@reports.test", password="x" * 12, full_name=full_name
     )
     doctor = Membership.objects.create(user=user, practice=practice, role="practitioner")
     bupa = Contact.objects.create(practice=practice, contact_type="insurer", name="Bupa")
@@ -104,11 +104,11 @@ def setup(practice, *, email: str | None = None) -> Built:
     return Built(practice, doctor, bupa, axa, patient)
 
 
-def november(practice, *, email: str | None = None) -> Built:
+def november(practice, *, email: str | None = None, full_name: str = "Mr Sam Surgeon") -> Built:
     """Billed 600.00 (insurer 500.00, self-pay 100.00); collected 520.00 (Bupa 300.00, AXA Health
     120.00, self-pay 100.00); outstanding at 30 November: insurers 200.00 (0-30) and 80.00 (90+),
     patients 40.00 (31-60); written off 30.00 (one patient debt)."""
-    w = setup(practice, email=email)
+    w = setup(practice, email=email, full_name=full_name)
     a = w.invoice(dt.date(2026, 11, 5), "500.00", insurer=w.bupa)
     w.remit(a, "300.00", dt.date(2026, 11, 20))
     wrong = w.remit(a, "50.00", dt.date(2026, 11, 10))
