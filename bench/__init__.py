@@ -21,6 +21,7 @@ MODULES = [
     "bench.parsers",
     "bench.reliability",
     "bench.http_mix",
+    "bench.consultant_reports",
 ]
 REGISTRY: dict[str, Callable[[], list[dict]]] = {}
 
