@@ -3,6 +3,7 @@ WeasyPrint with billing's static-only URL fetcher (rendering a report sends no r
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 from django.conf import settings
@@ -15,7 +16,7 @@ from openpractice.reports.selectors import BUCKETS
 
 
 def report_pdf(*, figures, practice, generated_at=None) -> bytes:
-    from weasyprint import CSS, HTML  # heavy: loaded only when a PDF is made
+    from weasyprint import HTML  # heavy: loaded only when a PDF is made
 
     html = render_to_string(
         "reports/consultant_pdf.html",
@@ -27,11 +28,16 @@ def report_pdf(*, figures, practice, generated_at=None) -> bytes:
         },
     )
     fetcher = static_only_fetcher()
-    stylesheets = [
-        CSS(filename=path, url_fetcher=fetcher)
-        for path in (finders.find("css/invoice-print.css"), finders.find("css/consultant-report.css"))
-        if path
-    ]
     return HTML(string=html, base_url=str(Path(settings.BASE_DIR)), url_fetcher=fetcher).write_pdf(
-        stylesheets=stylesheets
+        stylesheets=list(_stylesheets())
     )
+
+
+@lru_cache(maxsize=1)
+def _stylesheets() -> tuple:
+    """The print stylesheets, parsed once a process: a bureau's month is fifty PDFs in a row."""
+    from weasyprint import CSS
+
+    fetcher = static_only_fetcher()
+    paths = (finders.find("css/invoice-print.css"), finders.find("css/consultant-report.css"))
+    return tuple(CSS(filename=path, url_fetcher=fetcher) for path in paths if path)

@@ -15,8 +15,8 @@ pytestmark = pytest.mark.django_db
 def test_the_tiny_bench_makes_every_report_with_the_same_queries():
     from bench.consultant_reports import run
     from openpractice.billing.models import Invoice, Payment
-    from openpractice.reports.consultant_models import ConsultantReport
     from openpractice.remittances.models import Allocation
+    from openpractice.reports.consultant_models import ConsultantReport
 
     rows = run(invoices=60, practices=3)
     assert rows[1]["ok"] and rows[0]["value"] > 0
