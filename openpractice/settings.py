@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "openpractice.remittances",
     "openpractice.receivables",
     "openpractice.reports",
+    "openpractice.onboarding",  # a consultant taken on from a template practice (issue 17)
     "openpractice.home",  # the dashboard and demo data: reads every app above, imported by none
 ]
 

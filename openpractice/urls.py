@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("openpractice.remittances.urls")),
     path("", include("openpractice.receivables.urls")),
     path("", include("openpractice.reports.urls")),
+    path("", include("openpractice.onboarding.urls")),
     path("", include("openpractice.audit.urls")),
     path("", include("openpractice.practices.urls")),
     path("", include("openpractice.home.urls")),
