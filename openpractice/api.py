@@ -25,6 +25,7 @@ from openpractice.products.api import router as products_router
 from openpractice.receivables.api import router as receivables_router
 from openpractice.remittances.api import router as remittances_router
 from openpractice.reports.api import router as reports_router
+from openpractice.reports.consultant_api import router as consultant_reports_router
 
 api = NinjaAPI(
     title="OpenPractice API",
@@ -92,5 +93,6 @@ api.add_router("/", healthcode_router)  # after billing's: its /invoices/… ope
 api.add_router("/", remittances_router)
 api.add_router("/", receivables_router)
 api.add_router("/", reports_router)
+api.add_router("/", consultant_reports_router)
 api.add_router("/", audit_router)
 api.add_router("/", bureaus_router)

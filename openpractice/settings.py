@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "openpractice.receivables",
     "openpractice.reports",
     "openpractice.bureaus",  # many practices in one place: reads and acts across the apps above
+    "openpractice.onboarding",  # a consultant taken on from a template practice (issue 17)
     "openpractice.home",  # the dashboard and demo data: reads every app above, imported by none
 ]
 
