@@ -18,6 +18,7 @@ from openpractice.domain_errors import DomainError
 from openpractice.healthcode.api import router as healthcode_router
 from openpractice.healthcode.membership_api import router as healthcode_membership_router
 from openpractice.healthcode.settings_api import router as healthcode_settings_router
+from openpractice.imports.api import router as imports_router
 from openpractice.patients.api import router as patients_router
 from openpractice.practices.api import router as practices_router
 from openpractice.practices.api_auth import API_AUTH
@@ -96,3 +97,4 @@ api.add_router("/", reports_router)
 api.add_router("/", consultant_reports_router)
 api.add_router("/", audit_router)
 api.add_router("/", bureaus_router)
+api.add_router("/", imports_router)

@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "openpractice.remittances",
     "openpractice.card_payments",
     "openpractice.receivables",
+    "openpractice.imports",
     "openpractice.reports",
     "openpractice.bureaus",  # many practices in one place: reads and acts across the apps above
     "openpractice.onboarding",  # a consultant taken on from a template practice (issue 17)

@@ -21,6 +21,7 @@ urlpatterns = [
     path("", include("openpractice.reports.urls")),
     path("", include("openpractice.bureaus.urls")),
     path("", include("openpractice.onboarding.urls")),
+    path("", include("openpractice.imports.urls")),
     path("", include("openpractice.audit.urls")),
     path("", include("openpractice.practices.urls")),
     path("", include("openpractice.home.urls")),
