@@ -11,6 +11,7 @@ from ninja import NinjaAPI
 from openpractice.accounts.api import router as accounts_router
 from openpractice.audit.api import router as audit_router
 from openpractice.billing.api import router as billing_router
+from openpractice.bureaus.api import router as bureaus_router
 from openpractice.coding.api import router as coding_router
 from openpractice.contacts.api import router as contacts_router
 from openpractice.domain_errors import DomainError
@@ -22,8 +23,10 @@ from openpractice.patients.api import router as patients_router
 from openpractice.practices.api import router as practices_router
 from openpractice.practices.api_auth import API_AUTH
 from openpractice.products.api import router as products_router
+from openpractice.receivables.api import router as receivables_router
 from openpractice.remittances.api import router as remittances_router
 from openpractice.reports.api import router as reports_router
+from openpractice.reports.consultant_api import router as consultant_reports_router
 
 api = NinjaAPI(
     title="OpenPractice API",
@@ -89,6 +92,9 @@ api.add_router("/", healthcode_membership_router)
 api.add_router("/", billing_router)
 api.add_router("/", healthcode_router)  # after billing's: its /invoices/… operations follow billing's in the docs
 api.add_router("/", remittances_router)
+api.add_router("/", receivables_router)
 api.add_router("/", reports_router)
+api.add_router("/", consultant_reports_router)
 api.add_router("/", audit_router)
+api.add_router("/", bureaus_router)
 api.add_router("/", imports_router)
