@@ -56,7 +56,7 @@ def test_import_patients_fix_the_file_and_post(page, live_server, login, owner, 
     problem = page.locator("#import-problems tbody tr")
     expect(problem).to_have_count(1)
     expect(problem).to_contain_text("3")  # line 3 of the file
-    expect(problem).to_contain_text("date_of_birth")
+    expect(problem).to_contain_text("Date of birth")
     expect(problem).to_contain_text("31/02/1971")
     expect(problem).to_contain_text("four-digit year, such as 12/04/1980")
     expect(page.locator("#count-create")).to_have_text("2")

@@ -153,7 +153,10 @@ def practice_a(practice, make_member, insurer_contact):
     from openpractice.imports.services import create_import
 
     data_import = create_import(
-        practice=practice, kind="patients", source_name="Quuxley PAS", filename="Quuxley.csv",
+        practice=practice,
+        kind="patients",
+        source_name="Quuxley PAS",
+        filename="Quuxley.csv",
         data=b"Id,First name,Last name,DOB\nQ1,Zebedee,Quuxley,01/01/1980\n",
     )
     chase_run = ChaseRun.objects.create(practice=practice, run_on=dt.date(2026, 1, 5))

@@ -104,7 +104,9 @@ def set_mapping(*, run: ImportRun, mapping: dict[str, str]) -> ImportRun:
         )
     twice = {c for c in cleaned.values() if list(cleaned.values()).count(c) > 1}
     if twice:
-        raise ImportRunError(f"The column “{sorted(twice)[0]}” is chosen for two fields: choose it once.", field="mapping")
+        raise ImportRunError(
+            f"The column “{sorted(twice)[0]}” is chosen for two fields: choose it once.", field="mapping"
+        )
     run.mapping = cleaned
     run.status = ImportStatus.UPLOADED
     run.counts, run.problems, run.problem_count = {}, [], 0

@@ -49,9 +49,12 @@ def test_identifier_normalisation_is_stable_and_ignores_case_and_blanks(text):
     assert once == once.strip() and "  " not in once
 
 
-@given(st.dates(min_value=dt.date(1880, 1, 1), max_value=dt.date(2100, 12, 31)), st.sampled_from(
-    ["%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y", "%d %b %Y", "%d/%m/%Y 00:00:00", "%Y-%m-%dT00:00:00"]
-))
+@given(
+    st.dates(min_value=dt.date(1880, 1, 1), max_value=dt.date(2100, 12, 31)),
+    st.sampled_from(
+        ["%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y", "%d %b %Y", "%d/%m/%Y 00:00:00", "%Y-%m-%dT00:00:00"]
+    ),
+)
 def test_dates_in_every_export_shape_read_back(day, fmt):
     assert values.date(day.strftime(fmt), label="Date of birth") == day
 
@@ -82,6 +85,10 @@ def test_email_fast_path_subset_on_odd_text(text):
 def test_patient_key_without_id_or_nhs_is_name_and_birth(first, last):
     key = patient_key(source_id="", nhs_number="", last_name=last, first_name=first, born=dt.date(1980, 1, 1))
     assert key.startswith("nd:") and key.endswith("|1980-01-01")
-    assert key == patient_key(
-        source_id="", nhs_number="", last_name=last.upper(), first_name=f" {first} ", born=dt.date(1980, 1, 1)
-    ) or not (first + last).isascii()
+    assert (
+        key
+        == patient_key(
+            source_id="", nhs_number="", last_name=last.upper(), first_name=f" {first} ", born=dt.date(1980, 1, 1)
+        )
+        or not (first + last).isascii()
+    )
