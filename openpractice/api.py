@@ -21,6 +21,7 @@ from openpractice.patients.api import router as patients_router
 from openpractice.practices.api import router as practices_router
 from openpractice.practices.api_auth import API_AUTH
 from openpractice.products.api import router as products_router
+from openpractice.receivables.api import router as receivables_router
 from openpractice.remittances.api import router as remittances_router
 from openpractice.reports.api import router as reports_router
 
@@ -88,5 +89,6 @@ api.add_router("/", healthcode_membership_router)
 api.add_router("/", billing_router)
 api.add_router("/", healthcode_router)  # after billing's: its /invoices/… operations follow billing's in the docs
 api.add_router("/", remittances_router)
+api.add_router("/", receivables_router)
 api.add_router("/", reports_router)
 api.add_router("/", audit_router)

@@ -24,6 +24,7 @@ from openpractice.remittances.models import (
     LineStatus,
     RemittanceBatch,
     RemittanceLine,
+    ShortfallVerdict,
 )
 
 SURNAMES = ("Bennett", "Clarke", "Patel", "Robinson", "Benson", "Ahmed", "Okafor", "Walsh")
@@ -111,6 +112,7 @@ def build_world(practice, *, invoices: int, patients: int | None = None, email: 
         if invoice.paid_total
     )
     batches = _remittances(practice, [i for i in made if i.bill_to == BillTo.INSURER and i.number])
+    _write_offs(practice, user, [i for i in made if i.bill_to == BillTo.PATIENT and i.number and not i.paid_total])
     for n in range(max(2, invoices // 5)):
         name = f"Procedure {n:03d}"
         Product.objects.create(
@@ -172,4 +174,52 @@ def _remittances(practice, insurer_bills: list[Invoice]) -> list[RemittanceBatch
                     insurer_contact=bill.insurer_contact,
                     posted_on=batch.payment_date,
                 )
+                if paid < bill.total:  # the insurer dispute list: every short line an underpayment
+                    ShortfallVerdict.objects.create(
+                        practice=practice,
+                        remittance_line=line,
+                        invoice=bill,
+                        insurer_contact=bill.insurer_contact,
+                        kind="underpayment",
+                        rule_kind="underpayment",
+                        billed=bill.total,
+                        paid=paid,
+                        shortfall=bill.total - paid,
+                        contract_price=bill.total,
+                        difference=bill.total - paid,
+                    )
     return batches
+
+
+def _write_offs(practice, user, owing: list[Invoice]) -> None:
+    """Every fourth owing patient bill: £10 written off (approved), every other one reversed."""
+    from openpractice.receivables.models import WriteOff, WriteOffEntry, WriteOffStatus
+
+    for n, invoice in enumerate(owing[::4]):
+        asked = WriteOff.objects.create(
+            practice=practice,
+            invoice=invoice,
+            amount=Decimal("10.00"),
+            reason="Small balance",
+            status=WriteOffStatus.APPROVED,
+            requested_by=user,
+            decided_by=user,
+        )
+        entry = WriteOffEntry.objects.create(
+            practice=practice,
+            invoice=invoice,
+            write_off=asked,
+            amount=Decimal("10.00"),
+            reason="Small balance",
+            posted_on=invoice.invoice_date + dt.timedelta(days=30),
+        )
+        if n % 2:
+            WriteOffEntry.objects.create(
+                practice=practice,
+                invoice=invoice,
+                write_off=asked,
+                amount=Decimal("-10.00"),
+                reason="Patient paid after all",
+                reverses=entry,
+                posted_on=invoice.invoice_date + dt.timedelta(days=40),
+            )

@@ -43,6 +43,14 @@ PAGES = [
     ("products", lambda w: "/products/"),
     ("invoice list, not ready to submit", lambda w: "/invoices/?view=not_ready"),
     ("dashboard", lambda w: "/"),
+    ("insurer debt", lambda w: "/collections/insurers/"),
+    ("insurer debt, one insurer and age", lambda w: f"/collections/insurers/?insurer={w.insurers[0].pk}&age=90"),
+    ("insurer debt, next page", lambda w: "/collections/insurers/?after=2026-01-01.1"),
+    ("insurer disputes", lambda w: "/collections/disputes/"),
+    ("collection rate and debtor days", lambda w: "/reports/collection/?start=2024-01-01&end=2026-12-31&days=365"),
+    ("write-offs by month", lambda w: "/reports/write-offs/?start=2024-01-01&end=2026-12-31"),
+    ("write-offs, CSV", lambda w: "/reports/write-offs/?start=2024-01-01&end=2026-12-31&format=csv"),
+    ("insurer disputes, one insurer, all", lambda w: f"/collections/disputes/?status=all&insurer={w.insurers[0].pk}"),
 ]
 
 

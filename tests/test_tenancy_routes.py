@@ -83,8 +83,8 @@ def practice_a(practice, make_member, insurer_contact):
     from openpractice.practices.models import Membership
     from openpractice.practices.services import create_location, invite_member
     from openpractice.products.models import ContractPrice
-    from openpractice.receivables.models import ChaseRun
-    from openpractice.remittances.models import FetchRun, PendingImport
+    from openpractice.receivables.models import ChaseRun, WriteOff, WriteOffEntry
+    from openpractice.remittances.models import FetchRun, PendingImport, ShortfallVerdict
 
     world = World(practice, make_member, insurer_contact, last="Quuxley")
     world.patient.first_name = "Zebedee"
@@ -144,6 +144,21 @@ def practice_a(practice, make_member, insurer_contact):
     )
     fetch_run = FetchRun.objects.create(practice=practice, status="failed", error="Quuxley unreachable")
     chase_run = ChaseRun.objects.create(practice=practice, run_on=dt.date(2026, 1, 5))
+    verdict = ShortfallVerdict.objects.get(remittance_line=line)
+    verdict.kind = "underpayment"  # on the insurer dispute list
+    verdict.save()
+    self_pay = world.invoice(bill_to="patient")
+    write_off = WriteOff.objects.create(
+        practice=practice, invoice=self_pay, amount=Decimal("10.00"), reason="Quuxley", status="approved"
+    )
+    entry = WriteOffEntry.objects.create(
+        practice=practice,
+        invoice=self_pay,
+        write_off=write_off,
+        amount=Decimal("10.00"),
+        reason="Quuxley",
+        posted_on=dt.date(2026, 1, 5),
+    )
     exchange = ApiExchange.objects.create(
         practice=practice,
         endpoint="claims",
@@ -172,6 +187,9 @@ def practice_a(practice, make_member, insurer_contact):
         "pending_id": pending.pk,
         "run_id": fetch_run.pk,
         "chase_run_id": chase_run.pk,
+        "verdict_id": verdict.pk,
+        "write_off_id": write_off.pk,
+        "entry_id": entry.pk,
         "invitation_id": invitation.pk,
         "system": "ccsd",
         "code": code.code,

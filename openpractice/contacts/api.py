@@ -31,6 +31,7 @@ class ContactOut(Schema):
     city: str
     postcode: str
     notes: str
+    usual_days_to_pay: int = Field(30, description="An insurer's: bills unpaid longer show on the insurer debt list")
     is_archived: bool
 
 
@@ -46,6 +47,7 @@ class ContactIn(Schema):
     city: str = Field("", max_length=100)
     postcode: str = Field("", max_length=10)
     notes: str = ""
+    usual_days_to_pay: int = Field(30, ge=0, le=365, description="An insurer's usual days to pay (AXA: 30)")
 
 
 class ArchiveIn(Schema):
@@ -67,6 +69,7 @@ def _out(c: Contact) -> dict:
         "city": c.city,
         "postcode": c.postcode,
         "notes": c.notes,
+        "usual_days_to_pay": c.usual_days_to_pay,
         "is_archived": c.is_archived,
     }
 

@@ -20,6 +20,14 @@ class ContactForm(forms.Form):
     address_line2 = forms.CharField(label="Address line 2", max_length=200, required=False)
     city = forms.CharField(label="Town or city", max_length=100, required=False)
     postcode = forms.CharField(label="Postcode", max_length=10, required=False)
+    usual_days_to_pay = forms.IntegerField(
+        label="Usual days to pay",
+        required=False,
+        min_value=0,
+        max_value=365,
+        initial=30,
+        help_text="For an insurer: its bills show on the insurer debt list once unpaid for longer (AXA asks not to be chased before 30 days).",
+    )
     notes = forms.CharField(label="Notes", required=False, widget=forms.Textarea(attrs={"rows": 3}))
 
     def __init__(self, *args, practice, **kwargs):

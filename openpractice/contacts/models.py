@@ -6,6 +6,7 @@ An insurer contact names its entry in the Healthcode insurer directory (coding.I
 
 from __future__ import annotations
 
+from django.core.validators import MaxValueValidator
 from django.db import models
 from simple_history.models import HistoricalRecords
 
@@ -40,6 +41,13 @@ class Contact(models.Model):
     city = models.CharField("town or city", max_length=100, blank=True)
     postcode = models.CharField(max_length=10, blank=True)
     notes = models.TextField(blank=True)
+    # An insurer's: how long it usually takes to pay, and asks not to be chased before (AXA: 30).
+    usual_days_to_pay = models.PositiveSmallIntegerField(
+        "usual days to pay",
+        default=30,
+        validators=[MaxValueValidator(365)],
+        help_text="Bills unpaid for longer show on the insurer debt list. Most insurers ask not to be chased before 30 days.",
+    )
     is_archived = models.BooleanField("archived", default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -23,12 +23,17 @@ FIELDS = (
     "city",
     "postcode",
     "notes",
+    "usual_days_to_pay",
 )
+DEFAULT_USUAL_DAYS = 30
 
 
 def _clean(practice, data: dict, instance: Contact | None = None) -> dict:
     out = {f: data[f] if f in data else (getattr(instance, f) if instance else None) for f in FIELDS}
+    out["usual_days_to_pay"] = _usual_days(out["usual_days_to_pay"])
     for field in FIELDS:
+        if field == "usual_days_to_pay":
+            continue
         if field != "insurer" and isinstance(out[field], str):
             out[field] = out[field].strip()
         elif field != "insurer" and out[field] is None:
@@ -64,6 +69,19 @@ def _clean(practice, data: dict, instance: Contact | None = None) -> dict:
             raise ContactError(exc.messages[0], field="postcode") from None
         out["postcode"] = normalise_postcode(out["postcode"])
     return out
+
+
+def _usual_days(value) -> int:
+    """An insurer's usual days to pay: a whole number of days up to a year (blank: 30)."""
+    if value is None or value == "":
+        return DEFAULT_USUAL_DAYS
+    try:
+        days = int(value)
+    except (TypeError, ValueError):
+        days = -1
+    if not 0 <= days <= 365:
+        raise ContactError("Usual days to pay: a whole number of days from 0 to 365.", field="usual_days_to_pay")
+    return days
 
 
 @transaction.atomic

@@ -115,3 +115,44 @@ class DecideWriteOffForm(forms.Form):
 class ReverseWriteOffForm(forms.Form):
     entry = forms.IntegerField(widget=forms.HiddenInput)
     reverse_reason = forms.CharField(label="Why it is reversed", max_length=300)
+
+
+# -- insurer disputes and the insurer debt list ----------------------------------------------------
+class DisputeNoteForm(forms.Form):
+    note = forms.CharField(
+        label="Note", max_length=300, required=False, help_text="Optional: how it was sent, who said what."
+    )
+
+
+class DisputeReasonForm(forms.Form):
+    note = forms.CharField(
+        label="Why",
+        max_length=300,
+        help_text="Kept on the dispute: for example, the insurer confirmed a policy excess.",
+    )
+
+
+class DisputeFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        label="Status",
+        required=False,
+        choices=[("open", "Open (raised or sent)"), ("resolved", "Resolved"), ("all", "All")],
+    )
+    insurer = forms.TypedChoiceField(label="Insurer", required=False, coerce=int, empty_value=None)
+
+    def __init__(self, *args, insurers, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["insurer"]
+        assert isinstance(field, forms.TypedChoiceField)
+        field.choices = [("", "Every insurer"), *((c.pk, c.name) for c in insurers)]
+
+
+class InsurerDebtFilterForm(DisputeFilterForm):
+    status = None  # type: ignore[assignment]
+    age = forms.ChoiceField(label="Unpaid for", required=False)
+
+    def __init__(self, *args, ages, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["age"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = list(ages.items())

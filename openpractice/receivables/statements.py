@@ -22,6 +22,7 @@ import logging
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.contrib.staticfiles import finders
@@ -47,11 +48,11 @@ PAYMENTS_SINCE_DAYS = 365
 MAX_PAYMENTS = 25
 # Aged bands of what is owed, by days past the due date: (label, first day, last day or None).
 AGE_BANDS: tuple[tuple[str, int, int | None], ...] = (
-    ("Not yet due", 0, 0),
-    ("1–30 days", 1, 30),
-    ("31–60 days", 31, 60),
-    ("61–90 days", 61, 90),
-    ("Over 90 days", 91, None),
+    ("Not due", 0, 0),
+    ("1–30", 1, 30),
+    ("31–60", 31, 60),
+    ("61–90", 61, 90),
+    ("Over 90", 91, None),
 )
 PAY_WITHIN_DAYS = 14
 
@@ -71,7 +72,7 @@ class BankDetails:
 
 @dataclasses.dataclass(frozen=True)
 class Statement:
-    practice: object
+    practice: Any  # practices.Practice
     patient: Patient
     account: PatientAccount
     as_of: dt.date
@@ -210,10 +211,10 @@ def _email(statement: Statement, pdf: bytes) -> EmailMessage:
     practice = statement.practice
     body = render_to_string("receivables/statements/email.txt", {"s": statement})
     message = EmailMessage(
-        subject=f"Your statement from {practice.name}",  # type: ignore[attr-defined]
+        subject=f"Your statement from {practice.name}",
         body=body,
         to=[statement.patient.email],
-        reply_to=[practice.email] if practice.email else None,  # type: ignore[attr-defined]
+        reply_to=[practice.email] if practice.email else None,
     )
     message.attach(statement.filename, pdf, "application/pdf")
     return message
@@ -262,7 +263,7 @@ def start_statement_run(
         raise ReceivablesError("Choose at least one patient to send a statement to.", field="patients", code="required")
     if len(wanted) > MAX_PATIENTS:
         raise ReceivablesError(f"At most {MAX_PATIENTS:,} statements in one run.", field="patients")
-    found = set()
+    found: set[int] = set()
     for start in range(0, len(wanted), 2000):
         found.update(
             Patient.objects.filter(practice=practice, pk__in=wanted[start : start + 2000]).values_list("pk", flat=True)

@@ -240,6 +240,31 @@ def transfer(request, line_id: int):
     return Status(201, {"patient_invoice_id": invoice.pk, "number": invoice.number, "total": invoice.total})
 
 
+class VerdictIn(Schema):
+    kind: str = Field(..., pattern="^(underpayment|patient)$", description="Who owes the shortfall")
+    reason: str = Field(..., min_length=1, max_length=300, description="Why, against the rule (kept)")
+
+
+class VerdictOut(Schema):
+    remittance_line_id: int
+    kind: str = Field(description="underpayment (disputed with the insurer) or patient")
+    rule_kind: str = Field(description="What the rule said")
+    why: str
+    contract_price: Decimal | None
+    paid: Decimal
+    difference: Decimal
+    override_reason: str
+    overridden_at: datetime | None
+
+
+@router.post("/remittance-lines/{line_id}/who-owes", response=VerdictOut, auth=auth_for(Capability.BILLING))
+def who_owes(request, line_id: int, payload: VerdictIn):
+    """Override who owes a shortfall (an insurer underpayment or the patient's), with a reason."""
+    line = selectors.line(practice=request.practice, line_id=line_id)
+    verdict = services.override_shortfall(line=line, kind=payload.kind, reason=payload.reason, user=request.user)
+    return {f: getattr(verdict, f) for f in VerdictOut.model_fields}
+
+
 @router.get("/allocations", response=list[AllocationOut], auth=auth_for(Capability.VIEW_RECORDS))
 def list_allocations(request, invoice_id: int | None = None, remittance_id: int | None = None):
     return list(selectors.allocations(practice=request.practice, invoice_id=invoice_id, batch_id=remittance_id)[:1000])

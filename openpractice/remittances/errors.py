@@ -14,6 +14,7 @@ class Code(StrEnum):
     INVALID = "invalid"
     NOT_OWED = "not_owed"
     REQUIRED = "required"
+    UNDERPAYMENT = "underpayment"
     WRONG_STATUS = "wrong_status"
 
 

@@ -77,3 +77,10 @@ class ImportForm(forms.Form):
 
     def mapping(self) -> dict:
         return {field: self.cleaned_data.get(f"column_{field}", "") for field in CSV_FIELDS}
+
+
+class OverrideShortfallForm(forms.Form):
+    kind = forms.ChoiceField(
+        label="Who owes it", choices=[("underpayment", "Insurer underpayment"), ("patient", "Patient liability")]
+    )
+    reason = forms.CharField(label="Reason", max_length=300, help_text="Kept with who changed it and when.")

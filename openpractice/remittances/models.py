@@ -21,6 +21,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from openpractice.practices.tenancy import PracticeScopedQuerySet
+from openpractice.remittances.shortfall_kind import KIND_LABELS
+
+KIND_CHOICES = list(KIND_LABELS.items())
 
 
 class BatchSource(models.TextChoices):
@@ -358,3 +361,51 @@ class FetchRun(models.Model):
     @property
     def is_polled(self) -> bool:
         return self.is_active and not self.is_stale
+
+
+class ShortfallVerdict(models.Model):
+    """Who owes a remittance line's shortfall (`shortfall_kind.classify_shortfall`): an insurer
+    underpayment (disputed with the insurer, never moved to the patient) or the patient's. Kept
+    when the line is posted, with what the rule compared; a biller may override it, and the
+    override's reason, who and when are kept beside the rule's own answer."""
+
+    practice = models.ForeignKey("practices.Practice", on_delete=models.CASCADE, related_name="+", db_index=False)
+    remittance_line = models.OneToOneField(RemittanceLine, on_delete=models.CASCADE, related_name="verdict")
+    invoice = models.ForeignKey("billing.Invoice", on_delete=models.PROTECT, related_name="+", db_index=False)
+    insurer_contact = models.ForeignKey(
+        "contacts.Contact", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    kind = models.CharField(max_length=12, choices=KIND_CHOICES)
+    rule_kind = models.CharField("the rule's answer", max_length=12)
+    why = models.CharField(max_length=300, blank=True)
+    billed = models.DecimalField(max_digits=12, decimal_places=2)
+    paid = models.DecimalField(max_digits=12, decimal_places=2)
+    shortfall = models.DecimalField(max_digits=12, decimal_places=2)
+    contract_price = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    difference = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
+    created_at = models.DateTimeField(auto_now_add=True)
+    override_reason = models.CharField(max_length=300, blank=True)
+    overridden_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
+    overridden_at = models.DateTimeField(null=True, blank=True)
+
+    objects = PracticeScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The insurer dispute list: a practice's underpayments, newest first.
+            models.Index(
+                fields=["practice", "-id"],
+                condition=Q(kind="underpayment"),
+                name="shortfall_verdict_underpaid",
+            )
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(difference__gte=0), name="shortfall_verdict_difference_not_negative")
+        ]
+
+    @property
+    def overridden(self) -> bool:
+        return self.overridden_at is not None

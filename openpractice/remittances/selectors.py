@@ -64,7 +64,7 @@ def open_transfers(*, practice, practitioner_id: int | None = None) -> QuerySet[
         RemittanceLine.objects.for_practice(practice)
         .filter(status=LineStatus.ALLOCATED, shortfall__gt=0)
         .filter(~Exists(moved))
-        .select_related("invoice", "invoice__patient", "batch")
+        .select_related("invoice", "invoice__patient", "batch", "verdict")
     )
     return found.filter(invoice__practitioner_id=practitioner_id) if practitioner_id else found
 

@@ -33,11 +33,12 @@ from django.utils import timezone
 
 from openpractice.billing import services as billing
 from openpractice.billing.errors import BillingError
-from openpractice.billing.models import BillTo, Invoice, RecordStatus
+from openpractice.billing.models import BillTo, Invoice, InvoiceLine, RecordStatus
 from openpractice.billing.money import ZERO, parse_money
 from openpractice.coding.selectors import find_insurer
 from openpractice.db import bulk
 from openpractice.patients.keys import registration_key
+from openpractice.products.models import ContractPrice
 from openpractice.remittances import parsing
 from openpractice.remittances.errors import Code, RemittanceError
 from openpractice.remittances.models import (
@@ -52,7 +53,9 @@ from openpractice.remittances.models import (
     RemittanceLine,
     RemittanceSettings,
     ShortfallRule,
+    ShortfallVerdict,
 )
+from openpractice.remittances.shortfall_kind import ShortfallKind, classify_shortfall
 
 
 # -- the inbox ---------------------------------------------------------------------------------
@@ -179,6 +182,7 @@ def _post_batch(*, batch_id: int, user, csv_options) -> RemittanceBatch:
             "content_key",
         ]
     )
+    classify_shortfalls(practice=batch.practice, lines=RemittanceLine.objects.filter(batch=batch))
     if settings_rule(batch.practice) == ShortfallRule.AUTOMATIC:
         apply_shortfall_rule(practice=batch.practice, batch=batch, user=user)
     return batch
@@ -691,6 +695,9 @@ def match_by_hand(*, line: RemittanceLine, invoice: Invoice, user=None) -> Remit
     allocate_lines(practice=invoice.practice, batch=line.batch, lines=[line], user=user, forced={id(line): invoice.pk})
     if line.status != LineStatus.ALLOCATED:
         raise RemittanceError(f"{line.problem}. Choose another invoice.", field="invoice", code=Code.NOT_OWED)
+    # Matched to another invoice than before (a reversal sent it back): judge the shortfall afresh.
+    ShortfallVerdict.objects.filter(remittance_line_id=line.pk).exclude(invoice_id=line.invoice_id).delete()
+    classify_shortfalls(practice=invoice.practice, lines=RemittanceLine.objects.filter(pk=line.pk))
     return line
 
 
@@ -803,6 +810,15 @@ def transfer_shortfall(*, line: RemittanceLine, user=None) -> Invoice:
         raise RemittanceError(
             "This shortfall was moved to the patient already.", field="status", code=Code.WRONG_STATUS
         )
+    verdict = ShortfallVerdict.objects.filter(remittance_line=line).first()
+    if verdict is not None and verdict.kind == ShortfallKind.UNDERPAYMENT:
+        raise RemittanceError(
+            f"The insurer paid £{verdict.paid:,.2f}, below the contract price of £{verdict.contract_price or 0:,.2f}: "
+            "this is an insurer underpayment to dispute with the insurer, not the patient's. "
+            "Override the classification first if the patient owes it.",
+            field="kind",
+            code=Code.UNDERPAYMENT,
+        )
     invoice = billing.lock_invoice(line.invoice_id, line.practice_id)
     amount = min(line.shortfall, invoice.balance)
     if amount <= 0:
@@ -849,7 +865,11 @@ def apply_shortfall_rule(*, practice, batch: RemittanceBatch, user=None) -> int:
     rule = RemittanceSettings.objects.filter(practice=practice).first()
     codes = {c.strip() for c in (rule.automatic_codes if rule else "").split(",") if c.strip()}
     moved = 0
-    for line in batch.lines.filter(status=LineStatus.ALLOCATED, shortfall__gt=0):
+    # An insurer underpayment is disputed with the insurer, never moved to the patient.
+    lines = batch.lines.filter(status=LineStatus.ALLOCATED, shortfall__gt=0).exclude(
+        verdict__kind=ShortfallKind.UNDERPAYMENT
+    )
+    for line in lines:
         if codes and line.shortfall_code not in codes:
             continue
         try:
@@ -859,6 +879,135 @@ def apply_shortfall_rule(*, practice, batch: RemittanceBatch, user=None) -> int:
         except RemittanceError:
             continue  # left for a biller: it shows in the shortfalls list
     return moved
+
+
+# -- underpayment or patient liability ------------------------------------------------------------
+def contract_totals(*, practice, invoice_ids: set[int]) -> dict[int, Decimal | None]:
+    """Each insurer invoice's price at its insurer's contract prices (quantity x the price valid on
+    the service date, summed over its lines); None when a line's product has no contract price
+    with that insurer then (nothing to compare with). Three queries whatever the count."""
+    found: dict[int, Decimal | None] = {}
+    if not invoice_ids:
+        return found
+    insurer_of: dict[int, int | None] = {}
+    lines: list[tuple] = []
+    for chunk in bulk.chunks(sorted(invoice_ids)):
+        insurer_of.update(
+            Invoice.objects.filter(practice=practice, id__anyof=chunk)
+            .values_list("id", "insurer_contact_id")
+            .order_by()
+        )
+        lines.extend(
+            InvoiceLine.objects.filter(practice=practice, invoice_id__anyof=chunk)
+            .values_list("invoice_id", "product_id", "quantity", "service_date")
+            .order_by()
+        )
+    contracts: dict[tuple[int, int | None], list[ContractPrice]] = defaultdict(list)
+    for contract in ContractPrice.objects.filter(
+        practice=practice,
+        product_id__in={line[1] for line in lines},
+        insurer_contact_id__in={i for i in insurer_of.values() if i},
+    ).order_by("valid_from"):
+        contracts[(contract.product_id, contract.insurer_contact_id)].append(contract)
+    for invoice_id in invoice_ids:
+        found[invoice_id] = ZERO if insurer_of.get(invoice_id) else None
+    for invoice_id, product_id, quantity, service_date in lines:
+        total = found.get(invoice_id)
+        if total is None:
+            continue
+        price = next(
+            (c.price for c in contracts.get((product_id, insurer_of[invoice_id]), ()) if c.is_valid_on(service_date)),
+            None,
+        )
+        found[invoice_id] = None if price is None else total + price * quantity
+    return found
+
+
+def classify_shortfalls(*, practice, lines) -> int:
+    """Keep who owes each allocated line's shortfall (`shortfall_kind.classify_shortfall`), for
+    lines not judged yet (a verdict, overridden or not, is never judged again). Returns how many
+    were judged."""
+    todo = list(
+        lines.filter(practice=practice, status=LineStatus.ALLOCATED, shortfall__gt=0, invoice__isnull=False)
+        .filter(verdict__isnull=True)
+        .values("id", "invoice_id", "amount_invoiced", "amount_paid", "shortfall", "shortfall_code", "shortfall_reason")
+    )
+    if not todo:
+        return 0
+    invoice_ids = {row["invoice_id"] for row in todo}
+    prices = contract_totals(practice=practice, invoice_ids=invoice_ids)
+    insurer_of: dict[int, int | None] = {}
+    for chunk in bulk.chunks(sorted(invoice_ids)):
+        insurer_of.update(
+            Invoice.objects.filter(practice=practice, id__anyof=chunk)
+            .values_list("id", "insurer_contact_id")
+            .order_by()
+        )
+    verdicts = []
+    for row in todo:
+        contract = prices.get(row["invoice_id"])
+        verdict = classify_shortfall(
+            paid=row["amount_paid"],
+            shortfall=row["shortfall"],
+            contract_price=contract,
+            code=row["shortfall_code"],
+            reason=row["shortfall_reason"],
+        )
+        verdicts.append(
+            ShortfallVerdict(
+                practice=practice,
+                remittance_line_id=row["id"],
+                invoice_id=row["invoice_id"],
+                insurer_contact_id=insurer_of.get(row["invoice_id"]),
+                kind=verdict.kind,
+                rule_kind=verdict.kind,
+                why=verdict.why[:300],
+                billed=row["amount_invoiced"],
+                paid=row["amount_paid"],
+                shortfall=row["shortfall"],
+                contract_price=contract,
+                difference=verdict.difference,
+            )
+        )
+    ShortfallVerdict.objects.bulk_create(verdicts, batch_size=500)
+    return len(verdicts)
+
+
+@transaction.atomic
+def override_shortfall(*, line: RemittanceLine, kind: str, reason: str, user=None) -> ShortfallVerdict:
+    """A biller says who owes this shortfall, against the rule: the reason, who and when are kept
+    (the rule's own answer stays in `rule_kind`). Refused once the shortfall was moved to the patient."""
+    reason = (reason or "").strip()
+    if kind not in ShortfallKind.__members__.values():
+        raise RemittanceError("Choose an insurer underpayment or the patient's.", field="kind", code=Code.INVALID)
+    if not reason:
+        raise RemittanceError(
+            "Say why you change the classification (for example: the insurer confirmed a policy excess).",
+            field="reason",
+            code=Code.REQUIRED,
+        )
+    line = RemittanceLine.objects.select_for_update().get(pk=line.pk)
+    if line.status != LineStatus.ALLOCATED or line.shortfall <= 0:
+        raise RemittanceError(
+            "Only a posted line with a shortfall is classified.", field="kind", code=Code.WRONG_STATUS
+        )
+    if Allocation.objects.filter(
+        remittance_line=line, kind=AllocationKind.SHORTFALL_TRANSFER, reversed_by__isnull=True
+    ).exists():
+        raise RemittanceError(
+            "This shortfall was moved to the patient already: reverse that first.",
+            field="kind",
+            code=Code.WRONG_STATUS,
+        )
+    classify_shortfalls(practice=line.practice, lines=RemittanceLine.objects.filter(pk=line.pk))
+    verdict = ShortfallVerdict.objects.select_for_update().get(remittance_line=line)
+    verdict.kind = kind
+    if kind == ShortfallKind.UNDERPAYMENT and verdict.difference <= 0:
+        # Disputed by hand without a contract price below what was paid: the whole shortfall.
+        verdict.difference = verdict.shortfall
+    verdict.override_reason, verdict.overridden_by, verdict.overridden_at = reason[:300], user, timezone.now()
+    verdict.save(update_fields=["kind", "difference", "override_reason", "overridden_by", "overridden_at"])
+    return verdict
 
 
 @transaction.atomic

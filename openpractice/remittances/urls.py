@@ -16,5 +16,6 @@ urlpatterns = [
     path("remittances/lines/<int:line_id>/match/", views.match_line, name="match"),
     path("remittances/lines/<int:line_id>/set-aside/", views.set_aside, name="set_aside"),
     path("remittances/lines/<int:line_id>/shortfall/", views.transfer, name="transfer"),
+    path("remittances/lines/<int:line_id>/who-owes/", views.override, name="override"),
     path("remittances/allocations/<int:allocation_id>/reverse/", views.reverse, name="reverse"),
 ]

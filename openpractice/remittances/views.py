@@ -23,6 +23,7 @@ from openpractice.remittances.forms import (
     BankAmountForm,
     ImportForm,
     MatchNumberForm,
+    OverrideShortfallForm,
     ReverseForm,
     SetAsideForm,
     ShortfallSettingsForm,
@@ -217,6 +218,25 @@ def shortfalls(request):
             **_tabs("shortfalls", request.practice),
         },
     )
+
+
+@require_POST
+@require_capability(Capability.BILLING)
+def override(request, line_id: int):
+    """A biller says who owes a shortfall against the rule, with a reason (kept, with who and when)."""
+    line = selectors.line(practice=request.practice, line_id=line_id)
+    form = OverrideShortfallForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose who owes the shortfall and say why.")
+        return redirect_to_next(request, "remittances:shortfalls")
+    try:
+        verdict = services.override_shortfall(line=line, user=request.user, **form.cleaned_data)
+        messages.success(
+            request, f"Shortfall on invoice {verdict.invoice.number}: {verdict.get_kind_display().lower()}."
+        )
+    except RemittanceError as exc:
+        messages.error(request, exc.message)
+    return redirect_to_next(request, "remittances:shortfalls")
 
 
 @require_POST

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from openpractice.reports import views
+from openpractice.reports import views, views_collections
 
 app_name = "reports"
 
@@ -10,4 +10,6 @@ urlpatterns = [
     path("reports/bills/", views.bills, name="bills"),
     path("reports/payments/", views.payments, name="payments"),
     path("reports/days-to-payment/", views.days, name="days"),
+    path("reports/collection/", views_collections.collection, name="collection"),
+    path("reports/write-offs/", views_collections.write_offs, name="write_offs"),
 ]

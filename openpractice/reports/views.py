@@ -18,6 +18,8 @@ REPORTS = [
     ("bills", "Bills by Healthcode status"),
     ("payments", "Payments received"),
     ("days", "Days to payment"),
+    ("collection", "Collection rate"),
+    ("write_offs", "Write-offs"),
 ]
 
 

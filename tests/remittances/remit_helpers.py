@@ -111,7 +111,9 @@ def bundle(bills: list[dict], *, remittance_id=None, insurer="bup", reference=No
                     {
                         "category": {"coding": [{"code": "shortfall"}]},
                         "reason": {
-                            "coding": [{"code": "rejected" if line_paid == 0 else "benefit-maximum"}],
+                            "coding": [
+                                {"code": bill.get("code") or ("rejected" if line_paid == 0 else "benefit-maximum")}
+                            ],
                             "text": bill.get("reason", "Above the benefit maximum"),
                         },
                         "amount": {"value": line.net_amount - line_paid, "currency": "GBP"},

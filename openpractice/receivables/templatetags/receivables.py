@@ -17,3 +17,11 @@ def patient_account_link(context, patient):
         return {"show": False}
     balance = selectors.patient_balance(practice=request.practice, patient_id=patient.pk)
     return {"show": True, "patient": patient, "balance": balance, "credit": -balance}
+
+
+@register.inclusion_tag("receivables/_dispute_link.html", takes_context=True)
+def insurer_dispute_link(context, verdict):
+    """On remittances' shortfalls page: an underpayment's link to its dispute, for whoever chases debts."""
+    request = context.get("request")
+    membership = getattr(request, "membership", None)
+    return {"show": membership is not None and membership.can(Capability.MANAGE_COLLECTIONS), "verdict": verdict}
