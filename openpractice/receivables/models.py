@@ -283,7 +283,6 @@ class WriteOffEntry(models.Model):
         ]
 
 
-<<<<<<< HEAD
 class StatementRun(models.Model):
     """Statements for many patients at once: each is rendered, recorded on the account's activity
     and emailed (or left to post) in turn, `done` moving with each in the same transaction, so a
@@ -321,7 +320,8 @@ class StatementRun(models.Model):
     @property
     def percent(self) -> int:
         return 100 if not self.requested else self.done * 100 // self.requested
-=======
+
+
 class DisputeStatus(models.TextChoices):
     RAISED = "raised", "Raised"
     SENT = "sent", "Sent to the insurer"
@@ -356,4 +356,3 @@ class InsurerDispute(models.Model):
 
     def __str__(self) -> str:
         return f"Dispute of {self.verdict_id}: {self.get_status_display()}"
->>>>>>> main

@@ -1,10 +1,6 @@
 from django.urls import path
 
-<<<<<<< HEAD
-from openpractice.receivables import statement_views, views
-=======
-from openpractice.receivables import views, views_insurer
->>>>>>> main
+from openpractice.receivables import statement_views, views, views_insurer
 
 app_name = "receivables"
 
@@ -18,7 +14,6 @@ urlpatterns = [
     path("collections/runs/new/", views.run_now, name="run_now"),
     path("collections/runs/<int:chase_run_id>/", views.run_review, name="run"),
     path("collections/runs/<int:chase_run_id>/letters/", views.run_letters, name="run_letters"),
-<<<<<<< HEAD
     # Statements of account (statement_views).
     path("patients/<int:patient_id>/account/statement.pdf", statement_views.statement_download, name="statement_pdf"),
     path("patients/<int:patient_id>/account/statement/send/", statement_views.statement_send, name="statement_send"),
@@ -34,9 +29,7 @@ urlpatterns = [
         statement_views.statement_run_pdf,
         name="statement_run_pdf",
     ),
-=======
     path("collections/disputes/", views_insurer.dispute_list, name="disputes"),
     path("collections/disputes/<int:verdict_id>/", views_insurer.dispute_detail, name="dispute"),
     path("collections/insurers/", views_insurer.insurer_debt_list, name="insurer_debt"),
->>>>>>> main
 ]
