@@ -143,6 +143,19 @@ def practice_a(practice, make_member, insurer_contact):
         expires_at=timezone.now() + dt.timedelta(hours=1),
     )
     fetch_run = FetchRun.objects.create(practice=practice, status="failed", error="Quuxley unreachable")
+    # A bureau run over practice A (the other owner works for no bureau: refused).
+    from openpractice.bureaus.models import Bureau, BureauPractice, BureauRun
+
+    bureau = Bureau.objects.create(name="Quuxley Billing Bureau")
+    BureauPractice.objects.create(bureau=bureau, practice=practice)
+    bureau_run = BureauRun.objects.create(bureau=bureau, kind="remittance_fetch")
+    bureau_run.fetches.add(fetch_run)
+    from openpractice.imports.services import create_import
+
+    data_import = create_import(
+        practice=practice, kind="patients", source_name="Quuxley PAS", filename="Quuxley.csv",
+        data=b"Id,First name,Last name,DOB\nQ1,Zebedee,Quuxley,01/01/1980\n",
+    )
     chase_run = ChaseRun.objects.create(practice=practice, run_on=dt.date(2026, 1, 5))
     verdict = ShortfallVerdict.objects.get(remittance_line=line)
     verdict.kind = "underpayment"  # on the insurer dispute list
@@ -187,9 +200,11 @@ def practice_a(practice, make_member, insurer_contact):
         "pending_id": pending.pk,
         "run_id": fetch_run.pk,
         "chase_run_id": chase_run.pk,
+        "bureau_run_id": bureau_run.pk,
         "verdict_id": verdict.pk,
         "write_off_id": write_off.pk,
         "entry_id": entry.pk,
+        "data_import_id": data_import.pk,
         "invitation_id": invitation.pk,
         "system": "ccsd",
         "code": code.code,

@@ -157,6 +157,8 @@ class ActivityKind(models.TextChoices):
     WRITE_OFF_DECLINED = "write_off_no", "Write-off declined"
     WRITE_OFF_REVERSED = "write_off_back", "Write-off reversed"
     STATEMENT_SENT = "statement_sent", "Statement sent"
+    CARD_PAID = "card_paid", "Paid by card online"
+    CARD_REFUNDED = "card_refunded", "Card payment refunded"
 
 
 class AccountActivity(models.Model):
@@ -283,6 +285,42 @@ class WriteOffEntry(models.Model):
         ]
 
 
+class DisputeStatus(models.TextChoices):
+    RAISED = "raised", "Raised"
+    SENT = "sent", "Sent to the insurer"
+    PAID = "paid", "Resolved: the insurer paid"
+    PATIENT = "patient", "Resolved: the patient's to pay"
+    WRITTEN_OFF = "written_off", "Resolved: written off"
+
+
+OPEN_DISPUTE = (DisputeStatus.RAISED, DisputeStatus.SENT)
+
+
+class InsurerDispute(models.Model):
+    """Where the dispute of one insurer underpayment (remittances.ShortfallVerdict of kind
+    underpayment) stands. An underpayment without a row is raised and not yet sent; the row is
+    made by the first step (sent, or resolved)."""
+
+    practice = models.ForeignKey("practices.Practice", on_delete=models.CASCADE, related_name="+", db_index=False)
+    verdict = models.OneToOneField("remittances.ShortfallVerdict", on_delete=models.CASCADE, related_name="dispute")
+    status = models.CharField(max_length=12, choices=DisputeStatus.choices, default=DisputeStatus.RAISED)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
+    note = models.CharField(max_length=300, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PracticeScopedQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"Dispute of {self.verdict_id}: {self.get_status_display()}"
+
+
 class StatementRun(models.Model):
     """Statements for many patients at once: each is rendered, recorded on the account's activity
     and emailed (or left to post) in turn, `done` moving with each in the same transaction, so a
@@ -320,39 +358,3 @@ class StatementRun(models.Model):
     @property
     def percent(self) -> int:
         return 100 if not self.requested else self.done * 100 // self.requested
-
-
-class DisputeStatus(models.TextChoices):
-    RAISED = "raised", "Raised"
-    SENT = "sent", "Sent to the insurer"
-    PAID = "paid", "Resolved: the insurer paid"
-    PATIENT = "patient", "Resolved: the patient's to pay"
-    WRITTEN_OFF = "written_off", "Resolved: written off"
-
-
-OPEN_DISPUTE = (DisputeStatus.RAISED, DisputeStatus.SENT)
-
-
-class InsurerDispute(models.Model):
-    """Where the dispute of one insurer underpayment (remittances.ShortfallVerdict of kind
-    underpayment) stands. An underpayment without a row is raised and not yet sent; the row is
-    made by the first step (sent, or resolved)."""
-
-    practice = models.ForeignKey("practices.Practice", on_delete=models.CASCADE, related_name="+", db_index=False)
-    verdict = models.OneToOneField("remittances.ShortfallVerdict", on_delete=models.CASCADE, related_name="dispute")
-    status = models.CharField(max_length=12, choices=DisputeStatus.choices, default=DisputeStatus.RAISED)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    sent_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
-    )
-    resolved_at = models.DateTimeField(null=True, blank=True)
-    resolved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
-    )
-    note = models.CharField(max_length=300, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    objects = PracticeScopedQuerySet.as_manager()
-
-    def __str__(self) -> str:
-        return f"Dispute of {self.verdict_id}: {self.get_status_display()}"

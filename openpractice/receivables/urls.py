@@ -14,6 +14,9 @@ urlpatterns = [
     path("collections/runs/new/", views.run_now, name="run_now"),
     path("collections/runs/<int:chase_run_id>/", views.run_review, name="run"),
     path("collections/runs/<int:chase_run_id>/letters/", views.run_letters, name="run_letters"),
+    path("collections/disputes/", views_insurer.dispute_list, name="disputes"),
+    path("collections/disputes/<int:verdict_id>/", views_insurer.dispute_detail, name="dispute"),
+    path("collections/insurers/", views_insurer.insurer_debt_list, name="insurer_debt"),
     # Statements of account (statement_views).
     path("patients/<int:patient_id>/account/statement.pdf", statement_views.statement_download, name="statement_pdf"),
     path("patients/<int:patient_id>/account/statement/send/", statement_views.statement_send, name="statement_send"),
@@ -29,7 +32,4 @@ urlpatterns = [
         statement_views.statement_run_pdf,
         name="statement_run_pdf",
     ),
-    path("collections/disputes/", views_insurer.dispute_list, name="disputes"),
-    path("collections/disputes/<int:verdict_id>/", views_insurer.dispute_detail, name="dispute"),
-    path("collections/insurers/", views_insurer.insurer_debt_list, name="insurer_debt"),
 ]
