@@ -76,6 +76,7 @@ def test_shortfall_chased_then_paid_online_and_the_chase_stops(
     reminder_day = statement_day + dt.timedelta(days=14)
     _send_run(page, live_server, reminder_day, practice, "Reminder")
     assert len(mail.outbox) == 2 and mail.outbox[1].to == ["amelia.clarke@example.com"]
+    assert "/pay/" in mail.outbox[1].body  # the reminder's {{ payment_link }}
 
     # The account carries the patient's "Pay online" link.
     page.goto(f"{live_server.url}/patients/{patient.pk}/account/")

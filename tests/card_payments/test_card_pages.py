@@ -156,3 +156,16 @@ def test_the_thank_you_page_says_received_once_recorded(practice, world, debts, 
     ):
         assert _post(reverse("card_payments:webhook", kwargs={"key": stripe_keys.webhook_key}), event).status_code == 200
     assert "is received" in Client().get(done).content.decode()
+
+
+def test_the_chase_templates_carry_the_pay_link(practice, world, stripe_keys):
+    from openpractice.receivables.selectors import merge_fields
+
+    link = merge_fields(practice=practice, patient=world.patient)["payment_link"]
+    assert link.startswith("http") and "/pay/" in link and links.read_token(link.rsplit("/pay/")[1].strip("/"))
+
+
+def test_without_stripe_the_templates_say_where_the_link_will_go(practice, world):
+    from openpractice.receivables.selectors import merge_fields
+
+    assert merge_fields(practice=practice, patient=world.patient)["payment_link"] == "[payment link]"
