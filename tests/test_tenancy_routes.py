@@ -31,6 +31,9 @@ from remit_helpers import World, bundle, receive
 # Routes that name no practice object: their arguments are signed tokens, not ids.
 # The invitation link is the invitee's own capability, like a password-reset link.
 NOT_PRACTICE_OBJECTS = {"accounts:password_reset_confirm", "practices:invitation"}
+# The patient's "Pay online" link (a signed token) and Stripe's webhook address (the practice's
+# opaque key, and every event signed with its secret).
+NOT_PRACTICE_OBJECTS |= {"card_payments:pay", "card_payments:paid", "card_payments:webhook"}
 # URL arguments that are not ids (a code system); a route with only these is a scoped list.
 NOT_IDS = {"system"}
 PYDANTIC_ERRORS = set(ErrorType.__args__)  # a 422 of these never reached the view
@@ -172,6 +175,15 @@ def practice_a(practice, make_member, insurer_contact):
         reason="Quuxley",
         posted_on=dt.date(2026, 1, 5),
     )
+    from openpractice.card_payments.models import CardPayment
+
+    card_payment = CardPayment.objects.create(
+        practice=practice,
+        patient=world.patient,
+        payment_intent="pi_Quuxley",
+        amount=Decimal("10.00"),
+        received_on=dt.date(2026, 1, 5),
+    )
     exchange = ApiExchange.objects.create(
         practice=practice,
         endpoint="claims",
@@ -204,6 +216,7 @@ def practice_a(practice, make_member, insurer_contact):
         "verdict_id": verdict.pk,
         "write_off_id": write_off.pk,
         "entry_id": entry.pk,
+        "card_payment_id": card_payment.pk,
         "data_import_id": data_import.pk,
         "invitation_id": invitation.pk,
         "system": "ccsd",

@@ -303,12 +303,17 @@ def merge_fields(*, practice, patient: Patient, today: dt.date | None = None) ->
     }
 
 
-def payment_link(*, practice, patient: Patient) -> str:
+def pay_online_url(*, practice, patient: Patient) -> str:
     """The patient's "Pay online" link (card_payments: Stripe Checkout for what they owe when they
-    open it); words saying where it will go while the practice takes no card payments online."""
+    open it), or "" while the practice takes no card payments online."""
     if not card_payments.is_ready(card_payments.integration_for(practice)):
-        return "[payment link]"
+        return ""
     return pay_links.pay_url(practice_id=practice.pk, patient_id=patient.pk)
+
+
+def payment_link(*, practice, patient: Patient) -> str:
+    """The chase templates' {{ payment_link }}: the link, or words saying where it will go."""
+    return pay_online_url(practice=practice, patient=patient) or "[payment link]"
 
 
 def preview_patients(*, practice, limit: int = 20) -> list[tuple[int, str]]:

@@ -154,7 +154,9 @@ def test_the_thank_you_page_says_received_once_recorded(practice, world, debts, 
         events.intent_succeeded(intent, 18000, world.patient, [invoice]),
         events.session_completed(intent, 18000, world.patient, [invoice], session=session.session_id),
     ):
-        assert _post(reverse("card_payments:webhook", kwargs={"key": stripe_keys.webhook_key}), event).status_code == 200
+        assert (
+            _post(reverse("card_payments:webhook", kwargs={"key": stripe_keys.webhook_key}), event).status_code == 200
+        )
     assert "is received" in Client().get(done).content.decode()
 
 
@@ -169,3 +171,12 @@ def test_without_stripe_the_templates_say_where_the_link_will_go(practice, world
     from openpractice.receivables.selectors import merge_fields
 
     assert merge_fields(practice=practice, patient=world.patient)["payment_link"] == "[payment link]"
+
+
+def test_the_statement_carries_the_pay_link(practice, world, debts, stripe_keys):
+    from openpractice.receivables import statements
+
+    debts.self_pay("Consultation")
+    statement = statements.build_statement(practice=practice, patient=world.patient)
+    assert "/pay/" in statement.payment_link
+    assert statement.payment_link in statements.statements_html([statement])
