@@ -95,7 +95,7 @@ def save_stripe_keys(
         raise CardPaymentError("Enter the secret key (sk_…).", field="secret_key", code="required")
     live = publishable.startswith("pk_live_")
     stored_secret = crypto.decrypt(integration.secret_key_encrypted) if integration.secret_key_encrypted else ""
-    if ("_live_" in (secret or stored_secret)) != live:
+    if (secret or stored_secret).startswith(("sk_live_", "rk_live_")) != live:
         raise CardPaymentError(
             "The publishable and secret keys must both be test keys or both live keys.", field="secret_key"
         )
