@@ -180,3 +180,17 @@ def test_the_statement_carries_the_pay_link(practice, world, debts, stripe_keys)
     statement = statements.build_statement(practice=practice, patient=world.patient)
     assert "/pay/" in statement.payment_link
     assert statement.payment_link in statements.statements_html([statement])
+
+
+def test_the_invoice_page_lists_card_refunds_against_its_payments(
+    world, debts, events, stripe_keys, client_for, biller
+):
+    from openpractice.card_payments import services
+
+    invoice = debts.self_pay("Consultation")
+    services.handle_event(
+        practice=world.practice, event=events.intent_succeeded("pi_inv", 18000, world.patient, [invoice])
+    )
+    services.handle_event(practice=world.practice, event=events.charge_refunded("pi_inv", 18000, 2500, "re_inv"))
+    page = client_for(biller).get(reverse("billing:detail", args=[invoice.pk])).content.decode()
+    assert "Card refund · Stripe pi_inv" in page and "−£25.00" in page
