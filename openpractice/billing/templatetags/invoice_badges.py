@@ -8,8 +8,10 @@ three badges, and an `{% include %}` with an if-chain per badge cost more than t
 
 from __future__ import annotations
 
+import functools
+
 from django import template
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
@@ -65,11 +67,21 @@ def pay_badge(invoice) -> SafeString:
     return _badge(PAY_BADGES, invoice.payment_outcome)
 
 
+_PLACEHOLDER = 987654321
+
+
+@functools.lru_cache(maxsize=8)
+def _detail_url_format(script_prefix: str) -> str:
+    """The detail page's address with `{}` for the id: reversed once (per script prefix), not
+    once per row of a list."""
+    return reverse("billing:detail", args=[_PLACEHOLDER]).replace(str(_PLACEHOLDER), "{}")
+
+
 @register.filter
 def invoice_ref(invoice) -> SafeString:
     """An invoice's number as a link in a list; a draft has no number yet, and says so without a
     figure that reads like one."""
-    url = reverse("billing:detail", args=[invoice.id])
+    url = _detail_url_format(get_script_prefix()).format(int(invoice.id))
     if invoice.number:
         return format_html('<a href="{}">{}</a>', url, invoice.number)
     return format_html('<a href="{}"><span class="draft-ref">— (draft)</span></a>', url)
