@@ -53,3 +53,40 @@ def test_the_invoice_link_is_the_detail_page():
     )
     assert 'class="draft-ref"' in _render("{{ invoice|invoice_ref }}", draft)
     assert reverse("billing:detail", args=[7]) in _render("{{ invoice|invoice_ref }}", draft)
+
+
+# The list's rows as billing/list.html rendered them before invoice_list_rows (issue 18).
+OLD_ROWS = """<tbody>{% for invoice in rows %}
+<tr>{% if can_bill %}<td><input type="checkbox" name="invoice" value="{{ invoice.id }}" aria-label="Select {% if invoice.number %}invoice {{ invoice.number }}{% else %}draft invoice for {{ invoice.patient.first_name }} {{ invoice.patient.last_name }}{% endif %}"></td>{% endif %}
+<td>{{ invoice|invoice_ref }}</td>
+<td class="nowrap">{{ invoice.invoice_date|date:"d/m/Y" }}</td>
+<td>{{ invoice.patient.first_name }} {{ invoice.patient.last_name }}</td>
+<td>{% if invoice.bill_to == 'insurer' %}{{ invoice.insurer_contact.name }}{% else %}Patient{% endif %}</td>
+<td>{{ invoice.practitioner.user.full_name }}</td>
+<td class="num">{{ invoice.total|gbp }}</td><td class="num">{{ invoice.balance|gbp }}</td>
+<td>{{ invoice|record_badge }}</td><td>{{ invoice|hc_badge }}</td>
+<td>{{ invoice|pay_badge }}</td>
+</tr>{% endfor %}</tbody>"""
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("can_bill", [True, False])
+def test_the_list_rows_are_the_markup_of_the_old_row_template(practice, can_bill):
+    import re
+
+    from openpractice.billing.selectors import invoice_page
+    from tests.list_world import build_world
+
+    build_world(practice, invoices=40, patients=6)
+    rows = invoice_page(practice=practice).rows
+    draft = next((i for i in rows if not i.number), None)
+    assert draft is not None and any(i.number for i in rows)  # both kinds of link are compared
+    old = Template(OLD_ROWS).render(Context({"rows": rows, "can_bill": can_bill}))
+    new = Template("<tbody>\n{{ rows|invoice_list_rows:can_bill }}</tbody>").render(
+        Context({"rows": rows, "can_bill": can_bill})
+    )
+
+    def squeezed(html: str) -> str:
+        return re.sub(r">\s+<", "><", html.strip())
+
+    assert squeezed(new) == squeezed(old)
