@@ -43,13 +43,11 @@ PAGES = [
     ("products", lambda w: "/products/"),
     ("invoice list, not ready to submit", lambda w: "/invoices/?view=not_ready"),
     ("dashboard", lambda w: "/"),
-<<<<<<< HEAD
     ("bureau queue", lambda w: "/bureau/"),
     ("bureau queue, not ready", lambda w: "/bureau/?kind=not_ready"),
     ("bureau queue, ready", lambda w: "/bureau/?kind=ready"),
     ("bureau queue, remittance lines", lambda w: "/bureau/?kind=remittances&age=0-30"),
     ("bureau queue, debts by practice", lambda w: f"/bureau/?kind=debts&practice={w.practice.pk}"),
-=======
     ("insurer debt", lambda w: "/collections/insurers/"),
     ("insurer debt, one insurer and age", lambda w: f"/collections/insurers/?insurer={w.insurers[0].pk}&age=90"),
     ("insurer debt, next page", lambda w: "/collections/insurers/?after=2026-01-01.1"),
@@ -58,7 +56,6 @@ PAGES = [
     ("write-offs by month", lambda w: "/reports/write-offs/?start=2024-01-01&end=2026-12-31"),
     ("write-offs, CSV", lambda w: "/reports/write-offs/?start=2024-01-01&end=2026-12-31&format=csv"),
     ("insurer disputes, one insurer, all", lambda w: f"/collections/disputes/?status=all&insurer={w.insurers[0].pk}"),
->>>>>>> main
 ]
 
 
