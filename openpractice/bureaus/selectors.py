@@ -244,7 +244,7 @@ def _bill_row(kind: str, invoice: Invoice, detail: str) -> Row:
         key=invoice.pk,
         practice_id=invoice.practice_id,
         practice=invoice.practice.name,
-        reference=invoice.display_number,
+        reference=invoice.number or "Draft",  # a draft has no number yet
         who=f"{invoice.patient.first_name} {invoice.patient.last_name}",
         insurer=invoice.insurer_contact.name if invoice.insurer_contact else "",
         on=invoice.invoice_date,
