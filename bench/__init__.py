@@ -22,6 +22,7 @@ MODULES = [
     "bench.reliability",
     "bench.http_mix",
     "bench.receivables",
+    "bench.consultant_reports",
 ]
 REGISTRY: dict[str, Callable[[], list[dict]]] = {}
 

@@ -18,6 +18,7 @@ from openpractice.domain_errors import DomainError
 from openpractice.healthcode.api import router as healthcode_router
 from openpractice.healthcode.membership_api import router as healthcode_membership_router
 from openpractice.healthcode.settings_api import router as healthcode_settings_router
+from openpractice.imports.api import router as imports_router
 from openpractice.patients.api import router as patients_router
 from openpractice.practices.api import router as practices_router
 from openpractice.practices.api_auth import API_AUTH
@@ -25,6 +26,7 @@ from openpractice.products.api import router as products_router
 from openpractice.receivables.api import router as receivables_router
 from openpractice.remittances.api import router as remittances_router
 from openpractice.reports.api import router as reports_router
+from openpractice.reports.consultant_api import router as consultant_reports_router
 
 api = NinjaAPI(
     title="OpenPractice API",
@@ -92,5 +94,7 @@ api.add_router("/", healthcode_router)  # after billing's: its /invoices/… ope
 api.add_router("/", remittances_router)
 api.add_router("/", receivables_router)
 api.add_router("/", reports_router)
+api.add_router("/", consultant_reports_router)
 api.add_router("/", audit_router)
 api.add_router("/", bureaus_router)
+api.add_router("/", imports_router)

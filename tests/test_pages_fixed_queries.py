@@ -33,6 +33,8 @@ PAGES = [
     ("payments received", lambda w: "/reports/payments/"),
     ("payments received, by week", lambda w: "/reports/payments/?period=week"),
     ("days to payment", lambda w: "/reports/days-to-payment/"),
+    ("consultant report", lambda w: "/reports/consultant/?month=2026-06"),
+    ("consultant report, CSV", lambda w: "/reports/consultant/?month=2026-06&format=csv"),
     ("remittances inbox", lambda w: "/remittances/"),
     ("one remittance", lambda w: f"/remittances/{w.batches[0].pk}/"),
     ("remittances to review", lambda w: "/remittances/review/"),

@@ -150,6 +150,12 @@ def practice_a(practice, make_member, insurer_contact):
     BureauPractice.objects.create(bureau=bureau, practice=practice)
     bureau_run = BureauRun.objects.create(bureau=bureau, kind="remittance_fetch")
     bureau_run.fetches.add(fetch_run)
+    from openpractice.imports.services import create_import
+
+    data_import = create_import(
+        practice=practice, kind="patients", source_name="Quuxley PAS", filename="Quuxley.csv",
+        data=b"Id,First name,Last name,DOB\nQ1,Zebedee,Quuxley,01/01/1980\n",
+    )
     chase_run = ChaseRun.objects.create(practice=practice, run_on=dt.date(2026, 1, 5))
     verdict = ShortfallVerdict.objects.get(remittance_line=line)
     verdict.kind = "underpayment"  # on the insurer dispute list
@@ -198,6 +204,7 @@ def practice_a(practice, make_member, insurer_contact):
         "verdict_id": verdict.pk,
         "write_off_id": write_off.pk,
         "entry_id": entry.pk,
+        "data_import_id": data_import.pk,
         "invitation_id": invitation.pk,
         "system": "ccsd",
         "code": code.code,

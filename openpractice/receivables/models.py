@@ -157,6 +157,8 @@ class ActivityKind(models.TextChoices):
     WRITE_OFF_DECLINED = "write_off_no", "Write-off declined"
     WRITE_OFF_REVERSED = "write_off_back", "Write-off reversed"
     STATEMENT_SENT = "statement_sent", "Statement sent"
+    CARD_PAID = "card_paid", "Paid by card online"
+    CARD_REFUNDED = "card_refunded", "Card payment refunded"
 
 
 class AccountActivity(models.Model):
