@@ -72,3 +72,37 @@ def test_a_biller_sends_the_month_and_each_consultant_sees_only_their_own(
     expect(page.locator("body")).not_to_contain_text("Mr Sam Surgeon")
     expect(page.locator("#kpi-net")).to_have_text("£520.00")  # no fee agreed: their own figures
     expect(page.locator("#report-history")).to_have_count(0)  # Sam's sent report is not theirs
+
+
+def test_the_bureau_takes_a_consultant_on_from_a_template_in_one_form(
+    page, live_server, login, screenshot, make_practice, make_member
+):
+    from openpractice.contacts.models import Contact
+    from openpractice.onboarding.models import Onboarding
+    from openpractice.products.models import Product
+
+    template = make_practice("Bureau template")
+    Contact.objects.create(practice=template, contact_type="insurer", name="Bupa", name_key="bupa")
+    Product.objects.create(
+        practice=template, product_type="appointment", name="Consultation", name_key="consultation", list_price="200.00"
+    )
+    owner = make_member(template, Role.OWNER, email="lead@bureau.test", full_name="Lee Lead")
+    owner.set_password(PASSWORD)
+    owner.save()
+    login("lead@bureau.test", PASSWORD)
+    page.goto(f"{live_server.url}/onboarding/new/")
+    page.get_by_label("Practice name").fill("Ms Ada Orthopaedics")
+    page.get_by_label("Consultant's full name").fill("Ada Bone")
+    page.get_by_label("Consultant's email").fill("ada@example.test")
+    page.get_by_label("GMC number").fill("12")
+    page.get_by_label("How the bureau charges").select_option("percentage")
+    page.get_by_label("Percentage of collected").fill("8")
+    screenshot(page, "onboarding-form")
+    page.get_by_role("button", name="Create the practice and invite the consultant").click()
+    expect(page.locator(".has-error")).to_contain_text("GMC")  # the field says what is wrong; nothing was made
+    page.get_by_label("GMC number").fill("7654321")
+    page.get_by_role("button", name="Create the practice and invite the consultant").click()
+    expect(page.get_by_text("Ms Ada Orthopaedics is ready")).to_be_visible()
+    expect(page.locator("#onboarded")).to_contain_text("1 insurer contacts")
+    screenshot(page, "onboarding-done")
+    assert Product.objects.filter(practice=Onboarding.objects.get().practice).count() == 1

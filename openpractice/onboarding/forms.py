@@ -44,7 +44,9 @@ class HealthcodeForm(forms.Form):
 
 
 class FeeForm(forms.Form):
-    kind = forms.ChoiceField(label="The bureau's fee", choices=[("", "Set later"), *FeeKind.choices], required=False)
+    kind = forms.ChoiceField(
+        label="How the bureau charges", choices=[("", "Set later"), *FeeKind.choices], required=False
+    )
     percentage = forms.DecimalField(
         label="Percentage of collected", required=False, min_value=0, max_value=100, decimal_places=2
     )

@@ -173,6 +173,7 @@ def send_report(*, practice, month: dt.date, user=None, resend: bool = False) ->
     name = file_name(figures)
     message.attach(f"{name}.pdf", report_pdf(figures=figures, practice=practice), "application/pdf")
     message.attach(f"{name}.csv", csv_bytes(figures), "text/csv")
+    # Sent inside the transaction: a failed send leaves the month unsent, so the next run tries again.
     message.send()
     report.sent_at, report.sent_to = timezone.now(), ", ".join(addresses)
     report.save(update_fields=["sent_at", "sent_to"])
