@@ -40,6 +40,10 @@ TEST_CACHES = {
     for alias in ("default", "database")
 }
 TEST_STATIC_STORAGE = {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"}
+# Fast password hashing for tests: the production PBKDF2 (a million rounds, about 0.25 s of CPU)
+# ran for every user a fixture or seed_demo made and every form login, several minutes of a CI run.
+# What tests check (a password works, a wrong one does not) is the same with any hasher.
+TEST_PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def pytest_configure(config):
@@ -49,7 +53,7 @@ def pytest_configure(config):
         from django.test.utils import override_settings
 
         storages = {**settings.STORAGES, "staticfiles": TEST_STATIC_STORAGE}
-        override_settings(CACHES=TEST_CACHES, STORAGES=storages).enable()
+        override_settings(CACHES=TEST_CACHES, STORAGES=storages, PASSWORD_HASHERS=TEST_PASSWORD_HASHERS).enable()
 
 
 @pytest.fixture(autouse=True)
