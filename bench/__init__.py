@@ -21,6 +21,8 @@ MODULES = [
     "bench.parsers",
     "bench.reliability",
     "bench.http_mix",
+    "bench.receivables",
+    "bench.consultant_reports",
 ]
 REGISTRY: dict[str, Callable[[], list[dict]]] = {}
 

@@ -11,12 +11,14 @@ from ninja import NinjaAPI
 from openpractice.accounts.api import router as accounts_router
 from openpractice.audit.api import router as audit_router
 from openpractice.billing.api import router as billing_router
+from openpractice.bureaus.api import router as bureaus_router
 from openpractice.coding.api import router as coding_router
 from openpractice.contacts.api import router as contacts_router
 from openpractice.domain_errors import DomainError
 from openpractice.healthcode.api import router as healthcode_router
 from openpractice.healthcode.membership_api import router as healthcode_membership_router
 from openpractice.healthcode.settings_api import router as healthcode_settings_router
+from openpractice.imports.api import router as imports_router
 from openpractice.patients.api import router as patients_router
 from openpractice.practices.api import router as practices_router
 from openpractice.practices.api_auth import API_AUTH
@@ -24,6 +26,7 @@ from openpractice.products.api import router as products_router
 from openpractice.receivables.api import router as receivables_router
 from openpractice.remittances.api import router as remittances_router
 from openpractice.reports.api import router as reports_router
+from openpractice.reports.consultant_api import router as consultant_reports_router
 
 api = NinjaAPI(
     title="OpenPractice API",
@@ -91,4 +94,7 @@ api.add_router("/", healthcode_router)  # after billing's: its /invoices/… ope
 api.add_router("/", remittances_router)
 api.add_router("/", receivables_router)
 api.add_router("/", reports_router)
+api.add_router("/", consultant_reports_router)
 api.add_router("/", audit_router)
+api.add_router("/", bureaus_router)
+api.add_router("/", imports_router)

@@ -71,8 +71,12 @@ INSTALLED_APPS = [
     "openpractice.billing",
     "openpractice.healthcode",
     "openpractice.remittances",
+    "openpractice.card_payments",
     "openpractice.receivables",
+    "openpractice.imports",
     "openpractice.reports",
+    "openpractice.bureaus",  # many practices in one place: reads and acts across the apps above
+    "openpractice.onboarding",  # a consultant taken on from a template practice (issue 17)
     "openpractice.home",  # the dashboard and demo data: reads every app above, imported by none
 ]
 
@@ -104,12 +108,13 @@ TEMPLATES = [
         "DIRS": [BASE_DIR / "openpractice" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
-            "builtins": ["openpractice.billing.templatetags.money"],
+            "builtins": ["openpractice.billing.templatetags.money", "openpractice.billing.templatetags.invoice_badges"],
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "openpractice.practices.context_processors.practice",
+                "openpractice.bureaus.context_processors.bureau",
             ],
         },
     },
@@ -243,6 +248,13 @@ DEMO_HISTORY = env_bool("OPENPRACTICE_DEMO_HISTORY", True)
 
 # Healthcode sandbox clearing house started by `make run` (see docs/sandbox.md).
 SANDBOX_URL = env_str("SANDBOX_URL", "http://127.0.0.1:8100")
+
+# Card payments online (card_payments): the Stripe API's address. Blank: Stripe itself; `make run`
+# and the tests point it at the local stub (stripe_stub/, docs/stripe_stub.md).
+STRIPE_API_BASE = env_str("STRIPE_API_BASE", "")
+# This site's address as patients reach it: the "Pay online" link printed on invoices and in emails
+# (built without a request).
+PUBLIC_URL = env_str("OPENPRACTICE_PUBLIC_URL", "http://127.0.0.1:8000")
 
 # Talking to the clearing house: seconds to wait for an answer, further attempts after a network
 # error or a 5xx, and the first backoff (doubled per attempt).

@@ -24,6 +24,10 @@ PORT = os.environ.get("OPENPRACTICE_PORT", "8000")
 SANDBOX_PORT = os.environ.get("SANDBOX_PORT", "8100")
 # Lets a demo advance the sandbox's clock and inject faults (docs/sandbox.md); local only.
 SANDBOX_ADMIN_TOKEN = os.environ.get("SANDBOX_ADMIN_TOKEN", "sandbox-admin-demo")
+# The local Stripe stub (docs/stripe_stub.md): card payments online without a Stripe account.
+STRIPE_STUB_PORT = os.environ.get("STRIPE_STUB_PORT", "8200")
+STRIPE_STUB_ADMIN_TOKEN = os.environ.get("STRIPE_STUB_ADMIN_TOKEN", "stripe-stub-admin-demo")
+DEMO_PRACTICE = "Harley Street Demo Clinic"  # home/management/commands/seed_demo.py
 HEALTHY_AFTER_SECONDS = 60  # a child that ran this long before exiting starts again at once
 
 
@@ -92,6 +96,18 @@ def stop_all(children: list[Child], *, grace: float = 10.0) -> None:
             child.process.wait(5)
 
 
+def stub_url() -> str:
+    return f"http://127.0.0.1:{STRIPE_STUB_PORT}"
+
+
+def use_stripe_stub() -> None:
+    """Card payments go to the local stub unless STRIPE_API_BASE says otherwise (set it to an empty
+    value for Stripe itself); the pay links name this server. Every child inherits both."""
+    os.environ.setdefault("STRIPE_API_BASE", stub_url())
+    browse = "127.0.0.1" if HOST in ("0.0.0.0", "::", "") else HOST
+    os.environ.setdefault("OPENPRACTICE_PUBLIC_URL", f"http://{browse}:{PORT}")
+
+
 def children() -> list[Child]:
     data_dir = Path(os.environ.get("OPENPRACTICE_DATA_DIR", ROOT / "data"))
     found = []
@@ -114,6 +130,24 @@ def children() -> list[Child]:
                 ],
             )
         )
+    if (ROOT / "stripe_stub" / "__main__.py").exists() and os.environ.get("STRIPE_API_BASE") == stub_url():
+        found.append(
+            Child(
+                "stripe-stub",
+                [
+                    PY,
+                    "-m",
+                    "stripe_stub",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    STRIPE_STUB_PORT,
+                    f"--admin-token={STRIPE_STUB_ADMIN_TOKEN}",
+                    "--data-dir",
+                    str(data_dir / "stripe-stub"),
+                ],
+            )
+        )
     found.append(Child("worker", [PY, "manage.py", "run_worker", "--queue-name", "*"]))
     # The schedule: follow open bills at Healthcode and re-send what a crash left behind.
     found.append(Child("healthcode-sync", [PY, "manage.py", "sync_healthcode", "--loop", "60"]))
@@ -122,6 +156,7 @@ def children() -> list[Child]:
 
 
 def main() -> int:
+    use_stripe_stub()
     everything = children()
     stop = threading.Event()
     # Ctrl-C reaches the children too (same process group): stop first, so none is restarted.
@@ -136,12 +171,22 @@ def main() -> int:
             kwargs={"cwd": ROOT},
             daemon=True,
         ).start()
+    if any(c.name == "stripe-stub" for c in everything):
+        # The demo practice gets test keys, and its webhook endpoint is registered with the stub.
+        threading.Thread(
+            target=subprocess.run,
+            args=([PY, "manage.py", "connect_stripe_stub", "--practice-name", DEMO_PRACTICE],),
+            kwargs={"cwd": ROOT},
+            daemon=True,
+        ).start()
     browse = "127.0.0.1" if HOST in ("0.0.0.0", "::", "") else HOST  # every interface: this machine's own
     print(f"\nOpenPractice: http://{browse}:{PORT}  (demo logins in README.md)", flush=True)
     if any(c.name == "sandbox" for c in everything):
         print(
             f"Sandbox clearing house: http://127.0.0.1:{SANDBOX_PORT}  (admin token: {SANDBOX_ADMIN_TOKEN})", flush=True
         )
+    if any(c.name == "stripe-stub" for c in everything):
+        print(f"Stripe stub: {stub_url()}  (test card 4242 4242 4242 4242)", flush=True)
     try:
         supervise(everything, stop=stop)
     finally:

@@ -33,6 +33,8 @@ PAGES = [
     ("payments received", lambda w: "/reports/payments/"),
     ("payments received, by week", lambda w: "/reports/payments/?period=week"),
     ("days to payment", lambda w: "/reports/days-to-payment/"),
+    ("consultant report", lambda w: "/reports/consultant/?month=2026-06"),
+    ("consultant report, CSV", lambda w: "/reports/consultant/?month=2026-06&format=csv"),
     ("remittances inbox", lambda w: "/remittances/"),
     ("one remittance", lambda w: f"/remittances/{w.batches[0].pk}/"),
     ("remittances to review", lambda w: "/remittances/review/"),
@@ -43,6 +45,11 @@ PAGES = [
     ("products", lambda w: "/products/"),
     ("invoice list, not ready to submit", lambda w: "/invoices/?view=not_ready"),
     ("dashboard", lambda w: "/"),
+    ("bureau queue", lambda w: "/bureau/"),
+    ("bureau queue, not ready", lambda w: "/bureau/?kind=not_ready"),
+    ("bureau queue, ready", lambda w: "/bureau/?kind=ready"),
+    ("bureau queue, remittance lines", lambda w: "/bureau/?kind=remittances&age=0-30"),
+    ("bureau queue, debts by practice", lambda w: f"/bureau/?kind=debts&practice={w.practice.pk}"),
     ("insurer debt", lambda w: "/collections/insurers/"),
     ("insurer debt, one insurer and age", lambda w: f"/collections/insurers/?insurer={w.insurers[0].pk}&age=90"),
     ("insurer debt, next page", lambda w: "/collections/insurers/?after=2026-01-01.1"),
@@ -76,6 +83,7 @@ def worlds(django_db_blocker, django_db_setup):
     the module in a transaction rolled back at its end (each test's own is a savepoint inside)."""
     from django.db import transaction
 
+    from openpractice.bureaus import services as bureau_services
     from openpractice.healthcode.stored_checks import recheck_all
     from openpractice.practices.models import Practice
 
@@ -85,6 +93,10 @@ def worlds(django_db_blocker, django_db_setup):
         # "Not ready" and the dashboard read stored check results, as the schedule leaves them.
         recheck_all(practice=small.practice)
         recheck_all(practice=big.practice)
+        for world in (small, big):  # each owner works for a bureau of their one practice: the bureau pages
+            bureau = bureau_services.create_bureau(name=f"Bureau of {world.practice.name}")
+            bureau_services.add_practice(bureau=bureau, practice=world.practice)
+            bureau_services.add_staff(bureau=bureau, user=world.user)
         yield small, big
         transaction.set_rollback(True)
 

@@ -229,6 +229,14 @@ class Invoice(models.Model):
             models.Index(fields=["practice", "healthcode_status", "invoice_date", "id"], name="invoice_hc_status_list"),
             models.Index(fields=["practice", "record_status", "invoice_date", "id"], name="invoice_record_status_list"),
             models.Index(fields=["practice", "insurer_contact", "invoice_date", "id"], name="invoice_insurer_list"),
+            # Insurer bills that could go to Healthcode now (selectors.submittable_candidates): a
+            # few thousand of a million, which "Select all matching" counts on every list page.
+            models.Index(
+                fields=["practice", "invoice_date", "id"],
+                condition=Q(bill_to="insurer", healthcode_status__in=["not_submitted", "failed"])
+                & ~Q(record_status="void"),
+                name="invoice_submittable",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

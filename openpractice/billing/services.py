@@ -933,3 +933,126 @@ def set_clearing_house_statuses(
         Invoice.history.bulk_history_create(changed, update=True, default_user=user)
         bulk.update_fields(changed, CLEARING_HOUSE_FIELDS)
     return changed
+
+
+# -- opening balances (data import) -----------------------------------------------------------
+OPENING_BALANCE_REFERENCE = "Paid before import"
+
+
+def _bump_sequence(practice, number: str) -> None:
+    """An imported number in the practice's own style (INV000123) moves the sequence past it, so
+    the next invoice issued here never takes a number the previous system already used."""
+    sequence, _ = NumberSequence.objects.get_or_create(
+        practice=practice, kind=SequenceKind.INVOICE, defaults={"prefix": DEFAULT_PREFIXES[SequenceKind.INVOICE]}
+    )
+    match = re.fullmatch(rf"{re.escape(sequence.prefix)}(\d+)", number)
+    if match and int(match.group(1)) >= sequence.next_value:
+        NumberSequence.objects.filter(pk=sequence.pk, next_value__lte=int(match.group(1))).update(
+            next_value=int(match.group(1)) + 1
+        )
+
+
+@transaction.atomic
+def create_opening_balance(
+    *,
+    practice,
+    number: str,
+    patient: Patient,
+    insurance,
+    practitioner,
+    product: Product,
+    invoice_date: dt.date,
+    due_date: dt.date | None,
+    total: Decimal,
+    balance: Decimal,
+    description: str = "",
+    source: str = "",
+    created_by=None,
+) -> Invoice:
+    """An open invoice carried over from another system: issued under its own number, with what is
+    still owed (`balance`) and the part already paid recorded as one payment ("Paid before
+    import"), so the balance, ageing and chasing work as for any invoice. An insurer bill is left
+    as not found at Healthcode: no queue offers it for submission (the other system sent it), and
+    the user may still submit it from its page."""
+    number = (number or "").strip().upper()
+    if not number:
+        raise BillingError("Enter the invoice number.", field="number", code="required")
+    if len(number) > MAX_NUMBER_LENGTH or "." in number:
+        raise BillingError(
+            f"An invoice number has at most {MAX_NUMBER_LENGTH} characters and no full stops.", field="number"
+        )
+    if Invoice.objects.for_practice(practice).filter(number=number).exists():
+        raise BillingError(f"Invoice {number} already exists in this practice.", field="number")
+    _same_practice(patient, practice, "patient", "a patient")
+    if practitioner is None:
+        raise BillingError("Add a practitioner to the practice first.", field="practitioner", code="required")
+    _same_practice(practitioner, practice, "practitioner", "a practitioner")
+    if not isinstance(product, Product) or product.practice_id != practice.pk:
+        raise BillingError("Choose a product of this practice.", field="product")
+    if insurance is not None and (
+        insurance.patient_id != patient.pk or insurance.relationship_type != RelationshipType.INSURANCE
+    ):
+        raise BillingError("Choose an insurance provider of this patient.", field="insurance")
+    invoice_date = _date(invoice_date, "invoice_date", "invoice date", required=True)
+    due_date = _date(due_date, "due_date", "due date")
+    if due_date and due_date < invoice_date:
+        raise BillingError("The due date cannot be before the invoice date.", field="due_date")
+    total, balance = round_money(total), round_money(balance)
+    if total <= 0:
+        raise BillingError("The invoice total must be more than 0, such as 180.00.", field="total")
+    if not ZERO < balance <= total:
+        raise BillingError(
+            f"What is still owed must be more than 0 and at most the total (£{total:,.2f}).", field="balance"
+        )
+    insurer_bill = insurance is not None
+    note = f"Opening balance imported from {source}." if source else "Opening balance imported."
+    invoice = Invoice(
+        practice=practice,
+        number=number,
+        bill_to=BillTo.INSURER if insurer_bill else BillTo.PATIENT,
+        patient=patient,
+        insurance=insurance,
+        insurer_contact=insurance.related_contact if insurer_bill else None,
+        practitioner=practitioner,
+        invoice_date=invoice_date,
+        due_date=due_date,
+        notes=note,
+        record_status=RecordStatus.ISSUED,
+        healthcode_status=HealthcodeStatus.NOT_FOUND if insurer_bill else HealthcodeStatus.NOT_SUBMITTED,
+        net_total=total,
+        total=total,
+        paid_total=total - balance,
+        payment_outcome=payment_outcome_for(
+            total=total, paid_total=total - balance, credited_total=ZERO, written_off_total=ZERO
+        ),
+        issued_at=timezone.now(),
+        created_by=created_by,
+    )
+    invoice._change_reason = note  # type: ignore[attr-defined]  # simple-history reads it
+    invoice.save()
+    InvoiceLine.objects.create(
+        practice=practice,
+        invoice=invoice,
+        sequence=1,
+        product=product,
+        description=(description or product.name)[:200],
+        service_date=invoice_date,
+        quantity=1,
+        unit_price=total,
+        price_source="imported",
+        net_amount=total,
+        industry_standard_code=product.industry_standard_code,
+        procedure_code=product.procedure_code,
+    )
+    if total - balance > 0:
+        Payment.objects.create(
+            practice=practice,
+            invoice=invoice,
+            amount=total - balance,
+            received_on=invoice_date,
+            method=PaymentMethod.INSURER if insurer_bill else PaymentMethod.BACS,
+            reference=OPENING_BALANCE_REFERENCE,
+            recorded_by=created_by,
+        )
+    _bump_sequence(practice, number)
+    return invoice

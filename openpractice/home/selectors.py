@@ -108,7 +108,9 @@ def day_of_work(*, practice, scope: Scope, today: dt.date | None = None) -> DayO
     today = today or timezone.localdate()
     who = scope.practitioner_id
 
-    bands = report_selectors.owed_by_band(practice=practice, practitioner_id=who, today=today)
+    # The bands and the old insurer debt below: one index-only read of what is owed (issue 18).
+    owed_now = report_selectors.owed_summary(practice=practice, practitioner_id=who, today=today)
+    bands = owed_now.bands
     owed = [
         OwedRow(
             payer=payer,
@@ -169,7 +171,7 @@ def day_of_work(*, practice, scope: Scope, today: dt.date | None = None) -> DayO
             amount=debt.amount,
             url=_url("billing:list", scope.query(owing=1, bill_to=BillTo.INSURER, insurer=debt.insurer_id, age="90+")),
         )
-        for debt in report_selectors.old_insurer_debt(practice=practice, practitioner_id=who, today=today)
+        for debt in owed_now.old_insurer_debt
     ]
     return DayOfWork(
         scope=scope,

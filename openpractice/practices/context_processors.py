@@ -35,7 +35,9 @@ def practice(request):
     return {
         "current_practice": getattr(request, "practice", None),
         "current_membership": membership,
-        "user_memberships": list(selectors.active_memberships(user=request.user)),
+        # Read with the current one by CurrentPracticeMiddleware (one query for both).
+        "user_memberships": getattr(request, "memberships", None)
+        or list(selectors.active_memberships(user=request.user)),
         "nav_entries": _navigation(request),
         "can_manage_settings": bool(membership and membership.can(Capability.MANAGE_SETTINGS)),
         "can_manage_users": bool(membership and membership.can(Capability.MANAGE_USERS)),

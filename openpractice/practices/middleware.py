@@ -18,21 +18,19 @@ class LoginRequiredMiddleware(DjangoLoginRequired):
         return super().process_view(request, view_func, view_args, view_kwargs)
 
 
-def _current_membership(request):
-    user = request.user
-    if not user.is_authenticated:
-        return None
-    return selectors.current_membership(user=user, practice_id=request.session.get(SESSION_PRACTICE_KEY))
-
-
 class CurrentPracticeMiddleware:
-    """Sets request.membership and request.practice (None when the user has no active membership)."""
+    """Sets request.membership and request.practice (None when the user has no active membership),
+    and request.memberships: all the user's active ones (the sidebar's practice switch), read in
+    the same query."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        membership = _current_membership(request)
+        user = request.user
+        memberships = selectors.signed_in_memberships(user=user) if user.is_authenticated else []
+        membership = selectors.chosen_membership(memberships, practice_id=request.session.get(SESSION_PRACTICE_KEY))
+        request.memberships = memberships
         request.membership = membership
         request.practice = membership.practice if membership else None
         return self.get_response(request)

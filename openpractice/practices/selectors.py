@@ -18,26 +18,41 @@ def active_memberships(*, user) -> QuerySet[Membership]:
     )
 
 
-def current_membership(*, user, practice_id) -> Membership | None:
-    """The membership for the practice chosen in this session, else the user's first one
-    (active_memberships' order). With its practice; one hand-written query (openpractice.db.rows):
-    it runs on every request, and building it through the ORM took 30x longer than running it."""
-    found = rows.first(
+def signed_in_memberships(*, user) -> list[Membership]:
+    """The user's active memberships, each with its practice, in active_memberships' order (by
+    practice name): one hand-written query (openpractice.db.rows), as it runs on every request
+    (the current practice and the sidebar's practice switch both read it); building it through
+    the ORM took 30x longer than running it."""
+    found = rows.every(
         f"SELECT {rows.columns(Membership, 'm')}, {rows.columns(Practice, 'p')} "
         f"FROM {Membership._meta.db_table} m "
         f"JOIN {Practice._meta.db_table} p ON p.id = m.practice_id "
         f"JOIN {User._meta.db_table} u ON u.id = m.user_id "
         "WHERE m.user_id = %s AND m.is_active AND u.is_active "
-        "ORDER BY CASE WHEN m.practice_id = %s THEN 0 ELSE 1 END, p.name, m.id LIMIT 1",
-        [user.pk, practice_id],
+        "ORDER BY p.name, m.id",
+        [user.pk],
         Membership,
         Practice,
     )
-    if found is None:
-        return None
-    membership, practice = found
-    membership.practice = practice
-    return membership
+    memberships = []
+    for membership, practice in found:
+        membership.practice = practice
+        memberships.append(membership)
+    return memberships
+
+
+def chosen_membership(memberships: list[Membership], *, practice_id) -> Membership | None:
+    """The membership for the practice chosen in this session, else the first one."""
+    for membership in memberships:
+        if membership.practice_id == practice_id:
+            return membership
+    return memberships[0] if memberships else None
+
+
+def current_membership(*, user, practice_id) -> Membership | None:
+    """The membership for the practice chosen in this session, else the user's first one
+    (active_memberships' order), with its practice."""
+    return chosen_membership(signed_in_memberships(user=user), practice_id=practice_id)
 
 
 def practice_members(*, practice: Practice, include_inactive: bool = True) -> QuerySet[Membership]:

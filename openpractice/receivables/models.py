@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from openpractice.practices.tenancy import PracticeScopedQuerySet
 
@@ -156,6 +156,9 @@ class ActivityKind(models.TextChoices):
     WRITTEN_OFF = "written_off", "Written off"
     WRITE_OFF_DECLINED = "write_off_no", "Write-off declined"
     WRITE_OFF_REVERSED = "write_off_back", "Write-off reversed"
+    STATEMENT_SENT = "statement_sent", "Statement sent"
+    CARD_PAID = "card_paid", "Paid by card online"
+    CARD_REFUNDED = "card_refunded", "Card payment refunded"
 
 
 class AccountActivity(models.Model):
@@ -178,6 +181,10 @@ class AccountActivity(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
+    # The many-patient statement run a statement was sent by (None: one sent from the account).
+    statement_run = models.ForeignKey(
+        "receivables.StatementRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     objects = PracticeScopedQuerySet.as_manager()
 
@@ -185,6 +192,12 @@ class AccountActivity(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["practice", "patient", "created_at"], name="activity_of_patient")]
         constraints = [
+            # One statement per patient per run, whatever a task taken up again after a crash does.
+            models.UniqueConstraint(
+                fields=["statement_run", "patient"],
+                condition=Q(statement_run__isnull=False),
+                name="statement_once_per_patient_per_run",
+            ),
             # A stage goes to a debt at most once, whatever runs, workers or clicks race.
             models.UniqueConstraint(
                 fields=["invoice", "stage"], condition=Q(kind="chase_sent"), name="chase_stage_sent_once_per_debt"
@@ -306,3 +319,42 @@ class InsurerDispute(models.Model):
 
     def __str__(self) -> str:
         return f"Dispute of {self.verdict_id}: {self.get_status_display()}"
+
+
+class StatementRun(models.Model):
+    """Statements for many patients at once: each is rendered, recorded on the account's activity
+    and emailed (or left to post) in turn, `done` moving with each in the same transaction, so a
+    run taken up again after a crash carries on where it stopped. A big run works in a task."""
+
+    practice = models.ForeignKey("practices.Practice", on_delete=models.CASCADE, related_name="+", db_index=False)
+    patient_ids = models.JSONField(default=list)
+    as_of = models.DateField("as of")
+    requested = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    emailed = models.PositiveIntegerField(default=0)
+    to_post = models.PositiveIntegerField("to post", default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = PracticeScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["practice", "created_at"], name="statement_run_recent")]
+        constraints = [
+            models.CheckConstraint(condition=Q(done__lte=F("requested")), name="statement_run_done_in_range")
+        ]
+
+    def __str__(self) -> str:
+        return f"Statements of {self.created_at:%d/%m/%Y}"
+
+    @property
+    def finished(self) -> bool:
+        return self.done >= self.requested
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.requested else self.done * 100 // self.requested

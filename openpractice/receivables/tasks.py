@@ -25,3 +25,13 @@ def chase_all(today: str | None = None) -> int:
     for practice_id in ids:
         chase_practice.enqueue(practice_id, today)
     return len(ids)
+
+
+@task()
+def send_statements(run_id: int) -> int:
+    """A many-patient statement run off the web request; taken up again it carries on."""
+    from openpractice.receivables.models import StatementRun
+    from openpractice.receivables.statements import work_statement_run
+
+    run = work_statement_run(run=StatementRun.objects.select_related("practice", "created_by").get(pk=run_id))
+    return run.done

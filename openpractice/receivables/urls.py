@@ -1,6 +1,6 @@
 from django.urls import path
 
-from openpractice.receivables import views, views_insurer
+from openpractice.receivables import statement_views, views, views_insurer
 
 app_name = "receivables"
 
@@ -17,4 +17,19 @@ urlpatterns = [
     path("collections/disputes/", views_insurer.dispute_list, name="disputes"),
     path("collections/disputes/<int:verdict_id>/", views_insurer.dispute_detail, name="dispute"),
     path("collections/insurers/", views_insurer.insurer_debt_list, name="insurer_debt"),
+    # Statements of account (statement_views).
+    path("patients/<int:patient_id>/account/statement.pdf", statement_views.statement_download, name="statement_pdf"),
+    path("patients/<int:patient_id>/account/statement/send/", statement_views.statement_send, name="statement_send"),
+    path("collections/statements/", statement_views.statement_run_start, name="statement_run_start"),
+    path("collections/statements/<int:statement_run_id>/", statement_views.statement_run, name="statement_run"),
+    path(
+        "collections/statements/<int:statement_run_id>/progress/",
+        statement_views.statement_run_progress,
+        name="statement_run_progress",
+    ),
+    path(
+        "collections/statements/<int:statement_run_id>/pdf/",
+        statement_views.statement_run_pdf,
+        name="statement_run_pdf",
+    ),
 ]

@@ -128,8 +128,9 @@ def run_review(request, chase_run_id: int):
 
 def _sent_message(counts: dict[str, int]) -> str:
     emailed, letters = counts.get(ItemOutcome.EMAILED, 0), counts.get(ItemOutcome.TO_PRINT, 0)
+    emails = counts.get("emails", 0)  # one per patient, however many of their debts it names
     said = [
-        f"{emailed} email{'s' if emailed != 1 else ''} sent",
+        f"{emails} email{'s' if emails != 1 else ''} sent" + (f" ({emailed} debts)" if emailed != emails else ""),
         f"{letters} letter{'s' if letters != 1 else ''} to print",
     ]
     if left := counts.get(ItemOutcome.SKIPPED, 0):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from openpractice.reports import views, views_collections
+from openpractice.reports import consultant_views, views, views_collections
 
 app_name = "reports"
 
@@ -12,4 +12,8 @@ urlpatterns = [
     path("reports/days-to-payment/", views.days, name="days"),
     path("reports/collection/", views_collections.collection, name="collection"),
     path("reports/write-offs/", views_collections.write_offs, name="write_offs"),
+    path("reports/consultant/", consultant_views.report, name="consultant"),
+    path("reports/consultant/save/", consultant_views.save, name="consultant_save"),
+    path("reports/consultant/send/", consultant_views.send, name="consultant_send"),
+    path("reports/consultant/settings/", consultant_views.settings, name="consultant_settings"),
 ]

@@ -20,6 +20,7 @@ REPORTS = [
     ("days", "Days to payment"),
     ("collection", "Collection rate"),
     ("write_offs", "Write-offs"),
+    ("consultant", "Consultant report"),
 ]
 
 

@@ -196,3 +196,34 @@ def test_select_all_matching_is_counted_unless_searching(practice):
     assert f"Select all {submittable} matching this filter" in listing
     searched = client.get("/invoices/?q=lst").content.decode()
     assert "Select all matching this filter" in searched and 'name="q" value="lst"' in searched
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/invoices/", "/invoices/?q=benn", "/invoices/?q=lst", "/invoices/?bill_to=patient&owing=1"],
+)
+def test_a_page_of_rows_costs_what_a_page_of_one_does(practice, url):
+    """The list reads each row's columns alone (selectors.LIST_FIELDS): a column the page shows
+    but the read leaves out would cost a query per row, which a page of 50 rows and a page of
+    one tell apart (the fixed-queries test compares two worlds of full pages, which it cannot)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from openpractice.healthcode.stored_checks import recheck_all
+
+    world = build_world(practice, invoices=120, patients=10)
+    recheck_all(practice=practice)
+    client = _client(world)
+    counts = []
+    for size in (1, 50):
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(selectors, "PAGE_SIZE", size)
+            patch.setattr(
+                selectors.invoice_page, "__kwdefaults__", {**selectors.invoice_page.__kwdefaults__, "page_size": size}
+            )
+            client.get(url)
+            with CaptureQueriesContext(connection) as captured:
+                response = client.get(url)
+        assert response.status_code == 200
+        counts.append(len(captured.captured_queries))
+    assert counts[0] == counts[1], counts

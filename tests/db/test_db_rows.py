@@ -99,3 +99,37 @@ def test_db_imports_no_openpractice_app():
                     or name.startswith("openpractice.db")
                     or top in sys.stdlib_module_names
                 ), f"{path.name} imports {name}"
+
+
+def test_every_reads_each_row_as_instances():
+    for worker, pid in (("a", 1), ("b", 2)):
+        WorkerHeartbeat.objects.create(worker_id=worker, hostname="h", pid=pid, started_at=WHEN, seen_at=WHEN)
+    found = rows.every(
+        f"SELECT {rows.columns(WorkerHeartbeat, 'x')} FROM {TABLE} x ORDER BY x.pid", [], WorkerHeartbeat
+    )
+    assert [(w.worker_id, w.pid, w.seen_at) for (w,) in found] == [("a", 1, WHEN), ("b", 2, WHEN)]
+    assert (
+        rows.every(f"SELECT {rows.columns(WorkerHeartbeat, 'x')} FROM {TABLE} x WHERE x.pid < 0", [], WorkerHeartbeat)
+        == []
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_insert_row_without_waiting_for_the_disk_commits_the_row_and_only_it():
+    """Outside a transaction the row is committed in its own (asynchronously on PostgreSQL);
+    inside one it is an ordinary INSERT and the caller's commit is left as it was."""
+    from django.db import connection, transaction
+
+    names = ("worker_id", "hostname", "pid", "started_at", "seen_at")
+    at = sql.datetime_value(WHEN)
+    rows.insert_row(TABLE, names, ["quick", "h", 7, at, at], wait_for_disk=False)
+    assert WorkerHeartbeat.objects.filter(worker_id="quick").exists()
+    assert not connection.in_atomic_block
+    with transaction.atomic():
+        rows.insert_row(TABLE, names, ["inner", "h", 8, at, at], wait_for_disk=False)
+        if connection.vendor == "postgresql":
+            assert sql.fetch_one("SHOW synchronous_commit")[0] == "on"
+        transaction.set_rollback(True)
+    assert not WorkerHeartbeat.objects.filter(worker_id="inner").exists()
+    if connection.vendor == "postgresql":
+        assert sql.fetch_one("SHOW synchronous_commit")[0] == "on"  # SET LOCAL ended with its transaction

@@ -43,7 +43,7 @@ def test_sending_emails_on_commit_and_records_the_activity(world, overdue, bille
         assert mail.outbox == []  # not before the transaction commits
     for callback in callbacks:
         callback()
-    assert counts == {"emailed": 1}
+    assert counts == {"emailed": 1, "emails": 1}
     [message] = mail.outbox
     assert message.to == ["oliver@example.test"] and "Your statement from Alpha Clinic" == message.subject
     assert "£180.00" in message.body

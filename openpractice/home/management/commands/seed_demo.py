@@ -19,6 +19,8 @@ from openpractice.accounts.models import User
 from openpractice.accounts.services import save_practitioner_profile
 from openpractice.billing import services as billing
 from openpractice.billing.models import Invoice
+from openpractice.bureaus import services as bureau_services
+from openpractice.bureaus.models import Bureau
 from openpractice.coding.importing import CsvCodeSource
 from openpractice.coding.models import Code, CodeSource, Insurer
 from openpractice.coding.reference import load_insurers, load_sample_ccsd
@@ -27,6 +29,7 @@ from openpractice.coding.services import import_code_set
 from openpractice.contacts.services import create_contact
 from openpractice.healthcode import services as healthcode
 from openpractice.healthcode.credentials import save_healthcode_credentials
+from openpractice.healthcode.stored_checks import recheck_all
 from openpractice.home.demo_history import EXT, NS, DemoClock, play_year
 from openpractice.patients import services as patients
 from openpractice.patients.models import Patient
@@ -128,6 +131,13 @@ class Command(BaseCommand):
             "test suite turns it off and asks for it where it needs it).",
         )
         parser.add_argument(
+            "--bureau",
+            action=argparse.BooleanOptionalAction,
+            default=None,
+            help="Also a billing bureau managing the demo practice and two consultants' practices "
+            "(default: as --history).",
+        )
+        parser.add_argument(
             "--test-connection",
             action="store_true",
             help="Only run the demo practice's Healthcode connection test (waiting up to 20 s for "
@@ -141,7 +151,11 @@ class Command(BaseCommand):
         return self._seed(**options)
 
     def _test_connection(self):
-        practice = Practice.objects.filter(name=DEMO_PRACTICE).first()
+        for name in (DEMO_PRACTICE, *(p[0] for p in BUREAU_PRACTICES if p[2])):
+            self._test_practice_connection(name)
+
+    def _test_practice_connection(self, name):
+        practice = Practice.objects.filter(name=name).first()
         if practice is None or healthcode.is_configured(practice=practice):
             return
         deadline = time.monotonic() + 20
@@ -150,7 +164,7 @@ class Command(BaseCommand):
             if report.ok or time.monotonic() > deadline:
                 break
             time.sleep(0.5)
-        self.stdout.write(f"Demo practice's Healthcode connection test: {'worked' if report.ok else report.message}")
+        self.stdout.write(f"{name}'s Healthcode connection test: {'worked' if report.ok else report.message}")
 
     @transaction.atomic
     def _seed(self, **options):
@@ -174,28 +188,7 @@ class Command(BaseCommand):
         )
         for email, _, role in DEMO_USERS[1:]:
             services.enrol_member(practice=practice, user=User.objects.get(email=email), role=role)
-        services.create_location(
-            practice=practice,
-            data={
-                "name": "Harley Street consulting rooms",
-                "address_line1": "10 Harley Street",
-                "city": "London",
-                "postcode": "W1G 9PF",
-                "phone": "020 7946 0000",
-                "is_active": True,
-            },
-        )
-        services.create_location(
-            practice=practice,
-            data={
-                "name": "London Bridge Hospital",
-                "address_line1": "27 Tooley Street",
-                "city": "London",
-                "postcode": "SE1 2PR",
-                "phone": "",
-                "is_active": True,
-            },
-        )
+        _demo_locations(practice)
         contacts = self._healthcode_setup(practice, users[Role.OWNER])
         save_healthcode_credentials(
             practice=practice,
@@ -215,18 +208,25 @@ class Command(BaseCommand):
                 f"{counts.shortfalls_moved} shortfalls moved to patients."
             )
             seed_collections(practice=practice, biller=users[Role.BILLING])
+        bureau = history if options.get("bureau") is None else options["bureau"]
+        if bureau:
+            seed_bureau(bills=True)
         self.stdout.write(
             self.style.SUCCESS(f"Demo practice “{DEMO_PRACTICE}” loaded. Log in at {settings.OPENPRACTICE_URL} with:")
         )
         for email, _, role in DEMO_USERS:
             self.stdout.write(f"  {Role(role).label:<13} {email}  password: {DEMO_PASSWORD}")
+        if bureau:
+            self.stdout.write(f"  {'Bureau':<13} {BUREAU_USER[0]}  password: {DEMO_PASSWORD}  ({DEMO_BUREAU})")
+            for _, (email, _, _), _ in BUREAU_PRACTICES:
+                self.stdout.write(f"  {'Consultant':<13} {email}  password: {DEMO_PASSWORD}")
 
-    def _healthcode_setup(self, practice, owner):
+    def _healthcode_setup(self, practice, owner, practitioners=DEMO_PRACTITIONERS):
         # Idempotent: the migration loads these, but a flushed test database may have lost them.
         load_insurers(Insurer)
         load_sample_ccsd(Code)
 
-        for email, (identifier, gmc, specialty, title) in DEMO_PRACTITIONERS.items():
+        for email, (identifier, gmc, specialty, title) in practitioners.items():
             membership = Membership.objects.get(practice=practice, user__email=email)
             save_practitioner_profile(
                 membership=membership,
@@ -336,6 +336,123 @@ class Command(BaseCommand):
                 )
             previous = patient
         return contacts
+
+
+def _demo_locations(practice):
+    """The rooms and the hospital every demo practice works from (their 600 numbers are set up with Healthcode)."""
+    services.create_location(
+        practice=practice,
+        data={
+            "name": "Harley Street consulting rooms",
+            "address_line1": "10 Harley Street",
+            "city": "London",
+            "postcode": "W1G 9PF",
+            "phone": "020 7946 0000",
+            "is_active": True,
+        },
+    )
+    services.create_location(
+        practice=practice,
+        data={
+            "name": "London Bridge Hospital",
+            "address_line1": "27 Tooley Street",
+            "city": "London",
+            "postcode": "SE1 2PR",
+            "phone": "",
+            "is_active": True,
+        },
+    )
+
+
+# -- A billing bureau: the demo practice and two consultants' practices, run by one biller ---------
+DEMO_BUREAU = "Harbour Billing Bureau"
+BUREAU_USER = ("bureau@demo.openpractice.test", "Hana Harbour")
+# practice, its consultant (email, name, practitioner details as DEMO_PRACTITIONERS), its Healthcode
+# site and key (the sandbox's second site, sandbox/seed.py OTHER_*) or None: not connected yet.
+BUREAU_PRACTICES = [
+    (
+        "Sample Heart Clinic",
+        (
+            "dr.sample@sampleheart.openpractice.test",
+            "Dr Bilal Sample",
+            ("0712345", "7123450", "Cardiology", "Consultant Cardiologist"),
+        ),
+        ("HC99999", "other-practice", "other-practice-key"),
+    ),
+    (
+        "Demo Eye Practice",
+        (
+            "carys@demoeye.openpractice.test",
+            "Ms Carys Demo",
+            ("0698765", "6987650", "Ophthalmology", "Consultant Ophthalmic Surgeon"),
+        ),
+        None,
+    ),
+]
+
+
+def seed_bureau(*, bills: bool = True, sandbox_url: str | None = None):
+    """The demo bureau (once): the demo practice and BUREAU_PRACTICES, each with its own consultant
+    (its owner), set-up and Healthcode site, and one biller (BUREAU_USER) on the bureau's staff
+    and a member of all three. `bills`: a few insurer bills in each new practice, checked."""
+    bureau = Bureau.objects.filter(name=DEMO_BUREAU).first()
+    if bureau is not None:
+        return bureau
+    demo = Practice.objects.get(name=DEMO_PRACTICE)
+    biller = User.objects.filter(email=BUREAU_USER[0]).first() or User.objects.create_user(
+        email=BUREAU_USER[0], password=DEMO_PASSWORD, full_name=BUREAU_USER[1]
+    )
+    bureau = bureau_services.create_bureau(name=DEMO_BUREAU)
+    bureau_services.add_staff(bureau=bureau, user=biller)
+    bureau_services.add_practice(bureau=bureau, practice=demo)
+    services.enrol_member(practice=demo, user=biller, role=Role.BILLING)
+    discovery = (sandbox_url or settings.SANDBOX_URL).rstrip("/") + "/.well-known/discovery-document.json"
+    for name, (email, full_name, details), site in BUREAU_PRACTICES:
+        consultant = User.objects.filter(email=email).first() or User.objects.create_user(
+            email=email, password=DEMO_PASSWORD, full_name=full_name
+        )
+        practice = services.create_practice(name=name, owner=consultant, city="London")
+        services.enrol_member(practice=practice, user=biller, role=Role.BILLING)
+        _demo_locations(practice)
+        Command()._healthcode_setup(practice, consultant, practitioners={email: details})
+        if site:
+            save_healthcode_credentials(
+                practice=practice,
+                environment="sandbox",
+                discovery_url=discovery,
+                site_id=site[0],
+                api_key_id=site[1],
+                api_key=site[2],
+            )
+        bureau_services.add_practice(bureau=bureau, practice=practice)
+        if bills:
+            doctor = Membership.objects.get(practice=practice, user=consultant)
+            today = dt.date.today()
+            # Two bills ready to go; one dated ahead, which the check holds back (first date of service).
+            for last_name, ahead in (("Bennett", 0), ("Clarke", 0), ("Robinson", 3)):
+                demo_insurer_bill(
+                    practice=practice, practitioner=doctor, last_name=last_name, day=today + dt.timedelta(days=ahead)
+                )
+            recheck_all(practice=practice)
+    return bureau
+
+
+def demo_insurer_bill(*, practice, practitioner, last_name: str, day: dt.date, product: str = "Initial consultation"):
+    """An outpatient insurer bill (a draft) for a demo patient, on the patient's insurance."""
+    patient = Patient.objects.get(practice=practice, last_name=last_name)
+    return billing.create_invoice(
+        practice=practice,
+        data={
+            "bill_to": "insurer",
+            "patient": patient,
+            "insurance": patient.relationships.get(relationship_type="insurance"),
+            "practitioner": practitioner,
+            "invoice_date": dt.date.today(),
+            "primary_diagnosis": "M17.1",
+            "service_setting": "outpatient",
+        },
+        lines=[{"product": Product.objects.get(practice=practice, name=product), "service_date": day, "quantity": 1}],
+    )
 
 
 # -- Collections (receivables): a few patients who owe the practice ------------------------------

@@ -1,0 +1,90 @@
+"""A bureau: an organisation that runs the billing of several practices (consultants), each still
+its own tenant with its own Healthcode site and bank account.
+
+Who may see what stays the practices' rule: a bureau's staff work across every practice of the
+bureau they are an active *member* of (practices.Membership, with its role's capabilities). Being
+bureau staff only adds the combined pages; it never opens a practice by itself.
+
+Later slices hang off `BureauPractice` (a practice's fee settings, its monthly report schedule)
+and `Bureau` (the onboarding template practice, imports)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+
+class Bureau(models.Model):
+    name = models.CharField(max_length=200, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class BureauPractice(models.Model):
+    """A practice the bureau manages. A practice has at most one bureau."""
+
+    bureau = models.ForeignKey(Bureau, on_delete=models.CASCADE, related_name="practice_links")
+    practice = models.OneToOneField("practices.Practice", on_delete=models.CASCADE, related_name="bureau_link")
+    joined_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["practice__name"]
+
+    def __str__(self) -> str:
+        return f"{self.practice} (managed by {self.bureau})"
+
+
+class BureauStaff(models.Model):
+    """A person who works for the bureau: they get the combined pages over the bureau's practices
+    they are an active member of."""
+
+    bureau = models.ForeignKey(Bureau, on_delete=models.CASCADE, related_name="staff")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="bureau_staff")
+    is_active = models.BooleanField("active", default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["user__full_name"]
+        constraints = [models.UniqueConstraint(fields=["bureau", "user"], name="bureau_staff_unique_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user} at {self.bureau}"
+
+
+class RunKind(models.TextChoices):
+    SUBMISSION = "submission", "Bulk submission"
+    REMITTANCE_FETCH = "remittance_fetch", "Remittance fetch"
+
+
+class BureauRun(models.Model):
+    """One action over several practices: a bulk submission (one healthcode.BulkSubmission per
+    practice, each sent with that practice's own credentials) or a remittance fetch (one
+    remittances.FetchRun per practice). Practices it could not act for are listed in `skipped`."""
+
+    bureau = models.ForeignKey(Bureau, on_delete=models.CASCADE, related_name="runs")
+    kind = models.CharField(max_length=20, choices=RunKind.choices)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    requested = models.PositiveIntegerField(default=0)  # bills asked for (a submission)
+    # [{"practice_id", "practice", "why"}]: a practice not acted for (Healthcode not set up, say)
+    skipped = models.JSONField(default=list, blank=True)
+    submissions = models.ManyToManyField("healthcode.BulkSubmission", related_name="+", blank=True)
+    fetches = models.ManyToManyField("remittances.FetchRun", related_name="+", blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for {self.bureau}"

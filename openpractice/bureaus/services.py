@@ -1,0 +1,114 @@
+"""Writes of the bureau: its set-up (bureau, practices, staff) and the actions over several
+practices at once. Each practice is still acted for by its own app's service, with its own
+Healthcode credentials and site: the bureau only groups the work and records the run."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from django.db import transaction
+
+from openpractice.bureaus.errors import BureauError, Code
+from openpractice.bureaus.models import Bureau, BureauPractice, BureauRun, BureauStaff, RunKind
+from openpractice.bureaus.selectors import Workspace, chosen_bills
+from openpractice.healthcode import connection
+from openpractice.healthcode import submission as hc
+from openpractice.healthcode.errors import HealthcodeSetupError
+from openpractice.practices.models import Practice
+from openpractice.practices.roles import Capability
+from openpractice.remittances import fetching
+
+
+# -- set-up ---------------------------------------------------------------------------------------
+@transaction.atomic
+def create_bureau(*, name: str) -> Bureau:
+    name = (name or "").strip()
+    if not name:
+        raise BureauError("Give the bureau a name.", field="name", code=Code.INVALID)
+    return Bureau.objects.create(name=name)
+
+
+@transaction.atomic
+def add_practice(*, bureau: Bureau, practice: Practice) -> BureauPractice:
+    """The bureau manages this practice from now on (a practice has one bureau at most)."""
+    link = BureauPractice.objects.select_for_update().filter(practice=practice).first()
+    if link is not None and link.bureau_id != bureau.pk:
+        raise BureauError(f"{practice.name} is managed by another bureau already.", field="practice", code=Code.INVALID)
+    return link or BureauPractice.objects.create(bureau=bureau, practice=practice)
+
+
+@transaction.atomic
+def add_staff(*, bureau: Bureau, user) -> BureauStaff:
+    """The user works for the bureau: the combined pages, over the bureau's practices they are a
+    member of (membership of each practice is still given by the practice, as ever)."""
+    staff, _ = BureauStaff.objects.get_or_create(bureau=bureau, user=user)
+    if not staff.is_active:
+        staff.is_active = True
+        staff.save(update_fields=["is_active"])
+    return staff
+
+
+def _skip(practice: Practice, why: str) -> dict:
+    return {"practice_id": practice.pk, "practice": practice.name, "why": why}
+
+
+# -- across practices -----------------------------------------------------------------------------
+def submit_across(*, space: Workspace, user, invoice_ids: list[int]) -> BureauRun:
+    """Submit the ticked bills of several practices in one action: per practice, healthcode's own
+    bulk submission (`submit_many`: the bills checked again, queued, and sent with that practice's
+    credentials to its own site). Bills of practices where the user may not bill are not found.
+    A practice whose Healthcode connection has not passed its test is skipped, saying so.
+
+    Not one transaction: each practice's run commits on its own, as a one-practice bulk run
+    does chunk by chunk, so one practice's problem never holds back another's bills."""
+    if space.bureau is None:
+        raise BureauError("You do not work for a bureau.", code=Code.INVALID)
+    wanted = sorted({int(i) for i in invoice_ids})
+    if not wanted:
+        raise BureauError("Tick the bills to submit first.", field="invoice_ids", code=Code.NOTHING_CHOSEN)
+    by_practice: dict[int, list[int]] = defaultdict(list)
+    for pk, practice_id in chosen_bills(space=space, invoice_ids=wanted).values_list("pk", "practice_id"):
+        by_practice[practice_id].append(pk)
+    if not by_practice:
+        raise BureauError("None of those bills can be submitted by you.", field="invoice_ids", code=Code.NOTHING_CHOSEN)
+    run = BureauRun.objects.create(bureau=space.bureau, kind=RunKind.SUBMISSION, created_by=user, requested=len(wanted))
+    skipped = []
+    for practice in space.practices(Capability.BILLING):
+        ids = by_practice.get(practice.pk)
+        if not ids:
+            continue
+        try:
+            connection.require_tested(practice=practice)
+        except HealthcodeSetupError as exc:
+            skipped.append(_skip(practice, exc.message))
+            continue
+        bulk = hc.submit_many(practice=practice, invoice_ids=ids, user=user)
+        run.submissions.add(bulk)
+    if skipped:
+        run.skipped = skipped
+        run.save(update_fields=["skipped"])
+    return run
+
+
+def fetch_across(*, space: Workspace, user, practice_ids: list[int] | None = None) -> BureauRun:
+    """Fetch remittances for every practice where the user may bill (or those asked for): per
+    practice, remittances' own fetch run, queued for the worker, with that practice's credentials.
+    A practice without a tested Healthcode connection is skipped, saying so."""
+    if space.bureau is None:
+        raise BureauError("You do not work for a bureau.", code=Code.INVALID)
+    practices = [p for p in space.practices(Capability.BILLING) if practice_ids is None or p.pk in practice_ids]
+    if not practices:
+        raise BureauError("There is no practice you may fetch remittances for.", code=Code.NOTHING_CHOSEN)
+    run = BureauRun.objects.create(bureau=space.bureau, kind=RunKind.REMITTANCE_FETCH, created_by=user)
+    skipped = []
+    for practice in practices:
+        try:
+            connection.require_tested(practice=practice)
+        except HealthcodeSetupError as exc:
+            skipped.append(_skip(practice, exc.message))
+            continue
+        run.fetches.add(fetching.request_fetch(practice=practice, user=user))
+    if skipped:
+        run.skipped = skipped
+        run.save(update_fields=["skipped"])
+    return run
