@@ -228,6 +228,7 @@ def practice_a(practice, make_member, insurer_contact):
         "verdict_id": verdict.pk,
         "write_off_id": write_off.pk,
         "entry_id": entry.pk,
+        "card_payment_id": card_payment.pk,
         "data_import_id": data_import.pk,
         "invitation_id": invitation.pk,
         "system": "ccsd",
