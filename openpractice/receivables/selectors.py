@@ -336,58 +336,70 @@ class Candidate:
 
 def chase_candidates(*, practice, today: dt.date, invoice_ids=None) -> list[Candidate]:
     """Every open debt of the practice that needs a stage today, and which: `rules.next_stage`
-    decided in one query for all of them. The schedule is known before the query, so each
-    "furthest stage sent" leads to a known next stage, days and gap: the query compares dates
-    (due on or before today less the stage's days), never does date arithmetic."""
+    for all of them in one query and one pass. The schedule is known before the query, so each
+    "furthest stage sent" leads to a known next stage, due date and gap (`plan`). The query
+    fetches each unheld open debt that could be due (due on or before the loosest stage's date)
+    with its furthest stage sent and when; the pass compares dates.
+
+    Why not decide in the query (as it did): a CASE over the subqueries' annotations repeats each
+    subquery in every branch and again in the WHERE, a score of index lookups per debt: 20 s for
+    100,000 debts on a busy machine. Here each runs once per debt."""
     stages = chase_schedule(practice=practice)
+    # furthest position sent (-1: none) -> (next stage, due on or before, last sent on or before)
+    plan: dict[int, tuple[str, dt.date, dt.date | None]] = {}
+    for last in range(-1, len(STAGE_ORDER)):
+        following = rules.next_in_use(stages, last)
+        if following is not None:
+            plan[last] = (
+                following.key,
+                today - dt.timedelta(days=following.days_overdue),
+                None if last < 0 else today - dt.timedelta(days=rules.gap_days(stages, last, following)),
+            )
+    if not plan:
+        return []
     sent = AccountActivity.objects.filter(invoice=OuterRef("pk"), kind=ActivityKind.CHASE_SENT)
     position = Case(
         *[When(stage=key, then=Value(order)) for key, order in STAGE_ORDER.items()], output_field=IntegerField()
     )
-    branches = []
-    for last in range(-1, len(STAGE_ORDER)):
-        following = rules.next_in_use(stages, last)
-        if following is None:
-            continue
-        when = Q(last_position__isnull=True) if last < 0 else Q(last_position=last)
-        when &= Q(due_on__lte=today - dt.timedelta(days=following.days_overdue))
-        if last >= 0:
-            when &= Q(last_sent_on__lte=today - dt.timedelta(days=rules.gap_days(stages, last, following)))
-        branches.append((when, following.key))
-    if not branches:
-        return []
     held = Debt.objects.filter(invoice=OuterRef("pk")).filter(Q(disputed=True) | Q(promised_until__gte=today))
     owing: Any = (
         open_invoices(practice=practice)
         .filter(OWES, written_off_total=0)
         .exclude(payment_outcome=PaymentOutcome.WRITTEN_OFF)
         .filter(~Exists(held))
+        .annotate(due_on=DUE_ON)
+        .filter(Q(due_on__lte=max(due_by for _, due_by, _ in plan.values())))
     )
     if invoice_ids is not None:
         owing = owing.filter(pk__in=list(invoice_ids))
-    found = (
+    rows = (
         owing.annotate(
-            due_on=DUE_ON,
             open_balance=BALANCE,
             last_position=Subquery(sent.values("invoice").annotate(m=Max(position)).values("m")[:1]),
             last_sent_on=Subquery(sent.values("invoice").annotate(m=Max("on_date")).values("m")[:1]),
         )
-        .annotate(next_stage=Case(*[When(when, then=Value(key)) for when, key in branches], output_field=CharField()))
-        .filter(Q(next_stage__isnull=False))
         .order_by("due_on", "id")
-        .values("id", "patient_id", "patient__email", "next_stage", "due_on", "open_balance")
+        .values_list("id", "patient_id", "patient__email", "due_on", "open_balance", "last_position", "last_sent_on")
     )
-    return [
-        Candidate(
-            invoice_id=r["id"],
-            patient_id=r["patient_id"],
-            email=r["patient__email"] or "",
-            stage=r["next_stage"],
-            balance=_pounds(r["open_balance"]),
-            days_overdue=(today - r["due_on"]).days,
+    found = []
+    for invoice_id, patient_id, email, due_on, balance, last_position, last_sent_on in rows.iterator(chunk_size=5000):
+        step = plan.get(-1 if last_position is None else last_position)
+        if step is None:
+            continue  # every stage in use was sent
+        key, due_by, sent_by = step
+        if due_on > due_by or (sent_by is not None and (last_sent_on is None or last_sent_on > sent_by)):
+            continue
+        found.append(
+            Candidate(
+                invoice_id=invoice_id,
+                patient_id=patient_id,
+                email=email or "",
+                stage=key,
+                balance=_pounds(balance),
+                days_overdue=(today - due_on).days,
+            )
         )
-        for r in found
-    ]
+    return found
 
 
 def chase_runs(*, practice) -> QuerySet[ChaseRun]:

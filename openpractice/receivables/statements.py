@@ -19,9 +19,11 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import os
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.contrib.staticfiles import finders
@@ -47,13 +49,14 @@ PAYMENTS_SINCE_DAYS = 365
 MAX_PAYMENTS = 25
 # Aged bands of what is owed, by days past the due date: (label, first day, last day or None).
 AGE_BANDS: tuple[tuple[str, int, int | None], ...] = (
-    ("Not yet due", 0, 0),
-    ("1–30 days", 1, 30),
-    ("31–60 days", 31, 60),
-    ("61–90 days", 61, 90),
-    ("Over 90 days", 91, None),
+    ("Not due", 0, 0),
+    ("1–30", 1, 30),
+    ("31–60", 31, 60),
+    ("61–90", 61, 90),
+    ("Over 90", 91, None),
 )
 PAY_WITHIN_DAYS = 14
+PARALLEL_FROM = 8  # statements printed at once before worker processes share them
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,7 +74,7 @@ class BankDetails:
 
 @dataclasses.dataclass(frozen=True)
 class Statement:
-    practice: object
+    practice: Any  # practices.Practice
     patient: Patient
     account: PatientAccount
     as_of: dt.date
@@ -167,16 +170,44 @@ def statements_html(statements: list[Statement]) -> str:
     return render_to_string("receivables/statements/pdf.html", {"statements": statements})
 
 
-def statements_pdf(statements: list[Statement]) -> bytes:
-    """One PDF of one statement, or of many (for posting), each starting on a new page."""
+def html_pdf(html: str) -> bytes:
+    """A statement page's HTML printed (no database: safe in a worker process)."""
     from weasyprint import HTML
 
     from openpractice.billing.pdf import static_only_fetcher
 
-    html = statements_html(statements)
     return HTML(string=html, base_url=str(Path(settings.BASE_DIR)), url_fetcher=static_only_fetcher()).write_pdf(
         stylesheets=list(_stylesheets())
     )
+
+
+def statements_pdf(statements: list[Statement]) -> bytes:
+    """One PDF of one statement, or of many (for posting), each starting on a new page."""
+    return html_pdf(statements_html(statements))
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def pdfs_of(statements: list[Statement], *, workers: int | None = None) -> list[bytes]:
+    """Each statement's own PDF, in order. Printing is CPU work in Python (WeasyPrint): with
+    several cores it is shared among forked worker processes, which get only HTML (the database
+    stays with this process); one core, or one statement, prints here."""
+    htmls = [statements_html([s]) for s in statements]
+    workers = min(workers or _cores(), len(htmls))
+    # A handful (a web request's) prints here: forking a threaded server for it is not worth it.
+    if workers <= 1 or len(htmls) < PARALLEL_FROM or not hasattr(os, "fork"):
+        return [html_pdf(h) for h in htmls]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    _stylesheets()  # parsed before the fork: every worker inherits them
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        return list(pool.map(html_pdf, htmls, chunksize=max(1, len(htmls) // (workers * 4))))
 
 
 def statement_pdf(*, practice, patient: Patient, as_of: dt.date | None = None) -> tuple[Statement, bytes]:
@@ -211,10 +242,10 @@ def _email(statement: Statement, pdf: bytes) -> EmailMessage:
     practice = statement.practice
     body = render_to_string("receivables/statements/email.txt", {"s": statement})
     message = EmailMessage(
-        subject=f"Your statement from {practice.name}",  # type: ignore[attr-defined]
+        subject=f"Your statement from {practice.name}",
         body=body,
         to=[statement.patient.email],
-        reply_to=[practice.email] if practice.email else None,  # type: ignore[attr-defined]
+        reply_to=[practice.email] if practice.email else None,
     )
     message.attach(statement.filename, pdf, "application/pdf")
     return message
@@ -263,7 +294,7 @@ def start_statement_run(
         raise ReceivablesError("Choose at least one patient to send a statement to.", field="patients", code="required")
     if len(wanted) > MAX_PATIENTS:
         raise ReceivablesError(f"At most {MAX_PATIENTS:,} statements in one run.", field="patients")
-    found = set()
+    found: set[int] = set()
     for start in range(0, len(wanted), 2000):
         found.update(
             Patient.objects.filter(practice=practice, pk__in=wanted[start : start + 2000]).values_list("pk", flat=True)
@@ -303,21 +334,24 @@ def work_statement_run(*, run: StatementRun, chunk: int = 25) -> StatementRun:
             break
         ids = run.patient_ids[run.done : run.done + chunk]
         patients = {p.pk: p for p in Patient.objects.filter(practice=practice, pk__in=ids)}
+        built = {
+            pk: build_statement(practice=practice, patient=patients[pk], as_of=run.as_of)
+            for pk in ids
+            if pk in patients
+        }
+        # The chunk's emails printed together (on every core), before any lock is taken.
+        emailed = [s for s in built.values() if s.patient.email]
+        pdfs = dict(zip((s.patient.pk for s in emailed), pdfs_of(emailed)))
         for position, pk in enumerate(ids, start=run.done):
-            _send_one(run=run, patient=patients.get(pk), position=position)
+            _send_one(run=run, statement=built.get(pk), pdf=pdfs.get(pk, b""), position=position)
     if run.finished_at is None:
         StatementRun.objects.filter(pk=run.pk, finished_at__isnull=True).update(finished_at=timezone.now())
         run.refresh_from_db()
     return run
 
 
-def _send_one(*, run: StatementRun, patient: Patient | None, position: int) -> None:
-    statement = None
-    pdf = b""
-    if patient is not None:
-        statement = build_statement(practice=run.practice, patient=patient, as_of=run.as_of)
-        if patient.email:
-            pdf = statements_pdf([statement])  # rendered before the lock is taken
+def _send_one(*, run: StatementRun, statement: Statement | None, pdf: bytes, position: int) -> None:
+    """One patient of the run (None: no longer in the practice): recorded, counted, emailed on commit."""
     with transaction.atomic():
         locked = StatementRun.objects.select_for_update().get(pk=run.pk)
         if locked.done != position:

@@ -48,7 +48,7 @@ def test_a_statement_holds_the_accounts_items_payments_and_aged_summary(world, o
     assert [i.invoice_id for i in statement.account.items] == [old.pk, shortfall.pk]
     assert [p.amount for p in statement.payments] == [Decimal("30.00")]
     bands = {b.label: b.amount for b in statement.aged}
-    assert bands["31–60 days"] == Decimal("150.00") and bands["Not yet due"] == Decimal("100.00")
+    assert bands["31–60"] == Decimal("150.00") and bands["Not due"] == Decimal("100.00")
     assert sum(bands.values()) == account.owed
     html = statements.statements_html([statement])
     for text in ("Statement of account", "Alpha Clinic", "Oliver Bennett", "1 High Street", old.number):
@@ -188,3 +188,13 @@ def test_the_statement_balance_is_the_accounts_to_the_penny(world, debts, bills)
     assert statement.balance == selectors.patient_balance(practice=world.practice, patient_id=patient.pk)
     assert sum(b.amount for b in statement.aged) - statement.account.credit == statement.balance
     assert all(isinstance(b.amount, Decimal) for b in statement.aged)
+
+
+def test_many_statements_print_in_worker_processes(world, owing, debts):
+    other = _patient(world, "Other", "ann@example.test")
+    debts.self_pay("Scan", patient=other)
+    built = [
+        statements.build_statement(practice=world.practice, patient=p) for p in [world.patient, other] * 4
+    ]  # PARALLEL_FROM statements
+    pdfs = statements.pdfs_of(built, workers=2)
+    assert len(pdfs) == 8 and all(pdf.startswith(b"%PDF") for pdf in pdfs)
