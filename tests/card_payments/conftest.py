@@ -53,3 +53,11 @@ def stub(settings):
 @pytest.fixture
 def events(practice):
     return Events(practice)
+
+
+@pytest.fixture
+def reference_codes(transactional_db):
+    """The published insurer directory, gone after an earlier transactional test's flush."""
+    from django.core.management import call_command
+
+    call_command("load_reference_codes", verbosity=0)

@@ -15,6 +15,7 @@ from openpractice.card_payments.models import CardPayment, CardRefund
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("reference_codes"),
     pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent writers need PostgreSQL"),
 ]
 
