@@ -40,6 +40,15 @@ TEST_CACHES = {
     for alias in ("default", "database")
 }
 TEST_STATIC_STORAGE = {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"}
+# Fast password hashing for tests: the production PBKDF2 (a million rounds, about 0.25 s of CPU)
+# ran for every user a fixture or seed_demo made and every form login, several minutes of a CI run.
+# What tests check (a password works, a wrong one does not) is the same with any hasher.
+TEST_PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# WhiteNoise looks a static file up when it is asked for, not by listing every file (finders and
+# STATIC_ROOT) when a handler starts: each test client starts one, and the listing cost about 30 ms
+# every time (minutes over the API fuzz tests, which make a client per case). The same files are
+# served with the same headers either way.
+TEST_WHITENOISE_AUTOREFRESH = True
 
 
 def pytest_configure(config):
@@ -49,7 +58,12 @@ def pytest_configure(config):
         from django.test.utils import override_settings
 
         storages = {**settings.STORAGES, "staticfiles": TEST_STATIC_STORAGE}
-        override_settings(CACHES=TEST_CACHES, STORAGES=storages).enable()
+        override_settings(
+            CACHES=TEST_CACHES,
+            STORAGES=storages,
+            PASSWORD_HASHERS=TEST_PASSWORD_HASHERS,
+            WHITENOISE_AUTOREFRESH=TEST_WHITENOISE_AUTOREFRESH,
+        ).enable()
 
 
 @pytest.fixture(autouse=True)

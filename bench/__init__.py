@@ -23,6 +23,7 @@ MODULES = [
     "bench.http_mix",
     "bench.receivables",
     "bench.consultant_reports",
+    "bench.imports",
 ]
 REGISTRY: dict[str, Callable[[], list[dict]]] = {}
 

@@ -479,6 +479,10 @@ def run_load(page_list: list[Page], server: Server, users: int, seconds: int, fo
         "web_cores": round(meter.web / meter.elapsed, 2),
         "db_cores": round(meter.db / meter.elapsed, 2),
         "locust_cpu_s": round(locust_cpu, 1),  # the load generator shares the machine
+        # CPU a request costs (web, database): what the mix needs of the cores whatever else runs,
+        # where p95 depends on what the other work leaves it.
+        "web_cpu_ms_per_request": round(meter.web * 1000 / max(1, int(total["Request Count"])), 1),
+        "db_cpu_ms_per_request": round(meter.db * 1000 / max(1, int(total["Request Count"])), 1),
         "per_page": {
             name: {"requests": int(r["Request Count"]), "p50_ms": float(r["50%"]), "p95_ms": float(r["95%"])}
             for name, r in rows.items()
@@ -629,6 +633,8 @@ def print_report(rows: list[dict], load: dict | None, sizes: Sizes, served_by: s
             f"p50 {load['p50_ms']:.0f} ms, p95 {load['p95_ms']:.0f} ms, {load['errors']} errors "
             f"({load['requests']:,} requests); CPU: web {load['web_cpu_s']:.1f} s ({load['web_cores']:.2f} cores), "
             f"PostgreSQL {load['db_cpu_s']:.1f} s ({load['db_cores']:.2f} cores), locust {load.get('locust_cpu_s', 0):.1f} s; "
+            f"per request: web {load.get('web_cpu_ms_per_request', 0):.1f} ms, PostgreSQL "
+            f"{load.get('db_cpu_ms_per_request', 0):.1f} ms of CPU; "
             f"target p95 < {LOAD_TARGET_MS:.0f} ms, no errors: {'yes' if load['ok'] else 'NO'}"
         )
         for failure in load["failures"]:

@@ -97,6 +97,15 @@ def test_a_bureau_works_three_practices_in_one_queue(
     assert sorted(received) == [sandbox.site_id, "HC99999"]
     assert len(received[sandbox.site_id]) == 2 and len(received["HC99999"]) == 2
 
+    # Remittances fetched for every practice at once, each with its own connection; the practice
+    # not connected yet is named with why.
+    page.get_by_role("button", name="Back to the bureau").click()
+    page.get_by_role("button", name="Fetch remittances for every practice").click()
+    for practice in (demo, heart):
+        expect(runs.locator(f'tr[data-practice="{practice.pk}"]')).to_contain_text("Done")
+    expect(page.locator("#run-skipped")).to_contain_text(eye.name)
+    screenshot(page, "bureau-fetch")
+
     # Open a bill in its practice: the practice's own page, the header says where.
     page.get_by_role("button", name="Back to the bureau").click()
     page.locator("nav.tabs").get_by_role("link", name="Not ready to submit").click()

@@ -70,12 +70,19 @@ def test_shortfall_chased_then_paid_online_and_the_chase_stops(
     page.wait_for_load_state("networkidle")
     owed = Invoice.objects.get(patient=patient, bill_to="patient")
 
-    # Past its due date the statement goes; a fortnight later, the reminder.
+    # The biller emails the patient's statement: its "How to pay" names the Pay online link.
+    page.goto(f"{live_server.url}/patients/{patient.pk}/account/")
+    page.locator("#statement-send").click()
+    expect(page.locator("#activity")).to_contain_text("Statement")
+    assert len(mail.outbox) == 1 and "Online: http" in mail.outbox[0].body and "/pay/" in mail.outbox[0].body
+
+    # Past its due date the chase's statement goes; a fortnight later, the reminder.
     statement_day = dt.date.today() + dt.timedelta(days=31)
     _send_run(page, live_server, statement_day, practice, "Statement")
     reminder_day = statement_day + dt.timedelta(days=14)
     _send_run(page, live_server, reminder_day, practice, "Reminder")
-    assert len(mail.outbox) == 2 and mail.outbox[1].to == ["amelia.clarke@example.com"]
+    assert len(mail.outbox) == 3 and mail.outbox[2].to == ["amelia.clarke@example.com"]
+    assert "/pay/" in mail.outbox[2].body  # the reminder's {{ payment_link }}
 
     # The account carries the patient's "Pay online" link.
     page.goto(f"{live_server.url}/patients/{patient.pk}/account/")

@@ -109,9 +109,20 @@ def test_underpayment_to_the_dispute_list_and_excess_to_the_patient(
     expect(page.get_by_role("main")).not_to_contain_text("£30.00")
     screenshot(page, "account-excess-only")
 
-    # The insurer debt list and the collections reports render (empty or not) as a product should.
+    # Weeks on, the underpaid bill still owes £30.00 beyond Bupa's usual 30 days: the insurer debt
+    # list shows it with Bupa's contact details and the bill's history.
+    from openpractice.billing.models import Invoice
+
+    Invoice.objects.filter(pk=under.pk).update(invoice_date=dt.date.today() - dt.timedelta(days=45))
+    page.goto(f"{live_server.url}/collections/insurers/")
+    row = page.get_by_role("row", name=re.compile(under.number))
+    expect(row).to_contain_text("£30.00")
+    expect(row).to_contain_text("15 beyond its 30")
+    expect(row).to_contain_text("Insurer paid £150.00")
+    screenshot(page, "insurer-debt")
+
+    # The collections reports render as a product should.
     for url, name in (
-        ("/collections/insurers/", "insurer-debt"),
         ("/reports/collection/", "collection-rate"),
         ("/reports/write-offs/", "write-offs"),
     ):

@@ -30,7 +30,15 @@ from remit_helpers import World, bundle, receive
 
 # Routes that name no practice object: their arguments are signed tokens, not ids.
 # The invitation link is the invitee's own capability, like a password-reset link.
-NOT_PRACTICE_OBJECTS = {"accounts:password_reset_confirm", "practices:invitation"}
+# The patient's "Pay online" link is a signed token too, and Stripe's webhook address carries the
+# practice's opaque key and answers only a request signed with that practice's secret.
+NOT_PRACTICE_OBJECTS = {
+    "accounts:password_reset_confirm",
+    "practices:invitation",
+    "card_payments:pay",
+    "card_payments:paid",
+    "card_payments:webhook",
+}
 # URL arguments that are not ids (a code system); a route with only these is a scoped list.
 NOT_IDS = {"system"}
 PYDANTIC_ERRORS = set(ErrorType.__args__)  # a 422 of these never reached the view
@@ -77,13 +85,14 @@ def api_operations():
 def practice_a(practice, make_member, insurer_contact):
     """One object of each kind in practice A, named so that any leak is recognisable."""
     from openpractice.accounts.services import create_api_token
+    from openpractice.card_payments.models import CardPayment
     from openpractice.coding.models import AcceptedCode, Code, CodeImport, Insurer
     from openpractice.contacts.services import create_contact
     from openpractice.healthcode.models import ApiExchange, BulkSubmission, Submission
     from openpractice.practices.models import Membership
     from openpractice.practices.services import create_location, invite_member
     from openpractice.products.models import ContractPrice
-    from openpractice.receivables.models import ChaseRun, WriteOff, WriteOffEntry
+    from openpractice.receivables.models import ChaseRun, StatementRun, WriteOff, WriteOffEntry
     from openpractice.remittances.models import FetchRun, PendingImport, ShortfallVerdict
 
     world = World(practice, make_member, insurer_contact, last="Quuxley")
@@ -153,10 +162,23 @@ def practice_a(practice, make_member, insurer_contact):
     from openpractice.imports.services import create_import
 
     data_import = create_import(
-        practice=practice, kind="patients", source_name="Quuxley PAS", filename="Quuxley.csv",
+        practice=practice,
+        kind="patients",
+        source_name="Quuxley PAS",
+        filename="Quuxley.csv",
         data=b"Id,First name,Last name,DOB\nQ1,Zebedee,Quuxley,01/01/1980\n",
     )
     chase_run = ChaseRun.objects.create(practice=practice, run_on=dt.date(2026, 1, 5))
+    statement_run = StatementRun.objects.create(
+        practice=practice, patient_ids=[world.patient.pk], as_of=dt.date(2026, 1, 5), requested=1
+    )
+    card_payment = CardPayment.objects.create(
+        practice=practice,
+        patient=world.patient,
+        payment_intent="pi_zz_secret",
+        amount=Decimal("20.00"),
+        received_on=dt.date(2026, 1, 5),
+    )
     verdict = ShortfallVerdict.objects.get(remittance_line=line)
     verdict.kind = "underpayment"  # on the insurer dispute list
     verdict.save()
@@ -200,10 +222,13 @@ def practice_a(practice, make_member, insurer_contact):
         "pending_id": pending.pk,
         "run_id": fetch_run.pk,
         "chase_run_id": chase_run.pk,
+        "statement_run_id": statement_run.pk,
+        "payment_id": card_payment.pk,
         "bureau_run_id": bureau_run.pk,
         "verdict_id": verdict.pk,
         "write_off_id": write_off.pk,
         "entry_id": entry.pk,
+        "card_payment_id": card_payment.pk,
         "data_import_id": data_import.pk,
         "invitation_id": invitation.pk,
         "system": "ccsd",

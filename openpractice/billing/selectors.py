@@ -310,23 +310,27 @@ def invoices_of_patient(*, patient) -> QuerySet[Invoice]:
 
 
 def invoice_with_rows(*, practice, invoice_id) -> Invoice:
+    """One invoice with everything its page shows. The places (four links to locations) and the
+    controlling specialist are read by id after it, not joined: PostgreSQL took 3-18 ms to plan
+    the thirteen-table join that it then ran in 0.3 ms (issue 18); a link that is empty costs no
+    query. The practice is the one asked for."""
     qs = (
         invoices(practice=practice)
-        .select_related(
+        .select_related("practitioner__practitioner_profile")
+        .prefetch_related(
             "location",
             "provider_location",
             "payee_location",
             "facility",
             "controlling_specialist__user",
-            "practitioner__practitioner_profile",
-            "insurer_contact",
-            "practice",
-        )
-        .prefetch_related(
-            Prefetch("lines", queryset=InvoiceLine.objects.select_related("product")), "payments", "credit_notes"
+            Prefetch("lines", queryset=InvoiceLine.objects.select_related("product")),
+            "payments",
+            "credit_notes",
         )
     )
-    return get_for_practice_or_404(qs, practice, pk=invoice_id)
+    invoice = get_for_practice_or_404(qs, practice, pk=invoice_id)
+    invoice.practice = practice
+    return invoice
 
 
 def number_sequences(*, practice) -> list[dict]:

@@ -5,8 +5,10 @@ Who may see what stays the practices' rule: a bureau's staff work across every p
 bureau they are an active *member* of (practices.Membership, with its role's capabilities). Being
 bureau staff only adds the combined pages; it never opens a practice by itself.
 
-Later slices hang off `BureauPractice` (a practice's fee settings, its monthly report schedule)
-and `Bureau` (the onboarding template practice, imports)."""
+A practice's fee agreement and monthly report settings live with the report (reports,
+`FeeAgreement`), keyed by practice; onboarding makes a new practice from a template practice. Both
+work per practice, so they need nothing of this app; what is the bureau's own (a default template
+practice, say) hangs off `Bureau` or `BureauPractice`."""
 
 from __future__ import annotations
 

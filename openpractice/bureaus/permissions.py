@@ -32,5 +32,5 @@ def require_bureau_staff(view):
         request.workspace = selectors.workspace(user=request.user, staff=staff)
         return view(request, *args, **kwargs)
 
-    wrapper.required_capability = "bureau_staff"  # type: ignore[attr-defined]
+    wrapper.required_capability = "bureau_staff"
     return wrapper

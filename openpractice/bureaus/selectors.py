@@ -244,7 +244,7 @@ def _bill_row(kind: str, invoice: Invoice, detail: str) -> Row:
         key=invoice.pk,
         practice_id=invoice.practice_id,
         practice=invoice.practice.name,
-        reference=invoice.display_number,
+        reference=invoice.number or "Draft",  # a draft has no number yet
         who=f"{invoice.patient.first_name} {invoice.patient.last_name}",
         insurer=invoice.insurer_contact.name if invoice.insurer_contact else "",
         on=invoice.invoice_date,
@@ -571,3 +571,21 @@ def run_parts(*, space: Workspace, run: BureauRun) -> list[RunPart]:
 def run_skipped(*, space: Workspace, run: BureauRun) -> list[dict]:
     allowed = set(space.practice_ids(Capability.BILLING))
     return [s for s in run.skipped if s.get("practice_id") in allowed]
+
+
+def rechecks_pending(*, space: Workspace, today: dt.date | None = None) -> dict[int, int]:
+    """Bills waiting to be checked again (stale, or at their recheck day), per practice where the
+    user may bill: one grouped query on the checks' own indexes. They are in neither "Ready" nor
+    "Not ready" until checked; the page says so and queues their practice's recheck."""
+    ids = space.practice_ids(Capability.BILLING)
+    if not ids:
+        return {}
+    today = today or timezone.localdate()
+    found = (
+        InvoiceCheck.objects.filter(stored_checks.CANDIDATE_CHECK, practice_id__in=ids)
+        .filter(Q(stale=True) | Q(recheck_on__lte=today))
+        .order_by()
+        .values("practice_id")
+        .annotate(n=Count("pk"))
+    )
+    return {row["practice_id"]: row["n"] for row in found}

@@ -11,7 +11,7 @@ from django.db import transaction
 from openpractice.bureaus.errors import BureauError, Code
 from openpractice.bureaus.models import Bureau, BureauPractice, BureauRun, BureauStaff, RunKind
 from openpractice.bureaus.selectors import Workspace, chosen_bills
-from openpractice.healthcode import connection
+from openpractice.healthcode import connection, stored_checks
 from openpractice.healthcode import submission as hc
 from openpractice.healthcode.errors import HealthcodeSetupError
 from openpractice.practices.models import Practice
@@ -112,3 +112,10 @@ def fetch_across(*, space: Workspace, user, practice_ids: list[int] | None = Non
         run.skipped = skipped
         run.save(update_fields=["skipped"])
     return run
+
+
+def queue_rechecks(*, space: Workspace, practice_ids) -> int:
+    """Queue the recheck task of each of these practices (at most once a minute each, as a
+    practice's own page does): their pending bills are checked off the request. How many queued."""
+    wanted = set(practice_ids)
+    return sum(stored_checks.queue_recheck(practice=p) for p in space.practices(Capability.BILLING) if p.pk in wanted)

@@ -30,6 +30,12 @@ def queue(request):
     if kind not in Kind.ALL:  # the first kind the person may see
         kind = next((k for k in Kind.ALL if space.can(Kind.CAPABILITY[k])), Kind.FAILED)
     filters = filters_from(request.GET)
+    rechecking = 0
+    if kind in (Kind.READY, Kind.NOT_READY):
+        pending = selectors.rechecks_pending(space=space)
+        rechecking = sum(pending.values())
+        if pending:
+            services.queue_rechecks(space=space, practice_ids=list(pending))
     page = selectors.queue_page(space=space, kind=kind, filters=filters, after=request.GET.get("after", ""))
     counts = selectors.counts(space=space, filters=filters)
     kept = {
@@ -68,7 +74,7 @@ def queue(request):
             "ages": list(AGE_BUCKETS),
             "can_bill": space.can(Capability.BILLING),
             "runs": selectors.recent_runs(space=space),
-            "here": request.get_full_path(),
+            "rechecking": rechecking,
         },
     )
 

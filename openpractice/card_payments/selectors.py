@@ -75,3 +75,12 @@ def refunds_of_patient(*, practice, patient_id: int) -> QuerySet[CardRefund]:
 
 def recent_events(*, practice, limit: int = 20) -> list[StripeEvent]:
     return list(StripeEvent.objects.for_practice(practice).defer("payload")[:limit])
+
+
+def refunds_on_invoice(*, invoice_id: int) -> list[CardRefundAllocation]:
+    """What card refunds took back from one invoice (the invoice is already the caller's practice's)."""
+    return list(
+        CardRefundAllocation.objects.filter(invoice_id=invoice_id)
+        .select_related("refund__card_payment")
+        .order_by("refund__refunded_on", "id")
+    )

@@ -95,7 +95,7 @@ def save_stripe_keys(
         raise CardPaymentError("Enter the secret key (sk_…).", field="secret_key", code="required")
     live = publishable.startswith("pk_live_")
     stored_secret = crypto.decrypt(integration.secret_key_encrypted) if integration.secret_key_encrypted else ""
-    if ("_live_" in (secret or stored_secret)) != live:
+    if (secret or stored_secret).startswith(("sk_live_", "rk_live_")) != live:
         raise CardPaymentError(
             "The publishable and secret keys must both be test keys or both live keys.", field="secret_key"
         )
@@ -134,12 +134,15 @@ def register_webhook_endpoint(*, practice, url: str) -> StripeIntegration:
     integration = selectors.integration_for(practice)
     client = client_for(integration)
     try:
-        endpoint = client.v1.webhook_endpoints.create(
-            params={"url": url, "enabled_events": list(EVENTS), "description": "OpenPractice card payments"}
-        )
+        params: Any = {"url": url, "enabled_events": list(EVENTS), "description": "OpenPractice card payments"}
+        endpoint = client.v1.webhook_endpoints.create(params=params)
     except stripe.StripeError as exc:
         raise refused(exc, "the webhook endpoint") from None
     assert integration is not None
+    if not endpoint.secret:
+        raise CardPaymentError(
+            "Stripe made the endpoint but returned no signing secret: enter it by hand.", code="stripe"
+        )
     integration.webhook_secret_encrypted = crypto.encrypt(endpoint.secret)
     integration.save(update_fields=["webhook_secret_encrypted", "updated_at"])
     return integration
@@ -184,7 +187,7 @@ def open_checkout(
         META_PATIENT: str(patient.pk),
         META_INVOICES: ",".join(str(i.pk) for i in owed)[:500],
     }
-    params: dict[str, Any] = {
+    params: Any = {  # the library's TypedDict; built as a plain dict
         "mode": "payment",
         "success_url": success_url,
         "cancel_url": cancel_url,

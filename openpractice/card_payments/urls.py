@@ -11,5 +11,5 @@ urlpatterns = [
     path("pay/<str:token>/", views.pay, name="pay"),
     path("pay/<str:token>/done/", views.paid, name="paid"),
     path("payments/stripe/webhook/<str:key>/", views.webhook, name="webhook"),
-    path("payments/card/<int:payment_id>/refund/", views.refund, name="refund"),
+    path("payments/card/<int:card_payment_id>/refund/", views.refund, name="refund"),
 ]

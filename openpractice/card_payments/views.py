@@ -211,11 +211,11 @@ def webhook(request, key: str):
 # -- refunds -------------------------------------------------------------------------------------
 @require_POST
 @require_capability(Capability.BILLING)
-def refund(request, payment_id: int):
-    payment = get_for_practice_or_404(CardPayment, request.practice, pk=payment_id)
+def refund(request, card_payment_id: int):
+    payment = get_for_practice_or_404(CardPayment, request.practice, pk=card_payment_id)
     form = RefundForm(request.POST)
     if not form.is_valid():
-        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
     else:
         try:
             services.refund_card_payment(practice=request.practice, card_payment=payment, **form.cleaned_data)

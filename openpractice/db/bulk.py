@@ -33,6 +33,7 @@ __all__ = [
     "analyze",
     "chunks",
     "copy_lines",
+    "copy_rows",
     "copy_text",
     "gin_pending_list",
     "insert_rows",
@@ -82,6 +83,37 @@ def copy_text(value: str) -> str:
     if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
         return value.translate(_COPY_ESCAPES)
     return value
+
+
+_FIELD, _NULL = "\x00", "\x01"  # never in PostgreSQL text (NUL) / placeholders escaped after the join
+
+
+def _as_text(value) -> str:
+    return ("t" if value else "f") if isinstance(value, bool) else str(value)
+
+
+def copy_rows(table: str, columns: tuple[str, ...], rows, *, chunk: int = 5000) -> None:
+    """Many rows into one table, fastest on each database: on PostgreSQL COPY of lines built with
+    one join and one translate per row (not a call per value: 100,000 patients of 21 columns),
+    elsewhere `insert_rows`. Values as `insert_rows` takes them (str, int, bool, date, aware
+    datetime, None); text must hold no NUL or \\x01 characters."""
+    if connection.vendor != "postgresql":
+        insert_rows(table, columns, rows if isinstance(rows, list) else list(rows))
+        return
+    escape = _COPY_ESCAPES
+
+    def lines():
+        part = []
+        for row in rows:
+            line = _FIELD.join([v if type(v) is str else _NULL if v is None else _as_text(v) for v in row])
+            part.append(line.translate(escape).replace(_FIELD, "\t").replace(_NULL, COPY_NULL))
+            if len(part) >= chunk:
+                yield "\n".join(part) + "\n"
+                part = []
+        if part:
+            yield "\n".join(part) + "\n"
+
+    copy_lines(table, columns, lines())
 
 
 def update_rows(

@@ -104,9 +104,7 @@ def list_imports(request):
 
 
 @router.post("/imports", response={201: ImportOut}, auth=AUTH)
-def create_import(
-    request, kind: Form[ImportKind], source_name: Form[str], file: File[UploadedFile]
-):
+def create_import(request, kind: Form[ImportKind], source_name: Form[str], file: File[UploadedFile]):
     """Upload a CSV export. The column mapping is guessed from its header (or the one last used
     for this source system); change it with PUT /imports/{id}/mapping."""
     run = services.create_import(

@@ -14,6 +14,9 @@ problem; a check (dry run) then rolls all of it back.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import re
+from collections import defaultdict
 from collections.abc import Callable
 from datetime import date
 
@@ -23,6 +26,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from openpractice.billing import services as billing
+from openpractice.billing.errors import BillingError
+from openpractice.billing.models import Invoice
 from openpractice.coding import insurer_formats as formats
 from openpractice.coding.selectors import insurers_for_practice
 from openpractice.contacts import services as contacts
@@ -84,15 +89,16 @@ class Cells:
     def __init__(self, headers: list[str], mapping: dict[str, str]):
         self.mapping = mapping
         self.index = {f: headers.index(c) for f, c in mapping.items() if c and c in headers}
+        self.fields = tuple(self.index)
+        self.columns = tuple(self.index.values())
+        self.width = max(self.columns, default=-1) + 1
 
     def getter(self, row: list[str]) -> Callable[[str], str]:
-        index = self.index
-
-        def get(field: str) -> str:
-            i = index.get(field)
-            return row[i].strip() if i is not None and i < len(row) else ""
-
-        return get
+        """The cell of a field, stripped; "" for a field not mapped (a dict lookup in C: a file of
+        100,000 rows asks for some 60 cells a row)."""
+        if len(row) < self.width:
+            row = row + [""] * (self.width - len(row))
+        return defaultdict(str, zip(self.fields, [row[i].strip() for i in self.columns])).__getitem__
 
 
 class RowProblems:
@@ -119,9 +125,15 @@ def _max_length(bad, get, field: str, label: str, limit: int) -> str:
     return value
 
 
+# Addresses of this plain shape pass Django's validate_email too (a strict subset: dot-atom local
+# part, LDH labels, an alphabetic top-level domain): checked by regex alone; any other goes to
+# validate_email itself (tests/imports/test_values_properties.py holds the subset true).
+PLAIN_EMAIL = re.compile(r"[a-z0-9_%+-]+(?:\.[a-z0-9_%+-]+)*@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
+
+
 def _email(bad, get) -> str:
     value = get("email").lower()
-    if value:
+    if value and not (len(value) <= 254 and PLAIN_EMAIL.fullmatch(value)):
         try:
             validate_email(value)
         except ValidationError:
@@ -129,16 +141,24 @@ def _email(bad, get) -> str:
     return value
 
 
+@functools.lru_cache(maxsize=65536)
+def _checked_postcode(value: str) -> tuple[str, str]:
+    """(the postcode as stored, "") or (value, why not); cached, as one street's patients share it."""
+    try:
+        validate_uk_postcode(value)
+    except ValidationError as exc:
+        return value, exc.messages[0]
+    return normalise_postcode(value), ""
+
+
 def _postcode(bad, get) -> str:
     value = get("postcode")
-    if value:
-        try:
-            validate_uk_postcode(value)
-        except ValidationError as exc:
-            bad("postcode", exc.messages[0])
-            return value
-        return normalise_postcode(value)
-    return ""
+    if not value:
+        return ""
+    value, message = _checked_postcode(value)
+    if message:
+        bad("postcode", message)
+    return value
 
 
 def _date(bad, get, field: str, label: str, *, required: bool = False) -> date | None:
@@ -173,9 +193,11 @@ class Insurers:
     def __init__(self, practice):
         self.by_key: dict[str, Contact] = {}
         self.names: list[str] = []
-        for contact in Contact.objects.for_practice(practice).filter(
-            contact_type=ContactType.INSURER, is_archived=False
-        ).select_related("insurer"):
+        for contact in (
+            Contact.objects.for_practice(practice)
+            .filter(contact_type=ContactType.INSURER, is_archived=False)
+            .select_related("insurer")
+        ):
             self.names.append(
                 f"{contact.name} ({contact.insurer.healthcode_identifier})"
                 if contact.insurer and contact.insurer.healthcode_identifier
@@ -243,6 +265,7 @@ def plan_patients(run, headers: list[str], rows: list[list[str]], progress=None)
     plan = Plan(ImportKind.PATIENTS, total=len(rows))
     cells = Cells(headers, run.mapping)
     imported = _imported_keys(practice, ImportKind.PATIENTS)
+    name_key = functools.lru_cache(maxsize=65536)(keys.name_key)
     by_nhs: dict[str, int] = {}
     by_name: dict[str, int] = {}
     for pk, nhs, last, first, born in Patient.objects.for_practice(practice).values_list(
@@ -296,8 +319,15 @@ def plan_patients(run, headers: list[str], rows: list[list[str]], progress=None)
                     bad("registration_number", checked.message)
                 registration = checked.value
         elif registration:
-            bad("insurer", "Name the insurer this registration number is with (its contact name or Healthcode identifier).")
-        key = patient_key(source_id=get("source_id"), nhs_number=nhs, last_name=last, first_name=first, born=born)
+            bad(
+                "insurer",
+                "Name the insurer this registration number is with (its contact name or Healthcode identifier).",
+            )
+        source_id = get("source_id")
+        if source_id:
+            key = "id:" + values.identifier(source_id)
+        else:
+            key = patient_key(source_id="", nhs_number=nhs, last_name=last, first_name=first, born=born)
         if key in seen:
             bad("source_id" if key.startswith("id:") else "nhs_number", f"The same patient as row {seen[key]}.")
         seen.setdefault(key, line)
@@ -312,7 +342,7 @@ def plan_patients(run, headers: list[str], rows: list[list[str]], progress=None)
             continue
         existing = by_nhs.get(nhs) if nhs else None
         if existing is None and born:
-            existing = by_name.get(f"{keys.name_key(last)}|{keys.name_key(first)}|{born.isoformat()}")
+            existing = by_name.get(f"{name_key(last)}|{name_key(first)}|{born.isoformat()}")
         if existing is not None:
             plan.matched.append((line, key, existing))
             continue
@@ -364,11 +394,12 @@ def _service_problem(bad, kind: str, exc: DomainError) -> None:
     bad(field if field in known else "", exc.message, None if field in known else "")
 
 
-def _in_savepoint(bad, kind: str, write: Callable):
-    """One row's writes in a savepoint: refused, the row's problem is kept and the rest go on."""
+def _in_savepoint(bad, kind: str, write: Callable, **arguments):
+    """One row's writes (`write(**arguments)`) in a savepoint: refused, the row's problem is kept
+    and the rest go on."""
     try:
         with transaction.atomic():
-            return write()
+            return write(**arguments)
     except DomainError as exc:
         _service_problem(bad, kind, exc)
         return None
@@ -385,7 +416,9 @@ def plan_contacts(run, headers, rows, progress=None) -> Plan:
     existing = {
         (t, k): pk for pk, t, k in Contact.objects.for_practice(practice).values_list("pk", "contact_type", "name_key")
     }
-    directory = {i.healthcode_identifier.lower(): i for i in insurers_for_practice(practice=practice) if i.healthcode_identifier}
+    directory = {
+        i.healthcode_identifier.lower(): i for i in insurers_for_practice(practice=practice) if i.healthcode_identifier
+    }
     seen: dict[str, int] = {}
     for n, row in enumerate(rows):
         line = n + 2
@@ -394,7 +427,9 @@ def plan_contacts(run, headers, rows, progress=None) -> Plan:
         name = get("name")
         identifier = get("healthcode_identifier").lower()
         kind_text = get("contact_type").lower()
-        contact_type = CONTACT_TYPES.get(kind_text) if kind_text else (ContactType.INSURER if identifier else ContactType.OTHER)
+        contact_type = (
+            CONTACT_TYPES.get(kind_text) if kind_text else (ContactType.INSURER if identifier else ContactType.OTHER)
+        )
         if contact_type is None:
             bad("contact_type", f"Choose the type: {', '.join(ContactType.labels)}.")
         if not name:
@@ -407,12 +442,18 @@ def plan_contacts(run, headers, rows, progress=None) -> Plan:
                 bad(
                     "healthcode_identifier",
                     "Enter the insurer's Healthcode identifier (Insurance) from the directory, such as bup "
-                    "(Bupa) or ppp (AXA Health)." if not identifier else f"“{identifier}” is not in the insurer directory: "
+                    "(Bupa) or ppp (AXA Health)."
+                    if not identifier
+                    else f"“{identifier}” is not in the insurer directory: "
                     "use the Healthcode identifier (Insurance), such as bup.",
                 )
         email = _email(bad, get)
         postcode = _postcode(bad, get)
-        key = "id:" + values.identifier(get("source_id")) if get("source_id") else f"name:{contact_type}|{keys.name_key(name)}"
+        key = (
+            "id:" + values.identifier(get("source_id"))
+            if get("source_id")
+            else f"name:{contact_type}|{keys.name_key(name)}"
+        )
         if key in seen:
             bad("name", f"The same contact as row {seen[key]}.")
         seen.setdefault(key, line)
@@ -437,7 +478,7 @@ def plan_contacts(run, headers, rows, progress=None) -> Plan:
             "postcode": postcode,
             "notes": get("notes"),
         }
-        contact = _in_savepoint(bad, plan.kind, lambda: contacts.create_contact(practice=practice, data=data))
+        contact = _in_savepoint(bad, plan.kind, contacts.create_contact, practice=practice, data=data)
         if contact is not None:
             plan.create.append((line, key, contact.pk))
     return plan
@@ -447,7 +488,9 @@ def _product_type(text: str, duration) -> str | None:
     text = text.lower()
     if not text:
         return ProductType.APPOINTMENT if duration else ProductType.PROCEDURE
-    return {v: v for v in ProductType.values}.get(text) or {label.lower(): v for v, label in ProductType.choices}.get(text)
+    return {v: v for v in ProductType.values}.get(text) or {label.lower(): v for v, label in ProductType.choices}.get(
+        text
+    )
 
 
 VATS = {
@@ -521,7 +564,7 @@ def plan_products(run, headers, rows, progress=None) -> Plan:
                 "industry_standard_code": get("industry_standard_code"),
                 "procedure_code": get("procedure_code"),
             }
-            product = _in_savepoint(bad, plan.kind, lambda: products.create_product(practice=practice, data=data))
+            product = _in_savepoint(bad, plan.kind, products.create_product, practice=practice, data=data)
             if product is None:
                 continue
             made[name_key] = product
@@ -538,13 +581,12 @@ def plan_products(run, headers, rows, progress=None) -> Plan:
         contract = _in_savepoint(
             bad,
             plan.kind,
-            lambda: products.set_contract_price(
-                product=product,
-                insurer_contact=contact,
-                price=contract_price,
-                valid_from=valid_from,
-                valid_to=valid_to,
-            ),
+            products.set_contract_price,
+            product=product,
+            insurer_contact=contact,
+            price=contract_price,
+            valid_from=valid_from,
+            valid_to=valid_to,
         )
         if contract is not None:
             plan.create.append((line, key, contract.pk))
@@ -559,15 +601,49 @@ def opening_balance_product(practice) -> Product:
     )
 
 
+def _opening_balance(*, run, patient, contact, registration: str, **invoice):
+    """One open invoice: the patient's membership with the insurer (added when the file gives a
+    registration number the patient does not have yet), then billing's opening balance."""
+    insurance = None
+    if contact is not None:
+        memberships = PatientRelationship.objects.filter(
+            patient=patient, relationship_type=RelationshipType.INSURANCE, related_contact=contact
+        )
+        if registration:
+            memberships = memberships.filter(registration_key=keys.registration_key(registration))
+        insurance = memberships.order_by("-pk").first()
+        if insurance is None and registration:
+            insurance = patients.add_relationship(
+                patient=patient,
+                data={
+                    "relationship_type": RelationshipType.INSURANCE,
+                    "related_contact": contact,
+                    "registration_number": registration,
+                },
+            )
+        if insurance is None:
+            raise BillingError(
+                f"{patient.full_name} has no membership with {contact.name}: add a registration number "
+                "column, or import the patient with the insurer first.",
+                field="insurance",
+            )
+    return billing.create_opening_balance(
+        practice=run.practice,
+        patient=patient,
+        insurance=insurance,
+        source=run.source_name,
+        created_by=run.created_by,
+        **invoice,
+    )
+
+
 def plan_invoices(run, headers, rows, progress=None) -> Plan:
     practice = run.practice
     plan = Plan(ImportKind.INVOICES, total=len(rows))
     cells = Cells(headers, run.mapping)
     imported = _imported_keys(practice, ImportKind.INVOICES)
     imported_patients = _imported_map(practice, ImportKind.PATIENTS)
-    numbers = dict(
-        billing.Invoice.objects.for_practice(practice).exclude(number="").values_list("number", "pk")
-    )
+    numbers = dict(Invoice.objects.for_practice(practice).exclude(number="").values_list("number", "pk"))
     insurers = Insurers(practice)
     practitioner = practitioners(practice=practice).first()
     if practitioner is None:
@@ -599,7 +675,9 @@ def plan_invoices(run, headers, rows, progress=None) -> Plan:
             bad(
                 "patient",
                 "No patient with this id or NHS number: import the patients first (with their id column), "
-                "or give the patient's NHS number." if patient_text else "Enter the patient's id or NHS number.",
+                "or give the patient's NHS number."
+                if patient_text
+                else "Enter the patient's id or NHS number.",
             )
         invoice_date = _date(bad, get, "invoice_date", "Invoice date", required=True)
         due_date = _date(bad, get, "due_date", "Due date")
@@ -627,50 +705,23 @@ def plan_invoices(run, headers, rows, progress=None) -> Plan:
         if balance == 0:
             plan.paid += 1
             continue
-        patient = Patient.objects.get(pk=patient_id)
-
-        def write(patient=patient, contact=contact):
-            insurance = None
-            if contact is not None:
-                memberships = PatientRelationship.objects.filter(
-                    patient=patient, relationship_type=RelationshipType.INSURANCE, related_contact=contact
-                )
-                registration = get("registration_number")
-                if registration:
-                    memberships = memberships.filter(registration_key=keys.registration_key(registration))
-                insurance = memberships.order_by("-pk").first()
-                if insurance is None and registration:
-                    insurance = patients.add_relationship(
-                        patient=patient,
-                        data={
-                            "relationship_type": RelationshipType.INSURANCE,
-                            "related_contact": contact,
-                            "registration_number": registration,
-                        },
-                    )
-                if insurance is None:
-                    raise billing.BillingError(
-                        f"{patient.full_name} has no membership with {contact.name}: add a registration number "
-                        "column, or import the patient with the insurer first.",
-                        field="insurance",
-                    )
-            return billing.create_opening_balance(
-                practice=practice,
-                number=number,
-                patient=patient,
-                insurance=insurance,
-                practitioner=practitioner,
-                product=product,
-                invoice_date=invoice_date,
-                due_date=due_date,
-                total=total,
-                balance=balance,
-                description=get("description"),
-                source=run.source_name,
-                created_by=run.created_by,
-            )
-
-        invoice = _in_savepoint(bad, plan.kind, write)
+        invoice = _in_savepoint(
+            bad,
+            plan.kind,
+            _opening_balance,
+            run=run,
+            patient=Patient.objects.get(pk=patient_id),
+            contact=contact,
+            registration=get("registration_number"),
+            number=number,
+            practitioner=practitioner,
+            product=product,
+            invoice_date=invoice_date,
+            due_date=due_date,
+            total=total,
+            balance=balance,
+            description=get("description"),
+        )
         if invoice is not None:
             plan.create.append((line, key, invoice.pk))
     return plan

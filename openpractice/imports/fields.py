@@ -125,7 +125,9 @@ def guess_mapping(kind: str, headers: list[str]) -> dict[str, str]:
             if field.name in mapping:
                 continue
             names = (
-                (_key(field.name.replace("_", " ")), _key(field.label)) if rank == 0 else tuple(map(_key, field.aliases))
+                (_key(field.name.replace("_", " ")), _key(field.label))
+                if rank == 0
+                else tuple(map(_key, field.aliases))
             )
             for name in names:
                 header = by_key.get(name)

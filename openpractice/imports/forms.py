@@ -23,7 +23,10 @@ def mapping_form(run, data=None) -> forms.Form:
     form = forms.Form(data)
     for field in fields_of(run.kind):
         form.fields[field.name] = forms.ChoiceField(
-            label=field.label, choices=choices, required=field.required, help_text=field.help,
+            label=field.label,
+            choices=choices,
+            required=field.required,
+            help_text=field.help,
             initial=run.mapping.get(field.name, ""),
         )
     return form

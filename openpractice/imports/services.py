@@ -104,7 +104,9 @@ def set_mapping(*, run: ImportRun, mapping: dict[str, str]) -> ImportRun:
         )
     twice = {c for c in cleaned.values() if list(cleaned.values()).count(c) > 1}
     if twice:
-        raise ImportRunError(f"The column “{sorted(twice)[0]}” is chosen for two fields: choose it once.", field="mapping")
+        raise ImportRunError(
+            f"The column “{sorted(twice)[0]}” is chosen for two fields: choose it once.", field="mapping"
+        )
     run.mapping = cleaned
     run.status = ImportStatus.UPLOADED
     run.counts, run.problems, run.problem_count = {}, [], 0
@@ -154,7 +156,7 @@ def _record(run: ImportRun, plan: checks.Plan) -> None:
     """Each row made or matched, by its natural key: the next import of the same file skips it."""
     rows = [(run.practice_id, run.pk, run.kind, key, pk, True) for _, key, pk in plan.create]
     rows += [(run.practice_id, run.pk, run.kind, key, pk, False) for _, key, pk in plan.matched]
-    bulk.insert_rows(
+    bulk.copy_rows(
         ImportedRow._meta.db_table, ("practice_id", "run_id", "kind", "source_key", "object_id", "created"), rows
     )
     now = timezone.now()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 import re
 from decimal import Decimal
@@ -18,9 +19,11 @@ MAX_BYTES = 64 * 1024 * 1024  # a 100,000-patient export is about 15 MB
 def decode(data: bytes) -> str:
     """UTF-8 (with or without a byte order mark), else Windows-1252: what spreadsheet programs save."""
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
+        text = data.decode("cp1252", errors="replace")
+    # NUL and SOH never belong in a name or address (and PostgreSQL text cannot hold NUL)
+    return text.replace("\x00", "").replace("\x01", "")
 
 
 def _dialect(text: str):
@@ -56,20 +59,40 @@ def money(text: str, *, label: str) -> Decimal:
     return value
 
 
-_DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y", "%d %b %Y", "%d %B %Y", "%Y/%m/%d")
+_DATE_FORMATS = ("%d %b %Y", "%d %B %Y")
+_DMY = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})")
+_YMD = re.compile(r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})")
+_TIME = re.compile(r"[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$")
+
+
+@functools.lru_cache(maxsize=65536)
+def _day(value: str) -> dt.date | None:
+    # Cached: a file of 100,000 patients has a few tens of thousands of distinct birthdays.
+    value = _TIME.sub("", value.strip())
+    match = _DMY.fullmatch(value)
+    parts = (match.group(3), match.group(2), match.group(1)) if match else None
+    if parts is None and (match := _YMD.fullmatch(value)):
+        parts = (match.group(1), match.group(2), match.group(3))
+    try:
+        if parts is not None:
+            return dt.date(int(parts[0]), int(parts[1]), int(parts[2]))
+        for fmt in _DATE_FORMATS:
+            try:
+                return dt.datetime.strptime(value, fmt).date()
+            except ValueError:
+                continue
+    except ValueError:
+        return None
+    return None
 
 
 def date(text: str, *, label: str) -> dt.date:
-    """A day, as UK systems export it: 12/04/1980, 1980-04-12, 12-04-1980, 12 Apr 1980. A time of
-    day after the date (spreadsheets add 00:00:00) is ignored; two-digit years are refused."""
-    value = (text or "").strip()
-    value = re.sub(r"[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$", "", value)
-    for fmt in _DATE_FORMATS:
-        try:
-            return dt.datetime.strptime(value, fmt).date()
-        except ValueError:
-            continue
-    raise ValueError(f"Enter the {label.lower()} as a date with a four-digit year, such as 12/04/1980.")
+    """A day, as UK systems export it: 12/04/1980, 1980-04-12, 12-04-1980, 12.04.1980, 12 Apr 1980.
+    A time of day after the date (spreadsheets add 00:00:00) is ignored; two-digit years are refused."""
+    day = _day(text or "")
+    if day is None:
+        raise ValueError(f"Enter the {label.lower()} as a real date with a four-digit year, such as 12/04/1980.")
+    return day
 
 
 def identifier(text: str) -> str:

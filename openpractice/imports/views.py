@@ -84,9 +84,12 @@ def columns(request, data_import_id: int):
         column = bound.value() or ""
         example = ""
         if column in index:
-            example = next((s[index[column]] for s in samples if index[column] < len(s) and s[index[column]].strip()), "")
+            example = next(
+                (s[index[column]] for s in samples if index[column] < len(s) and s[index[column]].strip()), ""
+            )
         rows.append({"field": field, "bound": bound, "example": example})
-    return render(request, "imports/columns.html", _context(run, form=form, rows=rows))
+    remembered = selectors.remembered(run=run)
+    return render(request, "imports/columns.html", _context(run, form=form, rows=rows, remembered=remembered))
 
 
 @require_capability(Capability.MANAGE_SETTINGS)
@@ -94,7 +97,9 @@ def detail(request, data_import_id: int):
     run = _run(request, data_import_id)
     if run.status == ImportStatus.UPLOADED:
         return redirect("imports:columns", run.pk)
-    return render(request, "imports/detail.html", _context(run, problems=run.problems[:PROBLEMS_SHOWN]))
+    labels = {f.name: f.label for f in fields_of(run.kind)}
+    problems = [{**p, "label": labels.get(p["field"], p["field"])} for p in run.problems[:PROBLEMS_SHOWN]]
+    return render(request, "imports/detail.html", _context(run, problems=problems))
 
 
 @require_POST

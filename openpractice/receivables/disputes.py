@@ -13,14 +13,19 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
+from django.contrib.staticfiles import finders
 from django.db import transaction
 from django.db.models import CharField, F, QuerySet, Value
 from django.db.models.functions import Coalesce
+from django.template.loader import render_to_string
 from django.utils import timezone
 
 from openpractice.billing import services as billing
+from openpractice.billing.pdf import static_only_fetcher
 from openpractice.practices.tenancy import get_for_practice_or_404
 from openpractice.receivables.errors import ReceivablesError
 from openpractice.receivables.models import (
@@ -146,6 +151,24 @@ def dispute_letter(*, verdict: ShortfallVerdict, practice_name: str) -> tuple[st
         ]
     )
     return subject, body
+
+
+def letter_pdf(*, verdict: ShortfallVerdict, practice) -> bytes:
+    """The letter as a PDF on the practice's letterhead, printed like the invoice PDF (the app's
+    print CSS, billing's static-only fetcher: rendering sends no request)."""
+    from weasyprint import CSS, HTML  # heavy: loaded only when a letter is printed
+
+    subject, body = dispute_letter(verdict=verdict, practice_name=practice.name)
+    html = render_to_string(
+        "receivables/dispute_letter_pdf.html",
+        {"verdict": verdict, "practice": practice, "subject": subject, "body": body, "today": timezone.localdate()},
+    )
+    fetcher = static_only_fetcher()
+    path = finders.find("css/invoice-print.css")
+    stylesheets = [CSS(filename=path, url_fetcher=fetcher)] if path else []
+    return HTML(string=html, base_url=str(Path(settings.BASE_DIR)), url_fetcher=fetcher).write_pdf(
+        stylesheets=stylesheets
+    )
 
 
 # -- writes --------------------------------------------------------------------------------------

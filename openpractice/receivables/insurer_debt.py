@@ -5,7 +5,8 @@ insurer paid and when, its Healthcode status, a dispute).
 
 Fixed queries whatever the history: the practice's insurers (their usual days, a handful of
 rows), one page of bills (keyset paged on the (practice, invoice date, id) index: `?after=` the
-last row's "YYYY-MM-DD.id"), and one read of the page's remittance payments.
+last row's "YYYY-MM-DD.id"), and two reads for the page's history (its remittance payments,
+its underpayments).
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from django.utils import timezone
 
 from openpractice.billing.models import BALANCE, OWES, BillTo, Invoice, RecordStatus
 from openpractice.contacts.models import Contact, ContactType
-from openpractice.remittances.models import Allocation, AllocationKind
+from openpractice.receivables.models import DisputeStatus
+from openpractice.remittances.models import Allocation, AllocationKind, ShortfallVerdict
+from openpractice.remittances.shortfall_kind import ShortfallKind
 
 PAGE_SIZE = 50
 # "Unpaid for at least": on top of the insurer's own days.
@@ -133,7 +136,8 @@ def insurer_debt_page(
 
 
 def _history(practice, invoice_ids: list[int]) -> dict[int, list[str]]:
-    """What the insurer paid on each bill and when (its remittances), one query for the page."""
+    """What the insurer paid on each bill and when (its remittances), and an underpayment's
+    dispute: two queries for the page."""
     found: dict[int, list[str]] = {}
     if not invoice_ids:
         return found
@@ -148,4 +152,11 @@ def _history(practice, invoice_ids: list[int]) -> dict[int, list[str]]:
         }.get(kind, "Reversed")
         text = f"{label} £{amount:,.2f} on {posted_on:%d/%m/%Y}"
         found.setdefault(invoice_id, []).append(f"{text} ({reason})" if reason else text)
+    for invoice_id, difference, status in (
+        ShortfallVerdict.objects.filter(practice=practice, invoice_id__in=invoice_ids, kind=ShortfallKind.UNDERPAYMENT)
+        .order_by("id")
+        .values_list("invoice_id", "difference", "dispute__status")
+    ):
+        label = DisputeStatus(status or DisputeStatus.RAISED).label.lower()
+        found.setdefault(invoice_id, []).append(f"Underpaid by £{difference:,.2f}: insurer dispute {label}")
     return found

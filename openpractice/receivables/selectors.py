@@ -51,6 +51,8 @@ from openpractice.billing.models import (
     RecordStatus,
 )
 from openpractice.billing.money import format_gbp
+from openpractice.card_payments import links as pay_links
+from openpractice.card_payments import selectors as card_payments
 from openpractice.patients.models import Patient
 from openpractice.practices.models import Membership
 from openpractice.practices.roles import Capability, Role, role_can
@@ -297,9 +299,21 @@ def merge_fields(*, practice, patient: Patient, today: dt.date | None = None) ->
         "due_date": f"{oldest.due_on:%-d %B %Y}" if oldest else "",
         "practice_name": practice.name,
         "practice_phone": practice.phone,
-        # Card payment online is not built yet: the link says where it will go.
-        "payment_link": "[payment link]",
+        "payment_link": payment_link(practice=practice, patient=patient),
     }
+
+
+def pay_online_url(*, practice, patient: Patient) -> str:
+    """The patient's "Pay online" link (card_payments: Stripe Checkout for what they owe when they
+    open it), or "" while the practice takes no card payments online."""
+    if not card_payments.is_ready(card_payments.integration_for(practice)):
+        return ""
+    return pay_links.pay_url(practice_id=practice.pk, patient_id=patient.pk)
+
+
+def payment_link(*, practice, patient: Patient) -> str:
+    """The chase templates' {{ payment_link }}: the link, or words saying where it will go."""
+    return pay_online_url(practice=practice, patient=patient) or "[payment link]"
 
 
 def preview_patients(*, practice, limit: int = 20) -> list[tuple[int, str]]:

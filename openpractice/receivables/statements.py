@@ -84,7 +84,7 @@ class Statement:
     payments: list[Payment]
     aged: list[AgedBand]
     bank: BankDetails | None
-    # Where to pay online; empty until card payment online (app card_payments) fills it in.
+    # Where to pay online (card_payments' "Pay online" link); empty when the practice takes no card payments.
     payment_link: str = ""
 
     @property
@@ -148,6 +148,7 @@ def build_statement(*, practice, patient: Patient, as_of: dt.date | None = None)
         payments=payments,
         aged=aged_summary(account),
         bank=bank_details(practice),
+        payment_link=selectors.pay_online_url(practice=practice, patient=patient),
     )
 
 

@@ -16,6 +16,7 @@ urlpatterns = [
     path("collections/runs/<int:chase_run_id>/letters/", views.run_letters, name="run_letters"),
     path("collections/disputes/", views_insurer.dispute_list, name="disputes"),
     path("collections/disputes/<int:verdict_id>/", views_insurer.dispute_detail, name="dispute"),
+    path("collections/disputes/<int:verdict_id>/letter.pdf", views_insurer.dispute_letter_pdf, name="dispute_pdf"),
     path("collections/insurers/", views_insurer.insurer_debt_list, name="insurer_debt"),
     # Statements of account (statement_views).
     path("patients/<int:patient_id>/account/statement.pdf", statement_views.statement_download, name="statement_pdf"),

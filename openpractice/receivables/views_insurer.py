@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -107,6 +108,17 @@ def dispute_detail(request, verdict_id: int):
             "tab": "disputes",
         },
     )
+
+
+@require_GET
+@require_capability(Capability.MANAGE_COLLECTIONS)
+def dispute_letter_pdf(request, verdict_id: int):
+    verdict = disputes.dispute(practice=request.practice, verdict_id=verdict_id)
+    response = HttpResponse(
+        disputes.letter_pdf(verdict=verdict, practice=request.practice), content_type="application/pdf"
+    )
+    response["Content-Disposition"] = f'inline; filename="underpayment-{verdict.invoice.number}.pdf"'
+    return response
 
 
 @require_GET

@@ -38,7 +38,9 @@ def batch(*, practice, batch_id) -> RemittanceBatch:
 
 
 def lines_of(*, batch: RemittanceBatch) -> QuerySet[RemittanceLine]:
-    return RemittanceLine.objects.filter(practice_id=batch.practice_id, batch=batch).select_related("invoice")
+    return RemittanceLine.objects.filter(practice_id=batch.practice_id, batch=batch).select_related(
+        "invoice", "verdict"
+    )
 
 
 def line(*, practice, line_id) -> RemittanceLine:
@@ -99,7 +101,7 @@ def remittance_for_invoice(*, practice, invoice) -> list[RemittanceLine]:
     return list(
         RemittanceLine.objects.for_practice(practice)
         .filter(invoice=invoice)
-        .select_related("batch")
+        .select_related("batch", "verdict")
         .order_by("-batch__payment_date", "-id")
     )
 

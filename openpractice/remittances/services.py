@@ -810,6 +810,8 @@ def transfer_shortfall(*, line: RemittanceLine, user=None) -> Invoice:
         raise RemittanceError(
             "This shortfall was moved to the patient already.", field="status", code=Code.WRONG_STATUS
         )
+    # A line posted before shortfalls were judged is judged now, so the rule holds for it too.
+    classify_shortfalls(practice=line.practice, lines=RemittanceLine.objects.filter(pk=line.pk))
     verdict = ShortfallVerdict.objects.filter(remittance_line=line).first()
     if verdict is not None and verdict.kind == ShortfallKind.UNDERPAYMENT:
         raise RemittanceError(

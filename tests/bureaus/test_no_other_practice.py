@@ -207,3 +207,14 @@ def test_a_practices_own_user_gets_no_bureau_page_or_route(world):
     page = client.get("/invoices/").content.decode()
     assert 'href="/bureau/"' not in page
     assert not [n for n in NAMES[1:PRACTICES] if n in page]
+
+
+def test_an_api_token_sees_only_the_practice_it_is_bound_to(world, api_token_for):
+    user = bureau_user(world, {0: Role.OWNER, 1: Role.OWNER}, email="token@bureau.test")
+    headers = api_token_for(user, world.practices[1])
+    client = Client()
+    for kind in Kind.ALL:
+        body = client.get("/api/v1/bureau/queue", {"kind": kind}, **headers).json()
+        assert {row["practice_id"] for row in body["rows"]} <= {world.practices[1].pk}, kind
+    practices = client.get("/api/v1/bureau/practices", **headers).json()
+    assert [p["id"] for p in practices] == [world.practices[1].pk]

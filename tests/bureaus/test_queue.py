@@ -190,3 +190,23 @@ def test_a_practice_has_one_bureau(world):
     with pytest.raises(services.BureauError):
         services.add_practice(bureau=other, practice=world.practices[0])
     assert services.add_practice(bureau=world.bureau, practice=world.practices[0]).bureau == world.bureau
+
+
+def test_bills_waiting_to_be_checked_again_are_counted_and_their_practices_rechecked(world):
+    from django.core.cache import cache
+    from django.test import Client
+
+    from openpractice.healthcode.models import InvoiceCheck
+
+    user = bureau_user(world, {0: Role.BILLING, 1: Role.PRACTITIONER})
+    space = selectors.workspace(user=user)
+    InvoiceCheck.objects.filter(practice__in=world.practices[:2]).update(stale=True, recheck_on=None)
+    pending = selectors.rechecks_pending(space=space, today=TODAY)
+    assert list(pending) == [world.practices[0].pk]  # the practitioner's practice is not theirs to bill
+    assert pending[world.practices[0].pk] > 0
+    cache.clear()
+    assert services.queue_rechecks(space=space, practice_ids=list(pending)) == 1
+    assert services.queue_rechecks(space=space, practice_ids=list(pending)) == 0  # once a minute
+    client = Client()
+    client.force_login(user)
+    assert "being checked again" in client.get("/bureau/?kind=ready").content.decode()

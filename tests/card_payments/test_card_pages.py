@@ -154,5 +154,43 @@ def test_the_thank_you_page_says_received_once_recorded(practice, world, debts, 
         events.intent_succeeded(intent, 18000, world.patient, [invoice]),
         events.session_completed(intent, 18000, world.patient, [invoice], session=session.session_id),
     ):
-        assert _post(reverse("card_payments:webhook", kwargs={"key": stripe_keys.webhook_key}), event).status_code == 200
+        assert (
+            _post(reverse("card_payments:webhook", kwargs={"key": stripe_keys.webhook_key}), event).status_code == 200
+        )
     assert "is received" in Client().get(done).content.decode()
+
+
+def test_the_chase_templates_carry_the_pay_link(practice, world, stripe_keys):
+    from openpractice.receivables.selectors import merge_fields
+
+    link = merge_fields(practice=practice, patient=world.patient)["payment_link"]
+    assert link.startswith("http") and "/pay/" in link and links.read_token(link.rsplit("/pay/")[1].strip("/"))
+
+
+def test_without_stripe_the_templates_say_where_the_link_will_go(practice, world):
+    from openpractice.receivables.selectors import merge_fields
+
+    assert merge_fields(practice=practice, patient=world.patient)["payment_link"] == "[payment link]"
+
+
+def test_the_statement_carries_the_pay_link(practice, world, debts, stripe_keys):
+    from openpractice.receivables import statements
+
+    debts.self_pay("Consultation")
+    statement = statements.build_statement(practice=practice, patient=world.patient)
+    assert "/pay/" in statement.payment_link
+    assert statement.payment_link in statements.statements_html([statement])
+
+
+def test_the_invoice_page_lists_card_refunds_against_its_payments(
+    world, debts, events, stripe_keys, client_for, biller
+):
+    from openpractice.card_payments import services
+
+    invoice = debts.self_pay("Consultation")
+    services.handle_event(
+        practice=world.practice, event=events.intent_succeeded("pi_inv", 18000, world.patient, [invoice])
+    )
+    services.handle_event(practice=world.practice, event=events.charge_refunded("pi_inv", 18000, 2500, "re_inv"))
+    page = client_for(biller).get(reverse("billing:detail", args=[invoice.pk])).content.decode()
+    assert "Card refund · Stripe pi_inv" in page and "−£25.00" in page

@@ -38,7 +38,11 @@ def test_upload_check_post_status(api_token_for, owner, practice):
     checked = client.post(f"/api/v1/imports/{run_id}/check").json()
     assert checked["counts"]["create"] == 1 and checked["problem_count"] == 1
     assert checked["problems"][0] | {"message": ""} == {
-        "row": 3, "field": "date_of_birth", "column": "DOB", "value": "1985-02-30", "message": "",
+        "row": 3,
+        "field": "date_of_birth",
+        "column": "DOB",
+        "value": "1985-02-30",
+        "message": "",
     }
     assert client.get(f"/api/v1/imports/{run_id}/problems").json()[0]["row"] == 3
     posted = client.post(f"/api/v1/imports/{run_id}/post")

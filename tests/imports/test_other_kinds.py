@@ -54,7 +54,7 @@ def test_products_with_contract_prices(practice, upload, insurer_contact):
         PRODUCTS,
         "Initial consultation,Appointment,30,£250.00,exempt,,,,,",
         "Initial consultation,,,250,,,,bup,200.00,01/01/2026",
-        "Initial consultation,,,250,,,,ppp,\"1,210.5\",01/01/2026",
+        'Initial consultation,,,250,,,,ppp,"1,210.5",01/01/2026',
         "Knee injection,Procedure,,400,,,,,,",
     )
     run = services.post_import(run=run)
@@ -79,7 +79,13 @@ def test_product_problems_name_row_and_field(practice, upload, insurer_contact):
         )
     )
     found = {(p["row"], p["field"]) for p in run.problems}
-    assert {(2, "duration_minutes"), (2, "list_price"), (2, "vat_treatment"), (3, "list_price"), (3, "contract_price")} <= found
+    assert {
+        (2, "duration_minutes"),
+        (2, "list_price"),
+        (2, "vat_treatment"),
+        (3, "list_price"),
+        (3, "contract_price"),
+    } <= found
     assert not Product.objects.filter(practice=practice).exists()
 
 

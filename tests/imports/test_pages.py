@@ -29,11 +29,17 @@ def test_the_whole_flow(owner_client, practice):
     assert b"Ada" in columns.content and b"Column mapping" in columns.content  # a sample value beside each field
     response = owner_client.post(
         reverse("imports:columns", args=[run.pk]),
-        {"source_id": "Patient ID", "first_name": "Forename", "last_name": "Surname", "date_of_birth": "DOB", "nhs_number": "NHS No"},
+        {
+            "source_id": "Patient ID",
+            "first_name": "Forename",
+            "last_name": "Surname",
+            "date_of_birth": "DOB",
+            "nhs_number": "NHS No",
+        },
     )
     assert response.url == reverse("imports:detail", args=[run.pk])
     detail = owner_client.get(response.url).content.decode()
-    assert "1 problem to fix" in detail and "31/02/1990" in detail and "date_of_birth" in detail
+    assert "1 problem to fix" in detail and "31/02/1990" in detail and "Date of birth" in detail
     assert 'id="import-post"' not in detail  # no import while a problem stands
     fixed = _upload(owner_client, "P1,Ada,Lovelace,10/12/1985,9434765919", "P2,Bad,Row,28/02/1990,")
     run2 = ImportRun.objects.exclude(pk=run.pk).get()
@@ -69,8 +75,12 @@ def test_another_practices_run_is_a_404(owner_client, other_practice, make_membe
 
     other = make_member(other_practice)
     run = services.create_import(
-        practice=other_practice, kind="patients", source_name="X", filename="x.csv",
-        data=csv_of(HEADER, "P1,Ada,Lovelace,10/12/1985,"), user=other,
+        practice=other_practice,
+        kind="patients",
+        source_name="X",
+        filename="x.csv",
+        data=csv_of(HEADER, "P1,Ada,Lovelace,10/12/1985,"),
+        user=other,
     )
     for name in ("detail", "columns", "progress"):
         assert owner_client.get(reverse(f"imports:{name}", args=[run.pk])).status_code == 404
@@ -83,8 +93,12 @@ def test_progress_while_posting(owner_client, practice, owner):
     from openpractice.imports import services
 
     run = services.create_import(
-        practice=practice, kind="patients", source_name="X", filename="x.csv",
-        data=csv_of(HEADER, "P1,Ada,Lovelace,10/12/1985,"), user=owner,
+        practice=practice,
+        kind="patients",
+        source_name="X",
+        filename="x.csv",
+        data=csv_of(HEADER, "P1,Ada,Lovelace,10/12/1985,"),
+        user=owner,
     )
     ImportRun.objects.filter(pk=run.pk).update(status=ImportStatus.POSTING, phase="checking", progress=1)
     page = owner_client.get(reverse("imports:detail", args=[run.pk])).content.decode()

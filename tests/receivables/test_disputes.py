@@ -147,3 +147,30 @@ def test_another_practices_dispute_is_a_404(world, underpaid, other_practice):
 
     with pytest.raises(Http404):
         disputes.dispute(practice=other_practice, verdict_id=underpaid.pk)
+
+
+def test_a_line_posted_before_the_rule_is_judged_when_moved(world, contract):
+    _, line = _remit(world, "200.00", code="fee-schedule", reason="Paid at our fee schedule")
+    ShortfallVerdict.objects.filter(remittance_line=line).delete()  # as if posted before the rule existed
+    with pytest.raises(RemittanceError) as caught:
+        remittances.transfer_shortfall(line=line)
+    assert caught.value.code == "underpayment"  # (the refusal rolls back; the rule judges it again next time)
+
+
+def test_the_invoice_and_remittance_pages_say_it_is_disputed(world, contract, client_for):
+    invoice, line = _remit(world, "200.00", code="fee-schedule", reason="Paid at our fee schedule")
+    client = client_for(world.user)
+    for url in (f"/invoices/{invoice.pk}/", f"/remittances/{line.batch_id}/"):
+        html = client.get(url).content.decode()
+        assert "Insurer underpayment" in html and "to patient" not in html.split("Insurer underpayment")[1][:400], url
+
+
+def test_the_command_judges_lines_posted_before_the_rule(world, contract):
+    from django.core.management import call_command
+
+    _, line = _remit(world, "200.00", code="fee-schedule", reason="Paid at our fee schedule")
+    ShortfallVerdict.objects.filter(remittance_line=line).delete()
+    call_command("classify_shortfalls", "--practice", str(world.practice.pk))
+    assert ShortfallVerdict.objects.get(remittance_line=line).kind == "underpayment"
+    call_command("classify_shortfalls")  # again: nothing changes
+    assert ShortfallVerdict.objects.filter(remittance_line=line).count() == 1

@@ -91,3 +91,9 @@ def test_the_shortfalls_page_shows_the_classification_and_takes_an_override(worl
     biller_client.post(url, {"kind": "patient", "reason": "Policy excess confirmed"})
     underpaid.refresh_from_db()
     assert underpaid.kind == "patient" and underpaid.overridden_by == world.user
+
+
+def test_the_letter_as_a_pdf(biller_client, underpaid):
+    response = biller_client.get(reverse("receivables:dispute_pdf", args=[underpaid.pk]))
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF")

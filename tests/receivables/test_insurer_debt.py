@@ -106,3 +106,24 @@ def test_usual_days_are_checked_by_the_service(world, value):
     with pytest.raises(ContactError) as caught:
         contacts.update_contact(contact=world.insurer, data={"usual_days_to_pay": value})
     assert caught.value.field == "usual_days_to_pay"
+
+
+def test_an_underpayment_shows_its_dispute_in_the_history(world, debts):
+    from openpractice.products import services as products
+    from openpractice.receivables import disputes
+    from openpractice.remittances.models import ShortfallVerdict
+
+    products.set_contract_price(
+        product=world.products["Consultation"],
+        insurer_contact=world.insurer,
+        price="180.00",
+        valid_from=TODAY - dt.timedelta(days=400),
+    )
+    bill = _aged(world, 45, debts)
+    receive(
+        world.practice,
+        bundle([{"invoice": bill, "paid": ["150.00"], "reason": "Fee schedule", "code": "fee-schedule"}]),
+    )
+    disputes.mark_sent(verdict=ShortfallVerdict.objects.get(invoice=bill))
+    (row,) = insurer_debt.insurer_debt_page(practice=world.practice).rows
+    assert "Underpaid by £30.00: insurer dispute sent to the insurer" in row.history

@@ -1,6 +1,6 @@
 """An invoice's status badges and its link, as filters: `{{ invoice|record_badge }}`,
-`{{ invoice|hc_badge }}`, `{{ invoice|pay_badge }}`, `{{ invoice|invoice_ref }}` (a template
-builtin, see settings).
+`{{ invoice|hc_badge }}`, `{{ invoice|pay_badge }}`, `{{ invoice|invoice_ref }}`, and the invoice
+list's rows, `{{ rows|invoice_list_rows:can_bill }}` (a template builtin, see settings).
 
 Each badge's HTML is built once per status when this module loads: the list shows 50 rows of
 three badges, and an `{% include %}` with an if-chain per badge cost more than the page's SQL
@@ -8,12 +8,15 @@ three badges, and an `{% include %}` with an if-chain per badge cost more than t
 
 from __future__ import annotations
 
+import functools
+
 from django import template
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from openpractice.billing.models import HealthcodeStatus, PaymentOutcome, RecordStatus
+from openpractice.billing.money import format_gbp
 
 register = template.Library()
 
@@ -65,11 +68,73 @@ def pay_badge(invoice) -> SafeString:
     return _badge(PAY_BADGES, invoice.payment_outcome)
 
 
+_PLACEHOLDER = 987654321
+
+
+@functools.lru_cache(maxsize=8)
+def _detail_url_format(script_prefix: str) -> str:
+    """The detail page's address with `{}` for the id: reversed once (per script prefix), not
+    once per row of a list."""
+    return reverse("billing:detail", args=[_PLACEHOLDER]).replace(str(_PLACEHOLDER), "{}")
+
+
 @register.filter
 def invoice_ref(invoice) -> SafeString:
     """An invoice's number as a link in a list; a draft has no number yet, and says so without a
     figure that reads like one."""
-    url = reverse("billing:detail", args=[invoice.id])
+    url = _detail_url_format(get_script_prefix()).format(int(invoice.id))
     if invoice.number:
         return format_html('<a href="{}">{}</a>', url, invoice.number)
     return format_html('<a href="{}"><span class="draft-ref">— (draft)</span></a>', url)
+
+
+@register.filter
+def invoice_list_rows(rows, can_bill) -> SafeString:
+    """The invoice list's table rows (billing/list.html), built here: fifty rows of eleven cells
+    through the template engine cost about 0.3 ms a row, more than the page's SQL (issue 18).
+    Every value is escaped by format_html; the cells are the ones the template had."""
+    detail = _detail_url_format(get_script_prefix())
+    out = []
+    for invoice in rows:
+        patient = invoice.patient
+        select = ""
+        if can_bill:
+            what = (
+                f"invoice {invoice.number}"
+                if invoice.number
+                else f"draft invoice for {patient.first_name} {patient.last_name}"
+            )
+            select = format_html(
+                '<td><input type="checkbox" name="invoice" value="{}" aria-label="Select {}"></td>', invoice.id, what
+            )
+        if invoice.number:
+            ref = format_html('<a href="{}">{}</a>', detail.format(int(invoice.id)), invoice.number)
+        else:
+            ref = format_html(
+                '<a href="{}"><span class="draft-ref">— (draft)</span></a>', detail.format(int(invoice.id))
+            )
+        payer = (
+            (invoice.insurer_contact.name if invoice.insurer_contact_id else "")
+            if invoice.bill_to == "insurer"
+            else "Patient"
+        )
+        practitioner = invoice.practitioner.user.full_name if invoice.practitioner_id else ""
+        out.append(
+            format_html(
+                '<tr>{}\n<td>{}</td>\n<td class="nowrap">{}</td>\n<td>{} {}</td>\n<td>{}</td>\n<td>{}</td>\n'
+                '<td class="num">{}</td><td class="num">{}</td>\n<td>{}</td><td>{}</td>\n<td>{}</td>\n</tr>',
+                select,
+                ref,
+                invoice.invoice_date.strftime("%d/%m/%Y"),
+                patient.first_name,
+                patient.last_name,
+                payer,
+                practitioner,
+                format_gbp(invoice.total),
+                format_gbp(invoice.balance),
+                _badge(RECORD_BADGES, invoice.record_status),
+                _badge(HC_BADGES, invoice.healthcode_status),
+                _badge(PAY_BADGES, invoice.payment_outcome),
+            )
+        )
+    return mark_safe("\n".join(out))

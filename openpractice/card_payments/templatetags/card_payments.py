@@ -64,3 +64,10 @@ def patient_card_payments(context, patient):
         "can_refund": membership is not None and membership.can(Capability.BILLING),
         "csrf_token": context.get("csrf_token"),
     }
+
+
+@register.inclusion_tag("card_payments/_invoice_refund_rows.html")
+def invoice_card_refunds(invoice):
+    """Rows for billing's payments list: what card refunds took back from this invoice (they count
+    against its paid total, like the payments above them count for it)."""
+    return {"refunds": selectors.refunds_on_invoice(invoice_id=invoice.pk)}
