@@ -309,7 +309,10 @@ class InvoiceCheckProblem(models.Model):
         indexes = [
             # A page's problems in order; counting by reason reads field and message from the index.
             models.Index(fields=["stored_check", "position"], name="check_problem_order"),
-            models.Index(fields=["stored_check", "field", "message"], name="check_problem_reason"),
+            # Blocking problems only (advice is stored too): still read from the index alone.
+            models.Index(
+                fields=["stored_check", "field", "message"], condition=Q(blocks=True), name="check_problem_reason"
+            ),
         ]
 
     def __str__(self) -> str:
