@@ -13,6 +13,7 @@ class BureausConfig(AppConfig):
         # shell's Bureau entry costs nothing for a person who is not (permissions.staff_for).
         from django.db import connection
 
+        # models can be imported only once the apps are ready
         from openpractice.bureaus.models import BureauStaff
         from openpractice.practices.selectors import register_user_flag
 

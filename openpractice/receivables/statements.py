@@ -37,6 +37,7 @@ from django.utils import timezone
 
 from openpractice.billing.models import BALANCE, Payment
 from openpractice.billing.money import format_gbp
+from openpractice.billing.pdf import static_only_fetcher
 from openpractice.patients.models import Patient
 from openpractice.receivables import selectors
 from openpractice.receivables.errors import ReceivablesError
@@ -163,8 +164,6 @@ def _stylesheets():
     # WeasyPrint logs each step of each document at INFO: a tenth of a run's time spent writing logs.
     logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
 
-    from openpractice.billing.pdf import static_only_fetcher
-
     fetcher = static_only_fetcher()
     return tuple(CSS(filename=path, url_fetcher=fetcher) for path in (finders.find("css/statement-print.css"),) if path)
 
@@ -176,8 +175,6 @@ def statements_html(statements: list[Statement]) -> str:
 def html_pdf(html: str) -> bytes:
     """A statement page's HTML printed (no database: safe in a worker process)."""
     from weasyprint import HTML
-
-    from openpractice.billing.pdf import static_only_fetcher
 
     return HTML(string=html, base_url=str(Path(settings.BASE_DIR)), url_fetcher=static_only_fetcher()).write_pdf(
         stylesheets=list(_stylesheets())
@@ -316,7 +313,7 @@ def start_statement_run(
         if background is None:
             background = len(ours) >= IN_BACKGROUND_FROM
         if background:
-            from openpractice.receivables.tasks import send_statements
+            from openpractice.receivables.tasks import send_statements  # tasks imports this module
 
             transaction.on_commit(lambda: send_statements.enqueue(run.pk))
     if not background:

@@ -30,6 +30,7 @@ def chase_all(today: str | None = None) -> int:
 @task()
 def send_statements(run_id: int) -> int:
     """A many-patient statement run off the web request; taken up again it carries on."""
+    # statements imports this module (it enqueues the task): read at call time, not at import.
     from openpractice.receivables.models import StatementRun
     from openpractice.receivables.statements import work_statement_run
 
