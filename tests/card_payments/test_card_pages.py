@@ -7,11 +7,11 @@ import time
 from decimal import Decimal
 
 import pytest
+from card_helpers import signed
 from django.template.loader import render_to_string
 from django.test import Client
 from django.urls import reverse
 
-from conftest import signed
 from openpractice.card_payments import links
 from openpractice.card_payments.models import CardPayment, CheckoutSession, StripeEvent
 

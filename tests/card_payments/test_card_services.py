@@ -6,8 +6,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from card_helpers import WEBHOOK_SECRET
 
-from conftest import WEBHOOK_SECRET
 from openpractice.billing.models import Payment, PaymentOutcome
 from openpractice.card_payments import services
 from openpractice.card_payments.errors import CardPaymentError

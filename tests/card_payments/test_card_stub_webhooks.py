@@ -13,7 +13,7 @@ from django.urls import reverse
 from openpractice.card_payments import services
 from openpractice.card_payments.models import CardPayment, CardRefund, StripeEvent
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("reference_codes")]
 
 
 def test_stub_webhooks_repeated_and_reordered_settle_once(practice, world, debts, stub, live_server):
