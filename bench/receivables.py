@@ -6,7 +6,8 @@
   whole run (`services.create_chase_run`: the decision and its items written). Target on
   PostgreSQL: under 10 s.
 - statements: 1,000 statement PDFs, each built from its patient's account and printed by
-  WeasyPrint one by one (as a run emails them), then the same 1,000 as one PDF for posting.
+  WeasyPrint (each its own PDF, as a run emails them and zips them to post, on every core), then
+  100 as one PDF (a run's download up to `statements.MERGED_UP_TO`).
   Target: under 2 minutes. CPU seconds are stated beside the wall clock: on a shared machine the
   wall clock carries other work.
 - memory: the process's peak resident set (resource.getrusage maxrss) after each part, and the
@@ -245,12 +246,15 @@ def statements(world: dict, count: int) -> list[dict]:
     practice = world["practice"]
     patients = list(Patient.objects.filter(practice=practice).order_by("pk")[:count])
     st.statements_pdf([st.build_statement(practice=practice, patient=patients[0])])  # fonts and CSS loaded once
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     started, cpu = time.perf_counter(), time.process_time()
     built = [st.build_statement(practice=practice, patient=p) for p in patients]
     pdfs = st.pdfs_of(built)  # each its own PDF, as a run emails them, on every core
     assert len(pdfs) == len(patients) and all(pdf.startswith(b"%PDF") for pdf in pdfs)
     each = time.perf_counter() - started
-    each_cpu = time.process_time() - cpu  # this process only (the workers' is theirs)
+    each_cpu = time.process_time() - cpu
+    done = resource.getrusage(resource.RUSAGE_CHILDREN)  # the printing workers', once they have ended
+    workers_cpu = (done.ru_utime + done.ru_stime) - (children.ru_utime + children.ru_stime)
     cores = min(st._cores(), len(built)) if len(built) >= st.PARALLEL_FROM else 1
     one_by_one = _said(
         [
@@ -261,21 +265,22 @@ def statements(world: dict, count: int) -> list[dict]:
                 "target": f"< {STATEMENTS_TARGET_S:.0f} s",
                 "ok": each < STATEMENTS_TARGET_S,
                 "detail": f"{each / len(patients) * 1000:.0f} ms each, {cores} process(es) printing; "
-                f"{each_cpu:.0f} s CPU in this one (queries, templates)",
+                f"CPU {each_cpu + workers_cpu:.0f} s in all ({workers_cpu:.0f} s printing in workers), "
+                f"{(each_cpu + workers_cpu) / len(patients) * 1000:.0f} ms a statement",
             },
             {"metric": "peak memory after the statement PDFs (maxrss)", "value": _peak_rss_mb(), "unit": "MB"},
         ]
     )
+    # A run's download: one PDF up to MERGED_UP_TO statements (a bigger run's is a zip of the PDFs above).
+    merged_count = min(len(patients), st.MERGED_UP_TO)
     started = time.perf_counter()
-    merged = st.statements_pdf([st.build_statement(practice=practice, patient=p) for p in patients])
+    merged = st.statements_pdf([st.build_statement(practice=practice, patient=p) for p in patients[:merged_count]])
     together = time.perf_counter() - started
     return one_by_one + [
         {
-            "metric": f"{len(patients):,} statements in one PDF (to post)",
+            "metric": f"{merged_count:,} statements in one PDF (to post)",
             "value": together,
             "unit": "s",
-            "target": f"< {STATEMENTS_TARGET_S:.0f} s",
-            "ok": together < STATEMENTS_TARGET_S,
             "detail": f"{len(merged) / 1e6:.1f} MB",
         },
         {"metric": "peak memory after the statements (maxrss)", "value": _peak_rss_mb(), "unit": "MB"},
@@ -295,7 +300,9 @@ def run(*, debts: int, statement_count: int, backend: str) -> list[dict]:
     built = time.perf_counter() - started
     rows = _said([{"metric": f"data built ({debts:,} debts, insert_rows)", "value": built, "unit": "s"}])
     rows += _said(chase(world, backend))
-    rows += _said(statements(world, min(statement_count, world["patients"]))[2:])
+    printed = statements(world, min(statement_count, world["patients"]))
+    _said(printed[2:])  # the first two were said as they were measured
+    rows += printed
     return rows
 
 

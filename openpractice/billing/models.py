@@ -237,6 +237,13 @@ class Invoice(models.Model):
                 & ~Q(record_status="void"),
                 name="invoice_submittable",
             ),
+            # The dashboard's "Failed at Healthcode" count (home.selectors), for the practice or one
+            # practitioner: read from this index alone instead of a table row per failed bill.
+            models.Index(
+                fields=["practice", "practitioner"],
+                condition=Q(healthcode_status="failed", record_status="issued"),
+                name="invoice_failed_issued",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -9,15 +9,23 @@ from functools import wraps
 from django.shortcuts import render
 
 from openpractice.bureaus import selectors
+from openpractice.bureaus.apps import BUREAU_STAFF_FLAG
 
 _UNSET = object()
 
 
 def staff_for(request):
-    """The signed-in person's BureauStaff row (or None), read once per request."""
+    """The signed-in person's BureauStaff row (or None), read once per request; no query at all
+    for a member of a practice who is not bureau staff (the flag read with the memberships)."""
     found = getattr(request, "_bureau_staff", _UNSET)
     if found is _UNSET:
-        found = request._bureau_staff = selectors.staff_of(user=request.user)
+        memberships = getattr(request, "memberships", None)
+        flags = memberships[0].user_flags if memberships and hasattr(memberships[0], "user_flags") else {}
+        if flags.get(BUREAU_STAFF_FLAG) is False:
+            found = None
+        else:
+            found = selectors.staff_of(user=request.user)
+        request._bureau_staff = found
     return found
 
 

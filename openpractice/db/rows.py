@@ -81,6 +81,16 @@ def every(sql: str, params, *models) -> list[tuple]:
     return [_instances(row, models) for row in found]
 
 
+def every_with_rest(sql: str, params, *models) -> list[tuple[tuple, tuple]]:
+    """As `every`, for a SELECT with more columns after the models': each row as (instances, the
+    remaining values)."""
+    with connections["default"].cursor() as cursor:
+        cursor.execute(sql, params)
+        found = cursor.fetchall()
+    width = sum(len(fields(model)) for model in models)
+    return [(_instances(row, models), row[width:]) for row in found]
+
+
 def _instances(row, models) -> tuple:
     if len(models) == 1:  # the usual case, on every request: no offsets to count
         return (instance(models[0], row),)

@@ -291,8 +291,8 @@ class InvoiceCheck(models.Model):
 
 
 class InvoiceCheckProblem(models.Model):
-    """One blocking problem of a stored check, as rules.Problem words it (warnings are not stored:
-    they never hold a bill back)."""
+    """One problem of a stored check, as rules.Problem words it: the blocking ones (`blocks`, what
+    the "Not ready" view and its counts read) and the advice, which the invoice page shows too."""
 
     stored_check = models.ForeignKey(InvoiceCheck, on_delete=models.CASCADE, related_name="problems", db_index=False)
     position = models.PositiveSmallIntegerField()  # the check's order
@@ -301,13 +301,18 @@ class InvoiceCheckProblem(models.Model):
     message = models.CharField(max_length=500)
     fix = models.CharField(max_length=20, default="invoice")  # where to fix it (rules.Problem.fix)
     line = models.PositiveSmallIntegerField(null=True, blank=True)
+    suggestion = models.CharField(max_length=500, default="", blank=True)
+    blocks = models.BooleanField(default=True)  # False: advice (rules.WARNING), never holds a bill back
 
     class Meta:
         ordering = ["stored_check", "position"]
         indexes = [
             # A page's problems in order; counting by reason reads field and message from the index.
             models.Index(fields=["stored_check", "position"], name="check_problem_order"),
-            models.Index(fields=["stored_check", "field", "message"], name="check_problem_reason"),
+            # Blocking problems only (advice is stored too): still read from the index alone.
+            models.Index(
+                fields=["stored_check", "field", "message"], condition=Q(blocks=True), name="check_problem_reason"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -316,3 +321,7 @@ class InvoiceCheckProblem(models.Model):
     @property
     def error(self) -> str:  # named as rules.Problem names it, so templates show either
         return self.message
+
+    @property
+    def rule(self) -> str:
+        return self.code

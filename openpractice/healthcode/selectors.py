@@ -134,7 +134,9 @@ def not_ready_page(
         )
     found = list(
         page.select_related("invoice__patient", "invoice__insurer_contact__insurer")
-        .prefetch_related(Prefetch("problems", queryset=InvoiceCheckProblem.objects.order_by("position")))
+        .prefetch_related(
+            Prefetch("problems", queryset=InvoiceCheckProblem.objects.filter(blocks=True).order_by("position"))
+        )
         .order_by("-invoice_date", "-invoice_id")[: limit + 1]
     )
     shown = found[:limit]
@@ -158,7 +160,7 @@ def not_ready_summary(*, practice, practitioner_id: int | None = None, reasons: 
     problem counted once per bill, by its field and words. Two queries whatever the number of bills."""
     checks = _not_ready_checks(practice=practice, practitioner_id=practitioner_id)
     why = (
-        InvoiceCheckProblem.objects.filter(stored_check__in=checks)
+        InvoiceCheckProblem.objects.filter(stored_check__in=checks, blocks=True)
         .values_list("field", "message")
         .annotate(bills=Count("stored_check", distinct=True))
         .order_by("-bills", "field", "message")[:reasons]

@@ -17,6 +17,7 @@ The submission itself always checks the bill afresh: a stored answer only decide
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 from django.core.cache import cache
@@ -37,7 +38,17 @@ BATCH = 900  # invoices per check and write (SQLite allows 999 parameters in one
 INLINE_LIMIT = 200  # a page checks this many due bills itself; more go to the recheck task
 QUEUED_FOR_SECONDS = 60  # a practice's recheck task is queued at most once in this long
 
-_PROBLEM_COLUMNS = ("stored_check_id", "position", "code", "field", "message", "fix", "line")
+_PROBLEM_COLUMNS = (
+    "stored_check_id",
+    "position",
+    "code",
+    "field",
+    "message",
+    "fix",
+    "line",
+    "suggestion",
+    "blocks",
+)
 
 
 SUBMITTABLE_STATUSES = (HealthcodeStatus.NOT_SUBMITTED, HealthcodeStatus.FAILED)
@@ -96,7 +107,8 @@ def _record_batch(practice, ids: list[int], knowledge: DatabaseKnowledge) -> Non
     results = check_many(facts, knowledge, today)
     checks, problems = [], []
     for bill in facts:
-        errors = results[bill.invoice_id].errors
+        result = results[bill.invoice_id]
+        errors = result.errors
         checks.append(
             InvoiceCheck(
                 invoice_id=bill.invoice_id,
@@ -109,9 +121,10 @@ def _record_batch(practice, ids: list[int], knowledge: DatabaseKnowledge) -> Non
                 recheck_on=rules.result_changes_on(bill, knowledge.insurer(bill.insurer_identifier), today),
             )
         )
+        # Every problem, advice too (the invoice page shows it): `blocks` tells them apart.
         problems += [
-            (bill.invoice_id, position, p.rule, p.field, p.error[:500], p.fix, p.line)
-            for position, p in enumerate(errors)
+            (bill.invoice_id, position, p.rule, p.field, p.error[:500], p.fix, p.line, p.suggestion[:500], p.blocks)
+            for position, p in enumerate(result.problems)
         ]
     with transaction.atomic():
         # The upsert first: it holds the checks' rows (ascending ids) until commit, so two writers
@@ -191,6 +204,47 @@ def refresh(*, practice, practitioner_id: int | None = None) -> int:
         return 0
     queue_recheck(practice=practice)
     return scope.count()
+
+
+@dataclasses.dataclass
+class StoredResult:
+    """One bill's stored check, read as checking.CheckResult reads (the invoice page's panel)."""
+
+    invoice_id: int
+    problems: list[InvoiceCheckProblem]  # advice too, in the check's order
+
+    @property
+    def errors(self) -> list[InvoiceCheckProblem]:
+        return [p for p in self.problems if p.blocks]
+
+    @property
+    def warnings(self) -> list[InvoiceCheckProblem]:
+        return [p for p in self.problems if not p.blocks]
+
+    @property
+    def passed(self) -> bool:
+        return not self.errors
+
+
+def _is_due(check: InvoiceCheck | None, invoice: Invoice, today: dt.date) -> bool:
+    """`due` for one invoice in memory."""
+    return (
+        check is None
+        or check.stale
+        or (check.recheck_on is not None and check.recheck_on <= today)
+        or (invoice.updated_at is not None and invoice.updated_at > check.checked_at)
+    )
+
+
+def stored_result(*, invoice: Invoice) -> StoredResult:
+    """The candidate's stored check, checked again first when due (one bill: as `refresh` does for
+    few); two queries when it is up to date, where checking afresh reads the bill and everything
+    the rules know about it."""
+    check = InvoiceCheck.objects.filter(invoice_id=invoice.pk).first()
+    if _is_due(check, invoice, timezone.localdate()):
+        record_check(invoice=invoice)
+    problems = list(InvoiceCheckProblem.objects.filter(stored_check_id=invoice.pk).order_by("position"))
+    return StoredResult(invoice_id=invoice.pk, problems=problems)
 
 
 def queue_due_rechecks() -> int:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
 import re
 from collections import defaultdict
 from collections.abc import Callable
@@ -112,7 +113,7 @@ class RowProblems:
                 self.line,
                 field,
                 self.cells.mapping.get(field, ""),
-                self.get(field) if value is None else value,
+                (self.get(field) if value is None else value)[:200],  # a problem shows the cell, not a novel
                 message,
             )
         )
@@ -216,6 +217,12 @@ class Insurers:
             f"No insurer contact “{text}”: use an insurer contact's name or Healthcode identifier "
             f"(this practice has {known}), or import the contacts first."
         )
+
+
+def stored(key: str) -> str:
+    """A natural key as ImportedRow keeps it: a key longer than its column (a very long id or
+    name) by its SHA-256, so it still matches the next import of the same file."""
+    return key if len(key) <= 200 else "sha256:" + hashlib.sha256(key.encode()).hexdigest()
 
 
 def _imported_keys(practice, kind: str) -> set[str]:
@@ -328,6 +335,7 @@ def plan_patients(run, headers: list[str], rows: list[list[str]], progress=None)
             key = "id:" + values.identifier(source_id)
         else:
             key = patient_key(source_id="", nhs_number=nhs, last_name=last, first_name=first, born=born)
+        key = stored(key)
         if key in seen:
             bad("source_id" if key.startswith("id:") else "nhs_number", f"The same patient as row {seen[key]}.")
         seen.setdefault(key, line)
@@ -454,6 +462,7 @@ def plan_contacts(run, headers, rows, progress=None) -> Plan:
             if get("source_id")
             else f"name:{contact_type}|{keys.name_key(name)}"
         )
+        key = stored(key)
         if key in seen:
             bad("name", f"The same contact as row {seen[key]}.")
         seen.setdefault(key, line)
@@ -545,6 +554,7 @@ def plan_products(run, headers, rows, progress=None) -> Plan:
         valid_to = _date(bad, get, "valid_to", "Valid to")
         name_key = keys.name_key(name)
         key = f"product:{name_key}" + (f"|{contact.pk}|{valid_from.isoformat()}" if contact and valid_from else "")
+        key = stored(key)
         if key in seen:
             bad("name", f"The same product{' and contract price' if contact else ''} as row {seen[key]}.")
         seen.setdefault(key, line)
@@ -691,6 +701,7 @@ def plan_invoices(run, headers, rows, progress=None) -> Plan:
             if contact is None:
                 bad("insurer", insurers.unknown(get("insurer")))
         key = "number:" + number
+        key = stored(key)
         if number and key in seen:
             bad("number", f"Row {seen[key]} has the same invoice number.")
         seen.setdefault(key, line)

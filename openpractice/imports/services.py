@@ -139,6 +139,8 @@ def _plan(run: ImportRun, *, write: bool, progress=None) -> checks.Plan:
             checks.write_patients(run, plan)
             _record(run, plan)
         return plan
+    if write:  # checked and written in one transaction: no count to show until it ends
+        ImportRun.objects.filter(pk=run.pk).update(phase="together")
     try:
         with transaction.atomic():
             if write:

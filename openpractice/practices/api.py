@@ -43,6 +43,9 @@ class PracticeOut(Schema):
     phone: str
     email: str
     website: str
+    bank_account_name: str
+    bank_sort_code: str
+    bank_account_number: str
 
 
 def _postcode(value: str | None) -> str | None:
@@ -64,6 +67,9 @@ class PracticeIn(Schema):
     phone: str | None = Field(None, max_length=30)
     email: str | None = None
     website: str | None = Field(None, max_length=200)
+    bank_account_name: str | None = Field(None, max_length=100)
+    bank_sort_code: str | None = Field(None, max_length=20, description="Six digits, such as 20-00-00.")
+    bank_account_number: str | None = Field(None, max_length=20, description="Eight digits.")
 
     _check_postcode = field_validator("postcode")(_postcode)
     _check_email = field_validator("email")(lambda v: _email(v) if v else v)

@@ -30,6 +30,9 @@ class PracticeForm(PostcodeMixin, forms.ModelForm):
             "phone",
             "email",
             "website",
+            "bank_account_name",
+            "bank_sort_code",
+            "bank_account_number",
             "require_two_factor",
         ]
 

@@ -10,6 +10,7 @@ from simple_history.models import HistoricalRecords
 
 from openpractice.practices.roles import Role, role_can
 from openpractice.practices.tenancy import PracticeScopedQuerySet
+from openpractice.practices.validators import validate_account_number, validate_sort_code
 
 
 class Practice(models.Model):
@@ -21,6 +22,18 @@ class Practice(models.Model):
     phone = models.CharField(max_length=30, blank=True)
     email = models.EmailField(blank=True)
     website = models.URLField(blank=True)
+    # Where patients pay by bank transfer: printed on statements beside the online payment link.
+    bank_account_name = models.CharField("bank account name", max_length=100, blank=True)
+    bank_sort_code = models.CharField(
+        "sort code",
+        max_length=8,
+        blank=True,
+        validators=[validate_sort_code],
+        help_text="Six digits, such as 20-00-00.",
+    )
+    bank_account_number = models.CharField(
+        "account number", max_length=8, blank=True, validators=[validate_account_number], help_text="Eight digits."
+    )
     require_two_factor = models.BooleanField(
         "require two-factor sign-in for everyone",
         default=False,

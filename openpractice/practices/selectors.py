@@ -18,13 +18,26 @@ def active_memberships(*, user) -> QuerySet[Membership]:
     )
 
 
+# Flags about the signed-in person that an app above this one reads on every page, computed in the
+# memberships' own query so they cost no query of their own: name -> an SQL boolean over `u.id`
+# (the user's id). Registered by the app owning the table it reads (bureaus.apps), which this
+# layer does not import; each membership read carries them as `membership.user_flags`.
+USER_FLAGS: dict[str, str] = {}
+
+
+def register_user_flag(name: str, sql: str) -> None:
+    USER_FLAGS[name] = sql
+
+
 def signed_in_memberships(*, user) -> list[Membership]:
     """The user's active memberships, each with its practice, in active_memberships' order (by
     practice name): one hand-written query (openpractice.db.rows), as it runs on every request
     (the current practice and the sidebar's practice switch both read it); building it through
-    the ORM took 30x longer than running it."""
-    found = rows.every(
-        f"SELECT {rows.columns(Membership, 'm')}, {rows.columns(Practice, 'p')} "
+    the ORM took 30x longer than running it. Each carries the USER_FLAGS, read in the same query."""
+    names = tuple(USER_FLAGS)
+    flags = "".join(f", ({USER_FLAGS[name]})" for name in names)
+    found = rows.every_with_rest(
+        f"SELECT {rows.columns(Membership, 'm')}, {rows.columns(Practice, 'p')}{flags} "
         f"FROM {Membership._meta.db_table} m "
         f"JOIN {Practice._meta.db_table} p ON p.id = m.practice_id "
         f"JOIN {User._meta.db_table} u ON u.id = m.user_id "
@@ -35,8 +48,9 @@ def signed_in_memberships(*, user) -> list[Membership]:
         Practice,
     )
     memberships = []
-    for membership, practice in found:
+    for (membership, practice), rest in found:
         membership.practice = practice
+        membership.user_flags = {name: bool(value) for name, value in zip(names, rest)}
         memberships.append(membership)
     return memberships
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from openpractice.accounts.models import PractitionerProfile, User, hash_token
 from openpractice.accounts.services import save_practitioner_profile
-from openpractice.practices.errors import PracticeError
+from openpractice.practices.errors import Code, PracticeError
 from openpractice.practices.models import (
     Invitation,
     InvitationStatus,
@@ -24,7 +24,15 @@ from openpractice.practices.models import (
     Practice,
 )
 from openpractice.practices.roles import Role
-from openpractice.practices.validators import normalise_600, normalise_name, validate_600_number
+from openpractice.practices.validators import (
+    normalise_600,
+    normalise_account_number,
+    normalise_name,
+    normalise_sort_code,
+    validate_600_number,
+    validate_account_number,
+    validate_sort_code,
+)
 
 PRACTICE_FIELDS = (
     "name",
@@ -35,6 +43,9 @@ PRACTICE_FIELDS = (
     "phone",
     "email",
     "website",
+    "bank_account_name",
+    "bank_sort_code",
+    "bank_account_number",
     "require_two_factor",
 )
 LOCATION_FIELDS = (
@@ -96,10 +107,37 @@ def create_practice(*, name: str, owner: User, **details) -> Practice:
 @transaction.atomic
 def update_practice(*, practice: Practice, data: dict) -> Practice:
     practice = Practice.objects.select_for_update().get(pk=practice.pk)
+    data = _clean_bank_details(data, practice=practice)
     if _apply(practice, data, PRACTICE_FIELDS):
         practice._change_reason = "Practice details edited"
         practice.save()
     return practice
+
+
+def _clean_bank_details(data: dict, *, practice: Practice) -> dict:
+    """The bank account as stored (12-34-56, eight digits), each part checked, and both or neither:
+    a statement prints the account only when it has both."""
+    data = dict(data)
+    for field, normalise, validate in (
+        ("bank_sort_code", normalise_sort_code, validate_sort_code),
+        ("bank_account_number", normalise_account_number, validate_account_number),
+    ):
+        if field in data:
+            try:
+                validate(data[field] or "")
+            except ValidationError as exc:
+                raise PracticeError(exc.messages[0], field=field, code=Code.INVALID) from exc
+            data[field] = normalise(data[field])
+    sort_code = data.get("bank_sort_code", practice.bank_sort_code)
+    number = data.get("bank_account_number", practice.bank_account_number)
+    if bool(sort_code) != bool(number):
+        missing = "bank_account_number" if sort_code else "bank_sort_code"
+        raise PracticeError(
+            "Enter both the sort code and the account number, or neither: statements print the account only with both.",
+            field=missing,
+            code=Code.REQUIRED,
+        )
+    return data
 
 
 @transaction.atomic

@@ -48,3 +48,26 @@ def validate_600_number(value: str) -> None:
             "Enter the Healthcode “600” number: 600 followed by 6 digits (9 digits in all), such as 600123456.",
             code="healthcode_600_number",
         )
+
+
+# A UK bank account for patients' transfers, printed on statements: a sort code is six digits
+# (shown 12-34-56), an account number eight (a seven-digit one is padded with a leading zero, as
+# banks do). Spaces and dashes a person types are dropped.
+def normalise_sort_code(value: str | None) -> str:
+    digits = re.sub(r"[\s\-–]", "", value or "")
+    return f"{digits[:2]}-{digits[2:4]}-{digits[4:]}" if re.fullmatch(r"[0-9]{6}", digits) else digits
+
+
+def validate_sort_code(value: str) -> None:
+    if value and not re.fullmatch(r"[0-9]{2}-[0-9]{2}-[0-9]{2}", normalise_sort_code(value)):
+        raise ValidationError("Enter the sort code: six digits, such as 20-00-00.", code="bank_sort_code")
+
+
+def normalise_account_number(value: str | None) -> str:
+    digits = re.sub(r"[\s\-]", "", value or "")
+    return digits.zfill(8) if re.fullmatch(r"[0-9]{7}", digits) else digits
+
+
+def validate_account_number(value: str) -> None:
+    if value and not re.fullmatch(r"[0-9]{8}", normalise_account_number(value)):
+        raise ValidationError("Enter the account number: eight digits, such as 12345678.", code="bank_account_number")

@@ -64,9 +64,13 @@ def settings_practice(request):
     practice = request.practice
     form = PracticeForm(request.POST or None, instance=practice)
     if request.method == "POST" and form.is_valid():
-        services.update_practice(practice=practice, data=form.cleaned_data)
-        messages.success(request, "Practice details saved.")
-        return redirect("practices:settings_practice")
+        try:
+            services.update_practice(practice=practice, data=form.cleaned_data)
+        except PracticeError as exc:
+            _form_error(form, exc)
+        else:
+            messages.success(request, "Practice details saved.")
+            return redirect("practices:settings_practice")
     return render(
         request,
         "practices/settings_practice.html",

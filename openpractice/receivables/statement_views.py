@@ -88,21 +88,29 @@ def _run(request, run_id: int) -> StatementRun:
 @require_capability(Capability.MANAGE_COLLECTIONS)
 def statement_run(request, statement_run_id: int):
     return render(
-        request, "receivables/statements/run.html", {"run": _run(request, statement_run_id), "tab": "accounts"}
+        request,
+        "receivables/statements/run.html",
+        {"run": _run(request, statement_run_id), "tab": "accounts", "merged_up_to": statements.MERGED_UP_TO},
     )
 
 
 @require_GET
 @require_capability(Capability.MANAGE_COLLECTIONS)
 def statement_run_progress(request, statement_run_id: int):
-    return render(request, "receivables/statements/_progress.html", {"run": _run(request, statement_run_id)})
+    return render(
+        request,
+        "receivables/statements/_progress.html",
+        {"run": _run(request, statement_run_id), "merged_up_to": statements.MERGED_UP_TO},
+    )
 
 
 @require_GET
 @require_capability(Capability.MANAGE_COLLECTIONS)
 def statement_run_pdf(request, statement_run_id: int):
-    """Every statement of the run in one PDF, or (`?post=1`) those to post."""
+    """Every statement of the run, or (`?post=1`) those to post: one PDF, or a zip of PDFs for many."""
     run = _run(request, statement_run_id)
     post = request.GET.get("post") == "1"
-    pdf = statements.run_pdf(run=run, channel=Channel.LETTER if post else None)
-    return _pdf(pdf, f"statements-{run.as_of:%Y%m%d}-{run.pk}{'-to-post' if post else ''}.pdf")
+    content, filename, kind = statements.run_download(run=run, channel=Channel.LETTER if post else None)
+    response = HttpResponse(content, content_type=kind)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

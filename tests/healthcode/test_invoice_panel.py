@@ -119,3 +119,66 @@ def test_a_patient_invoice_has_no_healthcode_panel(demo, make_invoice):
     assert "Pre-submission check" not in page and 'id="hc-status"' not in page
     answer = _client().post(f"/invoices/{invoice.pk}/check-membership/", follow=True).content.decode()
     assert "This invoice is not to an insurer." in answer
+
+
+def _stored(invoice, *problems):
+    """The invoice's stored check, up to date, with these blocking problems in place of its own."""
+    from openpractice.healthcode import stored_checks
+    from openpractice.healthcode.models import InvoiceCheck, InvoiceCheckProblem
+
+    stored_checks.record_check(invoice=invoice)
+    InvoiceCheckProblem.objects.filter(stored_check_id=invoice.pk).delete()
+    for position, (field, message) in enumerate(problems):
+        InvoiceCheckProblem.objects.create(
+            stored_check_id=invoice.pk,
+            position=position,
+            code="stored",
+            field=field,
+            message=message,
+            suggestion="Stored suggestion",
+        )
+    InvoiceCheck.objects.filter(pk=invoice.pk).update(passed=not problems, error_count=len(problems))
+
+
+def test_the_panel_shows_the_stored_checks_problems(demo, make_invoice, healthcode_sandbox):
+    """An up-to-date stored check is what the panel shows: it does not check the bill again."""
+    invoice = make_invoice()
+    _stored(invoice, ("Diagnosis", "A problem only the stored check knows"))
+    page = _client().get(f"/invoices/{invoice.pk}/").content.decode()
+    assert "A problem only the stored check knows" in page and "Stored suggestion" in page
+    assert "1 problem" in page and 'id="submit-healthcode" disabled' in page
+    assert "has not been checked with Bupa" not in page  # the live check's advice: not read
+
+
+def test_a_stale_stored_check_is_checked_again_first(demo, make_invoice, healthcode_sandbox):
+    from openpractice.healthcode.models import InvoiceCheck
+
+    invoice = make_invoice()
+    _stored(invoice, ("Diagnosis", "A problem only the stored check knows"))
+    InvoiceCheck.objects.filter(pk=invoice.pk).update(stale=True)
+    page = _client().get(f"/invoices/{invoice.pk}/").content.decode()
+    assert "A problem only the stored check knows" not in page
+    assert "has not been checked with Bupa" in page  # the check's own advice, stored again
+    assert not InvoiceCheck.objects.get(pk=invoice.pk).stale
+
+
+def test_the_panel_reads_two_rows_not_the_bills_facts(demo, make_invoice, healthcode_sandbox):
+    """With its stored check up to date the panel reads the check and its problems: nothing the
+    rules read (code sets, insurer rules, membership answers), and fewer queries than checking."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from openpractice.healthcode.models import InvoiceCheck
+
+    invoice = make_invoice()
+    client = _client()
+    InvoiceCheck.objects.filter(pk=invoice.pk).update(stale=True)
+    with CaptureQueriesContext(connection) as checking:
+        assert client.get(f"/invoices/{invoice.pk}/").status_code == 200
+    with CaptureQueriesContext(connection) as stored:
+        assert client.get(f"/invoices/{invoice.pk}/").status_code == 200
+    sql = " ".join(q["sql"] for q in stored.captured_queries)
+    assert "healthcode_membershipcheck" not in sql and "healthcode_insurerrules" not in sql
+    assert "coding_code" not in sql.lower()
+    assert sum("healthcode_invoicecheck" in q["sql"] for q in stored.captured_queries) == 2
+    assert len(stored.captured_queries) < len(checking.captured_queries)

@@ -49,9 +49,10 @@ def test_record_stores_the_answer_and_its_blocking_problems(demo):
         == 2
     )
     good, bad = InvoiceCheck.objects.get(pk=ready.pk), InvoiceCheck.objects.get(pk=unready.pk)
-    assert good.passed and good.error_count == 0 and not good.problems.exists()
+    # Advice is stored too (the invoice page shows it), never as blocking.
+    assert good.passed and good.error_count == 0 and not good.problems.filter(blocks=True).exists()
     assert not bad.passed and bad.error_count == 1 and bad.invoice_date == unready.invoice_date
-    assert list(bad.problems.values_list("field", "message", "code", "fix")) == [
+    assert list(bad.problems.filter(blocks=True).values_list("field", "message", "code", "fix")) == [
         ("Diagnosis", "Bupa requires a diagnosis", "diagnosis-required", "invoice")
     ]
     assert not due_ids(demo) & {ready.pk, unready.pk}
@@ -61,11 +62,15 @@ def test_recording_again_replaces_the_problems(demo):
     invoice = demo.bill(diagnosis="")
     stored_checks.record_check(invoice=invoice)
     stored_checks.record_check(invoice=invoice)
-    assert InvoiceCheckProblem.objects.filter(stored_check_id=invoice.pk).count() == 1
+    assert InvoiceCheckProblem.objects.filter(stored_check_id=invoice.pk, blocks=True).count() == 1
     billing.update_invoice(invoice=invoice, data={"primary_diagnosis": "M17.1"})
     stored_checks.record_check(invoice=invoice)
     check = InvoiceCheck.objects.get(pk=invoice.pk)
-    assert check.passed and not check.stale and not InvoiceCheckProblem.objects.filter(stored_check_id=invoice.pk)
+    assert (
+        check.passed
+        and not check.stale
+        and not InvoiceCheckProblem.objects.filter(stored_check_id=invoice.pk, blocks=True)
+    )
 
 
 def _checked(demo, *invoices):

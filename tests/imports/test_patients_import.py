@@ -173,3 +173,21 @@ def test_mapping_needs_required_fields(practice, upload):
 def test_upload_refuses_empty_file(practice, upload):
     with pytest.raises(ImportRunError, match="no rows"):
         upload(practice, "patients", PATIENTS_HEADER)
+
+
+def test_a_very_long_id_is_still_recognised_the_second_time(practice, upload):
+    long_id = "X" * 400
+    row = f"{long_id},,Ada,Lovelace,10/12/1985,F,,,,,,,,"
+    assert services.post_import(run=upload(practice, "patients", PATIENTS_HEADER, row)).status == ImportStatus.POSTED
+    again = services.check_import(run=upload(practice, "patients", PATIENTS_HEADER, row))
+    assert again.counts["already_imported"] == 1
+
+
+def test_awkward_text_arrives_unchanged(practice, upload):
+    # backslashes, a tab and quotes in cells: COPY's text format escapes them (db.bulk.copy_rows)
+    row = 'P7,,"Zoë\\tAnn","O\'Brien \\\\ Smith",10/12/1985,,,,"Flat 2\\\\3, ""The Mews""",,,,,'
+    run = services.post_import(run=upload(practice, "patients", PATIENTS_HEADER, row))
+    assert run.status == ImportStatus.POSTED, run.problems
+    patient = Patient.objects.get(practice=practice)
+    assert patient.first_name == "Zoë\\tAnn" and patient.last_name == "O'Brien \\\\ Smith"
+    assert patient.address_line1 == 'Flat 2\\\\3, "The Mews"'

@@ -107,3 +107,17 @@ def test_matching_patients_and_bad_input(client_for, world, owing, biller, djang
     assert StatementRun.objects.get().patient_ids == [world.patient.pk]
     response = client.post(reverse("receivables:statement_run_start"), {}, follow=True)
     assert "Choose at least one patient" in response.content.decode()
+
+
+def test_a_big_runs_download_is_a_zip_of_pdfs(client_for, world, owing, biller, monkeypatch):
+    import io
+    import zipfile
+
+    from openpractice.receivables import statements
+
+    run = statements.start_statement_run(practice=world.practice, patient_ids=[world.patient.pk], user=biller)
+    monkeypatch.setattr(statements, "MERGED_UP_TO", 0)
+    response = client_for(biller).get(reverse("receivables:statement_run_pdf", args=[run.pk]))
+    assert response["Content-Type"] == "application/zip" and ".zip" in response["Content-Disposition"]
+    [name] = zipfile.ZipFile(io.BytesIO(response.content)).namelist()
+    assert name.startswith("0001-statement-") and name.endswith(".pdf")

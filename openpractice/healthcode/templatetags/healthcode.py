@@ -114,7 +114,13 @@ def invoice_healthcode(context, invoice):
     practice = _practice(context)
     if practice is None or not invoice.is_insurer_bill or invoice.record_status == RecordStatus.VOID:
         return {"invoice": invoice}
-    check = check_invoice(invoice=invoice)
+    # A bill that could go now reads its stored check (checked again first only when due), as the
+    # "Not ready" view does; any other (a cancelled bill) has none kept up to date: checked here.
+    check = (
+        stored_checks.stored_result(invoice=invoice)
+        if stored_checks.is_candidate(invoice)
+        else check_invoice(invoice=invoice)
+    )
     submissions = list(selectors.submissions_of(practice=practice, invoice=invoice))
     current = submissions[0] if submissions else None
     ready = services.is_configured(practice=practice)

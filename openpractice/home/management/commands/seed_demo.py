@@ -185,6 +185,10 @@ class Command(BaseCommand):
             postcode="W1G 9PF",
             phone="020 7946 0000",
             email="hello@demo.openpractice.test",
+            # a made-up account for the demo's statements (how to pay by transfer)
+            bank_account_name="Demo Practice Ltd",
+            bank_sort_code="20-00-00",
+            bank_account_number="12345678",
         )
         for email, _, role in DEMO_USERS[1:]:
             services.enrol_member(practice=practice, user=User.objects.get(email=email), role=role)
