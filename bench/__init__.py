@@ -24,6 +24,7 @@ MODULES = [
     "bench.receivables",
     "bench.consultant_reports",
     "bench.imports",
+    "bench.bureaus",
 ]
 REGISTRY: dict[str, Callable[[], list[dict]]] = {}
 

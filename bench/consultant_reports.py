@@ -181,14 +181,14 @@ def make_reports(practices: list, month: dt.date) -> tuple[list[float], list[int
     return seconds, queries, pdf_bytes
 
 
-def run(invoices: int, practices: int = PRACTICES) -> list[dict]:
+def build_world(invoices: int, practices: int = PRACTICES) -> tuple[list[dict], float]:
+    """The bureau's practices (build_practice each, in its own transaction), analysed; and the
+    seconds it took. bench/bureaus.py builds its world with this too."""
     from django.db import connection, transaction
 
     from openpractice.db.bulk import analyze
 
-    backend = connection.vendor
     today = dt.date.today()
-    month = (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
     rng = random.Random(2026)
     started = time.perf_counter()
     built = []
@@ -198,14 +198,34 @@ def run(invoices: int, practices: int = PRACTICES) -> list[dict]:
     analyze("billing_invoice", "billing_payment", "remittances_allocation")
     build_seconds = time.perf_counter() - started
     print(
-        f"  {backend}: built {practices} practices x {invoices:,} invoices in {build_seconds:.0f} s",
+        f"  {connection.vendor}: built {practices} practices x {invoices:,} invoices in {build_seconds:.0f} s",
         file=sys.stderr,
     )
-    make_reports([b["practice"] for b in built[:1]], month)  # templates and WeasyPrint's fonts loaded once
+    return built, build_seconds
+
+
+def last_month() -> dt.date:
+    today = dt.date.today()
+    return (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+
+
+def timed_reports(practices: list, month: dt.date) -> tuple[list[float], list[int], int]:
+    """make_reports over every practice, after one warm-up report (templates and WeasyPrint's
+    fonts loaded once) whose saved row is then removed."""
     from openpractice.reports.consultant_models import ConsultantReport
 
-    ConsultantReport.objects.all().delete()
-    seconds, queries, pdf_bytes = make_reports([b["practice"] for b in built], month)
+    make_reports(practices[:1], month)
+    ConsultantReport.objects.filter(month=month).delete()
+    return make_reports(practices, month)
+
+
+def run(invoices: int, practices: int = PRACTICES) -> list[dict]:
+    from django.db import connection
+
+    backend = connection.vendor
+    month = last_month()
+    built, build_seconds = build_world(invoices, practices)
+    seconds, queries, pdf_bytes = timed_reports([b["practice"] for b in built], month)
     total = sum(seconds)
     ok = total < TARGET_SECONDS if backend == "postgresql" else None
     size = f"{practices} practices x {invoices:,} invoices"

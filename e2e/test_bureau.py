@@ -1,7 +1,8 @@
 """A billing bureau's day: its biller, a member of three consultants' practices, works the
 combined queue, submits the bills of two practices in one action (each reaches the clearing
-house under that practice's own Healthcode site), opens a practice's page; the consultant of one
-practice, logged in, sees only their practice."""
+house under that practice's own Healthcode site), opens a consultant's monthly report from the
+practices panel and a practice's page; the consultant of one practice, logged in, sees only their
+practice."""
 
 import datetime as dt
 import sqlite3
@@ -35,10 +36,12 @@ def _received_by_site(sandbox) -> dict[str, list[str]]:
 def test_a_bureau_works_three_practices_in_one_queue(
     page, live_server, login, screenshot, console_errors, sandbox, settings
 ):
+    from openpractice.billing.money import format_gbp
     from openpractice.healthcode.services import test_connection
     from openpractice.healthcode.stored_checks import recheck_all
     from openpractice.home.management.commands.seed_demo import demo_insurer_bill, seed_bureau
     from openpractice.practices.models import Membership, Practice
+    from openpractice.reports import consultant
 
     settings.TASKS = IMMEDIATE_TASKS  # each practice's bills are delivered as soon as they are queued
     demo = demo_practice_on(sandbox)
@@ -106,8 +109,37 @@ def test_a_bureau_works_three_practices_in_one_queue(
     expect(page.locator("#run-skipped")).to_contain_text(eye.name)
     screenshot(page, "bureau-fetch")
 
-    # Open a bill in its practice: the practice's own page, the header says where.
+    # The practices panel: each consultant with their monthly report's state; "Monthly report"
+    # opens the heart clinic's (last month's) in that practice, and this month's shows the two
+    # bills just sent.
     page.get_by_role("button", name="Back to the bureau").click()
+    panel = page.locator("#bureau-practices")
+    for practice in (demo, heart, eye):
+        expect(panel.locator(f'tr[data-practice="{practice.pk}"]')).to_contain_text(practice.name)
+    heart_doctor = Membership.objects.get(practice=heart, user__email=BUREAU_PRACTICES[0][1][0]).user
+    expect(panel.locator(f'tr[data-practice="{heart.pk}"]')).to_contain_text(heart_doctor.full_name)
+    expect(panel.locator(f'tr[data-practice="{heart.pk}"]')).to_contain_text("Not saved")
+    screenshot(page, "bureau-practices")
+    panel.get_by_role("button", name=f"Monthly report of {heart.name}").click()
+    this_month = consultant.month_start(dt.date.today())
+    last_month = consultant.previous_month(this_month)
+    expect(page.locator("#bureau-band")).to_contain_text(f"working in {heart.name}")
+    expect(page.locator("h1")).to_have_text(f"Consultant report: {last_month:%B %Y}")
+    last = consultant.figures(practice=heart, month=last_month)
+    expect(page.locator("#kpi-billed")).to_have_text(format_gbp(last.billed_total))
+    expect(page.locator("#kpi-net")).to_have_text(format_gbp(last.net))
+    page.get_by_label("Month").select_option(f"{this_month:%Y-%m}")
+    page.get_by_role("button", name="Show", exact=True).click()
+    now = consultant.figures(practice=heart, month=this_month)
+    assert now.billed_count >= 2  # the bills submitted above
+    expect(page.locator("h1")).to_have_text(f"Consultant report: {this_month:%B %Y}")
+    expect(page.locator("#kpi-billed")).to_have_text(format_gbp(now.billed_total))
+    expect(page.locator("#billed-table tfoot")).to_contain_text(str(now.billed_count))
+    expect(page.locator("main")).not_to_contain_text(eye.name)
+    screenshot(page, "bureau-consultant-report")
+
+    # Open a bill in its practice: the practice's own page, the header says where.
+    page.goto(f"{live_server.url}/bureau/")
     page.locator("nav.tabs").get_by_role("link", name="Not ready to submit").click()
     queue.locator(f'tr[data-practice="{eye.pk}"] form.open-row button').click()
     expect(page.locator("#bureau-band")).to_contain_text(f"working in {eye.name}")

@@ -43,9 +43,11 @@ from openpractice.healthcode import selectors as healthcode_selectors
 from openpractice.healthcode import stored_checks
 from openpractice.healthcode.models import InvoiceCheck, InvoiceCheckProblem
 from openpractice.practices.models import Membership, Practice
-from openpractice.practices.roles import Capability
+from openpractice.practices.roles import Capability, Role
 from openpractice.receivables.models import AccountActivity, ActivityKind
 from openpractice.remittances.models import LineStatus, RemittanceLine
+from openpractice.reports import consultant
+from openpractice.reports.consultant_models import ConsultantReport
 from openpractice.reports.selectors import BUCKETS, bucket_conditions
 
 PAGE_SIZE = 50
@@ -589,3 +591,68 @@ def rechecks_pending(*, space: Workspace, today: dt.date | None = None) -> dict[
         .annotate(n=Count("pk"))
     )
     return {row["practice_id"]: row["n"] for row in found}
+
+
+# -- the practices panel --------------------------------------------------------------------------
+@dataclasses.dataclass
+class ReportState:
+    month: dt.date
+    generated_at: dt.datetime | None  # saved (None: not saved yet)
+    sent_at: dt.datetime | None
+
+    @property
+    def status(self) -> str:
+        if self.sent_at:
+            return "sent"
+        return "saved" if self.generated_at else "not saved"
+
+
+@dataclasses.dataclass
+class PracticeLine:
+    practice_id: int
+    practice: str
+    consultant: str  # the practice's practitioner (else its owner), not the bureau's own people
+    this_month: ReportState
+    last_month: ReportState
+
+    @property
+    def report_states(self) -> tuple[ReportState, ReportState]:
+        return self.last_month, self.this_month
+
+    @property
+    def report_path(self) -> str:
+        """Last month's report: the latest month with all its figures."""
+        return f"{reverse('reports:consultant')}?month={self.last_month.month:%Y-%m}"
+
+
+def practices_panel(*, space: Workspace, user, today: dt.date | None = None) -> list[PracticeLine]:
+    """Each practice of the person's bureau, its consultant, and this month's and last month's
+    report: two queries (the reports of every practice, the consultants of every practice)."""
+    ids = space.practice_ids(Capability.VIEW_RECORDS)
+    if not ids:
+        return []
+    this = consultant.month_start(today or timezone.localdate())
+    last = consultant.previous_month(this)
+    saved = {
+        (r["practice_id"], r["month"]): r
+        for r in ConsultantReport.objects.filter(practice_id__in=ids, month__in=[this, last]).values(
+            "practice_id", "month", "generated_at", "sent_at"
+        )
+    }
+    people: dict[int, str] = {}
+    # a practitioner names the consultant before an owner does (a bureau's onboarding makes the
+    # bureau's own user the owner and invites the consultant as practitioner)
+    for m in (
+        Membership.objects.filter(practice_id__in=ids, is_active=True, role__in=[Role.PRACTITIONER, Role.OWNER])
+        .exclude(user_id=user.pk)
+        .exclude(user__bureau_staff__bureau_id=space.bureau.pk if space.bureau else None)
+        .select_related("user")
+        .order_by("practice_id", "-role", "pk")  # "practitioner" sorts after "owner": first when descending
+    ):
+        people.setdefault(m.practice_id, m.user.full_name or m.user.email)
+
+    def state(practice_id: int, month: dt.date) -> ReportState:
+        found = saved.get((practice_id, month)) or {}
+        return ReportState(month, found.get("generated_at"), found.get("sent_at"))
+
+    return [PracticeLine(pid, space.names[pid], people.get(pid, ""), state(pid, this), state(pid, last)) for pid in ids]

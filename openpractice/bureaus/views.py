@@ -75,6 +75,7 @@ def queue(request):
             "can_bill": space.can(Capability.BILLING),
             "runs": selectors.recent_runs(space=space),
             "rechecking": rechecking,
+            "panel": selectors.practices_panel(space=space, user=request.user),
         },
     )
 
