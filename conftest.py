@@ -202,8 +202,11 @@ def sandbox_credentials(healthcode_sandbox):
 def _reference_codes_after_flush(request):
     """Transactional tests (browser tests, worker tests) end by flushing every table, which takes
     the reference data the coding migration loaded (ICD-10, published insurers, sample codes) with
-    it. Load whatever is missing before each such test, so test order never matters."""
-    if "transactional_db" in request.fixturenames or "live_server" in request.fixturenames:
+    it. Load whatever is missing before each such test (asked for by fixture or by
+    `django_db(transaction=True)`), so test order never matters."""
+    marker = request.node.get_closest_marker("django_db")
+    marked = marker is not None and bool(marker.kwargs.get("transaction") or (marker.args and marker.args[0]))
+    if marked or "transactional_db" in request.fixturenames or "live_server" in request.fixturenames:
         request.getfixturevalue("transactional_db")
         from openpractice.coding.reference import load_reference_data
 
