@@ -19,7 +19,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import random
 import resource
@@ -30,6 +29,7 @@ from decimal import Decimal
 
 from bench import benchmark
 from bench import quick as quick_run
+from bench.scale_data import model_defaults
 
 DEBTS = 100_000
 QUICK_DEBTS = 10_000
@@ -44,23 +44,6 @@ CHUNK = 20_000
 def _peak_rss_mb() -> float:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024  # bytes on macOS, KiB on Linux
-
-
-def _defaults(model, **given) -> tuple[list[str], dict[str, object]]:
-    """Every column of a model but its id, with the value an unsaved instance holds."""
-    now = dt.datetime.now(dt.UTC)
-    instance = model(**given)
-    values: dict[str, object] = {}
-    for field in model._meta.concrete_fields:
-        if field.column == "id":
-            continue
-        value = getattr(instance, field.attname)
-        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-            value = now
-        if field.get_internal_type() == "JSONField":
-            value = json.dumps(value)
-        values[field.column] = value
-    return list(values), values
 
 
 def build(*, debts: int, seed: int = 16) -> dict:
@@ -85,7 +68,7 @@ def build(*, debts: int, seed: int = 16) -> dict:
     doctor = Membership.objects.create(user=user, practice=practice, role="practitioner")
 
     patients = max(1, debts // DEBTS_PER_PATIENT)
-    columns, template = _defaults(Patient, practice=practice, date_of_birth=today)
+    columns, template = model_defaults(Patient, practice=practice, date_of_birth=today)
     rows = []
     for n in range(patients):
         last = f"Owes{n:06d}"
@@ -111,7 +94,7 @@ def build(*, debts: int, seed: int = 16) -> dict:
         insert_rows(Patient._meta.db_table, tuple(columns), rows[start : start + CHUNK])
     patient_ids = list(Patient.objects.filter(practice=practice).order_by("pk").values_list("pk", flat=True))
 
-    columns, template = _defaults(
+    columns, template = model_defaults(
         Invoice, practice=practice, patient_id=patient_ids[0], practitioner=doctor, invoice_date=today
     )
     now = dt.datetime.now(dt.UTC)
@@ -146,10 +129,10 @@ def build(*, debts: int, seed: int = 16) -> dict:
         insert_rows(Invoice._meta.db_table, tuple(columns), invoice_rows[start : start + CHUNK])
     invoices = list(Invoice.objects.filter(practice=practice).order_by("pk").values_list("pk", "patient_id", "total"))
 
-    act_columns, act_template = _defaults(
+    act_columns, act_template = model_defaults(
         AccountActivity, practice=practice, patient_id=patient_ids[0], kind="chase_sent", on_date=today
     )
-    debt_columns, debt_template = _defaults(Debt, practice=practice, invoice_id=invoices[0][0])
+    debt_columns, debt_template = model_defaults(Debt, practice=practice, invoice_id=invoices[0][0])
     activities, holds = [], []
     for (invoice_id, patient_id, total), (due, dice) in zip(invoices, plans):
         overdue = (today - due).days

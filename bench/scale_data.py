@@ -180,7 +180,7 @@ def _next_ids(table: str, count: int) -> int:
     return first
 
 
-def _defaults(model, **given) -> tuple[list[str], dict[str, object]]:
+def model_defaults(model, **given) -> tuple[list[str], dict[str, object]]:
     """Every column of a model with the value an unsaved instance holds (as COPY text takes it)."""
     now = dt.datetime.now(dt.UTC)
     instance = model(**given)
@@ -221,7 +221,7 @@ def _patients(world: _World, count: int, rng: random.Random) -> list[tuple[int, 
     from openpractice.patients.models import Patient, PatientRelationship
 
     first = _next_ids("patients_patient", count)
-    columns, template = _defaults(Patient, practice=world.practice)
+    columns, template = model_defaults(Patient, practice=world.practice)
     rows = []
     people = []
     for n in range(count):
@@ -254,7 +254,7 @@ def _patients(world: _World, count: int, rng: random.Random) -> list[tuple[int, 
 
     insured_people = [p for p in people if rng.random() < 0.75]
     first_relationship = _next_ids("patients_patientrelationship", len(insured_people))
-    columns, template = _defaults(
+    columns, template = model_defaults(
         PatientRelationship, practice=world.practice, relationship_type="insurance", registration_number="x"
     )
     rows, insured = [], []
@@ -389,7 +389,7 @@ def _invoices(world: _World, count: int, insured, templates: dict, rng: random.R
     patient_ids = list(Patient.objects.filter(practice=world.practice).values_list("pk", flat=True))
     invoice_columns = [f.column for f in Invoice._meta.concrete_fields]
     line_columns = [f.column for f in InvoiceLine._meta.concrete_fields]
-    pay_columns, pay_template = _defaults(
+    pay_columns, pay_template = model_defaults(
         Payment, practice=world.practice, amount=Decimal("1"), received_on=today, recorded_by=world.biller
     )
     pay_columns = ["id", *pay_columns]
