@@ -162,30 +162,29 @@ def _postcode(bad, get) -> str:
     return value
 
 
-def _date(bad, get, field: str, label: str, *, required: bool = False) -> date | None:
+def _parsed(bad, get, field: str, label: str, *, parse, missing: str, required: bool):
+    """A cell read by `parse` (one of `values`' readers): a problem named by field when it is
+    missing but required, or when `parse` refuses it (its message says what would be valid)."""
     text = get(field)
     if not text:
         if required:
-            bad(field, f"Enter the {label.lower()}, such as 12/04/1980.")
+            bad(field, missing)
         return None
     try:
-        return values.date(text, label=label)
+        return parse(text, label=label)
     except ValueError as exc:
         bad(field, str(exc))
         return None
+
+
+def _date(bad, get, field: str, label: str, *, required: bool = False) -> date | None:
+    missing = f"Enter the {label.lower()}, such as 12/04/1980."
+    return _parsed(bad, get, field, label, parse=values.date, missing=missing, required=required)
 
 
 def _money(bad, get, field: str, label: str, *, required: bool = False):
-    text = get(field)
-    if not text:
-        if required:
-            bad(field, f"Enter the {label.lower()} in pounds and pence, such as 180.00.")
-        return None
-    try:
-        return values.money(text, label=label)
-    except ValueError as exc:
-        bad(field, str(exc))
-        return None
+    missing = f"Enter the {label.lower()} in pounds and pence, such as 180.00."
+    return _parsed(bad, get, field, label, parse=values.money, missing=missing, required=required)
 
 
 class Insurers:
