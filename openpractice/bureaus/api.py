@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from django.utils import timezone
 from ninja import Query, Router, Schema, Status
 from ninja.errors import HttpError
 
@@ -63,6 +64,7 @@ class DebtLineOut(Schema):
     days_over_90: Decimal
     total: Decimal
     invoices: int
+    counted_at: dt.datetime  # when these figures were counted (kept up to a couple of minutes)
 
 
 class SubmitIn(Schema):
@@ -147,7 +149,7 @@ def queue(
 @router.get("/bureau/aged-debt", response=list[DebtLineOut], operation_id="bureau_aged_debt")
 def aged_debt(request, practice: int | None = None, insurer: str = ""):
     space = _space(request)
-    report = selectors.aged_debt(
+    report = services.aged_debt_for(
         space=space, filters=filters_from({"practice": str(practice or ""), "insurer": insurer})
     )
     return [
@@ -160,6 +162,7 @@ def aged_debt(request, practice: int | None = None, insurer: str = ""):
             "days_over_90": r.buckets[3],
             "total": r.total,
             "invoices": r.invoices,
+            "counted_at": report.counted_at or timezone.now(),
         }
         for r in report.rows
     ]

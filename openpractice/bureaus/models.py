@@ -90,3 +90,36 @@ class BureauRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} for {self.bureau}"
+
+
+class PracticeDebtSummary(models.Model):
+    """What one practice is owed by one payer (patients, or the bills to one insurer), by age
+    band, as last counted: the combined page's aged debt reads these rows rather than every owing
+    invoice of every practice (bureaus.debt_summaries keeps them fresh). Every counted practice
+    has its patients' row, even at zero, so "never counted" and "owes nothing" differ."""
+
+    practice = models.ForeignKey("practices.Practice", on_delete=models.CASCADE, related_name="+")
+    bill_to = models.CharField(max_length=10)  # billing.BillTo
+    insurer = models.CharField(max_length=10, blank=True, default="")  # Healthcode identifier; "" for patients
+    # reports.selectors.BUCKETS' bands, youngest first
+    band_0 = models.DecimalField(max_digits=14, decimal_places=2)
+    band_1 = models.DecimalField(max_digits=14, decimal_places=2)
+    band_2 = models.DecimalField(max_digits=14, decimal_places=2)
+    band_3 = models.DecimalField(max_digits=14, decimal_places=2)
+    invoices = models.PositiveIntegerField(default=0)
+    as_of = models.DateField()  # the day the bands were counted from
+    counted_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["practice", "bill_to", "insurer"], name="practice_debt_summary_unique_payer"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.practice_id} {self.bill_to} {self.insurer} as of {self.as_of}"
+
+    @property
+    def bands(self) -> list:
+        return [self.band_0, self.band_1, self.band_2, self.band_3]

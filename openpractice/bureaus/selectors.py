@@ -17,7 +17,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import (
-    Case,
     Count,
     DecimalField,
     F,
@@ -28,14 +27,12 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Sum,
-    Value,
-    When,
 )
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
-from openpractice.billing.models import BALANCE, OWES, OWING, BillTo, HealthcodeStatus, Invoice, RecordStatus
+from openpractice.billing.models import BALANCE, OWES, BillTo, HealthcodeStatus, Invoice, RecordStatus
 from openpractice.billing.selectors import AGE_BUCKETS, count_up_to
 from openpractice.bureaus.models import Bureau, BureauRun, BureauStaff
 from openpractice.coding.models import Insurer
@@ -48,7 +45,7 @@ from openpractice.receivables.models import AccountActivity, ActivityKind
 from openpractice.remittances.models import LineStatus, RemittanceLine
 from openpractice.reports import consultant
 from openpractice.reports.consultant_models import ConsultantReport
-from openpractice.reports.selectors import BUCKETS, bucket_conditions
+from openpractice.reports.selectors import BUCKETS, PayerDebt, owed_by_practice
 
 PAGE_SIZE = 50
 COUNT_CAP = 1000  # each tab says how many up to here ("1,000+"): a capped count reads at most this many
@@ -460,36 +457,43 @@ class AgedDebt:
     rows: list[DebtLine]
     totals: list[Decimal]
     total: Decimal
+    counted_at: dt.datetime | None = None  # a kept count's time (None: counted just now)
     bands: tuple[str, ...] = BUCKETS
 
 
 def aged_debt(*, space: Workspace, filters: Filters | None = None, today: dt.date | None = None) -> AgedDebt:
     """What each practice is owed, by age since the invoice date (the aged-debt report's bands and
-    balance): one grouped query over every practice. With an insurer filter, that insurer's bills."""
+    balance), counted afresh: one grouped query over every practice (reports.owed_by_practice).
+    With an insurer filter, that insurer's bills. The combined page reads the kept count instead
+    (debt_summaries, through services.aged_debt_for)."""
     filters = filters or Filters()
     today = today or timezone.localdate()
     ids = filters.practice_ids(space.practice_ids(Capability.VIEW_RECORDS))
-    if not ids:
-        return AgedDebt(rows=[], totals=[ZERO] * len(BUCKETS), total=ZERO)
-    qs = Invoice.objects.filter(practice_id__in=ids, record_status=RecordStatus.ISSUED).filter(OWING)
-    if filters.insurer:
-        qs = qs.filter(bill_to=BillTo.INSURER, insurer_contact__insurer__healthcode_identifier=filters.insurer)
-    sums = {
-        f"b{i}": Coalesce(
-            Sum(Case(When(condition, then=BALANCE), default=Value(ZERO), output_field=MONEY)),
-            Value(ZERO),
-            output_field=MONEY,
-        )
-        for i, condition in enumerate(bucket_conditions(today))
-    }
+    return aged_debt_of(space=space, debts=owed_by_practice(practice_ids=ids, today=today), filters=filters)
+
+
+def aged_debt_of(
+    *, space: Workspace, debts: list[PayerDebt], filters: Filters, counted_at: dt.datetime | None = None
+) -> AgedDebt:
+    """Each practice's line (largest debt first) and the totals, from its payers' debts, counted
+    afresh or kept. With an insurer filter, only that insurer's bills count."""
+    lines: dict[int, DebtLine] = {}
     names = space.names
-    rows = []
-    for g in qs.order_by().values("practice_id").annotate(n=Count("id"), **sums):
-        buckets = [_pounds(g[f"b{i}"]) for i in range(len(BUCKETS))]
-        rows.append(DebtLine(g["practice_id"], names.get(g["practice_id"], ""), buckets, sum(buckets, ZERO), g["n"]))
+    for debt in debts:
+        if filters.insurer and not (debt.bill_to == BillTo.INSURER and debt.insurer == filters.insurer):
+            continue
+        line = lines.setdefault(
+            debt.practice_id,
+            DebtLine(debt.practice_id, names.get(debt.practice_id, ""), [ZERO] * len(BUCKETS), ZERO, 0),
+        )
+        line.buckets = [a + _pounds(b) for a, b in zip(line.buckets, debt.bands, strict=True)]
+        line.invoices += debt.invoices
+    rows = [line for line in lines.values() if line.invoices]
+    for line in rows:
+        line.total = sum(line.buckets, ZERO)
     rows.sort(key=lambda r: (-r.total, r.practice))
     totals = [sum((r.buckets[i] for r in rows), ZERO) for i in range(len(BUCKETS))]
-    return AgedDebt(rows=rows, totals=totals, total=sum(totals, ZERO))
+    return AgedDebt(rows=rows, totals=totals, total=sum(totals, ZERO), counted_at=counted_at)
 
 
 def insurer_choices() -> list[tuple[str, str]]:

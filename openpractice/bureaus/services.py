@@ -4,13 +4,16 @@ Healthcode credentials and site: the bureau only groups the work and records the
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 
 from django.db import transaction
+from django.utils import timezone
 
+from openpractice.bureaus import debt_summaries, selectors
 from openpractice.bureaus.errors import BureauError, Code
 from openpractice.bureaus.models import Bureau, BureauPractice, BureauRun, BureauStaff, RunKind
-from openpractice.bureaus.selectors import Workspace, chosen_bills
+from openpractice.bureaus.selectors import AgedDebt, Filters, Workspace, chosen_bills
 from openpractice.healthcode import connection, stored_checks
 from openpractice.healthcode import submission as hc
 from openpractice.healthcode.errors import HealthcodeSetupError
@@ -119,3 +122,28 @@ def queue_rechecks(*, space: Workspace, practice_ids) -> int:
     practice's own page does): their pending bills are checked off the request. How many queued."""
     wanted = set(practice_ids)
     return sum(stored_checks.queue_recheck(practice=p) for p in space.practices(Capability.BILLING) if p.pk in wanted)
+
+
+# -- aged debt by practice ------------------------------------------------------------------------
+def aged_debt_for(*, space: Workspace, filters: Filters | None = None, today: dt.date | None = None) -> AgedDebt:
+    """The combined page's aged debt by practice, from the kept counts (debt_summaries): practices
+    never counted, or counted before today, are counted now; counts older than a couple of
+    minutes are shown with their time and counted again by the worker. One practice alone (the
+    practice filter) is counted afresh, as its own report is."""
+    filters = filters or Filters()
+    today = today or timezone.localdate()
+    if filters.practice_id is not None:
+        return selectors.aged_debt(space=space, filters=filters, today=today)
+    ids = space.practice_ids(Capability.VIEW_RECORDS)
+    found = debt_summaries.kept(practice_ids=ids, today=today)
+    if found.missing:
+        debt_summaries.refresh(practice_ids=found.missing, today=today)
+        found = debt_summaries.kept(practice_ids=ids, today=today)
+    if found.stale:
+        debt_summaries.queue_refresh(practice_ids=found.stale)
+    return selectors.aged_debt_of(space=space, debts=found.debts, filters=filters, counted_at=found.counted_at)
+
+
+def count_debts_again(*, space: Workspace) -> int:
+    """ "Count again now": every practice of the person's, in the request. How many practices."""
+    return debt_summaries.refresh(practice_ids=space.practice_ids(Capability.VIEW_RECORDS))

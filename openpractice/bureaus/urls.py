@@ -9,5 +9,6 @@ urlpatterns = [
     path("bureau/submit/", views.submit, name="submit"),
     path("bureau/fetch/", views.fetch, name="fetch"),
     path("bureau/open/", views.open_practice, name="open"),
+    path("bureau/aged-debt/count/", views.count_debts, name="count_debts"),
     path("bureau/runs/<int:bureau_run_id>/", views.run_detail, name="run"),
 ]

@@ -68,7 +68,7 @@ def queue(request):
             "next_url": "?" + urlencode({"kind": kind, **kept, "after": page.next_cursor}) if page.next_cursor else "",
             "first_url": "?" + urlencode({"kind": kind, **kept}),
             "paged": bool(request.GET.get("after")),
-            "aged": selectors.aged_debt(space=space, filters=filters),
+            "aged": services.aged_debt_for(space=space, filters=filters),
             "practices": space.practices(),
             "insurers": selectors.insurer_choices(),
             "ages": list(AGE_BUCKETS),
@@ -112,6 +112,15 @@ def fetch(request):
         return redirect("bureaus:queue")
     messages.success(request, "Fetching remittances from Healthcode for each practice: the progress shows below.")
     return redirect("bureaus:run", run.pk)
+
+
+@require_POST
+@require_bureau_staff
+def count_debts(request):
+    """ "Count again now": aged debt by practice counted afresh, back to the page it was asked on."""
+    services.count_debts_again(space=request.workspace)
+    messages.success(request, "Aged debt by practice is counted again: the figures are as of now.")
+    return redirect(safe_next(request) or "bureaus:queue")
 
 
 @require_GET

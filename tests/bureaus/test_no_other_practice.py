@@ -99,6 +99,10 @@ def _open_page(client, world):
         yield client.get("/")
 
 
+def _count_debts_page(client, world):
+    yield client.post("/bureau/aged-debt/count/", {"next": "/bureau/?kind=debts"}, follow=True)
+
+
 def _run_page(client, world):
     for run in world.runs:
         yield client.get(f"/bureau/runs/{run.pk}/")
@@ -138,6 +142,7 @@ DRIVERS = {
     "bureaus:fetch": _fetch_page,
     "bureaus:open": _open_page,
     "bureaus:run": _run_page,
+    "bureaus:count_debts": _count_debts_page,
     "GET /api/v1/bureau/practices": _api_practices,
     "GET /api/v1/bureau/queue": _api_queue,
     "GET /api/v1/bureau/aged-debt": _api_aged,
