@@ -46,7 +46,8 @@ def kept(*, practice_ids: list[int], today: dt.date | None = None, now: dt.datet
     today = today or timezone.localdate()
     now = now or timezone.now()
     rows = PracticeDebtSummary.objects.filter(practice_id__in=practice_ids, as_of=today).order_by("practice_id")
-    debts, counted = [], {}
+    debts: list[PayerDebt] = []
+    counted: dict[int, dt.datetime] = {}
     for row in rows:
         debts.append(PayerDebt(row.practice_id, row.bill_to, row.insurer, row.bands, row.invoices))
         counted[row.practice_id] = min(row.counted_at, counted.get(row.practice_id, row.counted_at))
