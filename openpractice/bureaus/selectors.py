@@ -333,9 +333,17 @@ def queue_page(
 
 
 def _page_failed(qs, cursor, n):
+    """The page's ids first (the status index, newest first), then their rows: joined before the
+    limit, PostgreSQL hashed every patient to sort 5,000 failed bills of 50 practices (70 ms)."""
     if cursor:
         qs = qs.filter(_older_than(*cursor))
-    return list(qs.order_by("-invoice_date", "-id")[:n])
+    order = ("-invoice_date", "-id")
+    page = qs.order_by(*order).values("pk")[:n]
+    return list(
+        Invoice.objects.filter(pk__in=Subquery(page))
+        .select_related("practice", "patient", "insurer_contact")
+        .order_by(*order)
+    )
 
 
 def _page_checks(qs, cursor, n):
