@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import re
 from collections.abc import Callable
 from decimal import Decimal
@@ -82,7 +83,7 @@ class Workspace:
     def can(self, capability: str) -> bool:
         return bool(self.practice_ids(capability))
 
-    @property
+    @functools.cached_property
     def names(self) -> dict[int, str]:
         return {m.practice_id: m.practice.name for m in self.memberships}
 
