@@ -335,3 +335,30 @@ def test_make_run_starts_the_schedule_beside_the_healthcode_sync():
     commands = {child.name: child.command[1:] for child in module.children()}
     assert commands["schedule"] == ["manage.py", "run_schedule", "--loop", "60"]
     assert commands["healthcode-sync"] == ["manage.py", "sync_healthcode", "--loop", "60"]
+
+
+def test_the_loop_looks_again_each_round_and_waits_through_a_lost_database(hours, monkeypatch):
+    """`--loop`: run_due each round, a pause between; a lost database is waited out (keep_going), not
+    the end of the schedule. (No database here: run_due stands in.)"""
+    answers = [OperationalError("server closed the connection unexpectedly"), [], []]
+    rounds: list[int] = []
+
+    def run_due():
+        rounds.append(1)
+        answer = answers.pop(0)
+        if isinstance(answer, BaseException):
+            raise answer
+        return answer
+
+    def sleep(seconds):
+        if not answers:
+            raise KeyboardInterrupt  # stop the test's loop
+        assert seconds <= 60
+
+    monkeypatch.setattr(scheduler, "run_due", run_due)
+    monkeypatch.setattr(time, "sleep", sleep)
+    out = StringIO()
+    with pytest.raises(KeyboardInterrupt):
+        call_command("run_schedule", "--loop", "60", stdout=out)
+    assert len(rounds) == 3
+    assert out.getvalue().startswith("Schedule: chase_run daily from 06:00; consultant_reports monthly")
