@@ -28,13 +28,14 @@ def _context(run: ImportRun, **extra) -> dict:
 
 
 def _step(run: ImportRun) -> int:
-    return {
+    steps: dict[str, int] = {
         ImportStatus.UPLOADED: 2,
         ImportStatus.CHECKED: 3,
         ImportStatus.FAILED: 3,
         ImportStatus.POSTING: 4,
         ImportStatus.POSTED: 5,
-    }[run.status]
+    }
+    return steps[run.status]
 
 
 @require_capability(Capability.MANAGE_SETTINGS)
