@@ -101,7 +101,8 @@ def _out(run: ImportRun) -> dict:
 
 
 def _run(request, data_import_id: int) -> ImportRun:
-    return get_for_practice_or_404(ImportRun, request.practice, pk=data_import_id)
+    """The run without its file (read only by the check and the post, which load it themselves)."""
+    return get_for_practice_or_404(ImportRun.objects.defer("content"), request.practice, pk=data_import_id)
 
 
 @router.get("/imports/fields", response=list[FieldOut], auth=AUTH)

@@ -20,8 +20,11 @@ from openpractice.practices.tenancy import get_for_practice_or_404
 PROBLEMS_PER_PAGE = 200  # of the first services.MAX_PROBLEMS a check keeps
 
 
-def _run(request, data_import_id: int) -> ImportRun:
-    return get_for_practice_or_404(ImportRun, request.practice, pk=data_import_id)
+def _run(request, data_import_id: int, *, with_problems: bool = True) -> ImportRun:
+    """The run without its file (up to 64 MB, read only by the check and the post, which load it
+    themselves): a page polled every second while a big file is checked stays light."""
+    runs = ImportRun.objects.defer("content") if with_problems else ImportRun.objects.defer("content", "problems")
+    return get_for_practice_or_404(runs, request.practice, pk=data_import_id)
 
 
 def _context(run: ImportRun, **extra) -> dict:
@@ -133,7 +136,7 @@ def post(request, data_import_id: int):
 
 @require_capability(Capability.MANAGE_SETTINGS)
 def progress(request, data_import_id: int):
-    run = _run(request, data_import_id)
+    run = _run(request, data_import_id, with_problems=False)
     response = render(request, "imports/_progress.html", _context(run))
     if not run.is_busy:  # the check or post ended: the page shows its result
         response["HX-Redirect"] = reverse("imports:detail", args=[run.pk])
