@@ -88,7 +88,7 @@ def register_job(job: Job) -> None:
 class Outcome:
     job: str
     due_on: dt.date
-    ran: bool  # False: done already (or taken by another scheduler), or failed too often
+    ran: bool  # False: taken by another scheduler meanwhile, or it failed (`error` says why)
     outcome: str = ""
     error: str = ""
 
