@@ -15,9 +15,19 @@ class Code(StrEnum):
     STRIPE = "stripe"
     BAD_SIGNATURE = "bad_signature"
     WRONG_STATUS = "wrong_status"
+    THROTTLED = "throttled"
+    ALREADY_PAID = "already_paid"
 
 
 class CardPaymentError(DomainError):
     """A card-payment rule was broken, or Stripe refused; the message says what would be valid."""
 
     Code = Code
+
+
+class TooManyAttempts(CardPaymentError):
+    """A pay link asked for new payment pages too often: try again after `retry_after` seconds."""
+
+    def __init__(self, message: str, *, retry_after: int):
+        super().__init__(message, code=Code.THROTTLED)
+        self.retry_after = retry_after
