@@ -7,7 +7,9 @@ the three targets of issue 17 in one run:
    to review, and the world's unpaid self-pay invoices as debts. A bureau user, a member of all 50
    (the "billing" role), opens `/bureau/?kind=...` for each kind through Django's test Client
    (force_login: a real session, the whole middleware stack, the template rendered; no socket),
-   and the aged debt (its own grouped query) is timed on its own too. Target: p95 < 200 ms each.
+   and the aged debt by practice the page shows (the kept count, bureaus.debt_summaries) on its
+   own too. Target: p95 < 200 ms each. Counting aged debt afresh over the 50 practices (the
+   worker's task when a count is over two minutes old) is timed too, without a target.
 2. The data import: bench/imports.py's `patient_import` (100,000 patients). Target >= 5,000 rows/s.
 3. The monthly reports: bench/consultant_reports.py's `timed_reports` over the same 50 practices.
    Target: all 50 in under a minute.
@@ -137,9 +139,10 @@ def _analyze_everything() -> None:
 
 def time_queue(user, *, requests: int = REQUESTS) -> list[dict]:
     """p95 of each kind's page over the test Client (signed in), and of the aged debt alone."""
+    from django.db import connection
     from django.test import Client
 
-    from openpractice.bureaus import selectors
+    from openpractice.bureaus import debt_summaries, selectors, services
 
     client = Client()
     client.force_login(user)
@@ -159,10 +162,26 @@ def time_queue(user, *, requests: int = REQUESTS) -> list[dict]:
     seconds = []
     for _ in range(requests):
         started = time.perf_counter()
-        aged = selectors.aged_debt(space=space)
+        aged = services.aged_debt_for(space=space)
         seconds.append(time.perf_counter() - started)
     assert aged.rows, "no aged debt"
-    rows.append(_timing(f"aged debt by practice (selector, {len(aged.rows)} practices)", seconds))
+    rows.append(_timing(f"aged debt by practice (the kept count the page shows, {len(aged.rows)} practices)", seconds))
+    seconds = []
+    ids = space.practice_ids()
+    for _ in range(max(requests // 3, 3)):
+        started = time.perf_counter()
+        debt_summaries.refresh(practice_ids=ids)
+        seconds.append(time.perf_counter() - started)
+    p95 = percentile(seconds, 0.95) * 1000
+    rows.append(
+        {
+            "metric": f"{connection.vendor}: aged debt by practice counted afresh ({len(ids)} practices; "
+            "the worker's task, off the page), p95",
+            "value": p95,
+            "unit": "ms",
+            "detail": f"p50 {percentile(seconds, 0.5) * 1000:.0f} ms, n={len(seconds)}",
+        }
+    )
     return rows
 
 

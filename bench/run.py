@@ -35,6 +35,7 @@ def main(backend: str, only: list[str]) -> int:
         from django.core.management import call_command
 
         call_command("migrate", verbosity=0)
+        call_command("createcachetable", verbosity=0)  # as `make migrate` does: pages use the cache
         import bench
 
         for module in bench.MODULES:

@@ -18,6 +18,7 @@ One practice alone (the practice filter) is counted afresh: one practice's owing
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import datetime as dt
 
 from django.core.cache import cache
@@ -46,7 +47,8 @@ def kept(*, practice_ids: list[int], today: dt.date | None = None, now: dt.datet
     today = today or timezone.localdate()
     now = now or timezone.now()
     rows = PracticeDebtSummary.objects.filter(practice_id__in=practice_ids, as_of=today).order_by("practice_id")
-    debts, counted = [], {}
+    debts: list[PayerDebt] = []
+    counted: dict[int, dt.datetime] = {}
     for row in rows:
         debts.append(PayerDebt(row.practice_id, row.bill_to, row.insurer, row.bands, row.invoices))
         counted[row.practice_id] = min(row.counted_at, counted.get(row.practice_id, row.counted_at))
@@ -101,11 +103,14 @@ def refresh(*, practice_ids: list[int], today: dt.date | None = None) -> int:
 
 
 def queue_refresh(*, practice_ids: list[int]) -> list[int]:
-    """Queue a fresh count of these practices for the worker, on commit: each practice at most
-    once per FRESH_SECONDS (the page is opened far more often than that). The practices queued."""
+    """Queue a fresh count of these practices for the worker, on commit, at most once per
+    FRESH_SECONDS for the same practices (the page is opened far more often than that): one
+    cache key for the set, as the practices of a bureau go stale together. The practices queued."""
     from openpractice.bureaus.tasks import refresh_debt_summaries
 
-    queued = [pid for pid in practice_ids if cache.add(f"bureaus:debt-count-queued:{pid}", True, FRESH_SECONDS)]
-    if queued:
-        transaction.on_commit(lambda: refresh_debt_summaries.enqueue(queued))
-    return queued
+    ids = sorted({int(pid) for pid in practice_ids})
+    digest = hashlib.sha1(",".join(map(str, ids)).encode()).hexdigest()[:16]
+    if not ids or not cache.add(f"bureaus:debt-count-queued:{digest}", True, FRESH_SECONDS):
+        return []
+    transaction.on_commit(lambda: refresh_debt_summaries.enqueue(ids))
+    return ids
