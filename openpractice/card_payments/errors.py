@@ -28,6 +28,8 @@ class CardPaymentError(DomainError):
 class TooManyAttempts(CardPaymentError):
     """A pay link asked for new payment pages too often: try again after `retry_after` seconds."""
 
-    def __init__(self, message: str, *, retry_after: int):
-        super().__init__(message, code=Code.THROTTLED)
+    default_code = Code.THROTTLED
+
+    def __init__(self, message: str, *, field: str | None = None, code: str | None = None, retry_after: int = 60):
+        super().__init__(message, field=field, code=code)
         self.retry_after = retry_after
