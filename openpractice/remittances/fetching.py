@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import datetime as dt
 import logging
 
 from django.db import transaction
@@ -198,13 +197,15 @@ def _refresh_bill_statuses(practice, batch) -> None:
 
 # -- a fetch asked for by a person: its run, queued, running, done or failed --------------------
 def active_run(*, practice) -> FetchRun | None:
-    """The practice's run still queued or running, unless it is stale (its worker died)."""
-    cutoff = timezone.now() - dt.timedelta(minutes=FetchRun.STALE_AFTER_MINUTES)
-    return (
+    """The practice's newest run still queued or running, unless it is stale (FetchRun.is_stale:
+    its task ended without finishing it). A fetch waiting behind other work, or running long, is
+    still the practice's one fetch: the hourly schedule does not start a second beside it."""
+    run = (
         FetchRun.objects.for_practice(practice)
-        .filter(status__in=(FetchRunStatus.QUEUED, FetchRunStatus.RUNNING), created_at__gte=cutoff)
+        .filter(status__in=(FetchRunStatus.QUEUED, FetchRunStatus.RUNNING))
         .first()
     )
+    return None if run is None or run.is_stale else run
 
 
 @transaction.atomic
@@ -224,7 +225,13 @@ def request_fetch(*, practice, user=None) -> FetchRun:
         finished_at=timezone.now(),
     )
     run = FetchRun.objects.create(practice=practice, requested_by=user)
-    transaction.on_commit(lambda: fetch_practice_remittances.enqueue(practice.pk, run.pk))
+
+    def enqueue() -> None:
+        queued = fetch_practice_remittances.enqueue(practice.pk, run.pk)
+        # kept so a later request can tell a fetch still waiting for a worker from a lost one
+        FetchRun.objects.filter(pk=run.pk, task_id="").update(task_id=str(queued.id)[:64])
+
+    transaction.on_commit(enqueue)
     return run
 
 

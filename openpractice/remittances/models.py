@@ -13,12 +13,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django_tasks import TaskResultStatus, default_task_backend
+from django_tasks.exceptions import TaskResultDoesNotExist
 
 from openpractice.practices.tenancy import PracticeScopedQuerySet
 from openpractice.remittances.shortfall_kind import KIND_LABELS
@@ -321,8 +324,9 @@ class FetchRun(models.Model):
     """One "Fetch from Healthcode now": queued by the button, run by a worker, kept with its outcome
     so the remittances page shows where it is (and, after a reload, what it found)."""
 
-    # A run queued or running for longer than this is taken as lost (its worker died): a new
-    # request may start another, and the page stops waiting for it.
+    # A run whose worker task is known is lost only when that task has ended without finishing it
+    # (a task whose worker died is taken up again by another: still alive). A run whose task is
+    # not known (queued before task ids were kept) is taken as lost after this long.
     STALE_AFTER_MINUTES = 15
 
     practice = models.ForeignKey("practices.Practice", on_delete=models.CASCADE, related_name="+")
@@ -339,6 +343,7 @@ class FetchRun(models.Model):
     to_review = models.PositiveIntegerField(default=0)
     problems = models.JSONField(default=list, blank=True)
     error = models.TextField(blank=True)  # why a failed run failed
+    task_id = models.CharField(max_length=64, blank=True)  # the worker's task (django_tasks result id)
 
     objects = PracticeScopedQuerySet.as_manager()
 
@@ -353,10 +358,19 @@ class FetchRun(models.Model):
     def is_active(self) -> bool:
         return self.status in (FetchRunStatus.QUEUED, FetchRunStatus.RUNNING)
 
-    @property
+    @functools.cached_property
     def is_stale(self) -> bool:
-        """Queued or running for too long: its worker died (a new request closes it)."""
-        return self.is_active and self.created_at < timezone.now() - dt.timedelta(minutes=self.STALE_AFTER_MINUTES)
+        """Queued or running, but no worker will finish it (a new request closes it): its task has
+        ended, or (task not known) it is older than STALE_AFTER_MINUTES."""
+        if not self.is_active:
+            return False
+        if self.task_id and default_task_backend.supports_get_result:
+            try:
+                found = default_task_backend.get_result(self.task_id)
+            except TaskResultDoesNotExist:
+                return True
+            return found.status not in (TaskResultStatus.READY, TaskResultStatus.RUNNING)
+        return self.created_at < timezone.now() - dt.timedelta(minutes=self.STALE_AFTER_MINUTES)
 
     @property
     def is_polled(self) -> bool:

@@ -77,6 +77,46 @@ def test_a_run_left_by_a_dead_worker_is_closed_and_a_new_one_queued(world, djang
     assert old.status == FetchRunStatus.FAILED and "did not finish" in old.error
 
 
+DB_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "healthcode"]}}
+
+
+def _age(run: FetchRun, minutes: int) -> FetchRun:
+    FetchRun.objects.filter(pk=run.pk).update(created_at=timezone.now() - dt.timedelta(minutes=minutes))
+    return FetchRun.objects.get(pk=run.pk)
+
+
+def test_a_fetch_still_waiting_for_a_worker_an_hour_later_is_still_the_one_fetch(
+    world, django_capture_on_commit_callbacks, settings
+):
+    """The hourly schedule must not start a second fetch beside one queued behind other work."""
+    settings.TASKS = DB_TASKS
+    with django_capture_on_commit_callbacks(execute=True):
+        run = fetching.request_fetch(practice=world.practice)
+    run = _age(run, 60)
+    assert run.task_id and not run.is_stale and run.is_polled
+    with django_capture_on_commit_callbacks(execute=True):
+        again = fetching.request_fetch(practice=world.practice)
+    assert again.pk == run.pk and FetchRun.objects.count() == 1
+
+
+def test_a_fetch_whose_task_ended_without_finishing_it_is_closed_at_once(
+    world, django_capture_on_commit_callbacks, settings
+):
+    from django_tasks import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    settings.TASKS = DB_TASKS
+    with django_capture_on_commit_callbacks(execute=True):
+        run = fetching.request_fetch(practice=world.practice)
+    FetchRun.objects.filter(pk=run.pk).update(status=FetchRunStatus.RUNNING)
+    DBTaskResult.objects.filter(id=FetchRun.objects.get(pk=run.pk).task_id).update(status=TaskResultStatus.FAILED)
+    assert FetchRun.objects.get(pk=run.pk).is_stale  # moments old, yet no worker will finish it
+    with django_capture_on_commit_callbacks(execute=True):
+        new = fetching.request_fetch(practice=world.practice)
+    assert new.pk != run.pk
+    assert FetchRun.objects.get(pk=run.pk).status == FetchRunStatus.FAILED
+
+
 def test_run_fetch_records_what_was_fetched_and_matched(world, set_up, monkeypatch):
     matched, other = world.invoice(), world.invoice("Scan")
     house = FakeClearingHouse(
