@@ -114,29 +114,35 @@ def invoice_healthcode(context, invoice):
     practice = _practice(context)
     if practice is None or not invoice.is_insurer_bill or invoice.record_status == RecordStatus.VOID:
         return {"invoice": invoice}
-    # A bill that could go now reads its stored check (checked again first only when due), as the
-    # "Not ready" view does; any other (a cancelled bill) has none kept up to date: checked here.
+    resubmittable = invoice.healthcode_status in hc.RESUBMITTABLE
+    # The panel shows the pre-submission check only while the bill can be (re)submitted: a bill on
+    # its way or settled (collected, paid) is not checked at all (issue 18: the live check was a
+    # third of the invoice page's time, for nothing the page shows). A bill that could go now
+    # reads its stored check (checked again first only when due), as the "Not ready" view does;
+    # any other resubmittable bill (cancelled, not found) has none kept up to date: checked here.
     check = (
-        stored_checks.stored_result(invoice=invoice)
+        None
+        if not resubmittable
+        else stored_checks.stored_result(invoice=invoice)
         if stored_checks.is_candidate(invoice)
         else check_invoice(invoice=invoice)
     )
+    problems = check.problems if check is not None else []
     submissions = list(selectors.submissions_of(practice=practice, invoice=invoice))
     current = submissions[0] if submissions else None
     ready = services.is_configured(practice=practice)
-    resubmittable = invoice.healthcode_status in hc.RESUBMITTABLE
     return {
         "invoice": invoice,
         "check": check,
-        "problem_rows": problem_rows(invoice, check.problems, membership=getattr(request, "membership", None)),
+        "problem_rows": problem_rows(invoice, problems, membership=getattr(request, "membership", None)),
         "submissions": submissions,
         "current": current,
         "can_bill": _can_bill(request),
         "healthcode_ready": ready,
-        "can_submit": bool(check.passed and resubmittable),
+        "can_submit": bool(check is not None and check.passed),
         "can_cancel": bool(current and current.bill_id and current.healthcode_status in hc.CANCELLABLE),
         "resubmittable": resubmittable,
-        "registration_problem": any(p.field == "RegistrationNo" and p.blocks for p in check.problems)
+        "registration_problem": any(p.field == "RegistrationNo" and p.blocks for p in problems)
         or bool(current and any(e.get("field") == "RegistrationNo" for e in current.errors or [])),
         # The insurer keeps a member database and has not answered for these details yet: offer to
         # ask it (Find Member), where opening the page once asked by itself.
@@ -145,7 +151,7 @@ def invoice_healthcode(context, invoice):
             and resubmittable
             and invoice.is_editable
             and invoice.insurance_id
-            and any(p.rule == "member-not-checked" for p in check.problems)
+            and any(p.rule == "member-not-checked" for p in problems)
         ),
         "request": request,
         "csrf_token": context.get("csrf_token"),
