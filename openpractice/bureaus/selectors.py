@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import re
 from collections.abc import Callable
 from decimal import Decimal
@@ -82,7 +83,7 @@ class Workspace:
     def can(self, capability: str) -> bool:
         return bool(self.practice_ids(capability))
 
-    @property
+    @functools.cached_property
     def names(self) -> dict[int, str]:
         return {m.practice_id: m.practice.name for m in self.memberships}
 
@@ -333,9 +334,17 @@ def queue_page(
 
 
 def _page_failed(qs, cursor, n):
+    """The page's ids first (the status index, newest first), then their rows: joined before the
+    limit, PostgreSQL hashed every patient to sort 5,000 failed bills of 50 practices (70 ms)."""
     if cursor:
         qs = qs.filter(_older_than(*cursor))
-    return list(qs.order_by("-invoice_date", "-id")[:n])
+    order = ("-invoice_date", "-id")
+    page = qs.order_by(*order).values("pk")[:n]
+    return list(
+        Invoice.objects.filter(pk__in=Subquery(page))
+        .select_related("practice", "patient", "insurer_contact")
+        .order_by(*order)
+    )
 
 
 def _page_checks(qs, cursor, n):
