@@ -19,10 +19,14 @@ from __future__ import annotations
 
 from django import template
 from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.http import urlencode
+from django.utils.safestring import SafeString, mark_safe
 
 from openpractice.billing import selectors as billing_selectors
 from openpractice.billing.models import HealthcodeStatus, RecordStatus
+from openpractice.billing.templatetags.invoice_badges import hc_badge, invoice_ref
+from openpractice.billing.templatetags.money import gbp
 from openpractice.healthcode import selectors, services, stored_checks
 from openpractice.healthcode import submission as hc
 from openpractice.healthcode.checking import check_invoice
@@ -187,6 +191,69 @@ def invoice_list_submit_all(context, filters, shown, page_full):
 @register.inclusion_tag("healthcode/_submit_selected.html", takes_context=True)
 def invoice_list_submit_selected(context):
     return {"can_bill": _can_bill(context.get("request"))}
+
+
+def _why_cell(result, fixes) -> SafeString:
+    """The "Why not ready" cell: the first three blocking problems, an insurer problem with the
+    first insurer fix's link (or who can fix it), and how many more."""
+    fix = ""
+    if fixes:
+        first = fixes[0]
+        fix = (
+            format_html(' — <a href="{}">{}</a>', first["link"], first["link_label"])
+            if first["link"]
+            else format_html(" — {}", first["link_label"])
+        )
+    errors = result.errors
+    items = [
+        format_html("<li><strong>{}</strong>: {}{}</li>", p.field, p.error, fix if p.fix == "insurer" else "")
+        for p in errors[:3]
+    ]
+    if len(errors) > 3:
+        items.append(format_html('<li class="muted">and {} more</li>', len(errors) - 3))
+    return mark_safe(f'<td class="why-cell"><ul class="why">{"".join(items)}</ul></td>')
+
+
+@register.filter
+def not_ready_rows(rows, can_bill) -> SafeString:
+    """The "Not ready to submit" view's table rows (`rows` as `invoices_not_ready` gives them),
+    built here: fifty rows of a dozen cells and a loop of reasons through the template engine cost
+    more than the view's SQL (issue 18). Every value is escaped by format_html; the cells are the
+    ones the template had (tests hold the markup equal to the old row template's)."""
+    out = []
+    for invoice, result, fixes in rows:
+        patient = invoice.patient
+        select = ""
+        if can_bill:
+            what = (
+                f"invoice {invoice.number}"
+                if invoice.number
+                else f"draft invoice for {patient.first_name} {patient.last_name}"
+            )
+            select = format_html(
+                '<td><input type="checkbox" name="invoice" value="{}" aria-label="Select {}"></td>', invoice.id, what
+            )
+        payer = (
+            (invoice.insurer_contact.name if invoice.insurer_contact_id else "")
+            if invoice.bill_to == "insurer"
+            else "Patient"
+        )
+        out.append(
+            format_html(
+                '<tr>{}\n<td>{}</td>\n<td class="nowrap">{}</td>\n<td>{} {}</td>\n<td>{}</td>\n'
+                '<td class="num">{}</td><td>{}</td>\n{}\n</tr>',
+                select,
+                invoice_ref(invoice),
+                invoice.invoice_date.strftime("%d/%m/%Y"),
+                patient.first_name,
+                patient.last_name,
+                payer,
+                gbp(invoice.total),
+                hc_badge(invoice),
+                _why_cell(result, fixes),
+            )
+        )
+    return mark_safe("\n".join(out))
 
 
 @register.inclusion_tag("healthcode/_not_ready.html", takes_context=True)
