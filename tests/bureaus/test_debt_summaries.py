@@ -19,19 +19,10 @@ from openpractice.bureaus import debt_summaries, selectors, services
 from openpractice.bureaus.models import PracticeDebtSummary
 from openpractice.bureaus.selectors import Filters
 from openpractice.practices.roles import Role
-from tests.bureaus.world import build_bureau, bureau_user
+from tests.bureaus.world import bureau_user
 from tests.list_world import TODAY
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(scope="module")
-def world(django_db_blocker, django_db_setup):
-    from django.db import transaction
-
-    with django_db_blocker.unblock(), transaction.atomic():
-        yield build_bureau(practices=3)
-        transaction.set_rollback(True)
 
 
 @pytest.fixture(autouse=True)

@@ -12,20 +12,10 @@ from openpractice.practices.models import Membership, Practice
 from openpractice.practices.roles import Role
 from openpractice.remittances.models import LineStatus, RemittanceLine
 from openpractice.reports import selectors as reports
-from tests.bureaus.world import build_bureau, bureau_user
+from tests.bureaus.world import bureau_user
 from tests.list_world import TODAY
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(scope="module")
-def world(django_db_blocker, django_db_setup):
-    """Built once for the module, in a transaction rolled back at its end (each test's is a savepoint)."""
-    from django.db import transaction
-
-    with django_db_blocker.unblock(), transaction.atomic():
-        yield build_bureau(practices=3)
-        transaction.set_rollback(True)
 
 
 def _all(space, kind, filters=None, limit=7):
