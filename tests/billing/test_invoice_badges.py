@@ -75,9 +75,8 @@ def test_the_list_rows_are_the_markup_of_the_old_row_template(practice, can_bill
     import re
 
     from openpractice.billing.selectors import invoice_page
-    from tests.list_world import build_world
-
     from openpractice.patients.models import Patient
+    from tests.list_world import build_world
 
     build_world(practice, invoices=40, patients=6)
     # Names that must be escaped, as the template escaped them.
