@@ -20,7 +20,18 @@ def invoice_remittances(context, invoice):
     lines = selectors.remittance_for_invoice(practice=practice, invoice=invoice) if practice else []
     can_bill = bool(request and request.membership and request.membership.can("billing"))
     rows = [(line, selectors.transfer_of(line=line)) for line in lines]
-    received = list(selectors.allocations(practice=practice).filter(patient_invoice=invoice)) if practice else []
+    # The shortfalls this invoice carries: the panel shows each one's invoice and reason, so only
+    # the invoice is joined (the selector's five joins took 1 ms more to build, issue 18).
+    received = (
+        list(
+            selectors.allocations(practice=practice)
+            .select_related(None)
+            .select_related("invoice")
+            .filter(patient_invoice=invoice)
+        )
+        if practice
+        else []
+    )
     return {
         "rows": rows,
         "invoice": invoice,
