@@ -75,7 +75,7 @@ def patient_import() -> list[dict]:
     upload_s = time.perf_counter() - started
 
     started = time.perf_counter()
-    run = services.check_import(run=run)
+    run = services.check_import(run=run, background=False)  # the check itself (the web starts it in a task)
     check_s = time.perf_counter() - started
     assert run.problem_count == 0, run.problems[:5]
 
@@ -90,16 +90,34 @@ def patient_import() -> list[dict]:
     again = services.check_import(
         run=services.create_import(
             practice=practice, kind="patients", source_name="Bench PAS", filename="patients.csv", data=data, user=user
-        )
+        ),
+        background=False,
     )
     again_s = time.perf_counter() - started
     assert again.counts["create"] == 0 and again.counts["already_imported"] == count
+
+    # What the web request does for a file this big: mark the run checking and queue the task
+    # that checks it (the worker's time is the check above). The queued task is left unrun.
+    started = time.perf_counter()
+    queued = services.check_import(run=again, background=True)
+    start_check_s = time.perf_counter() - started
+    assert queued.status == "checking"
 
     rate = count / post_s
     label = f"{count:,} patients"
     return [
         {"metric": f"{label}: upload (parse, guess columns)", "value": upload_s * 1000, "unit": "ms"},
         {"metric": f"{label}: check (preview + dry run)", "value": count / check_s, "unit": "rows/s"},
+        {
+            "metric": f"{label}: check, all in one call (what a request took before the task)",
+            "value": check_s * 1000,
+            "unit": "ms",
+        },
+        {
+            "metric": f"{label}: starting a check (the request; a task checks the rows)",
+            "value": start_check_s * 1000,
+            "unit": "ms",
+        },
         {
             "metric": f"{label}: post (check + COPY, all or nothing) on {connection.vendor}",
             "value": rate,

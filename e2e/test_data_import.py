@@ -90,3 +90,36 @@ def test_import_patients_fix_the_file_and_post(page, live_server, login, owner, 
     expect(page.locator("#count-already-imported")).to_have_text("3")
     expect(page.locator("main")).to_contain_text("Nothing new to add")
     assert not console_errors
+
+
+def test_a_big_file_is_checked_in_the_background_and_the_page_shows_the_result(
+    page, live_server, login, owner, practice, settings, console_errors
+):
+    """1,500 rows: the check runs in a task; the page shows its progress, then (by itself, when the
+    worker has finished) the problems by row and field."""
+    from e2e.test_background_updates import DATABASE_TASKS, WorkerThread
+
+    settings.TASKS = DATABASE_TASKS
+    rows = [HEADER] + [
+        f"P{i},,Ada{i},Lovelace,{'31/02/1980' if i % 100 == 0 else '10/12/1985'},F,,,,," for i in range(1, 1501)
+    ]
+    login(owner.email, PASSWORD)
+    page.goto(f"{live_server.url}/settings/import/")
+    _upload(page, rows)
+    page.get_by_role("button", name="Check the file").click()
+    progress = page.locator("#import-progress")
+    expect(progress).to_contain_text("Checking every row")
+    expect(progress).to_contain_text("of 1,500 rows checked")
+    expect(page.locator("#import-post")).to_have_count(0)
+
+    worker = WorkerThread()
+    worker.start()
+    try:
+        expect(page.get_by_role("heading", name="15 problems to fix")).to_be_visible(timeout=30_000)
+    finally:
+        worker.stop()
+    problem = page.locator("#import-problems tbody tr").first
+    expect(problem).to_contain_text("101")  # P100 is line 101 of the file
+    expect(problem).to_contain_text("Date of birth")
+    expect(page.locator("#count-create")).to_have_text("1,485")
+    assert not console_errors

@@ -18,12 +18,13 @@ One practice alone (the practice filter) is counted afresh: one practice's owing
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import datetime as dt
+import hashlib
 
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
+from django_tasks import task
 
 from openpractice.billing.models import BillTo
 from openpractice.bureaus.models import PracticeDebtSummary
@@ -106,11 +107,15 @@ def queue_refresh(*, practice_ids: list[int]) -> list[int]:
     """Queue a fresh count of these practices for the worker, on commit, at most once per
     FRESH_SECONDS for the same practices (the page is opened far more often than that): one
     cache key for the set, as the practices of a bureau go stale together. The practices queued."""
-    from openpractice.bureaus.tasks import refresh_debt_summaries
-
     ids = sorted({int(pid) for pid in practice_ids})
     digest = hashlib.sha1(",".join(map(str, ids)).encode()).hexdigest()[:16]
     if not ids or not cache.add(f"bureaus:debt-count-queued:{digest}", True, FRESH_SECONDS):
         return []
     transaction.on_commit(lambda: refresh_debt_summaries.enqueue(ids))
     return ids
+
+
+@task()
+def refresh_debt_summaries(practice_ids: list[int]) -> int:
+    """The worker's fresh count of these practices (queued by queue_refresh)."""
+    return refresh(practice_ids=practice_ids)

@@ -1,13 +1,7 @@
-"""Background work of the bureau on the Django Tasks API: counting aged debt by practice again."""
+"""Background work of the bureau on the Django Tasks API. The fresh count of aged debt by practice
+is defined beside what it runs (debt_summaries), so the page's code queues it without importing
+this module; it is named here too, as every app's tasks are."""
 
 from __future__ import annotations
 
-from django_tasks import task
-
-from openpractice.bureaus import debt_summaries
-
-
-@task()
-def refresh_debt_summaries(practice_ids: list[int]) -> int:
-    """Count these practices' debts afresh for the combined page (debt_summaries.refresh)."""
-    return debt_summaries.refresh(practice_ids=practice_ids)
+from openpractice.bureaus.debt_summaries import refresh_debt_summaries  # noqa: F401 (defined beside what it runs)

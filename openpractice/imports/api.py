@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ninja import File, Form, Router, Schema, Status
+from django.http import HttpResponse
+from django.urls import reverse
+from ninja import File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from pydantic import Field
 
@@ -46,10 +48,19 @@ class ImportOut(Schema):
     total_rows: int
     headers: list[str]
     mapping: dict[str, str]
-    phase: str = Field("", description="While importing: checking or writing")
-    progress: int = Field(0, description="Rows checked so far while importing")
-    counts: CountsOut | None = None
+    phase: str = Field(
+        "",
+        description="While checking: checking (rows counted in progress) or trial (tried in one transaction, "
+        "no count until it ends); while importing: checking, writing or together",
+    )
+    progress: int = Field(0, description="Rows checked so far while checking or importing")
+    counts: CountsOut | None = Field(None, description="The last check's dry run (or the import's result)")
     problem_count: int
+    error: str = Field(
+        "",
+        description="Why the last check or import stopped before its end (a file that cannot be read, a crash); "
+        "nothing was written: check again",
+    )
     checked_at: dt.datetime | None
     posted_at: dt.datetime | None
 
@@ -83,13 +94,15 @@ def _out(run: ImportRun) -> dict:
         "progress": run.progress,
         "counts": run.counts or None,
         "problem_count": run.problem_count,
+        "error": run.error,
         "checked_at": run.checked_at,
         "posted_at": run.posted_at,
     }
 
 
 def _run(request, data_import_id: int) -> ImportRun:
-    return get_for_practice_or_404(ImportRun, request.practice, pk=data_import_id)
+    """The run without its file (read only by the check and the post, which load it themselves)."""
+    return get_for_practice_or_404(ImportRun.objects.defer("content"), request.practice, pk=data_import_id)
 
 
 @router.get("/imports/fields", response=list[FieldOut], auth=AUTH)
@@ -120,7 +133,7 @@ def create_import(request, kind: Form[ImportKind], source_name: Form[str], file:
 
 @router.get("/imports/{data_import_id}", response=ImportOut, auth=AUTH)
 def get_import(request, data_import_id: int):
-    """The import's status, and while it is importing, its progress."""
+    """The import's status, and while it is being checked or imported, its progress."""
     return _out(_run(request, data_import_id))
 
 
@@ -129,23 +142,42 @@ def set_mapping(request, data_import_id: int, payload: MappingIn):
     return _out(services.set_mapping(run=_run(request, data_import_id), mapping=payload.mapping))
 
 
-@router.post("/imports/{data_import_id}/check", response=CheckOut, auth=AUTH)
-def check_import(request, data_import_id: int):
+class ProblemsQuery(Schema):
+    offset: int = Field(0, ge=0, description="Problems to skip")
+    limit: int = Field(services.MAX_PROBLEMS, ge=1, le=services.MAX_PROBLEMS, description="Problems to return")
+
+
+def _poll_at(response: HttpResponse, run: ImportRun) -> None:
+    """A 202's Location: the import, to follow until its check or post ends."""
+    response["Location"] = reverse("api:get_import", args=[run.pk])
+
+
+@router.post("/imports/{data_import_id}/check", response={200: CheckOut, 202: ImportOut}, auth=AUTH)
+def check_import(request, data_import_id: int, response: HttpResponse):
     """The preview and dry run: every problem by row and field, and what an import would add and
-    skip. Nothing is written."""
+    skip. Nothing is written. A small file is checked at once (200, with the problems); a large one
+    in the background: 202, then follow GET /imports/{id} (the Location header: status checking,
+    phase, progress) until its status is checked or failed, and read GET /imports/{id}/problems."""
     run = services.check_import(run=_run(request, data_import_id))
-    return {**_out(run), "problems": run.problems}
+    if run.status == ImportStatus.CHECKING:
+        _poll_at(response, run)
+        return Status(202, _out(run))
+    return Status(200, {**_out(run), "problems": run.problems})
 
 
 @router.get("/imports/{data_import_id}/problems", response=list[ProblemOut], auth=AUTH)
-def import_problems(request, data_import_id: int):
-    """The problems of the last check or failed import (the first 1,000; problem_count says how many)."""
-    return _run(request, data_import_id).problems
+def import_problems(request, data_import_id: int, page: Query[ProblemsQuery]):
+    """The problems of the last check or failed import, by row (the first 1,000 are kept;
+    problem_count says how many in all), a page at a time with offset and limit."""
+    return _run(request, data_import_id).problems[page.offset : page.offset + page.limit]
 
 
 @router.post("/imports/{data_import_id}/post", response={200: ImportOut, 202: ImportOut}, auth=AUTH)
-def post_import(request, data_import_id: int):
+def post_import(request, data_import_id: int, response: HttpResponse):
     """Import the file all or nothing. A large file is imported in the background: 202, then
-    follow GET /imports/{id} (status, phase, progress)."""
+    follow GET /imports/{id} (the Location header: status, phase, progress)."""
     run = services.post_import(run=_run(request, data_import_id))
-    return Status(202 if run.status == ImportStatus.POSTING else 200, _out(run))
+    if run.status == ImportStatus.POSTING:
+        _poll_at(response, run)
+        return Status(202, _out(run))
+    return Status(200, _out(run))

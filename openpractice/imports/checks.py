@@ -190,7 +190,7 @@ def _money(bad, get, field: str, label: str, *, required: bool = False):
 class Insurers:
     """The practice's insurer contacts by Healthcode identifier and by name."""
 
-    def __init__(self, practice):
+    def __init__(self, practice) -> None:
         self.by_key: dict[str, Contact] = {}
         self.names: list[str] = []
         for contact in (
@@ -381,14 +381,17 @@ def plan_patients(run, headers: list[str], rows: list[list[str]], progress=None)
 
 def write_patients(run, plan: Plan) -> None:
     """The checked patients in bulk, in the caller's transaction; `plan.create` gets their ids."""
-    rows = [values for _, _, values in plan.create]
+    rows: list[dict] = []
+    for _, _, cells in plan.create:
+        assert isinstance(cells, dict)  # plan_patients keeps each new patient's values, not an id
+        rows.append(cells)
     insurance = [(i, *values["_insurance"]) for i, values in enumerate(rows) if values["_insurance"]]
     ids = patients.import_patients(practice=run.practice, patients=rows, insurance=insurance)
     plan.create = [(line, key, pk) for (line, key, _), pk in zip(plan.create, ids, strict=True)]
 
 
 # -- the kinds written through their services ----------------------------------------------------
-FIELD_OF_SERVICE = {
+FIELD_OF_SERVICE: dict[str, dict[str, str]] = {
     ImportKind.CONTACTS: {"insurer": "healthcode_identifier"},
     ImportKind.PRODUCTS: {"price": "contract_price", "insurer_contact": "insurer"},
     ImportKind.INVOICES: {"insurance": "insurer", "related": "insurer", "product": "description"},
@@ -583,6 +586,7 @@ def plan_products(run, headers, rows, progress=None) -> Plan:
         elif contact is None:
             plan.matched.append((line, key, product.pk))
             continue
+        assert valid_from is not None  # with an insurer, a contract price starts today unless the file says
         same = ContractPrice.objects.filter(product=product, insurer_contact=contact, valid_from=valid_from).first()
         if same is not None:
             plan.matched.append((line, key, same.pk))
@@ -715,6 +719,7 @@ def plan_invoices(run, headers, rows, progress=None) -> Plan:
         if balance == 0:
             plan.paid += 1
             continue
+        assert patient_id is not None  # a row without its patient is a problem, skipped above
         invoice = _in_savepoint(
             bad,
             plan.kind,
@@ -737,7 +742,7 @@ def plan_invoices(run, headers, rows, progress=None) -> Plan:
     return plan
 
 
-PLANNERS = {
+PLANNERS: dict[str, Callable[..., Plan]] = {
     ImportKind.PATIENTS: plan_patients,
     ImportKind.CONTACTS: plan_contacts,
     ImportKind.PRODUCTS: plan_products,

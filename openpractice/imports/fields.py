@@ -115,7 +115,7 @@ def _key(header: str) -> str:
 def guess_mapping(kind: str, headers: list[str]) -> dict[str, str]:
     """field → header: a header equal to the field's name or label, else to one of its aliases.
     Each header maps to one field at most (the first that claims it)."""
-    by_key = {}
+    by_key: dict[str, str] = {}
     for header in headers:
         by_key.setdefault(_key(header), header)
     mapping: dict[str, str] = {}
@@ -130,9 +130,9 @@ def guess_mapping(kind: str, headers: list[str]) -> dict[str, str]:
                 else tuple(map(_key, field.aliases))
             )
             for name in names:
-                header = by_key.get(name)
-                if header is not None and header not in used:
-                    mapping[field.name] = header
-                    used.add(header)
+                found = by_key.get(name)
+                if found is not None and found not in used:
+                    mapping[field.name] = found
+                    used.add(found)
                     break
     return mapping

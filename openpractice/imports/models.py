@@ -19,6 +19,7 @@ class ImportKind(models.TextChoices):
 
 class ImportStatus(models.TextChoices):
     UPLOADED = "uploaded", "Uploaded: map the columns"
+    CHECKING = "checking", "Checking"
     CHECKED = "checked", "Checked"
     POSTING = "posting", "Importing"
     POSTED = "posted", "Imported"
@@ -36,9 +37,13 @@ class ImportRun(models.Model):
     mapping = models.JSONField(default=dict)  # field → column header
     status = models.CharField(max_length=10, choices=ImportStatus.choices, default=ImportStatus.UPLOADED)
     total_rows = models.PositiveIntegerField(default=0)
-    # Progress of the background post: rows checked, then rows written (phase says which).
+    # Progress of a background check or post: rows checked, then rows written (phase says which:
+    # checking, trial (a check of a kind tried in one transaction), writing, together).
     phase = models.CharField(max_length=10, blank=True)
     progress = models.PositiveIntegerField(default=0)
+    # Why the last check or post stopped before it finished (a file that cannot be read, a crash);
+    # blank when it finished. Nothing is written when it is set: check again.
+    error = models.TextField(blank=True)
     # The last check: counts (create, already imported, already here) and the problems found
     # (row, field, column, value, message), the first MAX_PROBLEMS of them.
     counts = models.JSONField(default=dict)
@@ -66,7 +71,8 @@ class ImportRun(models.Model):
 
     @property
     def is_busy(self) -> bool:
-        return self.status == ImportStatus.POSTING
+        """A check or post is running (in a task for a big file): the page polls its progress."""
+        return self.status in (ImportStatus.CHECKING, ImportStatus.POSTING)
 
 
 class ImportedRow(models.Model):

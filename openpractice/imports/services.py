@@ -3,6 +3,7 @@ dry run), post it all or nothing, in the request or in a background task with pr
 
 from __future__ import annotations
 
+import csv
 import logging
 
 from django.db import IntegrityError, transaction
@@ -69,7 +70,9 @@ def create_import(*, practice, kind: str, source_name: str, filename: str, data:
 
 
 def _locked(run: ImportRun) -> ImportRun:
-    return ImportRun.objects.select_for_update().get(pk=run.pk)
+    """The run, locked for a change of state: without its file and problems, which no change of
+    state reads (a 100,000-row file is some 15 MB)."""
+    return ImportRun.objects.select_for_update().defer("content", "problems").get(pk=run.pk)
 
 
 def _require(run: ImportRun, statuses, what: str) -> None:
@@ -109,8 +112,8 @@ def set_mapping(*, run: ImportRun, mapping: dict[str, str]) -> ImportRun:
         )
     run.mapping = cleaned
     run.status = ImportStatus.UPLOADED
-    run.counts, run.problems, run.problem_count = {}, [], 0
-    run.save(update_fields=["mapping", "status", "counts", "problems", "problem_count"])
+    run.counts, run.problems, run.problem_count, run.error = {}, [], 0, ""
+    run.save(update_fields=["mapping", "status", "counts", "problems", "problem_count", "error"])
     ColumnMapping.objects.update_or_create(
         practice=run.practice, source_name=run.source_name, kind=run.kind, defaults={"mapping": cleaned}
     )
@@ -174,10 +177,17 @@ def _record(run: ImportRun, plan: checks.Plan) -> None:
     )
 
 
-def _store_check(run: ImportRun, plan: checks.Plan, status: str) -> None:
-    ImportRun.objects.filter(pk=run.pk).update(
+def _store_check(run: ImportRun, plan: checks.Plan, status: str, *, only_from: str | None = None) -> None:
+    """The check's result in one update: its counts and problems replace the last check's."""
+    runs = ImportRun.objects.filter(pk=run.pk)
+    if only_from is not None:
+        runs = runs.filter(status=only_from)
+    done = {"progress": run.total_rows} if status == ImportStatus.CHECKED else {}
+    runs.update(
         status=status,
         phase="",
+        error="",
+        **done,
         counts=plan.counts(),
         problems=[p.as_dict() for p in plan.problems[:MAX_PROBLEMS]],
         problem_count=len(plan.problems),
@@ -185,17 +195,88 @@ def _store_check(run: ImportRun, plan: checks.Plan, status: str) -> None:
     )
 
 
-def check_import(*, run: ImportRun) -> ImportRun:
-    """The preview and the dry run: every problem by row and field, and what an import would
-    create and skip. Nothing is kept (trial writes are rolled back)."""
-    _require(run, POSTABLE, "checked")
+def _require_mapping(run: ImportRun) -> None:
     missing = [f.label for f in fields_of(run.kind) if f.required and f.name not in run.mapping]
     if missing:
         raise ImportRunError(f"Choose the column for {', '.join(missing)} first.", field="mapping", code="required")
-    plan = _plan(run, write=False)
-    _store_check(run, plan, ImportStatus.CHECKED)
+
+
+@transaction.atomic
+def _start_check(run: ImportRun) -> ImportRun:
+    """The run is being checked: the last check's result goes (a new one replaces it), and no
+    change of columns or post can start until this one ends."""
+    run = _locked(run)
+    _require(run, POSTABLE, "checked")
+    _require_mapping(run)
+    run.status, run.progress, run.error = ImportStatus.CHECKING, 0, ""
+    # Patients are checked read-only, with a count; the other kinds are tried in one transaction
+    # and rolled back, with no count to show until it ends (as when they are posted).
+    run.phase = "checking" if run.kind == ImportKind.PATIENTS else "trial"
+    run.counts, run.problems, run.problem_count = {}, [], 0
+    run.save(update_fields=["status", "phase", "progress", "error", "counts", "problems", "problem_count"])
+    return run
+
+
+def check_import(*, run: ImportRun, background: bool | None = None) -> ImportRun:
+    """The preview and the dry run: every problem by row and field, and what an import would
+    create and skip. Nothing is kept (trial writes are rolled back). A big file is checked by a
+    task (`check_import_task`, with progress on the run, as a post is), a small one in this call."""
+    run = _start_check(run)
+    if background is None:
+        background = run.total_rows >= BACKGROUND_FROM
+    if background:
+        transaction.on_commit(lambda: check_import_task.enqueue(run.pk))
+        return run
+    return carry_out_check(run_id=run.pk)
+
+
+def _stopped(what: str, exc: Exception, run: ImportRun) -> str:
+    """What went wrong, for the person: a file that cannot be read by its reason, anything else
+    by where it stopped (the log has the rest)."""
+    if isinstance(exc, csv.Error | UnicodeError):
+        return f"The file could not be read ({exc}). Nothing was written: fix the file and upload it again."
+    done = ImportRun.objects.filter(pk=run.pk).values_list("progress", flat=True).first() or 0
+    where = f" after {done:,} of {run.total_rows:,} rows" if done else ""
+    return (
+        f"The {what} stopped unexpectedly{where} ({type(exc).__name__}). Nothing was written: "
+        f"{what} it again, and if it stops again, tell your administrator."
+    )
+
+
+def carry_out_check(*, run_id: int) -> ImportRun:
+    """The check itself (the task's body): every row with progress, the result stored in one go.
+    A file that cannot be read or a crash leaves the run failed with `error` saying why, its trial
+    writes rolled back, and it can be checked again."""
+    run = ImportRun.objects.select_related("practice", "created_by").get(pk=run_id)
+    if run.status != ImportStatus.CHECKING:
+        return run  # already done (a task run twice after a crash)
+
+    def progress(done: int) -> None:
+        ImportRun.objects.filter(pk=run.pk, status=ImportStatus.CHECKING).update(progress=done)
+
+    try:
+        plan = _plan(run, write=False, progress=progress)
+    except (csv.Error, UnicodeError) as exc:
+        log.warning("import %s: the file could not be read for its check", run.pk, exc_info=True)
+        _fail_check(run, _stopped("check", exc, run))
+    except Exception as exc:
+        _fail_check(run, _stopped("check", exc, run))
+        raise
+    else:
+        _store_check(run, plan, ImportStatus.CHECKED, only_from=ImportStatus.CHECKING)
     run.refresh_from_db()
     return run
+
+
+def _fail_check(run: ImportRun, error: str) -> None:
+    ImportRun.objects.filter(pk=run.pk, status=ImportStatus.CHECKING).update(
+        status=ImportStatus.FAILED, phase="", progress=0, error=error, counts={}, problems=[], problem_count=0
+    )
+
+
+@task()
+def check_import_task(run_id: int) -> str:
+    return carry_out_check(run_id=run_id).status
 
 
 @transaction.atomic
@@ -204,8 +285,8 @@ def _start(run: ImportRun) -> ImportRun:
     _require(run, POSTABLE, "imported")
     if not run.mapping:
         raise ImportRunError("Choose the columns first.", field="mapping", code="required")
-    run.status, run.phase, run.progress = ImportStatus.POSTING, "checking", 0
-    run.save(update_fields=["status", "phase", "progress"])
+    run.status, run.phase, run.progress, run.error = ImportStatus.POSTING, "checking", 0, ""
+    run.save(update_fields=["status", "phase", "progress", "error"])
     return run
 
 
@@ -246,8 +327,10 @@ def carry_out(*, run_id: int) -> ImportRun:
                 "nothing was written. Check the file again and import it.",
             )
         )
-    except Exception:
-        ImportRun.objects.filter(pk=run.pk).update(status=ImportStatus.FAILED, phase="")
+    except Exception as exc:
+        ImportRun.objects.filter(pk=run.pk).update(
+            status=ImportStatus.FAILED, phase="", error=_stopped("import", exc, run)
+        )
         raise
     if plan.problems:
         _store_check(run, plan, ImportStatus.FAILED)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -16,11 +17,14 @@ from openpractice.practices.permissions import require_capability
 from openpractice.practices.roles import Capability
 from openpractice.practices.tenancy import get_for_practice_or_404
 
-PROBLEMS_SHOWN = 200
+PROBLEMS_PER_PAGE = 200  # of the first services.MAX_PROBLEMS a check keeps
 
 
-def _run(request, data_import_id: int) -> ImportRun:
-    return get_for_practice_or_404(ImportRun, request.practice, pk=data_import_id)
+def _run(request, data_import_id: int, *, with_problems: bool = True) -> ImportRun:
+    """The run without its file (up to 64 MB, read only by the check and the post, which load it
+    themselves): a page polled every second while a big file is checked stays light."""
+    runs = ImportRun.objects.defer("content") if with_problems else ImportRun.objects.defer("content", "problems")
+    return get_for_practice_or_404(runs, request.practice, pk=data_import_id)
 
 
 def _context(run: ImportRun, **extra) -> dict:
@@ -28,13 +32,15 @@ def _context(run: ImportRun, **extra) -> dict:
 
 
 def _step(run: ImportRun) -> int:
-    return {
+    steps: dict[str, int] = {
         ImportStatus.UPLOADED: 2,
+        ImportStatus.CHECKING: 3,
         ImportStatus.CHECKED: 3,
         ImportStatus.FAILED: 3,
         ImportStatus.POSTING: 4,
         ImportStatus.POSTED: 5,
-    }[run.status]
+    }
+    return steps[run.status]
 
 
 @require_capability(Capability.MANAGE_SETTINGS)
@@ -65,7 +71,7 @@ def start(request):
 @require_capability(Capability.MANAGE_SETTINGS)
 def columns(request, data_import_id: int):
     run = _run(request, data_import_id)
-    if run.status in (ImportStatus.POSTING, ImportStatus.POSTED):
+    if run.is_busy or run.status == ImportStatus.POSTED:
         return redirect("imports:detail", run.pk)
     form = mapping_form(run, request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -98,8 +104,9 @@ def detail(request, data_import_id: int):
     if run.status == ImportStatus.UPLOADED:
         return redirect("imports:columns", run.pk)
     labels = {f.name: f.label for f in fields_of(run.kind)}
-    problems = [{**p, "label": labels.get(p["field"], p["field"])} for p in run.problems[:PROBLEMS_SHOWN]]
-    return render(request, "imports/detail.html", _context(run, problems=problems))
+    page = Paginator(run.problems, PROBLEMS_PER_PAGE).get_page(request.GET.get("page"))
+    problems = [{**p, "label": labels.get(p["field"], p["field"])} for p in page.object_list]
+    return render(request, "imports/detail.html", _context(run, problems=problems, page=page))
 
 
 @require_POST
@@ -129,9 +136,9 @@ def post(request, data_import_id: int):
 
 @require_capability(Capability.MANAGE_SETTINGS)
 def progress(request, data_import_id: int):
-    run = _run(request, data_import_id)
+    run = _run(request, data_import_id, with_problems=False)
     response = render(request, "imports/_progress.html", _context(run))
-    if run.status != ImportStatus.POSTING:
+    if not run.is_busy:  # the check or post ended: the page shows its result
         response["HX-Redirect"] = reverse("imports:detail", args=[run.pk])
     return response
 

@@ -100,9 +100,7 @@ def test_a_payment_shows_once_the_worker_counts_again(world, django_capture_on_c
     assert [sorted(ids) for ids in queued] == [sorted(p.pk for p in world.practices)]
 
     # the worker's task counts them again (as of the real today): the payment shows
-    from openpractice.bureaus.tasks import refresh_debt_summaries
-
-    assert refresh_debt_summaries.call(queued[0]) == len(world.practices)
+    assert debt_summaries.refresh_debt_summaries.call(queued[0]) == len(world.practices)
     now = services.aged_debt_for(space=space)
     assert now.counted_at > old
     assert _lines(now) == _lines(selectors.aged_debt(space=space))
