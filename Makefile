@@ -19,7 +19,7 @@ migrate: $(STAMP)
 	$(PY) manage.py createcachetable
 	$(PY) manage.py collectstatic_if_changed
 
-## run: install, migrate, load the demo practice once, start the app (:8000), sandbox (:8100), Stripe stub (:8200) and worker
+## run: install, migrate, load the demo practice once, start the app (:8000), sandbox (:8100), Stripe stub (:8200), worker and schedule
 run: migrate
 	$(PY) manage.py seed_demo --quiet-if-exists
 	$(PY) scripts/run.py

@@ -12,6 +12,7 @@ from openpractice.accounts.api import router as accounts_router
 from openpractice.audit.api import router as audit_router
 from openpractice.billing.api import router as billing_router
 from openpractice.bureaus.api import router as bureaus_router
+from openpractice.card_payments.api import router as card_payments_router
 from openpractice.coding.api import router as coding_router
 from openpractice.contacts.api import router as contacts_router
 from openpractice.domain_errors import DomainError
@@ -93,6 +94,7 @@ api.add_router("/", billing_router)
 api.add_router("/", healthcode_router)  # after billing's: its /invoices/… operations follow billing's in the docs
 api.add_router("/", remittances_router)
 api.add_router("/", receivables_router)
+api.add_router("/", card_payments_router)
 api.add_router("/", reports_router)
 api.add_router("/", consultant_reports_router)
 api.add_router("/", audit_router)

@@ -243,6 +243,12 @@ TASKS = {
 TASK_LEASE_SECONDS = env_int("TASK_LEASE_SECONDS", 120, minimum=2)
 WORKER_RECONNECT_MAX_SECONDS = env_int("WORKER_RECONNECT_MAX_SECONDS", 30, minimum=1)
 
+# The schedule (`manage.py run_schedule --loop 60`, workers/scheduler.py; `make run` starts it): the
+# hour of the day, local time (TIME_ZONE), from which each job is due. The chase run daily, the
+# consultant reports on the 1st of each month. A job missed while nothing ran runs at the next start.
+CHASE_RUN_HOUR = env_int("CHASE_RUN_HOUR", 6, minimum=0, maximum=23)
+CONSULTANT_REPORTS_HOUR = env_int("CONSULTANT_REPORTS_HOUR", 7, minimum=0, maximum=23)
+
 # seed_demo plays twelve months of the demo practice's work (home/demo_history.py) unless this is off.
 DEMO_HISTORY = env_bool("OPENPRACTICE_DEMO_HISTORY", True)
 

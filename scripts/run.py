@@ -149,8 +149,11 @@ def children() -> list[Child]:
             )
         )
     found.append(Child("worker", [PY, "manage.py", "run_worker", "--queue-name", "*"]))
-    # The schedule: follow open bills at Healthcode and re-send what a crash left behind.
+    # The schedule: follow open bills at Healthcode and re-send what a crash left behind; and the
+    # jobs cron would run elsewhere (the daily chase run, the monthly consultant reports), each once
+    # per day or month however often it restarts (openpractice/workers/scheduler.py).
     found.append(Child("healthcode-sync", [PY, "manage.py", "sync_healthcode", "--loop", "60"]))
+    found.append(Child("schedule", [PY, "manage.py", "run_schedule", "--loop", "60"]))
     found.append(Child("web", [PY, "manage.py", "serve", "--host", HOST, "--port", PORT]))
     return found
 

@@ -45,12 +45,23 @@ class StubError(Exception):
         return {"error": error}
 
 
+# After a delivery fails (an answer outside 2xx, or no answer), it is tried again after each of
+# these many seconds in turn, then given up: Stripe's own back-off spreads its retries over three
+# days; the stub's fits in about two minutes, for an app restarting under `make run`.
+RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
+
+
 @dataclasses.dataclass
 class Delivery:
     event_id: str
     url: str
     status: int | None
     error: str = ""
+    attempt: int = 1  # 1 the first time; each retry one more
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
 
 
 @dataclasses.dataclass
@@ -74,9 +85,12 @@ class StripeStub:
         deliver: bool = True,
         base_url: str = "",
         state_file: Path | None = None,
+        retry_delays: tuple[float, ...] = RETRY_DELAYS,
     ):
         self.admin_token = admin_token
         self.deliver_webhooks = deliver  # False: events are made and kept, sent only when asked
+        self.retry_delays = tuple(retry_delays)  # () : a failed delivery is not tried again
+        self._retries: set[threading.Timer] = set()
         self.base_url = base_url  # this stub's own address, for the checkout page's URL
         self.accounts: dict[str, Account] = {}
         self.deliveries: list[Delivery] = []
@@ -415,14 +429,17 @@ class StripeStub:
         return event
 
     def flush(self) -> None:
-        """Send what the last operation queued, outside the lock: the app may call back."""
+        """Send what the last operation queued, outside the lock: the app may call back. A
+        delivery that fails is tried again later (retry_delays), as Stripe does."""
         with self.lock:
             queued, self._outbox = self._outbox, []
         for account, event_id in queued:
-            self.send(account, [event_id])
+            self.send(account, [event_id], retry=True)
 
-    def send(self, account: Account, event_ids: list[str]) -> list[Delivery]:
-        """POST these events, in this order, to every endpoint that takes them, signed."""
+    def send(self, account: Account, event_ids: list[str], *, retry: bool = False) -> list[Delivery]:
+        """POST these events, in this order, to every endpoint that takes them, signed. With
+        `retry`, each failed delivery is tried again on a timer (the admin hook's resend is not:
+        it answers what each delivery did)."""
         done = []
         for event_id in event_ids:
             event = account.events[event_id]
@@ -430,11 +447,54 @@ class StripeStub:
                 wanted = endpoint["enabled_events"]
                 if "*" not in wanted and event["type"] not in wanted:
                     continue
-                done.append(self._post(endpoint, event))
-        self.deliveries.extend(done)
+                delivery = self._post(endpoint, event)
+                done.append(delivery)
+                if retry and not delivery.ok:
+                    self._retry_later(account, event_id, endpoint["id"], attempt=1)
+        with self.lock:
+            self.deliveries.extend(done)
         return done
 
-    def _post(self, endpoint: dict, event: dict) -> Delivery:
+    def _retry_later(self, account: Account, event_id: str, endpoint_id: str, *, attempt: int) -> None:
+        """Try delivery `attempt + 1` after its delay, or give up when the delays are spent."""
+        if attempt > len(self.retry_delays):
+            if self.retry_delays:
+                log.warning("webhook %s to endpoint %s: given up after %s attempts", event_id, endpoint_id, attempt)
+            return
+        timer = threading.Timer(
+            self.retry_delays[attempt - 1], self._retry, (account, event_id, endpoint_id, attempt + 1)
+        )
+        timer.daemon = True
+        with self.lock:
+            self._retries.add(timer)
+        timer.start()
+
+    def _retry(self, account: Account, event_id: str, endpoint_id: str, attempt: int) -> None:
+        with self.lock:
+            self._retries.discard(threading.current_thread())  # type: ignore[arg-type]  # the Timer itself
+            # An endpoint deleted or registered again (a new id, a new secret) meanwhile: not sent.
+            endpoint = account.endpoints.get(endpoint_id)
+            event = account.events.get(event_id)
+        if endpoint is None or event is None:
+            return
+        delivery = self._post(endpoint, event, attempt=attempt)
+        with self.lock:
+            self.deliveries.append(delivery)
+        if not delivery.ok:
+            self._retry_later(account, event_id, endpoint_id, attempt=attempt)
+
+    def retries_pending(self) -> int:
+        with self.lock:
+            return len(self._retries)
+
+    def stop_retries(self) -> None:
+        """Cancel every retry still waiting (a test's stub shutting down)."""
+        with self.lock:
+            waiting, self._retries = self._retries, set()
+        for timer in waiting:
+            timer.cancel()
+
+    def _post(self, endpoint: dict, event: dict, *, attempt: int = 1) -> Delivery:
         payload = json.dumps(event).encode()
         request = urllib.request.Request(
             endpoint["url"],
@@ -448,13 +508,15 @@ class StripeStub:
         )
         try:
             with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310 (a registered local URL)
-                return Delivery(event["id"], endpoint["url"], answer.status)
+                return Delivery(event["id"], endpoint["url"], answer.status, attempt=attempt)
         except urllib.error.HTTPError as exc:
-            log.warning("webhook %s to %s: %s", event["id"], endpoint["url"], exc.code)
-            return Delivery(event["id"], endpoint["url"], exc.code, exc.read().decode(errors="replace")[:500])
+            log.warning("webhook %s to %s (attempt %s): %s", event["id"], endpoint["url"], attempt, exc.code)
+            return Delivery(
+                event["id"], endpoint["url"], exc.code, exc.read().decode(errors="replace")[:500], attempt=attempt
+            )
         except OSError as exc:
-            log.warning("webhook %s to %s failed: %s", event["id"], endpoint["url"], exc)
-            return Delivery(event["id"], endpoint["url"], None, str(exc))
+            log.warning("webhook %s to %s (attempt %s) failed: %s", event["id"], endpoint["url"], attempt, exc)
+            return Delivery(event["id"], endpoint["url"], None, str(exc), attempt=attempt)
 
     # -- the test hooks --------------------------------------------------------------------------
     def _admin(self, method: str, path: str, body: dict) -> Any:

@@ -34,8 +34,12 @@ class _QuietHandler(WSGIRequestHandler):
 
 
 @contextlib.contextmanager
-def running_stub(*, admin_token: str = "stub-admin-test", deliver: bool = True) -> Iterator[RunningStub]:
-    app = StripeStub(admin_token=admin_token, deliver=deliver)
+def running_stub(
+    *, admin_token: str = "stub-admin-test", deliver: bool = True, retry_delays: tuple[float, ...] = ()
+) -> Iterator[RunningStub]:
+    """`retry_delays`: none by default, so a test's failed delivery stays one delivery; give short
+    ones to test the retries."""
+    app = StripeStub(admin_token=admin_token, deliver=deliver, retry_delays=retry_delays)
     server = make_server("127.0.0.1", 0, app, server_class=_ThreadingServer, handler_class=_QuietHandler)
     app.base_url = f"http://127.0.0.1:{server.server_port}"
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
@@ -43,6 +47,7 @@ def running_stub(*, admin_token: str = "stub-admin-test", deliver: bool = True) 
     try:
         yield RunningStub(app.base_url, app, admin_token)
     finally:
+        app.stop_retries()
         server.shutdown()
         server.server_close()
         thread.join(5)

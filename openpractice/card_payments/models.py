@@ -77,6 +77,9 @@ class CheckoutSession(models.Model):
     url = models.URLField(max_length=2000)
     amount = models.DecimalField(max_digits=12, decimal_places=2)
     status = models.CharField(max_length=8, choices=CheckoutStatus.choices, default=CheckoutStatus.OPEN)
+    # When Stripe closes the page unpaid (its `expires_at`): until shortly before, another press of
+    # the same link's button goes back to this session instead of opening a new one.
+    expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = PracticeScopedQuerySet.as_manager()

@@ -31,8 +31,8 @@ from django.utils import timezone
 
 from openpractice.billing import services as billing
 from openpractice.billing.models import BillTo, Invoice, PaymentMethod, RecordStatus
-from openpractice.card_payments import selectors, signals
-from openpractice.card_payments.errors import CardPaymentError
+from openpractice.card_payments import selectors, signals, throttle
+from openpractice.card_payments.errors import CardPaymentError, TooManyAttempts
 from openpractice.card_payments.models import (
     ZERO,
     CardAllocation,
@@ -168,11 +168,25 @@ def _owed_for(*, practice, patient: Patient, invoice: Invoice | None) -> list[In
     return owed
 
 
+# A session that closes sooner than this is not handed out again: the patient needs time to pay.
+REUSE_MARGIN = dt.timedelta(minutes=10)
+
+
 def open_checkout(
-    *, practice, patient: Patient, invoice: Invoice | None = None, success_url: str, cancel_url: str
+    *,
+    practice,
+    patient: Patient,
+    invoice: Invoice | None = None,
+    success_url: str,
+    cancel_url: str,
+    client_ip: str = "",
 ) -> CheckoutSession:
     """A Stripe Checkout Session for what the patient owes now: one invoice, or every open one
-    (allocated oldest due first when paid). The amount is decided here, never by the link."""
+    (allocated oldest due first when paid). The amount is decided here, never by the link.
+
+    The link's session that is still open for the same invoices and amount is reused (Stripe is
+    asked whether it is still open); a new one is opened at most throttle.PER_LINK times per link
+    and throttle.PER_ADDRESS times per client address in a window (TooManyAttempts)."""
     integration = selectors.integration_for(practice)
     if not selectors.is_ready(integration):
         raise CardPaymentError(
@@ -180,6 +194,30 @@ def open_checkout(
         )
     owed = _owed_for(practice=practice, patient=patient, invoice=invoice)
     amount = sum((i.balance for i in owed), ZERO)
+    client = client_for(integration)
+    reused = _still_open(
+        practice=practice,
+        patient=patient,
+        invoice=invoice,
+        invoice_ids=[i.pk for i in owed],
+        amount=amount,
+        client=client,
+    )
+    if reused is not None:
+        return reused
+    limits = [
+        (
+            throttle.link_key(
+                practice_id=practice.pk, patient_id=patient.pk, invoice_id=invoice.pk if invoice else None
+            ),
+            throttle.PER_LINK,
+        )
+    ]
+    if client_ip:
+        limits.append((throttle.address_key(client_ip), throttle.PER_ADDRESS))
+    wait = throttle.take(limits)
+    if wait is not None:
+        raise TooManyAttempts(f"Too many attempts to pay: try again in {throttle.in_minutes(wait)}.", retry_after=wait)
     numbers = ", ".join(i.number for i in owed[:5]) + (f" and {len(owed) - 5} more" if len(owed) > 5 else "")
     name = f"Invoice {owed[0].number}" if len(owed) == 1 else f"Account balance: invoices {numbers}"
     metadata = {
@@ -208,7 +246,6 @@ def open_checkout(
     }
     if patient.email:
         params["customer_email"] = patient.email
-    client = client_for(integration)
     try:
         session = client.v1.checkout.sessions.create(params=params)
     except stripe.StripeError as exc:
@@ -221,7 +258,42 @@ def open_checkout(
         session_id=session.id,
         url=session.url or "",
         amount=amount,
+        expires_at=dt.datetime.fromtimestamp(session.expires_at, tz=dt.UTC) if session.expires_at else None,
     )
+
+
+def _still_open(
+    *, practice, patient: Patient, invoice: Invoice | None, invoice_ids: list[int], amount: Decimal, client
+) -> CheckoutSession | None:
+    """The newest session this link opened for these invoices and this amount that Stripe still
+    has open and that stays open a while yet; None when there is none. One Stripe says is paid
+    (its event not here yet) is refused rather than paid twice; one it expired is marked so."""
+    candidates = CheckoutSession.objects.for_practice(practice).filter(
+        patient=patient,
+        invoice=invoice,
+        status=CheckoutStatus.OPEN,
+        amount=amount,
+        expires_at__gt=timezone.now() + REUSE_MARGIN,
+    )
+    for candidate in candidates.order_by("-created_at", "-id")[:3]:
+        if candidate.invoice_ids != invoice_ids or not candidate.url:
+            continue
+        try:
+            at_stripe = client.v1.checkout.sessions.retrieve(candidate.session_id)
+        except stripe.StripeError as exc:
+            log.warning("Checkout session %s: Stripe did not say whether it is open (%s)", candidate.session_id, exc)
+            return None
+        if at_stripe.status == "open":
+            return candidate
+        if at_stripe.status == "complete":
+            # Left open here: its checkout.session.completed event marks it and records the payment.
+            raise CardPaymentError(
+                "This has just been paid: the payment is being recorded and will show here in a few minutes.",
+                code="already_paid",
+            )
+        candidate.status = CheckoutStatus.EXPIRED
+        candidate.save(update_fields=["status"])
+    return None
 
 
 # -- the events ----------------------------------------------------------------------------------

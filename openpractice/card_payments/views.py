@@ -3,7 +3,8 @@
 - Settings › Integrations › Stripe (manage_integrations): the keys, "Test connection",
   "Register webhook with Stripe".
 - The patient's "Pay online" page (public, reached from a signed link): GET shows what is owed and
-  writes nothing; its button (POST) opens a Stripe Checkout Session and goes there.
+  writes nothing; its button (POST) goes to the link's Stripe Checkout Session that is still open,
+  or opens one (a few per link and per address in ten minutes; then 429 "Too many attempts").
 - The webhook (public, csrf-exempt): Stripe's signed events, verified with the practice's signing
   secret before anything is read.
 - Refund a card payment (billing)."""
@@ -26,7 +27,7 @@ from django.views.decorators.http import require_POST
 
 from openpractice.billing.models import Invoice
 from openpractice.card_payments import links, selectors, services
-from openpractice.card_payments.errors import CardPaymentError
+from openpractice.card_payments.errors import CardPaymentError, TooManyAttempts
 from openpractice.card_payments.forms import RefundForm, StripeKeysForm
 from openpractice.card_payments.models import CardPayment, CheckoutSession, StripeIntegration
 from openpractice.card_payments.stripe_client import webhook_secret
@@ -128,7 +129,7 @@ def _pay_page_policy() -> str:
 @login_not_required
 def pay(request, token: str):
     practice, patient, invoice = _link_or_404(token)
-    error = ""
+    error, status, retry_after = "", 200, None
     if request.method == "POST":
         here = request.build_absolute_uri(reverse("card_payments:pay", kwargs={"token": token}))
         try:
@@ -138,9 +139,12 @@ def pay(request, token: str):
                 invoice=invoice,
                 success_url=here + "done/?session={CHECKOUT_SESSION_ID}",
                 cancel_url=here,
+                client_ip=request.META.get("REMOTE_ADDR", ""),
             )
+        except TooManyAttempts as exc:
+            error, status, retry_after = exc.message, 429, exc.retry_after
         except CardPaymentError as exc:
-            error = exc.message
+            error, status = exc.message, 400
         else:
             return HttpResponseRedirect(session.url)
     owed = [invoice] if invoice else list(selectors.owed_invoices(practice=practice, patient_id=patient.pk))
@@ -157,9 +161,11 @@ def pay(request, token: str):
             "error": error,
             "ready": selectors.is_ready(selectors.integration_for(practice)),
         },
-        status=400 if error else 200,
+        status=status,
     )
     response["Content-Security-Policy"] = _pay_page_policy()
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
     return response
 
 

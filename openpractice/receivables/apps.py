@@ -13,3 +13,16 @@ class ReceivablesConfig(AppConfig):
         from openpractice.receivables import receivers
 
         receivers.connect()
+        # the schedule's registry (workers, a lower layer) is filled once the apps are loaded
+        from openpractice.receivables.tasks import queue_chase_run
+        from openpractice.workers.scheduler import DAILY, Job, register_job
+
+        register_job(
+            Job(
+                "chase_run",
+                DAILY,
+                "CHASE_RUN_HOUR",
+                queue_chase_run,
+                "the day's chase run of every practice (manage.py chase_run)",
+            )
+        )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.utils import timezone
 from django_tasks import task
 
 from openpractice.practices.models import Practice
@@ -25,6 +26,16 @@ def chase_all(today: str | None = None) -> int:
     for practice_id in ids:
         chase_practice.enqueue(practice_id, today)
     return len(ids)
+
+
+def queue_chase_run(due_on: dt.date, now: dt.datetime) -> str:
+    """The schedule's daily job (registered in apps.py, run by `manage.py run_schedule`): today's
+    chase run of every practice, queued. Caught up after a day the schedule did not run, it is
+    still today's run: a chase run decides what each debt needs on its own day, and a later run of
+    the same day is the same run (services.create_chase_run)."""
+    today = timezone.localdate(now)
+    chase_all.enqueue(today.isoformat())
+    return f"queued the chase run of {today.day} {today:%B %Y}"
 
 
 @task()

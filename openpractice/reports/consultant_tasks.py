@@ -1,5 +1,6 @@
 """The monthly consultant reports on the Django Tasks API: `manage.py send_consultant_reports` (run on
-the 1st of each month by cron) queues `send_all_consultant_reports`, which queues one task a practice."""
+the 1st of each month by cron) and the schedule's `queue_consultant_reports` (`manage.py
+run_schedule`) queue `send_all_consultant_reports`, which queues one task a practice."""
 
 from __future__ import annotations
 
@@ -22,6 +23,14 @@ def send_consultant_report(practice_id: int, month: str) -> str:
     except ConsultantReportError as refused:  # sent meanwhile, or the address was removed: nothing to retry
         return f"not sent: {refused.message}"
     return f"sent to {report.sent_to}"
+
+
+def queue_consultant_reports(due_on: dt.date, now: dt.datetime) -> str:
+    """The schedule's monthly job (registered in apps.py, run by `manage.py run_schedule` from the
+    1st): the month before `due_on`'s, queued for every practice that sends one."""
+    month = consultant.previous_month(due_on)
+    send_all_consultant_reports.enqueue(month.isoformat())
+    return f"queued the {month:%B %Y} consultant reports"
 
 
 @task()

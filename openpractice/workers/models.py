@@ -14,3 +14,26 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.worker_id} (pid {self.pid} on {self.hostname})"
+
+
+class ScheduledJobRun(models.Model):
+    """One run of a scheduled job for one period (workers/scheduler.py): the day's chase run, the
+    month's consultant reports. Written in the same transaction as the job's work (it queues tasks
+    in this database), so a run that crashed left nothing and runs again; the unique period means a
+    second scheduler, or a restart, finds it done."""
+
+    job = models.CharField(max_length=64)
+    # The first day of the period the run is for: the day (daily jobs), the 1st (monthly jobs).
+    due_on = models.DateField()
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=1)
+    # What the job said it did, or why it failed (empty when it worked).
+    outcome = models.CharField(max_length=500, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["job", "due_on"], name="scheduled_job_run_once_per_period")]
+
+    def __str__(self) -> str:
+        return f"{self.job} for {self.due_on}" + (" (failed)" if self.error else "")

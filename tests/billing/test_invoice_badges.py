@@ -55,16 +55,17 @@ def test_the_invoice_link_is_the_detail_page():
     assert reverse("billing:detail", args=[7]) in _render("{{ invoice|invoice_ref }}", draft)
 
 
-# The list's rows as billing/list.html rendered them before invoice_list_rows (issue 18).
+# The list's rows as billing/list.html rendered them before invoice_list_rows (issue 18), with the
+# Record column's class and a void invoice's marker by its number (the list at 1366 wide).
 OLD_ROWS = """<tbody>{% for invoice in rows %}
 <tr>{% if can_bill %}<td><input type="checkbox" name="invoice" value="{{ invoice.id }}" aria-label="Select {% if invoice.number %}invoice {{ invoice.number }}{% else %}draft invoice for {{ invoice.patient.first_name }} {{ invoice.patient.last_name }}{% endif %}"></td>{% endif %}
-<td>{{ invoice|invoice_ref }}</td>
+<td>{{ invoice|invoice_ref }}{% if invoice.record_status == "void" %} <span class="badge danger record-when-narrow">Void</span>{% endif %}</td>
 <td class="nowrap">{{ invoice.invoice_date|date:"d/m/Y" }}</td>
 <td>{{ invoice.patient.first_name }} {{ invoice.patient.last_name }}</td>
 <td>{% if invoice.bill_to == 'insurer' %}{{ invoice.insurer_contact.name }}{% else %}Patient{% endif %}</td>
 <td>{{ invoice.practitioner.user.full_name }}</td>
 <td class="num">{{ invoice.total|gbp }}</td><td class="num">{{ invoice.balance|gbp }}</td>
-<td>{{ invoice|record_badge }}</td><td>{{ invoice|hc_badge }}</td>
+<td class="col-record">{{ invoice|record_badge }}</td><td>{{ invoice|hc_badge }}</td>
 <td>{{ invoice|pay_badge }}</td>
 </tr>{% endfor %}</tbody>"""
 
