@@ -14,6 +14,7 @@ from openpractice.env import (
     cache_config,
     database_config,
     env_bool,
+    env_choice,
     env_int,
     env_list,
     env_str,
@@ -248,6 +249,11 @@ WORKER_RECONNECT_MAX_SECONDS = env_int("WORKER_RECONNECT_MAX_SECONDS", 30, minim
 # consultant reports on the 1st of each month. A job missed while nothing ran runs at the next start.
 CHASE_RUN_HOUR = env_int("CHASE_RUN_HOUR", 6, minimum=0, maximum=23)
 CONSULTANT_REPORTS_HOUR = env_int("CONSULTANT_REPORTS_HOUR", 7, minimum=0, maximum=23)
+# The remittance fetch of every practice with a tested Healthcode connection: every this many hours
+# from local midnight (a divisor of the day, so the fetches fall at the same hours each day).
+REMITTANCE_FETCH_EVERY_HOURS = int(
+    env_choice("REMITTANCE_FETCH_EVERY_HOURS", "1", ("1", "2", "3", "4", "6", "8", "12", "24"))
+)
 
 # seed_demo plays twelve months of the demo practice's work (home/demo_history.py) unless this is off.
 DEMO_HISTORY = env_bool("OPENPRACTICE_DEMO_HISTORY", True)

@@ -16,3 +16,17 @@ class RemittancesConfig(AppConfig):
 
         if allocated_total not in billing.SETTLEMENT_SOURCES:
             billing.SETTLEMENT_SOURCES.append(allocated_total)
+        # the schedule's registry (workers, a lower layer) is filled once the apps are loaded
+        from openpractice.remittances.jobs import queue_remittance_fetches
+        from openpractice.workers.scheduler import HOURLY, Job, register_job
+
+        register_job(
+            Job(
+                "fetch_remittances",
+                HOURLY,
+                "REMITTANCE_FETCH_EVERY_HOURS",
+                queue_remittance_fetches,
+                "the remittance fetch of every practice with a tested Healthcode connection "
+                "(manage.py fetch_remittances)",
+            )
+        )

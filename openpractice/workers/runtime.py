@@ -18,6 +18,7 @@ remittance posting takes the batch lock and skips a posted batch.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import random
@@ -44,7 +45,11 @@ MAX_CLAIMS = 10
 
 
 def is_connection_error(exc: BaseException) -> bool:
-    return isinstance(exc, (OperationalError, InterfaceError)) and not is_locked_database_exception(exc)
+    if isinstance(exc, InterfaceError):
+        return True
+    # SQLite's "database is locked" is an OperationalError the library waits out itself; the
+    # library's test reads args[0], so an error without arguments is taken as a lost connection.
+    return isinstance(exc, OperationalError) and not (exc.args and is_locked_database_exception(exc))
 
 
 def backoff_seconds(failures: int, *, cap: float, base: float = 0.5) -> float:
@@ -60,7 +65,7 @@ def requeue_expired(*, lease_seconds: int | None = None, now=None) -> int:
     only while it is still the same claim (status and started_at unchanged)."""
     lease = lease_seconds if lease_seconds is not None else settings.TASK_LEASE_SECONDS
     now = now or timezone.now()
-    cutoff = now - timezone.timedelta(seconds=lease)
+    cutoff = now - dt.timedelta(seconds=lease)
     rows = list(
         DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING, started_at__lt=cutoff).values_list(
             "pk", "started_at", "worker_ids"

@@ -2,7 +2,9 @@
 hour, local time, each day or on the 1st; it runs once per period however often the schedule looks,
 after a restart, and with two schedulers at once (PostgreSQL); a period missed while nothing ran
 runs once at the next start; a failing job records and logs its error, the others still run, and
-it is tried again later; the registered jobs queue the chase run and the consultant reports."""
+it is tried again later; an hourly job is due each hour (or every N) from local midnight, once per
+slot; the registered jobs queue the chase run, the consultant reports and the remittance fetch
+(its own tests: tests/remittances/test_fetch_schedule.py)."""
 
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from django_tasks_db.models import DBTaskResult
 from openpractice.env import ConfigurationError, env_int
 from openpractice.workers import scheduler
 from openpractice.workers.models import ScheduledJobRun, WorkerHeartbeat
-from openpractice.workers.scheduler import DAILY, MONTHLY, Job
+from openpractice.workers.scheduler import DAILY, HOURLY, MONTHLY, Job, Slot
 
 LONDON = ZoneInfo("Europe/London")
 REPO = Path(__file__).resolve().parent.parent.parent
@@ -51,6 +53,7 @@ class Recorder:
 def hours(settings):
     settings.CHASE_RUN_HOUR = 6
     settings.CONSULTANT_REPORTS_HOUR = 7
+    settings.REMITTANCE_FETCH_EVERY_HOURS = 1
 
 
 def daily(work, name="daily") -> Job:
@@ -59,6 +62,10 @@ def daily(work, name="daily") -> Job:
 
 def monthly(work, name="monthly") -> Job:
     return Job(name, MONTHLY, "CONSULTANT_REPORTS_HOUR", work)
+
+
+def hourly(work, name="hourly") -> Job:
+    return Job(name, HOURLY, "REMITTANCE_FETCH_EVERY_HOURS", work)
 
 
 # -- when a job is due -----------------------------------------------------------------------
@@ -89,6 +96,59 @@ def test_a_daily_job_is_due_from_its_hour_local_time(hours, now, due_on):
 )
 def test_a_monthly_job_is_due_from_its_hour_on_the_first(hours, now, due_on):
     assert monthly(Recorder()).due_on(now) == due_on
+
+
+@pytest.mark.parametrize(
+    ("every", "now", "slot"),
+    [
+        (1, at(2026, 3, 10, 9, 0), Slot(dt.date(2026, 3, 10), 9)),
+        (1, at(2026, 3, 10, 9, 59), Slot(dt.date(2026, 3, 10), 9)),
+        (1, at(2026, 3, 10, 0, 0), Slot(dt.date(2026, 3, 10), 0)),
+        (1, at(2026, 3, 9, 23, 59), Slot(dt.date(2026, 3, 9), 23)),
+        (3, at(2026, 3, 10, 8, 59), Slot(dt.date(2026, 3, 10), 6)),
+        (3, at(2026, 3, 10, 9, 0), Slot(dt.date(2026, 3, 10), 9)),
+        (24, at(2026, 3, 10, 23, 0), Slot(dt.date(2026, 3, 10), 0)),
+        # local time: 08:30 UTC in July is 09:30 in London
+        (1, dt.datetime(2026, 7, 10, 8, 30, tzinfo=dt.UTC), Slot(dt.date(2026, 7, 10), 9)),
+    ],
+)
+def test_an_hourly_job_is_due_from_each_hour_or_every_n_from_midnight(settings, every, now, slot):
+    settings.REMITTANCE_FETCH_EVERY_HOURS = every
+    assert hourly(Recorder()).slot(now) == slot
+
+
+def test_a_slot_says_its_hour_only_for_an_hourly_job(settings):
+    settings.REMITTANCE_FETCH_EVERY_HOURS = 1
+    assert str(hourly(Recorder()).slot(at(2026, 3, 10, 0, 30))) == "2026-03-10 00:00"
+    assert str(Slot(dt.date(2026, 3, 10))) == "2026-03-10"
+    assert hourly(Recorder()).when() == "hourly"
+    settings.REMITTANCE_FETCH_EVERY_HOURS = 6
+    assert hourly(Recorder()).when() == "every 6 hours from 00:00"
+
+
+@pytest.mark.parametrize(("value", "hours"), [("", 1), ("1", 1), ("6", 6), (" 24 ", 24)])
+def test_the_fetch_interval_is_a_divisor_of_the_day(monkeypatch, value, hours):
+    from openpractice.env import env_choice
+
+    monkeypatch.setenv("REMITTANCE_FETCH_EVERY_HOURS", value)
+    assert int(env_choice("REMITTANCE_FETCH_EVERY_HOURS", "1", ("1", "2", "3", "4", "6", "8", "12", "24"))) == hours
+
+
+@pytest.mark.parametrize("value", ["5", "0", "48", "half", "-1"])
+def test_a_fetch_interval_that_does_not_divide_the_day_stops_start_up_naming_the_setting(value):
+    """settings.py as it starts: the message names the setting and the hours that would do."""
+    import subprocess
+
+    result = subprocess.run(
+        [sys.executable, "-c", "import openpractice.settings"],
+        cwd=REPO,
+        env={"PATH": "/usr/bin:/bin", "REMITTANCE_FETCH_EVERY_HOURS": value, "DJANGO_DEBUG": "1"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert f"REMITTANCE_FETCH_EVERY_HOURS='{value}' is not one of 1, 2, 3, 4, 6, 8, 12, 24." in result.stderr
 
 
 def test_the_hour_is_read_from_the_settings_when_asked(settings):
@@ -187,6 +247,86 @@ def test_a_crash_in_the_middle_leaves_the_period_due(hours):
     assert work.calls == [dt.date(2026, 3, 10)]
 
 
+@pytest.mark.django_db
+def test_an_hourly_job_runs_once_an_hour_however_often_the_schedule_looks(hours):
+    work = Recorder()
+    job = hourly(work)
+    for minute in range(0, 60, 5):
+        scheduler.run_due(now=at(2026, 3, 10, 9, minute), jobs=[job])
+    assert len(work.calls) == 1
+    [outcome] = scheduler.run_due(now=at(2026, 3, 10, 10, 0), jobs=[job])
+    assert outcome.ran and outcome.slot == Slot(dt.date(2026, 3, 10), 10)
+    assert scheduler.run_due(now=at(2026, 3, 10, 10, 59), jobs=[job]) == []
+    scheduler.run_due(now=at(2026, 3, 11, 0, 1), jobs=[job])  # midnight begins the next day's first
+    assert work.calls == [dt.date(2026, 3, 10)] * 2 + [dt.date(2026, 3, 11)]
+    rows = ScheduledJobRun.objects.filter(job="hourly").order_by("due_on", "hour")
+    assert [(row.due_on, row.hour) for row in rows] == [
+        (dt.date(2026, 3, 10), 9),
+        (dt.date(2026, 3, 10), 10),
+        (dt.date(2026, 3, 11), 0),
+    ]
+
+
+@pytest.mark.django_db
+def test_every_n_hours_runs_once_per_n_hours(hours, settings):
+    settings.REMITTANCE_FETCH_EVERY_HOURS = 4
+    work = Recorder()
+    job = hourly(work)
+    for hour in range(0, 24):
+        for minute in (0, 30):
+            scheduler.run_due(now=at(2026, 3, 10, hour, minute), jobs=[job])
+    assert len(work.calls) == 6
+    assert sorted(ScheduledJobRun.objects.values_list("hour", flat=True)) == [0, 4, 8, 12, 16, 20]
+
+
+@pytest.mark.django_db
+def test_missed_hours_run_once_when_the_schedule_next_starts(hours):
+    """Off from 09:00 to 14:20: one run at 14:20 for the 14:00 slot, not one per missed hour."""
+    work = Recorder()
+    job = hourly(work)
+    scheduler.run_due(now=at(2026, 3, 10, 8, 30), jobs=[job])
+    [outcome] = scheduler.run_due(now=at(2026, 3, 10, 14, 20), jobs=[job])
+    assert str(outcome.slot) == "2026-03-10 14:00"
+    scheduler.run_due(now=at(2026, 3, 10, 14, 21), jobs=[job])
+    assert len(work.calls) == 2
+    assert ScheduledJobRun.objects.filter(job="hourly").count() == 2
+
+
+@pytest.mark.django_db
+def test_the_hour_that_comes_twice_when_the_clocks_go_back_is_one_slot(hours):
+    """25 October 2026: 01:00-01:59 London is first BST (00:00 UTC), then GMT (01:00 UTC)."""
+    work = Recorder()
+    job = hourly(work)
+    for utc_hour in (0, 1, 2):
+        scheduler.run_due(now=dt.datetime(2026, 10, 25, utc_hour, 10, tzinfo=dt.UTC), jobs=[job])
+    rows = ScheduledJobRun.objects.filter(job="hourly").order_by("hour")
+    assert [row.hour for row in rows] == [1, 2] and len(work.calls) == 2
+
+
+@pytest.mark.django_db
+def test_an_hourly_and_a_daily_job_of_the_same_day_do_not_share_a_row(hours):
+    daily_work, hourly_work = Recorder(), Recorder()
+    jobs = [daily(daily_work, name="both"), hourly(hourly_work, name="hourly")]
+    scheduler.run_due(now=at(2026, 3, 10, 0, 10), jobs=jobs)
+    assert len(daily_work.calls) == 1 and len(hourly_work.calls) == 1
+
+
+@pytest.mark.django_db
+def test_a_failed_hourly_slot_is_tried_again_and_the_next_hour_afresh(hours):
+    work = Recorder(failing=True)
+    job = hourly(work)
+    start = at(2026, 3, 10, 9, 0)
+    scheduler.run_due(now=start, jobs=[job])
+    scheduler.run_due(now=start + dt.timedelta(minutes=5), jobs=[job])  # too soon
+    scheduler.run_due(now=start + scheduler.RETRY_AFTER + dt.timedelta(seconds=1), jobs=[job])
+    row = ScheduledJobRun.objects.get(job="hourly", hour=9)
+    assert len(work.calls) == 2 and row.attempts == 2
+    work.failing = False
+    [outcome] = scheduler.run_due(now=at(2026, 3, 10, 10, 0), jobs=[job])
+    assert outcome.ran and str(outcome.slot) == "2026-03-10 10:00"
+    assert ScheduledJobRun.objects.get(job="hourly", hour=10).attempts == 1
+
+
 # -- failures ----------------------------------------------------------------------------------
 @pytest.mark.django_db
 def test_a_failing_job_records_its_error_and_the_other_still_runs(hours, caplog):
@@ -277,7 +417,9 @@ def test_two_schedulers_at_the_same_moment_run_the_job_once(hours):
 
 
 # -- the registered jobs and the command ----------------------------------------------------------
-def test_the_apps_register_the_chase_run_and_the_consultant_reports():
+def test_the_apps_register_the_chase_run_the_consultant_reports_and_the_remittance_fetch():
+    assert {"fetch_remittances", "chase_run", "consultant_reports"} <= set(scheduler.JOBS)
+    assert scheduler.JOBS["fetch_remittances"].every == HOURLY
     assert scheduler.JOBS["chase_run"].every == DAILY
     assert scheduler.JOBS["chase_run"].hour_setting == "CHASE_RUN_HOUR"
     assert scheduler.JOBS["consultant_reports"].every == MONTHLY
@@ -287,9 +429,10 @@ def test_the_apps_register_the_chase_run_and_the_consultant_reports():
 @pytest.mark.django_db
 def test_the_registered_jobs_queue_the_chase_run_and_last_months_reports(hours):
     outcomes = scheduler.run_due(now=at(2026, 3, 5, 5))  # before 06:00: yesterday's chase period
-    assert {(o.job, o.due_on, o.outcome) for o in outcomes} == {
-        ("chase_run", dt.date(2026, 3, 4), "queued the chase run of 5 March 2026"),
-        ("consultant_reports", dt.date(2026, 3, 1), "queued the February 2026 consultant reports"),
+    assert {(o.job, str(o.slot), o.outcome) for o in outcomes} == {
+        ("chase_run", "2026-03-04", "queued the chase run of 5 March 2026"),
+        ("consultant_reports", "2026-03-01", "queued the February 2026 consultant reports"),
+        ("fetch_remittances", "2026-03-05 05:00", "queued the remittance fetch of 0 practices"),
     }
     queued = {row.task_path: row.args_kwargs["args"] for row in DBTaskResult.objects.all()}
     assert queued == {
@@ -314,6 +457,7 @@ def test_the_command_runs_what_is_due_once(hours):
     call_command("run_schedule", "--list", stdout=out)
     assert "chase_run: daily from 06:00" in out.getvalue()
     assert "consultant_reports: monthly from 07:00 on the 1st" in out.getvalue()
+    assert "fetch_remittances: hourly; due now for " in out.getvalue()
     assert "last for " in out.getvalue()
 
 
@@ -361,4 +505,6 @@ def test_the_loop_looks_again_each_round_and_waits_through_a_lost_database(hours
     with pytest.raises(KeyboardInterrupt):
         call_command("run_schedule", "--loop", "60", stdout=out)
     assert len(rounds) == 3
-    assert out.getvalue().startswith("Schedule: chase_run daily from 06:00; consultant_reports monthly")
+    assert out.getvalue().startswith(
+        "Schedule: fetch_remittances hourly; chase_run daily from 06:00; consultant_reports monthly"
+    )

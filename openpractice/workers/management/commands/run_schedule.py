@@ -1,10 +1,12 @@
 """Run the schedule's jobs that are due (workers/scheduler.py): the daily chase run from
-CHASE_RUN_HOUR, the monthly consultant reports from CONSULTANT_REPORTS_HOUR on the 1st. Each job
-runs once per day or month however often this is run, and one missed while nothing ran runs at the
-next start. The jobs only queue tasks: a worker (`manage.py run_worker`) does the work.
+CHASE_RUN_HOUR, the monthly consultant reports from CONSULTANT_REPORTS_HOUR on the 1st, the
+remittance fetch every REMITTANCE_FETCH_EVERY_HOURS hours. Each job runs once per hour, day or month
+however often this is run, and one missed while nothing ran runs (once) at the next start. The jobs
+only queue tasks: a worker (`manage.py run_worker`) does the work.
 
 `make run` starts it with --loop 60. On several machines run it once in all (or use cron with the
-jobs' own commands, `chase_run` and `send_consultant_reports`; docs/deployment.md)."""
+jobs' own commands, `chase_run`, `send_consultant_reports` and `fetch_remittances`;
+docs/deployment.md)."""
 
 import time
 
@@ -16,7 +18,10 @@ from openpractice.workers.runtime import keep_going
 
 
 class Command(BaseCommand):
-    help = "Run the scheduled jobs that are due (the daily chase run, the monthly consultant reports)."
+    help = (
+        "Run the scheduled jobs that are due (the daily chase run, the monthly consultant reports, "
+        "the hourly remittance fetch)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--loop", type=int, default=0, help="Look again every N seconds (0: once).")
@@ -37,9 +42,9 @@ class Command(BaseCommand):
             if not loop:
                 for each in outcomes:
                     if each.error:
-                        self.stderr.write(f"{each.job} for {each.due_on}: failed ({each.error})")
+                        self.stderr.write(f"{each.job} for {each.slot}: failed ({each.error})")
                     elif each.ran:
-                        self.stdout.write(f"{each.job} for {each.due_on}: {each.outcome or 'done'}")
+                        self.stdout.write(f"{each.job} for {each.slot}: {each.outcome or 'done'}")
                 if not outcomes:
                     self.stdout.write("Nothing due.")
                 return False
@@ -61,8 +66,10 @@ class Command(BaseCommand):
             row = last[job.name]
             if row is None:
                 seen = "never run"
-            elif row.error:
-                seen = f"last for {row.due_on}: failed ({row.error}), attempt {row.attempts}"
             else:
-                seen = f"last for {row.due_on}: {row.outcome or 'done'}"
-            self.stdout.write(f"{job.name}: {job.when()}; due now for {job.due_on(now)}; {seen}")
+                last_slot = job.slot_of(row)
+                if row.error:
+                    seen = f"last for {last_slot}: failed ({row.error}), attempt {row.attempts}"
+                else:
+                    seen = f"last for {last_slot}: {row.outcome or 'done'}"
+            self.stdout.write(f"{job.name}: {job.when()}; due now for {job.slot(now)}; {seen}")
