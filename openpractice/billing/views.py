@@ -30,14 +30,14 @@ from openpractice.billing.forms import (
 from openpractice.billing.models import BillTo, HealthcodeStatus, Invoice, ServiceSetting
 from openpractice.billing.pdf import invoice_pdf as render_pdf
 from openpractice.billing.service_setting import setting_of_procedure_type, too_small_for
-from openpractice.contacts.selectors import insurer_contacts
+from openpractice.contacts.selectors import insurer_choices
 from openpractice.patients.errors import PatientError
 from openpractice.patients.models import Patient
 from openpractice.patients.selectors import search_patients
 from openpractice.patients.services import update_relationship
-from openpractice.practices.models import Membership
 from openpractice.practices.permissions import require_capability
 from openpractice.practices.roles import Capability
+from openpractice.practices.selectors import practitioner_choices
 from openpractice.practices.tenancy import get_for_practice_or_404
 from openpractice.products.models import Product
 
@@ -68,10 +68,12 @@ def invoice_list(request):
             "view": view,
             "filters": filters,
             "statuses": HealthcodeStatus.choices,
-            "insurers": insurer_contacts(practice=practice),
-            "practitioners": Membership.objects.for_practice(practice)
-            .filter(practitioner_profile__isnull=False)
-            .select_related("user"),
+            # The filters' choices: the two columns each option shows, each in one hand-written
+            # statement (issue 18: through the ORM, 2 ms of a page whose SQL takes 3-5).
+            "insurers": insurer_choices(practice=practice) if view != "not_ready" else [],
+            "practitioners": practitioner_choices(practice=practice)
+            if view != "not_ready" or filters.get("practitioner_id")
+            else [],
             "ages": list(selectors.AGE_BUCKETS),
             "can_bill": _can_bill(request),
         },

@@ -118,6 +118,28 @@ class NotReadyPage:
     count: int  # every bill not ready (checked and still true), not only this page's
 
 
+# What a row of the view shows (healthcode/_not_ready.html and the insurer's fix link): these
+# columns alone, not the whole invoice, patient and contact (issue 18: building 50 bills' full
+# rows took more than the page's SQL).
+NOT_READY_FIELDS = (
+    "invoice_id",
+    "invoice_date",
+    "invoice__id",
+    "invoice__practice_id",
+    "invoice__number",
+    "invoice__invoice_date",
+    "invoice__bill_to",
+    "invoice__total",
+    "invoice__healthcode_status",
+    "invoice__patient__id",
+    "invoice__patient__first_name",
+    "invoice__patient__last_name",
+    "invoice__insurer_contact__id",
+    "invoice__insurer_contact__name",
+    "invoice__insurer_contact__insurer_id",
+)
+
+
 def not_ready_page(
     *, practice, practitioner_id: int | None = None, after: tuple[dt.date, int] | None = None, limit: int = PAGE_SIZE
 ) -> NotReadyPage:
@@ -133,7 +155,8 @@ def not_ready_page(
             Q(invoice_date__lte=day) & (Q(invoice_date__lt=day) | Q(invoice_date=day, invoice_id__lt=invoice_id))
         )
     found = list(
-        page.select_related("invoice__patient", "invoice__insurer_contact__insurer")
+        page.select_related("invoice__patient", "invoice__insurer_contact")
+        .only(*NOT_READY_FIELDS)
         .prefetch_related(
             Prefetch("problems", queryset=InvoiceCheckProblem.objects.filter(blocks=True).order_by("position"))
         )

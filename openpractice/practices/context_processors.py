@@ -1,8 +1,34 @@
+import functools
+
 from django.apps import apps
-from django.urls import NoReverseMatch, reverse
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 
 from openpractice.practices import selectors
 from openpractice.practices.roles import Capability
+
+
+@functools.lru_cache(maxsize=16)
+def _entries(script_prefix: str, urlconf) -> tuple[tuple[int, str, str, str], ...]:
+    """Every app's entries as (order, label, url, capability), in order: the apps and their
+    addresses are fixed once the process has started, so they are gathered and reversed once (per
+    script prefix and URLconf), not on every page (issue 18)."""
+    entries = []
+    for config in apps.get_app_configs():
+        for order, label, url_name, capability in getattr(config, "nav_entries", ()):
+            try:
+                url = reverse(url_name, urlconf=urlconf)
+            except NoReverseMatch:
+                continue
+            entries.append((order, label, url, capability))
+    return tuple(sorted(entries))
+
+
+@receiver(setting_changed)
+def _forget_entries(*, setting, **kwargs):
+    if setting in ("ROOT_URLCONF", "INSTALLED_APPS"):
+        _entries.cache_clear()
 
 
 def _navigation(request):
@@ -10,21 +36,14 @@ def _navigation(request):
 
     An entry is (order, label, url name, capability); apps add themselves as they are built.
     """
-    entries = []
-    for config in apps.get_app_configs():
-        for order, label, url_name, capability in getattr(config, "nav_entries", ()):
-            if request.membership is None or not request.membership.can(capability):
-                continue
-            try:
-                url = reverse(url_name)
-            except NoReverseMatch:
-                continue
-            entries.append((order, label, url))
-    entries.sort()
+    membership = request.membership
+    if membership is None:
+        return []
     path = request.path
     return [
         {"label": label, "url": url, "active": path == url or (url != "/" and path.startswith(url))}
-        for _, label, url in entries
+        for _, label, url, capability in _entries(get_script_prefix(), get_urlconf())
+        if membership.can(capability)
     ]
 
 

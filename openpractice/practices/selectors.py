@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 
-from openpractice.accounts.models import User, hash_token
+from openpractice.accounts.models import PractitionerProfile, User, hash_token
 from openpractice.db import rows
+from openpractice.db import sql as db_sql
 from openpractice.practices.models import Invitation, Location, Membership, Practice
 from openpractice.practices.roles import Role
 
@@ -74,6 +75,21 @@ def practice_members(*, practice: Practice, include_inactive: bool = True) -> Qu
     if not include_inactive:
         qs = qs.filter(is_active=True, user__is_active=True)
     return qs.order_by("-is_active", "user__full_name")
+
+
+def practitioner_choices(*, practice: Practice) -> list[dict]:
+    """Memberships with practitioner details, as {"id", "full_name"} by name (any member who has
+    billed as a practitioner, active or not): the invoice list's practitioner filter. One
+    hand-written statement, as that list shows it on every page (issue 18; tests hold it equal to
+    the ORM's reading)."""
+    found = db_sql.fetch_all(
+        f"SELECT m.id, u.full_name FROM {Membership._meta.db_table} m "
+        f"JOIN {PractitionerProfile._meta.db_table} pp ON pp.membership_id = m.id "
+        f"JOIN {User._meta.db_table} u ON u.id = m.user_id "
+        "WHERE m.practice_id = %s ORDER BY u.full_name, m.id",
+        [practice.pk],
+    )
+    return [{"id": pk, "full_name": name} for pk, name in found]
 
 
 def practitioners(*, practice: Practice, first=None, also=()) -> QuerySet[Membership]:

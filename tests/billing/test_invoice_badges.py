@@ -76,10 +76,16 @@ def test_the_list_rows_are_the_markup_of_the_old_row_template(practice, can_bill
     import re
 
     from openpractice.billing.selectors import invoice_page
+    from openpractice.patients.models import Patient
     from tests.list_world import build_world
 
     build_world(practice, invoices=40, patients=6)
+    # Names that must be escaped, as the template escaped them.
+    Patient.objects.filter(practice=practice, pk=Patient.objects.filter(practice=practice).first().pk).update(
+        first_name="O'Neil <b>", last_name="Smith & Co"
+    )
     rows = invoice_page(practice=practice).rows
+    assert any(r.patient.first_name == "O'Neil <b>" for r in rows)
     draft = next((i for i in rows if not i.number), None)
     assert draft is not None and any(i.number for i in rows)  # both kinds of link are compared
     old = Template(OLD_ROWS).render(Context({"rows": rows, "can_bill": can_bill}))

@@ -182,3 +182,22 @@ def test_the_panel_reads_two_rows_not_the_bills_facts(demo, make_invoice, health
     assert "coding_code" not in sql.lower()
     assert sum("healthcode_invoicecheck" in q["sql"] for q in stored.captured_queries) == 2
     assert len(stored.captured_queries) < len(checking.captured_queries)
+
+
+def test_a_bill_on_its_way_or_settled_is_not_checked(demo, make_invoice, monkeypatch):
+    """The panel shows the pre-submission check only while the bill can be submitted again: a
+    collected bill's page neither checks it live nor reads a stored check (issue 18)."""
+    from openpractice.billing.models import Invoice
+    from openpractice.healthcode import stored_checks
+    from openpractice.healthcode.templatetags import healthcode as tags
+
+    invoice = make_invoice()
+    Invoice.objects.filter(pk=invoice.pk).update(healthcode_status="collected")
+
+    def refuse(**kwargs):
+        raise AssertionError("checked a bill the page shows no check for")
+
+    monkeypatch.setattr(tags, "check_invoice", refuse)
+    monkeypatch.setattr(stored_checks, "stored_result", refuse)
+    page = _client().get(f"/invoices/{invoice.pk}/").content.decode()
+    assert 'id="check-h"' in page and "Pre-submission check" not in page and "submit-healthcode" not in page

@@ -127,3 +127,59 @@ def test_the_view_and_the_dashboard_read_in_a_fixed_number_of_queries(demo, bill
     assert (_queries(biller, URL), _queries(biller, "/")) == few
     older = re.search(r'<a href="([^"]+)" rel="next"', biller.get(URL).content.decode())
     assert older is not None and _queries(biller, "/invoices/" + unescape(older[1])) == few[0]
+
+
+# The rows as healthcode/_not_ready.html rendered them before the not_ready_rows filter (issue 18).
+OLD_ROWS = """<tbody>{% for invoice, result, fixes in rows %}
+<tr>{% if can_bill %}<td><input type="checkbox" name="invoice" value="{{ invoice.id }}" aria-label="Select {% if invoice.number %}invoice {{ invoice.number }}{% else %}draft invoice for {{ invoice.patient.first_name }} {{ invoice.patient.last_name }}{% endif %}"></td>{% endif %}
+<td>{{ invoice|invoice_ref }}</td>
+<td class="nowrap">{{ invoice.invoice_date|date:"d/m/Y" }}</td>
+<td>{{ invoice.patient.first_name }} {{ invoice.patient.last_name }}</td>
+<td>{% if invoice.bill_to == 'insurer' %}{{ invoice.insurer_contact.name }}{% else %}Patient{% endif %}</td>
+<td class="num">{{ invoice.total|gbp }}</td><td>{{ invoice|hc_badge }}</td>
+<td class="why-cell"><ul class="why">{% for p in result.errors|slice:":3" %}<li><strong>{{ p.field }}</strong>: {{ p.error }}{% if p.fix == 'insurer' %}{% for fix in fixes %}{% if forloop.first %} — {% if fix.link %}<a href="{{ fix.link }}">{{ fix.link_label }}</a>{% else %}{{ fix.link_label }}{% endif %}{% endif %}{% endfor %}{% endif %}</li>{% endfor %}{% if result.errors|length > 3 %}<li class="muted">and {{ result.errors|length|add:"-3" }} more</li>{% endif %}</ul></td>
+</tr>{% endfor %}</tbody>"""
+
+
+@pytest.mark.parametrize("can_bill", [True, False])
+@pytest.mark.parametrize("can_fix_insurers", [True, False])
+def test_the_rows_are_the_markup_of_the_old_row_template(demo, can_bill, can_fix_insurers):
+    from django.template import Context, Template
+
+    from openpractice.healthcode.models import InvoiceCheckProblem
+    from openpractice.patients.models import Patient
+
+    Patient.objects.filter(practice=demo.practice, last_name="Clarke").update(first_name="O'Neil <b>")
+    plain = demo.bill(diagnosis="")
+    many = demo.bill(diagnosis="", last="Clarke")
+    draft = demo.bill(diagnosis="", issue=False)
+    stored_checks.refresh(practice=demo.practice)
+    for position, (field, fix) in enumerate(
+        [("Insurer", "insurer"), ("Diag & co", "invoice"), ("Insurer", "insurer"), ("Extra", "invoice")], start=50
+    ):
+        InvoiceCheckProblem.objects.create(
+            stored_check_id=many.pk, position=position, code="x", field=field, message=f"<{field}> wrong", fix=fix
+        )
+    who = "owner@" if can_fix_insurers else "billing@"  # only the owner may set an insurer's identifier
+    membership = Membership.objects.get(practice=demo.practice, user__email__startswith=who)
+    page = selectors.not_ready_page(practice=demo.practice, limit=50)
+    rows = [
+        (
+            r.invoice,
+            r,
+            tags.problem_rows(r.invoice, [p for p in r.problems[:3] if p.fix == "insurer"], membership=membership),
+        )
+        for r in page.rows
+    ]
+    assert {r[0].pk for r in rows} == {plain.pk, many.pk, draft.pk} and any(len(r[1].errors) > 3 for r in rows)
+    assert any(r[2] for r in rows) and not draft.number
+    context = Context({"rows": rows, "can_bill": can_bill})
+    old = Template(OLD_ROWS).render(context)
+    new = Template("{% load healthcode %}<tbody>\n{{ rows|not_ready_rows:can_bill }}</tbody>").render(context)
+
+    def squeezed(html: str) -> str:
+        return re.sub(r">\s+<", "><", html.strip())
+
+    assert squeezed(new) == squeezed(old)
+    assert "O&#x27;Neil &lt;b&gt;" in new and "&lt;Insurer&gt; wrong" in new and "and 2 more" in new
+    assert ("Set the insurer&#x27;s Healthcode identifier</a>" in new) == can_fix_insurers

@@ -242,6 +242,13 @@ def test_a_shortfall_invoice_cannot_be_edited_to_charge_more(world):
     batch = receive(world.practice, bundle([{"invoice": invoice, "paid": ["200.00"]}]))
     patient_invoice = services.transfer_shortfall(line=batch.lines.get())
     assert patient_invoice.carries_shortfall and not patient_invoice.is_editable
+    from django.test import Client
+
+    client = Client()
+    client.force_login(world.user)
+    page = client.get(f"/invoices/{patient_invoice.pk}/").content.decode()  # the remittance panel says so
+    assert f'carries the shortfall of <a href="/invoices/{invoice.pk}/">invoice {invoice.number}</a>' in page
+    assert "Shortfall moved to the patient" in client.get(f"/invoices/{invoice.pk}/").content.decode()
     with pytest.raises(BillingError):
         billing.update_invoice(invoice=patient_invoice, data={"notes": "x"})
     patient_invoice.refresh_from_db()

@@ -92,54 +92,42 @@ def invoice_ref(invoice) -> SafeString:
 def invoice_list_rows(rows, can_bill) -> SafeString:
     """The invoice list's table rows (billing/list.html), built here: fifty rows of eleven cells
     through the template engine cost about 0.3 ms a row, more than the page's SQL (issue 18).
-    Every value is escaped by format_html; the cells are the ones the template had, with the Record
-    column marked (`col-record`: a laptop's window leaves it out) and a void invoice's number
-    saying so."""
+    Every value is escaped (`escape`, as format_html would: the markup is held equal to the old
+    row template's by tests); the cells are the ones the template had, with the Record column
+    marked (`col-record`: a laptop's window leaves it out) and a void invoice's number saying so."""
     detail = _detail_url_format(get_script_prefix())
     out = []
     for invoice in rows:
         patient = invoice.patient
+        first, last = escape(patient.first_name), escape(patient.last_name)
+        number = escape(invoice.number) if invoice.number else ""
+        pk = int(invoice.id)
         select = ""
         if can_bill:
-            what = (
-                f"invoice {invoice.number}"
-                if invoice.number
-                else f"draft invoice for {patient.first_name} {patient.last_name}"
-            )
-            select = format_html(
-                '<td><input type="checkbox" name="invoice" value="{}" aria-label="Select {}"></td>', invoice.id, what
-            )
-        if invoice.number:
-            ref = format_html('<a href="{}">{}</a>', detail.format(int(invoice.id)), invoice.number)
-        else:
-            ref = format_html(
-                '<a href="{}"><span class="draft-ref">— (draft)</span></a>', detail.format(int(invoice.id))
-            )
+            what = f"invoice {number}" if number else f"draft invoice for {first} {last}"
+            select = f'<td><input type="checkbox" name="invoice" value="{pk}" aria-label="Select {what}"></td>'
+        href = escape(detail.format(pk))
+        ref = (
+            f'<a href="{href}">{number}</a>'
+            if number
+            else f'<a href="{href}"><span class="draft-ref">— (draft)</span></a>'
+        )
         if invoice.record_status == RecordStatus.VOID:
             # Said again by the number, for a window too narrow for the Record column (billing.css).
-            ref = format_html('{} <span class="badge danger record-when-narrow">Void</span>', ref)
+            ref = f'{ref} <span class="badge danger record-when-narrow">Void</span>'
         payer = (
-            (invoice.insurer_contact.name if invoice.insurer_contact_id else "")
+            (escape(invoice.insurer_contact.name) if invoice.insurer_contact_id else "")
             if invoice.bill_to == "insurer"
             else "Patient"
         )
-        practitioner = invoice.practitioner.user.full_name if invoice.practitioner_id else ""
+        practitioner = escape(invoice.practitioner.user.full_name) if invoice.practitioner_id else ""
         out.append(
-            format_html(
-                '<tr>{}\n<td>{}</td>\n<td class="nowrap">{}</td>\n<td>{} {}</td>\n<td>{}</td>\n<td>{}</td>\n'
-                '<td class="num">{}</td><td class="num">{}</td>\n<td class="col-record">{}</td><td>{}</td>\n<td>{}</td>\n</tr>',
-                select,
-                ref,
-                invoice.invoice_date.strftime("%d/%m/%Y"),
-                patient.first_name,
-                patient.last_name,
-                payer,
-                practitioner,
-                format_gbp(invoice.total),
-                format_gbp(invoice.balance),
-                _badge(RECORD_BADGES, invoice.record_status),
-                _badge(HC_BADGES, invoice.healthcode_status),
-                _badge(PAY_BADGES, invoice.payment_outcome),
-            )
+            f'<tr>{select}\n<td>{ref}</td>\n<td class="nowrap">{invoice.invoice_date.strftime("%d/%m/%Y")}</td>\n'
+            f"<td>{first} {last}</td>\n<td>{payer}</td>\n<td>{practitioner}</td>\n"
+            f'<td class="num">{escape(format_gbp(invoice.total))}</td>'
+            f'<td class="num">{escape(format_gbp(invoice.balance))}</td>\n'
+            f'<td class="col-record">{_badge(RECORD_BADGES, invoice.record_status)}</td>'
+            f"<td>{_badge(HC_BADGES, invoice.healthcode_status)}</td>\n"
+            f"<td>{_badge(PAY_BADGES, invoice.payment_outcome)}</td>\n</tr>"
         )
     return mark_safe("\n".join(out))

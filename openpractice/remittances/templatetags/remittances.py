@@ -8,6 +8,7 @@ app's selectors, so billing never imports this app):
 
 from django import template
 
+from openpractice.billing.models import BillTo
 from openpractice.remittances import selectors
 
 register = template.Library()
@@ -20,7 +21,19 @@ def invoice_remittances(context, invoice):
     lines = selectors.remittance_for_invoice(practice=practice, invoice=invoice) if practice else []
     can_bill = bool(request and request.membership and request.membership.can("billing"))
     rows = [(line, selectors.transfer_of(line=line)) for line in lines]
-    received = list(selectors.allocations(practice=practice).filter(patient_invoice=invoice)) if practice else []
+    # The shortfalls this invoice carries: only a patient's invoice carries one (transfer_shortfall
+    # bills the patient), so an insurer's is not asked (issue 18); the panel shows each one's
+    # invoice and reason, so only the invoice is joined, not the selector's five tables.
+    received = (
+        list(
+            selectors.allocations(practice=practice)
+            .select_related(None)
+            .select_related("invoice")
+            .filter(patient_invoice=invoice)
+        )
+        if practice and invoice.bill_to == BillTo.PATIENT
+        else []
+    )
     return {
         "rows": rows,
         "invoice": invoice,
