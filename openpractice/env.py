@@ -103,6 +103,10 @@ def database_config(url: str, *, sqlite_path: Path) -> dict:
                 "timeout": 20,
                 "transaction_mode": "IMMEDIATE",
             },
+            # Tests get a file of their own beside it, not SQLite's shared in-memory database: there
+            # a reader meets another thread's write with "database table is locked" at once (no
+            # busy timeout), which browser tests with a live server and a worker thread hit.
+            "TEST": {"NAME": str(sqlite_path.with_name("test-" + sqlite_path.name))},
         }
     import dj_database_url
 
