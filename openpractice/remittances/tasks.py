@@ -20,7 +20,9 @@ def fetch_practice_remittances(practice_id: int, run_id: int | None = None) -> s
 
 @task(queue_name="healthcode")
 def fetch_all_remittances() -> int:
-    """The schedule's entry point: one task per practice whose Healthcode connection works."""
+    """Kept for task rows queued before the schedule queued FetchRuns (`jobs.queue_remittance_fetches`,
+    which the schedule and `manage.py fetch_remittances` now use): one task per practice whose
+    Healthcode connection works."""
     ids = list(HealthcodeIntegration.objects.filter(last_test_ok=True).values_list("practice_id", flat=True))
     for practice_id in ids:
         fetch_practice_remittances.enqueue(practice_id)

@@ -126,3 +126,20 @@ def test_the_command_lists_and_runs_the_fetch(three, settings, django_capture_on
     assert line.startswith("fetch_remittances: hourly; due now for ")
     assert "last for " in line and ":00: queued the remittance fetch of 2 practices" in line
     assert ScheduledJobRun.objects.filter(job="fetch_remittances").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_cron_command_queues_the_same_fetches_as_the_schedule(three, settings):
+    """`manage.py fetch_remittances` (cron, where run_schedule is not run): a FetchRun per tested
+    practice the page follows, and none for a practice still fetching."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "healthcode"]}}
+    tested_a, tested_b = three
+    out = StringIO()
+    call_command("fetch_remittances", stdout=out)
+    assert "Queued the remittance fetch of 2 practices." in out.getvalue()
+    assert sorted(FetchRun.objects.values_list("practice_id", flat=True)) == sorted([tested_a.pk, tested_b.pk])
+    assert queued_practices() == sorted([tested_a.pk, tested_b.pk])
+    out = StringIO()
+    call_command("fetch_remittances", stdout=out)  # both still queued: no second fetch
+    assert "of 0 practices; 2 still fetching" in out.getvalue()
+    assert FetchRun.objects.count() == 2

@@ -1,17 +1,22 @@
 """Fetch pending remittances for every practice set up with Healthcode.
 
-Run it on a schedule (cron or a systemd timer), e.g. hourly:
+`manage.py run_schedule` (which `make run` starts) already does this every
+REMITTANCE_FETCH_EVERY_HOURS hours. Where cron runs the schedule instead, e.g. hourly:
     0 * * * *  cd /srv/openpractice && .venv/bin/python manage.py fetch_remittances
-It queues one task per practice for the worker (`manage.py db_worker`); --now runs them here."""
+It queues each practice's fetch as the schedule and the Fetch now button do (jobs.
+queue_remittance_fetches: a FetchRun the remittances page follows, none for a practice still
+fetching) for the worker (`manage.py run_worker`); --now fetches here instead."""
 
 import time
 
 from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
 
 from openpractice.healthcode.models import HealthcodeIntegration
 from openpractice.practices.models import Practice
 from openpractice.remittances.fetching import fetch_remittances
-from openpractice.remittances.tasks import fetch_all_remittances
+from openpractice.remittances.jobs import queue_remittance_fetches
 
 
 class Command(BaseCommand):
@@ -29,8 +34,9 @@ class Command(BaseCommand):
                 ):
                     self.stdout.write(f"{practice.name}: {fetch_remittances(practice=practice).message}")
             else:
-                fetch_all_remittances.enqueue()
-                self.stdout.write("Queued the remittance fetch.")
+                with transaction.atomic():  # the tasks are queued when it commits
+                    said = queue_remittance_fetches(timezone.localdate(), timezone.now())
+                self.stdout.write(said[0].upper() + said[1:] + ".")
             if not loop:
                 return
             time.sleep(loop)
