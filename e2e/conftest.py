@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -152,3 +153,26 @@ def demo_practice_on(sandbox):
     )
     assert test_connection(practice=practice).ok
     return practice
+
+
+def demo_insurer_drafts(practice, count: int) -> list:
+    """Draft insurer invoices (an initial consultation today, passing the pre-submission check) of
+    the demo's patient Bennett: the demo without its year of history has none to list."""
+    from openpractice.billing import services
+    from openpractice.patients.models import Patient
+    from openpractice.practices.models import Membership
+    from openpractice.products.models import Product
+
+    patient = Patient.objects.get(practice=practice, last_name="Bennett")
+    data = {
+        "bill_to": "insurer",
+        "patient": patient,
+        "insurance": patient.relationships.get(relationship_type="insurance"),
+        "practitioner": Membership.objects.get(practice=practice, user__email__startswith="dr.patel"),
+        "invoice_date": dt.date.today(),
+        "primary_diagnosis": "M17.1",
+        "service_setting": "outpatient",
+    }
+    product = Product.objects.get(practice=practice, name="Initial consultation")
+    lines = [{"product": product, "service_date": dt.date.today(), "quantity": 1}]
+    return [services.create_invoice(practice=practice, data=dict(data), lines=list(lines)) for _ in range(count)]

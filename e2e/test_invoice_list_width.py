@@ -4,12 +4,11 @@ by its number); at 1920 every column is there."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 from django.core.management import call_command
 from playwright.sync_api import expect
 
+from e2e.conftest import demo_insurer_drafts
 from openpractice.home.management.commands.seed_demo import DEMO_PASSWORD, DEMO_PRACTICE
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -26,34 +25,8 @@ def _widths(page) -> dict:
 def _invoices(practice, count: int) -> list:
     """Issued insurer invoices of the demo's patient (the demo without its year of history has none)."""
     from openpractice.billing import services
-    from openpractice.patients.models import Patient
-    from openpractice.practices.models import Membership
-    from openpractice.products.models import Product
 
-    patient = Patient.objects.get(practice=practice, last_name="Bennett")
-    made = []
-    for _ in range(count):
-        invoice = services.create_invoice(
-            practice=practice,
-            data={
-                "bill_to": "insurer",
-                "patient": patient,
-                "insurance": patient.relationships.get(relationship_type="insurance"),
-                "practitioner": Membership.objects.get(practice=practice, user__email__startswith="dr.patel"),
-                "invoice_date": dt.date.today(),
-                "primary_diagnosis": "M17.1",
-                "service_setting": "outpatient",
-            },
-            lines=[
-                {
-                    "product": Product.objects.get(practice=practice, name="Initial consultation"),
-                    "service_date": dt.date.today(),
-                    "quantity": 1,
-                }
-            ],
-        )
-        made.append(services.issue_invoice(invoice=invoice))
-    return made
+    return [services.issue_invoice(invoice=draft) for draft in demo_insurer_drafts(practice, count)]
 
 
 def test_the_invoice_list_fits_a_laptop_window(page, live_server, login, screenshot):

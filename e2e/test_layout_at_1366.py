@@ -4,13 +4,13 @@ column with long URLs and errors; the invoice filters keep Filter on their row; 
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 
 import pytest
 from django.core.management import call_command
 from playwright.sync_api import expect
 
+from e2e.conftest import demo_insurer_drafts
 from openpractice.home.management.commands.seed_demo import DEMO_PASSWORD, DEMO_PRACTICE
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -72,34 +72,12 @@ def test_exchange_log_fits_the_window(page, live_server, login, screenshot, widt
 @pytest.mark.parametrize("width", [1366, 1280])
 def test_invoice_filters_keep_the_button_on_their_row(page, live_server, login, screenshot, width):
     from openpractice.billing import services
-    from openpractice.patients.models import Patient
-    from openpractice.practices.models import Membership, Practice
-    from openpractice.products.models import Product
+    from openpractice.practices.models import Practice
 
     call_command("load_reference_codes")  # ICD-10, gone after an earlier test's flush
     call_command("seed_demo")
     practice = Practice.objects.get(name=DEMO_PRACTICE)
-    patient = Patient.objects.get(practice=practice, last_name="Bennett")
-    for _ in range(2):
-        invoice = services.create_invoice(
-            practice=practice,
-            data={
-                "bill_to": "insurer",
-                "patient": patient,
-                "insurance": patient.relationships.get(relationship_type="insurance"),
-                "practitioner": Membership.objects.get(practice=practice, user__email__startswith="dr.patel"),
-                "invoice_date": dt.date.today(),
-                "primary_diagnosis": "M17.1",
-                "service_setting": "outpatient",
-            },
-            lines=[
-                {
-                    "product": Product.objects.get(practice=practice, name="Initial consultation"),
-                    "service_date": dt.date.today(),
-                    "quantity": 1,
-                }
-            ],
-        )
+    *_, invoice = demo_insurer_drafts(practice, 2)
     services.issue_invoice(invoice=invoice)  # one issued, one draft
     page.set_viewport_size({"width": width, "height": 768})
     login("billing@demo.openpractice.test", DEMO_PASSWORD)
