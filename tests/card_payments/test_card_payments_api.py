@@ -4,7 +4,6 @@ capability; another practice's payment a 404; a bad amount a 422 naming the fiel
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 
 import pytest
@@ -13,27 +12,15 @@ from django.test import Client
 from openpractice.card_payments import services
 from openpractice.card_payments.models import CardPayment, CardRefund
 from openpractice.practices.roles import Role
+from tests.token_api import TokenApi
 
 pytestmark = pytest.mark.django_db
 KEY = "sk_test_openpractice_secret"
 
 
-class Api:
-    def __init__(self, headers):
-        self.client, self.headers = Client(), headers
-
-    def get(self, url):
-        return self.client.get(f"/api/v1{url}", **self.headers)
-
-    def post(self, url, body=None):
-        return self.client.post(
-            f"/api/v1{url}", json.dumps(body or {}), content_type="application/json", **self.headers
-        )
-
-
 @pytest.fixture
 def biller_api(world, api_token_for):
-    return Api(api_token_for(world.user, world.practice))
+    return TokenApi(api_token_for(world.user, world.practice))
 
 
 def _paid_by_card(practice, world, stub, invoice=None):
@@ -163,7 +150,7 @@ def test_another_practices_payment_is_404(
 ):
     invoice = debts.self_pay("Consultation")
     payment = _recorded(practice, world, "pi_secret", "50.00", [invoice])
-    theirs = Api(api_token_for(other_owner, other_practice))
+    theirs = TokenApi(api_token_for(other_owner, other_practice))
     assert theirs.get(f"/card-payments/{payment.pk}").status_code == 404
     assert theirs.post(f"/card-payments/{payment.pk}/refunds", {"amount": "1.00", "reason": "x"}).status_code == 404
     assert theirs.get("/card-payments").json()["rows"] == []
@@ -175,7 +162,7 @@ def test_another_practices_payment_is_404(
 def test_the_billing_capability_is_needed(practice, world, debts, stripe_keys, make_member, api_token_for):
     invoice = debts.self_pay("Consultation")
     payment = _recorded(practice, world, "pi_x", "50.00", [invoice])
-    receptionist = Api(api_token_for(make_member(practice, Role.RECEPTIONIST), practice))
+    receptionist = TokenApi(api_token_for(make_member(practice, Role.RECEPTIONIST), practice))
     assert receptionist.get("/card-payments").status_code == 403
     assert receptionist.get(f"/card-payments/{payment.pk}").status_code == 403
     assert receptionist.post(f"/card-payments/{payment.pk}/refunds", {"amount": "1", "reason": "x"}).status_code == 403

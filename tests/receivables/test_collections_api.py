@@ -5,7 +5,6 @@ the pages, another practice's object a 404, a broken rule a 422 with its field a
 from __future__ import annotations
 
 import datetime as dt
-import json
 from decimal import Decimal
 
 import pytest
@@ -14,31 +13,19 @@ from remit_helpers import bundle, receive
 
 from openpractice.practices.roles import Role
 from openpractice.remittances.models import ShortfallVerdict
+from tests.token_api import TokenApi
 
 TODAY = dt.date.today()
 
 
-class Api:
-    def __init__(self, headers):
-        self.client, self.headers = Client(), headers
-
-    def get(self, url):
-        return self.client.get(f"/api/v1{url}", **self.headers)
-
-    def post(self, url, body=None):
-        return self.client.post(
-            f"/api/v1{url}", json.dumps(body or {}), content_type="application/json", **self.headers
-        )
-
-
 @pytest.fixture
 def biller_api(world, api_token_for):
-    return Api(api_token_for(world.user, world.practice))
+    return TokenApi(api_token_for(world.user, world.practice))
 
 
 @pytest.fixture
 def owner_api(world, api_token_for, make_member):
-    return Api(api_token_for(make_member(world.practice, Role.OWNER), world.practice))
+    return TokenApi(api_token_for(make_member(world.practice, Role.OWNER), world.practice))
 
 
 @pytest.fixture
@@ -139,10 +126,10 @@ def test_insurer_debt(world, debts, biller_api):
 
 
 def test_capabilities_and_tenancy(world, overdue, underpaid, api_token_for, make_member, other_practice):
-    receptionist = Api(api_token_for(make_member(world.practice, Role.RECEPTIONIST), world.practice))
+    receptionist = TokenApi(api_token_for(make_member(world.practice, Role.RECEPTIONIST), world.practice))
     for url in ("/collections/accounts", "/collections/queue", "/collections/disputes", "/collections/payments"):
         assert receptionist.get(url).status_code == 403, url
-    stranger = Api(api_token_for(make_member(other_practice, Role.OWNER), other_practice))
+    stranger = TokenApi(api_token_for(make_member(other_practice, Role.OWNER), other_practice))
     assert stranger.get(f"/collections/accounts/{world.patient.pk}").status_code == 404
     assert stranger.get(f"/collections/disputes/{underpaid.pk}").status_code == 404
     assert (
