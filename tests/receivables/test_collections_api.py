@@ -9,10 +9,8 @@ from decimal import Decimal
 
 import pytest
 from django.test import Client
-from remit_helpers import bundle, receive
 
 from openpractice.practices.roles import Role
-from openpractice.remittances.models import ShortfallVerdict
 from tests.token_api import TokenApi
 
 TODAY = dt.date.today()
@@ -73,23 +71,6 @@ def test_write_offs_request_approve_reverse(world, overdue, biller_api, owner_ap
     back = owner_api.post(f"/collections/write-off-entries/{entry.json()['id']}/reverse", {"reason": "Paid after all"})
     assert back.status_code == 201 and back.json()["amount"] == "-40.00"
     assert [w["status"] for w in biller_api.get("/collections/write-offs").json()] == ["approved"]
-
-
-@pytest.fixture
-def underpaid(world):
-    from openpractice.products import services as products
-
-    products.set_contract_price(
-        product=world.products["Scan"], insurer_contact=world.insurer, price="250.00", valid_from=TODAY.replace(day=1)
-    )
-    invoice = world.invoice("Scan")
-    batch = receive(
-        world.practice,
-        bundle(
-            [{"invoice": invoice, "paid": ["200.00"], "reason": "Paid at our fee schedule", "code": "fee-schedule"}]
-        ),
-    )
-    return ShortfallVerdict.objects.get(remittance_line__batch=batch)
 
 
 def test_disputes(world, underpaid, biller_api, owner_api):

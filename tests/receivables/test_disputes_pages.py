@@ -9,29 +9,10 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
-from remit_helpers import bundle, receive
 
 from openpractice.practices.roles import Role
-from openpractice.remittances.models import ShortfallVerdict
 
 TODAY = dt.date.today()
-
-
-@pytest.fixture
-def underpaid(world):
-    from openpractice.products import services as products
-
-    products.set_contract_price(
-        product=world.products["Scan"], insurer_contact=world.insurer, price="250.00", valid_from=TODAY.replace(day=1)
-    )
-    invoice = world.invoice("Scan")
-    batch = receive(
-        world.practice,
-        bundle(
-            [{"invoice": invoice, "paid": ["200.00"], "reason": "Paid at our fee schedule", "code": "fee-schedule"}]
-        ),
-    )
-    return ShortfallVerdict.objects.get(remittance_line__batch=batch)
 
 
 @pytest.fixture
