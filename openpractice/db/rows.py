@@ -12,15 +12,28 @@ statements (what is looked up and why); this module runs them:
 - `every(sql, params, *models)`: every row of such a statement, the same way (a few rows: a
   user's memberships).
 - `instance(model, row, start)`: one such slice of a row as a model instance.
+- `Only(model, names)`: in place of a model, some of its fields only (the rest deferred, read if
+  touched): a list of many rows need not convert columns it never shows.
 - `insert_row(table, columns, values)`: one INSERT, its statement built once per table;
   `wait_for_disk=False` commits it without waiting for the WAL to reach the disk (PostgreSQL).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
 
 from django.db import connections, transaction
+from django.db.models import Model
+
+
+@dataclass(frozen=True)
+class Only:
+    """`model` with only the fields named (attnames, the primary key among them), in the model's
+    field order whatever the order given."""
+
+    model: type[Model]
+    names: tuple[str, ...]
 
 
 @cache
@@ -41,7 +54,14 @@ def _fields(model, vendor: str):
     return tuple(found)
 
 
+@cache
+def _only_fields(only: Only, vendor: str):
+    return tuple(field for field in _fields(only.model, vendor) if field[0] in only.names)
+
+
 def fields(model) -> tuple:
+    if isinstance(model, Only):
+        return _only_fields(model, connections["default"].vendor)
     return _fields(model, connections["default"].vendor)
 
 
@@ -61,7 +81,7 @@ def instance(model, row, start: int = 0):
             value = converter(value, col, connection)
         names.append(attname)
         values.append(value)
-    return model.from_db("default", names, values)
+    return (model.model if isinstance(model, Only) else model).from_db("default", names, values)
 
 
 def first(sql: str, params, *models) -> tuple | None:
