@@ -82,9 +82,9 @@ def _filter_terms(
     if record_status in RecordStatus.values:
         terms.append(("record_status", "=", record_status))
     if insurer_id:
-        terms.append(("insurer_contact_id", "=", insurer_id))
+        terms.append(_id_term("insurer_contact_id", insurer_id))
     if practitioner_id:
-        terms.append(("practitioner_id", "=", practitioner_id))
+        terms.append(_id_term("practitioner_id", practitioner_id))
     if age in AGE_BUCKETS:
         today = today or timezone.localdate()
         low, high = AGE_BUCKETS[age]
@@ -96,6 +96,14 @@ def _filter_terms(
 
 
 _LOOKUPS = {"=": "exact", "<=": "lte", ">=": "gte"}
+_MAX_ID = 2**63 - 1
+
+
+def _id_term(column: str, value: int) -> tuple[str, str, object]:
+    """`column` = value; for a value no id can have (an address's "?insurer=99999999999999999999"),
+    a term no invoice matches (id = 0) that the primary key answers: PostgreSQL compares a bigint
+    column with a larger number as numeric and reads every row (1-3 s at 1,000,000 invoices)."""
+    return (column, "=", value) if -_MAX_ID <= value <= _MAX_ID else ("id", "=", 0)
 
 
 def _filtered(*, practice, **filters) -> QuerySet[Invoice]:

@@ -87,6 +87,14 @@ def test_the_count_and_select_all_count_are_the_orms(world, filters, monkeypatch
     assert selectors.count_submittable(practice=world.practice, **filters) == min(submittable, 26)
 
 
+def test_an_id_no_row_can_have_matches_nothing(world):
+    for filters in ({"insurer_id": 10**20}, {"practitioner_id": -(10**20), "age": "90+"}):
+        page = selectors.invoice_page(practice=world.practice, **filters)
+        assert (page.rows, page.count) == ([], 0)
+        assert selectors.count_submittable(practice=world.practice, **filters) == 0
+        assert not selectors.search_invoices(practice=world.practice, **filters).exists()
+
+
 def test_no_other_practices_invoice(world, other_practice):
     page = selectors.invoice_page(practice=other_practice, page_size=200)
     assert len(page.rows) == 40 and all(row.practice_id == other_practice.pk for row in page.rows)
