@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from django.db import connections, transaction
-from django.db.models import Model
+from django.db.models import DEFERRED, Model
 
 
 @dataclass(frozen=True)
@@ -71,17 +71,38 @@ def columns(model, alias: str) -> str:
     return ", ".join(f"{alias}.{quote(column)}" for _, column, _, _ in fields(model))
 
 
+@cache
+def _building(model, vendor: str) -> tuple[type[Model], tuple[str, ...], tuple[int, ...], int, tuple]:
+    """How `instance` builds `model` from a row's slice: the class, every concrete field's attname,
+    where each column read goes among them, how many columns are read, and the columns that need
+    converting ((offset, col, converters); none for most columns on PostgreSQL)."""
+    target = model.model if isinstance(model, Only) else model
+    every_name = tuple(field.attname for field in target._meta.concrete_fields)
+    read = fields(model)
+    places = tuple(every_name.index(attname) for attname, _, _, _ in read)
+    converting = tuple((offset, col, converters) for offset, (_, _, col, converters) in enumerate(read) if converters)
+    return target, every_name, places, len(read), converting
+
+
 def instance(model, row, start: int = 0):
-    """The model instance held in row[start:start + number of fields] (a columns() slice)."""
-    connection = connections["default"]
-    names, values = [], []
-    for offset, (attname, _, col, converters) in enumerate(fields(model)):
-        value = row[start + offset]
-        for converter in converters:
-            value = converter(value, col, connection)
-        names.append(attname)
-        values.append(value)
-    return (model.model if isinstance(model, Only) else model).from_db("default", names, values)
+    """The model instance held in row[start:start + number of fields] (a columns() slice). Fields
+    not read (`Only`) are deferred: Django reads one when it is touched."""
+    target, every_name, places, width, converting = _building(model, connections["default"].vendor)
+    read = row[start : start + width]
+    if converting:
+        read = list(read)
+        connection = connections["default"]
+        for offset, col, converters in converting:
+            value = read[offset]
+            for converter in converters:
+                value = converter(value, col, connection)
+            read[offset] = value
+    if width == len(every_name):  # every field, in field order (columns())
+        return target.from_db("default", every_name, read)
+    values = [DEFERRED] * len(every_name)
+    for place, value in zip(places, read, strict=True):
+        values[place] = value
+    return target.from_db("default", every_name, values)
 
 
 def first(sql: str, params, *models) -> tuple | None:

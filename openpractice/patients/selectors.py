@@ -71,7 +71,12 @@ def _ids_in(ids: list[int]) -> Condition:
     return (f"p.id IN ({', '.join(['%s'] * len(ids))})", list(ids)) if ids else NOTHING
 
 
+_DATE_SHAPE = re.compile(r"\d{1,4}[/.\-]\d{1,2}[/.\-]\d{1,4}")
+
+
 def _parse_date(text: str) -> date | None:
+    if not _DATE_SHAPE.fullmatch(text):  # every DATE_FORMATS shape; a name is not tried five times
+        return None
     for fmt in DATE_FORMATS:
         try:
             return datetime.strptime(text, fmt).date()
