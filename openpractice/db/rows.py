@@ -17,15 +17,28 @@ statements (what is looked up and why); this module runs them:
 - `joined(obj)`: an instance read through a LEFT JOIN, or None when the join found no row.
 - `prefetched(obj, name, found)`: `obj.<name>.all()` answers from `found`, as after
   prefetch_related (rows read by hand for a reverse foreign key).
+- `Only(model, names)`: in place of a model, some of its fields only (the rest deferred, read if
+  touched): a list of many rows need not convert columns it never shows.
 - `insert_row(table, columns, values)`: one INSERT, its statement built once per table;
   `wait_for_disk=False` commits it without waiting for the WAL to reach the disk (PostgreSQL).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
 
 from django.db import connections, transaction
+from django.db.models import Model
+
+
+@dataclass(frozen=True)
+class Only:
+    """`model` with only the fields named (attnames, the primary key among them), in the model's
+    field order whatever the order given."""
+
+    model: type[Model]
+    names: tuple[str, ...]
 
 
 @cache
@@ -46,7 +59,14 @@ def _fields(model, vendor: str):
     return tuple(found)
 
 
+@cache
+def _only_fields(only: Only, vendor: str):
+    return tuple(field for field in _fields(only.model, vendor) if field[0] in only.names)
+
+
 def fields(model) -> tuple:
+    if isinstance(model, Only):
+        return _only_fields(model, connections["default"].vendor)
     return _fields(model, connections["default"].vendor)
 
 
@@ -66,7 +86,7 @@ def instance(model, row, start: int = 0):
             value = converter(value, col, connection)
         names.append(attname)
         values.append(value)
-    return model.from_db("default", names, values)
+    return (model.model if isinstance(model, Only) else model).from_db("default", names, values)
 
 
 @cache

@@ -19,10 +19,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 import nhs_number
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from openpractice.contacts.models import Contact
 from openpractice.contacts.selectors import search_contacts
+from openpractice.db import rows, sql
 from openpractice.patients import keys
 from openpractice.patients.models import Patient, PatientRelationship
 
@@ -38,8 +39,36 @@ class SearchPage:
     prev_cursor: str | None
 
 
-def _range(field: str, prefix: str) -> Q:
-    return Q(**{f"{field}__gte": prefix, f"{field}__lt": keys.next_prefix(prefix)})
+# A search condition: SQL over the patients table as `p`, with its parameters ("" is no condition).
+Condition = tuple[str, list]
+NO_CONDITION: Condition = ("", [])
+NOTHING: Condition = ("1 = 0", [])
+
+PATIENTS = Patient._meta.db_table
+RELATIONSHIPS = PatientRelationship._meta.db_table
+
+
+def _range(column: str, prefix: str) -> Condition:
+    return f"p.{column} >= %s AND p.{column} < %s", [prefix, keys.next_prefix(prefix)]
+
+
+def _both(first: Condition, second: Condition) -> Condition:
+    if not second[0]:
+        return first
+    if not first[0]:
+        return second
+    return f"{first[0]} AND {second[0]}", first[1] + second[1]
+
+
+def _either(first: Condition, ids: list[int]) -> Condition:
+    """`first`, or the patient is one of `ids`."""
+    if not ids:
+        return first
+    return f"({first[0]} OR p.id IN ({', '.join(['%s'] * len(ids))}))", first[1] + ids
+
+
+def _ids_in(ids: list[int]) -> Condition:
+    return (f"p.id IN ({', '.join(['%s'] * len(ids))})", list(ids)) if ids else NOTHING
 
 
 def _parse_date(text: str) -> date | None:
@@ -51,40 +80,46 @@ def _parse_date(text: str) -> date | None:
     return None
 
 
-def _registration_ids(practice, key: str, *, prefix: bool) -> QuerySet:
-    rel = PatientRelationship.objects.filter(practice=practice)
-    rel = rel.filter(_range("registration_key", key)) if prefix else rel.filter(registration_key=key)
-    return rel.values_list("patient_id", flat=True)
+def _registration_ids(practice, key: str, *, prefix: bool) -> list[int]:
+    """Patients whose insurance registration key is `key` (or starts with it), MAX_MATCHES at most."""
+    if prefix:
+        where, params = "registration_key >= %s AND registration_key < %s", [key, keys.next_prefix(key)]
+    else:
+        where, params = "registration_key = %s", [key]
+    found = sql.fetch_all(
+        f"SELECT patient_id FROM {RELATIONSHIPS} WHERE practice_id = %s AND {where} LIMIT {MAX_MATCHES}",
+        [practice.pk, *params],
+    )
+    return [patient_id for (patient_id,) in found if patient_id is not None]
 
 
-def search_filter(practice, query: str) -> tuple[str, Q]:
-    """(mode, filter) for what was typed; see the module docstring."""
+def search_filter(practice, query: str) -> tuple[str, Condition]:
+    """(mode, condition) for what was typed; see the module docstring."""
     text = (query or "").strip()
     if not text:
-        return "all", Q()
+        return "all", NO_CONDITION
     day = _parse_date(text)
     if day:
-        return "date_of_birth", Q(date_of_birth=day)
+        return "date_of_birth", ("p.date_of_birth = %s", [sql.date_value(day)])
     if "@" in text or re.fullmatch(r"[^\s@,]+\.[^\s@,]*[a-z0-9][^\s@,]*", text, re.I) and "." in text[1:]:
         # name@…, or a dotted word such as "oliver.benn" (names with a full stop have a space)
         return "email", _range("email_key", keys.email_key(text))
     compact = re.sub(r"[\s\-()+]", "", text)
     if compact.isdigit():
-        registered = list(_registration_ids(practice, compact, prefix=False)[:MAX_MATCHES])
+        registered = _registration_ids(practice, compact, prefix=False)
         if len(compact) == 10 and nhs_number.is_valid(compact):
-            return "nhs_number", Q(nhs_number=compact) | Q(pk__in=registered)
-        return "phone_or_registration", _range("phone_key", keys.phone_key(text)) | Q(pk__in=registered)
+            return "nhs_number", _either(("p.nhs_number = %s", [compact]), registered)
+        return "phone_or_registration", _either(_range("phone_key", keys.phone_key(text)), registered)
     if re.search(r"\d", text):
-        ids = list(_registration_ids(practice, keys.registration_key(text), prefix=True)[:MAX_MATCHES])
-        return "registration_number", Q(pk__in=ids)
+        return "registration_number", _ids_in(_registration_ids(practice, keys.registration_key(text), prefix=True))
     if "," in text:
         last, _, first = text.partition(",")
     else:
         words = text.split()
         first, last = (" ".join(words[:-1]), words[-1]) if len(words) > 1 else ("", words[0])
-    condition = _range("last_name_key", keys.name_key(last)) if keys.name_key(last) else Q()
+    condition = _range("last_name_key", keys.name_key(last)) if keys.name_key(last) else NO_CONDITION
     if keys.name_key(first):
-        condition &= _range("first_name_key", keys.name_key(first))
+        condition = _both(condition, _range("first_name_key", keys.name_key(first)))
     return "name", condition
 
 
@@ -102,43 +137,47 @@ def _decode(cursor: str) -> tuple[str, str, int] | None:
         return None
 
 
-def _after(last: str, first: str, pk: int) -> Q:
+def _after(last: str, first: str, pk: int) -> Condition:
     # The leading >= gives both databases a range start on the (practice, last, first, id) index.
-    return Q(last_name_key__gte=last) & (
-        Q(last_name_key__gt=last)
-        | Q(last_name_key=last, first_name_key__gt=first)
-        | Q(last_name_key=last, first_name_key=first, id__gt=pk)
+    return (
+        "p.last_name_key >= %s AND (p.last_name_key > %s OR (p.last_name_key = %s AND p.first_name_key > %s)"
+        " OR (p.last_name_key = %s AND p.first_name_key = %s AND p.id > %s))",
+        [last, last, last, first, last, first, pk],
     )
 
 
-def _before(last: str, first: str, pk: int) -> Q:
-    return Q(last_name_key__lte=last) & (
-        Q(last_name_key__lt=last)
-        | Q(last_name_key=last, first_name_key__lt=first)
-        | Q(last_name_key=last, first_name_key=first, id__lt=pk)
+def _before(last: str, first: str, pk: int) -> Condition:
+    return (
+        "p.last_name_key <= %s AND (p.last_name_key < %s OR (p.last_name_key = %s AND p.first_name_key < %s)"
+        " OR (p.last_name_key = %s AND p.first_name_key = %s AND p.id < %s))",
+        [last, last, last, first, last, first, pk],
     )
 
 
 ORDER = ("last_name_key", "first_name_key", "id")
-LIST_COLUMNS = (
-    "id",
-    "title",
-    "first_name",
-    "last_name",
-    "date_of_birth",
-    "phone",
-    "email",
-    "nhs_number",
-    "postcode",
-    "is_archived",
-    "last_name_key",
-    "first_name_key",
-)
-
+ORDER_SQL = "p.last_name_key, p.first_name_key, p.id"
+ORDER_SQL_BACKWARDS = "p.last_name_key DESC, p.first_name_key DESC, p.id DESC"
+# A list's patients (the search page, the API's results, the people type-ahead) are read without
+# their two timestamps, which nothing listing them shows: Django's PostgreSQL driver parses each
+# timestamp in Python, a third of the cost of turning 26 rows into patients. Touching one reads it.
+LIST_COLUMNS = tuple(f.attname for f in Patient._meta.concrete_fields if f.attname not in ("created_at", "updated_at"))
 
 # Searches other than by name find at most this many patients (a phone prefix as short as "07"
 # would match everyone: the page asks for more digits).
 MAX_MATCHES = 500
+
+
+def _patients(where: Condition, *, order: str, limit: int) -> list[Patient]:
+    """Patients matching `where`, in `order`, `limit` at most. Hand-written (openpractice.db.rows):
+    the search runs on every keystroke of the list's box, and the ORM took longer to build the
+    statement than the database took to answer it (issue 18)."""
+    listed = rows.Only(Patient, LIST_COLUMNS)
+    found = rows.every(
+        f"SELECT {rows.columns(listed, 'p')} FROM {PATIENTS} p WHERE {where[0]} ORDER BY {order} LIMIT %s",
+        [*where[1], limit],
+        listed,
+    )
+    return [patient for (patient,) in found]
 
 
 def search_patients(
@@ -150,35 +189,40 @@ def search_patients(
     limit: int = PAGE_SIZE,
     include_archived: bool = False,
 ) -> SearchPage:
+    if practice is None:
+        return SearchPage([], "all", None, None)
     mode, condition = search_filter(practice, query)
-    base = Patient.objects.for_practice(practice)
+    base: Condition = ("p.practice_id = %s", [practice.pk])
     if not include_archived:
-        base = base.filter(is_archived=False)
+        base = _both(base, ("NOT p.is_archived", []))
     if mode in ("all", "name"):
-        base = base.filter(condition)
+        base = _both(base, condition)
     else:
         # Selective searches first collect the matching ids through their own index, unordered;
         # ordering them by name here would tempt PostgreSQL to walk the name index and filter
         # (fast when matches are many, a full scan when they are few).
-        ids = list(base.filter(condition).values_list("id", flat=True)[:MAX_MATCHES])
-        base = Patient.objects.filter(pk__in=ids)
-    base = base.only(*LIST_COLUMNS)
+        where, params = _both(base, condition)
+        ids = sql.fetch_all(f"SELECT p.id FROM {PATIENTS} p WHERE {where} LIMIT {MAX_MATCHES}", params)
+        base = _ids_in([pk for (pk,) in ids])
     limit = max(1, min(limit, 100))
     position = _decode(before) if before else _decode(after) if after else None
     if before and position:
-        rows = list(base.filter(_before(*position)).order_by(*(f"-{f}" for f in ORDER))[: limit + 1])
-        has_more_before = len(rows) > limit
-        rows = list(reversed(rows[:limit]))
+        found = _patients(_both(base, _before(*position)), order=ORDER_SQL_BACKWARDS, limit=limit + 1)
+        has_more_before = len(found) > limit
+        found = list(reversed(found[:limit]))
         return SearchPage(
-            rows, mode, _encode(rows[-1]) if rows else None, _encode(rows[0]) if rows and has_more_before else None
+            found,
+            mode,
+            _encode(found[-1]) if found else None,
+            _encode(found[0]) if found and has_more_before else None,
         )
     if position:
-        base = base.filter(_after(*position))
-    rows = list(base.order_by(*ORDER)[: limit + 1])
-    has_next = len(rows) > limit
-    rows = rows[:limit]
+        base = _both(base, _after(*position))
+    found = _patients(base, order=ORDER_SQL, limit=limit + 1)
+    has_next = len(found) > limit
+    found = found[:limit]
     return SearchPage(
-        rows, mode, _encode(rows[-1]) if has_next else None, _encode(rows[0]) if position and rows else None
+        found, mode, _encode(found[-1]) if has_next else None, _encode(found[0]) if position and found else None
     )
 
 
@@ -203,8 +247,9 @@ def people_options(*, practice, query: str, limit: int = 10) -> list[tuple[str, 
         (f"contact:{c.id}", c.name, c.get_contact_type_display() + (f" · {c.insurer}" if c.insurer_id else ""))
         for c in search_contacts(practice=practice, query=text)[:limit]
     ]
-    _, condition = search_filter(practice, text) if not re.search(r"\d", text) else ("", Q(pk__in=[]))
-    patients = Patient.objects.for_practice(practice).filter(condition, is_archived=False).order_by(*ORDER)[:limit]
+    _, condition = search_filter(practice, text) if not re.search(r"\d", text) else ("", NOTHING)
+    where = _both(_both(("p.practice_id = %s", [practice.pk]), ("NOT p.is_archived", [])), condition)
+    patients = _patients(where, order=ORDER_SQL, limit=limit)
     found += [
         (f"patient:{p.id}", f"{p.first_name} {p.last_name}", f"Patient · born {p.date_of_birth:%d/%m/%Y}")
         for p in patients

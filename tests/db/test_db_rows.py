@@ -133,3 +133,18 @@ def test_insert_row_without_waiting_for_the_disk_commits_the_row_and_only_it():
     assert not WorkerHeartbeat.objects.filter(worker_id="inner").exists()
     if connection.vendor == "postgresql":
         assert sql.fetch_one("SHOW synchronous_commit")[0] == "on"  # SET LOCAL ended with its transaction
+
+
+def test_only_reads_the_fields_named_and_defers_the_rest(django_assert_num_queries):
+    made = WorkerHeartbeat.objects.create(worker_id="a", hostname="alpha", pid=7, started_at=WHEN, seen_at=WHEN)
+    some = rows.Only(WorkerHeartbeat, ("pid", "id", "worker_id"))  # any order: the model's is used
+    assert [c.strip().split(".")[1].strip('"`') for c in rows.columns(some, "x").split(",")] == [
+        "id",
+        "worker_id",
+        "pid",
+    ]
+    ((found,),) = rows.every(f"SELECT {rows.columns(some, 'x')} FROM {TABLE} x", [], some)
+    assert (found.pk, found.worker_id, found.pid) == (made.pk, "a", 7)
+    assert found.get_deferred_fields() == {f.attname for f in WorkerHeartbeat._meta.concrete_fields} - set(some.names)
+    with django_assert_num_queries(1):  # a deferred field is read when touched
+        assert found.hostname == "alpha"
