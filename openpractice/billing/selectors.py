@@ -35,7 +35,8 @@ from openpractice.billing.models import (
 from openpractice.billing.services import DEFAULT_PREFIXES, format_number
 from openpractice.coding.models import Insurer
 from openpractice.contacts.models import Contact
-from openpractice.db import rows
+from openpractice.db import rows as db_rows
+from openpractice.db import sql
 from openpractice.patients import keys
 from openpractice.patients.models import Patient, PatientRelationship
 from openpractice.practices.models import Location, Membership
@@ -61,9 +62,8 @@ def invoices(*, practice) -> QuerySet[Invoice]:
     )
 
 
-def _filtered(
+def _filter_terms(
     *,
-    practice,
     healthcode_status: str = "",
     insurer_id: int | None = None,
     practitioner_id: int | None = None,
@@ -72,48 +72,81 @@ def _filtered(
     bill_to: str = "",
     owing: bool = False,
     today: dt.date | None = None,
-) -> QuerySet[Invoice]:
-    qs = invoices(practice=practice)
+) -> list[tuple[str, str, object]]:
+    """The list's filters as (column, comparison, value) on billing_invoice: what `_filtered` asks
+    of the ORM and `_filtered_sql` writes by hand (one reading of the filters for both). The
+    comparison "owing" (no column, no value) is OWING: issued and not settled."""
+    terms: list[tuple[str, str, object]] = []
     if owing:  # issued and not settled: the rows of the aged-debt report
-        qs = qs.filter(record_status=RecordStatus.ISSUED).filter(OWING)
+        terms += [("record_status", "=", RecordStatus.ISSUED.value), ("", "owing", None)]
     if bill_to in BillTo.values:
-        qs = qs.filter(bill_to=bill_to)
+        terms.append(("bill_to", "=", bill_to))
     if healthcode_status in HealthcodeStatus.values:
-        qs = qs.filter(healthcode_status=healthcode_status)
+        terms.append(("healthcode_status", "=", healthcode_status))
     if record_status in RecordStatus.values:
-        qs = qs.filter(record_status=record_status)
+        terms.append(("record_status", "=", record_status))
     if insurer_id:
-        qs = qs.filter(insurer_contact_id=insurer_id)
+        terms.append(_id_term("insurer_contact_id", insurer_id))
     if practitioner_id:
-        qs = qs.filter(practitioner_id=practitioner_id)
+        terms.append(_id_term("practitioner_id", practitioner_id))
     if age in AGE_BUCKETS:
         today = today or timezone.localdate()
         low, high = AGE_BUCKETS[age]
         if low:  # the youngest band has no upper edge: an invoice dated ahead counts in it, as in aged debt
-            qs = qs.filter(invoice_date__lte=today - dt.timedelta(days=low))
+            terms.append(("invoice_date", "<=", today - dt.timedelta(days=low)))
         if high is not None:
-            qs = qs.filter(invoice_date__gte=today - dt.timedelta(days=high))
+            terms.append(("invoice_date", ">=", today - dt.timedelta(days=high)))
+    return terms
+
+
+_LOOKUPS = {"=": "exact", "<=": "lte", ">=": "gte"}
+_MAX_ID = 2**63 - 1
+
+
+def _id_term(column: str, value: int) -> tuple[str, str, object]:
+    """`column` = value; for a value no id can have (an address's "?insurer=99999999999999999999"),
+    a term no invoice matches (id = 0) that the primary key answers: PostgreSQL compares a bigint
+    column with a larger number as numeric and reads every row (1-3 s at 1,000,000 invoices)."""
+    return (column, "=", value) if -_MAX_ID <= value <= _MAX_ID else ("id", "=", 0)
+
+
+def _filtered(*, practice, **filters) -> QuerySet[Invoice]:
+    qs = invoices(practice=practice)
+    for column, comparison, value in _filter_terms(**filters):
+        qs = qs.filter(OWING if comparison == "owing" else Q(**{f"{column}__{_LOOKUPS[comparison]}": value}))
     return qs
+
+
+def _number_range(text: str) -> tuple[str, str] | None:
+    prefix = text.strip().upper()
+    if not prefix or len(prefix) > 10 or not prefix.isalnum():
+        return None
+    return prefix, keys.next_prefix(prefix)
+
+
+def _surname_range(text: str) -> tuple[str, str] | None:
+    key = keys.name_key(text)
+    if not key or any(ch.isdigit() for ch in text):
+        return None
+    return key, keys.next_prefix(key)
 
 
 def number_condition(text: str) -> Q | None:
     """Invoice numbers starting with `text` (INV0001, inv0001): a range on the (practice, number)
     index. None when the text cannot start a number (numbers are letters then digits)."""
-    prefix = text.strip().upper()
-    if not prefix or len(prefix) > 10 or not prefix.isalnum():
+    found = _number_range(text)
+    if found is None:
         return None
-    return ~Q(number="") & Q(number__gte=prefix, number__lt=keys.next_prefix(prefix))
+    return ~Q(number="") & Q(number__gte=found[0], number__lt=found[1])
 
 
 def surname_condition(*, practice, text: str) -> Q | None:
     """Invoices of patients whose surname starts with `text`: the patients by a range on their name
     index, the invoices by patient. None when the text cannot start a surname (it has digits)."""
-    key = keys.name_key(text)
-    if not key or any(ch.isdigit() for ch in text):
+    found = _surname_range(text)
+    if found is None:
         return None
-    patients = Patient.objects.for_practice(practice).filter(
-        last_name_key__gte=key, last_name_key__lt=keys.next_prefix(key)
-    )
+    patients = Patient.objects.for_practice(practice).filter(last_name_key__gte=found[0], last_name_key__lt=found[1])
     return Q(patient__in=patients.values("pk"))
 
 
@@ -150,22 +183,14 @@ def read_cursor(value: str | None) -> tuple[dt.date, int] | None:
         return None
 
 
-def _older_than(day: dt.date, pk: int) -> Q:
-    # The leading <= gives the database a range start on the (practice, ..., invoice_date, id) index.
-    return Q(invoice_date__lte=day) & (Q(invoice_date__lt=day) | Q(invoice_date=day, id__lt=pk))
-
-
-def _newer_than(day: dt.date, pk: int) -> Q:
-    return Q(invoice_date__gte=day) & (Q(invoice_date__gt=day) | Q(invoice_date=day, id__gt=pk))
-
-
-# What a row of the list shows (billing/list.html), read alone: the full invoice with its patient,
-# insurer, insurance and practitioner cost three times the Python time of the page's SQL for 50
-# rows (issue 18). tests/billing/test_invoice_list_paging.py checks that a page renders with no
-# query per row.
-# The columns a row of the list shows (billing/list.html, invoice_badges.invoice_list_rows), read
-# as values rather than as model instances: building five models a row (the invoice, its patient,
-# insurer, practitioner and user) was most of the list's Python time (issue 18).
+# What a row of the list shows (billing/list.html, invoice_badges.invoice_list_rows), read alone
+# and as values rather than as model instances: the full invoice with its patient, insurer,
+# insurance and practitioner cost three times the Python time of the page's SQL for 50 rows, and
+# building five models a row was most of what remained (issue 18). tests/billing/
+# test_invoice_list_paging.py checks that a page renders with no query per row.
+# The list's statements are written by hand (`_list_sql`, `_filtered_sql`): the ORM took 1-2 ms
+# to build a page's two or three that PostgreSQL answers in as long, on a page opened all day
+# (issue 18). The paging tests hold every filter and search to the ORM's `search_invoices`.
 LIST_FIELDS = (
     "id",
     "practice_id",
@@ -290,8 +315,92 @@ class ListRow:
         )
 
 
-def _list_rows(qs: QuerySet[Invoice]) -> QuerySet:
-    return qs.select_related(None).values_list(*LIST_FIELDS)
+def _list_columns() -> str:
+    return ", ".join(f"{_LIST_ALIASES.get(name, 'i.' + name)}" for name in LIST_FIELDS)
+
+
+# The LIST_FIELDS that are not the invoice's own columns, by table alias (`_LIST_FROM`).
+_LIST_ALIASES = {
+    "patient__first_name": "p.first_name",
+    "patient__last_name": "p.last_name",
+    "insurer_contact__name": "c.name",
+    "practitioner__user__full_name": "u.full_name",
+}
+_INVOICE = Invoice._meta.db_table
+_LIST_FROM = (
+    f"FROM {_INVOICE} i "
+    f"JOIN {Patient._meta.db_table} p ON p.id = i.patient_id "
+    f"LEFT JOIN {Contact._meta.db_table} c ON c.id = i.insurer_contact_id "
+    f"JOIN {Membership._meta.db_table} m ON m.id = i.practitioner_id "
+    f"JOIN {User._meta.db_table} u ON u.id = m.user_id"
+)
+_LIST_SELECT = f"SELECT {_list_columns()} {_LIST_FROM}"
+# Every comparison of _filter_terms, and OWING (models.BALANCE, written as the ORM writes it: the
+# planner knows the expression's statistics).
+_OWING_SQL = "NOT ((((i.total - i.paid_total) - i.credited_total) - i.written_off_total) = 0)"
+
+
+def _filtered_sql(*, practice, **filters) -> tuple[list[str], list]:
+    """`_filtered` as hand-written conditions on `i` (billing_invoice) and their parameters."""
+    where, params = ["i.practice_id = %s"], [practice.pk]
+    for column, comparison, value in _filter_terms(**filters):
+        if comparison == "owing":
+            where.append(_OWING_SQL)
+            continue
+        where.append(f"i.{column} {comparison} %s")
+        params.append(sql.date_value(value) if isinstance(value, dt.date) else value)
+    return where, params
+
+
+def _number_sql(text: str) -> tuple[str, list] | None:
+    found = _number_range(text)
+    if found is None:
+        return None
+    return "NOT (i.number = %s) AND i.number >= %s AND i.number < %s", ["", *found]
+
+
+def _surname_sql(*, practice, text: str) -> tuple[str, list] | None:
+    found = _surname_range(text)
+    if found is None:
+        return None
+    return (
+        f"i.patient_id IN (SELECT s.id FROM {Patient._meta.db_table} s "
+        "WHERE s.practice_id = %s AND s.last_name_key >= %s AND s.last_name_key < %s)",
+        [practice.pk, *found],
+    )
+
+
+@functools.cache
+def _list_converters(vendor: str) -> tuple[tuple[int, object, tuple], ...]:
+    """The LIST_FIELDS whose database values the ORM converts (SQLite: dates and decimals), with
+    the converters it applies: (position, column, converters). None on PostgreSQL."""
+    by_name = {attname: (col, converters) for attname, _, col, converters in db_rows.fields(Invoice)}
+    return tuple(
+        (position, by_name[name][0], by_name[name][1])
+        for position, name in enumerate(LIST_FIELDS)
+        if name in by_name and by_name[name][1]
+    )
+
+
+def _list_sql(where: list[str], params: list, *, newest_first: bool, limit: int) -> list[ListRow]:
+    """The first `limit` rows of the list under `where`, in list order (or its reverse)."""
+    order = "DESC" if newest_first else "ASC"
+    found = sql.fetch_all(
+        f"{_LIST_SELECT} WHERE {' AND '.join(where)} ORDER BY i.invoice_date {order}, i.id {order} LIMIT {int(limit)}",
+        params,
+    )
+    converters = _list_converters(sql.vendor())
+    if not converters:  # PostgreSQL: the driver's values are the ORM's
+        return [ListRow.of(values) for values in found]
+    connection = connections["default"]
+    rows = []
+    for values in found:
+        row = list(values)
+        for position, col, functions in converters:
+            for convert in functions:
+                row[position] = convert(row[position], col, connection)
+        rows.append(ListRow.of(tuple(row)))
+    return rows
 
 
 @dataclasses.dataclass
@@ -307,17 +416,43 @@ class InvoicePage:
         return bool(self.older or self.newer)
 
 
-def _take(querysets: list[QuerySet], *, newest_first: bool, limit: int) -> list[ListRow]:
-    """The first `limit` invoices of the union of `querysets` in list order: each queryset read
-    once (already ordered, cut at `limit`), merged here. A search by number and by surname are two
-    index ranges; one query OR-ing them would walk the whole list instead."""
+def _take(parts: list[tuple[list[str], list]], *, newest_first: bool, limit: int) -> list[ListRow]:
+    """The first `limit` invoices of the union of `parts` (each conditions and their parameters)
+    in list order: each part read once (ordered, cut at `limit`), merged here. A search by number
+    and by surname are two index ranges; one query OR-ing them would walk the whole list instead."""
     found: dict[int, ListRow] = {}
-    for qs in querysets:
-        for values in qs[:limit]:
-            row = ListRow.of(values)
+    for where, params in parts:
+        for row in _list_sql(where, params, newest_first=newest_first, limit=limit):
             found[row.id] = row
     ordered = sorted(found.values(), key=lambda i: (i.invoice_date, i.id), reverse=newest_first)
     return ordered[:limit]
+
+
+def _older_sql(day: dt.date, pk: int) -> tuple[str, list]:
+    # The leading <= gives the database a range start on the (practice, ..., invoice_date, id) index.
+    day_value = sql.date_value(day)
+    return "i.invoice_date <= %s AND (i.invoice_date < %s OR (i.invoice_date = %s AND i.id < %s))", [
+        day_value,
+        day_value,
+        day_value,
+        pk,
+    ]
+
+
+def _newer_sql(day: dt.date, pk: int) -> tuple[str, list]:
+    day_value = sql.date_value(day)
+    return "i.invoice_date >= %s AND (i.invoice_date > %s OR (i.invoice_date = %s AND i.id > %s))", [
+        day_value,
+        day_value,
+        day_value,
+        pk,
+    ]
+
+
+def _and(part: tuple[list[str], list], condition: tuple[str, list] | None) -> tuple[list[str], list]:
+    if condition is None:
+        return part
+    return [*part[0], condition[0]], [*part[1], *condition[1]]
 
 
 def invoice_page(
@@ -331,28 +466,27 @@ def invoice_page(
 ) -> InvoicePage:
     """One page of the invoice list: `after` a cursor (older invoices) or `before` one (newer),
     else the newest. A fixed number of queries whatever the history: the page (one query, or one
-    per search kind), and, unless searching, a count capped at COUNT_CAP."""
-    base = _filtered(practice=practice, **filters)
+    per search kind), and, unless searching, a count capped at COUNT_CAP. The practice's invoices
+    only (none without a practice)."""
+    if practice is None:
+        return InvoicePage(rows=[], older=None, newer=None, count=0, count_capped=False)
+    base = _filtered_sql(practice=practice, **filters)
     text = (query or "").strip()
     if text:
-        conditions = [c for c in (number_condition(text), surname_condition(practice=practice, text=text)) if c]
-        parts = [base.filter(c) for c in conditions]
+        conditions = [c for c in (_number_sql(text), _surname_sql(practice=practice, text=text)) if c]
+        parts = [_and(base, c) for c in conditions]
     else:
         parts = [base]
-    rows_of = [_list_rows(p) for p in parts]
     backwards = read_cursor(before)
     forwards = None if backwards else read_cursor(after)
     if backwards:
-        ordered = [p.filter(_newer_than(*backwards)).order_by("invoice_date", "id") for p in rows_of]
-        rows = _take(ordered, newest_first=False, limit=page_size + 1)
+        rows = _take([_and(p, _newer_sql(*backwards)) for p in parts], newest_first=False, limit=page_size + 1)
         more_newer = len(rows) > page_size
         rows = list(reversed(rows[:page_size]))
         older = _cursor(rows[-1]) if rows else None
         newer = _cursor(rows[0]) if rows and more_newer else None
     else:
-        ordered = [
-            (p.filter(_older_than(*forwards)) if forwards else p).order_by("-invoice_date", "-id") for p in rows_of
-        ]
+        ordered = [_and(p, _older_sql(*forwards)) for p in parts] if forwards else parts
         rows = _take(ordered, newest_first=True, limit=page_size + 1)
         more_older = len(rows) > page_size
         rows = rows[:page_size]
@@ -361,21 +495,43 @@ def invoice_page(
     if text:  # a search is not counted beyond its page: a common prefix would read thousands of rows
         count, capped = len(rows), bool(older or newer)
     else:  # counted (up to COUNT_CAP) on every page: the page's queries are the same on each
-        count, capped = _capped_count(parts)
+        found = _count_sql(*base)
+        count, capped = min(found, COUNT_CAP), found > COUNT_CAP
     return InvoicePage(rows=rows, older=older, newer=newer, count=count, count_capped=capped)
+
+
+def _count_sql(where: list[str], params: list) -> int:
+    """How many invoices match `where`, but never more than COUNT_CAP + 1: reads at most that many."""
+    found = sql.fetch_one(
+        f"SELECT COUNT(*) FROM (SELECT 1 FROM {_INVOICE} i WHERE {' AND '.join(where)} LIMIT {int(COUNT_CAP) + 1}) t",
+        params,
+    )
+    return found[0] if found else 0
+
+
+def count_submittable(*, practice, query: str = "", **filters) -> int:
+    """How many invoices `submittable_matching` holds, never more than COUNT_CAP + 1: the list's
+    "Select all N matching" on every page without a search, by hand as the list's own statements
+    (tests hold it to the ORM's count). A search is counted through the ORM."""
+    if practice is None:
+        return 0
+    if (query or "").strip():
+        return count_up_to(submittable_matching(practice=practice, query=query, **filters))
+    where, params = _filtered_sql(practice=practice, **filters)
+    where = [*where, "i.bill_to = %s", "NOT (i.record_status = %s)", "i.healthcode_status IN (%s, %s)"]
+    params = [
+        *params,
+        BillTo.INSURER.value,
+        RecordStatus.VOID.value,
+        HealthcodeStatus.NOT_SUBMITTED.value,
+        HealthcodeStatus.FAILED.value,
+    ]
+    return _count_sql(where, params)
 
 
 def count_up_to(queryset: QuerySet, cap: int = COUNT_CAP) -> int:
     """How many rows `queryset` has, but never more than cap + 1: reads at most that many."""
     return queryset.order_by().values("pk")[: cap + 1].count()
-
-
-def _capped_count(parts: list[QuerySet[Invoice]]) -> tuple[int, bool]:
-    """How many invoices match, reading at most COUNT_CAP + 1 ids of each part."""
-    ids: set[int] = set()
-    for part in parts:
-        ids.update(part.order_by().values_list("pk", flat=True)[: COUNT_CAP + 1])
-    return min(len(ids), COUNT_CAP), len(ids) > COUNT_CAP
 
 
 def submittable_candidates(*, practice) -> QuerySet[Invoice]:
@@ -444,29 +600,29 @@ def invoice_with_rows(*, practice, invoice_id) -> Invoice:
     except (TypeError, ValueError):
         raise Http404("No such record in this practice.") from None
     sql = _statements(connections["default"].vendor)
-    found = rows.first(sql["invoice"], [pk, practice.pk], *_INVOICE_MODELS) if practice is not None else None
+    found = db_rows.first(sql["invoice"], [pk, practice.pk], *_INVOICE_MODELS) if practice is not None else None
     if found is None:
         raise Http404("No such record in this practice.")
     invoice, patient, insurance, contact, insurer, practitioner, user, profile = found
     _PATIENT.set_cached_value(invoice, patient)
-    _INSURANCE.set_cached_value(invoice, rows.joined(insurance))
-    contact = rows.joined(contact)
+    _INSURANCE.set_cached_value(invoice, db_rows.joined(insurance))
+    contact = db_rows.joined(contact)
     if contact is not None:
-        _INSURER.set_cached_value(contact, rows.joined(insurer))
+        _INSURER.set_cached_value(contact, db_rows.joined(insurer))
     _CONTACT.set_cached_value(invoice, contact)
     _USER.set_cached_value(practitioner, user)
-    profile = rows.joined(profile)
+    profile = db_rows.joined(profile)
     _PROFILE.remote_field.set_cached_value(practitioner, profile)
     if profile is not None:
         _PROFILE.set_cached_value(profile, practitioner)
     _PRACTITIONER.set_cached_value(invoice, practitioner)
     lines = []
-    for line, product in rows.every(sql["lines"], [pk], InvoiceLine, Product):
+    for line, product in db_rows.every(sql["lines"], [pk], InvoiceLine, Product):
         _PRODUCT.set_cached_value(line, product)
         lines.append(line)
-    rows.prefetched(invoice, "lines", lines)
-    rows.prefetched(invoice, "payments", [p for (p,) in rows.every(sql["payments"], [pk], Payment)])
-    rows.prefetched(invoice, "credit_notes", [c for (c,) in rows.every(sql["credit_notes"], [pk], CreditNote)])
+    db_rows.prefetched(invoice, "lines", lines)
+    db_rows.prefetched(invoice, "payments", [p for (p,) in db_rows.every(sql["payments"], [pk], Payment)])
+    db_rows.prefetched(invoice, "credit_notes", [c for (c,) in db_rows.every(sql["credit_notes"], [pk], CreditNote)])
     place_ids = {getattr(invoice, f"{name}_id") for name in PLACES} - {None}
     if place_ids:
         places = {place.pk: place for place in Location.objects.filter(pk__in=place_ids)}
@@ -504,10 +660,10 @@ def _statements(vendor: str) -> dict[str, str]:
 
     return {
         "invoice": (
-            f"SELECT {rows.columns(Invoice, 'i')}, {rows.columns(Patient, 'pa')}, "
-            f"{rows.columns(PatientRelationship, 'pr')}, {rows.columns(Contact, 'c')}, "
-            f"{rows.columns(Insurer, 'ci')}, {rows.columns(Membership, 'm')}, {rows.columns(User, 'u')}, "
-            f"{rows.columns(PractitionerProfile, 'pp')} "
+            f"SELECT {db_rows.columns(Invoice, 'i')}, {db_rows.columns(Patient, 'pa')}, "
+            f"{db_rows.columns(PatientRelationship, 'pr')}, {db_rows.columns(Contact, 'c')}, "
+            f"{db_rows.columns(Insurer, 'ci')}, {db_rows.columns(Membership, 'm')}, {db_rows.columns(User, 'u')}, "
+            f"{db_rows.columns(PractitionerProfile, 'pp')} "
             f"FROM {t(Invoice)} i "
             f"JOIN {t(Patient)} pa ON pa.id = i.patient_id "
             f"LEFT JOIN {t(PatientRelationship)} pr ON pr.id = i.insurance_id "
@@ -519,16 +675,16 @@ def _statements(vendor: str) -> dict[str, str]:
             "WHERE i.id = %s AND i.practice_id = %s"
         ),
         "lines": (
-            f"SELECT {rows.columns(InvoiceLine, 'l')}, {rows.columns(Product, 'p')} "
+            f"SELECT {db_rows.columns(InvoiceLine, 'l')}, {db_rows.columns(Product, 'p')} "
             f"FROM {t(InvoiceLine)} l JOIN {t(Product)} p ON p.id = l.product_id "
             "WHERE l.invoice_id = %s ORDER BY l.sequence"
         ),
         "payments": (
-            f"SELECT {rows.columns(Payment, 'p')} FROM {t(Payment)} p "
+            f"SELECT {db_rows.columns(Payment, 'p')} FROM {t(Payment)} p "
             "WHERE p.invoice_id = %s ORDER BY p.received_on, p.id"
         ),
         "credit_notes": (
-            f"SELECT {rows.columns(CreditNote, 'c')} FROM {t(CreditNote)} c "
+            f"SELECT {db_rows.columns(CreditNote, 'c')} FROM {t(CreditNote)} c "
             "WHERE c.invoice_id = %s ORDER BY c.issued_on, c.id"
         ),
     }

@@ -101,24 +101,50 @@ def allocation(*, practice, allocation_id) -> Allocation:
 
 
 def remittance_for_invoice(*, practice, invoice) -> list[RemittanceLine]:
-    """The remittance lines posted to an invoice (newest first), for the invoice page's panel, each
-    with its batch and verdict (None when it has none). Read by hand (openpractice.db.rows), as
-    this and payments_for_invoice run on every view of an invoice, nearly always to find a line or
-    two, and the ORM took 1-2 ms each to build them (issue 18)."""
+    """The remittance lines posted to an invoice (newest first), each with its batch and verdict
+    (None when it has none)."""
+    return [line for line, _ in remittance_with_transfers(practice=practice, invoice=invoice)]
+
+
+def remittance_with_transfers(*, practice, invoice) -> list[tuple[RemittanceLine, Allocation | None]]:
+    """The invoice page's remittance panel: each line posted to the invoice (newest first) with its
+    batch and verdict (None when it has none), and its shortfall moved to the patient
+    (`transfer_of`, with the patient's invoice: its id and number only), all in one statement.
+    Read by hand (openpractice.db.rows), as this and payments_for_invoice run on every view of an
+    invoice, nearly always to find a line or two, and the ORM took 1-2 ms each to build them, and
+    a query more per line for its transfer (issue 18)."""
     found = []
-    for line, batch, verdict in rows.every(
+    for line, batch, verdict, transfer, patient_invoice in rows.every(
         _statements(connections["default"].vendor)["lines"],
-        [practice.pk, invoice.pk],
+        [AllocationKind.SHORTFALL_TRANSFER.value, practice.pk, invoice.pk],
         RemittanceLine,
         RemittanceBatch,
         ShortfallVerdict,
+        Allocation,
+        _INVOICE_NUMBER,
     ):
         _BATCH.set_cached_value(line, batch)
         verdict = rows.joined(verdict)
         _VERDICT.remote_field.set_cached_value(line, verdict)
         if verdict is not None:
             _VERDICT.set_cached_value(verdict, line)
-        found.append(line)
+        transfer = rows.joined(transfer)
+        if transfer is not None:
+            _PATIENT_INVOICE.set_cached_value(transfer, rows.joined(patient_invoice))
+        found.append((line, transfer))
+    return found
+
+
+def shortfalls_carried(*, practice, invoice) -> list[Allocation]:
+    """The shortfalls a patient's invoice carries (the transfers that billed them to the patient),
+    each with the insurer's invoice (its id and number only), in the order moved; read by hand, as
+    remittance_with_transfers."""
+    found = []
+    for allocation, insurer_invoice in rows.every(
+        _statements(connections["default"].vendor)["carried"], [practice.pk, invoice.pk], Allocation, _INVOICE_NUMBER
+    ):
+        _ALLOCATION_INVOICE.set_cached_value(allocation, insurer_invoice)
+        found.append(allocation)
     return found
 
 
@@ -159,6 +185,10 @@ def payments_for_invoice(*, practice, invoice) -> list[dict]:
 _BATCH = RemittanceLine._meta.get_field("batch")
 _VERDICT = ShortfallVerdict._meta.get_field("remittance_line")
 _AMOUNT = Allocation._meta.get_field("amount")
+_PATIENT_INVOICE = Allocation._meta.get_field("patient_invoice")
+_ALLOCATION_INVOICE = Allocation._meta.get_field("invoice")
+# An invoice as the panel names it: its number, linked by id.
+_INVOICE_NUMBER = rows.Only(Invoice, ("id", "number"))
 _POSTED_ON = Allocation._meta.get_field("posted_on")
 
 
@@ -171,12 +201,24 @@ def _statements(vendor: str) -> dict[str, str]:
         return quote(model._meta.db_table)
 
     return {
+        # A line's transfer: the first of its shortfall moves not reversed (transfer_of).
         "lines": (
             f"SELECT {rows.columns(RemittanceLine, 'l')}, {rows.columns(RemittanceBatch, 'b')}, "
-            f"{rows.columns(ShortfallVerdict, 'v')} "
+            f"{rows.columns(ShortfallVerdict, 'v')}, {rows.columns(Allocation, 't')}, "
+            f"{rows.columns(_INVOICE_NUMBER, 'ti')} "
             f"FROM {t(RemittanceLine)} l JOIN {t(RemittanceBatch)} b ON b.id = l.batch_id "
             f"LEFT JOIN {t(ShortfallVerdict)} v ON v.remittance_line_id = l.id "
+            f"LEFT JOIN {t(Allocation)} t ON t.id = (SELECT a.id FROM {t(Allocation)} a "
+            "WHERE a.remittance_line_id = l.id AND a.kind = %s "
+            f"AND NOT EXISTS (SELECT 1 FROM {t(Allocation)} r WHERE r.reverses_id = a.id) "
+            "ORDER BY a.created_at, a.id LIMIT 1) "
+            f"LEFT JOIN {t(Invoice)} ti ON ti.id = t.patient_invoice_id "
             "WHERE l.practice_id = %s AND l.invoice_id = %s ORDER BY b.payment_date DESC, l.id DESC"
+        ),
+        "carried": (
+            f"SELECT {rows.columns(Allocation, 'a')}, {rows.columns(_INVOICE_NUMBER, 'i')} "
+            f"FROM {t(Allocation)} a JOIN {t(Invoice)} i ON i.id = a.invoice_id "
+            "WHERE a.practice_id = %s AND a.patient_invoice_id = %s ORDER BY a.created_at, a.id"
         ),
         # Grouped by remittance line and kind (the line's batch and the patient's invoice follow
         # from them); a row that a later one reverses, and the reversals, left out.

@@ -1,13 +1,16 @@
 """The invoice page's remittance reads are written by hand (openpractice.db.rows, issue 18):
-remittance_for_invoice and payments_for_invoice give what their ORM queries gave (the
-reference, kept here) through posting, part payment, a shortfall moved to the patient, reversals
+remittance_for_invoice (with each line's transfer), payments_for_invoice and shortfalls_carried
+give what their ORM queries gave (the reference, kept here) through posting, part payment, a shortfall moved to the patient, reversals
 and a rejection; another practice's rows are never read."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import Max, Min, Sum
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from remit_helpers import bundle, receive
 
 from openpractice.remittances import selectors, services
@@ -73,9 +76,35 @@ def _lines(lines):
     return out
 
 
+def _transfer(allocation):
+    if allocation is None:
+        return None
+    return (_fields(allocation), allocation.patient_invoice_id, allocation.patient_invoice.number)
+
+
+def _carried(allocations):
+    return [(_fields(a), a.invoice_id, a.invoice.number) for a in allocations]
+
+
 def _same(practice, invoice):
     got_lines = selectors.remittance_for_invoice(practice=practice, invoice=invoice)
-    assert _lines(got_lines) == _lines(_orm_remittance_for_invoice(practice, invoice))
+    orm_lines = _orm_remittance_for_invoice(practice, invoice)
+    assert _lines(got_lines) == _lines(orm_lines)
+    with_transfers = selectors.remittance_with_transfers(practice=practice, invoice=invoice)
+    with CaptureQueriesContext(connection) as captured:
+        got = [(_lines([line]), _transfer(moved)) for line, moved in with_transfers]
+    assert got == [(_lines([line]), _transfer(selectors.transfer_of(line=line))) for line in orm_lines]
+    assert not captured.captured_queries
+    carried = selectors.shortfalls_carried(practice=practice, invoice=invoice)
+    with CaptureQueriesContext(connection) as captured:
+        got = _carried(carried)
+    assert got == _carried(
+        selectors.allocations(practice=practice)
+        .select_related(None)
+        .select_related("invoice")
+        .filter(patient_invoice=invoice)
+    )
+    assert not captured.captured_queries
     got = selectors.payments_for_invoice(practice=practice, invoice=invoice)
     expected = _orm_payments_for_invoice(practice, invoice)
     # Money compares as money (the ORM's SQLite SUM came back unquantized: 180 for 180.00).
@@ -104,6 +133,16 @@ def test_the_reads_by_hand_are_the_orm_reads(world, other_practice):
     lines, payments = _same(world.practice, part)
     assert [p["kind"] for p in payments] == [AllocationKind.INSURER_PAYMENT, AllocationKind.SHORTFALL_TRANSFER]
     assert payments[1]["patient_invoice_number"] == patient_invoice.number
+    moved = selectors.remittance_with_transfers(practice=world.practice, invoice=part)[0][1]
+    assert moved.patient_invoice.number == patient_invoice.number
+    _same(world.practice, patient_invoice)
+    assert len(selectors.shortfalls_carried(practice=world.practice, invoice=patient_invoice)) == 1
+    # The move undone: the line has no transfer left; the patient's invoice still lists what it carried.
+    services.reverse_allocation(
+        allocation=Allocation.objects.get(kind=AllocationKind.SHORTFALL_TRANSFER), reason="Appeal", user=world.user
+    )
+    assert selectors.remittance_with_transfers(practice=world.practice, invoice=part)[0][1] is None
+    _same(world.practice, part)
     _same(world.practice, patient_invoice)
     # Reversed: the row and its reversal are left out; matched again, it is back.
     allocation = Allocation.objects.get(invoice=paid)
@@ -114,11 +153,10 @@ def test_the_reads_by_hand_are_the_orm_reads(world, other_practice):
     # Another practice reads none of them.
     assert selectors.remittance_for_invoice(practice=other_practice, invoice=part) == []
     assert selectors.payments_for_invoice(practice=other_practice, invoice=part) == []
+    assert selectors.shortfalls_carried(practice=other_practice, invoice=patient_invoice) == []
 
 
 def test_the_panel_and_payment_rows_show_the_remittance(world):
-    from django.test import Client
-
     invoice = world.invoice("Consultation", "Follow-up")
     receive(world.practice, bundle([{"invoice": invoice, "paid": ["150.00", "120.50"], "reason": "Over the limit"}]))
     client = Client()
@@ -130,4 +168,21 @@ def test_the_panel_and_payment_rows_show_the_remittance(world):
     assert (
         f'<tr class="remittance-payment"><td>{line.batch.payment_date:%d/%m/%Y}</td><td>Remittance from Bupa · '
         f'<a href="/remittances/{line.batch_id}/">{line.batch.payment_reference}</a></td><td class="num">£270.50</td></tr>'
+    ) in page
+
+
+def test_the_panel_shows_the_shortfall_moved_and_carried(world):
+    invoice = world.invoice("Consultation", "Follow-up")
+    batch = receive(world.practice, bundle([{"invoice": invoice, "paid": ["150.00", "120.50"], "reason": "Limit"}]))
+    patient_invoice = services.transfer_shortfall(line=batch.lines.get(), user=world.user)
+    client = Client()
+    client.force_login(world.user)
+    page = client.get(f"/invoices/{invoice.pk}/").content.decode()
+    assert (
+        f'<p>Shortfall moved to the patient: <a href="/invoices/{patient_invoice.pk}/">'
+        f"invoice {patient_invoice.number}</a>.</p>"
+    ) in page
+    page = client.get(f"/invoices/{patient_invoice.pk}/").content.decode()
+    assert (
+        f'<p>This invoice carries the shortfall of <a href="/invoices/{invoice.pk}/">invoice {invoice.number}</a>: '
     ) in page

@@ -173,7 +173,7 @@ def invoice_list_submit_all(context, filters, shown, page_full):
     practice = _practice(context)
     searching = bool(filters.get("query"))
     matching = (
-        billing_selectors.count_up_to(billing_selectors.submittable_matching(practice=practice, **filters))
+        billing_selectors.count_submittable(practice=practice, **filters)
         if can_bill and practice is not None and not searching
         else 0
     )
