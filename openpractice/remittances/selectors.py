@@ -109,30 +109,35 @@ def remittance_for_invoice(*, practice, invoice) -> list[RemittanceLine]:
 def remittance_with_transfers(*, practice, invoice) -> list[tuple[RemittanceLine, Allocation | None]]:
     """The invoice page's remittance panel: each line posted to the invoice (newest first) with its
     batch and verdict (None when it has none), and its shortfall moved to the patient
-    (`transfer_of`, with the patient's invoice: its id and number only), all in one statement.
-    Read by hand (openpractice.db.rows), as this and payments_for_invoice run on every view of an
-    invoice, nearly always to find a line or two, and the ORM took 1-2 ms each to build them, and
-    a query more per line for its transfer (issue 18)."""
-    found = []
-    for line, batch, verdict, transfer, patient_invoice in rows.every(
-        _statements(connections["default"].vendor)["lines"],
-        [AllocationKind.SHORTFALL_TRANSFER.value, practice.pk, invoice.pk],
-        RemittanceLine,
-        RemittanceBatch,
-        ShortfallVerdict,
-        Allocation,
-        _INVOICE_NUMBER,
+    (`transfer_of`, with the patient's invoice: its id and number only), the transfers of all the
+    lines read in one statement, and only when there are lines. Read by hand (openpractice.db.rows),
+    as this and payments_for_invoice run on every view of an invoice, nearly always to find a line
+    or two, and the ORM took 1-2 ms each to build them, and a query more per line for its transfer
+    (issue 18)."""
+    sql = _statements(connections["default"].vendor)
+    lines = []
+    for line, batch, verdict in rows.every(
+        sql["lines"], [practice.pk, invoice.pk], RemittanceLine, RemittanceBatch, ShortfallVerdict
     ):
         _BATCH.set_cached_value(line, batch)
         verdict = rows.joined(verdict)
         _VERDICT.remote_field.set_cached_value(line, verdict)
         if verdict is not None:
             _VERDICT.set_cached_value(verdict, line)
-        transfer = rows.joined(transfer)
-        if transfer is not None:
-            _PATIENT_INVOICE.set_cached_value(transfer, rows.joined(patient_invoice))
-        found.append((line, transfer))
-    return found
+        lines.append(line)
+    if not lines:
+        return []
+    transfers: dict[int, Allocation] = {}
+    ids = [line.pk for line in lines]
+    for transfer, patient_invoice in rows.every(
+        _transfers_sql(connections["default"].vendor, len(ids)),
+        [*ids, AllocationKind.SHORTFALL_TRANSFER.value],
+        Allocation,
+        _INVOICE_NUMBER,
+    ):
+        _PATIENT_INVOICE.set_cached_value(transfer, rows.joined(patient_invoice))
+        transfers.setdefault(transfer.remittance_line_id, transfer)  # the first, as transfer_of's first()
+    return [(line, transfers.get(line.pk)) for line in lines]
 
 
 def shortfalls_carried(*, practice, invoice) -> list[Allocation]:
@@ -193,6 +198,20 @@ _POSTED_ON = Allocation._meta.get_field("posted_on")
 
 
 @functools.cache
+def _transfers_sql(vendor: str, count: int) -> str:
+    """The shortfall moves not reversed of `count` remittance lines, in transfer_of's order."""
+    quote = connections["default"].ops.quote_name
+    table, invoices = quote(Allocation._meta.db_table), quote(Invoice._meta.db_table)
+    return (
+        f"SELECT {rows.columns(Allocation, 't')}, {rows.columns(_INVOICE_NUMBER, 'ti')} "
+        f"FROM {table} t LEFT JOIN {invoices} ti ON ti.id = t.patient_invoice_id "
+        f"WHERE t.remittance_line_id IN ({', '.join(['%s'] * count)}) AND t.kind = %s "
+        f"AND NOT EXISTS (SELECT 1 FROM {table} r WHERE r.reverses_id = t.id) "
+        "ORDER BY t.created_at, t.id"
+    )
+
+
+@functools.cache
 def _statements(vendor: str) -> dict[str, str]:
     """The invoice page's statements, built once per database vendor (the quoting differs)."""
     quote = connections["default"].ops.quote_name
@@ -201,18 +220,11 @@ def _statements(vendor: str) -> dict[str, str]:
         return quote(model._meta.db_table)
 
     return {
-        # A line's transfer: the first of its shortfall moves not reversed (transfer_of).
         "lines": (
             f"SELECT {rows.columns(RemittanceLine, 'l')}, {rows.columns(RemittanceBatch, 'b')}, "
-            f"{rows.columns(ShortfallVerdict, 'v')}, {rows.columns(Allocation, 't')}, "
-            f"{rows.columns(_INVOICE_NUMBER, 'ti')} "
+            f"{rows.columns(ShortfallVerdict, 'v')} "
             f"FROM {t(RemittanceLine)} l JOIN {t(RemittanceBatch)} b ON b.id = l.batch_id "
             f"LEFT JOIN {t(ShortfallVerdict)} v ON v.remittance_line_id = l.id "
-            f"LEFT JOIN {t(Allocation)} t ON t.id = (SELECT a.id FROM {t(Allocation)} a "
-            "WHERE a.remittance_line_id = l.id AND a.kind = %s "
-            f"AND NOT EXISTS (SELECT 1 FROM {t(Allocation)} r WHERE r.reverses_id = a.id) "
-            "ORDER BY a.created_at, a.id LIMIT 1) "
-            f"LEFT JOIN {t(Invoice)} ti ON ti.id = t.patient_invoice_id "
             "WHERE l.practice_id = %s AND l.invoice_id = %s ORDER BY b.payment_date DESC, l.id DESC"
         ),
         "carried": (

@@ -186,3 +186,18 @@ def test_the_panel_shows_the_shortfall_moved_and_carried(world):
     assert (
         f'<p>This invoice carries the shortfall of <a href="/invoices/{invoice.pk}/">invoice {invoice.number}</a>: '
     ) in page
+
+
+def test_an_invoice_paid_by_two_remittances_has_each_lines_transfer(world):
+    invoice = world.invoice()
+    receive(world.practice, bundle([{"invoice": invoice, "paid": ["100.00"], "bill_id": "HCB00000011"}]))
+    second = receive(world.practice, bundle([{"invoice": invoice, "paid": ["50.00"], "bill_id": "HCB00000012"}]))
+    line = second.lines.get()
+    if line.invoice_id is None:  # waits for review: matched by hand
+        services.match_by_hand(line=line, invoice=invoice, user=world.user)
+        line.refresh_from_db()
+    services.transfer_shortfall(line=line, user=world.user)
+    lines = _same(world.practice, invoice)[0]
+    assert len(lines) == 2
+    moved = dict(selectors.remittance_with_transfers(practice=world.practice, invoice=invoice))
+    assert [line.pk for line, transfer in moved.items() if transfer is not None] == [line.pk]
