@@ -306,7 +306,12 @@ class Invoice(models.Model):
     @property
     def carries_shortfall(self) -> bool:
         """A patient invoice for an insurer's shortfall (remittances app): its amount is the
-        insurer's stated deduction, which the patient may never be charged more than."""
+        insurer's stated deduction, which the patient may never be charged more than. Read from
+        the lines when they were read with the invoice (selectors.invoice_with_rows: the invoice
+        page asks twice), else asked of the database."""
+        prefetched = getattr(self, "_prefetched_objects_cache", {}).get("lines")
+        if prefetched is not None:
+            return any(line.price_source == SHORTFALL_PRICE_SOURCE for line in prefetched)
         return self.pk is not None and self.lines.filter(price_source=SHORTFALL_PRICE_SOURCE).exists()
 
 

@@ -343,6 +343,8 @@ def _form_error(form, lines, exc: BillingError) -> None:
 @require_capability(Capability.VIEW_RECORDS)
 def invoice_detail(request, invoice_id: int):
     invoice = selectors.invoice_with_rows(practice=request.practice, invoice_id=invoice_id)
+    # Each form is made by the template where it shows one (it calls what it is given): most views
+    # of an invoice show one form or none, and a person who cannot bill sees none.
     return render(
         request,
         "billing/detail.html",
@@ -350,10 +352,12 @@ def invoice_detail(request, invoice_id: int):
             "invoice": invoice,
             "live_version": _live_version(invoice),
             "can_bill": _can_bill(request),
-            "payment_form": PaymentForm(initial={"received_on": timezone.localdate(), "amount": invoice.balance}),
-            "credit_form": CreditNoteForm(),
-            "void_form": VoidForm(),
-            "email_form": EmailForm(
+            "payment_form": lambda: PaymentForm(
+                initial={"received_on": timezone.localdate(), "amount": invoice.balance}
+            ),
+            "credit_form": CreditNoteForm,
+            "void_form": VoidForm,
+            "email_form": lambda: EmailForm(
                 initial={
                     "to": invoice.patient.email
                     if invoice.bill_to == BillTo.PATIENT

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from decimal import Decimal
 
+from django.db import connections
 from django.db.models import F, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
@@ -16,6 +18,7 @@ from openpractice.card_payments.models import (
     StripeEvent,
     StripeIntegration,
 )
+from openpractice.db import rows
 
 
 def integration_for(practice) -> StripeIntegration | None:
@@ -78,9 +81,36 @@ def recent_events(*, practice, limit: int = 20) -> list[StripeEvent]:
 
 
 def refunds_on_invoice(*, invoice_id: int) -> list[CardRefundAllocation]:
-    """What card refunds took back from one invoice (the invoice is already the caller's practice's)."""
-    return list(
-        CardRefundAllocation.objects.filter(invoice_id=invoice_id)
-        .select_related("refund__card_payment")
-        .order_by("refund__refunded_on", "id")
+    """What card refunds took back from one invoice (the invoice is already the caller's practice's),
+    each with its refund and the refund's card payment, in the order they were refunded. Read by
+    hand (openpractice.db.rows): the invoice page asks on every view, nearly always to find none,
+    and the ORM took 1 ms to build the statement (issue 18)."""
+    found = []
+    for allocation, refund, payment in rows.every(
+        _refunds_on_invoice_sql(connections["default"].vendor),
+        [invoice_id],
+        CardRefundAllocation,
+        CardRefund,
+        CardPayment,
+    ):
+        _CARD_PAYMENT.set_cached_value(refund, payment)
+        _REFUND.set_cached_value(allocation, refund)
+        found.append(allocation)
+    return found
+
+
+_REFUND = CardRefundAllocation._meta.get_field("refund")
+_CARD_PAYMENT = CardRefund._meta.get_field("card_payment")
+
+
+@functools.cache
+def _refunds_on_invoice_sql(vendor: str) -> str:
+    quote = connections["default"].ops.quote_name
+    return (
+        f"SELECT {rows.columns(CardRefundAllocation, 'a')}, {rows.columns(CardRefund, 'r')}, "
+        f"{rows.columns(CardPayment, 'p')} "
+        f"FROM {quote(CardRefundAllocation._meta.db_table)} a "
+        f"JOIN {quote(CardRefund._meta.db_table)} r ON r.id = a.refund_id "
+        f"JOIN {quote(CardPayment._meta.db_table)} p ON p.id = r.card_payment_id "
+        "WHERE a.invoice_id = %s ORDER BY r.refunded_on, a.id"
     )

@@ -12,6 +12,11 @@ statements (what is looked up and why); this module runs them:
 - `every(sql, params, *models)`: every row of such a statement, the same way (a few rows: a
   user's memberships).
 - `instance(model, row, start)`: one such slice of a row as a model instance.
+- `values(sql, params, *fields)`: every row as plain values (as values_list()), each through
+  a model field's converters (for a column of that field, or its MAX, SUM...).
+- `joined(obj)`: an instance read through a LEFT JOIN, or None when the join found no row.
+- `prefetched(obj, name, found)`: `obj.<name>.all()` answers from `found`, as after
+  prefetch_related (rows read by hand for a reverse foreign key).
 - `Only(model, names)`: in place of a model, some of its fields only (the rest deferred, read if
   touched): a list of many rows need not convert columns it never shows.
 - `insert_row(table, columns, values)`: one INSERT, its statement built once per table;
@@ -103,6 +108,60 @@ def instance(model, row, start: int = 0):
     for place, value in zip(places, read, strict=True):
         values[place] = value
     return target.from_db("default", every_name, values)
+
+
+@cache
+def _converters(field, vendor: str):
+    connection = connections["default"]
+    col = field.get_col(field.model._meta.db_table)
+    return col, tuple(connection.ops.get_db_converters(col) + field.get_db_converters(connection))
+
+
+def values(sql: str, params, *fields) -> list[tuple]:
+    """Every row of `sql` as a tuple of plain values, the i-th passed through the converters the ORM
+    applies to `fields[i]` (a model field: its column, or an aggregate of it such as MAX or a SUM cast
+    AS NUMERIC, comes back as that field's Python value: SQLite's dates and decimals), or as the
+    database gave it where `fields[i]` is None."""
+    connection = connections["default"]
+    converting = [(i, *_converters(field, connection.vendor)) for i, field in enumerate(fields) if field is not None]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        found = cursor.fetchall()
+    if not converting:
+        return [tuple(row) for row in found]
+    out = []
+    for row in found:
+        row = list(row)
+        for i, col, converters in converting:
+            value = row[i]
+            for converter in converters:
+                value = converter(value, col, connection)
+            row[i] = value
+        out.append(tuple(row))
+    return out
+
+
+def joined(obj):
+    """`obj` (a slice of a row read through a LEFT JOIN) or None when the join found no row: the
+    primary key is NULL only then."""
+    return None if obj.pk is None else obj
+
+
+def prefetched(obj, name: str, found: list) -> None:
+    """Leave `obj.<name>` (a reverse foreign key's manager) as prefetch_related leaves it: `.all()`
+    is `found` without a query, each of `found` knows `obj` as its parent, and anything else
+    (`.filter()`, `.count()` of a changed list) queries as usual. `found` are `obj`'s children,
+    in the relation's order."""
+    manager = getattr(obj, name)
+    queryset = manager.get_queryset()
+    remote = manager.field
+    for child in found:
+        remote.set_cached_value(child, obj)
+    queryset._result_cache = found
+    queryset._prefetch_done = True
+    if not hasattr(obj, "_prefetched_objects_cache"):
+        obj._prefetched_objects_cache = {}
+    obj._prefetched_objects_cache[remote.remote_field.cache_name] = queryset
 
 
 def first(sql: str, params, *models) -> tuple | None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from decimal import Decimal
 
-from django.db.models import Exists, Max, Min, OuterRef, Q, QuerySet, Sum
+from django.db import connections
+from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
 
 from openpractice.billing.models import BillTo, Invoice, RecordStatus
+from openpractice.db import rows
 from openpractice.patients.keys import registration_key
 from openpractice.practices.tenancy import get_for_practice_or_404
 from openpractice.remittances.models import (
@@ -18,6 +21,7 @@ from openpractice.remittances.models import (
     RemittanceLine,
     RemittanceSettings,
     ShortfallRule,
+    ShortfallVerdict,
 )
 
 ZERO = Decimal("0.00")
@@ -97,50 +101,153 @@ def allocation(*, practice, allocation_id) -> Allocation:
 
 
 def remittance_for_invoice(*, practice, invoice) -> list[RemittanceLine]:
-    """The remittance lines posted to an invoice (newest first), for the invoice page's panel."""
-    return list(
-        RemittanceLine.objects.for_practice(practice)
-        .filter(invoice=invoice)
-        .select_related("batch", "verdict")
-        .order_by("-batch__payment_date", "-id")
-    )
+    """The remittance lines posted to an invoice (newest first), each with its batch and verdict
+    (None when it has none)."""
+    return [line for line, _ in remittance_with_transfers(practice=practice, invoice=invoice)]
+
+
+def remittance_with_transfers(*, practice, invoice) -> list[tuple[RemittanceLine, Allocation | None]]:
+    """The invoice page's remittance panel: each line posted to the invoice (newest first) with its
+    batch and verdict (None when it has none), and its shortfall moved to the patient
+    (`transfer_of`, with the patient's invoice: its id and number only), the transfers of all the
+    lines read in one statement, and only when there are lines. Read by hand (openpractice.db.rows),
+    as this and payments_for_invoice run on every view of an invoice, nearly always to find a line
+    or two, and the ORM took 1-2 ms each to build them, and a query more per line for its transfer
+    (issue 18)."""
+    sql = _statements(connections["default"].vendor)
+    lines = []
+    for line, batch, verdict in rows.every(
+        sql["lines"], [practice.pk, invoice.pk], RemittanceLine, RemittanceBatch, ShortfallVerdict
+    ):
+        _BATCH.set_cached_value(line, batch)
+        verdict = rows.joined(verdict)
+        _VERDICT.remote_field.set_cached_value(line, verdict)
+        if verdict is not None:
+            _VERDICT.set_cached_value(verdict, line)
+        lines.append(line)
+    if not lines:
+        return []
+    transfers: dict[int, Allocation] = {}
+    ids = [line.pk for line in lines]
+    for transfer, patient_invoice in rows.every(
+        _transfers_sql(connections["default"].vendor, len(ids)),
+        [*ids, AllocationKind.SHORTFALL_TRANSFER.value],
+        Allocation,
+        _INVOICE_NUMBER,
+    ):
+        _PATIENT_INVOICE.set_cached_value(transfer, rows.joined(patient_invoice))
+        transfers.setdefault(transfer.remittance_line_id, transfer)  # the first, as transfer_of's first()
+    return [(line, transfers.get(line.pk)) for line in lines]
+
+
+def shortfalls_carried(*, practice, invoice) -> list[Allocation]:
+    """The shortfalls a patient's invoice carries (the transfers that billed them to the patient),
+    each with the insurer's invoice (its id and number only), in the order moved; read by hand, as
+    remittance_with_transfers."""
+    found = []
+    for allocation, insurer_invoice in rows.every(
+        _statements(connections["default"].vendor)["carried"], [practice.pk, invoice.pk], Allocation, _INVOICE_NUMBER
+    ):
+        _ALLOCATION_INVOICE.set_cached_value(allocation, insurer_invoice)
+        found.append(allocation)
+    return found
 
 
 def payments_for_invoice(*, practice, invoice) -> list[dict]:
     """What the ledger applied to an invoice, one row per remittance line and kind, for the
     invoice's payments panel: an insurer's payment, a shortfall moved to the patient. Reversed rows
     and their reversals cancel and are left out, as are lines that paid nothing (a rejection), so
-    the rows add up to what the ledger counts in the invoice's paid total."""
-    rows = (
-        Allocation.objects.for_practice(practice)
-        .filter(invoice_id=invoice.pk, reversed_by__isnull=True)
-        .exclude(kind=AllocationKind.REVERSAL)
-        .values(
-            "remittance_line_id",
-            "kind",
-            "remittance_line__batch_id",
-            "remittance_line__batch__payment_reference",
-            "remittance_line__batch__insurer_name",
-            "patient_invoice_id",
-            "patient_invoice__number",
-        )
-        .annotate(amount=Sum("amount"), posted_on=Max("posted_on"), first_id=Min("id"))
-        .order_by("posted_on", "first_id")
+    the rows add up to what the ledger counts in the invoice's paid total. Read by hand, as
+    remittance_for_invoice."""
+    found = rows.values(
+        _statements(connections["default"].vendor)["payments"],
+        [practice.pk, invoice.pk, AllocationKind.REVERSAL.value],
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        _AMOUNT,
+        _POSTED_ON,
     )
     return [
         {
-            "kind": row["kind"],
-            "posted_on": row["posted_on"],
-            "amount": row["amount"],
-            "batch_id": row["remittance_line__batch_id"],
-            "reference": row["remittance_line__batch__payment_reference"],
-            "insurer": row["remittance_line__batch__insurer_name"],
-            "patient_invoice_id": row["patient_invoice_id"],
-            "patient_invoice_number": row["patient_invoice__number"],
+            "kind": kind,
+            "posted_on": posted_on,
+            "amount": amount,
+            "batch_id": batch_id,
+            "reference": reference,
+            "insurer": insurer,
+            "patient_invoice_id": patient_invoice_id,
+            "patient_invoice_number": patient_invoice_number,
         }
-        for row in rows
-        if row["amount"]
+        for kind, batch_id, reference, insurer, patient_invoice_id, patient_invoice_number, amount, posted_on in found
+        if amount
     ]
+
+
+_BATCH = RemittanceLine._meta.get_field("batch")
+_VERDICT = ShortfallVerdict._meta.get_field("remittance_line")
+_AMOUNT = Allocation._meta.get_field("amount")
+_PATIENT_INVOICE = Allocation._meta.get_field("patient_invoice")
+_ALLOCATION_INVOICE = Allocation._meta.get_field("invoice")
+# An invoice as the panel names it: its number, linked by id.
+_INVOICE_NUMBER = rows.Only(Invoice, ("id", "number"))
+_POSTED_ON = Allocation._meta.get_field("posted_on")
+
+
+@functools.cache
+def _transfers_sql(vendor: str, count: int) -> str:
+    """The shortfall moves not reversed of `count` remittance lines, in transfer_of's order."""
+    quote = connections["default"].ops.quote_name
+    table, invoices = quote(Allocation._meta.db_table), quote(Invoice._meta.db_table)
+    return (
+        f"SELECT {rows.columns(Allocation, 't')}, {rows.columns(_INVOICE_NUMBER, 'ti')} "
+        f"FROM {table} t LEFT JOIN {invoices} ti ON ti.id = t.patient_invoice_id "
+        f"WHERE t.remittance_line_id IN ({', '.join(['%s'] * count)}) AND t.kind = %s "
+        f"AND NOT EXISTS (SELECT 1 FROM {table} r WHERE r.reverses_id = t.id) "
+        "ORDER BY t.created_at, t.id"
+    )
+
+
+@functools.cache
+def _statements(vendor: str) -> dict[str, str]:
+    """The invoice page's statements, built once per database vendor (the quoting differs)."""
+    quote = connections["default"].ops.quote_name
+
+    def t(model) -> str:
+        return quote(model._meta.db_table)
+
+    return {
+        "lines": (
+            f"SELECT {rows.columns(RemittanceLine, 'l')}, {rows.columns(RemittanceBatch, 'b')}, "
+            f"{rows.columns(ShortfallVerdict, 'v')} "
+            f"FROM {t(RemittanceLine)} l JOIN {t(RemittanceBatch)} b ON b.id = l.batch_id "
+            f"LEFT JOIN {t(ShortfallVerdict)} v ON v.remittance_line_id = l.id "
+            "WHERE l.practice_id = %s AND l.invoice_id = %s ORDER BY b.payment_date DESC, l.id DESC"
+        ),
+        "carried": (
+            f"SELECT {rows.columns(Allocation, 'a')}, {rows.columns(_INVOICE_NUMBER, 'i')} "
+            f"FROM {t(Allocation)} a JOIN {t(Invoice)} i ON i.id = a.invoice_id "
+            "WHERE a.practice_id = %s AND a.patient_invoice_id = %s ORDER BY a.created_at, a.id"
+        ),
+        # Grouped by remittance line and kind (the line's batch and the patient's invoice follow
+        # from them); a row that a later one reverses, and the reversals, left out.
+        "payments": (
+            "SELECT a.kind, l.batch_id, b.payment_reference, b.insurer_name, a.patient_invoice_id, pi.number, "
+            "CAST(SUM(a.amount) AS NUMERIC), MAX(a.posted_on) "
+            f"FROM {t(Allocation)} a "
+            f"LEFT JOIN {t(RemittanceLine)} l ON l.id = a.remittance_line_id "
+            f"LEFT JOIN {t(RemittanceBatch)} b ON b.id = l.batch_id "
+            f"LEFT JOIN {t(Invoice)} pi ON pi.id = a.patient_invoice_id "
+            "WHERE a.practice_id = %s AND a.invoice_id = %s AND a.kind <> %s "
+            f"AND NOT EXISTS (SELECT 1 FROM {t(Allocation)} r WHERE r.reverses_id = a.id) "
+            "GROUP BY a.remittance_line_id, a.kind, l.batch_id, b.payment_reference, b.insurer_name, "
+            "a.patient_invoice_id, pi.number "
+            "ORDER BY MAX(a.posted_on), MIN(a.id)"
+        ),
+    }
 
 
 def latest_fetch_run(*, practice) -> FetchRun | None:

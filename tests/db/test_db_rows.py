@@ -148,3 +148,15 @@ def test_only_reads_the_fields_named_and_defers_the_rest(django_assert_num_queri
     assert found.get_deferred_fields() == {f.attname for f in WorkerHeartbeat._meta.concrete_fields} - set(some.names)
     with django_assert_num_queries(1):  # a deferred field is read when touched
         assert found.hostname == "alpha"
+
+
+def test_values_converts_each_column_as_its_field_and_leaves_the_rest():
+    WorkerHeartbeat.objects.create(worker_id="a", hostname="alpha", pid=1, started_at=WHEN, seen_at=WHEN)
+    later = WHEN.replace(hour=11)
+    WorkerHeartbeat.objects.create(worker_id="b", hostname="alpha", pid=2, started_at=WHEN, seen_at=later)
+    seen_at = WorkerHeartbeat._meta.get_field("seen_at")
+    found = rows.values(
+        f"SELECT x.hostname, COUNT(*), MAX(x.seen_at) FROM {TABLE} x GROUP BY x.hostname", [], None, None, seen_at
+    )
+    assert found == [("alpha", 2, later)]  # MAX of a datetime column comes back a datetime (SQLite: text)
+    assert rows.values(f"SELECT x.pid FROM {TABLE} x WHERE x.pid > %s", [5], None) == []

@@ -132,7 +132,7 @@ def invoice_healthcode(context, invoice):
         else check_invoice(invoice=invoice)
     )
     problems = check.problems if check is not None else []
-    submissions = list(selectors.submissions_of(practice=practice, invoice=invoice))
+    submissions = selectors.submissions_with_events(practice=practice, invoice=invoice)
     current = submissions[0] if submissions else None
     ready = services.is_configured(practice=practice)
     return {

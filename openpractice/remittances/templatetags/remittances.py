@@ -18,19 +18,12 @@ register = template.Library()
 def invoice_remittances(context, invoice):
     request = context.get("request")
     practice = getattr(request, "practice", None)
-    lines = selectors.remittance_for_invoice(practice=practice, invoice=invoice) if practice else []
+    rows = selectors.remittance_with_transfers(practice=practice, invoice=invoice) if practice else []
     can_bill = bool(request and request.membership and request.membership.can("billing"))
-    rows = [(line, selectors.transfer_of(line=line)) for line in lines]
     # The shortfalls this invoice carries: only a patient's invoice carries one (transfer_shortfall
-    # bills the patient), so an insurer's is not asked (issue 18); the panel shows each one's
-    # invoice and reason, so only the invoice is joined, not the selector's five tables.
+    # bills the patient), so an insurer's is not asked (issue 18).
     received = (
-        list(
-            selectors.allocations(practice=practice)
-            .select_related(None)
-            .select_related("invoice")
-            .filter(patient_invoice=invoice)
-        )
+        selectors.shortfalls_carried(practice=practice, invoice=invoice)
         if practice and invoice.bill_to == BillTo.PATIENT
         else []
     )
