@@ -428,25 +428,15 @@ def _take(parts: list[tuple[list[str], list]], *, newest_first: bool, limit: int
     return ordered[:limit]
 
 
-def _older_sql(day: dt.date, pk: int) -> tuple[str, list]:
-    # The leading <= gives the database a range start on the (practice, ..., invoice_date, id) index.
+def _beyond_sql(day: dt.date, pk: int, *, older: bool) -> tuple[str, list]:
+    """Invoices after the cursor (day, pk) in list order: older ones, or newer ones. The leading
+    <= (>=) gives the database a range start on the (practice, ..., invoice_date, id) index."""
+    edge, strict = ("<=", "<") if older else (">=", ">")
     day_value = sql.date_value(day)
-    return "i.invoice_date <= %s AND (i.invoice_date < %s OR (i.invoice_date = %s AND i.id < %s))", [
-        day_value,
-        day_value,
-        day_value,
-        pk,
-    ]
-
-
-def _newer_sql(day: dt.date, pk: int) -> tuple[str, list]:
-    day_value = sql.date_value(day)
-    return "i.invoice_date >= %s AND (i.invoice_date > %s OR (i.invoice_date = %s AND i.id > %s))", [
-        day_value,
-        day_value,
-        day_value,
-        pk,
-    ]
+    return (
+        f"i.invoice_date {edge} %s AND (i.invoice_date {strict} %s OR (i.invoice_date = %s AND i.id {strict} %s))",
+        [day_value, day_value, day_value, pk],
+    )
 
 
 def _and(part: tuple[list[str], list], condition: tuple[str, list] | None) -> tuple[list[str], list]:
@@ -480,13 +470,15 @@ def invoice_page(
     backwards = read_cursor(before)
     forwards = None if backwards else read_cursor(after)
     if backwards:
-        rows = _take([_and(p, _newer_sql(*backwards)) for p in parts], newest_first=False, limit=page_size + 1)
+        rows = _take(
+            [_and(p, _beyond_sql(*backwards, older=False)) for p in parts], newest_first=False, limit=page_size + 1
+        )
         more_newer = len(rows) > page_size
         rows = list(reversed(rows[:page_size]))
         older = _cursor(rows[-1]) if rows else None
         newer = _cursor(rows[0]) if rows and more_newer else None
     else:
-        ordered = [_and(p, _older_sql(*forwards)) for p in parts] if forwards else parts
+        ordered = [_and(p, _beyond_sql(*forwards, older=True)) for p in parts] if forwards else parts
         rows = _take(ordered, newest_first=True, limit=page_size + 1)
         more_older = len(rows) > page_size
         rows = rows[:page_size]
@@ -653,38 +645,34 @@ _PRODUCT = InvoiceLine._meta.get_field("product")
 
 @functools.cache
 def _statements(vendor: str) -> dict[str, str]:
-    quote = connections["default"].ops.quote_name
-
-    def t(model) -> str:
-        return quote(model._meta.db_table)
-
+    """invoice_with_rows' statements, built once per database vendor (the quoting differs)."""
     return {
         "invoice": (
             f"SELECT {db_rows.columns(Invoice, 'i')}, {db_rows.columns(Patient, 'pa')}, "
             f"{db_rows.columns(PatientRelationship, 'pr')}, {db_rows.columns(Contact, 'c')}, "
             f"{db_rows.columns(Insurer, 'ci')}, {db_rows.columns(Membership, 'm')}, {db_rows.columns(User, 'u')}, "
             f"{db_rows.columns(PractitionerProfile, 'pp')} "
-            f"FROM {t(Invoice)} i "
-            f"JOIN {t(Patient)} pa ON pa.id = i.patient_id "
-            f"LEFT JOIN {t(PatientRelationship)} pr ON pr.id = i.insurance_id "
-            f"LEFT JOIN {t(Contact)} c ON c.id = i.insurer_contact_id "
-            f"LEFT JOIN {t(Insurer)} ci ON ci.id = c.insurer_id "
-            f"JOIN {t(Membership)} m ON m.id = i.practitioner_id "
-            f"JOIN {t(User)} u ON u.id = m.user_id "
-            f"LEFT JOIN {t(PractitionerProfile)} pp ON pp.membership_id = m.id "
+            f"FROM {db_rows.table(Invoice)} i "
+            f"JOIN {db_rows.table(Patient)} pa ON pa.id = i.patient_id "
+            f"LEFT JOIN {db_rows.table(PatientRelationship)} pr ON pr.id = i.insurance_id "
+            f"LEFT JOIN {db_rows.table(Contact)} c ON c.id = i.insurer_contact_id "
+            f"LEFT JOIN {db_rows.table(Insurer)} ci ON ci.id = c.insurer_id "
+            f"JOIN {db_rows.table(Membership)} m ON m.id = i.practitioner_id "
+            f"JOIN {db_rows.table(User)} u ON u.id = m.user_id "
+            f"LEFT JOIN {db_rows.table(PractitionerProfile)} pp ON pp.membership_id = m.id "
             "WHERE i.id = %s AND i.practice_id = %s"
         ),
         "lines": (
             f"SELECT {db_rows.columns(InvoiceLine, 'l')}, {db_rows.columns(Product, 'p')} "
-            f"FROM {t(InvoiceLine)} l JOIN {t(Product)} p ON p.id = l.product_id "
+            f"FROM {db_rows.table(InvoiceLine)} l JOIN {db_rows.table(Product)} p ON p.id = l.product_id "
             "WHERE l.invoice_id = %s ORDER BY l.sequence"
         ),
         "payments": (
-            f"SELECT {db_rows.columns(Payment, 'p')} FROM {t(Payment)} p "
+            f"SELECT {db_rows.columns(Payment, 'p')} FROM {db_rows.table(Payment)} p "
             "WHERE p.invoice_id = %s ORDER BY p.received_on, p.id"
         ),
         "credit_notes": (
-            f"SELECT {db_rows.columns(CreditNote, 'c')} FROM {t(CreditNote)} c "
+            f"SELECT {db_rows.columns(CreditNote, 'c')} FROM {db_rows.table(CreditNote)} c "
             "WHERE c.invoice_id = %s ORDER BY c.issued_on, c.id"
         ),
     }

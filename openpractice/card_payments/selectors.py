@@ -105,12 +105,11 @@ _CARD_PAYMENT = CardRefund._meta.get_field("card_payment")
 
 @functools.cache
 def _refunds_on_invoice_sql(vendor: str) -> str:
-    quote = connections["default"].ops.quote_name
     return (
         f"SELECT {rows.columns(CardRefundAllocation, 'a')}, {rows.columns(CardRefund, 'r')}, "
         f"{rows.columns(CardPayment, 'p')} "
-        f"FROM {quote(CardRefundAllocation._meta.db_table)} a "
-        f"JOIN {quote(CardRefund._meta.db_table)} r ON r.id = a.refund_id "
-        f"JOIN {quote(CardPayment._meta.db_table)} p ON p.id = r.card_payment_id "
+        f"FROM {rows.table(CardRefundAllocation)} a "
+        f"JOIN {rows.table(CardRefund)} r ON r.id = a.refund_id "
+        f"JOIN {rows.table(CardPayment)} p ON p.id = r.card_payment_id "
         "WHERE a.invoice_id = %s ORDER BY r.refunded_on, a.id"
     )

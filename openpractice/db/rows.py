@@ -5,7 +5,8 @@ answers in ~0.05 ms; the session, user and membership lookups run on every reque
 keystrokes included, and the read log writes a row for every record opened. The apps keep their
 statements (what is looked up and why); this module runs them:
 
-- `columns(model, alias)`: the SELECT list of a model's concrete fields.
+- `table(model)`: its table's name, quoted; `columns(model, alias)`: the SELECT list of a model's
+  concrete fields.
 - `first(sql, params, *models)`: the first row of a statement whose SELECT list is one
   `columns()` per model, as one model instance per model (or None), through the same converters
   the ORM applies (SQLite dates and booleans, time zones).
@@ -68,6 +69,11 @@ def fields(model) -> tuple:
     if isinstance(model, Only):
         return _only_fields(model, connections["default"].vendor)
     return _fields(model, connections["default"].vendor)
+
+
+def table(model) -> str:
+    """The model's table name, quoted for this database (for the FROM of a hand-written statement)."""
+    return connections["default"].ops.quote_name(model._meta.db_table)
 
 
 def columns(model, alias: str) -> str:

@@ -90,8 +90,7 @@ def submissions_with_events(*, practice, invoice) -> list[Submission]:
 @functools.cache
 def _statements(vendor: str) -> dict[str, str]:
     """submissions_with_events' statements, built once per database vendor (the quoting differs)."""
-    quote = connections["default"].ops.quote_name
-    submissions, events = quote(Submission._meta.db_table), quote(SubmissionEvent._meta.db_table)
+    submissions, events = rows.table(Submission), rows.table(SubmissionEvent)
     return {
         "submissions": (
             f"SELECT {rows.columns(Submission, 's')} FROM {submissions} s "

@@ -200,8 +200,7 @@ _POSTED_ON = Allocation._meta.get_field("posted_on")
 @functools.cache
 def _transfers_sql(vendor: str, count: int) -> str:
     """The shortfall moves not reversed of `count` remittance lines, in transfer_of's order."""
-    quote = connections["default"].ops.quote_name
-    table, invoices = quote(Allocation._meta.db_table), quote(Invoice._meta.db_table)
+    table, invoices = rows.table(Allocation), rows.table(Invoice)
     return (
         f"SELECT {rows.columns(Allocation, 't')}, {rows.columns(_INVOICE_NUMBER, 'ti')} "
         f"FROM {table} t LEFT JOIN {invoices} ti ON ti.id = t.patient_invoice_id "
@@ -214,22 +213,17 @@ def _transfers_sql(vendor: str, count: int) -> str:
 @functools.cache
 def _statements(vendor: str) -> dict[str, str]:
     """The invoice page's statements, built once per database vendor (the quoting differs)."""
-    quote = connections["default"].ops.quote_name
-
-    def t(model) -> str:
-        return quote(model._meta.db_table)
-
     return {
         "lines": (
             f"SELECT {rows.columns(RemittanceLine, 'l')}, {rows.columns(RemittanceBatch, 'b')}, "
             f"{rows.columns(ShortfallVerdict, 'v')} "
-            f"FROM {t(RemittanceLine)} l JOIN {t(RemittanceBatch)} b ON b.id = l.batch_id "
-            f"LEFT JOIN {t(ShortfallVerdict)} v ON v.remittance_line_id = l.id "
+            f"FROM {rows.table(RemittanceLine)} l JOIN {rows.table(RemittanceBatch)} b ON b.id = l.batch_id "
+            f"LEFT JOIN {rows.table(ShortfallVerdict)} v ON v.remittance_line_id = l.id "
             "WHERE l.practice_id = %s AND l.invoice_id = %s ORDER BY b.payment_date DESC, l.id DESC"
         ),
         "carried": (
             f"SELECT {rows.columns(Allocation, 'a')}, {rows.columns(_INVOICE_NUMBER, 'i')} "
-            f"FROM {t(Allocation)} a JOIN {t(Invoice)} i ON i.id = a.invoice_id "
+            f"FROM {rows.table(Allocation)} a JOIN {rows.table(Invoice)} i ON i.id = a.invoice_id "
             "WHERE a.practice_id = %s AND a.patient_invoice_id = %s ORDER BY a.created_at, a.id"
         ),
         # Grouped by remittance line and kind (the line's batch and the patient's invoice follow
@@ -237,12 +231,12 @@ def _statements(vendor: str) -> dict[str, str]:
         "payments": (
             "SELECT a.kind, l.batch_id, b.payment_reference, b.insurer_name, a.patient_invoice_id, pi.number, "
             "CAST(SUM(a.amount) AS NUMERIC), MAX(a.posted_on) "
-            f"FROM {t(Allocation)} a "
-            f"LEFT JOIN {t(RemittanceLine)} l ON l.id = a.remittance_line_id "
-            f"LEFT JOIN {t(RemittanceBatch)} b ON b.id = l.batch_id "
-            f"LEFT JOIN {t(Invoice)} pi ON pi.id = a.patient_invoice_id "
+            f"FROM {rows.table(Allocation)} a "
+            f"LEFT JOIN {rows.table(RemittanceLine)} l ON l.id = a.remittance_line_id "
+            f"LEFT JOIN {rows.table(RemittanceBatch)} b ON b.id = l.batch_id "
+            f"LEFT JOIN {rows.table(Invoice)} pi ON pi.id = a.patient_invoice_id "
             "WHERE a.practice_id = %s AND a.invoice_id = %s AND a.kind <> %s "
-            f"AND NOT EXISTS (SELECT 1 FROM {t(Allocation)} r WHERE r.reverses_id = a.id) "
+            f"AND NOT EXISTS (SELECT 1 FROM {rows.table(Allocation)} r WHERE r.reverses_id = a.id) "
             "GROUP BY a.remittance_line_id, a.kind, l.batch_id, b.payment_reference, b.insurer_name, "
             "a.patient_invoice_id, pi.number "
             "ORDER BY MAX(a.posted_on), MIN(a.id)"

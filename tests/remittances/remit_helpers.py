@@ -169,6 +169,23 @@ def receive(practice, body: dict, user=None):
     return services.post_batch(batch_id=batch.pk, user=user)
 
 
+def receive_paid_part_rejected(world):
+    """Three of the world's invoices remitted in one batch: (batch, paid in full, part-paid with a
+    shortfall on its first line, rejected)."""
+    paid, part, rejected = world.invoice(), world.invoice("Consultation", "Follow-up"), world.invoice("Scan")
+    batch = receive(
+        world.practice,
+        bundle(
+            [
+                {"invoice": paid},
+                {"invoice": part, "paid": ["150.00", "120.50"], "reason": "Consultation above the benefit maximum"},
+                {"invoice": rejected, "paid": ["0"], "reason": "Not covered by the policy"},
+            ]
+        ),
+    )
+    return batch, paid, part, rejected
+
+
 def collected_invoice(practice, last_name="Bennett", product="Initial consultation"):
     """An insurer invoice for a demo patient, checked, submitted and delivered to the sandbox."""
     from openpractice.billing import services

@@ -11,7 +11,7 @@ from django.db import connection
 from django.db.models import Max, Min, Sum
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from remit_helpers import bundle, receive
+from remit_helpers import bundle, receive, receive_paid_part_rejected
 
 from openpractice.remittances import selectors, services
 from openpractice.remittances.models import Allocation, AllocationKind, RemittanceLine
@@ -114,17 +114,7 @@ def _same(practice, invoice):
 
 
 def test_the_reads_by_hand_are_the_orm_reads(world, other_practice):
-    paid, part, rejected = world.invoice(), world.invoice("Consultation", "Follow-up"), world.invoice("Scan")
-    batch = receive(
-        world.practice,
-        bundle(
-            [
-                {"invoice": paid},
-                {"invoice": part, "paid": ["150.00", "120.50"], "reason": "Consultation above the benefit maximum"},
-                {"invoice": rejected, "paid": ["0"], "reason": "Not covered by the policy"},
-            ]
-        ),
-    )
+    batch, paid, part, rejected = receive_paid_part_rejected(world)
     lines, payments = _same(world.practice, part)
     assert len(lines) == 1 and [p["amount"] for p in payments] == [Decimal("270.50")]
     assert _same(world.practice, rejected)[1] == []  # paid nothing: no payment row

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from remit_helpers import bundle, receive
+from remit_helpers import bundle, receive, receive_paid_part_rejected
 
 from openpractice.billing.models import BillTo, Invoice, PaymentOutcome, RecordStatus
 from openpractice.remittances import selectors, services
@@ -20,17 +20,7 @@ def ledger_sum(invoice) -> Decimal:
 
 
 def test_paid_part_paid_and_rejected_by_invoice_number(world):
-    paid, part, rejected = world.invoice(), world.invoice("Consultation", "Follow-up"), world.invoice("Scan")
-    batch = receive(
-        world.practice,
-        bundle(
-            [
-                {"invoice": paid},
-                {"invoice": part, "paid": ["150.00", "120.50"], "reason": "Consultation above the benefit maximum"},
-                {"invoice": rejected, "paid": ["0"], "reason": "Not covered by the policy"},
-            ]
-        ),
-    )
+    batch, paid, part, rejected = receive_paid_part_rejected(world)
     assert batch.status == BatchStatus.POSTED and batch.payment_amount == D("450.50")
     assert batch.insurer_name == "Bupa"
     lines = {line.invoice_id: line for line in batch.lines.all()}
