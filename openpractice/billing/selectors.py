@@ -370,37 +370,21 @@ def _surname_sql(*, practice, text: str) -> tuple[str, list] | None:
     )
 
 
-@functools.cache
-def _list_converters(vendor: str) -> tuple[tuple[int, object, tuple], ...]:
-    """The LIST_FIELDS whose database values the ORM converts (SQLite: dates and decimals), with
-    the converters it applies: (position, column, converters). None on PostgreSQL."""
-    by_name = {attname: (col, converters) for attname, _, col, converters in db_rows.fields(Invoice)}
-    return tuple(
-        (position, by_name[name][0], by_name[name][1])
-        for position, name in enumerate(LIST_FIELDS)
-        if name in by_name and by_name[name][1]
-    )
+# The field each LIST_FIELDS column is read as (its values converted as the ORM converts them:
+# SQLite's dates and decimals); the names of joined tables' columns need no converting.
+_INVOICE_FIELDS = {field.attname: field for field in Invoice._meta.concrete_fields}
+_LIST_VALUE_FIELDS = tuple(_INVOICE_FIELDS.get(name) for name in LIST_FIELDS)
 
 
 def _list_sql(where: list[str], params: list, *, newest_first: bool, limit: int) -> list[ListRow]:
     """The first `limit` rows of the list under `where`, in list order (or its reverse)."""
     order = "DESC" if newest_first else "ASC"
-    found = sql.fetch_all(
+    found = db_rows.values(
         f"{_LIST_SELECT} WHERE {' AND '.join(where)} ORDER BY i.invoice_date {order}, i.id {order} LIMIT {int(limit)}",
         params,
+        *_LIST_VALUE_FIELDS,
     )
-    converters = _list_converters(sql.vendor())
-    if not converters:  # PostgreSQL: the driver's values are the ORM's
-        return [ListRow.of(values) for values in found]
-    connection = connections["default"]
-    rows = []
-    for values in found:
-        row = list(values)
-        for position, col, functions in converters:
-            for convert in functions:
-                row[position] = convert(row[position], col, connection)
-        rows.append(ListRow.of(tuple(row)))
-    return rows
+    return [ListRow.of(values) for values in found]
 
 
 @dataclasses.dataclass

@@ -123,13 +123,26 @@ def _converters(field, vendor: str):
     return col, tuple(connection.ops.get_db_converters(col) + field.get_db_converters(connection))
 
 
+@cache
+def _value_converters(fields: tuple, vendor: str) -> tuple[tuple[int, object, tuple], ...]:
+    """(position, column, converters) of the `fields` whose values the ORM converts: none at all on
+    PostgreSQL for most reads, so their rows are returned as the driver gave them."""
+    found = []
+    for position, field in enumerate(fields):
+        if field is not None:
+            col, converters = _converters(field, vendor)
+            if converters:
+                found.append((position, col, converters))
+    return tuple(found)
+
+
 def values(sql: str, params, *fields) -> list[tuple]:
     """Every row of `sql` as a tuple of plain values, the i-th passed through the converters the ORM
     applies to `fields[i]` (a model field: its column, or an aggregate of it such as MAX or a SUM cast
     AS NUMERIC, comes back as that field's Python value: SQLite's dates and decimals), or as the
     database gave it where `fields[i]` is None."""
     connection = connections["default"]
-    converting = [(i, *_converters(field, connection.vendor)) for i, field in enumerate(fields) if field is not None]
+    converting = _value_converters(fields, connection.vendor)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         found = cursor.fetchall()

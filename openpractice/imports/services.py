@@ -221,13 +221,7 @@ def check_import(*, run: ImportRun, background: bool | None = None) -> ImportRun
     """The preview and the dry run: every problem by row and field, and what an import would
     create and skip. Nothing is kept (trial writes are rolled back). A big file is checked by a
     task (`check_import_task`, with progress on the run, as a post is), a small one in this call."""
-    run = _start_check(run)
-    if background is None:
-        background = run.total_rows >= BACKGROUND_FROM
-    if background:
-        transaction.on_commit(lambda: check_import_task.enqueue(run.pk))
-        return run
-    return carry_out_check(run_id=run.pk)
+    return _in_a_task_or_now(_start_check(run), background, task=check_import_task, now=carry_out_check)
 
 
 def _stopped(what: str, exc: Exception, run: ImportRun) -> str:
@@ -293,13 +287,18 @@ def _start(run: ImportRun) -> ImportRun:
 def post_import(*, run: ImportRun, background: bool | None = None) -> ImportRun:
     """Import the file all or nothing: a big file from a task (`post_import_task`, with progress
     on the run), a small one in this call. Any problem leaves nothing written and lists them."""
-    run = _start(run)
+    return _in_a_task_or_now(_start(run), background, task=post_import_task, now=carry_out)
+
+
+def _in_a_task_or_now(run: ImportRun, background: bool | None, *, task, now) -> ImportRun:
+    """A started run carried on by `task` once this transaction commits (a file of BACKGROUND_FROM
+    rows or more, unless told), else by `now` in this call."""
     if background is None:
         background = run.total_rows >= BACKGROUND_FROM
     if background:
-        transaction.on_commit(lambda: post_import_task.enqueue(run.pk))
+        transaction.on_commit(lambda: task.enqueue(run.pk))
         return run
-    return carry_out(run_id=run.pk)
+    return now(run_id=run.pk)
 
 
 def carry_out(*, run_id: int) -> ImportRun:

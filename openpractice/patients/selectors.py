@@ -159,7 +159,6 @@ def _before(last: str, first: str, pk: int) -> Condition:
     )
 
 
-ORDER = ("last_name_key", "first_name_key", "id")
 ORDER_SQL = "p.last_name_key, p.first_name_key, p.id"
 ORDER_SQL_BACKWARDS = "p.last_name_key DESC, p.first_name_key DESC, p.id DESC"
 # A list's patients (the search page, the API's results, the people type-ahead) are read without
